@@ -1,0 +1,1 @@
+"""Definition model, parsing and validation."""

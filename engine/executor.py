@@ -1,0 +1,170 @@
+"""The executor protocol: how a Task state reaches the outside world.
+
+An executor is one async method, ``run(call, ctx)``, in the shape of httpx's
+transport: the engine resolves the Task's parameters, builds one frozen
+``ExecutorCall`` and one ``ExecutorContext``, and awaits the result. The
+executor returns exactly the output AWS returns for that resource, or raises
+``StatesError`` with AWS's error name and cause. Adding a field to either
+dataclass never breaks an implementation.
+
+Executors may also check a Task's parameters when a definition is validated
+(``ParameterChecker``), so a missing required parameter is reported with its
+JSON location before anything runs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from engine.jsonvalue import JSON
+from engine.runtime.clock import Clock, SystemClock
+
+
+class IntegrationPattern(enum.Enum):
+    """How Step Functions waits for a service: the Resource ARN's suffix."""
+
+    REQUEST_RESPONSE = ""
+    SYNC = ".sync"
+    WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+
+    @property
+    def suffix(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorCall:
+    """What a Task asks of an executor.
+
+    Attributes:
+        resource: the Resource ARN as written, e.g. ``arn:aws:states:::eks:runJob.sync``.
+        service: the integration's service, e.g. ``eks``.
+        action: the API action without the pattern suffix, e.g. ``runJob``.
+        pattern: request-response, ``.sync`` or ``.waitForTaskToken``.
+        parameters: the resolved Parameters (JSONPath) or Arguments (JSONata).
+        credentials: the Task's resolved ``Credentials`` field, if any.
+    """
+
+    resource: str
+    service: str
+    action: str
+    pattern: IntegrationPattern
+    parameters: JSON
+    credentials: JSON = None
+
+
+def _no_heartbeat() -> None:
+    return None
+
+
+def _no_event(event_type: str, details: Mapping[str, JSON]) -> None:
+    return None
+
+
+def _no_handle(handle: JSON) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorContext:
+    """Where and when a call runs, and how it reports back.
+
+    Attributes:
+        execution_arn: the running execution's ARN.
+        execution_name: its name.
+        state_machine_arn: the state machine's ARN.
+        state_name: the Task state's name.
+        attempt: 0 for the first try, then 1, 2, … for each Retry.
+        clock: the engine's clock; executors sleep and read time through it only.
+        deadline: monotonic time at which TimeoutSeconds expires, or None.
+            The engine enforces it with a cancel scope; executors may read it
+            to size their own waits.
+        heartbeat_seconds: the Task's HeartbeatSeconds, or None.
+        heartbeat: call to report liveness; resets the heartbeat timer.
+        task_token: the ``$$.Task.Token`` for ``.waitForTaskToken`` tasks.
+        options: engine-, resource- and state-level executor options
+            (for example ``poll_policy``), merged in that order.
+        handle: a resumable handle saved by an earlier attempt of this very
+            task (after a restart), or None.
+        save_handle: record a resumable handle (for example a Job's name and
+            uid) in the execution record, so a resumed execution can pick up
+            the wait instead of starting the work again.
+        emit: record an extra history event (for example ``TaskSubmitted``).
+    """
+
+    execution_arn: str
+    execution_name: str
+    state_machine_arn: str
+    state_name: str
+    attempt: int = 0
+    clock: Clock = field(default_factory=SystemClock)
+    deadline: float | None = None
+    heartbeat_seconds: float | None = None
+    heartbeat: Callable[[], None] = _no_heartbeat
+    task_token: str | None = None
+    options: Mapping[str, object] = field(default_factory=dict)
+    handle: JSON = None
+    save_handle: Callable[[JSON], None] = _no_handle
+    emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs Task states for one or more resources.
+
+    Contract:
+        * ``run`` is a coroutine that never blocks the event loop.
+        * It is cancellable at every await: a stop or timeout cancels it, and
+          cleanup it must do (delete a Job) runs shielded and time-limited.
+        * It returns the exact output AWS returns for the resource, or raises
+          ``engine.StatesError`` whose ``error`` and ``cause`` are AWS's.
+        * Any other exception is reported as ``States.TaskFailed`` with the
+          exception's text as cause; executors should not rely on that.
+    """
+
+    async def run(self, call: ExecutorCall, ctx: ExecutorContext) -> JSON:
+        """Perform the call and return AWS's output for it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterProblem:
+    """One problem with a Task's parameters, found before anything runs.
+
+    Attributes:
+        path: where, relative to the Parameters/Arguments object, as JSON Pointer
+            segments (``("Job", "spec")``); empty for the object itself.
+        message: what is wrong, worded like AWS's validation message.
+    """
+
+    path: tuple[str, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaticParameters:
+    """What is known about a Task's parameters at definition time.
+
+    Attributes:
+        known: top-level keys with literal values (``"Name": "demo"``).
+        dynamic: top-level keys whose values are computed at run time
+            (``"Name.$": "$.name"`` appears as ``Name``), or None when the
+            whole object is computed (a JSONata expression).
+    """
+
+    known: Mapping[str, JSON]
+    dynamic: frozenset[str] | None
+
+
+@runtime_checkable
+class ParameterChecker(Protocol):
+    """Optional: an executor that can check parameters at validation time."""
+
+    def check_parameters(
+        self, action: str, pattern: IntegrationPattern, parameters: StaticParameters
+    ) -> list[ParameterProblem]:
+        """Return every problem found; an empty list when none."""
+        ...

@@ -1,0 +1,1 @@
+"""The execution runtime: clock, execution record, engine."""
