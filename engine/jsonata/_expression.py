@@ -1,0 +1,320 @@
+"""One compiled JSONata expression and the AWS wording of its failures.
+
+An expression is parsed once, when the definition is validated; evaluating it
+walks the parsed tree with a fresh variable frame holding ``$states`` and the
+workflow variables, then converts the result to plain JSON (see
+``_values``). Every failure becomes ``States.QueryEvaluationError``.
+
+AWS words a failed expression as one sentence naming the expression (the text
+between ``{%`` and ``%}``, trimmed) and the field it sits in, e.g.::
+
+    The JSONata expression '$doesNotExist' specified for the field
+    'Output/result' returned nothing (undefined).
+
+and the runtime puts "An error occurred while executing the state 'X'
+(entered at the event id #N). " in front. The builders below produce the
+sentence; errors carrying it are marked ``scoped()`` so the runtime adds the
+state prefix.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jsonata.jexception import JException
+from jsonata.jsonata import Jsonata
+from jsonata.parser import Parser
+
+from engine.errors import QueryEvaluationError
+from engine.jsonvalue import JSON, dumps_str
+
+from ._functions import EvaluationContext, build_frame, builtin_names, pop_context, push_context
+from ._values import NULL_VALUE, UNDEFINED, Undefined, UnsupportedResult, json_type_name, to_json
+
+_DIALECT_FRAME: Final = build_frame()
+_BUILTIN_NAMES: Final = builtin_names()
+
+#: Names a definition never assigns but an expression may read.
+RESERVED_VARIABLES: Final = frozenset({"states"})
+
+
+class JsonataSyntaxError(ValueError):
+    """An expression that does not parse; raised when the definition is compiled.
+
+    Attributes:
+        expression: the expression text.
+        code: the JSONata error code (``S0202``…), if the library gave one.
+        detail: the library's message.
+    """
+
+    def __init__(self, expression: str, code: str | None, detail: str) -> None:
+        self.expression = expression
+        self.code = code
+        self.detail = detail
+        tail = f"{code}: {detail}" if code else detail
+        super().__init__(f"invalid JSONata expression '{expression}': {tail}")
+
+
+class JsonataEvaluationError(QueryEvaluationError):
+    """``States.QueryEvaluationError`` raised while evaluating one expression.
+
+    ``cause`` is the library's message with its code (``T2001: The left side
+    of the + operator must evaluate to a number``) until a field is known;
+    :meth:`for_field` rewrites it into AWS's sentence.
+
+    Attributes:
+        expression: the expression text.
+        code: the JSONata error code, or ``None`` for a failure without one.
+        detail: the message after the code.
+    """
+
+    def __init__(self, expression: str, code: str | None, detail: str) -> None:
+        self.expression = expression
+        self.code = code
+        self.detail = detail
+        super().__init__(cause=f"{code}: {detail}" if code else detail)
+
+    def for_field(self, field: str) -> QueryEvaluationError:
+        """Return the error AWS raises for this failure in ``field``, state-scoped."""
+        return scoped(QueryEvaluationError(cause=evaluation_error_cause(self.expression, field, self)))
+
+
+def scoped(error: QueryEvaluationError) -> QueryEvaluationError:
+    """Mark an error whose cause the runtime prefixes with the state's name."""
+    error.scoped()
+    return error
+
+
+def _subject(expression: str, field: str) -> str:
+    return f"The JSONata expression '{expression}' specified for the field '{field}'"
+
+
+def evaluation_error_cause(expression: str, field: str, error: JsonataEvaluationError) -> str:
+    """AWS's cause for an expression that threw.
+
+    A coded JSONata error ends the sentence and follows it (``... during
+    evaluation. T2001: ...``); an uncoded one follows a colon.
+    """
+    head = f"{_subject(expression, field)} threw an error during evaluation"
+    if error.code:
+        return f"{head}. {error.code}: {error.detail}"
+    return f"{head}: {error.detail}"
+
+
+def undefined_result_cause(expression: str, field: str) -> str:
+    """AWS's cause for an expression that matched nothing (conformance ``undefined_reference``)."""
+    return f"{_subject(expression, field)} returned nothing (undefined)."
+
+
+def unsupported_result_cause(expression: str, field: str) -> str:
+    """Cause for a result JSON cannot hold (a function, a regex, NaN)."""
+    return f"{_subject(expression, field)} returned an unsupported result type."
+
+
+def unexpected_type_cause(expression: str, field: str, expected: str, value: JSON) -> str:
+    """AWS's cause for a result of the wrong JSON type.
+
+    Conformance ``map_state_items_eval_jsonata_fail``: ``... specified for the
+    field 'Items' returned an unexpected result type. Expected 'array', but was
+    'string' for value: "string"``.
+    """
+    return (
+        f"{_subject(expression, field)} returned an unexpected result type. "
+        f"Expected '{expected}', but was '{json_type_name(value)}' for value: {dumps_str(value)}"
+    )
+
+
+def now_millis() -> int:
+    """The wall clock in milliseconds, for callers that do not inject a timestamp."""
+    return time.time_ns() // 1_000_000
+
+
+def variables_frame(bindings: Mapping[str, JSON]) -> Any:
+    """Build the library frame holding one evaluation's variables.
+
+    A variable bound to ``None`` would read as undefined, so JSON ``null``
+    becomes the library's ``NullValue`` (only at the top: ``None`` inside
+    objects and arrays already reads as ``null``). One frame serves every
+    expression of a template; each expression evaluates in its own child
+    frame so a top-level ``$x := ...`` in one cannot leak into another.
+    """
+    frame = Jsonata.Frame(_DIALECT_FRAME)
+    frame.bindings = {name: NULL_VALUE if value is None else value for name, value in bindings.items()}
+    return frame
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class JsonataExpression:
+    """A JSONata expression compiled once, evaluated many times.
+
+    Attributes:
+        text: the expression as written between ``{%`` and ``%}``, trimmed.
+        referenced_variables: the ``$names`` it reads from outside itself, other
+            than ``$states`` and the built-in functions (best effort: names it
+            binds itself, lambda parameters included, are left out).
+    """
+
+    text: str
+    referenced_variables: frozenset[str]
+    _compiled: Any
+
+    def evaluate(
+        self,
+        bindings: Mapping[str, JSON],
+        *,
+        rng: random.Random,
+        now_millis: int | None = None,
+    ) -> JSON | Undefined:
+        """Evaluate with ``bindings`` as the variables (``states`` and the workflow's).
+
+        Args:
+            bindings: variable name (without ``$``) to value.
+            rng: the execution's random source for ``$random()``, ``$uuid()``, ``$shuffle``.
+            now_millis: the timestamp ``$now()``/``$millis()`` report; the wall
+                clock when omitted.
+
+        Returns:
+            The result as plain JSON, or :data:`UNDEFINED` when it matched nothing.
+
+        Raises:
+            JsonataEvaluationError: the expression failed or produced something
+                that is not JSON.
+        """
+        context = EvaluationContext(rng, now_millis if now_millis is not None else _clock())
+        return self.evaluate_in(variables_frame(bindings), context)
+
+    def evaluate_field(
+        self,
+        bindings: Mapping[str, JSON],
+        field: str,
+        *,
+        rng: random.Random,
+        now_millis: int | None = None,
+    ) -> JSON:
+        """Evaluate the expression of ASL field ``field`` the way AWS does.
+
+        Unlike :meth:`evaluate`, an undefined result is an error, and every
+        error carries AWS's sentence for ``field`` and is state-scoped.
+
+        Raises:
+            QueryEvaluationError: the expression failed or returned nothing.
+        """
+        context = EvaluationContext(rng, now_millis if now_millis is not None else _clock())
+        return self.evaluate_field_in(variables_frame(bindings), context, field)
+
+    def evaluate_in(self, variables: Any, context: EvaluationContext) -> JSON | Undefined:
+        """Evaluate against a frame from :func:`variables_frame`."""
+        frame = Jsonata.Frame(variables)
+        frame.bindings["$"] = None
+        push_context(context)
+        try:
+            raw = self._compiled.eval(self._compiled.ast, None, frame)
+        except JException as exc:
+            raise JsonataEvaluationError(self.text, exc.error, str(exc)) from exc
+        except RecursionError as exc:
+            raise JsonataEvaluationError(
+                self.text, None, "Stack overflow error: Check for non-terminating recursive function"
+            ) from exc
+        except Exception as exc:  # the library lets Python errors escape (TypeError, ZeroDivisionError…)
+            raise JsonataEvaluationError(self.text, None, str(exc) or type(exc).__name__) from exc
+        finally:
+            pop_context()
+        try:
+            return to_json(raw)
+        except UnsupportedResult as exc:
+            raise JsonataEvaluationError(self.text, None, str(exc)) from exc
+
+    def evaluate_field_in(self, variables: Any, context: EvaluationContext, field: str) -> JSON:
+        """:meth:`evaluate_field` against a frame from :func:`variables_frame`."""
+        try:
+            value = self.evaluate_in(variables, context)
+        except JsonataEvaluationError as exc:
+            if isinstance(exc.__cause__, UnsupportedResult):
+                raise scoped(QueryEvaluationError(cause=unsupported_result_cause(self.text, field))) from exc
+            raise exc.for_field(field) from exc
+        if value is UNDEFINED:
+            raise scoped(QueryEvaluationError(cause=undefined_result_cause(self.text, field)))
+        return value
+
+    def __repr__(self) -> str:
+        return f"JsonataExpression({self.text!r})"
+
+
+def _clock() -> int:
+    return now_millis()
+
+
+def is_jsonata_template(value: object) -> bool:
+    """Whether a string is a JSONata expression: it starts with ``{%`` and ends with ``%}``.
+
+    No trimming: AWS documents that the string must start with ``{%`` and end
+    with ``%}`` exactly, so ``" {% 1 %}"`` is a plain string.
+    """
+    return isinstance(value, str) and len(value) >= 4 and value.startswith("{%") and value.endswith("%}")
+
+
+def expression_text(template: str) -> str:
+    """The expression inside a ``{% ... %}`` string, trimmed as AWS quotes it."""
+    return template[2:-2].strip()
+
+
+def compile_expression(text: str) -> JsonataExpression:
+    """Parse an expression (the text without its ``{% %}`` delimiters).
+
+    Raises:
+        JsonataSyntaxError: the text is not a JSONata expression.
+    """
+    stripped = text.strip()
+    try:
+        compiled = Jsonata(stripped)
+    except JException as exc:
+        raise JsonataSyntaxError(stripped, exc.error, str(exc)) from exc
+    except Exception as exc:  # a bad regex literal surfaces as re.error, and so on
+        raise JsonataSyntaxError(stripped, None, str(exc) or type(exc).__name__) from exc
+    if compiled.errors:
+        first = compiled.errors[0]
+        raise JsonataSyntaxError(stripped, getattr(first, "error", None), str(first))
+    return JsonataExpression(stripped, _free_variables(compiled.ast), compiled)
+
+
+def _free_variables(root: Any) -> frozenset[str]:
+    """The variables an AST reads minus those it binds, built-ins and ``$states``."""
+    read: set[str] = set()
+    bound: set[str] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kind = getattr(node, "type", None)
+        if kind == "variable" and isinstance(node.value, str):
+            read.add(node.value)
+        elif kind == "bind":
+            lhs = getattr(node, "lhs", None)
+            if lhs is not None and isinstance(getattr(lhs, "value", None), str):
+                bound.add(lhs.value)
+        elif kind == "lambda":
+            for argument in getattr(node, "arguments", None) or ():
+                if isinstance(getattr(argument, "value", None), str):
+                    bound.add(argument.value)
+        for attribute in ("focus", "index"):
+            name = getattr(node, attribute, None)
+            if isinstance(name, str):
+                bound.add(name)
+        for child in vars(node).values():
+            if isinstance(child, Parser.Symbol):
+                stack.append(child)
+            elif isinstance(child, list | tuple):
+                stack.extend(item for item in child if isinstance(item, Parser.Symbol))
+                # object constructors keep [key, value] pairs
+                for item in child:
+                    if isinstance(item, list | tuple):
+                        stack.extend(x for x in item if isinstance(x, Parser.Symbol))
+    # "" is the context item `$`, "$" is `$$` (the root): neither is a variable.
+    return frozenset(read - bound - _BUILTIN_NAMES - RESERVED_VARIABLES - {"", "$"})
