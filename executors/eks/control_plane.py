@@ -1,0 +1,314 @@
+"""The six EKS control-plane resources, request-response and ``.sync``.
+
+``eks:createCluster``, ``deleteCluster``, ``createNodegroup``,
+``deleteNodegroup``, ``createFargateProfile`` and ``deleteFargateProfile`` map
+one to one onto EKS API operations (spec §3). Each is described once, as data
+(``ControlPlaneAction``): the operation, the Describe operation that polls it,
+the statuses that end the wait, and the operation that undoes it on abort. One
+function runs them all:
+
+* request-response: call the operation, return its response in Step Functions
+  casing (``{"Cluster": {...}}``, spec §2.2), plus ``SdkHttpMetadata`` /
+  ``SdkResponseMetadata`` unless the ``eks_sdk_metadata`` option is false
+  (UNCONFIRMED for EKS, spec §2.2: on by default as in other SDK-based integrations);
+* ``.sync``: call the operation, record ``TaskSubmitted`` and a resumable
+  handle, then poll Describe with the poll policy until a terminal status.
+  Creates return the final Describe response; deletes return the Delete
+  response once Describe says ``ResourceNotFoundException`` (spec §3.2,
+  UNCONFIRMED, the botocore waiters' reading). A failure status raises
+  ``States.TaskFailed`` with the last described object as JSON cause.
+
+When a create ``.sync`` wait is cancelled (execution stopped, task timed out),
+a best-effort delete of the half-created resource runs shielded and
+time-limited (spec §7.1, UNCONFIRMED; the ``eks_cancel_on_abort`` option turns
+it off). Options read from ``ExecutorContext.options``: ``poll_policy``,
+``eks_sdk_metadata``, ``eks_timestamp_format`` (``epoch_millis`` |
+``epoch_seconds`` | ``iso8601``) and ``eks_cancel_on_abort``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, cast
+
+import anyio
+
+from engine.errors import StatesError, TaskFailed
+from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
+from engine.jsonvalue import JSON, dumps_str
+from executors.eks.errors import eks_api_errors, task_failed
+from executors.eks.params import (
+    TIMESTAMP_FORMATS,
+    TimestampFormat,
+    eks_service_model,
+    from_botocore,
+    operation_model,
+    pascal,
+    to_botocore,
+)
+from executors.eks.polling import policy_for, poll_until
+from executors.eks.services import EksServices
+
+log = logging.getLogger(__name__)
+
+SDK_METADATA_OPTION: Final = "eks_sdk_metadata"
+TIMESTAMP_FORMAT_OPTION: Final = "eks_timestamp_format"
+CANCEL_ON_ABORT_OPTION: Final = "eks_cancel_on_abort"
+ABORT_CLEANUP_SECONDS: Final = 15.0
+NOT_FOUND: Final = "EKS.ResourceNotFoundException"
+RESOURCE_TYPE: Final = "eks"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlaneAction:
+    """One control-plane resource, as data.
+
+    Attributes:
+        action: the resource's action, e.g. ``createCluster``.
+        operation: the EKS operation, e.g. ``CreateCluster``.
+        method: the botocore client method, e.g. ``create_cluster``.
+        describe: the Describe client method that polls it.
+        describe_operation: its EKS operation name.
+        result_key: the response member holding the object, e.g. ``cluster``.
+        identity: request members (botocore names) that identify the object
+            for Describe/Delete, as ``{request member: describe member}``.
+        kind: ``create`` waits for ``success``; ``delete`` waits for not-found.
+        success: statuses that end a create wait successfully.
+        failure: statuses that fail the wait.
+        undo: the client method deleting a half-created object on abort.
+    """
+
+    action: str
+    operation: str
+    method: str
+    describe: str
+    describe_operation: str
+    result_key: str
+    identity: Mapping[str, str]
+    kind: Literal["create", "delete"]
+    success: frozenset[str]
+    failure: frozenset[str]
+    undo: str | None = None
+
+
+_CLUSTER_ID: Final = {"name": "name"}
+_NODEGROUP_ID: Final = {"clusterName": "clusterName", "nodegroupName": "nodegroupName"}
+_FARGATE_ID: Final = {"clusterName": "clusterName", "fargateProfileName": "fargateProfileName"}
+
+# Terminal statuses follow botocore's waiters (spec §12): ClusterActive fails on
+# DELETING/FAILED, ClusterDeleted on ACTIVE/CREATING/PENDING (+FAILED, spec §3.2).
+# A DEGRADED node group keeps the wait going, bounded by TimeoutSeconds (spec §3.3).
+ACTIONS: Final[Mapping[str, ControlPlaneAction]] = {
+    a.action: a
+    for a in (
+        ControlPlaneAction(
+            "createCluster", "CreateCluster", "create_cluster", "describe_cluster", "DescribeCluster",
+            "cluster", _CLUSTER_ID, "create", frozenset({"ACTIVE"}), frozenset({"FAILED", "DELETING"}),
+            undo="delete_cluster",
+        ),
+        ControlPlaneAction(
+            "deleteCluster", "DeleteCluster", "delete_cluster", "describe_cluster", "DescribeCluster",
+            "cluster", _CLUSTER_ID, "delete", frozenset(),
+            frozenset({"ACTIVE", "CREATING", "PENDING", "FAILED"}),
+        ),
+        ControlPlaneAction(
+            "createNodegroup", "CreateNodegroup", "create_nodegroup", "describe_nodegroup",
+            "DescribeNodegroup", "nodegroup", _NODEGROUP_ID, "create", frozenset({"ACTIVE"}),
+            frozenset({"CREATE_FAILED"}), undo="delete_nodegroup",
+        ),
+        ControlPlaneAction(
+            "deleteNodegroup", "DeleteNodegroup", "delete_nodegroup", "describe_nodegroup",
+            "DescribeNodegroup", "nodegroup", _NODEGROUP_ID, "delete", frozenset(),
+            frozenset({"DELETE_FAILED"}),
+        ),
+        ControlPlaneAction(
+            "createFargateProfile", "CreateFargateProfile", "create_fargate_profile",
+            "describe_fargate_profile", "DescribeFargateProfile", "fargateProfile", _FARGATE_ID, "create",
+            frozenset({"ACTIVE"}), frozenset({"CREATE_FAILED"}), undo="delete_fargate_profile",
+        ),
+        ControlPlaneAction(
+            "deleteFargateProfile", "DeleteFargateProfile", "delete_fargate_profile",
+            "describe_fargate_profile", "DescribeFargateProfile", "fargateProfile", _FARGATE_ID, "delete",
+            frozenset(), frozenset({"DELETE_FAILED"}),
+        ),
+    )
+}
+
+CONTROL_PLANE_PATTERNS: Final = frozenset({IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.SYNC})
+
+_model_loaded = False
+
+
+async def _ensure_model() -> None:
+    # botocore reads its JSON model from disk: do that once, off the event loop.
+    global _model_loaded
+    if not _model_loaded:
+        await anyio.to_thread.run_sync(eks_service_model)
+        _model_loaded = True
+
+
+def _bool_option(ctx: ExecutorContext, name: str, default: bool) -> bool:
+    value = ctx.options.get(name, default)
+    if not isinstance(value, bool):
+        raise TaskFailed(None, f"The executor option {name!r} must be true or false")
+    return value
+
+
+def _timestamp_option(ctx: ExecutorContext) -> TimestampFormat:
+    value = ctx.options.get(TIMESTAMP_FORMAT_OPTION, "epoch_millis")
+    if value not in TIMESTAMP_FORMATS:
+        allowed = ", ".join(TIMESTAMP_FORMATS)
+        raise TaskFailed(None, f"The executor option {TIMESTAMP_FORMAT_OPTION!r} must be one of {allowed}")
+    return value
+
+
+def sdk_metadata(response: Mapping[str, Any]) -> dict[str, JSON]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata`` from botocore's ``ResponseMetadata``."""
+    meta = response.get("ResponseMetadata") or {}
+    headers = {str(k): str(v) for k, v in (meta.get("HTTPHeaders") or {}).items()}
+    return {
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": meta.get("HTTPStatusCode", 200),
+        },
+        "SdkResponseMetadata": {"RequestId": meta.get("RequestId", "")},
+    }
+
+
+def _convert(operation: str, response: Mapping[str, Any], timestamps: TimestampFormat) -> dict[str, JSON]:
+    converted = from_botocore(operation_model(operation).output_shape, dict(response), timestamps)
+    assert isinstance(converted, dict)
+    return converted
+
+
+async def _invoke(client: Any, method: str, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    with eks_api_errors():
+        response = await getattr(client, method)(**kwargs)
+    return cast(Mapping[str, Any], response)
+
+
+async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: EksServices) -> JSON:
+    """Run one control-plane resource (request-response or ``.sync``).
+
+    Args:
+        call: the Task's call; ``call.action`` is one of ``ACTIONS``.
+        ctx: the executor context.
+        services: the engine's shared EKS services.
+
+    Returns:
+        AWS's output for the resource, in Step Functions casing.
+
+    Raises:
+        StatesError: ``EKS.<ExceptionName>`` for EKS API errors, ``States.TaskFailed``
+            for a failure status, ``States.Runtime`` for invalid parameters.
+    """
+    spec = ACTIONS.get(call.action)
+    if spec is None:
+        raise TaskFailed(None, f"eks:{call.action} is not a control-plane resource")
+    await _ensure_model()
+    kwargs = to_botocore(spec.operation, call.parameters, state_name=ctx.state_name)
+    timestamps = _timestamp_option(ctx)
+    with_metadata = _bool_option(ctx, SDK_METADATA_OPTION, True)
+    client = await services.eks_client()
+    if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
+        response = await _invoke(client, spec.method, kwargs)
+        output = _convert(spec.operation, response, timestamps)
+        if with_metadata:
+            output.update(sdk_metadata(response))
+        return output
+    if call.pattern is not IntegrationPattern.SYNC:
+        raise TaskFailed(None, f"eks:{call.action} does not support {call.pattern.suffix}")
+    try:
+        policy = policy_for(ctx)
+    except ValueError as exc:
+        raise TaskFailed(None, str(exc)) from exc
+    identity = {target: kwargs[source] for source, target in spec.identity.items()}
+    resource = f"{spec.action}{IntegrationPattern.SYNC.suffix}"
+    handle = ctx.handle
+    if isinstance(handle, dict) and handle.get("resource") == resource and handle.get("identity") == identity:
+        submitted = handle.get("submitted")
+    else:
+        response = await _invoke(client, spec.method, kwargs)
+        submitted = _convert(spec.operation, response, timestamps)
+        event_output = dict(submitted)
+        if with_metadata:
+            event_output.update(sdk_metadata(response))
+        ctx.emit(
+            "TaskSubmitted",
+            {"resourceType": RESOURCE_TYPE, "resource": resource, "output": dumps_str(event_output)},
+        )
+        ctx.save_handle({"resource": resource, "identity": identity, "submitted": submitted})
+    if spec.kind == "delete":
+        return await _wait_deleted(ctx, spec, client, identity, submitted, policy, timestamps)
+    try:
+        return await _wait_created(ctx, spec, client, identity, policy, timestamps)
+    except anyio.get_cancelled_exc_class():
+        if spec.undo is not None and _bool_option(ctx, CANCEL_ON_ABORT_OPTION, True):
+            await _undo_on_abort(client, spec, identity)
+        raise
+
+
+async def _describe(
+    client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any], timestamps: TimestampFormat
+) -> tuple[dict[str, JSON], str | None]:
+    response = await _invoke(client, spec.describe, identity)
+    output = _convert(spec.describe_operation, response, timestamps)
+    status = (response.get(spec.result_key) or {}).get("status")
+    return output, status
+
+
+async def _wait_created(
+    ctx: ExecutorContext,
+    spec: ControlPlaneAction,
+    client: Any,
+    identity: Mapping[str, Any],
+    policy: Any,
+    timestamps: TimestampFormat,
+) -> JSON:
+    async def probe() -> JSON:
+        output, status = await _describe(client, spec, identity, timestamps)
+        if status in spec.success:
+            return output
+        if status in spec.failure:
+            raise task_failed(output.get(pascal(spec.result_key)))
+        return None
+
+    return await poll_until(ctx, policy, probe)
+
+
+async def _wait_deleted(
+    ctx: ExecutorContext,
+    spec: ControlPlaneAction,
+    client: Any,
+    identity: Mapping[str, Any],
+    submitted: JSON,
+    policy: Any,
+    timestamps: TimestampFormat,
+) -> JSON:
+    async def probe() -> JSON:
+        try:
+            output, status = await _describe(client, spec, identity, timestamps)
+        except StatesError as exc:
+            if exc.error == NOT_FOUND:
+                return submitted
+            raise
+        if status in spec.failure:
+            raise task_failed(output.get(pascal(spec.result_key)))
+        return None
+
+    return await poll_until(ctx, policy, probe)
+
+
+async def _undo_on_abort(client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any]) -> None:
+    assert spec.undo is not None
+    with anyio.move_on_after(ABORT_CLEANUP_SECONDS, shield=True) as scope:
+        try:
+            await _invoke(client, spec.undo, identity)
+            log.info("aborted %s: requested deletion of %s", spec.action, dict(identity))
+        except StatesError as exc:
+            log.warning("aborted %s: could not delete %s: %s", spec.action, dict(identity), exc.error)
+    if scope.cancelled_caught:
+        log.warning("aborted %s: deleting %s timed out", spec.action, dict(identity))
