@@ -1,0 +1,442 @@
+"""``eks:runJob`` and ``eks:runJob.sync``: run a batch/v1 Job, optionally wait and fetch its logs.
+
+Request-response creates the Job and returns it as the create call answered
+(spec §4.2, UNCONFIRMED: the created object, no ``status`` yet). ``.sync``
+creates it, saves a resumable handle (namespace, name, uid), records
+``TaskSubmitted``, then polls the Job with the state's poll policy until a
+terminal condition (spec §11.1: ``Complete`` or ``Failed`` with status
+``"True"``; the interim ``SuccessCriteriaMet`` / ``FailureTarget`` of
+Kubernetes ≥ 1.31 only mean "nearly there", so the wait goes on until the
+authoritative condition, which is what carries the final counts and times).
+It returns the final Job with Kubernetes casing; with
+``LogOptions.RetrieveLogs`` it adds ``logs.pods.<pod>.containers.<container>``
+holding ``log`` (JSON-parsed unless ``RawLogs``) or, when that one read failed,
+``error`` and ``cause`` (best effort, spec §4.2). A Job that ends ``Failed``
+fails the task with ``States.TaskFailed`` and the result as JSON cause.
+
+The poll is one GET per interval on the raw hot path of ``KubeClient``; the
+logs of all containers are read concurrently in a task group owned by this
+call, so nothing outlives it. If the wait is cancelled (execution stopped, task
+timed out), the Job is deleted, shielded and time-limited, with a uid
+precondition so a namesake created since is never touched.
+
+Results are returned whole, however large the logs: the engine's size guard
+turns an oversized result into ``States.DataLimitExceeded``; ``LogParameters``
+(``tailLines``, ``limitBytes``) are passed to the log endpoint for users to trim.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import anyio
+
+from engine.errors import StatesError, TaskFailed
+from engine.executor import (
+    ExecutorCall,
+    ExecutorContext,
+    IntegrationPattern,
+    ParameterProblem,
+    StaticParameters,
+)
+from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
+from executors.eks.errors import task_failed
+from executors.eks.kube import (
+    CLUSTER_FIELDS,
+    FieldRule,
+    KubeClient,
+    boolean_rule,
+    check_static,
+    client_for,
+    object_rule,
+    parameter_error,
+    runtime_parameters,
+    string_list_map_rule,
+    string_rule,
+)
+from executors.eks.polling import PollPolicy, policy_for, poll_until
+from executors.eks.services import EksServices
+
+log = logging.getLogger(__name__)
+
+RESOURCE_TYPE: Final = "eks"
+DEFAULT_NAMESPACE: Final = "default"
+COMPLETE: Final = "Complete"
+FAILED: Final = "Failed"
+ABORT_CLEANUP_SECONDS: Final = 15.0
+"""How long a stopped task may spend deleting its Job."""
+ABORT_PROPAGATION: Final = "Foreground"
+"""Delete the Job's pods with it, as the docs' eks:call example does (spec §5.1, §7.1)."""
+CANCEL_ON_ABORT_OPTION: Final = "eks_cancel_on_abort"
+"""Executor option: false keeps a stopped task's Job running (default true)."""
+LOG_READ_CONCURRENCY: Final = 8
+"""At most this many container logs are read at once."""
+MAX_CAUSE_CHARS: Final = 32768
+
+RESERVED_LOG_PARAMETERS: Final[Mapping[str, str]] = {
+    # UNCONFIRMED (spec §4.1): other PodLogOptions keys pass through; these two cannot.
+    "container": "Step Functions sets it for each container",
+    "follow": "a followed log never ends",
+}
+
+
+JOB_TYPE_MESSAGE: Final = 'The value for the field "Job" must be a JSON object or a string holding one'
+
+
+def _job_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+    if isinstance(value, dict):
+        return []
+    if isinstance(value, str):
+        # UNCONFIRMED (spec §4.1): a string Job is a serialized JSON manifest (YAML not assumed).
+        try:
+            if isinstance(loads(value), dict):
+                return []
+        except JSONDecodeError:
+            pass
+    return [ParameterProblem(path, JOB_TYPE_MESSAGE)]
+
+
+LOG_OPTIONS_FIELDS: Final[Mapping[str, FieldRule]] = {
+    "RetrieveLogs": boolean_rule,
+    "RawLogs": boolean_rule,
+    "LogParameters": string_list_map_rule(RESERVED_LOG_PARAMETERS),
+}
+FIELDS: Final[Mapping[str, FieldRule]] = {
+    **CLUSTER_FIELDS,
+    "Namespace": string_rule,
+    "Job": _job_rule,
+    "LogOptions": object_rule(LOG_OPTIONS_FIELDS),
+}
+REQUIRED: Final = ("ClusterName", "CertificateAuthority", "Endpoint", "Job")
+
+
+def check_parameters(pattern: IntegrationPattern, parameters: StaticParameters) -> list[ParameterProblem]:
+    """Problems visible in a runJob state's Parameters before anything runs.
+
+    Args:
+        pattern: request-response or ``.sync`` (LogOptions is checked, and ignored
+            by request-response, for both).
+        parameters: the literal and dynamic top-level fields.
+    """
+    return check_static(FIELDS, REQUIRED, parameters)
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    """``LogOptions`` after checking.
+
+    Attributes:
+        retrieve: fetch every container's log once the Job is done.
+        raw: keep each log as text instead of parsing it as JSON.
+        parameters: query parameters for the read-log call (``tailLines``…).
+    """
+
+    retrieve: bool = False
+    raw: bool = False
+    parameters: Mapping[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_parameter(cls, value: JSON) -> LogOptions:
+        """Build from a checked ``LogOptions`` value (or None)."""
+        if not isinstance(value, dict):
+            return cls()
+        return cls(
+            retrieve=value.get("RetrieveLogs") is True,
+            raw=value.get("RawLogs") is True,
+            parameters=dict(value.get("LogParameters") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """The Job a task created: what the resumable handle records.
+
+    Attributes:
+        namespace: the Job's namespace.
+        name: the Job's name (as Kubernetes set it, also with ``generateName``).
+        uid: the Job's uid, so a namesake created later is never mistaken for it.
+    """
+
+    namespace: str
+    name: str
+    uid: str | None
+
+    def handle(self, resource: str) -> dict[str, JSON]:
+        """The JSON handle saved in the execution record."""
+        return {"resource": resource, "namespace": self.namespace, "name": self.name, "uid": self.uid}
+
+    @classmethod
+    def from_handle(cls, handle: JSON, resource: str) -> JobRef | None:
+        """The Job a saved handle names, or None when the handle is not ours."""
+        if not isinstance(handle, dict) or handle.get("resource") != resource:
+            return None
+        namespace, name, uid = handle.get("namespace"), handle.get("name"), handle.get("uid")
+        if not isinstance(namespace, str) or not isinstance(name, str) or not isinstance(uid, str | None):
+            return None
+        return cls(namespace, name, uid)
+
+    @classmethod
+    def of(cls, job: Mapping[str, JSON], namespace: str) -> JobRef:
+        """The reference to a Job object Kubernetes returned."""
+        meta = job.get("metadata")
+        meta = meta if isinstance(meta, dict) else {}
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            raise TaskFailed(None, "The Kubernetes API server returned a Job without metadata.name")
+        ns = meta.get("namespace")
+        uid = meta.get("uid")
+        return cls(
+            ns if isinstance(ns, str) and ns else namespace, name, uid if isinstance(uid, str) else None
+        )
+
+
+async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksServices) -> JSON:
+    """Run ``eks:runJob`` (request-response) or ``eks:runJob.sync``.
+
+    Args:
+        call: the resolved call; ``call.parameters`` holds ClusterName,
+            CertificateAuthority, Endpoint, Namespace, Job and LogOptions.
+        ctx: the executor context (poll policy option, handle, events).
+        services: the engine's shared EKS plumbing.
+
+    Returns:
+        The created Job (request-response), or the final Job with optional ``logs`` (``.sync``).
+
+    Raises:
+        StatesError: ``States.Runtime`` for invalid parameters, ``EKS.<status>``
+            for a Kubernetes error (``EKS.409`` when the Job exists), ``States.TaskFailed``
+            when the Job fails or the API server cannot be reached.
+    """
+    if call.pattern not in (IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.SYNC):
+        raise TaskFailed(None, f"eks:runJob does not support {call.pattern.suffix}")
+    params = runtime_parameters(ctx, FIELDS, REQUIRED, call.parameters)
+    namespace = str(params.get("Namespace", DEFAULT_NAMESPACE))
+    manifest = _manifest(ctx, params["Job"])
+    options = LogOptions.from_parameter(params.get("LogOptions"))
+    sync = call.pattern is IntegrationPattern.SYNC
+    policy: PollPolicy | None = None
+    if sync:
+        try:
+            policy = policy_for(ctx)
+        except ValueError as exc:
+            raise TaskFailed(None, str(exc)) from exc
+    resource = f"runJob{call.pattern.suffix}"
+    client = client_for(services, params)
+
+    ref = JobRef.from_handle(ctx.handle, resource)
+    if ref is None:
+        created = await client.create_job(namespace, manifest)
+        ref = JobRef.of(created, namespace)
+        ctx.save_handle(ref.handle(resource))
+        if not sync:
+            return created
+        ctx.emit(
+            "TaskSubmitted",
+            {"resourceType": RESOURCE_TYPE, "resource": resource, "output": dumps_str(created)},
+        )
+    elif not sync:
+        # Resumed after the create went through: answer with the Job as it is now.
+        return await client.get_job(ref.namespace, ref.name)
+
+    assert policy is not None
+    try:
+        final = await wait_for_job(ctx, client, ref, policy)
+    except anyio.get_cancelled_exc_class():
+        if ctx.options.get(CANCEL_ON_ABORT_OPTION, True) is not False:
+            await _delete_on_abort(client, ref)
+        raise
+    result: dict[str, JSON] = dict(final)
+    if options.retrieve:
+        result["logs"] = await collect_logs(client, ref.namespace, final, options)
+    if job_outcome(final) == FAILED:
+        raise task_failed(result)
+    return result
+
+
+def _manifest(ctx: ExecutorContext, value: JSON) -> dict[str, JSON]:
+    if isinstance(value, str):
+        try:
+            value = loads(value)
+        except JSONDecodeError:
+            value = None
+    if not isinstance(value, dict):
+        raise parameter_error(ctx, [JOB_TYPE_MESSAGE])
+    return value
+
+
+def job_outcome(job: Mapping[str, JSON]) -> str | None:
+    """``Complete`` or ``Failed`` once the Job has that condition with status True, else None."""
+    status = job.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    if not isinstance(conditions, list):
+        return None
+    for condition in conditions:
+        if (
+            isinstance(condition, dict)
+            and condition.get("status") == "True"
+            and condition.get("type") in (COMPLETE, FAILED)
+        ):
+            return str(condition["type"])
+    return None
+
+
+async def wait_for_job(
+    ctx: ExecutorContext, client: KubeClient, ref: JobRef, policy: PollPolicy
+) -> dict[str, JSON]:
+    """Poll a Job until it is ``Complete`` or ``Failed`` and return it.
+
+    Raises:
+        StatesError: ``EKS.<status>`` when reading the Job fails for good
+            (``EKS.404`` once it is deleted), ``States.TaskFailed`` when the name
+            now belongs to another Job.
+    """
+
+    async def probe() -> dict[str, JSON] | None:
+        job = await client.get_job(ref.namespace, ref.name)
+        meta = job.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        if ref.uid is not None and uid is not None and uid != ref.uid:
+            raise TaskFailed(
+                None, f"The Job {ref.namespace}/{ref.name} was deleted and another Job took its name"
+            )
+        return job if job_outcome(job) is not None else None
+
+    return await poll_until(ctx, policy, probe)
+
+
+async def _delete_on_abort(client: KubeClient, ref: JobRef) -> None:
+    with anyio.move_on_after(ABORT_CLEANUP_SECONDS, shield=True) as scope:
+        try:
+            await client.delete_job(ref.namespace, ref.name, ABORT_PROPAGATION, uid=ref.uid)
+            log.info("stopped runJob.sync: deleted Job %s/%s", ref.namespace, ref.name)
+        except StatesError as exc:
+            log.warning(
+                "stopped runJob.sync: could not delete Job %s/%s: %s", ref.namespace, ref.name, exc.error
+            )
+    if scope.cancelled_caught:
+        log.warning("stopped runJob.sync: deleting Job %s/%s timed out", ref.namespace, ref.name)
+
+
+def pod_selector(job: Mapping[str, JSON]) -> str:
+    """The label selector for a Job's pods.
+
+    The Job's own ``spec.selector`` is what its controller matches pods with
+    (``controller-uid``), so pods orphaned by an earlier Job of the same name
+    are never included; without one, ``controller-uid`` then ``job-name``
+    (spec §11.1).
+    """
+    spec = job.get("spec")
+    selector = spec.get("selector") if isinstance(spec, dict) else None
+    terms: list[str] = []
+    if isinstance(selector, dict):
+        labels = selector.get("matchLabels")
+        if isinstance(labels, dict):
+            terms += [f"{key}={value}" for key, value in labels.items()]
+        expressions = selector.get("matchExpressions")
+        if isinstance(expressions, list):
+            terms += [t for t in (_expression(e) for e in expressions) if t]
+    if terms:
+        return ",".join(terms)
+    meta = job.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    if isinstance(meta.get("uid"), str):
+        return f"controller-uid={meta['uid']}"
+    return f"job-name={meta.get('name', '')}"
+
+
+def _expression(expression: JSON) -> str | None:
+    if not isinstance(expression, dict) or not isinstance(expression.get("key"), str):
+        return None
+    key, operator = expression["key"], expression.get("operator")
+    values = expression.get("values") or []
+    if operator == "In":
+        return f"{key} in ({','.join(map(str, values))})"
+    if operator == "NotIn":
+        return f"{key} notin ({','.join(map(str, values))})"
+    if operator == "Exists":
+        return str(key)
+    if operator == "DoesNotExist":
+        return f"!{key}"
+    return None
+
+
+def parse_log(text: str) -> JSON:
+    """A log as JSON when the whole text is one JSON document, else the text.
+
+    UNCONFIRMED (spec §4.2): "deserialized into JSON if possible"; numbers
+    become doubles, so long numbers lose precision as the docs warn.
+    """
+    stripped = text.strip()
+    if stripped:
+        try:
+            return loads(stripped)
+        except JSONDecodeError:
+            pass
+    return text
+
+
+def _names(items: JSON) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [item["name"] for item in items if isinstance(item, dict) and isinstance(item.get("name"), str)]
+
+
+async def collect_logs(
+    client: KubeClient, namespace: str, job: Mapping[str, JSON], options: LogOptions
+) -> dict[str, JSON]:
+    """Read the log of every app container of every pod of a Job.
+
+    Returns:
+        ``{"pods": {<pod>: {"containers": {<container>: {"log": …} | {"error", "cause"}}}}}``.
+
+    Raises:
+        StatesError: ``EKS.<status>`` when the pods cannot be listed (UNCONFIRMED:
+            without the list there is no container to report an error on).
+    """
+    pods = await client.list_pods(namespace, pod_selector(job))
+    result: dict[str, JSON] = {}
+    reads: list[tuple[dict[str, JSON], str, str]] = []
+    for pod in pods:
+        meta, spec = pod.get("metadata"), pod.get("spec")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if not isinstance(name, str):
+            continue
+        containers: dict[str, JSON] = {}
+        result[name] = {"containers": containers}
+        for container in _names(spec.get("containers") if isinstance(spec, dict) else None):
+            containers[container] = {}
+            reads.append((containers, name, container))
+
+    limiter = anyio.CapacityLimiter(LOG_READ_CONCURRENCY)
+
+    async def read(into: dict[str, JSON], pod: str, container: str) -> None:
+        async with limiter:
+            try:
+                text = await client.read_log(namespace, pod, container, options.parameters)
+            except StatesError as exc:
+                into[container] = {"error": exc.error, "cause": exc.cause}
+                return
+        into[container] = {"log": text if options.raw else parse_log(text)}
+
+    async with anyio.create_task_group() as tg:
+        for slot, pod_name, container_name in reads:
+            tg.start_soon(read, slot, pod_name, container_name)
+    return {"pods": result}
+
+
+__all__ = [
+    "FIELDS",
+    "REQUIRED",
+    "JobRef",
+    "LogOptions",
+    "check_parameters",
+    "collect_logs",
+    "job_outcome",
+    "parse_log",
+    "pod_selector",
+    "run_job",
+    "wait_for_job",
+]
