@@ -47,7 +47,9 @@ def run(text: str, state_input: object = None, **variables: object) -> object:
         (None, False),
     ],
 )
-def test_only_strings_wrapped_exactly_in_percent_braces_are_expressions(value: object, expected: bool) -> None:
+def test_only_strings_wrapped_exactly_in_percent_braces_are_expressions(
+    value: object, expected: bool
+) -> None:
     assert is_jsonata_template(value) is expected
 
 
@@ -165,7 +167,15 @@ def test_normalize_number_follows_javascript(value: int | float, expected: int |
 
 @pytest.mark.parametrize(
     ("value", "name"),
-    [(None, "null"), (True, "boolean"), (1, "number"), (1.5, "number"), ("s", "string"), ([], "array"), ({}, "object")],
+    [
+        (None, "null"),
+        (True, "boolean"),
+        (1, "number"),
+        (1.5, "number"),
+        ("s", "string"),
+        ([], "array"),
+        ({}, "object"),
+    ],
 )
 def test_json_type_names_match_aws(value: object, name: str) -> None:
     assert json_type_name(value) == name
@@ -264,7 +274,8 @@ def test_evaluate_field_wraps_an_undefined_result_in_aws_wording() -> None:
     with pytest.raises(QueryEvaluationError) as caught:
         expression.evaluate_field({"states": {"input": {}}}, "Output", rng=random.Random(0))
     assert caught.value.cause == (
-        "The JSONata expression '$doesNotExist' specified for the field 'Output' returned nothing (undefined)."
+        "The JSONata expression '$doesNotExist' specified for the field 'Output' "
+        "returned nothing (undefined)."
     )
     assert caught.value.state_scoped is True
 
@@ -285,7 +296,8 @@ def test_evaluate_field_wraps_an_uncoded_error_after_a_colon() -> None:
         expression.evaluate_field({}, "Output", rng=random.Random(0))
     cause = caught.value.cause or ""
     assert cause.startswith(
-        "The JSONata expression '$parse('{')' specified for the field 'Output' threw an error during evaluation: "
+        "The JSONata expression '$parse('{')' specified for the field 'Output' "
+        "threw an error during evaluation: "
     )
 
 
@@ -303,7 +315,7 @@ def test_cause_builders_match_the_recorded_aws_texts() -> None:
     )
     assert unexpected_type_cause("{'foo': 'bar'}", "Items", "array", {"foo": "bar"}) == (
         "The JSONata expression '{'foo': 'bar'}' specified for the field 'Items' returned an unexpected "
-        'result type. Expected \'array\', but was \'object\' for value: {"foo":"bar"}'
+        "result type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}"
     )
     error = JsonataEvaluationError("1/x", None, "boom")
     assert evaluation_error_cause("1/x", "Seconds", error).endswith("during evaluation: boom")

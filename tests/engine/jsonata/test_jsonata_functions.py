@@ -9,7 +9,13 @@ import uuid
 
 import pytest
 
-from engine.jsonata import HASH_ALGORITHMS, UNDEFINED, JsonataEvaluationError, compile_expression, java_random_double
+from engine.jsonata import (
+    HASH_ALGORITHMS,
+    UNDEFINED,
+    JsonataEvaluationError,
+    compile_expression,
+    java_random_double,
+)
 
 
 def run(text: str, state_input: object = None, *, seed: int = 3) -> object:
@@ -37,9 +43,8 @@ def run(text: str, state_input: object = None, *, seed: int = 3) -> object:
 )
 def test_partition_splits_an_array_into_chunks(items: list[int], size: int, expected: object) -> None:
     state_input = {"FunctionInput": {"fst": items, "snd": size}}
-    assert run("$partition($states.input.FunctionInput.fst, $states.input.FunctionInput.snd)", state_input) == (
-        expected
-    )
+    text = "$partition($states.input.FunctionInput.fst, $states.input.FunctionInput.snd)"
+    assert run(text, state_input) == expected
 
 
 def test_partition_keeps_objects_and_nulls_in_chunks() -> None:
@@ -83,7 +88,9 @@ def test_partition_of_nothing_is_nothing() -> None:
 )
 def test_range_counts_from_start_to_end_inclusive(start: int, end: int, step: int, expected: object) -> None:
     state_input = {"FunctionInput": {"fst": start, "snd": end, "trd": step}}
-    text = "$range($states.input.FunctionInput.fst, $states.input.FunctionInput.snd, $states.input.FunctionInput.trd)"
+    text = "$range($states.input.FunctionInput.fst, $states.input.FunctionInput.snd, " + (
+        "$states.input.FunctionInput.trd)"
+    )
     assert run(text, state_input) == expected
 
 

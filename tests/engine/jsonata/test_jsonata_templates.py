@@ -15,7 +15,9 @@ STATES = {"states": {"input": {"v": 2, "name": "x", "list": [1, 2]}, "context": 
 
 
 def evaluate(value: object, bindings: dict[str, object] | None = None, *, field: str = "Output") -> object:
-    return compile_template(value, field=field).evaluate(bindings or STATES, rng=random.Random(0), now_millis=0)
+    return compile_template(value, field=field).evaluate(
+        bindings or STATES, rng=random.Random(0), now_millis=0
+    )
 
 
 def test_a_pass_like_template_mixes_literals_and_expressions() -> None:
@@ -139,11 +141,14 @@ def test_result_and_error_output_are_readable_when_present() -> None:
         ({"a": {"b": ["x", "{% $doesNotExist %}"]}}, "Arguments", "Arguments/a/b[1]"),
     ],
 )
-def test_an_undefined_result_names_the_expression_and_its_field(template: object, field: str, path: str) -> None:
+def test_an_undefined_result_names_the_expression_and_its_field(
+    template: object, field: str, path: str
+) -> None:
     with pytest.raises(QueryEvaluationError) as caught:
         evaluate(template, field=field)
     assert caught.value.cause == (
-        f"The JSONata expression '$doesNotExist' specified for the field '{path}' returned nothing (undefined)."
+        f"The JSONata expression '$doesNotExist' specified for the field '{path}' "
+        "returned nothing (undefined)."
     )
     assert caught.value.state_scoped is True
 
@@ -152,7 +157,9 @@ def test_an_evaluation_error_names_the_expression_and_its_field() -> None:
     with pytest.raises(QueryEvaluationError) as caught:
         evaluate({"r": "{% $abs('x') %}"})
     cause = caught.value.cause or ""
-    assert cause.startswith("The JSONata expression '$abs('x')' specified for the field 'Output/r' threw an error")
+    assert cause.startswith(
+        "The JSONata expression '$abs('x')' specified for the field 'Output/r' threw an error"
+    )
     assert "T0410" in cause
 
 
@@ -193,7 +200,9 @@ _json_literals = st.recursive(
     | st.integers(min_value=-(2**53), max_value=2**53)
     | st.floats(allow_nan=False, allow_infinity=False)
     | _literal_strings,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -208,5 +217,7 @@ def test_templates_without_expressions_evaluate_to_themselves(value: object) -> 
 @given(_json_literals)
 def test_a_quoted_literal_round_trips_through_an_expression(value: object) -> None:
     # $states.input returns the value it was given, with JSONata's number rules.
-    result = compile_template("{% $states.input %}").evaluate({"states": {"input": value}}, rng=random.Random(0))
+    result = compile_template("{% $states.input %}").evaluate(
+        {"states": {"input": value}}, rng=random.Random(0)
+    )
     assert result == value
