@@ -1,1 +1,74 @@
-"""statewright package."""
+"""statewright's engine: an asyncio Amazon States Language interpreter.
+
+What ``__all__`` lists is the supported API; module names below it are not.
+"""
+
+from engine.definition.model import StateMachine
+from engine.definition.parse import parse_definition
+from engine.errors import (
+    DataLimitExceeded,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    InvalidDefinition,
+    InvalidInput,
+    Problem,
+    StatesError,
+    StatewrightError,
+    TaskFailed,
+)
+from engine.executor import (
+    Executor,
+    ExecutorCall,
+    ExecutorContext,
+    IntegrationPattern,
+    ParameterChecker,
+    ParameterProblem,
+    StaticParameters,
+)
+from engine.history import History, HistoryEvent
+from engine.jsonvalue import JSON
+from engine.persistence import InMemoryStore, Store
+from engine.registry import ExecutorRegistry, UnknownResource, parse_resource
+from engine.runtime.clock import Clock, LoopClock, SystemClock
+from engine.runtime.engine import Engine, Execution, ExecutionResult
+from engine.runtime.execution import ExecutionRecord, Position
+from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
+
+__all__ = [
+    "DEFAULT_LIMIT_BYTES",
+    "JSON",
+    "Clock",
+    "DataLimitExceeded",
+    "Engine",
+    "Execution",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "ExecutionRecord",
+    "ExecutionResult",
+    "Executor",
+    "ExecutorCall",
+    "ExecutorContext",
+    "ExecutorRegistry",
+    "History",
+    "HistoryEvent",
+    "InMemoryStore",
+    "IntegrationPattern",
+    "InvalidDefinition",
+    "InvalidInput",
+    "LoopClock",
+    "ParameterChecker",
+    "ParameterProblem",
+    "Position",
+    "Problem",
+    "SizeGuard",
+    "StateMachine",
+    "StaticParameters",
+    "StatesError",
+    "StatewrightError",
+    "Store",
+    "SystemClock",
+    "TaskFailed",
+    "UnknownResource",
+    "parse_definition",
+    "parse_resource",
+]

@@ -126,7 +126,15 @@ class StatesError(StatewrightError):
     def __init__(self, error: str | None = None, cause: str | None = None) -> None:
         self.error: str = error if error is not None else self.default_error
         self.cause: str | None = cause
+        #: When true, the runtime prefixes the cause with AWS's
+        #: "An error occurred while executing the state 'X' (entered at the event id #N). "
+        self.state_scoped: bool = False
         super().__init__(f"{self.error}: {cause}" if cause else self.error)
+
+    def scoped(self) -> StatesError:
+        """Mark this error as raised while evaluating a state's own fields."""
+        self.state_scoped = True
+        return self
 
 
 class TaskFailed(StatesError):

@@ -78,3 +78,28 @@ class LoopClock(SystemClock):
         if self._loop_origin is None:
             self._loop_origin = t
         return datetime.fromtimestamp(self._origin.timestamp() + (t - self._loop_origin), UTC)
+
+
+class ImmediateClock(LoopClock):
+    """Virtual time that jumps: every sleep returns at once and advances the clock.
+
+    For tests of single executions where only the order of events matters, not
+    the interleaving of concurrent sleeps (use looptime for those).
+    """
+
+    def __init__(self, origin: datetime | None = None) -> None:
+        super().__init__(origin)
+        self._offset = 0.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._origin.timestamp() + self._offset, UTC)
+
+    def monotonic(self) -> float:
+        return _loop_time() + self._offset
+
+    async def sleep(self, seconds: float) -> None:
+        self._offset += max(0.0, seconds)
+        await anyio.sleep(0)
+
+    async def sleep_until(self, deadline: float) -> None:
+        await self.sleep(deadline - self.monotonic())

@@ -1,0 +1,201 @@
+"""The typed, immutable form of a state machine definition.
+
+A definition is parsed once (``engine.definition.parse``) into these frozen,
+slotted dataclasses. Every path, intrinsic call, payload template, JSONata
+expression and Choice rule inside them is already compiled to a callable, so
+executions interpret objects and never look at the raw JSON again.
+
+Field names are the snake_case of the ASL keys (``result_path`` for
+``ResultPath``); state classes keep AWS's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from engine.jsonvalue import JSON
+from engine.scope import Scope
+
+JSONPATH: Final = "JSONPath"
+JSONATA: Final = "JSONata"
+QueryLanguage = Literal["JSONPath", "JSONata"]
+
+Evaluator = Callable[[Scope], JSON]
+"""A compiled JSONPath-side expression: path, intrinsic or payload template."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledValue:
+    """A value computed at run time in either query language.
+
+    Exactly one of the members is used: ``evaluate`` (JSONPath templates and
+    paths) or ``jsonata`` (a JSONata template evaluated with ``$states``).
+    ``field`` names the ASL field for error messages (``Output/result``).
+    """
+
+    field: str
+    evaluate: Evaluator | None = None
+    jsonata: object | None = None  # engine.jsonata.JsonataTemplate; kept opaque to avoid an import cycle
+    constant: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Retrier:
+    """One entry of a Retry list."""
+
+    error_equals: tuple[str, ...]
+    interval_seconds: float = 1.0
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay_seconds: float | None = None
+    jitter_full: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Catcher:
+    """One entry of a Catch list."""
+
+    error_equals: tuple[str, ...]
+    next: str
+    result_path: object | None = None  # engine.paths.Path, or None for ResultPath null (discard)
+    result_path_set: bool = False  # ResultPath given explicitly (null means discard)
+    output: CompiledValue | None = None
+    assign: CompiledValue | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceRule:
+    """A compiled Choice rule: a predicate plus, at the top level, its Next."""
+
+    test: Callable[[Scope], bool]
+    next: str | None = None
+    assign: CompiledValue | None = None
+    output: CompiledValue | None = None
+    jsonata_condition: object | None = None  # engine.jsonata.JsonataExpression for JSONata rules
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class State:
+    """What every state has."""
+
+    name: str
+    type: str
+    query_language: QueryLanguage = "JSONPath"
+    next: str | None = None
+    end: bool = False
+    comment: str | None = None
+    input_path: object | None = None  # engine.paths.Path or None ($ by default; null → {})
+    input_path_null: bool = False
+    output_path: object | None = None
+    output_path_null: bool = False
+    assign: CompiledValue | None = None
+    output: CompiledValue | None = None  # JSONata Output
+    needs_context: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassState(State):
+    parameters: CompiledValue | None = None
+    result: JSON = None
+    has_result: bool = False
+    result_path: object | None = None
+    result_path_null: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskState(State):
+    resource: str
+    parameters: CompiledValue | None = None  # Parameters (JSONPath) or Arguments (JSONata)
+    result_selector: CompiledValue | None = None
+    result_path: object | None = None
+    result_path_null: bool = False
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+    timeout_seconds: float | None = None
+    timeout_seconds_path: object | None = None
+    timeout_jsonata: object | None = None
+    heartbeat_seconds: float | None = None
+    heartbeat_seconds_path: object | None = None
+    heartbeat_jsonata: object | None = None
+    credentials: CompiledValue | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChoiceState(State):
+    choices: tuple[ChoiceRule, ...] = ()
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitState(State):
+    seconds: float | None = None
+    seconds_path: object | None = None
+    timestamp: str | None = None
+    timestamp_path: object | None = None
+    seconds_jsonata: object | None = None
+    timestamp_jsonata: object | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SucceedState(State):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailState(State):
+    error: str | None = None
+    cause: str | None = None
+    error_path: Evaluator | None = None
+    cause_path: Evaluator | None = None
+    error_path_text: str | None = None
+    cause_path_text: str | None = None
+    error_jsonata: object | None = None
+    cause_jsonata: object | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParallelState(State):
+    branches: tuple[StateMachine, ...] = ()
+    parameters: CompiledValue | None = None
+    result_selector: CompiledValue | None = None
+    result_path: object | None = None
+    result_path_null: bool = False
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapState(State):
+    processor: StateMachine
+    distributed: bool = False
+    items_path: object | None = None
+    items: CompiledValue | None = None  # JSONata Items
+    item_selector: CompiledValue | None = None
+    result_selector: CompiledValue | None = None
+    result_path: object | None = None
+    result_path_null: bool = False
+    max_concurrency: int = 0
+    max_concurrency_path: object | None = None
+    max_concurrency_jsonata: object | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_count_path: object | None = None
+    tolerated_failure_percentage: float | None = None
+    tolerated_failure_percentage_path: object | None = None
+    label: str | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachine:
+    """A parsed, validated definition (or a Parallel branch / Map processor)."""
+
+    start_at: str
+    states: Mapping[str, State]
+    query_language: QueryLanguage = "JSONPath"
+    timeout_seconds: float | None = None
+    comment: str | None = None
+    version: str | None = None
+    raw: Mapping[str, JSON] = field(default_factory=dict, compare=False, repr=False)

@@ -1,0 +1,109 @@
+"""Execution history: AWS's event types and fields.
+
+Events are recorded cheaply (a slotted object holding Python values) and
+rendered to AWS's GetExecutionHistory shape on demand: ``id``,
+``previousEventId``, ``timestamp``, ``type`` and one ``<type>EventDetails``
+object whose ``input``/``output``/``parameters`` members are JSON strings, as
+AWS gives them. The history is also what rebuilds an execution's position
+(``engine.runtime.execution.position_from_history``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from engine.jsonvalue import JSON, dumps_str
+
+_STRING_FIELDS: Final = frozenset({"input", "output", "parameters"})
+
+
+def details_key(event_type: str) -> str:
+    """The AWS details member name for an event type."""
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def format_timestamp(t: datetime) -> str:
+    """ISO 8601 with milliseconds and a Z, as Step Functions shows times."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class HistoryEvent:
+    """One history event."""
+
+    id: int
+    previous_event_id: int
+    timestamp: datetime
+    type: str
+    details: Mapping[str, JSON] | None = None
+
+    def to_aws(self) -> dict[str, JSON]:
+        """Render as one element of AWS's ``events`` list."""
+        out: dict[str, JSON] = {
+            "id": self.id,
+            "previousEventId": self.previous_event_id,
+            "timestamp": format_timestamp(self.timestamp),
+            "type": self.type,
+        }
+        if self.details is not None:
+            d: dict[str, JSON] = {}
+            for k, v in self.details.items():
+                if k in _STRING_FIELDS and not isinstance(v, str):
+                    d[k] = dumps_str(v)
+                    d[k + "Details"] = {"truncated": False}
+                else:
+                    d[k] = v
+            out[details_key(self.type)] = d
+        return out
+
+
+class History:
+    """An append-only list of events with AWS's id chaining."""
+
+    __slots__ = ("_count", "_events", "enabled")
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self._events: list[HistoryEvent] = []
+        self._count = 0
+        self.enabled = enabled
+
+    def append(
+        self, event_type: str, timestamp: datetime, details: Mapping[str, JSON] | None = None, previous: int | None = None
+    ) -> int:
+        """Record an event; returns its id.
+
+        ``previous`` defaults to the last event's id: AWS chains each event to
+        the one that caused it, which for a sequential execution is the last.
+        """
+        self._count += 1
+        n = self._count
+        if self.enabled:
+            self._events.append(
+                HistoryEvent(n, previous if previous is not None else n - 1, timestamp, event_type, details)
+            )
+        return n
+
+    def __iter__(self) -> Iterator[HistoryEvent]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, i: int) -> HistoryEvent:
+        return self._events[i]
+
+    @property
+    def types(self) -> list[str]:
+        """The event types in order."""
+        return [e.type for e in self._events]
+
+    def to_aws(self) -> list[dict[str, JSON]]:
+        """All events in AWS's shape."""
+        return [e.to_aws() for e in self._events]

@@ -1,0 +1,425 @@
+"""The Engine: one event loop, many executions, structured concurrency.
+
+The engine owns a task group (entered with ``async with Engine()``); every
+execution runs in it under its own cancel scope, so ``stop`` cancels
+everything under that execution and leaving the ``async with`` block aborts
+what still runs. Time, randomness and ids come from injected sources so
+Wait, Retry and timeouts can be tested in virtual time and replays are
+deterministic.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final
+
+import anyio
+import anyio.abc
+
+from engine.definition.model import StateMachine
+from engine.definition.parse import parse_definition
+from engine.errors import (
+    ExecutionAlreadyExists,
+    InvalidInput,
+    StatesError,
+    StatewrightError,
+)
+from engine.history import History, format_timestamp
+from engine.jsonvalue import JSON, JSONDecodeError, loads
+from engine.persistence import Store
+from engine.registry import ExecutorRegistry
+from engine.runtime.clock import Clock, SystemClock
+from engine.runtime.execution import (
+    ABORTED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    ExecutionRecord,
+    Interpreter,
+    Position,
+    RuntimeConfig,
+    _Failure,
+)
+from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
+
+DEFAULT_REGION: Final = "us-east-1"
+DEFAULT_ACCOUNT: Final = "123456789012"
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """How an execution ended.
+
+    Attributes:
+        status: SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+        output: the output (SUCCEEDED only), as a JSON value.
+        error: the error name (other statuses), if any.
+        cause: the cause, if any.
+        history: the execution history (AWS event types and fields).
+        execution_arn: the execution's ARN.
+        name: the execution's name.
+    """
+
+    status: str
+    output: JSON
+    error: str | None
+    cause: str | None
+    history: History
+    execution_arn: str
+    name: str
+    start_date: datetime
+    stop_date: datetime | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        """The CLI's shape: status, output, error, cause."""
+        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
+
+
+class Execution:
+    """A handle on a running (or finished) execution."""
+
+    def __init__(self, engine: Engine, interp: Interpreter, machine: StateMachine) -> None:
+        self._engine = engine
+        self._interp = interp
+        self._machine = machine
+        self.record = interp.record
+        self._done = anyio.Event()
+        self._scope = anyio.CancelScope()
+        self._stop_requested: tuple[str | None, str | None] | None = None
+
+    @property
+    def execution_arn(self) -> str:
+        return self.record.execution_arn
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    async def wait(self) -> ExecutionResult:
+        """Wait until the execution ends; return its result."""
+        await self._done.wait()
+        return self.result()
+
+    def result(self) -> ExecutionResult:
+        """The result so far (status RUNNING while it runs)."""
+        r = self.record
+        return ExecutionResult(
+            status=r.status,
+            output=r.output,
+            error=r.error,
+            cause=r.cause,
+            history=r.history,
+            execution_arn=r.execution_arn,
+            name=r.name,
+            start_date=r.start_time,
+            stop_date=r.stop_time,
+        )
+
+    def stop(self, error: str | None = None, cause: str | None = None) -> None:
+        """Abort the execution (StopExecution): cancels everything under it."""
+        if self._done.is_set() or self._stop_requested is not None:
+            return
+        self._stop_requested = (error, cause)
+        self._scope.cancel()
+
+    def describe(self) -> dict[str, JSON]:
+        """DescribeExecution's shape."""
+        r = self.record
+        out: dict[str, JSON] = {
+            "executionArn": r.execution_arn,
+            "stateMachineArn": r.state_machine_arn,
+            "name": r.name,
+            "status": r.status,
+            "startDate": format_timestamp(r.start_time),
+            "input": r.input,
+        }
+        if r.stop_time is not None:
+            out["stopDate"] = format_timestamp(r.stop_time)
+        if r.status == SUCCEEDED:
+            out["output"] = r.output
+        if r.error is not None:
+            out["error"] = r.error
+        if r.cause is not None:
+            out["cause"] = r.cause
+        return out
+
+    async def _run(self) -> None:
+        interp = self._interp
+        rec = self.record
+        machine = self._machine
+        timeout = machine.timeout_seconds
+        if timeout is not None:
+            self._scope.deadline = self._engine.clock.monotonic() + timeout
+        try:
+            with self._scope:
+                try:
+                    output = await interp.run_scope(machine, rec.position, rec.variables)
+                    over = interp.guard.over(output)
+                    if over is not None:
+                        raise _Failure(
+                            StatesError(
+                                "States.DataLimitExceeded",
+                                "The execution output with a size exceeding the maximum number of bytes service limit.",
+                            )
+                        )
+                    rec.output = output
+                    rec.status = SUCCEEDED
+                    interp.event("ExecutionSucceeded", {"output": output})
+                except _Failure as f:
+                    rec.status = FAILED
+                    rec.error = f.error.error or None
+                    rec.cause = f.error.cause if f.error.cause else None
+                    details: dict[str, JSON] = {}
+                    if rec.error is not None:
+                        details["error"] = rec.error
+                    if rec.cause is not None:
+                        details["cause"] = rec.cause
+                    interp.event("ExecutionFailed", details)
+            if self._scope.cancelled_caught:
+                if self._stop_requested is not None:
+                    rec.status = ABORTED
+                    rec.error, rec.cause = self._stop_requested
+                    d: dict[str, JSON] = {}
+                    if rec.error is not None:
+                        d["error"] = rec.error
+                    if rec.cause is not None:
+                        d["cause"] = rec.cause
+                    interp.event("ExecutionAborted", d)
+                else:
+                    rec.status = TIMED_OUT
+                    rec.error = "States.Timeout"
+                    rec.cause = None
+                    interp.event("ExecutionTimedOut", {"error": "States.Timeout"})
+        finally:
+            if rec.status == RUNNING:
+                # Cancelled from outside (the engine is closing): that is an abort.
+                rec.status = ABORTED
+                interp.history.append("ExecutionAborted", self._engine.clock.now(), {})
+            rec.stop_time = self._engine.clock.now()
+            rec.position.children.clear()
+            self._engine._finished(self)
+            self._done.set()
+
+
+@dataclass
+class _Ids:
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __call__(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+
+class Engine:
+    """Runs ASL state machines, many executions at once, on one event loop.
+
+    Args:
+        registry: the executor registry; by default a new one with the
+            installed plugins (entry-point group ``statewright.executors``).
+        load_plugins: load entry-point executors into a default registry.
+        clock: where time comes from (default: the system clock).
+        size_limit: the payload limit in bytes (default 262,144); None disables it.
+        region: the region used in ARNs.
+        account: the account used in ARNs.
+        seed: seed for the engine's random source (MathRandom, UUID, jitter, ids).
+        id_factory: makes execution names when none is given.
+        store: persistence for execution records.
+        executor_options: options every executor call sees (``ctx.options``),
+            for example ``{"poll_policy": "fixed:5"}``.
+        state_options: options per state name, merged over ``executor_options``.
+        record_history: keep the full history (on by default).
+        role_arn: the execution role ARN shown in ``$$.Execution.RoleArn``.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: ExecutorRegistry | None = None,
+        load_plugins: bool = True,
+        clock: Clock | None = None,
+        size_limit: int | None = DEFAULT_LIMIT_BYTES,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
+        seed: int | None = None,
+        id_factory: Callable[[], str] | None = None,
+        store: Store | None = None,
+        executor_options: Mapping[str, object] | None = None,
+        state_options: Mapping[str, Mapping[str, object]] | None = None,
+        record_history: bool = True,
+        role_arn: str | None = None,
+    ) -> None:
+        if registry is None:
+            registry = ExecutorRegistry()
+            if load_plugins:
+                registry.load_entry_points()
+        self.registry = registry
+        self.clock: Clock = clock or SystemClock()
+        self.guard = SizeGuard(size_limit)
+        self.region = region
+        self.account = account
+        self.rng = random.Random(seed)
+        self._ids = id_factory or _Ids(random.Random(self.rng.getrandbits(64)))
+        self.store = store
+        self.record_history = record_history
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StatewrightExecutionRole"
+        self._config = RuntimeConfig(
+            registry=registry,
+            clock=self.clock,
+            guard=self.guard,
+            region=region,
+            executor_options=dict(executor_options or {}),
+            state_options=dict(state_options or {}),
+            on_transition=store.save if store is not None else None,
+        )
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._names: dict[str, set[str]] = {}
+        self._executions: dict[str, Execution] = {}
+
+    # -- lifecycle -------------------------------------------------------------
+    async def __aenter__(self) -> Engine:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._tg is not None
+        # Leaving the block aborts whatever still runs: every execution is owned here.
+        for ex in list(self._executions.values()):
+            ex.stop("Engine.Closed", "the engine was closed while the execution was running")
+        try:
+            return await self._tg.__aexit__(exc_type, exc, tb)
+        finally:
+            self._tg = None
+            for reg in self.registry:
+                close = getattr(reg.executor, "aclose", None)
+                if close is not None:
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                        await close()
+
+    # -- definitions -----------------------------------------------------------
+    def compile(self, definition: str | bytes | Mapping[str, Any] | StateMachine) -> StateMachine:
+        """Parse and validate a definition against this engine's executors."""
+        if isinstance(definition, StateMachine):
+            return definition
+        return parse_definition(definition, registry=self.registry)
+
+    # -- executions ------------------------------------------------------------
+    def start(
+        self,
+        definition: str | bytes | Mapping[str, Any] | StateMachine,
+        input: JSON = None,  # noqa: A002 - the ASL name
+        *,
+        name: str | None = None,
+        state_machine_name: str = "StateMachine",
+        input_json: str | bytes | None = None,
+    ) -> Execution:
+        """Start an execution and return its handle (StartExecution).
+
+        Raises:
+            InvalidDefinition: the definition is invalid.
+            InvalidInput: the input is not JSON or is too large.
+            ExecutionAlreadyExists: the name is taken for this state machine.
+            RuntimeError: the engine is not entered (``async with Engine()``).
+        """
+        if self._tg is None:
+            raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
+        machine = self.compile(definition)
+        if input_json is not None:
+            try:
+                input = loads(input_json)
+            except JSONDecodeError as exc:
+                raise InvalidInput(f"execution input is not valid JSON: {exc}") from None
+        if input is None:
+            input = {}
+        size = self.guard.over(input)
+        if size is not None:
+            raise InvalidInput(
+                f"execution input is {size} bytes, over the {self.guard.limit}-byte limit (States.DataLimitExceeded)"
+            )
+        name = name or self._ids()
+        if not (1 <= len(name) <= 80):
+            raise InvalidInput("execution names must be 1 to 80 characters")
+        sm_arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
+        taken = self._names.setdefault(sm_arn, set())
+        if name in taken:
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
+        taken.add(name)
+        now = self.clock.now()
+        record = ExecutionRecord(
+            execution_arn=f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine_name}:{name}",
+            name=name,
+            state_machine_arn=sm_arn,
+            state_machine_name=state_machine_name,
+            input=input,
+            start_time=now,
+            role_arn=self.role_arn,
+            position=Position(machine.start_at, input),
+            history=History(enabled=self.record_history),
+        )
+        return self._launch(machine, record, started=True)
+
+    def resume(self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord) -> Execution:
+        """Continue a stored, unfinished execution from its recorded position."""
+        if self._tg is None:
+            raise RuntimeError("use 'async with Engine() as engine:' before resuming executions")
+        machine = self.compile(definition)
+        self._names.setdefault(record.state_machine_arn, set()).add(record.name)
+        # The state that was running is entered again (its Entered event is already in the history).
+        return self._launch(machine, record, started=False)
+
+    def _launch(self, machine: StateMachine, record: ExecutionRecord, *, started: bool) -> Execution:
+        assert self._tg is not None
+        rng = random.Random(self.rng.getrandbits(64))
+        interp = Interpreter(machine, record, self._config, rng)
+        if started:
+            interp.event("ExecutionStarted", {"input": record.input, "roleArn": record.role_arn})
+        ex = Execution(self, interp, machine)
+        self._executions[record.execution_arn] = ex
+        if self.store is not None:
+            self.store.save(record)
+        self._tg.start_soon(ex._run, name=f"execution {record.name}")
+        return ex
+
+    def _finished(self, ex: Execution) -> None:
+        self._executions.pop(ex.execution_arn, None)
+        if self.store is not None:
+            self.store.save(ex.record)
+
+    async def run(
+        self,
+        definition: str | bytes | Mapping[str, Any] | StateMachine,
+        input: JSON = None,  # noqa: A002
+        *,
+        name: str | None = None,
+        state_machine_name: str = "StateMachine",
+    ) -> ExecutionResult:
+        """Start an execution and wait for its result."""
+        ex = self.start(definition, input, name=name, state_machine_name=state_machine_name)
+        return await ex.wait()
+
+    def get(self, execution_arn: str) -> Execution | None:
+        """A running execution's handle by ARN."""
+        return self._executions.get(execution_arn)
+
+    @property
+    def running(self) -> int:
+        """How many executions are running."""
+        return len(self._executions)
+
+
+__all__ = ["Engine", "Execution", "ExecutionResult"]

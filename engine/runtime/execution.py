@@ -1,0 +1,1091 @@
+"""The execution record and the interpreter that advances it.
+
+An execution is data (``ExecutionRecord``): its status, input, variables,
+history and ``Position`` — the current state, that state's input, retry
+counters, Map progress and an executor's resumable handle. The interpreter
+(``Interpreter``) moves the position forward one state at a time and keeps no
+progress in Python stack frames that the record does not also hold, so a
+store can persist the record and ``Engine.resume`` can continue it.
+
+Plain states (Pass, Choice, Succeed, Fail) run as plain function calls; only
+Task, Wait, Map and Parallel await. That keeps a transition cheap and every
+``await`` a visible cancel point.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import ChainMap
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import anyio
+
+from engine import jsonata
+from engine.definition.choice import parse_timestamp
+from engine.definition.model import (
+    JSONATA,
+    Catcher,
+    ChoiceState,
+    CompiledValue,
+    FailState,
+    MapState,
+    ParallelState,
+    PassState,
+    State,
+    StateMachine,
+    SucceedState,
+    TaskState,
+    WaitState,
+)
+from engine.errors import (
+    ExceedToleratedFailureThreshold,
+    NoChoiceMatched,
+    QueryEvaluationError,
+    ResultPathMatchFailure,
+    StatesError,
+    StatesRuntime,
+    StatesTimeout,
+    HeartbeatTimeout,
+    TaskFailed,
+)
+from engine.executor import ExecutorCall, ExecutorContext
+from engine.history import History, format_timestamp
+from engine.jsonvalue import JSON, dumps_str
+from engine.paths import PathNotFound, PathSetError, set_path
+from engine.registry import ExecutorRegistry, UnknownResource
+from engine.retry import error_matches, retry_delay
+from engine.runtime.clock import Clock
+from engine.scope import Scope
+from engine.size_guard import SizeGuard
+
+SUCCEEDED: Final = "SUCCEEDED"
+FAILED: Final = "FAILED"
+TIMED_OUT: Final = "TIMED_OUT"
+ABORTED: Final = "ABORTED"
+RUNNING: Final = "RUNNING"
+_EMPTY: Final[dict[str, JSON]] = {}
+
+
+@dataclass
+class MapProgress:
+    """Which Map iterations have finished, and their results (for resume)."""
+
+    results: dict[int, JSON] = field(default_factory=dict)
+
+
+@dataclass
+class Position:
+    """Where one scope (the execution, a Parallel branch, a Map iteration) stands.
+
+    Attributes:
+        state: the current state's name.
+        input: the current state's raw input.
+        retry_counts: attempts used per retrier of the current state.
+        handle: the executor's resumable handle for the current Task, if any.
+        map_progress: finished iterations of the current Map state.
+        children: positions of running branches/iterations, by key.
+        entered_event_id: the id of the current state's Entered event.
+    """
+
+    state: str
+    input: JSON
+    retry_counts: list[int] = field(default_factory=list)
+    handle: JSON = None
+    map_progress: MapProgress | None = None
+    children: dict[str, Position] = field(default_factory=dict)
+    entered_event_id: int = 0
+
+    def enter(self, state: str, value: JSON) -> None:
+        self.state = state
+        self.input = value
+        self.retry_counts = []
+        self.handle = None
+        self.map_progress = None
+        self.children = {}
+
+
+@dataclass
+class ExecutionRecord:
+    """Everything about one execution; enough to resume it."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    input: JSON
+    start_time: datetime
+    role_arn: str
+    position: Position
+    variables: dict[str, JSON] = field(default_factory=dict)
+    status: str = RUNNING
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+    stop_time: datetime | None = None
+    history: History = field(default_factory=History)
+    redrive_count: int = 0
+
+
+class _Failure(Exception):
+    """A state failed with a StatesError: carried up through the scopes."""
+
+    def __init__(self, error: StatesError) -> None:
+        super().__init__(error.error)
+        self.error = error
+
+
+@dataclass
+class RuntimeConfig:
+    """What the interpreter needs from its engine."""
+
+    registry: ExecutorRegistry
+    clock: Clock
+    guard: SizeGuard
+    region: str = "us-east-1"
+    executor_options: Mapping[str, object] = field(default_factory=dict)
+    state_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    on_transition: Callable[[ExecutionRecord], None] | None = None
+    on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None
+
+
+def _iso(t: datetime) -> str:
+    return format_timestamp(t)
+
+
+class Interpreter:
+    """Runs one execution's state machine, advancing its record."""
+
+    def __init__(self, machine: StateMachine, record: ExecutionRecord, config: RuntimeConfig, rng: random.Random) -> None:
+        self.machine = machine
+        self.record = record
+        self.config = config
+        self.rng = rng
+        self.history = record.history
+        self.clock = config.clock
+        self.guard = config.guard
+        self._execution_ctx: dict[str, JSON] = {
+            "Id": record.execution_arn,
+            "Input": record.input,
+            "Name": record.name,
+            "RoleArn": record.role_arn,
+            "StartTime": _iso(record.start_time),
+            "RedriveCount": record.redrive_count,
+        }
+        self._machine_ctx: dict[str, JSON] = {"Id": record.state_machine_arn, "Name": record.state_machine_name}
+
+    # -- events ----------------------------------------------------------
+    def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
+        n = self.history.append(event_type, self.clock.now(), details)
+        if self.config.on_event is not None:
+            self.config.on_event(self.record, event_type, details)
+        return n
+
+    # -- context ---------------------------------------------------------
+    def context(self, pos: Position, map_item: JSON = None, entered: datetime | None = None) -> dict[str, JSON]:
+        ctx: dict[str, JSON] = {
+            "Execution": self._execution_ctx,
+            "State": {
+                "EnteredTime": _iso(entered or self.clock.now()),
+                "Name": pos.state,
+                "RetryCount": sum(pos.retry_counts) if pos.retry_counts else 0,
+            },
+            "StateMachine": self._machine_ctx,
+        }
+        if map_item is not None:
+            ctx["Map"] = map_item
+        return ctx
+
+    # -- the scope loop ----------------------------------------------------
+    async def run_scope(
+        self, machine: StateMachine, pos: Position, variables: MutableMapping[str, JSON], map_item: JSON = None
+    ) -> JSON:
+        """Run states from ``pos`` until the scope ends; return its output.
+
+        Raises:
+            _Failure: the scope failed with an uncaught error.
+        """
+        states = machine.states
+        while True:
+            state = states[pos.state]
+            value = pos.input
+            if pos.entered_event_id == 0:
+                pos.entered_event_id = self.event(
+                    f"{state.type}StateEntered", {"name": state.name, "input": value}
+                )
+                if self.config.on_transition is not None:
+                    self.config.on_transition(self.record)
+            try:
+                output, nxt = await self.step(state, pos, variables, map_item)
+            except StatesError as err:
+                if err.state_scoped and err.cause is not None and not err.cause.startswith("An error occurred"):
+                    err.cause = (
+                        f"An error occurred while executing the state '{state.name}' "
+                        f"(entered at the event id #{pos.entered_event_id}). {err.cause}"
+                    )
+                caught = self.catch(state, pos, variables, err)
+                if caught is None:
+                    raise _Failure(err) from None
+                output, nxt = caught
+            if nxt is None:
+                return output
+            pos.enter(nxt, output)
+            pos.entered_event_id = 0
+
+    async def step(
+        self, state: State, pos: Position, variables: MutableMapping[str, JSON], map_item: JSON
+    ) -> tuple[JSON, str | None]:
+        """Run one state; return (output, next state or None at the end)."""
+        t = state.type
+        if t == "Pass":
+            return self.s_pass(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Choice":
+            return self.s_choice(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Task":
+            return await self.s_task(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Wait":
+            return await self.s_wait(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Succeed":
+            return self.s_succeed(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Fail":
+            self.s_fail(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Map":
+            return await self.s_map(state, pos, variables)  # type: ignore[arg-type]
+        if t == "Parallel":
+            return await self.s_parallel(state, pos, variables)  # type: ignore[arg-type]
+        raise StatesRuntime(cause=f"unknown state type {t}")  # pragma: no cover - the parser refuses it
+
+    # -- I/O processing (JSONPath) -----------------------------------------
+    def scope_for(self, state: State, pos: Position, value: JSON, variables: Mapping[str, JSON], map_item: JSON = None) -> Scope:
+        return Scope(
+            value,
+            self.context(pos, map_item) if state.needs_context else None,
+            variables,
+            self.rng,
+        )
+
+    def input_path(self, state: State, value: JSON, scope: Scope) -> JSON:
+        if state.input_path_null:
+            return {}
+        path = state.input_path
+        if path is None:
+            return value
+        try:
+            return path.get(scope)  # type: ignore[attr-defined]
+        except PathNotFound:
+            text = path.text  # type: ignore[attr-defined]
+            raise StatesRuntime(cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}").scoped() from None
+
+    def output_path(self, state: State, value: JSON, scope: Scope) -> JSON:
+        if state.output_path_null:
+            return {}
+        path = state.output_path
+        if path is None:
+            return value
+        scope.input = value
+        try:
+            return path.get(scope)  # type: ignore[attr-defined]
+        except PathNotFound:
+            text = path.text  # type: ignore[attr-defined]
+            raise StatesRuntime(cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}").scoped() from None
+
+    def result_path(self, state: Any, raw_input: JSON, result: JSON) -> JSON:
+        if state.result_path_null:
+            return raw_input
+        path = state.result_path
+        if path is None:
+            return result
+        try:
+            return set_path(raw_input, path, result)
+        except PathSetError as exc:
+            raise ResultPathMatchFailure(
+                cause=f"Unable to apply ResultPath '{path.text}' to input '{dumps_str(raw_input)}': {exc}"
+            ).scoped() from None
+
+    def assign_jsonpath(self, state: State, assign: CompiledValue | None, value: JSON, scope: Scope) -> dict[str, JSON] | None:
+        if assign is None or assign.evaluate is None:
+            return None
+        scope.input = value
+        out = assign.evaluate(scope)
+        return out if isinstance(out, dict) else None
+
+    def apply_assign(self, updates: dict[str, JSON] | None, variables: MutableMapping[str, JSON], where: str) -> None:
+        if not updates:
+            return
+        for k, v in updates.items():
+            self.guard.check(v, f"The variable '{k}' assigned in state '{where}' has a value")
+        self.guard.check(updates, f"The Assign field of state '{where}' produced a value")
+        variables.update(updates)
+
+    # -- JSONata helpers ---------------------------------------------------
+    def bindings(self, pos: Position, value: JSON, variables: Mapping[str, JSON], **extra: JSON) -> ChainMap[str, JSON]:
+        states = {"input": value, "context": self.context(pos)}
+        states.update(extra)
+        return ChainMap({"states": states}, variables)  # type: ignore[arg-type]
+
+    def jsonata_eval(self, cv: CompiledValue, bindings: Mapping[str, JSON]) -> JSON:
+        template: Any = cv.jsonata
+        try:
+            return template.evaluate(bindings, rng=self.rng)
+        except QueryEvaluationError as err:
+            raise err.scoped() from None
+
+    def jsonata_expr(self, expr: Any, field_name: str, bindings: Mapping[str, JSON]) -> JSON:
+        try:
+            out = expr.evaluate(bindings, rng=self.rng)
+        except QueryEvaluationError as err:
+            raise err.scoped() from None
+        if out is jsonata.UNDEFINED:
+            raise QueryEvaluationError(
+                cause=f"The JSONata expression '{expr.text}' specified for the field '{field_name}' returned nothing (undefined)."
+            ).scoped()
+        return out
+
+    def jsonata_finish(
+        self, state: State, pos: Position, variables: MutableMapping[str, JSON], value: JSON, default: JSON, **extra: JSON
+    ) -> JSON:
+        """Evaluate Assign and Output of a JSONata state; apply Assign; return the output."""
+        b = self.bindings(pos, value, variables, **extra)
+        updates = self.jsonata_eval(state.assign, b) if state.assign is not None else None
+        out = self.jsonata_eval(state.output, b) if state.output is not None else default
+        self.apply_assign(updates if isinstance(updates, dict) else None, variables, state.name)
+        return out
+
+    # -- state types --------------------------------------------------------
+    def s_pass(self, state: PassState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+        raw = pos.input
+        if state.query_language == JSONATA:
+            out = self.jsonata_finish(state, pos, variables, raw, raw)
+        else:
+            scope = self.scope_for(state, pos, raw, variables)
+            effective = self.input_path(state, raw, scope)
+            if state.parameters is not None:
+                scope.input = effective
+                result = state.parameters.evaluate(scope)  # type: ignore[misc]
+            elif state.has_result:
+                result = state.result
+            else:
+                result = effective
+            updates = self.assign_jsonpath(state, state.assign, result, scope)
+            out = self.result_path(state, raw, result)
+            out = self.output_path(state, out, scope)
+            self.apply_assign(updates, variables, state.name)
+        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.event("PassStateExited", {"name": state.name, "output": out})
+        return out, state.next
+
+    def s_succeed(self, state: SucceedState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, None]:
+        raw = pos.input
+        if state.query_language == JSONATA:
+            out = self.jsonata_finish(state, pos, variables, raw, raw)
+        else:
+            scope = self.scope_for(state, pos, raw, variables)
+            out = self.output_path(state, self.input_path(state, raw, scope), scope)
+        self.event("SucceedStateExited", {"name": state.name, "output": out})
+        return out, None
+
+    def s_fail(self, state: FailState, pos: Position, variables: MutableMapping[str, JSON]) -> None:
+        raw = pos.input
+        error, cause = state.error, state.cause
+        if state.query_language == JSONATA:
+            b = self.bindings(pos, raw, variables)
+            if state.error_jsonata is not None:
+                error = _to_str(self.jsonata_expr(state.error_jsonata, "Error", b))
+            if state.cause_jsonata is not None:
+                cause = _to_str(self.jsonata_expr(state.cause_jsonata, "Cause", b))
+        else:
+            scope = self.scope_for(state, pos, raw, variables)
+            if state.error_path is not None:
+                error = _to_str(self._fail_path(state.error_path, state.error_path_text or "", "ErrorPath", scope))
+            if state.cause_path is not None:
+                cause = _to_str(self._fail_path(state.cause_path, state.cause_path_text or "", "CausePath", scope))
+        raise _Failure(StatesError(error or "", cause))
+
+    def _fail_path(self, ev: Callable[[Scope], JSON], text: str, field_name: str, scope: Scope) -> JSON:
+        try:
+            return ev(scope)
+        except StatesError as err:
+            if err.error == "States.Runtime":
+                raise StatesRuntime(
+                    cause=f"The JSONPath '{text}' specified for the field '{field_name}' could not be found "
+                    f"in the input '{dumps_str(scope.input)}'"
+                ).scoped() from None
+            raise
+
+    def s_choice(self, state: ChoiceState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+        raw = pos.input
+        if state.query_language == JSONATA:
+            b = self.bindings(pos, raw, variables)
+            for rule in state.choices:
+                if rule.jsonata_condition is not None:
+                    ok = self.jsonata_expr(rule.jsonata_condition, "Condition", b)
+                    if not isinstance(ok, bool):
+                        raise QueryEvaluationError(
+                            cause=f"The JSONata expression '{rule.jsonata_condition.text}' specified for the field "  # type: ignore[attr-defined]
+                            f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
+                            f"'{_jtype(ok)}' for value: {dumps_str(ok)}"
+                        ).scoped()
+                else:
+                    ok = rule.test(Scope(raw))
+                if ok:
+                    updates = self.jsonata_eval(rule.assign, b) if rule.assign is not None else None
+                    out = self.jsonata_eval(rule.output, b) if rule.output is not None else (
+                        self.jsonata_eval(state.output, b) if state.output is not None else raw
+                    )
+                    self.apply_assign(updates if isinstance(updates, dict) else None, variables, state.name)
+                    self.event("ChoiceStateExited", {"name": state.name, "output": out})
+                    return out, rule.next
+            if state.default is None:
+                raise NoChoiceMatched(cause=f"No Matches! at state '{state.name}'")
+            out = self.jsonata_finish(state, pos, variables, raw, raw)
+            self.event("ChoiceStateExited", {"name": state.name, "output": out})
+            return out, state.default
+        scope = self.scope_for(state, pos, raw, variables)
+        effective = self.input_path(state, raw, scope)
+        scope.input = effective
+        target: str | None = None
+        rule_assign = None
+        for rule in state.choices:
+            if rule.test(scope):
+                target = rule.next
+                rule_assign = rule.assign
+                break
+        if target is None:
+            if state.default is None:
+                raise NoChoiceMatched(cause=f"No Matches! at state '{state.name}'")
+            target = state.default
+        updates = self.assign_jsonpath(state, rule_assign if rule_assign is not None else state.assign, effective, scope)
+        out = self.output_path(state, effective, scope)
+        self.apply_assign(updates, variables, state.name)
+        self.event("ChoiceStateExited", {"name": state.name, "output": out})
+        return out, target
+
+    async def s_wait(self, state: WaitState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+        raw = pos.input
+        if state.query_language == JSONATA:
+            b = self.bindings(pos, raw, variables)
+            seconds: float | None = state.seconds
+            stamp: str | None = state.timestamp
+            if state.seconds_jsonata is not None:
+                v = self.jsonata_expr(state.seconds_jsonata, "Seconds", b)
+                if not _is_number(v) or v < 0:
+                    raise QueryEvaluationError(
+                        cause=f"The JSONata expression '{state.seconds_jsonata.text}' specified for the field 'Seconds' "  # type: ignore[attr-defined]
+                        f"returned an unexpected result type. Expected 'integer', but was '{_jtype(v)}' for value: {dumps_str(v)}"
+                    ).scoped()
+                seconds = float(v)
+            if state.timestamp_jsonata is not None:
+                v = self.jsonata_expr(state.timestamp_jsonata, "Timestamp", b)
+                if not isinstance(v, str) or parse_timestamp(v) is None:
+                    raise QueryEvaluationError(
+                        cause=f"The JSONata expression specified for the field 'Timestamp' returned an invalid timestamp: {dumps_str(v)}"
+                    ).scoped()
+                stamp = v
+            await self._wait(seconds, stamp)
+            out = self.jsonata_finish(state, pos, variables, raw, raw)
+        else:
+            scope = self.scope_for(state, pos, raw, variables)
+            effective = self.input_path(state, raw, scope)
+            scope.input = effective
+            seconds = state.seconds
+            stamp = state.timestamp
+            if state.seconds_path is not None:
+                v = _get_or_runtime(state.seconds_path, scope, "SecondsPath")
+                if not _is_number(v) or v < 0:
+                    raise StatesRuntime(
+                        cause=f"The SecondsPath parameter does not reference a valid integer value: {dumps_str(v)}"
+                    ).scoped()
+                seconds = float(v)
+            if state.timestamp_path is not None:
+                v = _get_or_runtime(state.timestamp_path, scope, "TimestampPath")
+                if not isinstance(v, str) or parse_timestamp(v) is None:
+                    raise StatesRuntime(
+                        cause=f"The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {dumps_str(v)}"
+                    ).scoped()
+                stamp = v
+            await self._wait(seconds, stamp)
+            updates = self.assign_jsonpath(state, state.assign, effective, scope)
+            out = self.output_path(state, effective, scope)
+            self.apply_assign(updates, variables, state.name)
+        self.event("WaitStateExited", {"name": state.name, "output": out})
+        return out, state.next
+
+    async def _wait(self, seconds: float | None, stamp: str | None) -> None:
+        if seconds is not None:
+            await self.clock.sleep(seconds)
+        elif stamp is not None:
+            when = parse_timestamp(stamp)
+            if when is not None:
+                delta = (when - self.clock.now()).total_seconds()
+                if delta > 0:
+                    await self.clock.sleep(delta)
+
+    # -- Task ----------------------------------------------------------------
+    async def s_task(self, state: TaskState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+        raw = pos.input
+        jsonata_mode = state.query_language == JSONATA
+        scope = self.scope_for(state, pos, raw, variables)
+        if jsonata_mode:
+            b = self.bindings(pos, raw, variables)
+            params = self.jsonata_eval(state.parameters, b) if state.parameters is not None else raw
+            credentials = self.jsonata_eval(state.credentials, b) if state.credentials is not None else None
+            timeout = self._jsonata_seconds(state.timeout_jsonata, "TimeoutSeconds", b, state.timeout_seconds)
+            heartbeat = self._jsonata_seconds(state.heartbeat_jsonata, "HeartbeatSeconds", b, state.heartbeat_seconds)
+        else:
+            effective = self.input_path(state, raw, scope)
+            scope.input = effective
+            params = state.parameters.evaluate(scope) if state.parameters is not None else effective  # type: ignore[misc]
+            credentials = state.credentials.evaluate(scope) if state.credentials is not None else None  # type: ignore[misc]
+            timeout = self._path_seconds(state.timeout_seconds_path, "TimeoutSecondsPath", scope, state.timeout_seconds)
+            heartbeat = self._path_seconds(state.heartbeat_seconds_path, "HeartbeatSecondsPath", scope, state.heartbeat_seconds)
+        self.guard.check(params, f"The parameters of state/task '{state.name}' are")
+        try:
+            parsed, reg = self.config.registry.lookup(state.resource)
+        except UnknownResource as exc:
+            raise StatesRuntime(cause=str(exc)).scoped() from None
+        call = ExecutorCall(
+            resource=state.resource,
+            service=parsed.service,
+            action=parsed.action,
+            pattern=parsed.pattern,
+            parameters=params,
+            credentials=credentials,
+        )
+        options: dict[str, object] = dict(self.config.executor_options)
+        options.update(self.config.state_options.get(state.name, _EMPTY))
+        while True:
+            try:
+                result = await self._invoke(state, pos, reg.executor, call, timeout, heartbeat, options)
+                break
+            except StatesError as err:
+                delay = self._retry(state.retry, pos, err)
+                if delay is None:
+                    raise
+                await self.clock.sleep(delay)
+        if jsonata_mode:
+            out = self.jsonata_finish(state, pos, variables, raw, result, result=result)
+        else:
+            if state.result_selector is not None:
+                scope.input = result
+                result = state.result_selector.evaluate(scope)  # type: ignore[misc]
+            updates = self.assign_jsonpath(state, state.assign, result, scope)
+            out = self.result_path(state, raw, result)
+            out = self.output_path(state, out, scope)
+            self.apply_assign(updates, variables, state.name)
+        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.event("TaskStateExited", {"name": state.name, "output": out})
+        return out, state.next
+
+    def _jsonata_seconds(self, expr: Any, field_name: str, b: Mapping[str, JSON], default: float | None) -> float | None:
+        if expr is None:
+            return default
+        v = self.jsonata_expr(expr, field_name, b)
+        if not _is_number(v) or v <= 0:
+            raise QueryEvaluationError(
+                cause=f"The JSONata expression '{expr.text}' specified for the field '{field_name}' returned an "
+                f"unexpected result type. Expected 'integer', but was '{_jtype(v)}' for value: {dumps_str(v)}"
+            ).scoped()
+        return float(v)
+
+    def _path_seconds(self, path: Any, field_name: str, scope: Scope, default: float | None) -> float | None:
+        if path is None:
+            return default
+        v = _get_or_runtime(path, scope, field_name)
+        if not _is_number(v) or v <= 0:
+            raise StatesRuntime(
+                cause=f"The {field_name} field refers to value {dumps_str(v)} which is not a valid positive integer"
+            ).scoped()
+        return float(v)
+
+    async def _invoke(
+        self,
+        state: TaskState,
+        pos: Position,
+        executor: Any,
+        call: ExecutorCall,
+        timeout: float | None,
+        heartbeat: float | None,
+        options: Mapping[str, object],
+    ) -> JSON:
+        details: dict[str, JSON] = {
+            "resourceType": call.service,
+            "resource": call.resource.rsplit(":", 1)[-1] if call.resource.startswith("arn:aws:states:::") else call.resource,
+            "region": self.config.region,
+            "parameters": call.parameters,
+        }
+        if timeout is not None:
+            details["timeoutInSeconds"] = int(timeout)
+        if heartbeat is not None:
+            details["heartbeatInSeconds"] = int(heartbeat)
+        self.event("TaskScheduled", details)
+        self.event("TaskStarted", {"resourceType": details["resourceType"], "resource": details["resource"]})
+        clock = self.clock
+        now = clock.monotonic()
+        deadline = now + timeout if timeout is not None else math.inf
+        hb_deadline = [now + heartbeat if heartbeat is not None else math.inf]
+        scope = anyio.CancelScope(deadline=min(deadline, hb_deadline[0]))
+
+        def beat() -> None:
+            if heartbeat is not None:
+                hb_deadline[0] = clock.monotonic() + heartbeat
+                scope.deadline = min(deadline, hb_deadline[0])
+
+        def save_handle(handle: JSON) -> None:
+            pos.handle = handle
+            if self.config.on_transition is not None:
+                self.config.on_transition(self.record)
+
+        def emit(event_type: str, extra: Mapping[str, JSON]) -> None:
+            d = {"resourceType": details["resourceType"], "resource": details["resource"]}
+            d.update(extra)
+            self.event(event_type, d)
+
+        ctx = ExecutorContext(
+            execution_arn=self.record.execution_arn,
+            execution_name=self.record.name,
+            state_machine_arn=self.record.state_machine_arn,
+            state_name=state.name,
+            attempt=sum(pos.retry_counts) if pos.retry_counts else 0,
+            clock=clock,
+            deadline=deadline if timeout is not None else None,
+            heartbeat_seconds=heartbeat,
+            heartbeat=beat,
+            options=options,
+            handle=pos.handle,
+            save_handle=save_handle,
+            emit=emit,
+        )
+        result: JSON = None
+        try:
+            with scope:
+                result = await executor.run(call, ctx)
+        except StatesError as err:
+            self.event(
+                "TaskFailed",
+                {"resourceType": details["resourceType"], "resource": details["resource"], "error": err.error, "cause": err.cause or ""},
+            )
+            raise
+        except Exception as exc:  # an executor bug must not crash the engine
+            err2 = TaskFailed(cause=f"{type(exc).__name__}: {exc}")
+            self.event(
+                "TaskFailed",
+                {"resourceType": details["resourceType"], "resource": details["resource"], "error": err2.error, "cause": err2.cause or ""},
+            )
+            raise err2 from exc
+        if scope.cancelled_caught:
+            pos.handle = None
+            if clock.monotonic() >= deadline:
+                err3: StatesError = StatesTimeout(cause=None)
+            else:
+                err3 = HeartbeatTimeout(cause=None)
+            self.event(
+                "TaskTimedOut",
+                {"resourceType": details["resourceType"], "resource": details["resource"], "error": err3.error, "cause": ""},
+            )
+            raise err3
+        pos.handle = None
+        size = self.guard.over(result)
+        if size is not None:
+            self.event(
+                "TaskFailed",
+                {
+                    "resourceType": details["resourceType"],
+                    "resource": details["resource"],
+                    "error": "States.DataLimitExceeded",
+                    "cause": f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                },
+            )
+            self.guard.check(result, f"The state/task '{state.name}' returned a result")
+        self.event(
+            "TaskSucceeded",
+            {"resourceType": details["resourceType"], "resource": details["resource"], "output": result},
+        )
+        return result
+
+    # -- Retry / Catch -------------------------------------------------------
+    def _retry(self, retriers: tuple[Any, ...], pos: Position, err: StatesError) -> float | None:
+        if not retriers:
+            return None
+        if len(pos.retry_counts) != len(retriers):
+            pos.retry_counts = [0] * len(retriers)
+        for i, r in enumerate(retriers):
+            if error_matches(r.error_equals, err.error):
+                used = pos.retry_counts[i]
+                if used >= r.max_attempts:
+                    return None
+                pos.retry_counts[i] = used + 1
+                return retry_delay(r, used, self.rng)
+        return None
+
+    def catch(
+        self, state: State, pos: Position, variables: MutableMapping[str, JSON], err: StatesError
+    ) -> tuple[JSON, str] | None:
+        catchers: tuple[Catcher, ...] = getattr(state, "catch", ())
+        for c in catchers:
+            if not error_matches(c.error_equals, err.error):
+                continue
+            error_output: dict[str, JSON] = {"Error": err.error, "Cause": err.cause if err.cause is not None else ""}
+            raw = pos.input
+            if state.query_language == JSONATA:
+                b = self.bindings(pos, raw, variables, errorOutput=error_output)
+                updates = self.jsonata_eval(c.assign, b) if c.assign is not None else None
+                out = self.jsonata_eval(c.output, b) if c.output is not None else error_output
+                self.apply_assign(updates if isinstance(updates, dict) else None, variables, state.name)
+            else:
+                scope = self.scope_for(state, pos, error_output, variables)
+                updates = self.assign_jsonpath(state, c.assign, error_output, scope)
+                if not c.result_path_set:
+                    out = error_output
+                elif c.result_path is None:
+                    out = raw
+                else:
+                    try:
+                        out = set_path(raw, c.result_path, error_output)
+                    except PathSetError:
+                        return None
+                self.apply_assign(updates, variables, state.name)
+            self.event(f"{state.type}StateExited", {"name": state.name, "output": out})
+            return out, c.next
+        return None
+
+    # -- Map -------------------------------------------------------------------
+    async def s_map(self, state: MapState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+        raw = pos.input
+        jsonata_mode = state.query_language == JSONATA
+        scope = self.scope_for(state, pos, raw, variables)
+        if jsonata_mode:
+            b = self.bindings(pos, raw, variables)
+            if state.items is not None:
+                items = self.jsonata_eval(state.items, b)
+                if not isinstance(items, list):
+                    expr_text = getattr(state.items.jsonata, "text", "")
+                    raise QueryEvaluationError(
+                        cause=f"The JSONata expression '{expr_text}' specified for the field 'Items' returned an unexpected "
+                        f"result type. Expected 'array', but was '{_jtype(items)}' for value: {dumps_str(items)}"
+                    ).scoped()
+            else:
+                items = raw
+                if not isinstance(items, list):
+                    raise QueryEvaluationError(cause=f"Map state input must be an array but was: {dumps_str(items)}").scoped()
+            max_conc = state.max_concurrency
+            if state.max_concurrency_jsonata is not None:
+                max_conc = int(self.jsonata_expr(state.max_concurrency_jsonata, "MaxConcurrency", b))
+            effective = raw
+        else:
+            effective = self.input_path(state, raw, scope)
+            scope.input = effective
+            if state.items_path is not None:
+                items = _get_or_runtime(state.items_path, scope, "ItemsPath")
+            else:
+                items = effective
+            if not isinstance(items, list):
+                raise StatesRuntime(
+                    cause=f"Map state input must be an array but was: {dumps_str(items)}"
+                ).scoped()
+            max_conc = state.max_concurrency
+            if state.max_concurrency_path is not None:
+                max_conc = _int_from_path(state.max_concurrency_path, scope, "MaxConcurrencyPath")
+        tolerated_count = state.tolerated_failure_count
+        tolerated_pct = state.tolerated_failure_percentage
+        if not jsonata_mode:
+            if state.tolerated_failure_count_path is not None:
+                tolerated_count = _int_from_path(state.tolerated_failure_count_path, scope, "ToleratedFailureCountPath")
+                if tolerated_count < 0:
+                    raise StatesRuntime(cause="ToleratedFailureCount cannot be negative.").scoped()
+            if state.tolerated_failure_percentage_path is not None:
+                v = _get_or_runtime(state.tolerated_failure_percentage_path, scope, "ToleratedFailurePercentagePath")
+                if not _is_number(v) or not 0 <= v <= 100:
+                    raise StatesRuntime(
+                        cause=f"The ToleratedFailurePercentagePath field refers to value {dumps_str(v)} which is not a valid percentage"
+                    ).scoped()
+                tolerated_pct = float(v)
+        while True:
+            self.event("MapStateStarted", {"length": len(items)})
+            try:
+                results = await self._map_iterations(state, pos, variables, items, effective, max_conc, tolerated_count, tolerated_pct)
+                break
+            except _Failure as f:
+                self.event("MapStateFailed")
+                delay = self._retry(state.retry, pos, f.error)
+                if delay is None:
+                    raise f.error from None
+                pos.map_progress = None
+                await self.clock.sleep(delay)
+        self.guard.check(results, f"The state/task '{state.name}' returned a result")
+        self.event("MapStateSucceeded")
+        if jsonata_mode:
+            out = self.jsonata_finish(state, pos, variables, raw, results, result=results)
+        else:
+            result: JSON = results
+            if state.result_selector is not None:
+                scope.input = result
+                result = state.result_selector.evaluate(scope)  # type: ignore[misc]
+            updates = self.assign_jsonpath(state, state.assign, result, scope)
+            out = self.result_path(state, raw, result)
+            out = self.output_path(state, out, scope)
+            self.apply_assign(updates, variables, state.name)
+        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.event("MapStateExited", {"name": state.name, "output": out})
+        return out, state.next
+
+    async def _map_iterations(
+        self,
+        state: MapState,
+        pos: Position,
+        variables: MutableMapping[str, JSON],
+        items: list[JSON],
+        effective: JSON,
+        max_conc: int,
+        tolerated_count: int | None,
+        tolerated_pct: float | None,
+    ) -> list[JSON]:
+        if pos.map_progress is None:
+            pos.map_progress = MapProgress()
+        progress = pos.map_progress
+        n = len(items)
+        failures: list[StatesError] = []
+        first_failure: list[StatesError] = []
+        limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
+        if state.distributed:
+            self.event("MapRunStarted", {"mapRunArn": f"{self.record.state_machine_arn}/{state.name}:{self.record.name}"})
+        interp = self if not state.distributed else _Detached(self)
+        jsonata_mode = state.query_language == JSONATA
+
+        def threshold_exceeded() -> bool:
+            if not state.distributed:
+                return bool(failures)
+            if tolerated_count is None and tolerated_pct is None:
+                return bool(failures)
+            ok_count = tolerated_count is not None and len(failures) <= tolerated_count
+            ok_pct = tolerated_pct is not None and n > 0 and (len(failures) * 100.0 / n) <= tolerated_pct
+            return not (ok_count or ok_pct)
+
+        async def one(index: int, tg: anyio.abc.TaskGroup) -> None:
+            item = items[index]
+            map_ctx = {"Item": {"Index": index, "Value": item}}
+            if state.item_selector is not None:
+                if jsonata_mode:
+                    b = self.bindings(pos, effective, variables)
+                    b.maps[0]["states"]["context"]["Map"] = map_ctx
+                    item_input = self.jsonata_eval(state.item_selector, b)
+                else:
+                    sc = Scope(effective, self.context(pos, map_ctx), variables, self.rng)
+                    item_input = state.item_selector.evaluate(sc)  # type: ignore[misc]
+            else:
+                item_input = item
+            child = Position(state.processor.start_at, item_input)
+            key = f"{index}"
+            pos.children[key] = child
+            interp.event("MapIterationStarted", {"name": state.name, "index": index})
+            try:
+                out = await interp.run_scope(state.processor, child, ChainMap({}, variables))
+            except _Failure as f:
+                interp.event("MapIterationFailed", {"name": state.name, "index": index})
+                failures.append(f.error)
+                if threshold_exceeded() and not first_failure:
+                    first_failure.append(f.error)
+                    tg.cancel_scope.cancel()
+                return
+            finally:
+                pos.children.pop(key, None)
+            progress.results[index] = out
+            interp.event("MapIterationSucceeded", {"name": state.name, "index": index})
+
+        async def guarded(index: int, tg: anyio.abc.TaskGroup) -> None:
+            if limiter is None:
+                await one(index, tg)
+                return
+            async with limiter:
+                if not first_failure:
+                    await one(index, tg)
+
+        if limiter is not None and max_conc == 1:
+            # Sequential iterations need no task group: cheaper, and events stay in item order.
+            class _Seq:
+                cancel_scope = anyio.CancelScope()
+
+            seq: Any = _Seq()
+            for i in range(n):
+                if i in progress.results:
+                    continue
+                await one(i, seq)
+                if first_failure:
+                    break
+        else:
+            async with anyio.create_task_group() as tg:
+                for i in range(n):
+                    if i not in progress.results:
+                        tg.start_soon(guarded, i, tg)
+        if first_failure:
+            err = first_failure[0]
+            if state.distributed:
+                self.event("MapRunFailed")
+                if tolerated_count is not None or tolerated_pct is not None:
+                    raise _Failure(
+                        ExceedToleratedFailureThreshold(
+                            cause="The specified tolerated failure threshold was exceeded"
+                        )
+                    )
+            raise _Failure(err)
+        if state.distributed:
+            self.event("MapRunSucceeded")
+        results: list[JSON] = []
+        for i in range(n):
+            if i in progress.results:
+                results.append(progress.results[i])
+            else:
+                # A tolerated failed iteration: AWS reports it as null in the results (no ResultWriter).
+                results.append(None)
+        return results
+
+    # -- Parallel ----------------------------------------------------------------
+    async def s_parallel(
+        self, state: ParallelState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, str | None]:
+        raw = pos.input
+        jsonata_mode = state.query_language == JSONATA
+        scope = self.scope_for(state, pos, raw, variables)
+        if jsonata_mode:
+            b = self.bindings(pos, raw, variables)
+            branch_input = self.jsonata_eval(state.parameters, b) if state.parameters is not None else raw
+        else:
+            effective = self.input_path(state, raw, scope)
+            scope.input = effective
+            branch_input = state.parameters.evaluate(scope) if state.parameters is not None else effective  # type: ignore[misc]
+        while True:
+            self.event("ParallelStateStarted")
+            try:
+                results = await self._branches(state, pos, variables, branch_input)
+                break
+            except _Failure as f:
+                self.event("ParallelStateFailed")
+                delay = self._retry(state.retry, pos, f.error)
+                if delay is None:
+                    raise f.error from None
+                await self.clock.sleep(delay)
+        self.guard.check(results, f"The state/task '{state.name}' returned a result")
+        self.event("ParallelStateSucceeded")
+        if jsonata_mode:
+            out = self.jsonata_finish(state, pos, variables, raw, results, result=results)
+        else:
+            result: JSON = results
+            if state.result_selector is not None:
+                scope.input = result
+                result = state.result_selector.evaluate(scope)  # type: ignore[misc]
+            updates = self.assign_jsonpath(state, state.assign, result, scope)
+            out = self.result_path(state, raw, result)
+            out = self.output_path(state, out, scope)
+            self.apply_assign(updates, variables, state.name)
+        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.event("ParallelStateExited", {"name": state.name, "output": out})
+        return out, state.next
+
+    async def _branches(
+        self, state: ParallelState, pos: Position, variables: MutableMapping[str, JSON], branch_input: JSON
+    ) -> list[JSON]:
+        results: list[JSON] = [None] * len(state.branches)
+        failure: list[StatesError] = []
+
+        async def one(i: int, tg: anyio.abc.TaskGroup) -> None:
+            child = Position(state.branches[i].start_at, branch_input)
+            pos.children[f"branch{i}"] = child
+            try:
+                results[i] = await self.run_scope(state.branches[i], child, ChainMap({}, variables))
+            except _Failure as f:
+                if not failure:
+                    failure.append(f.error)
+                    tg.cancel_scope.cancel()
+            finally:
+                pos.children.pop(f"branch{i}", None)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(len(state.branches)):
+                tg.start_soon(one, i, tg)
+        if failure:
+            raise _Failure(failure[0])
+        return results
+
+
+class _Detached(Interpreter):
+    """A Distributed Map's child runs: their events stay out of the parent history (as on AWS)."""
+
+    def __init__(self, parent: Interpreter) -> None:
+        record = parent.record
+        self.__dict__.update(parent.__dict__)
+        self.history = History(enabled=False)
+        self.record = record
+
+    def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
+        return self.history.append(event_type, self.clock.now(), details)
+
+
+def _is_number(v: JSON) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _jtype(v: JSON) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    return "object"
+
+
+def _to_str(v: JSON) -> str:
+    return v if isinstance(v, str) else dumps_str(v)
+
+
+def _get_or_runtime(path: Any, scope: Scope, field_name: str) -> JSON:
+    try:
+        return path.get(scope)
+    except PathNotFound:
+        raise StatesRuntime(
+            cause=f"The JSONPath '{path.text}' specified for the field '{field_name}' could not be found in the input "
+            f"'{dumps_str(scope.input)}'"
+        ).scoped() from None
+
+
+def _int_from_path(path: Any, scope: Scope, field_name: str) -> int:
+    v = _get_or_runtime(path, scope, field_name)
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        shown = v if isinstance(v, str) else dumps_str(v)
+        raise StatesRuntime(
+            cause=f'The {field_name} field refers to value "{shown}" which is not a valid integer: {path.text}'
+        ).scoped()
+    return v
+
+
+def _bracket(text: str) -> str:
+    """``$.a.b[0]`` → ``$['a']['b'][0]``, the form AWS's messages use."""
+    if not text.startswith("$"):
+        return text
+    out = "$"
+    i = 1
+    while i < len(text):
+        ch = text[i]
+        if ch == ".":
+            j = i + 1
+            while j < len(text) and text[j] not in ".[":
+                j += 1
+            out += f"['{text[i + 1 : j]}']"
+            i = j
+        elif ch == "[":
+            j = text.find("]", i)
+            if j < 0:
+                return text
+            out += text[i : j + 1]
+            i = j + 1
+        else:
+            return text
+    return out

@@ -1,0 +1,61 @@
+"""The one place the 256 KiB payload limit is checked.
+
+AWS limits execution input, state input and output, task parameters and
+results, and Map/Parallel results to 262,144 bytes of UTF-8 JSON. Every such
+check in the engine calls ``check``; the limit is configurable per engine.
+Serializing is what costs, so the JSON bytes are returned for reuse.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from engine.errors import DataLimitExceeded
+from engine.jsonvalue import JSON, dumps
+
+DEFAULT_LIMIT_BYTES: Final = 262_144
+
+
+def payload_size(value: JSON) -> int:
+    """The UTF-8 size in bytes of ``value`` serialized as compact JSON."""
+    return len(dumps(value))
+
+
+class SizeGuard:
+    """Checks payload sizes against one configurable limit.
+
+    Args:
+        limit: the maximum size in bytes (inclusive); ``None`` disables the check.
+    """
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int | None = DEFAULT_LIMIT_BYTES) -> None:
+        self.limit = limit
+
+    def check(self, value: JSON, what: str) -> None:
+        """Raise ``States.DataLimitExceeded`` when ``value`` is over the limit.
+
+        Args:
+            value: the payload.
+            what: the start of the cause, naming what was too large, e.g.
+                ``"The state/task 'Run' returned a result"``.
+        """
+        limit = self.limit
+        if limit is None:
+            return
+        # Cheap pre-check: a str/bytes-free small object cannot be large. The
+        # full serialization is the honest measure and orjson makes it fast.
+        size = len(dumps(value))
+        if size > limit:
+            raise DataLimitExceeded(
+                cause=f"{what} with a size exceeding the maximum number of bytes service limit. "
+                f"Size: {size} bytes, limit: {limit} bytes."
+            )
+
+    def over(self, value: JSON) -> int | None:
+        """The size of ``value`` when it is over the limit, else None."""
+        if self.limit is None:
+            return None
+        size = len(dumps(value))
+        return size if size > self.limit else None
