@@ -15,8 +15,9 @@ Three things live here, each shared by every execution of an engine:
 * ``KubeConnections`` — one pooled aiohttp session per (endpoint, CA), reused
   by every execution, so 10,000 Jobs on one cluster share a handful of sockets.
 
-Tokens never reach logs or reprs: nothing here logs them and every holder
-hides them in ``repr``.
+Tokens never reach logs or reprs: nothing here logs them, every holder hides
+them in ``repr``, and botocore's debug records of signatures and signed
+queries are filtered out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import base64
 import binascii
 import contextlib
 import functools
+import logging
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -47,6 +49,29 @@ PRESIGN_EXPIRES_SECONDS: Final = 60
 TOKEN_REUSE_SECONDS: Final = 14 * 60 - 60
 """Renew a cached token after 13 minutes: the aws CLI advertises 14, STS stops at 15."""
 _CONTEXT_KEY: Final = "eks_cluster_id"
+
+
+class _HideSigningDetails(logging.Filter):
+    """Drops botocore's debug records that spell out a signature or a signed query.
+
+    botocore logs the canonical request (which, when presigning with temporary
+    credentials, holds ``X-Amz-Security-Token``) and the signature itself; for
+    a presigned URL those two are the token.
+    """
+
+    _PREFIXES: Final = ("CanonicalRequest:", "StringToSign:", "Signature:")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(self._PREFIXES))
+
+
+_SIGNING_FILTER: Final = _HideSigningDetails()
+
+
+def _hide_signing_details() -> None:
+    target = logging.getLogger("botocore.auth")
+    if _SIGNING_FILTER not in target.filters:
+        target.addFilter(_SIGNING_FILTER)
 
 
 def _move_cluster_id_to_context(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -97,6 +122,7 @@ class TokenProvider:
         self._stack = contextlib.AsyncExitStack()
         self._client: Any = None
         self._lock: anyio.Lock | None = None
+        _hide_signing_details()
 
     def __repr__(self) -> str:
         return f"TokenProvider(region={self._region!r}, cached={len(self._cache)})"
