@@ -189,7 +189,7 @@ def _set(node: JSON, steps: tuple[Step, ...], i: int, value: JSON, text: str, wh
     last = i == len(steps) - 1
     if type(step) is str:
         if not isinstance(node, dict):
-            raise PathSetError(f"Unable to apply ReferencePath {text} to input {dumps_str(whole)}")
+            raise PathSetError(f"Unable to apply ReferencePath {text} to input {_show(whole)}")
         copy = dict(node)
         if last:
             copy[step] = value
@@ -199,10 +199,18 @@ def _set(node: JSON, steps: tuple[Step, ...], i: int, value: JSON, text: str, wh
         return copy
     assert isinstance(step, int)
     if not isinstance(node, list) or not -len(node) <= step < len(node):
-        raise PathSetError(f"Unable to apply ReferencePath {text} to input {dumps_str(whole)}")
+        raise PathSetError(f"Unable to apply ReferencePath {text} to input {_show(whole)}")
     items = list(node)
     items[step] = value if last else _set(node[step], steps, i + 1, value, text, whole)
     return items
+
+
+def _show(value: JSON) -> str:
+    """Compact JSON for an error message, never failing on values orjson cannot write."""
+    try:
+        return dumps_str(value)
+    except TypeError:
+        return repr(value)
 
 
 # --------------------------------------------------------------------------- JSON equality
@@ -584,8 +592,10 @@ class _FilterParser:
         return self.parse_comparison()
 
     def parse_comparison(self) -> _Predicate:
-        left = self.parse_operand()
         p = self.p
+        p.skip_ws()
+        is_path = p.peek() in ("@", "$")
+        left = self.parse_operand()
         p.skip_ws()
         op = next((o for o in _COMPARATORS if p.text.startswith(o, p.pos)), None)
         if op is None:
@@ -595,6 +605,9 @@ class _FilterParser:
                     op = word
                     break
         if op is None:
+            if is_path:
+                # A lone path tests existence, whatever the value (Jayway: [?(@.isbn)]).
+                return lambda n, r: left(n, r) is not _MISSING
             return lambda n, r: _truthy(left(n, r))
         p.pos += len(op)
         p.skip_ws()
@@ -714,12 +727,10 @@ class _FilterParser:
 
 
 def _truthy(value: JSON) -> bool:
-    """A lone operand in a filter: a path tests existence, a literal its truth."""
-    if value is _MISSING:
-        return False
+    """A lone literal in a filter: its truth (``true``, or any non-boolean value)."""
     if isinstance(value, bool):
         return value
-    return True
+    return value is not _MISSING
 
 
 def _step(node: JSON, step: Step) -> JSON:

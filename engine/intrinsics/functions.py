@@ -46,6 +46,7 @@ __all__ = [
     "IntrinsicSyntaxError",
     "check_arguments",
     "java_string",
+    "show_json",
     "split_template",
 ]
 
@@ -156,9 +157,17 @@ def _json_type(value: JSON) -> str:
     return "object"
 
 
-def _show(value: JSON, limit: int = 200) -> str:
-    text = dumps_str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _show(value: JSON) -> str:
+    return show_json(value, 200)
+
+
+def show_json(value: JSON, limit: int | None = None) -> str:
+    """Compact JSON of a value for an error message, shortened to ``limit`` characters."""
+    try:
+        text = dumps_str(value)
+    except TypeError:  # integers beyond 64 bits
+        text = repr(value)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def java_round(value: float) -> int:
@@ -187,7 +196,7 @@ def _coerce(kind: ArgType, value: JSON) -> JSON:
             return value
     elif isinstance(value, dict):
         return value
-    raise ArgumentError(f"must be {kind.value}, but was the {_json_type(value)} {_show(value)}")
+    raise ArgumentError(f"must be {kind.value}, but was the {_json_type(value)} {show_json(value)}")
 
 
 def _param(spec: FunctionSpec, index: int) -> tuple[str, ArgType]:
@@ -300,11 +309,14 @@ def _string_to_json(args: list[JSON], scope: Scope) -> JSON:
     try:
         return loads(text)
     except JSONDecodeError:
-        raise _fail("States.StringToJson", f"the argument is not valid JSON: {_show(text)}") from None
+        raise _fail("States.StringToJson", f"the argument is not valid JSON: {show_json(text)}") from None
 
 
 def _json_to_string(args: list[JSON], scope: Scope) -> JSON:
-    return dumps_str(args[0])
+    try:
+        return dumps_str(args[0])
+    except TypeError:
+        raise _fail("States.JsonToString", "the value holds an integer beyond 64 bits") from None
 
 
 def _json_merge(args: list[JSON], scope: Scope) -> JSON:
@@ -442,7 +454,7 @@ def _base64_decode(args: list[JSON], scope: Scope) -> JSON:
     try:
         raw = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
-        raise _fail("States.Base64Decode", f"the argument is not valid base64: {_show(text)}") from None
+        raise _fail("States.Base64Decode", f"the argument is not valid base64: {show_json(text)}") from None
     return raw.decode("utf-8", "replace")
 
 

@@ -32,8 +32,9 @@ from engine.intrinsics.functions import (
     IntrinsicSyntaxError,
     check_arguments,
     render_format,
+    show_json,
 )
-from engine.jsonvalue import JSON, dumps_str
+from engine.jsonvalue import JSON
 from engine.paths import Path, PathNotFound, PathSyntaxError, compile_path
 from engine.scope import Scope
 
@@ -335,7 +336,7 @@ def _compile_argument(arg: Argument, text: str) -> Evaluator:
                 raise StatesRuntime(
                     cause=(
                         f"The JSONPath '{path_text}' specified in the intrinsic function '{text}' "
-                        f"could not be found in the input '{dumps_str(scope.input)}'"
+                        f"could not be found in the input '{show_json(scope.input)}'"
                     )
                 ) from None
 
