@@ -1,0 +1,305 @@
+"""The AWS principals the simulators know, and how a signed request is tied to one.
+
+AWS learns the caller from the access key in a request's SigV4 credentials.
+The simulators do the same with an :class:`IdentityRegistry`: access key ID →
+:class:`Identity` (its secret, or None when the secret is not checked, and its
+ARN). There is always a default identity — an IAM role in a 12-digit account
+with fresh random keys per run — whose credentials ``statewright sim --env``
+writes; more principals come from ``--identity ACCESS_KEY_ID=ARN``.
+
+This module also holds the two ARN transformations the token path needs:
+what STS ``GetCallerIdentity`` answers for a principal (a role's credentials
+are those of an *assumed-role session*, so STS answers an ``sts`` assumed-role
+ARN and a ``ROLEID:SESSION`` user ID), and the canonicalisation
+aws-iam-authenticator applies before looking the caller up in ``aws-auth``
+(assumed-role session → IAM role ARN without path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qsl
+
+from sim.sigv4 import (
+    SignedRequestInfo,
+    SigV4Error,
+    SigV4Problem,
+    check_signing_time,
+    parse_authorization_header,
+    parse_presigned_query,
+    verify_signature,
+)
+
+DEFAULT_ACCOUNT: Final = "111122223333"
+DEFAULT_ROLE_NAME: Final = "statewright-sim"
+#: The session name STS reports for a role identity's credentials.
+DEFAULT_SESSION_NAME: Final = "statewright-sim"
+
+_ARN_RE: Final = re.compile(r"^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):(.+)$")
+_KEY_ALPHABET: Final = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET: Final = string.ascii_letters + string.digits + "+/"
+
+
+class IdentityConfigError(ValueError):
+    """An identity given on the command line or to the Python API is not valid."""
+
+
+class UnknownAccessKeyError(Exception):
+    """A request is signed with an access key the simulators do not know.
+
+    Attributes:
+        access_key_id: The unknown key (an access key ID is not a secret).
+    """
+
+    def __init__(self, access_key_id: str) -> None:
+        super().__init__("The security token included in the request is invalid.")
+        self.access_key_id = access_key_id
+
+
+@dataclass(frozen=True, slots=True)
+class CallerIdentity:
+    """What STS ``GetCallerIdentity`` returns for a principal."""
+
+    arn: str
+    user_id: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An AWS principal and its long-term credentials.
+
+    Attributes:
+        access_key_id: The access key ID clients sign with.
+        arn: The principal: ``arn:aws:iam::ACCT:role/NAME``, ``…:user/NAME``, ``…:root``
+            or ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION``.
+        secret_access_key: The secret; None means signatures by this key are not checked.
+    """
+
+    access_key_id: str
+    arn: str
+    secret_access_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.access_key_id or not self.access_key_id.isalnum():
+            raise IdentityConfigError("an access key ID must be a non-empty alphanumeric string")
+        validate_arn(self.arn)
+
+    @property
+    def account(self) -> str:
+        """The 12-digit account of the principal."""
+        return account_of(self.arn)
+
+    def caller_identity(self, session_name: str = DEFAULT_SESSION_NAME) -> CallerIdentity:
+        """What STS ``GetCallerIdentity`` answers when this identity calls it."""
+        return caller_identity_for(self.arn, session_name)
+
+
+def validate_arn(arn: str) -> None:
+    """Check that ``arn`` names an IAM/STS principal the simulators can represent.
+
+    Raises:
+        IdentityConfigError: with a message saying which forms are accepted.
+    """
+    match = _ARN_RE.match(arn)
+    ok = False
+    if match is not None:
+        service, resource = match.group(2), match.group(4)
+        if service == "iam":
+            ok = resource == "root" or bool(re.match(r"^(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]+$", resource))
+        else:
+            ok = bool(re.match(r"^assumed-role/[\w+=,.@-]+/[\w+=,.@-]+$", resource))
+    if not ok:
+        raise IdentityConfigError(
+            f"{arn!r} is not a principal ARN; use arn:aws:iam::<12 digits>:role/NAME, "
+            ":user/NAME, :root, or arn:aws:sts::<12 digits>:assumed-role/ROLE/SESSION"
+        )
+
+
+def account_of(arn: str) -> str:
+    """The account field of a principal ARN."""
+    return arn.split(":")[4]
+
+
+def _stable_id(prefix: str, arn: str) -> str:
+    digest = hashlib.sha256(arn.encode()).digest()
+    return prefix + "".join(_KEY_ALPHABET[b % len(_KEY_ALPHABET)] for b in digest[:17])
+
+
+def caller_identity_for(arn: str, session_name: str = DEFAULT_SESSION_NAME) -> CallerIdentity:
+    """What STS reports for credentials of ``arn``.
+
+    A role's credentials are an assumed-role session: STS reports
+    ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` (no path) and ``ROLEID:SESSION``.
+    """
+    partition, _service, account = arn.split(":")[1], arn.split(":")[2], account_of(arn)
+    resource = arn.split(":", 5)[5]
+    if resource == "root":
+        return CallerIdentity(arn=arn, user_id=account, account=account)
+    kind, _, rest = resource.partition("/")
+    if kind == "role":
+        role_name = rest.rsplit("/", 1)[-1]
+        role_arn = f"arn:{partition}:iam::{account}:role/{role_name}"
+        return CallerIdentity(
+            arn=f"arn:{partition}:sts::{account}:assumed-role/{role_name}/{session_name}",
+            user_id=f"{_stable_id('AROA', role_arn)}:{session_name}",
+            account=account,
+        )
+    if kind == "assumed-role":
+        role_name, _, session = rest.partition("/")
+        role_arn = f"arn:{partition}:iam::{account}:role/{role_name}"
+        return CallerIdentity(arn=arn, user_id=f"{_stable_id('AROA', role_arn)}:{session}", account=account)
+    return CallerIdentity(arn=arn, user_id=_stable_id("AIDA", arn), account=account)
+
+
+def canonicalize_arn(arn: str) -> str:
+    """Canonicalise a caller ARN as aws-iam-authenticator does (``pkg/arn/arn.go``).
+
+    ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` becomes ``arn:aws:iam::ACCT:role/ROLE``;
+    IAM roles lose their path; users, root and federated users are kept.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return arn
+    partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
+    if service == "sts" and resource.startswith("assumed-role/"):
+        role_name = resource.split("/")[1]
+        return f"arn:{partition}:iam::{account}:role/{role_name}"
+    if service == "iam" and resource.startswith("role/"):
+        return f"arn:{partition}:iam::{account}:role/{resource.rsplit('/', 1)[-1]}"
+    return arn
+
+
+def random_access_key_id(prefix: str = "AKIA") -> str:
+    """A fresh random access key ID (20 characters, like AWS's)."""
+    return prefix + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+
+
+def random_secret_access_key() -> str:
+    """A fresh random secret access key (40 characters, like AWS's)."""
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+
+
+def default_identity(account: str = DEFAULT_ACCOUNT, role_name: str = DEFAULT_ROLE_NAME) -> Identity:
+    """The default principal: an IAM role with fresh random keys."""
+    return Identity(
+        access_key_id=random_access_key_id("ASIA"),
+        arn=f"arn:aws:iam::{account}:role/{role_name}",
+        secret_access_key=random_secret_access_key(),
+    )
+
+
+def parse_identity_option(value: str) -> Identity:
+    """Parse ``ACCESS_KEY_ID=ARN`` or ``ACCESS_KEY_ID:SECRET=ARN`` (the ``--identity`` option).
+
+    Without a secret, signatures made with that key are not checked.
+
+    Raises:
+        IdentityConfigError: the value does not have that form or the ARN is not a principal.
+    """
+    key_part, sep, arn = value.partition("=")
+    if not sep or not key_part or not arn:
+        raise IdentityConfigError(
+            "an identity must be given as ACCESS_KEY_ID=ARN or ACCESS_KEY_ID:SECRET=ARN"
+        )
+    access_key_id, has_secret, secret = key_part.partition(":")
+    if has_secret and not secret:
+        raise IdentityConfigError("the secret after ':' must not be empty")
+    return Identity(access_key_id=access_key_id, arn=arn, secret_access_key=secret or None)
+
+
+class IdentityRegistry:
+    """Access key ID → :class:`Identity`, and the SigV4 check of incoming requests.
+
+    Args:
+        identities: Principals besides the default one.
+        default: The default principal; a fresh :func:`default_identity` when None.
+        verify_signatures: Check signatures of identities whose secret is known.
+    """
+
+    def __init__(
+        self,
+        identities: Iterable[Identity] = (),
+        *,
+        default: Identity | None = None,
+        verify_signatures: bool = True,
+    ) -> None:
+        self.default = default if default is not None else default_identity()
+        self.verify_signatures = verify_signatures
+        self._by_key: dict[str, Identity] = {self.default.access_key_id: self.default}
+        for identity in identities:
+            self.add(identity)
+
+    def add(self, identity: Identity) -> None:
+        """Add (or replace) a principal."""
+        self._by_key[identity.access_key_id] = identity
+
+    def get(self, access_key_id: str) -> Identity | None:
+        """The principal for an access key, or None."""
+        return self._by_key.get(access_key_id)
+
+    def __iter__(self) -> Iterable[Identity]:
+        return iter(list(self._by_key.values()))
+
+    def authenticate(
+        self,
+        *,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: Mapping[str, Sequence[str]],
+        body: bytes,
+        service: str,
+        now: dt.datetime,
+    ) -> tuple[Identity, SignedRequestInfo]:
+        """Find and check the principal that signed a request.
+
+        Args:
+            method: HTTP method.
+            raw_path: The path as sent, without the query.
+            query_string: The raw query string.
+            headers: Lower-case header names to their values.
+            body: The request body.
+            service: The signing name this endpoint expects (``eks`` or ``sts``).
+            now: The current time.
+
+        Raises:
+            SigV4Error: credentials missing, malformed, expired or with a wrong signature.
+            UnknownAccessKeyError: the access key is not known.
+        """
+        query_pairs = parse_qsl(query_string, keep_blank_values=True)
+        authorization = headers.get("authorization")
+        if authorization:
+            amz_date = headers.get("x-amz-date")
+            info = parse_authorization_header(authorization[0], amz_date[0] if amz_date else None)
+        elif any(key == "X-Amz-Credential" for key, _ in query_pairs):
+            info = parse_presigned_query(dict(query_pairs))
+        else:
+            raise SigV4Error(SigV4Problem.MISSING, "Missing Authentication Token")
+        if info.service != service:
+            raise SigV4Error(
+                SigV4Problem.MALFORMED,
+                f"Credential should be scoped to correct service: '{service}'.",
+            )
+        identity = self.get(info.access_key_id)
+        if identity is None:
+            raise UnknownAccessKeyError(info.access_key_id)
+        check_signing_time(info, now)
+        if self.verify_signatures and identity.secret_access_key is not None:
+            verify_signature(
+                secret_access_key=identity.secret_access_key,
+                info=info,
+                method=method,
+                raw_path=raw_path,
+                query_pairs=query_pairs,
+                headers=headers,
+                body=body,
+            )
+        return identity, info
