@@ -32,7 +32,14 @@ from jsonata.parser import Parser
 from engine.errors import QueryEvaluationError
 from engine.jsonvalue import JSON, dumps_str
 
-from ._functions import EvaluationContext, build_frame, builtin_names, pop_context, push_context
+from ._functions import (
+    HOOK_NAMES,
+    EvaluationContext,
+    build_frame,
+    builtin_names,
+    pop_context,
+    push_context,
+)
 from ._values import NULL_VALUE, UNDEFINED, Undefined, UnsupportedResult, json_type_name, to_json
 
 _DIALECT_FRAME: Final = build_frame()
@@ -144,7 +151,38 @@ def variables_frame(bindings: Mapping[str, JSON]) -> Any:
     """
     frame = Jsonata.Frame(_DIALECT_FRAME)
     frame.bindings = {name: NULL_VALUE if value is None else value for name, value in bindings.items()}
+    for hook in HOOK_NAMES:
+        frame.bindings[hook] = None
     return frame
+
+
+class Evaluation:
+    """One evaluation's inputs, shared by every expression of a template.
+
+    The library frame and the function context are built on first use, so a
+    template whose expressions are all simple paths never builds them.
+    """
+
+    __slots__ = ("_context", "_frame", "_now", "bindings", "rng")
+
+    def __init__(self, bindings: Mapping[str, JSON], rng: random.Random, now: int | None) -> None:
+        self.bindings = bindings
+        self.rng = rng
+        self._now = now
+        self._frame: Any = None
+        self._context: EvaluationContext | None = None
+
+    def frame(self) -> Any:
+        """The library frame holding the variables (see :func:`variables_frame`)."""
+        if self._frame is None:
+            self._frame = variables_frame(self.bindings)
+        return self._frame
+
+    def context(self) -> EvaluationContext:
+        """The RNG and the one timestamp of this evaluation."""
+        if self._context is None:
+            self._context = EvaluationContext(self.rng, self._now if self._now is not None else now_millis())
+        return self._context
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -161,6 +199,8 @@ class JsonataExpression:
     text: str
     referenced_variables: frozenset[str]
     _compiled: Any
+    # ("states", ("input", "v")) for `$states.input.v`: read without the library.
+    _path: tuple[str, tuple[str, ...]] | None = None
 
     def evaluate(
         self,
@@ -184,8 +224,7 @@ class JsonataExpression:
             JsonataEvaluationError: the expression failed or produced something
                 that is not JSON.
         """
-        context = EvaluationContext(rng, now_millis if now_millis is not None else _clock())
-        return self.evaluate_in(variables_frame(bindings), context)
+        return self.evaluate_in(Evaluation(bindings, rng, now_millis))
 
     def evaluate_field(
         self,
@@ -203,14 +242,20 @@ class JsonataExpression:
         Raises:
             QueryEvaluationError: the expression failed or returned nothing.
         """
-        context = EvaluationContext(rng, now_millis if now_millis is not None else _clock())
-        return self.evaluate_field_in(variables_frame(bindings), context, field)
+        return self.evaluate_field_in(Evaluation(bindings, rng, now_millis), field)
 
-    def evaluate_in(self, variables: Any, context: EvaluationContext) -> JSON | Undefined:
-        """Evaluate against a frame from :func:`variables_frame`."""
-        frame = Jsonata.Frame(variables)
-        frame.bindings["$"] = None
-        push_context(context)
+    def evaluate_in(self, evaluation: Evaluation) -> JSON | Undefined:
+        """Evaluate within ``evaluation`` (shared with sibling expressions)."""
+        if self._path is not None:
+            value = _read_path(evaluation.bindings, self._path)
+            if value is not _NOT_SIMPLE:
+                try:
+                    return to_json(value)
+                except UnsupportedResult as exc:
+                    raise JsonataEvaluationError(self.text, None, str(exc)) from exc
+        frame = Jsonata.Frame(evaluation.frame())
+        frame.bindings = {"$": None, HOOK_NAMES[0]: None, HOOK_NAMES[1]: None}
+        push_context(evaluation.context())
         try:
             raw = self._compiled.eval(self._compiled.ast, None, frame)
         except JException as exc:
@@ -228,10 +273,10 @@ class JsonataExpression:
         except UnsupportedResult as exc:
             raise JsonataEvaluationError(self.text, None, str(exc)) from exc
 
-    def evaluate_field_in(self, variables: Any, context: EvaluationContext, field: str) -> JSON:
-        """:meth:`evaluate_field` against a frame from :func:`variables_frame`."""
+    def evaluate_field_in(self, evaluation: Evaluation, field: str) -> JSON:
+        """:meth:`evaluate_field` within ``evaluation``."""
         try:
-            value = self.evaluate_in(variables, context)
+            value = self.evaluate_in(evaluation)
         except JsonataEvaluationError as exc:
             if isinstance(exc.__cause__, UnsupportedResult):
                 raise scoped(QueryEvaluationError(cause=unsupported_result_cause(self.text, field))) from exc
@@ -242,10 +287,6 @@ class JsonataExpression:
 
     def __repr__(self) -> str:
         return f"JsonataExpression({self.text!r})"
-
-
-def _clock() -> int:
-    return now_millis()
 
 
 def is_jsonata_template(value: object) -> bool:
@@ -278,7 +319,66 @@ def compile_expression(text: str) -> JsonataExpression:
     if compiled.errors:
         first = compiled.errors[0]
         raise JsonataSyntaxError(stripped, getattr(first, "error", None), str(first))
-    return JsonataExpression(stripped, _free_variables(compiled.ast), compiled)
+    return JsonataExpression(stripped, _free_variables(compiled.ast), compiled, _simple_path(compiled.ast))
+
+
+_NOT_SIMPLE: Final = object()
+
+#: Attributes that make a node more than a plain variable or field name.
+_DECORATIONS: Final = ("predicate", "stages", "group", "focus", "index", "tuple", "keep_array", "ancestor")
+
+
+def _plain(node: Any) -> bool:
+    return not any(getattr(node, attribute, None) for attribute in _DECORATIONS)
+
+
+def _simple_path(root: Any) -> tuple[str, tuple[str, ...]] | None:
+    """Recognise ``$name`` and ``$name.field.field…`` with nothing else in them.
+
+    These are most expressions in real definitions (``$states.input.x``,
+    ``$myVar``), and reading them needs no evaluator: :func:`_read_path`
+    answers exactly what the library would, and hands anything less simple
+    (an array on the way, which JSONata maps over) back to the library.
+    """
+    if getattr(root, "type", None) == "variable" and _plain(root):
+        name = root.value
+        if isinstance(name, str) and name not in ("", "$"):
+            return name, ()
+        return None
+    if getattr(root, "type", None) != "path" or not _plain(root):
+        return None
+    steps = root.steps
+    first = steps[0]
+    if first.type != "variable" or not _plain(first) or first.value in ("", "$"):
+        return None
+    keys: list[str] = []
+    for step in steps[1:]:
+        if step.type != "name" or not _plain(step) or not isinstance(step.value, str):
+            return None
+        keys.append(step.value)
+    return first.value, tuple(keys)
+
+
+def _read_path(bindings: Mapping[str, Any], path: tuple[str, tuple[str, ...]]) -> Any:
+    """Follow a simple path through plain objects; ``_NOT_SIMPLE`` when JSONata's
+    sequence rules would apply (an array before the last step) or the name is
+    not a variable (a built-in function, say)."""
+    name, keys = path
+    value = bindings.get(name, _NOT_SIMPLE)
+    if value is _NOT_SIMPLE:
+        return _NOT_SIMPLE
+    for key in keys:
+        if isinstance(value, dict):
+            value = value.get(key, _NOT_SIMPLE)
+            if value is _NOT_SIMPLE:
+                return None
+            continue
+        if isinstance(value, list):
+            return _NOT_SIMPLE
+        return None  # a field of a scalar or of null is undefined
+    if value is None:
+        return NULL_VALUE  # an explicit null, unlike a missing field
+    return value
 
 
 def _free_variables(root: Any) -> frozenset[str]:

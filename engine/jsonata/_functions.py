@@ -227,17 +227,25 @@ REMOVED: Final[frozenset[str]] = frozenset({"eval"})
 """Built-ins AWS does not offer: calling one fails with T1006 (not a function)."""
 
 
-def build_frame() -> Any:
-    """Return the library frame holding the Step Functions dialect.
+#: The library looks these up for every node it evaluates (evaluation hooks);
+#: binding them to ``None`` close to the expression ends each lookup at once
+#: instead of walking every frame up to the built-ins.
+HOOK_NAMES: Final = ("__evaluate_entry", "__evaluate_exit")
 
-    Its parent is the library's frame of built-ins, so lookups fall through
-    to those for every name not rebound here. Removed names are bound to
-    ``None``, which the library's frame lookup returns as "not a function".
+
+def build_frame() -> Any:
+    """Return the library frame holding the built-ins and the Step Functions dialect.
+
+    One flat frame (a copy of the library's built-ins, with the dialect bound
+    over them) keeps the chain of frames a lookup walks short. Removed names
+    are bound to ``None``, which the library's frame lookup returns as "not a
+    function".
     """
-    frame = Jsonata.Frame(Jsonata.static_frame)
+    frame = Jsonata.Frame(None)
+    frame.bindings = dict(Jsonata.static_frame.bindings)
     for name, implementation in REGISTERED.items():
         frame.bind(name, Jsonata.JLambda(implementation))
-    for name in REMOVED:
+    for name in (*REMOVED, *HOOK_NAMES):
         frame.bind(name, None)
     return frame
 

@@ -17,43 +17,61 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, TypeAlias
+from typing import Final, TypeAlias
 
 from engine.jsonvalue import JSON
 
 from ._expression import (
+    Evaluation,
     JsonataExpression,
     JsonataSyntaxError,
     compile_expression,
     expression_text,
     is_jsonata_template,
-    now_millis,
-    variables_frame,
 )
-from ._functions import EvaluationContext
 from ._values import copy_json
 
 
-@dataclass(frozen=True, slots=True)
 class _Literal:
-    value: JSON
+    __slots__ = ("value",)
+
+    def __init__(self, value: JSON) -> None:
+        self.value = value
+
+    def build(self, evaluation: Evaluation) -> JSON:
+        value = self.value
+        return copy_json(value) if isinstance(value, dict | list) else value
 
 
-@dataclass(frozen=True, slots=True)
 class _Expression:
-    expression: JsonataExpression
-    field: str
+    __slots__ = ("expression", "field")
+
+    def __init__(self, expression: JsonataExpression, field: str) -> None:
+        self.expression = expression
+        self.field = field
+
+    def build(self, evaluation: Evaluation) -> JSON:
+        return self.expression.evaluate_field_in(evaluation, self.field)
 
 
-@dataclass(frozen=True, slots=True)
 class _Object:
-    items: tuple[tuple[str, _Node], ...]
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[tuple[str, _Node], ...]) -> None:
+        self.items = items
+
+    def build(self, evaluation: Evaluation) -> JSON:
+        return {key: child.build(evaluation) for key, child in self.items}
 
 
-@dataclass(frozen=True, slots=True)
 class _Array:
-    items: tuple[_Node, ...]
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[_Node, ...]) -> None:
+        self.items = items
+
+    def build(self, evaluation: Evaluation) -> JSON:
+        return [child.build(evaluation) for child in self.items]
 
 
 _Node: TypeAlias = "_Literal | _Expression | _Object | _Array"
@@ -110,29 +128,10 @@ class JsonataTemplate:
                 the cause is AWS's sentence naming the expression and the
                 field, and the error is state-scoped.
         """
-        root = self._root
-        if isinstance(root, _Literal):
-            return copy_json(root.value)
-        frame = variables_frame(bindings)
-        context = EvaluationContext(rng, now_millis if now_millis is not None else _clock())
-        return _build(root, frame, context)
+        return self._root.build(Evaluation(bindings, rng, now_millis))
 
     def __repr__(self) -> str:
         return f"JsonataTemplate(field={self.field!r}, expressions={len(self.expressions)})"
-
-
-def _clock() -> int:
-    return now_millis()
-
-
-def _build(node: _Node, frame: Any, context: EvaluationContext) -> JSON:
-    if isinstance(node, _Expression):
-        return node.expression.evaluate_field_in(frame, context, node.field)
-    if isinstance(node, _Object):
-        return {key: _build(child, frame, context) for key, child in node.items}
-    if isinstance(node, _Array):
-        return [_build(child, frame, context) for child in node.items]
-    return copy_json(node.value)
 
 
 def compile_template(value: JSON, *, field: str = "") -> JsonataTemplate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import QueryEvaluationError
-from engine.jsonata import JsonataSyntaxError, TemplateSyntaxError, compile_template
+from engine.jsonata import JsonataSyntaxError, TemplateSyntaxError, compile_expression, compile_template
 
 STATES = {"states": {"input": {"v": 2, "name": "x", "list": [1, 2]}, "context": {"Execution": {"Id": "e"}}}}
 
@@ -221,3 +222,42 @@ def test_a_quoted_literal_round_trips_through_an_expression(value: object) -> No
         {"states": {"input": value}}, rng=random.Random(0)
     )
     assert result == value
+
+
+# -- the simple-path shortcut answers exactly what the library answers --------------------------------------
+
+_keys = st.sampled_from(["a", "b", "c"])
+_documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=3),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_keys, children, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(document=_documents, path=st.lists(_keys, max_size=4), as_variable=st.booleans())
+def test_simple_paths_read_without_the_library_agree_with_the_library(
+    document: object, path: list[str], as_variable: bool
+) -> None:
+    text = ".".join(["$doc" if as_variable else "$states.input", *path])
+    shortcut = compile_expression(text)
+    assert shortcut._path is not None
+    library = dataclasses.replace(shortcut, _path=None)
+    bindings = {"states": {"input": document}, "doc": document}
+    expected = library.evaluate(bindings, rng=random.Random(0))
+    assert shortcut.evaluate(bindings, rng=random.Random(0)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["$states.input[0]", "$states.input.a[b > 1]", "$x.a#$i", "$", "$$", "$states.input.*", "$x.a + 1"],
+)
+def test_paths_with_more_than_names_are_left_to_the_library(text: str) -> None:
+    assert compile_expression(text)._path is None
+
+
+def test_quoted_field_names_take_the_shortcut() -> None:
+    assert compile_expression("$x.`a b`.c")._path == ("x", ("a b", "c"))
