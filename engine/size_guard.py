@@ -48,10 +48,12 @@ class SizeGuard:
         # full serialization is the honest measure and orjson makes it fast.
         size = len(dumps(value))
         if size > limit:
-            raise DataLimitExceeded(
-                cause=f"{what} with a size exceeding the maximum number of bytes service limit. "
-                f"Size: {size} bytes, limit: {limit} bytes."
-            )
+            # AWS's wording, exactly (conformance start_large_input); the size
+            # itself goes in the exception's attributes and the history event.
+            err = DataLimitExceeded(cause=f"{what} with a size exceeding the maximum number of bytes service limit.")
+            err.size = size  # type: ignore[attr-defined]
+            err.limit = limit  # type: ignore[attr-defined]
+            raise err
 
     def over(self, value: JSON) -> int | None:
         """The size of ``value`` when it is over the limit, else None."""

@@ -233,7 +233,7 @@ class _Parser:
         if key not in obj:
             return None
         try:
-            t = jsonata.compile_template(obj[key])
+            t = jsonata.compile_template(obj[key], field=key)
         except jsonata.JsonataSyntaxError as exc:
             self.problem(pointer(loc, key), "INVALID_JSONATA", str(exc))
             return None
@@ -434,7 +434,7 @@ class _Parser:
             t = compile_template(value, loc, self.problems)
             return CompiledValue(field="Assign", evaluate=t.evaluate, constant=t.constant)
         try:
-            jt = jsonata.compile_template(value)
+            jt = jsonata.compile_template(value, field="Assign")
         except jsonata.JsonataSyntaxError as exc:
             self.problem(loc, "INVALID_JSONATA", str(exc))
             return None

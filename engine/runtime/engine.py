@@ -327,6 +327,7 @@ class Engine:
         name: str | None = None,
         state_machine_name: str = "StateMachine",
         input_json: str | bytes | None = None,
+        state_machine_type: str = "STANDARD",
     ) -> Execution:
         """Start an execution and return its handle (StartExecution).
 
@@ -361,7 +362,11 @@ class Engine:
         taken.add(name)
         now = self.clock.now()
         record = ExecutionRecord(
-            execution_arn=f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine_name}:{name}",
+            execution_arn=(
+                f"arn:aws:states:{self.region}:{self.account}:express:{state_machine_name}:{name}:{self._ids()}"
+                if state_machine_type == "EXPRESS"
+                else f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine_name}:{name}"
+            ),
             name=name,
             state_machine_arn=sm_arn,
             state_machine_name=state_machine_name,
@@ -370,6 +375,7 @@ class Engine:
             role_arn=self.role_arn,
             position=Position(machine.start_at, input),
             history=History(enabled=self.record_history),
+            state_machine_type=state_machine_type,
         )
         return self._launch(machine, record, started=True)
 
@@ -407,9 +413,12 @@ class Engine:
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",
+        state_machine_type: str = "STANDARD",
     ) -> ExecutionResult:
         """Start an execution and wait for its result."""
-        ex = self.start(definition, input, name=name, state_machine_name=state_machine_name)
+        ex = self.start(
+            definition, input, name=name, state_machine_name=state_machine_name, state_machine_type=state_machine_type
+        )
         return await ex.wait()
 
     def get(self, execution_arn: str) -> Execution | None:

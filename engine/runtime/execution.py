@@ -128,6 +128,7 @@ class ExecutionRecord:
     stop_time: datetime | None = None
     history: History = field(default_factory=History)
     redrive_count: int = 0
+    state_machine_type: str = "STANDARD"
 
 
 class _Failure(Exception):
@@ -173,8 +174,10 @@ class Interpreter:
             "Name": record.name,
             "RoleArn": record.role_arn,
             "StartTime": _iso(record.start_time),
-            "RedriveCount": record.redrive_count,
         }
+        if record.state_machine_type != "EXPRESS":
+            # Express executions cannot be redriven; their context has no RedriveCount.
+            self._execution_ctx["RedriveCount"] = record.redrive_count
         self._machine_ctx: dict[str, JSON] = {"Id": record.state_machine_arn, "Name": record.state_machine_name}
 
     # -- events ----------------------------------------------------------
@@ -186,13 +189,13 @@ class Interpreter:
 
     # -- context ---------------------------------------------------------
     def context(self, pos: Position, map_item: JSON = None, entered: datetime | None = None) -> dict[str, JSON]:
+        state: dict[str, JSON] = {"EnteredTime": _iso(entered or self.clock.now()), "Name": pos.state}
+        if pos.retry_counts:
+            # Only states that retried carry RetryCount (a Pass state's context has none: conformance input_path[$$]).
+            state["RetryCount"] = sum(pos.retry_counts)
         ctx: dict[str, JSON] = {
             "Execution": self._execution_ctx,
-            "State": {
-                "EnteredTime": _iso(entered or self.clock.now()),
-                "Name": pos.state,
-                "RetryCount": sum(pos.retry_counts) if pos.retry_counts else 0,
-            },
+            "State": state,
             "StateMachine": self._machine_ctx,
         }
         if map_item is not None:
@@ -225,6 +228,12 @@ class Interpreter:
                     err.cause = (
                         f"An error occurred while executing the state '{state.name}' "
                         f"(entered at the event id #{pos.entered_event_id}). {err.cause}"
+                    )
+                if err.error == "States.QueryEvaluationError" and not getattr(err, "evaluation_recorded", False):
+                    # AWS records the failed JSONata evaluation as its own event.
+                    self.event(
+                        "EvaluationFailed",
+                        {"error": err.error, "cause": err.cause or "", "state": state.name},
                     )
                 caught = self.catch(state, pos, variables, err)
                 if caught is None:
@@ -329,20 +338,18 @@ class Interpreter:
     def jsonata_eval(self, cv: CompiledValue, bindings: Mapping[str, JSON]) -> JSON:
         template: Any = cv.jsonata
         try:
-            return template.evaluate(bindings, rng=self.rng)
+            return template.evaluate(bindings, rng=self.rng, now_millis=self._now_millis())
         except QueryEvaluationError as err:
             raise err.scoped() from None
 
+    def _now_millis(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
     def jsonata_expr(self, expr: Any, field_name: str, bindings: Mapping[str, JSON]) -> JSON:
         try:
-            out = expr.evaluate(bindings, rng=self.rng)
+            return expr.evaluate_field(bindings, field_name, rng=self.rng, now_millis=self._now_millis())
         except QueryEvaluationError as err:
             raise err.scoped() from None
-        if out is jsonata.UNDEFINED:
-            raise QueryEvaluationError(
-                cause=f"The JSONata expression '{expr.text}' specified for the field '{field_name}' returned nothing (undefined)."
-            ).scoped()
-        return out
 
     def jsonata_finish(
         self, state: State, pos: Position, variables: MutableMapping[str, JSON], value: JSON, default: JSON, **extra: JSON
@@ -753,6 +760,19 @@ class Interpreter:
 
     # -- Map -------------------------------------------------------------------
     async def s_map(self, state: MapState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+        try:
+            items, effective, max_conc, scope = self._map_items(state, pos, variables)
+        except QueryEvaluationError as err:
+            # AWS: EvaluationFailed, then MapStateFailed (conformance map_state_items_*).
+            self.event("EvaluationFailed", {"error": err.error, "cause": err.cause or "", "state": state.name})
+            err.evaluation_recorded = True  # type: ignore[attr-defined]
+            self.event("MapStateFailed")
+            raise
+        return await self._map_run(state, pos, variables, items, effective, max_conc, scope)
+
+    def _map_items(
+        self, state: MapState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[list[JSON], JSON, int, Scope]:
         raw = pos.input
         jsonata_mode = state.query_language == JSONATA
         scope = self.scope_for(state, pos, raw, variables)
@@ -761,10 +781,10 @@ class Interpreter:
             if state.items is not None:
                 items = self.jsonata_eval(state.items, b)
                 if not isinstance(items, list):
-                    expr_text = getattr(state.items.jsonata, "text", "")
+                    exprs = getattr(state.items.jsonata, "expressions", ())
+                    expr_text = exprs[0].text if exprs else dumps_str(items)
                     raise QueryEvaluationError(
-                        cause=f"The JSONata expression '{expr_text}' specified for the field 'Items' returned an unexpected "
-                        f"result type. Expected 'array', but was '{_jtype(items)}' for value: {dumps_str(items)}"
+                        cause=jsonata.unexpected_type_cause(expr_text, "Items", "array", items)
                     ).scoped()
             else:
                 items = raw
@@ -788,6 +808,21 @@ class Interpreter:
             max_conc = state.max_concurrency
             if state.max_concurrency_path is not None:
                 max_conc = _int_from_path(state.max_concurrency_path, scope, "MaxConcurrencyPath")
+        return items, effective, max_conc, scope
+
+    async def _map_run(
+        self,
+        state: MapState,
+        pos: Position,
+        variables: MutableMapping[str, JSON],
+        items: list[JSON],
+        effective: JSON,
+        max_conc: int,
+        scope: Scope,
+    ) -> tuple[JSON, str | None]:
+        raw = pos.input
+        jsonata_mode = state.query_language == JSONATA
+        self.event("MapStateStarted", {"length": len(items)})
         tolerated_count = state.tolerated_failure_count
         tolerated_pct = state.tolerated_failure_percentage
         if not jsonata_mode:
@@ -797,23 +832,28 @@ class Interpreter:
                     raise StatesRuntime(cause="ToleratedFailureCount cannot be negative.").scoped()
             if state.tolerated_failure_percentage_path is not None:
                 v = _get_or_runtime(state.tolerated_failure_percentage_path, scope, "ToleratedFailurePercentagePath")
+                if isinstance(v, str):
+                    try:
+                        v = float(v)
+                    except ValueError:
+                        pass
                 if not _is_number(v) or not 0 <= v <= 100:
                     raise StatesRuntime(
                         cause=f"The ToleratedFailurePercentagePath field refers to value {dumps_str(v)} which is not a valid percentage"
                     ).scoped()
                 tolerated_pct = float(v)
         while True:
-            self.event("MapStateStarted", {"length": len(items)})
             try:
                 results = await self._map_iterations(state, pos, variables, items, effective, max_conc, tolerated_count, tolerated_pct)
                 break
             except _Failure as f:
-                self.event("MapStateFailed")
                 delay = self._retry(state.retry, pos, f.error)
                 if delay is None:
+                    self.event("MapStateFailed")
                     raise f.error from None
                 pos.map_progress = None
                 await self.clock.sleep(delay)
+                self.event("MapStateStarted", {"length": len(items)})
         self.guard.check(results, f"The state/task '{state.name}' returned a result")
         self.event("MapStateSucceeded")
         if jsonata_mode:
@@ -961,9 +1001,9 @@ class Interpreter:
                 results = await self._branches(state, pos, variables, branch_input)
                 break
             except _Failure as f:
-                self.event("ParallelStateFailed")
                 delay = self._retry(state.retry, pos, f.error)
                 if delay is None:
+                    self.event("ParallelStateFailed")
                     raise f.error from None
                 await self.clock.sleep(delay)
         self.guard.check(results, f"The state/task '{state.name}' returned a result")
@@ -1056,6 +1096,9 @@ def _get_or_runtime(path: Any, scope: Scope, field_name: str) -> JSON:
 
 def _int_from_path(path: Any, scope: Scope, field_name: str) -> int:
     v = _get_or_runtime(path, scope, field_name)
+    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+        # AWS accepts a string holding an integer here (conformance MAP_STATE_REFERENCE_IN_MAX_CONCURRENCY_PATH).
+        return int(v)
     if isinstance(v, bool) or not isinstance(v, int):
         if isinstance(v, float) and v.is_integer():
             return int(v)

@@ -105,7 +105,9 @@ async def test_case_matches_aws(case: dict[str, Any]) -> None:
     expected = case["expected"]
     async with Engine(load_plugins=False, clock=ImmediateClock(), seed=0) as engine:
         try:
-            result = await engine.run(case["definition"], case["input"])
+            result = await engine.run(
+                case["definition"], case["input"], state_machine_type=case.get("state_machine_type", "STANDARD")
+            )
         except InvalidDefinition as exc:  # pragma: no cover - reported as a failure with its problems
             pytest.fail(f"definition rejected: {exc}")
     assert result.status == expected["status"], (result.status, result.error, result.cause)
