@@ -71,8 +71,15 @@ class Recorder:
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     return web.json_response(body, status=code)
 
 
@@ -127,8 +134,12 @@ async def server() -> AsyncIterator[FakeServer]:
 
 @pytest.fixture
 async def services() -> AsyncIterator[EksServices]:
-    svc = EksServices(session=aioboto3.Session(), region="us-east-1", tokens=StaticTokens(),  # type: ignore[arg-type]
-                      connections=KubeConnections())
+    svc = EksServices(
+        session=aioboto3.Session(),
+        region="us-east-1",
+        tokens=StaticTokens(),  # type: ignore[arg-type]
+        connections=KubeConnections(),
+    )
     try:
         yield svc
     finally:
@@ -142,8 +153,8 @@ def _client(services: EksServices, server: FakeServer, ca_b64: str | None = None
 async def test_request_sends_the_bearer_token_and_returns_the_parsed_body(
     server: FakeServer, services: EksServices
 ) -> None:
-    server.recorder.answers[("GET", "/api/v1/namespaces/default/pods")] = (
-        lambda request, body: web.json_response({"kind": "PodList", "items": []})
+    server.recorder.answers[("GET", "/api/v1/namespaces/default/pods")] = lambda request, body: (
+        web.json_response({"kind": "PodList", "items": []})
     )
     response = await _client(services, server).request(
         "GET", "/api/v1/namespaces/default/pods", query={"labelSelector": ["job-name=pi"], "x": ["1", "2"]}
@@ -176,7 +187,9 @@ async def test_an_unmapped_token_fails_with_eks_401_exactly_as_documented_and_is
         await _client(services, server).request("GET", "/api/v1/namespaces")
     assert caught.value.error == "EKS.401"
     assert json.loads(caught.value.cause or "") == {
-        "ResponseBody": UNAUTHORIZED, "StatusCode": 401, "StatusText": "Unauthorized"
+        "ResponseBody": UNAUTHORIZED,
+        "StatusCode": 401,
+        "StatusText": "Unauthorized",
     }
     assert "k8s-aws-v1" not in (caught.value.cause or "")
     assert services.tokens.forgotten == ["demo"]  # type: ignore[attr-defined]
@@ -200,8 +213,16 @@ async def test_an_invalid_certificate_authority_is_a_clear_task_error(services: 
     assert "CertificateAuthority" in (caught.value.cause or "")
 
 
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:1", "127.0.0.1:1", "https://user:pw@127.0.0.1:1",
-                                      "https://127.0.0.1:1/prefix", "https://127.0.0.1:1/?a=b"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:1",
+        "127.0.0.1:1",
+        "https://user:pw@127.0.0.1:1",
+        "https://127.0.0.1:1/prefix",
+        "https://127.0.0.1:1/?a=b",
+    ],
+)
 async def test_an_endpoint_that_is_not_an_https_origin_is_refused(
     services: EksServices, endpoint: str
 ) -> None:
@@ -240,8 +261,16 @@ async def test_a_path_that_could_leave_the_endpoint_is_refused_before_any_reques
     assert server.recorder.seen == []
 
 
-@pytest.mark.parametrize("path", ["/api/v1/namespaces/default/pods", "/apis/batch/v1/namespaces/a-b/jobs/x.y",
-                                  "/api/v1/namespaces/default/pods/p%2Dq/log", "/version", "/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/namespaces/default/pods",
+        "/apis/batch/v1/namespaces/a-b/jobs/x.y",
+        "/api/v1/namespaces/default/pods/p%2Dq/log",
+        "/version",
+        "/",
+    ],
+)
 def test_ordinary_kubernetes_paths_are_allowed(path: str) -> None:
     assert check_api_path(path) is None
 
@@ -249,15 +278,23 @@ def test_ordinary_kubernetes_paths_are_allowed(path: str) -> None:
 async def test_typed_operations_run_over_the_shared_pool_and_keep_kubernetes_casing(
     server: FakeServer, services: EksServices
 ) -> None:
-    created = {"apiVersion": "batch/v1", "kind": "Job",
-               "metadata": {"name": "pi", "namespace": "default", "uid": "u-1",
-                            "creationTimestamp": "2026-01-01T00:00:00Z", "futureField": {"x": 1}},
-               "spec": {"backoffLimit": 0}}
-    server.recorder.answers[("POST", "/apis/batch/v1/namespaces/default/jobs")] = (
-        lambda request, body: web.json_response(created, status=201)
+    created = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "pi",
+            "namespace": "default",
+            "uid": "u-1",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "futureField": {"x": 1},
+        },
+        "spec": {"backoffLimit": 0},
+    }
+    server.recorder.answers[("POST", "/apis/batch/v1/namespaces/default/jobs")] = lambda request, body: (
+        web.json_response(created, status=201)
     )
-    server.recorder.answers[("DELETE", "/apis/batch/v1/namespaces/default/jobs/pi")] = (
-        lambda request, body: web.json_response({"kind": "Status", "status": "Success"})
+    server.recorder.answers[("DELETE", "/apis/batch/v1/namespaces/default/jobs/pi")] = lambda request, body: (
+        web.json_response({"kind": "Status", "status": "Success"})
     )
     client = _client(services, server)
     manifest = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"}}
@@ -277,8 +314,8 @@ async def test_typed_operations_run_over_the_shared_pool_and_keep_kubernetes_cas
 async def test_read_log_passes_the_container_and_log_parameters_and_returns_text(
     server: FakeServer, services: EksServices
 ) -> None:
-    server.recorder.answers[("GET", "/api/v1/namespaces/default/pods/pi-abc/log")] = (
-        lambda request, body: web.Response(text='{"pi": 3.14}\n', content_type="text/plain")
+    server.recorder.answers[("GET", "/api/v1/namespaces/default/pods/pi-abc/log")] = lambda request, body: (
+        web.Response(text='{"pi": 3.14}\n', content_type="text/plain")
     )
     text = await _client(services, server).read_log(
         "default", "pi-abc", "main", {"tailLines": ["6"], "limitBytes": ["100"]}
