@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sim.kube import KubeSimulator
 
 DEFAULT_REGION: Final = "us-east-1"
+DEMO_CLUSTER_ROLE: Final = "statewright-sim-cluster"
 DEMO_SUBNETS: Final = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
 #: A secret used to sign for identities whose secret the simulators do not check.
 UNCHECKED_SECRET: Final = "unchecked-secret"
@@ -128,7 +129,7 @@ class Simulators:
                 await self._eks.create_cluster(
                     {
                         "name": self.demo_cluster,
-                        "roleArn": f"arn:aws:iam::{self.identities.default.account}:role/statewright-sim-cluster",
+                        "roleArn": f"arn:aws:iam::{self.account}:role/{DEMO_CLUSTER_ROLE}",
                         "resourcesVpcConfig": {"subnetIds": list(DEMO_SUBNETS)},
                     },
                     immediate=True,
@@ -189,6 +190,11 @@ class Simulators:
     def sts_url(self) -> str:
         """The STS endpoint URL."""
         return self.sts.url
+
+    @property
+    def account(self) -> str:
+        """The default identity's account (the account of every simulated ARN)."""
+        return self.identities.default.account
 
     @property
     def access_key_id(self) -> str:
@@ -262,7 +268,9 @@ class Simulators:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "clusters": [
+                {"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
             "users": [{"name": name, "user": {"token": self.token(cluster_name, access_key_id)}}],
             "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
             "current-context": name,

@@ -79,14 +79,20 @@ async def test_nodegroup_goes_active_and_is_deleted_through_botocore_waiters(eks
     assert nodegroup["status"] == "CREATING"
     assert nodegroup["scalingConfig"] == {"minSize": 1, "maxSize": 2, "desiredSize": 2}
     assert nodegroup["nodegroupArn"].startswith("arn:aws:eks:us-east-1:111122223333:nodegroup/c1/ng1/")
-    await eks.get_waiter("nodegroup_active").wait(clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT)
+    await eks.get_waiter("nodegroup_active").wait(
+        clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT
+    )
     active = (await eks.describe_nodegroup(clusterName="c1", nodegroupName="ng1"))["nodegroup"]
     assert active["status"] == "ACTIVE"
     assert active["resources"]["autoScalingGroups"][0]["name"].startswith("eks-ng1-")
     assert (await eks.list_nodegroups(clusterName="c1"))["nodegroups"] == ["ng1"]
 
-    assert (await eks.delete_nodegroup(clusterName="c1", nodegroupName="ng1"))["nodegroup"]["status"] == "DELETING"
-    await eks.get_waiter("nodegroup_deleted").wait(clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT)
+    assert (await eks.delete_nodegroup(clusterName="c1", nodegroupName="ng1"))["nodegroup"][
+        "status"
+    ] == "DELETING"
+    await eks.get_waiter("nodegroup_deleted").wait(
+        clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT
+    )
     assert (await eks.list_nodegroups(clusterName="c1"))["nodegroups"] == []
 
 
@@ -104,7 +110,9 @@ async def test_fargate_profile_goes_active_and_is_deleted_through_botocore_waite
     await eks.get_waiter("fargate_profile_active").wait(
         clusterName="c1", fargateProfileName="fp1", WaiterConfig=FAST_WAIT
     )
-    profile = (await eks.describe_fargate_profile(clusterName="c1", fargateProfileName="fp1"))["fargateProfile"]
+    profile = (await eks.describe_fargate_profile(clusterName="c1", fargateProfileName="fp1"))[
+        "fargateProfile"
+    ]
     assert profile["status"] == "ACTIVE"
     assert profile["selectors"] == [{"namespace": "jobs", "labels": {"team": "a"}}]
     assert (await eks.list_fargate_profiles(clusterName="c1"))["fargateProfileNames"] == ["fp1"]
@@ -128,8 +136,12 @@ async def test_duplicate_cluster_name_is_resource_in_use(eks: Any) -> None:
 
 
 async def test_retry_with_the_same_client_request_token_returns_the_existing_cluster(eks: Any) -> None:
-    first = await eks.create_cluster(name="c1", roleArn=ROLE, resourcesVpcConfig=VPC, clientRequestToken="t-1")
-    again = await eks.create_cluster(name="c1", roleArn=ROLE, resourcesVpcConfig=VPC, clientRequestToken="t-1")
+    first = await eks.create_cluster(
+        name="c1", roleArn=ROLE, resourcesVpcConfig=VPC, clientRequestToken="t-1"
+    )
+    again = await eks.create_cluster(
+        name="c1", roleArn=ROLE, resourcesVpcConfig=VPC, clientRequestToken="t-1"
+    )
 
     assert again["cluster"]["arn"] == first["cluster"]["arn"]
     assert again["cluster"]["createdAt"] == first["cluster"]["createdAt"]
@@ -190,9 +202,13 @@ async def test_delete_cluster_with_a_nodegroup_or_fargate_profile_is_resource_in
         await eks.delete_cluster(name="c1")
     assert error_code(caught.value) == "ResourceInUseException"
 
-    await eks.get_waiter("nodegroup_active").wait(clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT)
+    await eks.get_waiter("nodegroup_active").wait(
+        clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT
+    )
     await eks.delete_nodegroup(clusterName="c1", nodegroupName="ng1")
-    await eks.get_waiter("nodegroup_deleted").wait(clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT)
+    await eks.get_waiter("nodegroup_deleted").wait(
+        clusterName="c1", nodegroupName="ng1", WaiterConfig=FAST_WAIT
+    )
     await eks.create_fargate_profile(clusterName="c1", fargateProfileName="fp", podExecutionRoleArn=POD_ROLE)
 
     with pytest.raises(ClientError) as caught:
@@ -206,7 +222,9 @@ async def test_only_one_fargate_profile_per_cluster_may_be_creating_or_deleting(
     await eks.create_fargate_profile(clusterName="c1", fargateProfileName="fp1", podExecutionRoleArn=POD_ROLE)
 
     with pytest.raises(ClientError) as caught:
-        await eks.create_fargate_profile(clusterName="c1", fargateProfileName="fp2", podExecutionRoleArn=POD_ROLE)
+        await eks.create_fargate_profile(
+            clusterName="c1", fargateProfileName="fp2", podExecutionRoleArn=POD_ROLE
+        )
     assert error_code(caught.value) == "ResourceInUseException"
     assert "fp1" in caught.value.response["Error"]["Message"]
 
@@ -238,7 +256,9 @@ async def test_list_clusters_paginates_with_max_results_and_next_token(eks: Any)
             "kube_servers": False,
             "demo_cluster": None,
             "failures": [
-                FailureRule("cluster", "broken-*", issue_code="Ec2SubnetNotFound", message="subnet-1 missing"),
+                FailureRule(
+                    "cluster", "broken-*", issue_code="Ec2SubnetNotFound", message="subnet-1 missing"
+                ),
                 FailureRule("nodegroup", "bad-ng"),
             ],
         }
@@ -272,7 +292,9 @@ async def test_a_delete_failure_leaves_delete_failed_and_a_retry_can_succeed(
 ) -> None:
     simulators.eks.add_failure(FailureRule("fargate_profile", "stuck", phase="delete", times=1))
     await active_cluster(eks)
-    await eks.create_fargate_profile(clusterName="c1", fargateProfileName="stuck", podExecutionRoleArn=POD_ROLE)
+    await eks.create_fargate_profile(
+        clusterName="c1", fargateProfileName="stuck", podExecutionRoleArn=POD_ROLE
+    )
     await eks.get_waiter("fargate_profile_active").wait(
         clusterName="c1", fargateProfileName="stuck", WaiterConfig=FAST_WAIT
     )
@@ -282,7 +304,9 @@ async def test_a_delete_failure_leaves_delete_failed_and_a_retry_can_succeed(
         await eks.get_waiter("fargate_profile_deleted").wait(
             clusterName="c1", fargateProfileName="stuck", WaiterConfig=FAST_WAIT
         )
-    profile = (await eks.describe_fargate_profile(clusterName="c1", fargateProfileName="stuck"))["fargateProfile"]
+    profile = (await eks.describe_fargate_profile(clusterName="c1", fargateProfileName="stuck"))[
+        "fargateProfile"
+    ]
     assert profile["status"] == "DELETE_FAILED"
     assert profile["health"]["issues"][0]["code"] == "InternalFailure"
 
