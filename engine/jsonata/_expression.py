@@ -194,11 +194,16 @@ class JsonataExpression:
         referenced_variables: the ``$names`` it reads from outside itself, other
             than ``$states`` and the built-in functions (best effort: names it
             binds itself, lambda parameters included, are left out).
+        top_level_references: what it reads from the context item at the top
+            level, where Step Functions has none: bare field names (``phone``),
+            ``$`` and ``$$``, in order of appearance. AWS refuses such a
+            definition; see :func:`top_level_reference_message`.
     """
 
     text: str
     referenced_variables: frozenset[str]
     _compiled: Any
+    top_level_references: tuple[str, ...] = ()
     # ("states", ("input", "v")) for `$states.input.v`: read without the library.
     _path: tuple[str, tuple[str, ...]] | None = None
 
@@ -319,7 +324,59 @@ def compile_expression(text: str) -> JsonataExpression:
     if compiled.errors:
         first = compiled.errors[0]
         raise JsonataSyntaxError(stripped, getattr(first, "error", None), str(first))
-    return JsonataExpression(stripped, _free_variables(compiled.ast), compiled, _simple_path(compiled.ast))
+    return JsonataExpression(
+        stripped,
+        _free_variables(compiled.ast),
+        compiled,
+        _top_level_references(compiled.ast),
+        _simple_path(compiled.ast),
+    )
+
+
+def top_level_reference_message(name: str) -> str:
+    """AWS's diagnostic for a top-level reference (code ``UNSUPPORTED_JSONATA_EXPRESSION``).
+
+    Reported by AWS at ``CreateStateMachine`` for ``{% phone %}`` in
+    ``Output/v`` as ``Reference to 'phone' at the top level is not supported.``
+    """
+    return f"Reference to '{name}' at the top level is not supported."
+
+
+#: Attributes whose expressions are evaluated against items of something
+#: (filters, sort terms, grouping, transforms) or later (lambda bodies), not
+#: against the expression's own, absent, context item.
+_RELATIVE_ATTRIBUTES: Final = frozenset(
+    {"predicate", "stages", "group", "terms", "body", "pattern", "update", "delete"}
+)
+
+
+def _top_level_references(root: Any) -> tuple[str, ...]:
+    found: list[str] = []
+    stack: list[tuple[Any, bool]] = [(root, True)]
+    seen: set[int] = set()
+    while stack:
+        node, top = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kind = getattr(node, "type", None)
+        if top and kind == "name" and isinstance(node.value, str):
+            found.append(node.value)
+        elif top and kind == "variable" and node.value in ("", "$"):
+            found.append("$" if node.value == "" else "$$")
+        children: list[tuple[Any, bool]] = []
+        for attribute, child in vars(node).items():
+            inherited = top and attribute not in _RELATIVE_ATTRIBUTES
+            if isinstance(child, Parser.Symbol):
+                children.append((child, inherited))
+            elif isinstance(child, list | tuple):
+                for index, item in enumerate(child):
+                    # Only a path's first step reads the context item; later steps read the previous one's.
+                    item_top = inherited and not (kind == "path" and attribute == "steps" and index > 0)
+                    nested = item if isinstance(item, list | tuple) else (item,)
+                    children.extend((x, item_top) for x in nested if isinstance(x, Parser.Symbol))
+        stack.extend(reversed(children))
+    return tuple(dict.fromkeys(found))
 
 
 _NOT_SIMPLE: Final = object()

@@ -17,6 +17,7 @@ from engine.jsonata import (
     is_jsonata_template,
     json_type_name,
     normalize_number,
+    top_level_reference_message,
     undefined_result_cause,
     unexpected_type_cause,
 )
@@ -343,3 +344,46 @@ def test_referenced_variables_ignores_aws_and_builtin_functions() -> None:
 def test_referenced_variables_ignores_positional_and_focus_bindings() -> None:
     expression = compile_expression("$states.input.items#$i.{'i': $i, 'v': $v}")
     assert expression.referenced_variables == frozenset({"v"})
+
+
+# -- top-level references (AWS refuses them at definition time) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("phone", ("phone",)),
+        ("a.b", ("a",)),
+        ("$count(items)", ("items",)),
+        ('{"a": name}', ("name",)),
+        ("$states.input.a ? b : c", ("b", "c")),
+        ("$", ("$",)),
+        ("$$", ("$$",)),
+        ("$.a", ("$",)),
+        ("$string($)", ("$",)),
+        ("($y := z; $y)", ("z",)),
+    ],
+)
+def test_bare_references_at_the_top_level_are_reported(text: str, names: tuple[str, ...]) -> None:
+    assert compile_expression(text).top_level_references == names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$states.input.items[price > 10]",
+        "$states.input^(price)",
+        "$states.input{kind: $count(x)}",
+        "$states.input ~> |$|{'a': b}|",
+        "$map($states.input, function($v){ v })",
+        "$x[name = 1]",
+        "$states.context.Map.Item.Value",
+        "[1, 2][$ > 1]",
+    ],
+)
+def test_references_relative_to_an_item_are_not_top_level(text: str) -> None:
+    assert compile_expression(text).top_level_references == ()
+
+
+def test_top_level_reference_message_matches_aws() -> None:
+    assert top_level_reference_message("phone") == "Reference to 'phone' at the top level is not supported."
