@@ -242,6 +242,8 @@ class Engine:
         state_options: options per state name, merged over ``executor_options``.
         record_history: keep the full history (on by default).
         role_arn: the execution role ARN shown in ``$$.Execution.RoleArn``.
+        on_event: called with (record, event type, details) for every history
+            event, for progress displays and metrics; it must not block.
     """
 
     def __init__(
@@ -260,6 +262,7 @@ class Engine:
         state_options: Mapping[str, Mapping[str, object]] | None = None,
         record_history: bool = True,
         role_arn: str | None = None,
+        on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None,
     ) -> None:
         if registry is None:
             registry = ExecutorRegistry()
@@ -283,6 +286,7 @@ class Engine:
             executor_options=dict(executor_options or {}),
             state_options=dict(state_options or {}),
             on_transition=store.save if store is not None else None,
+            on_event=on_event,
         )
         self._tg: anyio.abc.TaskGroup | None = None
         self._names: dict[str, set[str]] = {}

@@ -1,0 +1,195 @@
+"""The ``statewright`` command line: ``run``, ``validate`` and ``sim``.
+
+No logic of its own: it parses options, wires the engine, the executors and
+(with ``--sim``) the embedded simulators, and turns outcomes into exit codes.
+``run`` prints exactly one JSON object on stdout (status, output, error,
+cause) so scripts can parse it; progress and problems go to stderr; nothing
+prints a traceback.
+
+Exit codes: 0 SUCCEEDED; 1 any other final status; 2 an invalid definition,
+input or option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import anyio
+
+from engine import Engine, InvalidDefinition, InvalidInput, JSON, StatewrightError
+from engine.jsonvalue import JSONDecodeError, dumps_str, loads
+from statewright.progress import Progress
+
+EXIT_SUCCEEDED: Final = 0
+EXIT_NOT_SUCCEEDED: Final = 1
+EXIT_USAGE: Final = 2
+SIM_DEFAULT_POLL: Final = "fixed:0.5"
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported on stderr with exit code 2."""
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {path!r} is not UTF-8 text") from None
+
+
+def parse_input(value: str | None) -> JSON:
+    """``--input``: JSON text, or ``@file`` holding it; ``{}`` when absent."""
+    if value is None:
+        return {}
+    text = _read_text(value[1:], "input file") if value.startswith("@") else value
+    try:
+        return loads(text)
+    except JSONDecodeError as exc:
+        raise UsageError(f"the input is not valid JSON: {exc}") from None
+
+
+def _print_problems(exc: InvalidDefinition, path: str) -> None:
+    print(f"{path}: invalid state machine definition ({len(exc.problems)} problem(s)):", file=sys.stderr)
+    for p in exc.problems:
+        print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="statewright",
+        description="Run AWS Step Functions (ASL) state machines locally, with executors for Amazon EKS.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a state machine and print its result as one JSON object")
+    run.add_argument("file", metavar="FILE", help="the state machine definition (JSON)")
+    run.add_argument("--input", metavar="JSON|@FILE", help="execution input: JSON text or @file (default {})")
+    run.add_argument("--name", help="execution name (default: a random UUID)")
+    run.add_argument(
+        "--sim",
+        action="store_true",
+        help="start the EKS, STS and Kubernetes simulators in-process for this run (offline)",
+    )
+    run.add_argument(
+        "--runtime",
+        choices=("model", "process"),
+        default="model",
+        help="with --sim: run Job containers as modelled (default) or as real local processes",
+    )
+    run.add_argument(
+        "--poll",
+        metavar="POLICY",
+        help="polling policy for every wait: aws, fixed:SECONDS, exponential:FIRST:MAX, watch "
+        f"(default: aws; {SIM_DEFAULT_POLL} with --sim)",
+    )
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    run.add_argument("--history", metavar="FILE", help="also write the execution history (AWS's shape) to FILE")
+
+    val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
+    val.add_argument("file", metavar="FILE")
+
+    sim = sub.add_parser("sim", help="run the EKS, STS and Kubernetes simulators in the foreground")
+    from sim import cli as sim_cli
+
+    sim_cli.add_arguments(sim)
+    return parser
+
+
+def _poll_option(spec: str | None, use_sim: bool) -> dict[str, object]:
+    if spec is None and not use_sim:
+        return {}
+    from executors.eks.polling import parse_poll_policy
+
+    try:
+        return {"poll_policy": parse_poll_policy(spec or SIM_DEFAULT_POLL)}
+    except ValueError as exc:
+        raise UsageError(f"--poll: {exc}") from None
+
+
+async def _run(args: argparse.Namespace) -> int:
+    text = _read_text(args.file, "definition file")
+    input_value = parse_input(args.input)
+    options = _poll_option(args.poll, args.sim)
+    progress = None if args.quiet else Progress(sys.stderr)
+    if args.sim:
+        from sim.stack import Simulators
+
+        async with Simulators(runtime=args.runtime) as stack:
+            # The executors read boto3's standard configuration; pointing it at
+            # the simulators is all --sim does (no simulator-specific path).
+            os.environ.update(stack.env())
+            return await _execute(text, input_value, args, options, progress)
+    return await _execute(text, input_value, args, options, progress)
+
+
+async def _execute(
+    text: str, input_value: JSON, args: argparse.Namespace, options: dict[str, object], progress: Progress | None
+) -> int:
+    async with Engine(executor_options=options, on_event=progress) as engine:
+        try:
+            machine = engine.compile(text)
+        except InvalidDefinition as exc:
+            _print_problems(exc, args.file)
+            return EXIT_USAGE
+        try:
+            execution = engine.start(machine, input_value, name=args.name)
+        except InvalidInput as exc:
+            raise UsageError(str(exc)) from None
+        result = await execution.wait()
+    if args.history:
+        await anyio.Path(args.history).write_text(dumps_str(result.history.to_aws()))
+    print(dumps_str(result.to_json()), flush=True)
+    return EXIT_SUCCEEDED if result.status == "SUCCEEDED" else EXIT_NOT_SUCCEEDED
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from engine import ExecutorRegistry
+
+    text = _read_text(args.file, "definition file")
+    registry = ExecutorRegistry()
+    registry.load_entry_points()
+    try:
+        from engine import parse_definition
+
+        machine = parse_definition(text, registry=registry)
+    except InvalidDefinition as exc:
+        _print_problems(exc, args.file)
+        return EXIT_USAGE
+    print(f"{args.file}: valid ({len(machine.states)} states, starts at {machine.start_at!r})")
+    return EXIT_SUCCEEDED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``statewright`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "run":
+            return asyncio.run(_run(args))
+        from sim import cli as sim_cli
+
+        result: Any = asyncio.run(sim_cli.run(args))
+        return int(result)
+    except UsageError as exc:
+        print(f"statewright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("statewright: interrupted", file=sys.stderr)
+        return 130
+    except StatewrightError as exc:
+        print(f"statewright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
