@@ -1,4 +1,4 @@
-"""``python -m sim`` (the code behind ``statewright sim``) run as a real process, used by boto3 and kubectl."""
+"""``python -m sim`` (behind ``statewright sim``) as a real process, used by boto3 and kubectl."""
 
 from __future__ import annotations
 
