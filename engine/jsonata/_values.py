@@ -99,16 +99,6 @@ def _convert(value: object) -> JSON:
     raise UnsupportedResult(f"a value of type {type(value).__name__} cannot be represented in JSON")
 
 
-def to_library(value: JSON) -> object:
-    """Prepare a top-level binding for the library: JSON ``null`` becomes ``NullValue``.
-
-    Only the top level needs it: the library reads a ``None`` found inside an
-    object or array as ``null`` already, but a variable bound to ``None`` would
-    read as undefined.
-    """
-    return NULL_VALUE if value is None else value
-
-
 def json_type_name(value: JSON) -> str:
     """Name a JSON value's type the way AWS's causes do: ``array``, ``object``, ``string``…"""
     if value is None:

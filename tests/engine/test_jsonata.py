@@ -387,3 +387,33 @@ def test_references_relative_to_an_item_are_not_top_level(text: str) -> None:
 
 def test_top_level_reference_message_matches_aws() -> None:
     assert top_level_reference_message("phone") == "Reference to 'phone' at the top level is not supported."
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import engine.jsonata
+
+    assert sorted(engine.jsonata.__all__) == [
+        "HASH_ALGORITHMS",
+        "RESERVED_VARIABLES",
+        "UNDEFINED",
+        "JsonataEvaluationError",
+        "JsonataExpression",
+        "JsonataSyntaxError",
+        "JsonataTemplate",
+        "TemplateSyntaxError",
+        "Undefined",
+        "compile_expression",
+        "compile_template",
+        "evaluation_error_cause",
+        "expression_text",
+        "is_jsonata_template",
+        "java_random_double",
+        "json_type_name",
+        "normalize_number",
+        "top_level_reference_message",
+        "undefined_result_cause",
+        "unexpected_type_cause",
+        "unsupported_result_cause",
+    ]
+    for name in engine.jsonata.__all__:
+        assert hasattr(engine.jsonata, name)
