@@ -1,0 +1,489 @@
+"""Authentication and authorization modelled on EKS.
+
+Authentication turns a bearer token into a Kubernetes user:
+
+* a static token (standalone use) is a user in ``system:masters``;
+* an EKS token (``k8s-aws-v1.`` + unpadded base64url of a presigned STS
+  GetCallerIdentity URL) is checked for format and age as aws-iam-authenticator
+  does, then handed to the pluggable :data:`IdentityResolver` (the EKS simulator
+  asks its STS simulator who signed it). Results are cached per token for a
+  minute, never beyond the token's own expiry.
+* The identity is then mapped: a cluster admin ARN (the creator) becomes
+  ``kubernetes-admin`` in ``system:masters``; anything else must be mapped by the
+  ``aws-auth`` ConfigMap in ``kube-system``, or the request is 401 Unauthorized.
+
+Authorization is RBAC over the Role/ClusterRole/RoleBinding/ClusterRoleBinding
+objects in the store (``system:masters`` may do anything). Rule sets are compiled
+per user and cached until an RBAC object changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+
+from sim.kube.store import Event, Store
+
+TOKEN_PREFIX: Final = "k8s-aws-v1."
+MAX_TOKEN_BYTES: Final = 4096
+TOKEN_LIFETIME_SECONDS: Final = 15 * 60
+RESOLVER_CACHE_SECONDS: Final = 60.0
+ADMIN_USERNAME: Final = "kubernetes-admin"
+MASTERS: Final = "system:masters"
+AUTHENTICATED: Final = "system:authenticated"
+ALLOWED_QUERY_KEYS: Final = frozenset(
+    {
+        "action",
+        "version",
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "x-amz-signedheaders",
+    }
+)
+_STS_HOST = re.compile(
+    r"^sts(-fips)?(\.[a-z0-9-]+)?\.(amazonaws\.com(\.cn)?|api\.aws|c2s\.ic\.gov|sc2s\.sgov\.gov)$"
+)
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+RBAC_GROUP: Final = "rbac.authorization.k8s.io"
+
+
+@dataclass(frozen=True)
+class AwsIdentity:
+    """Who presented an EKS token, as STS GetCallerIdentity tells.
+
+    Attributes:
+        arn: canonical IAM ARN (``arn:aws:iam::123456789012:role/name``; assumed-role ARNs
+            canonicalized to the role) or ``...:user/name``.
+        account: the 12-digit account ID.
+        user_id: the unique ID (``AROA...`` for a role, ``AIDA...`` for a user).
+        session_name: the role session name for an assumed role.
+    """
+
+    arn: str
+    account: str
+    user_id: str = ""
+    session_name: str = ""
+
+
+IdentityResolver = Callable[[str], Awaitable[AwsIdentity | None]]
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """An authenticated Kubernetes user."""
+
+    username: str
+    groups: tuple[str, ...]
+    uid: str = ""
+
+    @property
+    def is_master(self) -> bool:
+        """Whether the user is in ``system:masters``."""
+        return MASTERS in self.groups
+
+
+def canonicalize_arn(arn: str) -> str:
+    """``arn:aws:sts::A:assumed-role/R/S`` → ``arn:aws:iam::A:role/R``; other ARNs unchanged."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        role = parts[5].split("/")[1]
+        return f"{parts[0]}:{parts[1]}:iam::{parts[4]}:role/{role}"
+    return arn
+
+
+def check_eks_token(token: str, now: float | None = None) -> float:
+    """Check an EKS token's format and age without contacting STS.
+
+    Returns:
+        When the token expires (epoch seconds): 15 minutes after its ``X-Amz-Date``.
+
+    Raises:
+        ValueError: the token is malformed or expired (the message never contains the token).
+    """
+    if len(token) > MAX_TOKEN_BYTES:
+        raise ValueError("token is too large")
+    if not token.startswith(TOKEN_PREFIX):
+        raise ValueError("token is not an EKS token")
+    encoded = token[len(TOKEN_PREFIX) :]
+    try:
+        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("token is not base64url") from None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    loopback = host in LOOPBACK_HOSTS
+    if parts.scheme != "https" and not (loopback and parts.scheme == "http"):
+        raise ValueError("token URL scheme is not https")
+    if parts.path != "/":
+        raise ValueError("token URL path is not /")
+    if not loopback and not _STS_HOST.match(host):
+        raise ValueError("token URL host is not an STS endpoint")
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        lowered = key.lower()
+        if lowered in query:
+            raise ValueError("token URL repeats a query parameter")
+        if lowered not in ALLOWED_QUERY_KEYS:
+            raise ValueError("token URL has an unexpected query parameter")
+        query[lowered] = value
+    if query.get("action") != "GetCallerIdentity":
+        raise ValueError("token URL action is not GetCallerIdentity")
+    if "x-k8s-aws-id" not in query.get("x-amz-signedheaders", "").lower().split(";"):
+        raise ValueError("token URL does not sign x-k8s-aws-id")
+    expires = query.get("x-amz-expires", "")
+    if not expires.isdigit() or not 0 <= int(expires) <= 900:
+        raise ValueError("token URL X-Amz-Expires is not between 0 and 900")
+    try:
+        signed_at = calendar.timegm(time.strptime(query.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        raise ValueError("token URL X-Amz-Date is malformed") from None
+    expiry = signed_at + TOKEN_LIFETIME_SECONDS
+    if (time.time() if now is None else now) > expiry:
+        raise ValueError("token is expired")
+    return expiry
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    username: str
+    groups: tuple[str, ...]
+
+
+def _parse_entries(text: Any) -> list[dict[str, Any]]:
+    if not isinstance(text, str) or text.strip() in ("", "``", '""', "''"):
+        return []
+    try:
+        entries = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+
+
+def render_username(template: str, identity: AwsIdentity) -> str | None:
+    """Expand aws-iam-authenticator's username template; None when it needs what STS cannot tell."""
+    if "{{EC2PrivateDNSName}}" in template or "{{AccessKeyID}}" in template:
+        return None
+    return (
+        template.replace("{{AccountID}}", identity.account)
+        .replace("{{SessionNameRaw}}", identity.session_name)
+        .replace("{{SessionName}}", identity.session_name.replace("@", "-"))
+    )
+
+
+class Authenticator:
+    """Bearer token → :class:`UserInfo`, the way an EKS cluster decides.
+
+    Args:
+        store: where the ``aws-auth`` ConfigMap lives.
+        resolver: turns an EKS token into the identity that signed it.
+        admin_arns: identities that are cluster administrators (the creator).
+        static_tokens: token → username, all in ``system:masters``.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        resolver: IdentityResolver | None,
+        admin_arns: Iterable[str],
+        static_tokens: Mapping[str, str] | None,
+    ) -> None:
+        self.store = store
+        self.resolver = resolver
+        self.admin_arns = {canonicalize_arn(arn).lower() for arn in admin_arns}
+        self.static: dict[str, UserInfo] = {
+            token: UserInfo(name, (MASTERS, AUTHENTICATED)) for token, name in (static_tokens or {}).items()
+        }
+        self._cache: dict[str, tuple[float, AwsIdentity | None]] = {}
+        self._aws_auth_rv: str | None = None
+        self._roles: dict[str, _Mapping] = {}
+        self._users: dict[str, _Mapping] = {}
+        self._accounts: set[str] = set()
+
+    def add_admin(self, arn: str) -> None:
+        """Treat ``arn`` as a cluster administrator."""
+        self.admin_arns.add(canonicalize_arn(arn).lower())
+
+    def add_static_token(self, token: str, username: str) -> None:
+        """Accept ``token`` as ``username`` in ``system:masters``."""
+        self.static[token] = UserInfo(username, (MASTERS, AUTHENTICATED))
+
+    async def authenticate(self, authorization: str | None) -> UserInfo | None:
+        """The user behind an ``Authorization`` header, or None (→ 401)."""
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        token = authorization[7:].strip()
+        user = self.static.get(token)
+        if user is not None:
+            return user
+        identity = await self._identity(token)
+        if identity is None:
+            return None
+        return self.map_identity(identity)
+
+    async def _identity(self, token: str) -> AwsIdentity | None:
+        now = time.monotonic()
+        cached = self._cache.get(token)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if self.resolver is None:
+            return None
+        try:
+            expiry = check_eks_token(token)
+        except ValueError:
+            return None
+        identity = await self.resolver(token)
+        if len(self._cache) > 10_000:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        self._cache[token] = (now + min(RESOLVER_CACHE_SECONDS, max(0.0, expiry - time.time())), identity)
+        return identity
+
+    def map_identity(self, identity: AwsIdentity) -> UserInfo | None:
+        """Map an AWS identity to a Kubernetes user (admin, aws-auth entry) or None."""
+        arn = canonicalize_arn(identity.arn)
+        if arn.lower() in self.admin_arns:
+            return UserInfo(ADMIN_USERNAME, (MASTERS, AUTHENTICATED), identity.user_id)
+        self._load_aws_auth()
+        mapping = self._roles.get(arn.lower()) or self._users.get(arn.lower())
+        if mapping is None:
+            if identity.account in self._accounts:
+                return UserInfo(arn, (AUTHENTICATED,), identity.user_id)
+            return None
+        username = render_username(mapping.username or arn, identity)
+        if username is None:
+            return None
+        return UserInfo(username, (*mapping.groups, AUTHENTICATED), identity.user_id)
+
+    def _load_aws_auth(self) -> None:
+        configmap = self.store.get("", "configmaps", "kube-system", "aws-auth")
+        rv = None if configmap is None else str(configmap["metadata"].get("resourceVersion"))
+        if rv == self._aws_auth_rv:
+            return
+        self._aws_auth_rv = rv
+        self._roles, self._users, self._accounts = {}, {}, set()
+        data = (configmap or {}).get("data") or {}
+        for field, target, arn_key in (
+            ("mapRoles", self._roles, "rolearn"),
+            ("mapUsers", self._users, "userarn"),
+        ):
+            for entry in _parse_entries(data.get(field)):
+                arn = entry.get(arn_key)
+                if not isinstance(arn, str) or not arn:
+                    continue
+                groups = entry.get("groups") or []
+                target[canonicalize_arn(arn).lower()] = _Mapping(
+                    str(entry.get("username") or ""),
+                    tuple(str(g) for g in groups) if isinstance(groups, list) else (),
+                )
+        accounts = data.get("mapAccounts")
+        if isinstance(accounts, str) and accounts.strip():
+            try:
+                parsed = yaml.safe_load(accounts)
+            except yaml.YAMLError:
+                parsed = None
+            if isinstance(parsed, list):
+                self._accounts = {str(a) for a in parsed}
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """What a request wants to do, for RBAC."""
+
+    verb: str
+    group: str = ""
+    resource: str = ""
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+    path: str = ""
+
+    @property
+    def is_resource(self) -> bool:
+        """Whether the request is for a resource (else a non-resource URL)."""
+        return bool(self.resource)
+
+
+def _rule_allows(rule: Mapping[str, Any], attrs: Attributes) -> bool:
+    verbs = rule.get("verbs") or []
+    if "*" not in verbs and attrs.verb not in verbs:
+        return False
+    if not attrs.is_resource:
+        for url in rule.get("nonResourceURLs") or []:
+            if url == "*" or url == attrs.path or (url.endswith("*") and attrs.path.startswith(url[:-1])):
+                return True
+        return False
+    groups = rule.get("apiGroups")
+    if groups is None or ("*" not in groups and attrs.group not in groups):
+        return False
+    wanted = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+    resources = rule.get("resources") or []
+    if not any(
+        r in ("*", wanted)
+        or (attrs.subresource and r == f"*/{attrs.subresource}")
+        or (attrs.subresource and r == f"{attrs.resource}/*")
+        for r in resources
+    ):
+        return False
+    names = rule.get("resourceNames") or []
+    return not names or (bool(attrs.name) and attrs.name in names)
+
+
+def _subject_matches(subject: Mapping[str, Any], user: UserInfo) -> bool:
+    kind, name = subject.get("kind"), subject.get("name")
+    if kind == "User":
+        return bool(name == user.username)
+    if kind == "Group":
+        return name in user.groups
+    if kind == "ServiceAccount":
+        return user.username == f"system:serviceaccount:{subject.get('namespace', '')}:{name}"
+    return False
+
+
+class Authorizer:
+    """RBAC over the stored roles and bindings.
+
+    Args:
+        store: the object store holding the RBAC objects.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._generation = 0
+        self._cache: dict[tuple[str, tuple[str, ...], str], tuple[int, list[Mapping[str, Any]]]] = {}
+        store.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if event.table.info.group == RBAC_GROUP:
+            self._generation += 1
+
+    def _role_rules(self, kind: str, name: str, namespace: str) -> list[Mapping[str, Any]]:
+        if kind == "ClusterRole":
+            role = self.store.get(RBAC_GROUP, "clusterroles", "", name)
+        else:
+            role = self.store.get(RBAC_GROUP, "roles", namespace, name)
+        rules = (role or {}).get("rules") or []
+        return [rule for rule in rules if isinstance(rule, dict)]
+
+    def rules_for(self, user: UserInfo, namespace: str) -> list[Mapping[str, Any]]:
+        """Every rule granted to ``user`` cluster-wide and in ``namespace``."""
+        key = (user.username, user.groups, namespace)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1]
+        rules: list[Mapping[str, Any]] = []
+        for binding in self.store.objects(RBAC_GROUP, "clusterrolebindings"):
+            if any(_subject_matches(s, user) for s in binding.get("subjects") or [] if isinstance(s, dict)):
+                ref = binding.get("roleRef") or {}
+                rules.extend(self._role_rules("ClusterRole", str(ref.get("name")), ""))
+        if namespace:
+            for binding in self.store.objects(RBAC_GROUP, "rolebindings", namespace):
+                if any(
+                    _subject_matches(s, user) for s in binding.get("subjects") or [] if isinstance(s, dict)
+                ):
+                    ref = binding.get("roleRef") or {}
+                    rules.extend(self._role_rules(str(ref.get("kind")), str(ref.get("name")), namespace))
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (self._generation, rules)
+        return rules
+
+    def allowed(self, user: UserInfo, attrs: Attributes) -> bool:
+        """Whether ``user`` may do ``attrs``."""
+        if user.is_master:
+            return True
+        return any(_rule_allows(rule, attrs) for rule in self.rules_for(user, attrs.namespace))
+
+
+def bootstrap_rbac() -> list[dict[str, Any]]:
+    """The default roles a new cluster has: cluster-admin, admin/edit/view, discovery for everyone."""
+    discovery_urls = [
+        "/api",
+        "/api/*",
+        "/apis",
+        "/apis/*",
+        "/healthz",
+        "/livez",
+        "/openapi",
+        "/openapi/*",
+        "/readyz",
+        "/version",
+        "/version/",
+    ]
+    read = ["get", "list", "watch"]
+    write = ["create", "delete", "deletecollection", "patch", "update"]
+    workloads = [
+        "pods",
+        "pods/log",
+        "pods/status",
+        "configmaps",
+        "services",
+        "events",
+        "serviceaccounts",
+        "jobs",
+        "jobs/status",
+        "cronjobs",
+        "deployments",
+    ]
+
+    def role(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{RBAC_GROUP}/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "rules": rules,
+        }
+
+    def binding(name: str, role_name: str, group: str) -> dict[str, Any]:
+        return {
+            "apiVersion": f"{RBAC_GROUP}/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role_name},
+            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": group}],
+        }
+
+    return [
+        role(
+            "cluster-admin",
+            [
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                {"nonResourceURLs": ["*"], "verbs": ["*"]},
+            ],
+        ),
+        role(
+            "admin",
+            [
+                {
+                    "apiGroups": ["", "batch", "apps", RBAC_GROUP],
+                    "resources": [*workloads, "secrets", "roles", "rolebindings"],
+                    "verbs": read + write,
+                }
+            ],
+        ),
+        role(
+            "edit",
+            [
+                {
+                    "apiGroups": ["", "batch", "apps"],
+                    "resources": [*workloads, "secrets"],
+                    "verbs": read + write,
+                }
+            ],
+        ),
+        role("view", [{"apiGroups": ["", "batch", "apps"], "resources": workloads, "verbs": read}]),
+        role("system:discovery", [{"nonResourceURLs": discovery_urls, "verbs": ["get"]}]),
+        binding("cluster-admin", "cluster-admin", MASTERS),
+        binding("system:discovery", "system:discovery", AUTHENTICATED),
+    ]

@@ -1,0 +1,385 @@
+"""The Job controller, as Kubernetes ≥ 1.31 runs it.
+
+Event-driven: store events for Jobs and for pods owned by Jobs mark a Job dirty,
+and one ``call_soon`` flush syncs every dirty Job once. Timers exist only for
+transitions that are due later (the pod-failure backoff, ``activeDeadlineSeconds``,
+``ttlSecondsAfterFinished``), one ``loop.call_later`` handle each, so 10,000 Jobs
+cost 10,000 handles and no polling.
+
+A sync does what the real controller does for a NonIndexed Job: count
+succeeded/failed pods (each pod once, by uid), create pods up to ``parallelism``
+(labelled ``job-name``, ``controller-uid`` and their ``batch.kubernetes.io/``
+forms, owned by the Job), replace failed pods after an exponential backoff, and
+finish in two steps — first ``SuccessCriteriaMet`` (reason CompletionsReached) or
+``FailureTarget`` (BackoffLimitExceeded, DeadlineExceeded; the deadline wins), then,
+once no pod is left running or terminating, ``Complete`` (with completionTime) or
+``Failed``. ``ttlSecondsAfterFinished`` deletes a finished Job in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sim.kube.errors import KubeError
+from sim.kube.registry import Registry, clone
+from sim.kube.store import DELETED, Entry, Event, now_rfc3339
+
+CONTROLLER_UID: Final = "batch.kubernetes.io/controller-uid"
+SUCCESS_MESSAGE: Final = "Reached expected number of succeeded pods"
+BACKOFF_MESSAGE: Final = "Job has reached the specified backoff limit"
+DEADLINE_MESSAGE: Final = "Job was active longer than specified deadline"
+DEFAULT_BACKOFF_SECONDS: Final = 10.0
+MAX_BACKOFF_SECONDS: Final = 360.0
+
+
+def parse_time(text: str) -> float:
+    """Epoch seconds of an RFC 3339 ``...Z`` timestamp."""
+    return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+
+
+@dataclass
+class JobState:
+    """What the controller remembers about one Job between syncs."""
+
+    uid: str
+    outcomes: dict[str, str] = field(default_factory=dict)
+    last_failure: float = 0.0
+    deadline: asyncio.TimerHandle | None = None
+    backoff: asyncio.TimerHandle | None = None
+    ttl: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        """Cancel every timer."""
+        for handle in (self.deadline, self.backoff, self.ttl):
+            if handle is not None:
+                handle.cancel()
+        self.deadline = self.backoff = self.ttl = None
+
+
+def _condition(kind: str, reason: str, message: str, moment: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True",
+        "lastProbeTime": moment,
+        "lastTransitionTime": moment,
+        "reason": reason,
+        "message": message,
+    }
+
+
+def _has(conditions: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    return next((c for c in conditions if c.get("type") == kind and c.get("status") == "True"), None)
+
+
+class JobController:
+    """Reconciles batch/v1 Jobs into pods and status.
+
+    Args:
+        registry: the API registry (to create/delete pods and write Job status).
+        backoff_seconds: first delay before replacing a failed pod (Kubernetes: 10 s), doubling per
+            failure up to six minutes.
+    """
+
+    def __init__(self, registry: Registry, backoff_seconds: float = DEFAULT_BACKOFF_SECONDS) -> None:
+        self.registry = registry
+        self.backoff_seconds = backoff_seconds
+        jobs = registry.catalog.lookup("batch", "v1", "jobs")
+        pods = registry.catalog.lookup("", "v1", "pods")
+        assert jobs is not None and pods is not None
+        self.jobs, self.pods = jobs, pods
+        self.states: dict[str, JobState] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self._flush_scheduled = False
+        self._closed = False
+        registry.store.subscribe(self._on_event)
+
+    def close(self) -> None:
+        """Cancel every timer; the controller does nothing afterwards."""
+        self._closed = True
+        for state in self.states.values():
+            state.cancel()
+        self.states.clear()
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if self._closed:
+            return
+        info = event.table.info
+        metadata = event.entry.obj["metadata"]
+        if info is self.jobs:
+            key = (metadata.get("namespace", ""), metadata["name"])
+            if event.type == DELETED:
+                state = self.states.pop(metadata.get("uid", ""), None)
+                if state is not None:
+                    state.cancel()
+                return
+            self._mark(key)
+        elif info is self.pods:
+            for ref in metadata.get("ownerReferences") or ():
+                if ref.get("kind") == "Job" and ref.get("controller"):
+                    if event.type == DELETED:
+                        self._count_removed(event.entry.obj, str(ref.get("uid")))
+                    self._mark((metadata.get("namespace", ""), str(ref.get("name"))))
+
+    def _count_removed(self, pod: dict[str, Any], job_uid: str) -> None:
+        state = self.states.get(job_uid)
+        if state is None:
+            return
+        pod_uid = pod["metadata"].get("uid", "")
+        if pod_uid in state.outcomes:
+            return
+        phase = (pod.get("status") or {}).get("phase")
+        state.outcomes[pod_uid] = "s" if phase == "Succeeded" else "f"
+        if phase != "Succeeded":
+            state.last_failure = time.time()
+
+    def _mark(self, key: tuple[str, str]) -> None:
+        self._dirty.add(key)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        for namespace, name in dirty:
+            if self._closed:
+                return
+            try:
+                self.sync(namespace, name)
+            except KubeError:
+                # A pod create can race a namespace deletion; the next event re-syncs the Job.
+                continue
+
+    # -- the sync ---------------------------------------------------------------------------------
+
+    def sync(self, namespace: str, name: str) -> None:
+        """Bring one Job's pods and status in line with its spec."""
+        registry = self.registry
+        entry = registry.store.lookup(registry.table(self.jobs), namespace, name)
+        if entry is None:
+            return
+        job = entry.obj
+        metadata, spec = job["metadata"], job.get("spec") or {}
+        status: dict[str, Any] = job.get("status") or {}
+        uid = metadata.get("uid", "")
+        state = self.states.get(uid)
+        if state is None:
+            state = self.states[uid] = JobState(uid)
+        conditions: list[dict[str, Any]] = list(status.get("conditions") or [])
+        if _has(conditions, "Complete") or _has(conditions, "Failed"):
+            self._arm_ttl(state, job)
+            return
+        if metadata.get("deletionTimestamp"):
+            return
+        now = time.time()
+        moment = now_rfc3339(now)
+        pods_table = registry.table(self.pods)
+        keys = pods_table.by_label.get((CONTROLLER_UID, uid), set())
+        pods = [pods_table.objects[k] for k in sorted(keys) if k in pods_table.objects]
+        active: list[Entry] = []
+        terminating = 0
+        ready = 0
+        restarts = 0
+        for pod in pods:
+            pod_status = pod.obj.get("status") or {}
+            phase = pod_status.get("phase")
+            pod_uid = pod.obj["metadata"].get("uid", "")
+            if phase == "Succeeded":
+                state.outcomes.setdefault(pod_uid, "s")
+            elif phase == "Failed":
+                if pod_uid not in state.outcomes:
+                    state.outcomes[pod_uid] = "f"
+                    state.last_failure = now
+            elif pod.obj["metadata"].get("deletionTimestamp"):
+                terminating += 1
+            else:
+                active.append(pod)
+                if any(
+                    c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in pod_status.get("conditions") or []
+                ):
+                    ready += 1
+                restarts += sum(
+                    int(c.get("restartCount", 0)) for c in pod_status.get("containerStatuses") or []
+                )
+        succeeded = sum(1 for outcome in state.outcomes.values() if outcome == "s")
+        failed = sum(1 for outcome in state.outcomes.values() if outcome == "f")
+        start_time = status.get("startTime")
+        suspended = bool(spec.get("suspend"))
+        parallelism = int(spec.get("parallelism", 1) or 0)
+        completions = spec.get("completions")
+        backoff_limit = int(spec.get("backoffLimit", 6))
+        deadline = spec.get("activeDeadlineSeconds")
+        template = spec.get("template") or {}
+        restart_policy = (template.get("spec") or {}).get("restartPolicy")
+        target = _has(conditions, "FailureTarget") or _has(conditions, "SuccessCriteriaMet")
+        if target is None and not suspended:
+            if start_time is None:
+                start_time = moment
+            elapsed = now - parse_time(start_time)
+            if isinstance(deadline, int) and elapsed >= deadline:
+                target = _condition("FailureTarget", "DeadlineExceeded", DEADLINE_MESSAGE, moment)
+            elif failed > backoff_limit or (
+                restart_policy == "OnFailure"
+                and (restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit)
+            ):
+                target = _condition("FailureTarget", "BackoffLimitExceeded", BACKOFF_MESSAGE, moment)
+            elif (completions is not None and succeeded >= int(completions)) or (
+                completions is None and succeeded > 0 and not active
+            ):
+                target = _condition("SuccessCriteriaMet", "CompletionsReached", SUCCESS_MESSAGE, moment)
+            if target is not None:
+                conditions.append(target)
+            elif isinstance(deadline, int) and state.deadline is None:
+                state.deadline = asyncio.get_running_loop().call_later(
+                    max(0.0, deadline - elapsed) + 0.001, self._mark, (namespace, name)
+                )
+        completion_time = None
+        if target is not None:
+            if state.deadline is not None:
+                state.deadline.cancel()
+                state.deadline = None
+            for pod in active:
+                self._delete_pod(pod)
+                if target["type"] == "FailureTarget":
+                    state.outcomes.setdefault(pod.obj["metadata"].get("uid", ""), "f")
+            terminating += len(active)
+            if target["type"] == "FailureTarget":
+                failed = sum(1 for outcome in state.outcomes.values() if outcome == "f")
+            active = []
+            if terminating == 0:
+                if target["type"] == "SuccessCriteriaMet":
+                    conditions.append(_condition("Complete", target["reason"], target["message"], moment))
+                    completion_time = moment
+                else:
+                    conditions.append(_condition("Failed", target["reason"], target["message"], moment))
+        elif suspended:
+            for pod in active:
+                self._delete_pod(pod)
+            terminating += len(active)
+            active = []
+        else:
+            if completions is None:
+                wanted = parallelism if succeeded == 0 else 0
+            else:
+                wanted = max(0, min(parallelism, int(completions) - succeeded))
+            missing = wanted - len(active)
+            if missing > 0 and failed > 0:
+                delay = min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (failed - 1))
+                remaining = state.last_failure + delay - now
+                if remaining > 0:
+                    if state.backoff is None or state.backoff.when() < asyncio.get_running_loop().time():
+                        state.backoff = asyncio.get_running_loop().call_later(
+                            remaining + 0.001, self._mark, (namespace, name)
+                        )
+                    missing = 0
+            for _ in range(max(0, missing)):
+                active.append(self._create_pod(job))
+            for pod in active[wanted:] if missing < 0 else []:
+                self._delete_pod(pod)
+        new_status: dict[str, Any] = {}
+        if conditions:
+            new_status["conditions"] = conditions
+        if start_time is not None:
+            new_status["startTime"] = start_time
+        if completion_time is not None:
+            new_status["completionTime"] = completion_time
+        if active:
+            new_status["active"] = len(active)
+        if succeeded:
+            new_status["succeeded"] = succeeded
+        if failed:
+            new_status["failed"] = failed
+        new_status["terminating"] = terminating
+        new_status["uncountedTerminatedPods"] = {}
+        new_status["ready"] = ready
+        if new_status != status:
+            updated = clone(entry)
+            updated["status"] = new_status
+            registry.write_status(self.jobs, updated)
+        if _has(conditions, "Complete") or _has(conditions, "Failed"):
+            self._arm_ttl(state, {**job, "status": new_status})
+
+    def _create_pod(self, job: dict[str, Any]) -> Entry:
+        metadata = job["metadata"]
+        template = clone_json((job.get("spec") or {}).get("template") or {})
+        template_meta = template.get("metadata") or {}
+        pod_meta: dict[str, Any] = {
+            "generateName": f"{metadata['name']}-",
+            "namespace": metadata.get("namespace", "default"),
+            "labels": template_meta.get("labels") or {},
+        }
+        if template_meta.get("annotations"):
+            pod_meta["annotations"] = template_meta["annotations"]
+        pod_meta["ownerReferences"] = [
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "name": metadata["name"],
+                "uid": metadata["uid"],
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": template.get("spec") or {}}
+        return self.registry.create(self.pods, pod_meta["namespace"], pod)
+
+    def _delete_pod(self, pod: Entry) -> None:
+        metadata = pod.obj["metadata"]
+        try:
+            self.registry.delete(
+                self.pods,
+                metadata.get("namespace", ""),
+                metadata["name"],
+                {"propagationPolicy": "Background"},
+            )
+        except KubeError:
+            pass
+
+    def _arm_ttl(self, state: JobState, job: dict[str, Any]) -> None:
+        ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+        if not isinstance(ttl, int) or state.ttl is not None:
+            return
+        status = job.get("status") or {}
+        finished = status.get("completionTime") or next(
+            (
+                c.get("lastTransitionTime")
+                for c in status.get("conditions") or []
+                if c.get("type") == "Failed"
+            ),
+            None,
+        )
+        elapsed = time.time() - parse_time(finished) if finished else 0.0
+        metadata = job["metadata"]
+        state.ttl = asyncio.get_running_loop().call_later(
+            max(0.0, ttl - elapsed),
+            self._expire,
+            metadata.get("namespace", ""),
+            metadata["name"],
+            metadata["uid"],
+        )
+
+    def _expire(self, namespace: str, name: str, uid: str) -> None:
+        entry = self.registry.store.lookup(self.registry.table(self.jobs), namespace, name)
+        if entry is None or entry.obj["metadata"].get("uid") != uid:
+            return
+        try:
+            self.registry.delete(
+                self.jobs, namespace, name, {"propagationPolicy": "Background", "preconditions": {"uid": uid}}
+            )
+        except KubeError:
+            pass
+
+
+def clone_json(value: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON object."""
+    import orjson
+
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(value))
+    return copied
