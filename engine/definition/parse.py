@@ -36,7 +36,7 @@ from engine.definition.model import (
 )
 from engine.errors import InvalidDefinition, Problem
 from engine.executor import ParameterChecker, StaticParameters
-from engine.jsonvalue import JSON, JSONDecodeError, loads
+from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
 from engine.paths import PathSyntaxError, compile_path, compile_reference_path
 from engine.registry import ExecutorRegistry, UnknownResource
 from engine.templates import compile_dynamic, compile_template, pointer
@@ -169,6 +169,18 @@ def parse_definition(
     if parser.problems or machine is None:
         raise InvalidDefinition(parser.problems or [Problem("", "INVALID", "invalid definition")])
     return machine
+
+
+def _needs_context(raw: Mapping[str, JSON], ql: QueryLanguage) -> bool:
+    """Whether a state reads the context object; building it per state costs, so only then."""
+    try:
+        text = dumps(raw)
+    except TypeError:
+        return True
+    if ql == JSONATA:
+        return b"context" in text or b"$states" in text and b"$states." not in text
+    # Any "$$" path or intrinsic argument; Map states also expose $$.Map to ItemSelector.
+    return b"$$" in text
 
 
 class _Parser:
@@ -406,7 +418,7 @@ class _Parser:
             "next": nxt,
             "end": bool(end),
             "comment": raw.get("Comment") if isinstance(raw.get("Comment"), str) else None,
-            "needs_context": True,
+            "needs_context": _needs_context(raw, ql),
         }
         if ql == JSONPATH:
             common["input_path"], common["input_path_null"] = self.ref_path(raw, "InputPath", loc, reference=False)

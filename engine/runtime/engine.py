@@ -42,6 +42,7 @@ from engine.runtime.execution import (
     TIMED_OUT,
     ExecutionRecord,
     Interpreter,
+    LazyRandom,
     Position,
     RuntimeConfig,
     _Failure,
@@ -394,7 +395,7 @@ class Engine:
 
     def _launch(self, machine: StateMachine, record: ExecutionRecord, *, started: bool) -> Execution:
         assert self._tg is not None
-        rng = random.Random(self.rng.getrandbits(64))
+        rng = LazyRandom(self.rng.getrandbits(64))
         interp = Interpreter(machine, record, self._config, rng)
         if started:
             interp.event("ExecutionStarted", {"input": record.input, "roleArn": record.role_arn})

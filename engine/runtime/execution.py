@@ -102,10 +102,13 @@ class Position:
     def enter(self, state: str, value: JSON) -> None:
         self.state = state
         self.input = value
-        self.retry_counts = []
+        self.entered_event_id = 0
+        if self.retry_counts:
+            self.retry_counts = []
         self.handle = None
         self.map_progress = None
-        self.children = {}
+        if self.children:
+            self.children = {}
 
 
 @dataclass
@@ -157,6 +160,32 @@ def _iso(t: datetime) -> str:
     return format_timestamp(t)
 
 
+class LazyRandom(random.Random):
+    """A Random seeded on first use: seeding costs tens of microseconds, and most executions never draw."""
+
+    def __init__(self, seed: int) -> None:  # noqa: D107 - deliberately skips Random.__init__
+        self._lazy_seed: int | None = seed
+        self.gauss_next = None
+
+    def _ensure(self) -> None:
+        s = self._lazy_seed
+        if s is not None:
+            self._lazy_seed = None
+            super().seed(s)
+
+    def random(self) -> float:
+        self._ensure()
+        return super().random()
+
+    def getrandbits(self, k: int, /) -> int:
+        self._ensure()
+        return super().getrandbits(k)
+
+    def getstate(self) -> tuple[Any, ...]:
+        self._ensure()
+        return super().getstate()
+
+
 class Interpreter:
     """Runs one execution's state machine, advancing its record."""
 
@@ -179,6 +208,16 @@ class Interpreter:
             # Express executions cannot be redriven; their context has no RedriveCount.
             self._execution_ctx["RedriveCount"] = record.redrive_count
         self._machine_ctx: dict[str, JSON] = {"Id": record.state_machine_arn, "Name": record.state_machine_name}
+        self._bind_handlers()
+
+    def _bind_handlers(self) -> None:
+        # Plain states run as plain calls: no coroutine per transition.
+        self._sync_handlers: dict[str, Callable[..., tuple[JSON, str | None]]] = {
+            "Pass": self.s_pass,
+            "Choice": self.s_choice,
+            "Succeed": self.s_succeed,
+            "Fail": self.s_fail,  # type: ignore[dict-item]
+        }
 
     # -- events ----------------------------------------------------------
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
@@ -212,17 +251,27 @@ class Interpreter:
             _Failure: the scope failed with an uncaught error.
         """
         states = machine.states
+        sync_handlers = self._sync_handlers
+        history = self.history
+        clock = self.clock
+        on_event = self.config.on_event
+        on_transition = self.config.on_transition
         while True:
             state = states[pos.state]
-            value = pos.input
             if pos.entered_event_id == 0:
-                pos.entered_event_id = self.event(
-                    f"{state.type}StateEntered", {"name": state.name, "input": value}
-                )
-                if self.config.on_transition is not None:
-                    self.config.on_transition(self.record)
+                etype = state.type + "StateEntered"
+                details = {"name": state.name, "input": pos.input}
+                pos.entered_event_id = history.append(etype, clock.now(), details)
+                if on_event is not None:
+                    on_event(self.record, etype, details)
+                if on_transition is not None:
+                    on_transition(self.record)
             try:
-                output, nxt = await self.step(state, pos, variables, map_item)
+                handler = sync_handlers.get(state.type)
+                if handler is not None:
+                    output, nxt = handler(state, pos, variables)
+                else:
+                    output, nxt = await self.step(state, pos, variables, map_item)
             except StatesError as err:
                 if err.state_scoped and err.cause is not None and not err.cause.startswith("An error occurred"):
                     err.cause = (
@@ -242,7 +291,6 @@ class Interpreter:
             if nxt is None:
                 return output
             pos.enter(nxt, output)
-            pos.entered_event_id = 0
 
     async def step(
         self, state: State, pos: Position, variables: MutableMapping[str, JSON], map_item: JSON
@@ -364,6 +412,23 @@ class Interpreter:
     # -- state types --------------------------------------------------------
     def s_pass(self, state: PassState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
         raw = pos.input
+        if state.query_language != JSONATA and state.input_path is None and state.output_path is None and not (
+            state.assign or state.input_path_null or state.output_path_null or state.needs_context
+        ):
+            # The common shape (Parameters/Result + ResultPath) without the general machinery.
+            params = state.parameters
+            if params is not None:
+                result = params.evaluate(Scope(raw, None, variables, self.rng))  # type: ignore[misc]
+            elif state.has_result:
+                result = state.result
+            else:
+                result = raw
+            out = self.result_path(state, raw, result)
+            self.guard.check(out, f"The state/task '{state.name}' returned a result")
+            self.history.append("PassStateExited", self.clock.now(), {"name": state.name, "output": out})
+            if self.config.on_event is not None:
+                self.config.on_event(self.record, "PassStateExited", {"name": state.name, "output": out})
+            return out, state.next
         if state.query_language == JSONATA:
             out = self.jsonata_finish(state, pos, variables, raw, raw)
         else:
@@ -1057,6 +1122,7 @@ class _Detached(Interpreter):
         self.__dict__.update(parent.__dict__)
         self.history = History(enabled=False)
         self.record = record
+        self._bind_handlers()
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
         return self.history.append(event_type, self.clock.now(), details)
