@@ -228,7 +228,7 @@ def json_equal(a: JSON, b: JSON) -> bool:
         if not isinstance(b, list) or len(a) != len(b):
             return False
         return all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, int | float) and isinstance(b, int | float):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     return type(a) is type(b) and bool(a == b)
 
@@ -515,7 +515,7 @@ _COMPARATORS: Final = ("==", "!=", "<=", ">=", "=~", "<", ">")
 
 
 def _is_number(v: JSON) -> bool:
-    return isinstance(v, int | float) and type(v) is not bool
+    return isinstance(v, (int, float)) and type(v) is not bool
 
 
 def _compare(op: str, left: JSON, right: JSON) -> bool:

@@ -45,6 +45,7 @@ __all__ = [
     "FunctionSpec",
     "IntrinsicSyntaxError",
     "check_arguments",
+    "format_string",
     "java_string",
     "show_json",
     "split_template",
@@ -148,7 +149,7 @@ def _json_type(value: JSON) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
         return "string"
@@ -177,19 +178,22 @@ def java_round(value: float) -> int:
 
 def _coerce(kind: ArgType, value: JSON) -> JSON:
     """Check one value against a type; returns it (integers rounded) or raises ArgumentError."""
+    t = type(value)
     if kind is ArgType.ANY:
         return value
     if kind is ArgType.STRING:
-        if isinstance(value, str):
+        if t is str:
             return value
-    elif kind is ArgType.INTEGER or kind is ArgType.NUMBER:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if kind is ArgType.NUMBER or isinstance(value, int):
-                return value
-            if math.isfinite(value):
-                return java_round(value)
+    elif kind is ArgType.INTEGER:
+        if t is int:
+            return value
+        if t is float and math.isfinite(value):
+            return java_round(value)
+    elif kind is ArgType.NUMBER:
+        if t is int or t is float:
+            return value
     elif kind is ArgType.BOOLEAN:
-        if isinstance(value, bool):
+        if t is bool:
             return value
     elif kind is ArgType.ARRAY:
         if isinstance(value, list):
@@ -213,14 +217,17 @@ def check_arguments(spec: FunctionSpec, values: Sequence[JSON]) -> list[JSON]:
         ArgumentError: an argument has the wrong type or value; the message names it.
     """
     out: list[JSON] = []
+    params = spec.params
     for i, value in enumerate(values):
-        if value is UNKNOWN:
+        kind = params[i][1] if i < len(params) else spec.variadic
+        if kind is ArgType.ANY or value is UNKNOWN:
             out.append(value)
             continue
-        name, kind = _param(spec, i)
+        assert kind is not None
         try:
             out.append(_coerce(kind, value))
         except ArgumentError as exc:
+            name = _param(spec, i)[0]
             raise ArgumentError(f"{spec.name}: the argument '{name}' {exc}") from None
     if spec.validate is not None:
         try:
@@ -292,11 +299,12 @@ def _format(args: list[JSON], scope: Scope) -> JSON:
 
 def render_format(pieces: Sequence[str], values: Sequence[JSON]) -> str:
     """Interleave template pieces with rendered values (``len(pieces) == len(values) + 1``)."""
-    out = [pieces[0]]
-    for value, piece in zip(values, pieces[1:], strict=True):
-        out.append(value if isinstance(value, str) else java_string(value))
-        out.append(piece)
-    return "".join(out)
+    return format_string(pieces).format(*[v if type(v) is str else java_string(v) for v in values])
+
+
+def format_string(pieces: Sequence[str]) -> str:
+    """A ``str.format`` pattern with one ``{}`` between consecutive pieces (braces in pieces doubled)."""
+    return "{}".join(piece.replace("{", "{{").replace("}", "}}") for piece in pieces)
 
 
 # --------------------------------------------------------------------------- JSON

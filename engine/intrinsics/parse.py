@@ -31,7 +31,8 @@ from engine.intrinsics.functions import (
     FunctionSpec,
     IntrinsicSyntaxError,
     check_arguments,
-    render_format,
+    format_string,
+    java_string,
     show_json,
 )
 from engine.jsonvalue import JSON
@@ -349,11 +350,13 @@ def _compile_call(call: Call, text: str) -> Evaluator:
     impl = spec.impl
     name = spec.name
     if name == "States.Format" and isinstance(call.args[0], Literal):
-        pieces = tuple(format_pieces(call.args[0].raw or ""))
+        pattern = format_string(format_pieces(call.args[0].raw or ""))
         value_evals = tuple(_compile_argument(a, text) for a in call.args[1:])
+        to_text = java_string
 
         def format_literal(scope: Scope) -> JSON:
-            return render_format(pieces, [ev(scope) for ev in value_evals])
+            values = [ev(scope) for ev in value_evals]
+            return pattern.format(*[v if type(v) is str else to_text(v) for v in values])
 
         return format_literal
 
