@@ -121,7 +121,8 @@ async def _probe(stack: Simulators, cluster: str) -> None:
     timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_SECONDS)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         for url in urls:
-            async with session.get(url, ssl=ssl_context if url.startswith("https") else None) as response:
+            verify = ssl_context if ssl_context is not None and url.startswith("https") else True
+            async with session.get(url, ssl=verify) as response:
                 await response.read()
         kube = stack.cluster(cluster)
         kube_ssl = ssl.create_default_context(cadata=base64.b64decode(kube.ca_b64).decode("ascii"))

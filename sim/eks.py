@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import fnmatch
 import json
 import logging
@@ -69,7 +68,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import aiohttp
 import yaml
@@ -85,19 +84,18 @@ from sim.identities import (
     random_access_key_id,
     random_secret_access_key,
 )
+from sim.kube import AwsIdentity, KubeSimulator
 from sim.server import LOOPBACK, SimServer
 from sim.sigv4 import SigV4Error, SigV4Problem, TokenError, make_eks_token
 from sim.sts import StsSimulator, utc_now
 from sim.tls import CertificateAuthority
-
-if TYPE_CHECKING:
-    from sim.kube import AwsIdentity, KubeSimulator
 
 _log = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
 ResourceKind = Literal["cluster", "nodegroup", "fargate_profile"]
 Phase = Literal["create", "delete"]
+Runtime = Literal["model", "process"]
 
 DEFAULT_KUBERNETES_VERSION: Final = "1.33"
 DEFAULT_PLATFORM_VERSION: Final = "eks.9"
@@ -494,7 +492,7 @@ class EksSimulator(SimServer):
         region: str = "us-east-1",
         timings: Timings | None = None,
         failures: Iterable[FailureRule] = (),
-        runtime: str = "model",
+        runtime: Runtime = "model",
         kube_faults: FaultConfig | None = None,
         kube_servers: bool = True,
         ca: CertificateAuthority | None = None,
@@ -522,7 +520,6 @@ class EksSimulator(SimServer):
         self._failure_counts: dict[int, int] = {}
         self._clusters: dict[str, _Cluster] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closing = False
         self.service_identity = Identity(
             access_key_id=random_access_key_id("ASIA"),
             arn=f"arn:aws:iam::{self.account}:role/{SERVICE_ROLE_PATH}",
@@ -1155,8 +1152,6 @@ class EksSimulator(SimServer):
             cluster.doc["health"] = {"issues": [rule.issue(cluster.name)]}
             return
         if self.kube_servers:
-            from sim.kube import KubeSimulator
-
             admins = [canonicalize_arn(self.service_identity.caller_identity().arn)]
             if cluster.admin_creator:
                 admins.append(cluster.creator_arn)
@@ -1237,16 +1232,19 @@ class EksSimulator(SimServer):
             item.doc["health"] = {"issues": [rule.issue(self._resource_id(item))]}
             self._touch(item)
             return
-        table = cluster.nodegroups if item.kind == "nodegroup" else cluster.fargate_profiles
-        if table.get(item.name) is item:
-            del table[item.name]
         role = canonicalize_arn(item.role_arn)
-        still_used = any(canonicalize_arn(ng.role_arn) == role for ng in cluster.nodegroups.values())
+        still_used = any(
+            canonicalize_arn(ng.role_arn) == role for ng in cluster.nodegroups.values() if ng is not item
+        )
         if item.kind == "nodegroup" and not still_used and cluster.kube is not None:
+            # Before the node group disappears, so a client that saw it gone also sees aws-auth updated.
             try:
                 await self._edit_aws_auth(cluster, remove=role)
             except AwsAuthError as exc:
                 _log.warning("could not remove %s from aws-auth of %s: %s", role, cluster.name, exc)
+        table = cluster.nodegroups if item.kind == "nodegroup" else cluster.fargate_profiles
+        if table.get(item.name) is item:
+            del table[item.name]
 
     @staticmethod
     def _resource_id(item: _Compute) -> str:
@@ -1262,8 +1260,6 @@ class EksSimulator(SimServer):
     # -- the clusters' Kubernetes side ----------------------------------------------------------
 
     def _identity_resolver(self, cluster_name: str) -> Callable[[str], Awaitable[AwsIdentity | None]]:
-        from sim.kube import AwsIdentity
-
         async def resolve(token: str) -> AwsIdentity | None:
             try:
                 caller = self.sts.resolve_token(token, cluster_name)
@@ -1307,7 +1303,6 @@ class EksSimulator(SimServer):
 
     async def on_close(self) -> None:
         """Stop lifecycle tasks and every cluster's Kubernetes API server."""
-        self._closing = True
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -1449,8 +1444,3 @@ def _paginate(names: list[str], query: Mapping[str, str]) -> tuple[list[str], st
     end = start + len(page)
     next_token = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(names) else None
     return page, next_token
-
-
-def iso_now() -> str:
-    """Current UTC time in ISO format (for logs and printed banners)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

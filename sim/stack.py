@@ -20,9 +20,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Self
 
-from sim.eks import EksSimulator, FailureRule, Timings
+from sim.eks import EksSimulator, FailureRule, Runtime, Timings
 from sim.faults import FaultConfig
 from sim.identities import (
     DEFAULT_ACCOUNT,
@@ -31,12 +31,10 @@ from sim.identities import (
     default_identity,
     parse_identity_option,
 )
+from sim.kube import KubeSimulator
 from sim.sigv4 import make_eks_token
 from sim.sts import StsSimulator, utc_now
 from sim.tls import CertificateAuthority
-
-if TYPE_CHECKING:
-    from sim.kube import KubeSimulator
 
 DEFAULT_REGION: Final = "us-east-1"
 DEMO_CLUSTER_ROLE: Final = "statewright-sim-cluster"
@@ -71,7 +69,7 @@ class Simulators:
     def __init__(
         self,
         *,
-        runtime: str = "model",
+        runtime: Runtime = "model",
         identities: Iterable[Identity | str] = (),
         timings: Timings | None = None,
         demo_cluster: str | None = "demo",

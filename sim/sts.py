@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
@@ -41,8 +40,6 @@ from sim.sigv4 import (
     host_header,
 )
 from sim.tls import CertificateAuthority
-
-_log = logging.getLogger(__name__)
 
 STS_XMLNS: Final = f"https://sts.amazonaws.com/doc/{STS_API_VERSION}/"
 Clock = Callable[[], dt.datetime]

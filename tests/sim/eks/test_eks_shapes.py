@@ -36,9 +36,12 @@ PROFILE: dict[str, Any] = {
 }
 
 
-# moto makes a cluster ACTIVE at once; on EKS (and here) the CreateCluster answer is CREATING,
-# and the endpoint and OIDC issuer appear only once the cluster is ACTIVE.
-CREATING_ONLY_DIFFERENCES = {("create_cluster", "cluster"): {"endpoint", "identity"}}
+# moto makes resources ACTIVE at once; on EKS (and here) a Create answer is CREATING: a cluster's
+# endpoint and OIDC issuer, and a node group's Auto Scaling group, appear only once it is ACTIVE.
+CREATING_ONLY_DIFFERENCES = {
+    ("create_cluster", "cluster"): {"endpoint", "identity"},
+    ("create_nodegroup", "nodegroup"): {"resources"},
+}
 
 
 @pytest.fixture
