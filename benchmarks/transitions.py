@@ -64,7 +64,9 @@ async def run_once(executions: int, states: int, *, guard: bool, history: bool) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--executions", type=int, default=10_000)
     parser.add_argument("--states", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)

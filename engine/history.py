@@ -75,7 +75,11 @@ class History:
         self.enabled = enabled
 
     def append(
-        self, event_type: str, timestamp: datetime, details: Mapping[str, JSON] | None = None, previous: int | None = None
+        self,
+        event_type: str,
+        timestamp: datetime,
+        details: Mapping[str, JSON] | None = None,
+        previous: int | None = None,
     ) -> int:
         """Record an event; returns its id.
 

@@ -24,7 +24,7 @@ def error_matches(patterns: tuple[str, ...], error: str) -> bool:
             return True
         if p == "States.ALL" and error not in TERMINAL_ERRORS:
             return True
-        if p == "States.TaskFailed" and error not in _NOT_TASK_FAILED and not error.startswith("States.") :
+        if p == "States.TaskFailed" and error not in _NOT_TASK_FAILED and not error.startswith("States."):
             return True
     return False
 

@@ -50,7 +50,9 @@ class SizeGuard:
         if size > limit:
             # AWS's wording, exactly (conformance start_large_input); the size
             # itself goes in the exception's attributes and the history event.
-            err = DataLimitExceeded(cause=f"{what} with a size exceeding the maximum number of bytes service limit.")
+            err = DataLimitExceeded(
+                cause=f"{what} with a size exceeding the maximum number of bytes service limit."
+            )
             err.size = size  # type: ignore[attr-defined]
             err.limit = limit  # type: ignore[attr-defined]
             raise err

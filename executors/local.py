@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Final
 
 from engine import (
+    JSON,
     ExecutorCall,
     ExecutorContext,
     ExecutorRegistry,
     IntegrationPattern,
-    JSON,
     ParameterProblem,
     StatesError,
     StaticParameters,
@@ -71,9 +71,7 @@ class LambdaExecutor:
             params = call.parameters if isinstance(call.parameters, dict) else {}
             ref = params.get("FunctionName")
             if not isinstance(ref, str):
-                raise StatesError(
-                    "States.Runtime", "The field 'FunctionName' is required for lambda:invoke"
-                )
+                raise StatesError("States.Runtime", "The field 'FunctionName' is required for lambda:invoke")
             name = _function_name(ref)
             payload = params.get("Payload", {})
         fn = self.functions.get(name)
@@ -109,7 +107,11 @@ class LambdaExecutor:
     ) -> list[ParameterProblem]:
         if action != "invoke":
             return []
-        if parameters.dynamic is not None and "FunctionName" not in parameters.known and "FunctionName" not in parameters.dynamic:
+        if (
+            parameters.dynamic is not None
+            and "FunctionName" not in parameters.known
+            and "FunctionName" not in parameters.dynamic
+        ):
             return [ParameterProblem((), "The field 'FunctionName' is required but was missing")]
         return []
 

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import anyio
 
-from engine import Engine, InvalidDefinition, InvalidInput, JSON, StatewrightError
+from engine import JSON, Engine, InvalidDefinition, InvalidInput, StatewrightError
 from engine.jsonvalue import JSONDecodeError, dumps_str, loads
 from statewright.progress import Progress
 
@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default: aws; {SIM_DEFAULT_POLL} with --sim)",
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
-    run.add_argument("--history", metavar="FILE", help="also write the execution history (AWS's shape) to FILE")
+    run.add_argument(
+        "--history", metavar="FILE", help="also write the execution history (AWS's shape) to FILE"
+    )
 
     val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
     val.add_argument("file", metavar="FILE")
@@ -131,7 +133,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _execute(
-    text: str, input_value: JSON, args: argparse.Namespace, options: dict[str, object], progress: Progress | None
+    text: str,
+    input_value: JSON,
+    args: argparse.Namespace,
+    options: dict[str, object],
+    progress: Progress | None,
 ) -> int:
     async with Engine(executor_options=options, on_event=progress) as engine:
         try:

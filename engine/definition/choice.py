@@ -22,7 +22,7 @@ from engine.templates import pointer
 
 Predicate = Callable[[Scope], bool]
 
-_TYPES: Final = {
+_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "String": str,
     "Numeric": (int, float),
     "Boolean": bool,
@@ -35,9 +35,7 @@ COMPARATORS: Final = frozenset(
     + ["BooleanEquals", "BooleanEqualsPath", "StringMatches"]
     + ["IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"]
 )
-_TIMESTAMP_RE: Final = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+_TIMESTAMP_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def parse_timestamp(value: str) -> datetime | None:
@@ -122,7 +120,9 @@ def compile_rule(rule: JSON, location: str, problems: list[Problem], *, top: boo
         allowed |= {"Next", "Assign"}
     for key in rule:
         if key not in allowed:
-            problems.append(Problem(pointer(location, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported"))
+            problems.append(
+                Problem(pointer(location, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported")
+            )
     if top and "Next" not in rule:
         problems.append(Problem(location, "MISSING_FIELD", "a Choice rule must have 'Next'"))
     combinators = [k for k in ("And", "Or", "Not") if k in rule]
@@ -137,7 +137,9 @@ def compile_rule(rule: JSON, location: str, problems: list[Problem], *, top: boo
             return lambda s: not inner(s)
         subs_raw = rule[op]
         if not isinstance(subs_raw, list) or not subs_raw:
-            problems.append(Problem(pointer(location, op), "INVALID_TYPE", f"'{op}' must be a non-empty array"))
+            problems.append(
+                Problem(pointer(location, op), "INVALID_TYPE", f"'{op}' must be a non-empty array")
+            )
             return _false
         subs = tuple(
             compile_rule(r, pointer(pointer(location, op), i), problems, top=False)
@@ -235,7 +237,7 @@ def compile_rule(rule: JSON, location: str, problems: list[Problem], *, top: boo
     if not isinstance(operand, expected_type) or (kind == "Numeric" and isinstance(operand, bool)):
         problems.append(Problem(oploc, "INVALID_TYPE", f"'{op}' must be a {kind.lower()} value"))
         return _false
-    if kind == "Timestamp" and parse_timestamp(operand) is None:
+    if kind == "Timestamp" and isinstance(operand, str) and parse_timestamp(operand) is None:
         problems.append(Problem(oploc, "INVALID_VALUE", f"'{op}' must be an RFC 3339 timestamp"))
         return _false
     const = operand

@@ -93,7 +93,10 @@ ALLOWED_FIELDS: Final[dict[str, frozenset[str]]] = {
     ),
     "Choice": frozenset(_COMMON | _IO_PATHS | {"Choices", "Default", "Assign", "Output"}),
     "Wait": frozenset(
-        _COMMON | _FLOW | _IO_PATHS | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign", "Output"}
+        _COMMON
+        | _FLOW
+        | _IO_PATHS
+        | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign", "Output"}
     ),
     "Succeed": frozenset(_COMMON | _IO_PATHS | {"Output"}),
     "Fail": frozenset(_COMMON | {"Error", "ErrorPath", "Cause", "CausePath"}),
@@ -101,7 +104,17 @@ ALLOWED_FIELDS: Final[dict[str, frozenset[str]]] = {
         _COMMON
         | _FLOW
         | _IO_PATHS
-        | {"Branches", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Assign", "Arguments", "Output"}
+        | {
+            "Branches",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Assign",
+            "Arguments",
+            "Output",
+        }
     ),
     "Map": frozenset(
         _COMMON
@@ -134,7 +147,15 @@ ALLOWED_FIELDS: Final[dict[str, frozenset[str]]] = {
     ),
 }
 _RETRY_FIELDS: Final = frozenset(
-    {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"}
+    {
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Comment",
+    }
 )
 _CATCH_FIELDS: Final = frozenset({"ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"})
 _MAX_NAME: Final = 80
@@ -161,7 +182,9 @@ def parse_definition(
         try:
             raw = loads(definition)
         except JSONDecodeError as exc:
-            raise InvalidDefinition([Problem("", "INVALID_JSON", f"definition is not valid JSON: {exc}")]) from None
+            raise InvalidDefinition(
+                [Problem("", "INVALID_JSON", f"definition is not valid JSON: {exc}")]
+            ) from None
     else:
         raw = definition
     parser = _Parser(registry)
@@ -178,7 +201,7 @@ def _needs_context(raw: Mapping[str, JSON], ql: QueryLanguage) -> bool:
     except TypeError:
         return True
     if ql == JSONATA:
-        return b"context" in text or b"$states" in text and b"$states." not in text
+        return b"context" in text or (b"$states" in text and b"$states." not in text)
     # Any "$$" path or intrinsic argument; Map states also expose $$.Map to ItemSelector.
     return b"$$" in text
 
@@ -202,7 +225,13 @@ class _Parser:
         return v
 
     def number(
-        self, obj: Mapping[str, JSON], key: str, loc: str, *, integer: bool = False, minimum: float | None = None
+        self,
+        obj: Mapping[str, JSON],
+        key: str,
+        loc: str,
+        *,
+        integer: bool = False,
+        minimum: float | None = None,
     ) -> float | None:
         if key not in obj:
             return None
@@ -219,7 +248,9 @@ class _Parser:
             return None
         return float(v)
 
-    def ref_path(self, obj: Mapping[str, JSON], key: str, loc: str, *, reference: bool = True) -> tuple[Any, bool]:
+    def ref_path(
+        self, obj: Mapping[str, JSON], key: str, loc: str, *, reference: bool = True
+    ) -> tuple[Any, bool]:
         """Compile an optional path field; returns (path or None, was_null)."""
         if key not in obj:
             return None, False
@@ -301,7 +332,9 @@ class _Parser:
             timeout = self.number(raw, "TimeoutSeconds", loc, integer=True, minimum=1)
         if isinstance(start_at, str) and isinstance(states_raw, dict) and states_raw:
             if start_at not in states_raw:
-                self.problem(pointer(loc, "StartAt"), "MISSING_TARGET", f"StartAt '{start_at}' is not a state")
+                self.problem(
+                    pointer(loc, "StartAt"), "MISSING_TARGET", f"StartAt '{start_at}' is not a state"
+                )
             else:
                 self.graph_checks(start_at, states_raw, loc)
         if not isinstance(start_at, str):
@@ -321,7 +354,9 @@ class _Parser:
     ) -> QueryLanguage:
         ql = raw.get("QueryLanguage", inherited)
         if ql not in (JSONPATH, JSONATA):
-            self.problem(pointer(loc, "QueryLanguage"), "INVALID_VALUE", "'QueryLanguage' must be JSONPath or JSONata")
+            self.problem(
+                pointer(loc, "QueryLanguage"), "INVALID_VALUE", "'QueryLanguage' must be JSONPath or JSONata"
+            )
             return inherited
         if inherited == JSONATA and ql == JSONPATH and not top:
             # AWS: a JSONata machine cannot contain JSONPath states.
@@ -343,7 +378,9 @@ class _Parser:
                     if isinstance(t, str):
                         targets.append(t)
                         if t not in states_raw:
-                            self.problem(pointer(sloc, key), "MISSING_TARGET", f"'{key}' names no state: '{t}'")
+                            self.problem(
+                                pointer(sloc, key), "MISSING_TARGET", f"'{key}' names no state: '{t}'"
+                            )
                 for listkey in ("Choices", "Catch"):
                     items = sraw.get(listkey)
                     if isinstance(items, list):
@@ -368,7 +405,9 @@ class _Parser:
         for name in states_raw:
             if name not in seen:
                 self.problem(
-                    pointer(pointer(loc, "States"), name), "UNREACHABLE_STATE", f"state '{name}' is not reachable"
+                    pointer(pointer(loc, "States"), name),
+                    "UNREACHABLE_STATE",
+                    f"state '{name}' is not reachable",
                 )
 
     # -- states ----------------------------------------------------------
@@ -387,7 +426,9 @@ class _Parser:
         allowed = ALLOWED_FIELDS[stype]
         for key in raw:
             if key not in allowed:
-                self.problem(pointer(loc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported by {stype} states")
+                self.problem(
+                    pointer(loc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported by {stype} states"
+                )
             elif ql == JSONATA and key in _JSONPATH_ONLY:
                 self.problem(
                     pointer(loc, key),
@@ -421,15 +462,21 @@ class _Parser:
             "needs_context": _needs_context(raw, ql),
         }
         if ql == JSONPATH:
-            common["input_path"], common["input_path_null"] = self.ref_path(raw, "InputPath", loc, reference=False)
-            common["output_path"], common["output_path_null"] = self.ref_path(raw, "OutputPath", loc, reference=False)
+            common["input_path"], common["input_path_null"] = self.ref_path(
+                raw, "InputPath", loc, reference=False
+            )
+            common["output_path"], common["output_path_null"] = self.ref_path(
+                raw, "OutputPath", loc, reference=False
+            )
             if "Assign" in raw:
                 common["assign"] = self.assign(raw["Assign"], pointer(loc, "Assign"), ql)
         else:
             if "Assign" in raw:
                 common["assign"] = self.assign(raw["Assign"], pointer(loc, "Assign"), ql)
             common["output"] = self.jsonata_value(raw, "Output", loc)
-        builder: Callable[[Mapping[str, JSON], str, dict[str, Any]], State | None] = getattr(self, f"s_{stype.lower()}")
+        builder: Callable[[Mapping[str, JSON], str, dict[str, Any]], State | None] = getattr(
+            self, f"s_{stype.lower()}"
+        )
         return builder(raw, loc, common)
 
     def assign(self, value: JSON, loc: str, ql: QueryLanguage) -> CompiledValue | None:
@@ -438,7 +485,11 @@ class _Parser:
             return None
         for key in value:
             name = key[:-2] if key.endswith(".$") and ql == JSONPATH else key
-            if not name or not (name[0].isalpha() or name[0] == "_") or not all(c.isalnum() or c == "_" for c in name):
+            if (
+                not name
+                or not (name[0].isalpha() or name[0] == "_")
+                or not all(c.isalnum() or c == "_" for c in name)
+            ):
                 self.problem(pointer(loc, key), "INVALID_VARIABLE_NAME", f"invalid variable name '{name}'")
             if name == "states":
                 self.problem(pointer(loc, key), "RESERVED_VARIABLE", "'states' is a reserved variable name")
@@ -477,7 +528,9 @@ class _Parser:
                 continue
             for key in it:
                 if key not in _RETRY_FIELDS:
-                    self.problem(pointer(iloc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported in a retrier")
+                    self.problem(
+                        pointer(iloc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported in a retrier"
+                    )
             errors = self.error_equals(it, iloc, last=i == len(items) - 1)
             interval = self.number(it, "IntervalSeconds", iloc, integer=True, minimum=1)
             attempts = self.number(it, "MaxAttempts", iloc, integer=True, minimum=0)
@@ -485,9 +538,13 @@ class _Parser:
             max_delay = self.number(it, "MaxDelaySeconds", iloc, integer=True, minimum=1)
             jitter = it.get("JitterStrategy", "NONE")
             if jitter not in ("FULL", "NONE"):
-                self.problem(pointer(iloc, "JitterStrategy"), "INVALID_VALUE", "'JitterStrategy' must be FULL or NONE")
+                self.problem(
+                    pointer(iloc, "JitterStrategy"), "INVALID_VALUE", "'JitterStrategy' must be FULL or NONE"
+                )
             if interval is not None and interval > _MAX_TIMEOUT:
-                self.problem(pointer(iloc, "IntervalSeconds"), "INVALID_VALUE", "'IntervalSeconds' is too large")
+                self.problem(
+                    pointer(iloc, "IntervalSeconds"), "INVALID_VALUE", "'IntervalSeconds' is too large"
+                )
             if attempts is not None and attempts > _MAX_TIMEOUT:
                 self.problem(pointer(iloc, "MaxAttempts"), "INVALID_VALUE", "'MaxAttempts' is too large")
             out.append(
@@ -508,12 +565,18 @@ class _Parser:
             self.problem(loc, "MISSING_FIELD", "'ErrorEquals' is required")
             return ()
         if not isinstance(errs, list) or not errs or not all(isinstance(e, str) for e in errs):
-            self.problem(pointer(loc, "ErrorEquals"), "INVALID_TYPE", "'ErrorEquals' must be a non-empty array of strings")
+            self.problem(
+                pointer(loc, "ErrorEquals"),
+                "INVALID_TYPE",
+                "'ErrorEquals' must be a non-empty array of strings",
+            )
             return ()
         if "States.ALL" in errs:
             if len(errs) != 1:
                 self.problem(
-                    pointer(loc, "ErrorEquals"), "INVALID_VALUE", "'States.ALL' must appear alone in 'ErrorEquals'"
+                    pointer(loc, "ErrorEquals"),
+                    "INVALID_VALUE",
+                    "'States.ALL' must appear alone in 'ErrorEquals'",
                 )
             if not last:
                 self.problem(
@@ -537,9 +600,13 @@ class _Parser:
                 continue
             for key in it:
                 if key not in _CATCH_FIELDS:
-                    self.problem(pointer(iloc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported in a catcher")
+                    self.problem(
+                        pointer(iloc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported in a catcher"
+                    )
                 elif ql == JSONATA and key == "ResultPath":
-                    self.problem(pointer(iloc, key), "JSONPATH_FIELD_IN_JSONATA", "use 'Output' in a JSONata catcher")
+                    self.problem(
+                        pointer(iloc, key), "JSONPATH_FIELD_IN_JSONATA", "use 'Output' in a JSONata catcher"
+                    )
                 elif ql == JSONPATH and key == "Output":
                     self.problem(pointer(iloc, key), "JSONATA_FIELD_IN_JSONPATH", "'Output' needs JSONata")
             errors = self.error_equals(it, iloc, last=i == len(items) - 1)
@@ -547,7 +614,7 @@ class _Parser:
             if not isinstance(nxt, str):
                 self.problem(iloc, "MISSING_FIELD", "a catcher must have 'Next'")
                 nxt = ""
-            rp, rp_null = self.ref_path(it, "ResultPath", iloc)
+            rp, _ = self.ref_path(it, "ResultPath", iloc)
             out.append(
                 Catcher(
                     error_equals=errors,
@@ -561,7 +628,13 @@ class _Parser:
         return tuple(out)
 
     def seconds_field(
-        self, raw: Mapping[str, JSON], key: str, loc: str, common: dict[str, Any], *, maximum: int = _MAX_TIMEOUT
+        self,
+        raw: Mapping[str, JSON],
+        key: str,
+        loc: str,
+        common: dict[str, Any],
+        *,
+        maximum: int = _MAX_TIMEOUT,
     ) -> tuple[float | None, Any, Any]:
         """A TimeoutSeconds-like field: number, JSONata expression, or its ...Path twin."""
         value: float | None = None
@@ -571,7 +644,11 @@ class _Parser:
             if common["query_language"] == JSONATA and isinstance(v, str):
                 expr = self.jsonata_or_literal(v, pointer(loc, key))
                 if expr is None:
-                    self.problem(pointer(loc, key), "INVALID_TYPE", f"'{key}' must be a positive integer or a JSONata expression")
+                    self.problem(
+                        pointer(loc, key),
+                        "INVALID_TYPE",
+                        f"'{key}' must be a positive integer or a JSONata expression",
+                    )
             else:
                 value = self.number(raw, key, loc, integer=True, minimum=1 if key != "Seconds" else 0)
                 if value is not None and value > maximum:
@@ -594,7 +671,11 @@ class _Parser:
     def s_task(self, raw: Mapping[str, JSON], loc: str, c: dict[str, Any]) -> State | None:
         resource = raw.get("Resource")
         if not isinstance(resource, str):
-            self.problem(loc if resource is None else pointer(loc, "Resource"), "MISSING_FIELD", "'Resource' must be a string")
+            self.problem(
+                loc if resource is None else pointer(loc, "Resource"),
+                "MISSING_FIELD",
+                "'Resource' must be a string",
+            )
             resource = ""
         ql = c["query_language"]
         self.result_path(raw, loc, c)
@@ -604,11 +685,17 @@ class _Parser:
         timeout, tpath, texpr = self.seconds_field(raw, "TimeoutSeconds", loc, c)
         hb, hpath, hexpr = self.seconds_field(raw, "HeartbeatSeconds", loc, c)
         if timeout is not None and hb is not None and hb >= timeout:
-            self.problem(pointer(loc, "HeartbeatSeconds"), "INVALID_VALUE", "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'")
+            self.problem(
+                pointer(loc, "HeartbeatSeconds"),
+                "INVALID_VALUE",
+                "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'",
+            )
         credentials = None
         if "Credentials" in raw:
             credentials = (
-                self.jsonpath_value(raw, "Credentials", loc) if ql == JSONPATH else self.jsonata_value(raw, "Credentials", loc)
+                self.jsonpath_value(raw, "Credentials", loc)
+                if ql == JSONPATH
+                else self.jsonata_value(raw, "Credentials", loc)
             )
         if resource:
             self.check_resource(resource, raw, loc, ql)
@@ -665,7 +752,9 @@ class _Parser:
         rules: list[ChoiceRule] = []
         cloc = pointer(loc, "Choices")
         if not isinstance(choices_raw, list) or not choices_raw:
-            self.problem(cloc if "Choices" in raw else loc, "MISSING_FIELD", "'Choices' must be a non-empty array")
+            self.problem(
+                cloc if "Choices" in raw else loc, "MISSING_FIELD", "'Choices' must be a non-empty array"
+            )
         else:
             for i, r in enumerate(choices_raw):
                 rloc = pointer(cloc, i)
@@ -687,7 +776,11 @@ class _Parser:
             return ChoiceRule(test=lambda s: False)
         for key in r:
             if key not in ("Condition", "Next", "Assign", "Output", "Comment"):
-                self.problem(pointer(loc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported in a JSONata Choice rule")
+                self.problem(
+                    pointer(loc, key),
+                    "UNKNOWN_FIELD",
+                    f"Field '{key}' is not supported in a JSONata Choice rule",
+                )
         cond = r.get("Condition")
         expr = None
         if isinstance(cond, bool):
@@ -695,7 +788,11 @@ class _Parser:
         elif isinstance(cond, str) and jsonata.is_jsonata_template(cond):
             expr = self.jsonata_or_literal(cond, pointer(loc, "Condition"))
         else:
-            self.problem(loc if cond is None else pointer(loc, "Condition"), "MISSING_FIELD", "'Condition' must be a JSONata expression")
+            self.problem(
+                loc if cond is None else pointer(loc, "Condition"),
+                "MISSING_FIELD",
+                "'Condition' must be a JSONata expression",
+            )
         nxt = r.get("Next")
         if not isinstance(nxt, str):
             self.problem(loc, "MISSING_FIELD", "a Choice rule must have 'Next'")
@@ -712,7 +809,11 @@ class _Parser:
     def s_wait(self, raw: Mapping[str, JSON], loc: str, c: dict[str, Any]) -> State:
         given = [k for k in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath") if k in raw]
         if len(given) != 1:
-            self.problem(loc, "INVALID_WAIT", "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
+            self.problem(
+                loc,
+                "INVALID_WAIT",
+                "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
+            )
         seconds, spath, sexpr = None, None, None
         if "Seconds" in raw or "SecondsPath" in raw:
             seconds, spath, sexpr = self.seconds_field(raw, "Seconds", loc, c)
@@ -725,7 +826,11 @@ class _Parser:
                 from engine.definition.choice import parse_timestamp
 
                 if parse_timestamp(v) is None:
-                    self.problem(pointer(loc, "Timestamp"), "INVALID_VALUE", "'Timestamp' must be an RFC 3339 timestamp")
+                    self.problem(
+                        pointer(loc, "Timestamp"),
+                        "INVALID_VALUE",
+                        "'Timestamp' must be an RFC 3339 timestamp",
+                    )
                 timestamp = v
             else:
                 self.problem(pointer(loc, "Timestamp"), "INVALID_TYPE", "'Timestamp' must be a string")
@@ -773,7 +878,9 @@ class _Parser:
         branches: list[StateMachine] = []
         bloc = pointer(loc, "Branches")
         if not isinstance(branches_raw, list) or not branches_raw:
-            self.problem(bloc if "Branches" in raw else loc, "MISSING_FIELD", "'Branches' must be a non-empty array")
+            self.problem(
+                bloc if "Branches" in raw else loc, "MISSING_FIELD", "'Branches' must be a non-empty array"
+            )
         else:
             for i, b in enumerate(branches_raw):
                 m = self.machine(b, pointer(bloc, i), c["query_language"], top=False)
@@ -805,19 +912,33 @@ class _Parser:
             if isinstance(cfg, dict):
                 mode = cfg.get("Mode", "INLINE")
                 if mode not in ("INLINE", "DISTRIBUTED"):
-                    self.problem(pointer(pointer(pointer(loc, key), "ProcessorConfig"), "Mode"), "INVALID_VALUE", "Mode must be INLINE or DISTRIBUTED")
+                    self.problem(
+                        pointer(pointer(pointer(loc, key), "ProcessorConfig"), "Mode"),
+                        "INVALID_VALUE",
+                        "Mode must be INLINE or DISTRIBUTED",
+                    )
                 distributed = mode == "DISTRIBUTED"
         processor = self.machine(proc_raw, pointer(loc, key), ql, top=False)
         if processor is None:
             return None
         if "ItemReader" in raw:
-            self.problem(pointer(loc, "ItemReader"), "UNSUPPORTED", "ItemReader needs an S3 executor, which is not installed")
+            self.problem(
+                pointer(loc, "ItemReader"),
+                "UNSUPPORTED",
+                "ItemReader needs an S3 executor, which is not installed",
+            )
         if "ResultWriter" in raw:
-            self.problem(pointer(loc, "ResultWriter"), "UNSUPPORTED", "ResultWriter needs an S3 executor, which is not installed")
+            self.problem(
+                pointer(loc, "ResultWriter"),
+                "UNSUPPORTED",
+                "ResultWriter needs an S3 executor, which is not installed",
+            )
         if "Parameters" in raw and "ItemSelector" in raw:
             self.problem(loc, "MUTUALLY_EXCLUSIVE", "'Parameters' and 'ItemSelector' cannot both be set")
         if ql == JSONPATH:
-            selector = self.jsonpath_value(raw, "ItemSelector" if "ItemSelector" in raw else "Parameters", loc)
+            selector = self.jsonpath_value(
+                raw, "ItemSelector" if "ItemSelector" in raw else "Parameters", loc
+            )
             items_path, _ = self.ref_path(raw, "ItemsPath", loc, reference=False)
             items = None
         else:
@@ -830,13 +951,29 @@ class _Parser:
             mc_expr = self.jsonata_or_literal(mc, pointer(loc, "MaxConcurrency"))
             mc = 0
         elif not isinstance(mc, int) or isinstance(mc, bool) or mc < 0:
-            self.problem(pointer(loc, "MaxConcurrency"), "INVALID_VALUE", "'MaxConcurrency' must be a non-negative integer")
+            self.problem(
+                pointer(loc, "MaxConcurrency"),
+                "INVALID_VALUE",
+                "'MaxConcurrency' must be a non-negative integer",
+            )
             mc = 0
         mc_path, _ = self.ref_path(raw, "MaxConcurrencyPath", loc, reference=False)
-        tfc = self.number(raw, "ToleratedFailureCount", loc, integer=True, minimum=0) if not isinstance(raw.get("ToleratedFailureCount"), str) else None
-        tfp = self.number(raw, "ToleratedFailurePercentage", loc, minimum=0) if not isinstance(raw.get("ToleratedFailurePercentage"), str) else None
+        tfc = (
+            self.number(raw, "ToleratedFailureCount", loc, integer=True, minimum=0)
+            if not isinstance(raw.get("ToleratedFailureCount"), str)
+            else None
+        )
+        tfp = (
+            self.number(raw, "ToleratedFailurePercentage", loc, minimum=0)
+            if not isinstance(raw.get("ToleratedFailurePercentage"), str)
+            else None
+        )
         if tfp is not None and tfp > 100:
-            self.problem(pointer(loc, "ToleratedFailurePercentage"), "INVALID_VALUE", "'ToleratedFailurePercentage' must be at most 100")
+            self.problem(
+                pointer(loc, "ToleratedFailurePercentage"),
+                "INVALID_VALUE",
+                "'ToleratedFailurePercentage' must be at most 100",
+            )
         tfc_path, _ = self.ref_path(raw, "ToleratedFailureCountPath", loc, reference=False)
         tfp_path, _ = self.ref_path(raw, "ToleratedFailurePercentagePath", loc, reference=False)
         return MapState(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 import anyio
+import anyio.lowlevel
 
 
 @runtime_checkable
@@ -99,7 +100,7 @@ class ImmediateClock(LoopClock):
 
     async def sleep(self, seconds: float) -> None:
         self._offset += max(0.0, seconds)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
     async def sleep_until(self, deadline: float) -> None:
         await self.sleep(deadline - self.monotonic())

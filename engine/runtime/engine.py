@@ -27,7 +27,6 @@ from engine.errors import (
     ExecutionAlreadyExists,
     InvalidInput,
     StatesError,
-    StatewrightError,
 )
 from engine.history import History, format_timestamp
 from engine.jsonvalue import JSON, JSONDecodeError, loads
@@ -327,7 +326,7 @@ class Engine:
     def start(
         self,
         definition: str | bytes | Mapping[str, Any] | StateMachine,
-        input: JSON = None,  # noqa: A002 - the ASL name
+        input: JSON = None,
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",
@@ -384,7 +383,9 @@ class Engine:
         )
         return self._launch(machine, record, started=True)
 
-    def resume(self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord) -> Execution:
+    def resume(
+        self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord
+    ) -> Execution:
         """Continue a stored, unfinished execution from its recorded position."""
         if self._tg is None:
             raise RuntimeError("use 'async with Engine() as engine:' before resuming executions")
@@ -414,7 +415,7 @@ class Engine:
     async def run(
         self,
         definition: str | bytes | Mapping[str, Any] | StateMachine,
-        input: JSON = None,  # noqa: A002
+        input: JSON = None,
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",
@@ -422,7 +423,11 @@ class Engine:
     ) -> ExecutionResult:
         """Start an execution and wait for its result."""
         ex = self.start(
-            definition, input, name=name, state_machine_name=state_machine_name, state_machine_type=state_machine_type
+            definition,
+            input,
+            name=name,
+            state_machine_name=state_machine_name,
+            state_machine_type=state_machine_type,
         )
         return await ex.wait()
 

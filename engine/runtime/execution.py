@@ -43,13 +43,13 @@ from engine.definition.model import (
 )
 from engine.errors import (
     ExceedToleratedFailureThreshold,
+    HeartbeatTimeout,
     NoChoiceMatched,
     QueryEvaluationError,
     ResultPathMatchFailure,
     StatesError,
     StatesRuntime,
     StatesTimeout,
-    HeartbeatTimeout,
     TaskFailed,
 )
 from engine.executor import ExecutorCall, ExecutorContext
@@ -163,7 +163,7 @@ def _iso(t: datetime) -> str:
 class LazyRandom(random.Random):
     """A Random seeded on first use: seeding costs tens of microseconds, and most executions never draw."""
 
-    def __init__(self, seed: int) -> None:  # noqa: D107 - deliberately skips Random.__init__
+    def __init__(self, seed: int) -> None:
         self._lazy_seed: int | None = seed
         self.gauss_next = None
 
@@ -189,7 +189,9 @@ class LazyRandom(random.Random):
 class Interpreter:
     """Runs one execution's state machine, advancing its record."""
 
-    def __init__(self, machine: StateMachine, record: ExecutionRecord, config: RuntimeConfig, rng: random.Random) -> None:
+    def __init__(
+        self, machine: StateMachine, record: ExecutionRecord, config: RuntimeConfig, rng: random.Random
+    ) -> None:
         self.machine = machine
         self.record = record
         self.config = config
@@ -207,7 +209,10 @@ class Interpreter:
         if record.state_machine_type != "EXPRESS":
             # Express executions cannot be redriven; their context has no RedriveCount.
             self._execution_ctx["RedriveCount"] = record.redrive_count
-        self._machine_ctx: dict[str, JSON] = {"Id": record.state_machine_arn, "Name": record.state_machine_name}
+        self._machine_ctx: dict[str, JSON] = {
+            "Id": record.state_machine_arn,
+            "Name": record.state_machine_name,
+        }
         self._bind_handlers()
 
     def _bind_handlers(self) -> None:
@@ -227,7 +232,9 @@ class Interpreter:
         return n
 
     # -- context ---------------------------------------------------------
-    def context(self, pos: Position, map_item: JSON = None, entered: datetime | None = None) -> dict[str, JSON]:
+    def context(
+        self, pos: Position, map_item: JSON = None, entered: datetime | None = None
+    ) -> dict[str, JSON]:
         state: dict[str, JSON] = {"EnteredTime": _iso(entered or self.clock.now()), "Name": pos.state}
         if pos.retry_counts:
             # Only states that retried carry RetryCount (a Pass state's context has none: conformance input_path[$$]).
@@ -243,7 +250,11 @@ class Interpreter:
 
     # -- the scope loop ----------------------------------------------------
     async def run_scope(
-        self, machine: StateMachine, pos: Position, variables: MutableMapping[str, JSON], map_item: JSON = None
+        self,
+        machine: StateMachine,
+        pos: Position,
+        variables: MutableMapping[str, JSON],
+        map_item: JSON = None,
     ) -> JSON:
         """Run states from ``pos`` until the scope ends; return its output.
 
@@ -273,12 +284,18 @@ class Interpreter:
                 else:
                     output, nxt = await self.step(state, pos, variables, map_item)
             except StatesError as err:
-                if err.state_scoped and err.cause is not None and not err.cause.startswith("An error occurred"):
+                if (
+                    err.state_scoped
+                    and err.cause is not None
+                    and not err.cause.startswith("An error occurred")
+                ):
                     err.cause = (
                         f"An error occurred while executing the state '{state.name}' "
                         f"(entered at the event id #{pos.entered_event_id}). {err.cause}"
                     )
-                if err.error == "States.QueryEvaluationError" and not getattr(err, "evaluation_recorded", False):
+                if err.error == "States.QueryEvaluationError" and not getattr(
+                    err, "evaluation_recorded", False
+                ):
                     # AWS records the failed JSONata evaluation as its own event.
                     self.event(
                         "EvaluationFailed",
@@ -316,7 +333,9 @@ class Interpreter:
         raise StatesRuntime(cause=f"unknown state type {t}")  # pragma: no cover - the parser refuses it
 
     # -- I/O processing (JSONPath) -----------------------------------------
-    def scope_for(self, state: State, pos: Position, value: JSON, variables: Mapping[str, JSON], map_item: JSON = None) -> Scope:
+    def scope_for(
+        self, state: State, pos: Position, value: JSON, variables: Mapping[str, JSON], map_item: JSON = None
+    ) -> Scope:
         return Scope(
             value,
             self.context(pos, map_item) if state.needs_context else None,
@@ -334,7 +353,9 @@ class Interpreter:
             return path.get(scope)  # type: ignore[attr-defined]
         except PathNotFound:
             text = path.text  # type: ignore[attr-defined]
-            raise StatesRuntime(cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}").scoped() from None
+            raise StatesRuntime(
+                cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}"
+            ).scoped() from None
 
     def output_path(self, state: State, value: JSON, scope: Scope) -> JSON:
         if state.output_path_null:
@@ -347,7 +368,9 @@ class Interpreter:
             return path.get(scope)  # type: ignore[attr-defined]
         except PathNotFound:
             text = path.text  # type: ignore[attr-defined]
-            raise StatesRuntime(cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}").scoped() from None
+            raise StatesRuntime(
+                cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}"
+            ).scoped() from None
 
     def result_path(self, state: Any, raw_input: JSON, result: JSON) -> JSON:
         if state.result_path_null:
@@ -362,14 +385,18 @@ class Interpreter:
                 cause=f"Unable to apply ResultPath '{path.text}' to input '{dumps_str(raw_input)}': {exc}"
             ).scoped() from None
 
-    def assign_jsonpath(self, state: State, assign: CompiledValue | None, value: JSON, scope: Scope) -> dict[str, JSON] | None:
+    def assign_jsonpath(
+        self, state: State, assign: CompiledValue | None, value: JSON, scope: Scope
+    ) -> dict[str, JSON] | None:
         if assign is None or assign.evaluate is None:
             return None
         scope.input = value
         out = assign.evaluate(scope)
         return out if isinstance(out, dict) else None
 
-    def apply_assign(self, updates: dict[str, JSON] | None, variables: MutableMapping[str, JSON], where: str) -> None:
+    def apply_assign(
+        self, updates: dict[str, JSON] | None, variables: MutableMapping[str, JSON], where: str
+    ) -> None:
         if not updates:
             return
         for k, v in updates.items():
@@ -378,7 +405,9 @@ class Interpreter:
         variables.update(updates)
 
     # -- JSONata helpers ---------------------------------------------------
-    def bindings(self, pos: Position, value: JSON, variables: Mapping[str, JSON], **extra: JSON) -> ChainMap[str, JSON]:
+    def bindings(
+        self, pos: Position, value: JSON, variables: Mapping[str, JSON], **extra: JSON
+    ) -> ChainMap[str, JSON]:
         states = {"input": value, "context": self.context(pos)}
         states.update(extra)
         return ChainMap({"states": states}, variables)  # type: ignore[arg-type]
@@ -400,7 +429,13 @@ class Interpreter:
             raise err.scoped() from None
 
     def jsonata_finish(
-        self, state: State, pos: Position, variables: MutableMapping[str, JSON], value: JSON, default: JSON, **extra: JSON
+        self,
+        state: State,
+        pos: Position,
+        variables: MutableMapping[str, JSON],
+        value: JSON,
+        default: JSON,
+        **extra: JSON,
     ) -> JSON:
         """Evaluate Assign and Output of a JSONata state; apply Assign; return the output."""
         b = self.bindings(pos, value, variables, **extra)
@@ -410,10 +445,15 @@ class Interpreter:
         return out
 
     # -- state types --------------------------------------------------------
-    def s_pass(self, state: PassState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+    def s_pass(
+        self, state: PassState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, str | None]:
         raw = pos.input
-        if state.query_language != JSONATA and state.input_path is None and state.output_path is None and not (
-            state.assign or state.input_path_null or state.output_path_null or state.needs_context
+        if (
+            state.query_language != JSONATA
+            and state.input_path is None
+            and state.output_path is None
+            and not (state.assign or state.input_path_null or state.output_path_null or state.needs_context)
         ):
             # The common shape (Parameters/Result + ResultPath) without the general machinery.
             params = state.parameters
@@ -449,7 +489,9 @@ class Interpreter:
         self.event("PassStateExited", {"name": state.name, "output": out})
         return out, state.next
 
-    def s_succeed(self, state: SucceedState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, None]:
+    def s_succeed(
+        self, state: SucceedState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, None]:
         raw = pos.input
         if state.query_language == JSONATA:
             out = self.jsonata_finish(state, pos, variables, raw, raw)
@@ -471,9 +513,13 @@ class Interpreter:
         else:
             scope = self.scope_for(state, pos, raw, variables)
             if state.error_path is not None:
-                error = _to_str(self._fail_path(state.error_path, state.error_path_text or "", "ErrorPath", scope))
+                error = _to_str(
+                    self._fail_path(state.error_path, state.error_path_text or "", "ErrorPath", scope)
+                )
             if state.cause_path is not None:
-                cause = _to_str(self._fail_path(state.cause_path, state.cause_path_text or "", "CausePath", scope))
+                cause = _to_str(
+                    self._fail_path(state.cause_path, state.cause_path_text or "", "CausePath", scope)
+                )
         raise _Failure(StatesError(error or "", cause))
 
     def _fail_path(self, ev: Callable[[Scope], JSON], text: str, field_name: str, scope: Scope) -> JSON:
@@ -487,7 +533,9 @@ class Interpreter:
                 ).scoped() from None
             raise
 
-    def s_choice(self, state: ChoiceState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+    def s_choice(
+        self, state: ChoiceState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, str | None]:
         raw = pos.input
         if state.query_language == JSONATA:
             b = self.bindings(pos, raw, variables)
@@ -504,8 +552,10 @@ class Interpreter:
                     ok = rule.test(Scope(raw))
                 if ok:
                     updates = self.jsonata_eval(rule.assign, b) if rule.assign is not None else None
-                    out = self.jsonata_eval(rule.output, b) if rule.output is not None else (
-                        self.jsonata_eval(state.output, b) if state.output is not None else raw
+                    out = (
+                        self.jsonata_eval(rule.output, b)
+                        if rule.output is not None
+                        else (self.jsonata_eval(state.output, b) if state.output is not None else raw)
                     )
                     self.apply_assign(updates if isinstance(updates, dict) else None, variables, state.name)
                     self.event("ChoiceStateExited", {"name": state.name, "output": out})
@@ -529,13 +579,17 @@ class Interpreter:
             if state.default is None:
                 raise NoChoiceMatched(cause=f"No Matches! at state '{state.name}'")
             target = state.default
-        updates = self.assign_jsonpath(state, rule_assign if rule_assign is not None else state.assign, effective, scope)
+        updates = self.assign_jsonpath(
+            state, rule_assign if rule_assign is not None else state.assign, effective, scope
+        )
         out = self.output_path(state, effective, scope)
         self.apply_assign(updates, variables, state.name)
         self.event("ChoiceStateExited", {"name": state.name, "output": out})
         return out, target
 
-    async def s_wait(self, state: WaitState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+    async def s_wait(
+        self, state: WaitState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, str | None]:
         raw = pos.input
         if state.query_language == JSONATA:
             b = self.bindings(pos, raw, variables)
@@ -596,7 +650,9 @@ class Interpreter:
                     await self.clock.sleep(delta)
 
     # -- Task ----------------------------------------------------------------
-    async def s_task(self, state: TaskState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+    async def s_task(
+        self, state: TaskState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, str | None]:
         raw = pos.input
         jsonata_mode = state.query_language == JSONATA
         scope = self.scope_for(state, pos, raw, variables)
@@ -605,14 +661,20 @@ class Interpreter:
             params = self.jsonata_eval(state.parameters, b) if state.parameters is not None else raw
             credentials = self.jsonata_eval(state.credentials, b) if state.credentials is not None else None
             timeout = self._jsonata_seconds(state.timeout_jsonata, "TimeoutSeconds", b, state.timeout_seconds)
-            heartbeat = self._jsonata_seconds(state.heartbeat_jsonata, "HeartbeatSeconds", b, state.heartbeat_seconds)
+            heartbeat = self._jsonata_seconds(
+                state.heartbeat_jsonata, "HeartbeatSeconds", b, state.heartbeat_seconds
+            )
         else:
             effective = self.input_path(state, raw, scope)
             scope.input = effective
             params = state.parameters.evaluate(scope) if state.parameters is not None else effective  # type: ignore[misc]
             credentials = state.credentials.evaluate(scope) if state.credentials is not None else None  # type: ignore[misc]
-            timeout = self._path_seconds(state.timeout_seconds_path, "TimeoutSecondsPath", scope, state.timeout_seconds)
-            heartbeat = self._path_seconds(state.heartbeat_seconds_path, "HeartbeatSecondsPath", scope, state.heartbeat_seconds)
+            timeout = self._path_seconds(
+                state.timeout_seconds_path, "TimeoutSecondsPath", scope, state.timeout_seconds
+            )
+            heartbeat = self._path_seconds(
+                state.heartbeat_seconds_path, "HeartbeatSecondsPath", scope, state.heartbeat_seconds
+            )
         self.guard.check(params, f"The parameters of state/task '{state.name}' are")
         try:
             parsed, reg = self.config.registry.lookup(state.resource)
@@ -651,7 +713,9 @@ class Interpreter:
         self.event("TaskStateExited", {"name": state.name, "output": out})
         return out, state.next
 
-    def _jsonata_seconds(self, expr: Any, field_name: str, b: Mapping[str, JSON], default: float | None) -> float | None:
+    def _jsonata_seconds(
+        self, expr: Any, field_name: str, b: Mapping[str, JSON], default: float | None
+    ) -> float | None:
         if expr is None:
             return default
         v = self.jsonata_expr(expr, field_name, b)
@@ -678,13 +742,16 @@ class Interpreter:
         pos: Position,
         executor: Any,
         call: ExecutorCall,
-        timeout: float | None,
+        timeout_s: float | None,
         heartbeat: float | None,
         options: Mapping[str, object],
     ) -> JSON:
+        timeout = timeout_s
         details: dict[str, JSON] = {
             "resourceType": call.service,
-            "resource": call.resource.rsplit(":", 1)[-1] if call.resource.startswith("arn:aws:states:::") else call.resource,
+            "resource": call.resource.rsplit(":", 1)[-1]
+            if call.resource.startswith("arn:aws:states:::")
+            else call.resource,
             "region": self.config.region,
             "parameters": call.parameters,
         }
@@ -737,14 +804,24 @@ class Interpreter:
         except StatesError as err:
             self.event(
                 "TaskFailed",
-                {"resourceType": details["resourceType"], "resource": details["resource"], "error": err.error, "cause": err.cause or ""},
+                {
+                    "resourceType": details["resourceType"],
+                    "resource": details["resource"],
+                    "error": err.error,
+                    "cause": err.cause or "",
+                },
             )
             raise
         except Exception as exc:  # an executor bug must not crash the engine
             err2 = TaskFailed(cause=f"{type(exc).__name__}: {exc}")
             self.event(
                 "TaskFailed",
-                {"resourceType": details["resourceType"], "resource": details["resource"], "error": err2.error, "cause": err2.cause or ""},
+                {
+                    "resourceType": details["resourceType"],
+                    "resource": details["resource"],
+                    "error": err2.error,
+                    "cause": err2.cause or "",
+                },
             )
             raise err2 from exc
         if scope.cancelled_caught:
@@ -755,7 +832,12 @@ class Interpreter:
                 err3 = HeartbeatTimeout(cause=None)
             self.event(
                 "TaskTimedOut",
-                {"resourceType": details["resourceType"], "resource": details["resource"], "error": err3.error, "cause": ""},
+                {
+                    "resourceType": details["resourceType"],
+                    "resource": details["resource"],
+                    "error": err3.error,
+                    "cause": "",
+                },
             )
             raise err3
         pos.handle = None
@@ -799,7 +881,10 @@ class Interpreter:
         for c in catchers:
             if not error_matches(c.error_equals, err.error):
                 continue
-            error_output: dict[str, JSON] = {"Error": err.error, "Cause": err.cause if err.cause is not None else ""}
+            error_output: dict[str, JSON] = {
+                "Error": err.error,
+                "Cause": err.cause if err.cause is not None else "",
+            }
             raw = pos.input
             if state.query_language == JSONATA:
                 b = self.bindings(pos, raw, variables, errorOutput=error_output)
@@ -815,7 +900,7 @@ class Interpreter:
                     out = raw
                 else:
                     try:
-                        out = set_path(raw, c.result_path, error_output)
+                        out = set_path(raw, c.result_path, error_output)  # type: ignore[arg-type]
                     except PathSetError:
                         return None
                 self.apply_assign(updates, variables, state.name)
@@ -824,12 +909,16 @@ class Interpreter:
         return None
 
     # -- Map -------------------------------------------------------------------
-    async def s_map(self, state: MapState, pos: Position, variables: MutableMapping[str, JSON]) -> tuple[JSON, str | None]:
+    async def s_map(
+        self, state: MapState, pos: Position, variables: MutableMapping[str, JSON]
+    ) -> tuple[JSON, str | None]:
         try:
             items, effective, max_conc, scope = self._map_items(state, pos, variables)
         except QueryEvaluationError as err:
             # AWS: EvaluationFailed, then MapStateFailed (conformance map_state_items_*).
-            self.event("EvaluationFailed", {"error": err.error, "cause": err.cause or "", "state": state.name})
+            self.event(
+                "EvaluationFailed", {"error": err.error, "cause": err.cause or "", "state": state.name}
+            )
             err.evaluation_recorded = True  # type: ignore[attr-defined]
             self.event("MapStateFailed")
             raise
@@ -854,7 +943,9 @@ class Interpreter:
             else:
                 items = raw
                 if not isinstance(items, list):
-                    raise QueryEvaluationError(cause=f"Map state input must be an array but was: {dumps_str(items)}").scoped()
+                    raise QueryEvaluationError(
+                        cause=f"Map state input must be an array but was: {dumps_str(items)}"
+                    ).scoped()
             max_conc = state.max_concurrency
             if state.max_concurrency_jsonata is not None:
                 max_conc = int(self.jsonata_expr(state.max_concurrency_jsonata, "MaxConcurrency", b))
@@ -892,11 +983,15 @@ class Interpreter:
         tolerated_pct = state.tolerated_failure_percentage
         if not jsonata_mode:
             if state.tolerated_failure_count_path is not None:
-                tolerated_count = _int_from_path(state.tolerated_failure_count_path, scope, "ToleratedFailureCountPath")
+                tolerated_count = _int_from_path(
+                    state.tolerated_failure_count_path, scope, "ToleratedFailureCountPath"
+                )
                 if tolerated_count < 0:
                     raise StatesRuntime(cause="ToleratedFailureCount cannot be negative.").scoped()
             if state.tolerated_failure_percentage_path is not None:
-                v = _get_or_runtime(state.tolerated_failure_percentage_path, scope, "ToleratedFailurePercentagePath")
+                v = _get_or_runtime(
+                    state.tolerated_failure_percentage_path, scope, "ToleratedFailurePercentagePath"
+                )
                 if isinstance(v, str):
                     try:
                         v = float(v)
@@ -909,7 +1004,9 @@ class Interpreter:
                 tolerated_pct = float(v)
         while True:
             try:
-                results = await self._map_iterations(state, pos, variables, items, effective, max_conc, tolerated_count, tolerated_pct)
+                results = await self._map_iterations(
+                    state, pos, variables, items, effective, max_conc, tolerated_count, tolerated_pct
+                )
                 break
             except _Failure as f:
                 delay = self._retry(state.retry, pos, f.error)
@@ -955,7 +1052,10 @@ class Interpreter:
         first_failure: list[StatesError] = []
         limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
         if state.distributed:
-            self.event("MapRunStarted", {"mapRunArn": f"{self.record.state_machine_arn}/{state.name}:{self.record.name}"})
+            self.event(
+                "MapRunStarted",
+                {"mapRunArn": f"{self.record.state_machine_arn}/{state.name}:{self.record.name}"},
+            )
         interp = self if not state.distributed else _Detached(self)
         jsonata_mode = state.query_language == JSONATA
 
