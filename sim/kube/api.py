@@ -35,6 +35,7 @@ from sim.kube.errors import (
     status_object,
 )
 from sim.kube.kubelet import Kubelet
+from sim.kube.protobuf import decode_self_subject_access_review
 from sim.kube.registry import Registry
 from sim.kube.resources import ResourceInfo
 from sim.kube.selectors import FieldSelector, parse_field_selector, parse_label_selector
@@ -48,6 +49,7 @@ NOT_FOUND_BODY: Final = orjson.dumps(
 )
 PUBLIC_PATHS: Final = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 DEFAULT_WATCH_SECONDS: Final = 1800.0
+METHOD_NOT_ALLOWED: Final = "the server does not allow this method on the requested resource"
 PROTOBUF_V2: Final = "application/com.github.proto-openapi.spec.v2"
 TOP_LEVEL_FIELDS: Final = frozenset(
     {
@@ -225,7 +227,7 @@ class KubeApi:
             raise forbidden_path(user.username, verb, path)
         if request.method not in ("GET", "HEAD"):
             raise KubeError(
-                "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                "MethodNotAllowed", METHOD_NOT_ALLOWED
             )
         catalog = self.catalog
         document: dict[str, Any] | None = None
@@ -339,9 +341,13 @@ class KubeApi:
         if parsed.subresource == "log":
             if method != "GET":
                 raise KubeError(
-                    "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                    "MethodNotAllowed", METHOD_NOT_ALLOWED
                 )
             return await self._log(request, info, namespace, parsed.name)
+        if info.key == ("authorization.k8s.io", "selfsubjectaccessreviews"):
+            if method != "POST" or parsed.name:
+                raise KubeError("MethodNotAllowed", METHOD_NOT_ALLOWED)
+            return await self._access_review(request, info, user)
         if not parsed.name:
             if method in ("GET", "HEAD"):
                 if watch:
@@ -352,7 +358,7 @@ class KubeApi:
             if method == "DELETE":
                 return await self._delete_collection(request, info, parsed.namespace)
             raise KubeError(
-                "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                "MethodNotAllowed", METHOD_NOT_ALLOWED
             )
         if parsed.watch:
             return await self._watch(request, info, parsed.namespace, name=parsed.name)
@@ -385,7 +391,7 @@ class KubeApi:
             return _json(entry.raw, 201 if created else 200)
         if method == "DELETE":
             return await self._delete(request, info, namespace, parsed.name)
-        raise KubeError("MethodNotAllowed", "the server does not allow this method on the requested resource")
+        raise KubeError("MethodNotAllowed", METHOD_NOT_ALLOWED)
 
     @staticmethod
     def _dry_run(query: Any) -> bool:
@@ -429,6 +435,35 @@ class KubeApi:
         if unknown and directive == "Strict":
             raise bad_request(f"strict decoding error: {', '.join(unknown)}")
         return body
+
+    async def _access_review(self, request: web.Request, info: ResourceInfo, user: UserInfo) -> web.Response:
+        if request.headers.get("Content-Type", "").startswith("application/vnd.kubernetes.protobuf"):
+            try:
+                body = decode_self_subject_access_review(await request.read())
+            except ValueError as exc:
+                raise bad_request(f"the protobuf body could not be decoded: {exc}") from None
+        else:
+            body = await self._body(request)
+        spec = body.get("spec") if isinstance(body, dict) else None
+        if not isinstance(spec, dict):
+            raise bad_request("a SelfSubjectAccessReview needs a spec")
+        resource = spec.get("resourceAttributes")
+        non_resource = spec.get("nonResourceAttributes")
+        if isinstance(resource, dict):
+            attrs = Attributes(
+                verb=str(resource.get("verb", "")), group=str(resource.get("group", "")),
+                resource=str(resource.get("resource", "")), subresource=str(resource.get("subresource", "")),
+                namespace=str(resource.get("namespace", "")), name=str(resource.get("name", "")),
+            )
+        elif isinstance(non_resource, dict):
+            attrs = Attributes(verb=str(non_resource.get("verb", "")), path=str(non_resource.get("path", "")))
+        else:
+            raise bad_request("spec.resourceAttributes or spec.nonResourceAttributes is required")
+        allowed = self.authorizer.allowed(user, attrs)
+        status: dict[str, Any] = {"allowed": allowed}
+        review = {"kind": info.kind, "apiVersion": info.api_version,
+                  "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
+        return _json(orjson.dumps(review), 201)
 
     async def _create(self, request: web.Request, info: ResourceInfo, namespace: str) -> web.Response:
         body = self._check_fields(info, await self._body(request), request.query.get("fieldValidation"))

@@ -205,6 +205,15 @@ BUILTIN: Final[tuple[ResourceInfo, ...]] = (
         singular="clusterrolebinding",
     ),
     ResourceInfo(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        namespaced=False,
+        singular="selfsubjectaccessreview",
+        verbs=("create",),
+    ),
+    ResourceInfo(
         "apiextensions.k8s.io",
         "v1",
         "customresourcedefinitions",
