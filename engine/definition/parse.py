@@ -10,6 +10,7 @@ may only point at each other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -189,9 +190,87 @@ def parse_definition(
         raw = definition
     parser = _Parser(registry)
     machine = parser.machine(raw, "", JSONPATH, top=True)
+    if isinstance(raw, dict):
+        _check_variable_references(raw, parser.problems)
     if parser.problems or machine is None:
         raise InvalidDefinition(parser.problems or [Problem("", "INVALID", "invalid definition")])
     return machine
+
+
+_VAR_REF_RE: Final = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)")
+_PATH_FIELDS: Final = frozenset(
+    {
+        "InputPath",
+        "OutputPath",
+        "ItemsPath",
+        "SecondsPath",
+        "TimestampPath",
+        "ErrorPath",
+        "CausePath",
+        "TimeoutSecondsPath",
+        "HeartbeatSecondsPath",
+        "MaxConcurrencyPath",
+        "ToleratedFailureCountPath",
+        "ToleratedFailurePercentagePath",
+        "Variable",
+    }
+)
+
+
+def _assigned_names(node: JSON, out: set[str]) -> None:
+    if isinstance(node, dict):
+        assign = node.get("Assign")
+        if isinstance(assign, dict):
+            for key in assign:
+                out.add(key[:-2] if key.endswith(".$") else key)
+        for v in node.values():
+            _assigned_names(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _assigned_names(v, out)
+
+
+def _check_variable_references(raw: Mapping[str, JSON], problems: list[Problem]) -> None:
+    """A JSONPath reference to a variable that no state ever assigns is a definition error.
+
+    Only JSONPath references are checked: AWS fails an undefined JSONata
+    variable at run time (conformance ``undefined_reference``).
+    """
+    assigned: set[str] = set()
+    _assigned_names(raw, assigned)
+
+    def refs(text: str) -> list[str]:
+        if text.startswith("States."):
+            return _VAR_REF_RE.findall(text)
+        if text.startswith("$") and not text.startswith(("$$", "$.", "$[")) and len(text) > 1:
+            m = _VAR_REF_RE.match(text)
+            return [m.group(1)] if m else []
+        return []
+
+    def walk(node: JSON, loc: str, ql: str) -> None:
+        if isinstance(node, dict):
+            ql = node.get("QueryLanguage", ql) if isinstance(node.get("QueryLanguage"), str) else ql
+            for key, v in node.items():
+                here = pointer(loc, key)
+                if (
+                    ql == JSONPATH
+                    and isinstance(v, str)
+                    and (key.endswith(".$") or key in _PATH_FIELDS or key.endswith("Path"))
+                ):
+                    for name in refs(v):
+                        if name not in assigned:
+                            problems.append(
+                                Problem(
+                                    here, "UNDEFINED_VARIABLE", f"the variable '${name}' is never assigned"
+                                )
+                            )
+                else:
+                    walk(v, here, ql)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, pointer(loc, i), ql)
+
+    walk(raw, "", str(raw.get("QueryLanguage", JSONPATH)))
 
 
 def _needs_context(raw: Mapping[str, JSON], ql: QueryLanguage) -> bool:
