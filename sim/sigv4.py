@@ -536,13 +536,20 @@ class DecodedToken:
     info: SignedRequestInfo
 
 
-def decode_eks_token(token: str, *, allowed_hosts: Iterable[str], now: dt.datetime) -> DecodedToken:
+def decode_eks_token(
+    token: str,
+    *,
+    allowed_hosts: Iterable[str],
+    now: dt.datetime,
+    allowed_schemes: Iterable[str] = ("https",),
+) -> DecodedToken:
     """Apply aws-iam-authenticator's format checks to an EKS bearer token.
 
     Args:
         token: The bearer token.
         allowed_hosts: Accepted ``host[:port]`` values of the STS endpoint.
         now: The current time, for the 15-minute window.
+        allowed_schemes: URL schemes accepted; ``http`` only for an STS simulator served without TLS.
 
     Raises:
         TokenError: the token is not acceptable; the message says why without echoing the token.
@@ -559,7 +566,7 @@ def decode_eks_token(token: str, *, allowed_hosts: Iterable[str], now: dt.dateti
     except ValueError:
         raise TokenError("token is not valid base64url") from None
     parts = urlsplit(url)
-    if parts.scheme != "https":
+    if parts.scheme not in allowed_schemes:
         raise TokenError("presigned URL scheme must be https")
     if parts.path != "/":
         raise TokenError("presigned URL path must be /")

@@ -52,6 +52,7 @@ class Simulators:
         timings: Lifecycle durations; :meth:`Timings.fast` when None.
         demo_cluster: Name of a cluster that exists and is ACTIVE once started; None for none.
         faults: Faults each cluster's Kubernetes API server injects.
+        aws_faults: Faults the EKS and STS endpoints inject (AWS error documents, which botocore retries).
         failures: EKS failure rules (see :class:`FailureRule`).
         region: The region of ARNs and of the environment.
         account: The default identity's account.
@@ -74,6 +75,7 @@ class Simulators:
         timings: Timings | None = None,
         demo_cluster: str | None = "demo",
         faults: FaultConfig | None = None,
+        aws_faults: FaultConfig | None = None,
         failures: Iterable[FailureRule] = (),
         region: str = DEFAULT_REGION,
         account: str = DEFAULT_ACCOUNT,
@@ -86,6 +88,7 @@ class Simulators:
         self.timings = timings if timings is not None else Timings.fast()
         self.demo_cluster = demo_cluster
         self.faults = faults
+        self.aws_faults = aws_faults
         self.failures = tuple(failures)
         self.region = region
         self.tls = tls
@@ -108,7 +111,13 @@ class Simulators:
                 path = str(Path(self._tmpdir) / "ca.pem")
                 await asyncio.to_thread(self.ca.write_ca_file, path)
                 self.ca_bundle_path = path
-            self._sts = StsSimulator(identities=self.identities, region=self.region, ca=self.ca, tls=self.tls)
+            self._sts = StsSimulator(
+                identities=self.identities,
+                region=self.region,
+                ca=self.ca,
+                tls=self.tls,
+                faults=self.aws_faults,
+            )
             await self._sts.start()
             self._eks = EksSimulator(
                 identities=self.identities,
@@ -121,6 +130,7 @@ class Simulators:
                 kube_servers=self.kube_servers,
                 ca=self.ca,
                 tls=self.tls,
+                faults=self.aws_faults,
             )
             await self._eks.start()
             if self.demo_cluster is not None:

@@ -231,8 +231,10 @@ class StsSimulator(SimServer):
         Raises:
             TokenError: the token is malformed, expired, for another cluster or for an unknown key.
         """
-        host = urlsplit(self.url).netloc
-        decoded = decode_eks_token(token, allowed_hosts=(host,), now=self._clock())
+        own = urlsplit(self.url)
+        decoded = decode_eks_token(
+            token, allowed_hosts=(own.netloc,), now=self._clock(), allowed_schemes=(own.scheme,)
+        )
         parts = urlsplit(decoded.url)
         self.request_count += 1
         try:

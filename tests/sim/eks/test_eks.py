@@ -17,12 +17,20 @@ ROLE = "arn:aws:iam::111122223333:role/cluster-role"
 NODE_ROLE = "arn:aws:iam::111122223333:role/node-role"
 POD_ROLE = "arn:aws:iam::111122223333:role/pod-execution-role"
 VPC = {"subnetIds": ["subnet-1", "subnet-2"]}
+QUICK = Timings(
+    cluster_create=0.1,
+    cluster_delete=0.05,
+    nodegroup_create=0.1,
+    nodegroup_delete=0.05,
+    fargate_profile_create=0.1,
+    fargate_profile_delete=0.05,
+)
 
 
 @pytest.fixture
 def simulators_options() -> dict[str, Any]:
     # Control-plane behaviour only: no Kubernetes API servers, no demo cluster.
-    return {"kube_servers": False, "demo_cluster": None}
+    return {"kube_servers": False, "demo_cluster": None, "timings": QUICK}
 
 
 def error_code(exc: ClientError) -> str:
@@ -255,6 +263,7 @@ async def test_list_clusters_paginates_with_max_results_and_next_token(eks: Any)
         {
             "kube_servers": False,
             "demo_cluster": None,
+            "timings": QUICK,
             "failures": [
                 FailureRule(
                     "cluster", "broken-*", issue_code="Ec2SubnetNotFound", message="subnet-1 missing"
