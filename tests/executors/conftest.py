@@ -2,11 +2,12 @@
 
 * ``aws_env`` — fake static credentials and a Region in the environment, and
   nothing else from the machine's AWS configuration (no profile, no config file).
-* ``moto_endpoint`` — a moto server on 127.0.0.1 (port 0) serving EKS and STS
-  for the whole session; moto makes resources ACTIVE immediately. aiobotocore
-  cannot use moto's in-process mock, so the executors reach it over HTTP
-  through ``AWS_ENDPOINT_URL_EKS`` / ``_STS``, exactly as they reach AWS.
-* ``moto_env`` — ``aws_env`` pointed at the moto server.
+* ``simulators`` / ``simulators_options`` — the EKS + STS + Kubernetes
+  simulators (from ``sim.testing``), fresh per test.
+* ``sim_env`` — the environment ``simulators.env()`` gives, so the executors
+  reach the simulators through boto3's standard configuration
+  (``AWS_ENDPOINT_URL_EKS`` / ``_STS``, ``AWS_CA_BUNDLE``), exactly as they reach AWS.
+* ``eks_executor`` — an ``EksExecutor`` built under ``sim_env``, closed afterwards.
 * ``make_ctx`` — builds an ``ExecutorContext`` with a fast poll policy and
   records heartbeats, emitted events and saved handles.
 """
@@ -14,7 +15,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,12 @@ import pytest
 
 from engine.executor import ExecutorContext
 from engine.jsonvalue import JSON
+from executors.eks import EksExecutor
+from executors.eks.services import EksServices
+from sim.stack import Simulators
+from sim.testing import simulators, simulators_options
+
+__all__ = ["Recorder", "simulators", "simulators_options"]
 
 FAKE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 FAKE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -58,28 +65,25 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Mapping[str, str]
     return env
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server for EKS and STS, shared by the session (use unique names)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+@pytest.fixture
+def sim_env(
+    aws_env: Mapping[str, str], simulators: Simulators, monkeypatch: pytest.MonkeyPatch
+) -> Mapping[str, str]:
+    """``aws_env`` replaced by what ``simulators.env()`` says (EKS, STS, CA bundle, identity)."""
+    env = simulators.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
 
 
 @pytest.fixture
-def moto_env(
-    aws_env: Mapping[str, str], moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> Mapping[str, str]:
-    """``aws_env`` with EKS and STS served by the moto server."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", moto_endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_endpoint)
-    return {**aws_env, "AWS_ENDPOINT_URL_EKS": moto_endpoint, "AWS_ENDPOINT_URL_STS": moto_endpoint}
+async def eks_executor(sim_env: Mapping[str, str]) -> AsyncIterator[EksExecutor]:
+    """An ``EksExecutor`` on boto3's standard configuration, pointed at the simulators by ``sim_env``."""
+    executor = EksExecutor(EksServices.default())
+    try:
+        yield executor
+    finally:
+        await executor.aclose()
 
 
 @pytest.fixture
