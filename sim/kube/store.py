@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
@@ -67,11 +67,18 @@ class Event:
     type: str
     entry: Entry
     old: Entry | None
+    frames: dict[str, bytes] = field(default_factory=dict)
 
     def frame(self, event_type: str | None = None) -> bytes:
-        """The newline-terminated watch frame for this event (optionally as another type)."""
+        """The newline-terminated watch frame for this event (optionally as another type).
+
+        Built once per event type and shared by every watcher.
+        """
         kind = event_type or self.type
-        return b'{"type":"' + kind.encode() + b'","object":' + self.entry.raw + b"}\n"
+        frame = self.frames.get(kind)
+        if frame is None:
+            frame = self.frames[kind] = b'{"type":"' + kind.encode() + b'","object":' + self.entry.raw + b"}\n"
+        return frame
 
 
 class Watcher:
