@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from engine.jsonvalue import JSON, dumps_str
@@ -29,8 +29,10 @@ def details_key(event_type: str) -> str:
     return event_type[0].lower() + event_type[1:] + "EventDetails"
 
 
-def format_timestamp(t: datetime) -> str:
+def format_timestamp(t: datetime | float) -> str:
     """ISO 8601 with milliseconds and a Z, as Step Functions shows times."""
+    if not isinstance(t, datetime):
+        t = datetime.fromtimestamp(t, UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
@@ -40,9 +42,14 @@ class HistoryEvent:
 
     id: int
     previous_event_id: int
-    timestamp: datetime
+    timestamp: float  # POSIX seconds; rendered as AWS's ISO form on demand
     type: str
     details: Mapping[str, JSON] | None = None
+
+    @property
+    def time(self) -> datetime:
+        """The event's time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.timestamp, UTC)
 
     def to_aws(self) -> dict[str, JSON]:
         """Render as one element of AWS's ``events`` list."""

@@ -30,6 +30,10 @@ class Clock(Protocol):
         """Monotonic seconds, comparable with deadlines."""
         ...
 
+    def timestamp(self) -> float:
+        """Current wall-clock time as POSIX seconds (cheaper than ``now()``; history uses it)."""
+        ...
+
     async def sleep(self, seconds: float) -> None:
         """Sleep for ``seconds`` (a cancel point)."""
         ...
@@ -51,6 +55,9 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def timestamp(self) -> float:
+        return time.time()
 
     def monotonic(self) -> float:
         return _loop_time()
@@ -75,10 +82,13 @@ class LoopClock(SystemClock):
         self._loop_origin: float | None = None
 
     def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp(), UTC)
+
+    def timestamp(self) -> float:
         t = _loop_time()
         if self._loop_origin is None:
             self._loop_origin = t
-        return datetime.fromtimestamp(self._origin.timestamp() + (t - self._loop_origin), UTC)
+        return self._origin.timestamp() + (t - self._loop_origin)
 
 
 class ImmediateClock(LoopClock):
@@ -93,7 +103,10 @@ class ImmediateClock(LoopClock):
         self._offset = 0.0
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._origin.timestamp() + self._offset, UTC)
+        return datetime.fromtimestamp(self.timestamp(), UTC)
+
+    def timestamp(self) -> float:
+        return self._origin.timestamp() + self._offset
 
     def monotonic(self) -> float:
         return _loop_time() + self._offset

@@ -208,7 +208,7 @@ class Execution:
             if rec.status == RUNNING:
                 # Cancelled from outside (the engine is closing): that is an abort.
                 rec.status = ABORTED
-                interp.history.append("ExecutionAborted", self._engine.clock.now(), {})
+                interp.history.append("ExecutionAborted", self._engine.clock.timestamp(), {})
             rec.stop_time = self._engine.clock.now()
             rec.position.children.clear()
             self._engine._finished(self)

@@ -199,16 +199,7 @@ class Interpreter:
         self.history = record.history
         self.clock = config.clock
         self.guard = config.guard
-        self._execution_ctx: dict[str, JSON] = {
-            "Id": record.execution_arn,
-            "Input": record.input,
-            "Name": record.name,
-            "RoleArn": record.role_arn,
-            "StartTime": _iso(record.start_time),
-        }
-        if record.state_machine_type != "EXPRESS":
-            # Express executions cannot be redriven; their context has no RedriveCount.
-            self._execution_ctx["RedriveCount"] = record.redrive_count
+        self._execution_ctx_cache: dict[str, JSON] | None = None
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
             "Name": record.state_machine_name,
@@ -224,9 +215,28 @@ class Interpreter:
             "Fail": self.s_fail,  # type: ignore[dict-item]
         }
 
+    @property
+    def _execution_ctx(self) -> dict[str, JSON]:
+        # Built on first use: most states never read $$, and formatting StartTime costs.
+        ctx = self._execution_ctx_cache
+        if ctx is None:
+            record = self.record
+            ctx = {
+                "Id": record.execution_arn,
+                "Input": record.input,
+                "Name": record.name,
+                "RoleArn": record.role_arn,
+                "StartTime": _iso(record.start_time),
+            }
+            if record.state_machine_type != "EXPRESS":
+                # Express executions cannot be redriven; their context has no RedriveCount.
+                ctx["RedriveCount"] = record.redrive_count
+            self._execution_ctx_cache = ctx
+        return ctx
+
     # -- events ----------------------------------------------------------
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
-        n = self.history.append(event_type, self.clock.now(), details)
+        n = self.history.append(event_type, self.clock.timestamp(), details)
         if self.config.on_event is not None:
             self.config.on_event(self.record, event_type, details)
         return n
@@ -272,7 +282,7 @@ class Interpreter:
             if pos.entered_event_id == 0:
                 etype = state.type + "StateEntered"
                 details = {"name": state.name, "input": pos.input}
-                pos.entered_event_id = history.append(etype, clock.now(), details)
+                pos.entered_event_id = history.append(etype, clock.timestamp(), details)
                 if on_event is not None:
                     on_event(self.record, etype, details)
                 if on_transition is not None:
@@ -465,7 +475,9 @@ class Interpreter:
                 result = raw
             out = self.result_path(state, raw, result)
             self.guard.check(out, f"The state/task '{state.name}' returned a result")
-            self.history.append("PassStateExited", self.clock.now(), {"name": state.name, "output": out})
+            self.history.append(
+                "PassStateExited", self.clock.timestamp(), {"name": state.name, "output": out}
+            )
             if self.config.on_event is not None:
                 self.config.on_event(self.record, "PassStateExited", {"name": state.name, "output": out})
             return out, state.next
@@ -1225,7 +1237,7 @@ class _Detached(Interpreter):
         self._bind_handlers()
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
-        return self.history.append(event_type, self.clock.now(), details)
+        return self.history.append(event_type, self.clock.timestamp(), details)
 
 
 def _is_number(v: JSON) -> bool:
