@@ -84,7 +84,7 @@ class History:
     def append(
         self,
         event_type: str,
-        timestamp: datetime,
+        timestamp: float,
         details: Mapping[str, JSON] | None = None,
         previous: int | None = None,
     ) -> int:
