@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aioboto3
+import anyio
 import pytest
 import trustme
 
@@ -227,3 +228,29 @@ async def test_a_server_signed_by_another_ca_fails_tls(kube: Any, services: EksS
         await eks_call(call(kube, "GET", "/api/v1/namespaces", CertificateAuthority=other), CTX, services)
     assert caught.value.error == "States.TaskFailed"
     assert "TLS" in (caught.value.cause or "")
+
+
+async def test_a_text_answer_such_as_a_pod_log_is_returned_as_a_string(
+    kube: Any, services: EksServices
+) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "talker", "annotations": {"sim.statewright.io/log": '{"not": "parsed"}'}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]},
+    }
+    await eks_call(call(kube, "POST", "/api/v1/namespaces/default/pods", RequestBody=pod), CTX, services)
+    result: dict[str, Any] = {}
+    for _ in range(100):
+        try:
+            result = await eks_call(
+                call(kube, "GET", "/api/v1/namespaces/default/pods/talker/log"), CTX, services
+            )
+        except StatesError:
+            await anyio.sleep(0.05)
+            continue
+        if result.get("ResponseBody"):
+            break
+        await anyio.sleep(0.05)
+    assert result["StatusCode"] == 200
+    assert isinstance(result["ResponseBody"], str) and '{"not": "parsed"}' in result["ResponseBody"]

@@ -22,6 +22,7 @@ from executors.eks.auth import KubeConnections
 from executors.eks.kube import KubeClient
 from executors.eks.run_job import job_outcome, run_job
 from executors.eks.services import EksServices
+from sim.faults import FaultConfig
 from sim.kube import KubeSimulator
 
 TOKEN = "tok"
@@ -332,3 +333,36 @@ async def test_bad_parameters_fail_at_run_time_with_states_runtime(kube: Any, se
         '"follow" is not supported',
     ):
         assert expected in cause
+
+
+async def test_a_huge_log_is_returned_whole_for_the_size_guard_to_judge(
+    kube: Any, services: EksServices
+) -> None:
+    parameters = params(
+        kube, job("huge", log="x" * 300_000), LogOptions={"RetrieveLogs": True, "RawLogs": True}
+    )
+    result = await run_job(call(parameters), Recorded().context(), services)
+    log = only_container(result)["log"]
+    assert log.rstrip("\n") == "x" * 300_000
+    assert len(json.dumps(result)) > 262_144
+
+
+async def test_the_wait_rides_out_throttling_server_errors_and_dropped_connections(
+    kube: Any, services: EksServices
+) -> None:
+    """Invariant: transient API failures while polling delay the result but do not fail the task."""
+    recorded = Recorded()
+    results: list[dict[str, Any]] = []
+
+    async def go() -> None:
+        results.append(
+            await run_job(call(params(kube, job("flaky", seconds="0.5"))), recorded.context(), services)
+        )
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(go)
+        while not recorded.handles:
+            await anyio.sleep(0.01)
+        kube.set_faults(FaultConfig(seed=7, throttle_rate=0.1, unavailable_rate=0.2, drop_rate=0.1))
+    (result,) = results
+    assert job_outcome(result) == "Complete"
