@@ -155,6 +155,7 @@ async def eks_call(call: ExecutorCall, ctx: ExecutorContext, services: EksServic
         content_type=content_type_for(method, body) if body is not None else None,
     )
     output: dict[str, JSON] = {}
+    # UNCONFIRMED (spec §5.2, §14 item 17): HEAD and empty answers carry no ResponseBody.
     value = response.value()
     if value is not None:
         output["ResponseBody"] = value

@@ -245,6 +245,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
     try:
         final = await wait_for_job(ctx, client, ref, policy)
     except anyio.get_cancelled_exc_class():
+        # UNCONFIRMED (spec §7.1, §14 item 20): a stopped runJob.sync deletes its Job, best effort.
         if ctx.options.get(CANCEL_ON_ABORT_OPTION, True) is not False:
             await _delete_on_abort(client, ref)
         raise
@@ -252,6 +253,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
     if options.retrieve:
         result["logs"] = await collect_logs(client, ref.namespace, final, options)
     if job_outcome(final) == FAILED:
+        # UNCONFIRMED (spec §6, §14 item 11): States.TaskFailed with the Job (and logs) as JSON cause.
         raise task_failed(result)
     return result
 
@@ -396,6 +398,7 @@ async def collect_logs(
         StatesError: ``EKS.<status>`` when the pods cannot be listed (UNCONFIRMED:
             without the list there is no container to report an error on).
     """
+    # UNCONFIRMED (spec §4.2): every pod of the Job, every app container (not init containers).
     pods = await client.list_pods(namespace, pod_selector(job))
     result: dict[str, JSON] = {}
     reads: list[tuple[dict[str, JSON], str, str]] = []
@@ -417,6 +420,7 @@ async def collect_logs(
             try:
                 text = await client.read_log(namespace, pod, container, options.parameters)
             except StatesError as exc:
+                # UNCONFIRMED (spec §4.2): the error/cause of the failed read, named as in §6.
                 into[container] = {"error": exc.error, "cause": exc.cause}
                 return
         into[container] = {"log": text if options.raw else parse_log(text)}
