@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sim.kube.errors import KubeError
-from sim.kube.registry import Registry, clone
+from sim.kube.registry import Registry, with_changes
 from sim.kube.store import DELETED, Entry, Event, now_rfc3339
 
 CONTROLLER_UID: Final = "batch.kubernetes.io/controller-uid"
@@ -47,6 +47,7 @@ class JobState:
 
     uid: str
     outcomes: dict[str, str] = field(default_factory=dict)
+    started: float | None = None
     last_failure: float = 0.0
     deadline: asyncio.TimerHandle | None = None
     backoff: asyncio.TimerHandle | None = None
@@ -117,6 +118,13 @@ class JobController:
                 state = self.states.pop(metadata.get("uid", ""), None)
                 if state is not None:
                     state.cancel()
+                return
+            old = event.old.obj if event.old is not None else None
+            new = event.entry.obj
+            if old is not None and old.get("spec") is new.get("spec") and (
+                old["metadata"].get("deletionTimestamp") == metadata.get("deletionTimestamp")
+            ):
+                # Only the status changed (the controller's own write): nothing new to reconcile.
                 return
             self._mark(key)
         elif info is self.pods:
@@ -222,7 +230,10 @@ class JobController:
         if target is None and not suspended:
             if start_time is None:
                 start_time = moment
-            elapsed = now - parse_time(start_time)
+                state.started = now
+            elif state.started is None:
+                state.started = parse_time(start_time)
+            elapsed = now - state.started
             if isinstance(deadline, int) and elapsed >= deadline:
                 target = _condition("FailureTarget", "DeadlineExceeded", DEADLINE_MESSAGE, moment)
             elif failed > backoff_limit or (
@@ -300,9 +311,7 @@ class JobController:
         new_status["uncountedTerminatedPods"] = {}
         new_status["ready"] = ready
         if new_status != status:
-            updated = clone(entry)
-            updated["status"] = new_status
-            registry.write_status(self.jobs, updated)
+            registry.write_status(self.jobs, with_changes(entry, status=new_status))
         if _has(conditions, "Complete") or _has(conditions, "Failed"):
             self._arm_ttl(state, {**job, "status": new_status})
 

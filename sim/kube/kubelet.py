@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from sim.kube.errors import KubeError, bad_request, not_found
-from sim.kube.registry import Registry, clone
+from sim.kube.registry import Registry, with_changes
 from sim.kube.store import ADDED, DELETED, Entry, Event, now_rfc3339
 
 Runtime = Literal["model", "process"]
@@ -199,19 +199,17 @@ class Kubelet:
         entry = self._current(run)
         if entry is None or run.stopping:
             return
-        obj = clone(entry)
-        obj.setdefault("spec", {})["nodeName"] = NODE_NAME
-        self.registry.write_status(self.info, obj)
-        self._write_status(run)
+        spec = {**(entry.obj.get("spec") or {}), "nodeName": NODE_NAME}
+        status = self._status(run, entry.obj.get("status") or {})
+        self.registry.write_status(self.info, with_changes(entry, spec=spec, status=status))
 
     def _write_status(self, run: PodRun) -> None:
         entry = self._current(run)
         if entry is None:
             return
-        obj = clone(entry)
-        obj["status"] = self._status(run, entry.obj.get("status") or {})
-        if obj != entry.obj:
-            self.registry.write_status(self.info, obj)
+        status = self._status(run, entry.obj.get("status") or {})
+        if status != entry.obj.get("status"):
+            self.registry.write_status(self.info, with_changes(entry, status=status))
 
     def _status(self, run: PodRun, old: dict[str, Any]) -> dict[str, Any]:
         now = now_rfc3339()

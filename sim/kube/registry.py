@@ -87,6 +87,17 @@ def clone(entry: Entry) -> dict[str, Any]:
     return copied
 
 
+def with_changes(entry: Entry, **fields: Any) -> dict[str, Any]:
+    """A new version of a stored object with top-level ``fields`` replaced.
+
+    Shallow: stored objects are never mutated, so the new version may share unchanged parts.
+    """
+    obj = dict(entry.obj)
+    obj["metadata"] = dict(obj["metadata"])
+    obj.update(fields)
+    return obj
+
+
 class Registry:
     """The API's write semantics.
 

@@ -38,9 +38,16 @@ DEFAULT_HISTORY: Final = 100_000
 WATCH_QUEUE_LIMIT: Final = 100_000
 
 
+_last_stamp: list[Any] = [-1, ""]
+
+
 def now_rfc3339(moment: float | None = None) -> str:
     """UTC time in Kubernetes' second-precision RFC 3339 form (``2026-01-02T03:04:05Z``)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if moment is None else moment))
+    second = int(time.time() if moment is None else moment)
+    if second != _last_stamp[0]:
+        _last_stamp[0], _last_stamp[1] = second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    stamp: str = _last_stamp[1]
+    return stamp
 
 
 @dataclass(slots=True)
@@ -227,6 +234,10 @@ class Store:
     def _track_owners(
         self, table: Table, key: Key, old: dict[str, Any] | None, new: dict[str, Any] | None
     ) -> None:
+        old_list = (old or {}).get("metadata", {}).get("ownerReferences")
+        new_list = (new or {}).get("metadata", {}).get("ownerReferences")
+        if old_list is new_list or (old is not None and new is not None and old_list == new_list):
+            return
         old_refs = {ref.get("uid") for ref in (old or {}).get("metadata", {}).get("ownerReferences") or ()}
         new_refs = {ref.get("uid") for ref in (new or {}).get("metadata", {}).get("ownerReferences") or ()}
         for uid in old_refs - new_refs:
