@@ -89,12 +89,10 @@ class EksExecutor:
                 return []
             return check_static(ACTIONS[action].operation, parameters.known, parameters.dynamic)
         if action == RUN_JOB:
-            problems: list[ParameterProblem] = _part(RUN_JOB_MODULE).check_parameters(
-                action, pattern, parameters
-            )
+            problems: list[ParameterProblem] = _part(RUN_JOB_MODULE).check_parameters(pattern, parameters)
             return problems
         if action == CALL:
-            found: list[ParameterProblem] = _part(CALL_MODULE).check_parameters(action, pattern, parameters)
+            found: list[ParameterProblem] = _part(CALL_MODULE).check_parameters(pattern, parameters)
             return found
         return [ParameterProblem((), f"eks:{action} is not a resource of the EKS integration")]
 

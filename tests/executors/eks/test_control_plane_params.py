@@ -330,3 +330,12 @@ def test_unsupported_eks_resources_are_unknown(resource: str) -> None:
     register(registry)
     with pytest.raises(UnknownResource):
         registry.lookup(resource)
+
+
+def test_the_executor_delegates_kubernetes_parameter_checks() -> None:
+    executor = EksExecutor()
+    for action in ("runJob", "call"):
+        found = executor.check_parameters(
+            action, IntegrationPattern.REQUEST_RESPONSE, StaticParameters({}, frozenset())
+        )
+        assert ("ClusterName",) in {p.path for p in found}

@@ -293,3 +293,19 @@ async def test_stopping_a_create_sync_wait_requests_a_best_effort_delete_and_ret
     # the attempt is made, logged, and the stop is not held up by it.
     assert "aborted createNodegroup" in caplog.text
     assert "abandoned" in caplog.text
+
+
+async def test_the_executor_hands_eks_call_to_the_kubernetes_resources(
+    eks_executor: EksExecutor, make_ctx: Callable[..., ExecutorContext], simulators: Simulators
+) -> None:
+    cluster = simulators.eks.describe_cluster("demo")
+    params = {
+        "ClusterName": "demo",
+        "CertificateAuthority": cluster["certificateAuthority"]["data"],
+        "Endpoint": cluster["endpoint"],
+        "Method": "GET",
+        "Path": "/api/v1/namespaces/default/pods",
+    }
+    out = await eks_executor.run(call("call", RR, params), make_ctx(FAST))
+    assert out["StatusCode"] == 200
+    assert out["ResponseBody"]["kind"] == "PodList"
