@@ -1,0 +1,195 @@
+"""EKS-style authentication (token format, aws-auth mapping, caching) and RBAC authorization."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+import pytest
+from kube_support import ACCOUNT, ADMIN_TOKEN, FakeSts, Request, eks_token
+
+from sim.kube import KubeSimulator, canonicalize_arn, check_eks_token
+from sim.kube.auth import AwsIdentity, render_username
+
+UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+
+
+def aws_auth(kube: KubeSimulator, **data: str) -> None:
+    kube.store.put({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": data})
+
+
+def rbac(kube: KubeSimulator, *objects: dict[str, Any]) -> None:
+    for obj in objects:
+        kube.store.put({"apiVersion": "rbac.authorization.k8s.io/v1", **obj})
+
+
+def test_a_well_formed_token_is_accepted_until_fifteen_minutes_after_signing() -> None:
+    signed = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+    token = eks_token("AKIA1", signed_at=signed, host="sts.us-east-1.amazonaws.com")
+
+    expiry = check_eks_token(token, now=signed.timestamp() + 60)
+
+    assert expiry == signed.timestamp() + 900
+    with pytest.raises(ValueError, match="expired"):
+        check_eks_token(token, now=signed.timestamp() + 901)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://evil.example.com/?Action=GetCallerIdentity", "STS endpoint"),
+        ("https://sts.amazonaws.com/path?Action=GetCallerIdentity", "path"),
+        ("https://sts.amazonaws.com/?Action=AssumeRole&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id", "GetCallerIdentity"),
+        ("https://sts.amazonaws.com/?Action=GetCallerIdentity&Foo=1", "unexpected"),
+        ("https://sts.amazonaws.com/?Action=GetCallerIdentity&X-Amz-SignedHeaders=host", "x-k8s-aws-id"),
+        ("https://sts.amazonaws.com/?Action=GetCallerIdentity&action=GetCallerIdentity", "repeats"),
+    ],
+)
+def test_malformed_eks_tokens_are_rejected(url: str, problem: str) -> None:
+    token = "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+    with pytest.raises(ValueError, match=problem):
+        check_eks_token(token)
+
+
+def test_tokens_without_the_prefix_are_rejected() -> None:
+    with pytest.raises(ValueError, match="not an EKS token"):
+        check_eks_token("abc")
+
+
+def test_assumed_role_arns_are_canonicalized_to_the_role() -> None:
+    assert canonicalize_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/me") == f"arn:aws:iam::{ACCOUNT}:role/admin"
+    assert canonicalize_arn(f"arn:aws:iam::{ACCOUNT}:user/u") == f"arn:aws:iam::{ACCOUNT}:user/u"
+
+
+def test_username_templates_expand_like_aws_iam_authenticator() -> None:
+    identity = AwsIdentity(arn="arn", account=ACCOUNT, session_name="me@example.com")
+
+    assert render_username("u-{{AccountID}}-{{SessionName}}", identity) == f"u-{ACCOUNT}-me-example.com"
+    assert render_username("{{SessionNameRaw}}", identity) == "me@example.com"
+    assert render_username("system:node:{{EC2PrivateDNSName}}", identity) is None
+
+
+async def test_a_missing_token_and_an_unmapped_identity_get_the_eks_401_status(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    stranger = sts.add("AKIASTRANGE", f"arn:aws:iam::{ACCOUNT}:role/stranger")
+
+    missing = await api("GET", "/api/v1/namespaces/default/pods", token=None)
+    unmapped = await api("GET", "/api/v1/namespaces/default/pods", token=stranger)
+
+    assert missing.status == unmapped.status == 401
+    assert missing.json == unmapped.json == UNAUTHORIZED
+
+
+async def test_aws_auth_maps_roles_with_templates_and_groups(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
+    aws_auth(kube, mapRoles=f"- rolearn: arn:aws:iam::{ACCOUNT}:role/ops\n"
+                            "  username: ops:{{SessionName}}\n  groups: [system:masters]\n")
+    token = sts.add("AKIAOPS", f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice", session_name="alice")
+
+    reply = await api("POST", "/api/v1/namespaces/default/configmaps", token=token,
+                      json={"metadata": {"name": "by-ops"}})
+
+    assert reply.status == 201
+
+
+async def test_aws_auth_json_strings_as_in_the_step_functions_example_work(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    aws_auth(kube, mapUsers=f'[{{ "userarn": "arn:aws:iam::{ACCOUNT}:user/my-user", "username": "my-user", '
+                            '"groups": [ "system:masters" ] } ]')
+    token = sts.add("AKIAUSER", f"arn:aws:iam::{ACCOUNT}:user/my-user")
+
+    reply = await api("GET", "/apis/batch/v1/namespaces/default/jobs", token=token)
+
+    assert reply.status == 200
+
+
+async def test_identity_resolution_is_cached_per_token(api: Request, sts: FakeSts, kube: KubeSimulator) -> None:
+    aws_auth(kube, mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/c\n  username: c\n  groups: [system:masters]\n")
+    token = sts.add("AKIACACHE", f"arn:aws:iam::{ACCOUNT}:user/c")
+
+    for _ in range(5):
+        assert (await api("GET", "/api/v1/namespaces", token=token)).status == 200
+
+    assert sts.calls == 1
+
+
+async def test_rbac_role_binding_grants_only_its_namespace_verbs_and_resources(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    aws_auth(kube, mapRoles=f"- rolearn: arn:aws:iam::{ACCOUNT}:role/runner\n  username: runner\n"
+                            "  groups: [job-runners]\n")
+    rbac(kube,
+         {"kind": "Role", "metadata": {"name": "run-jobs", "namespace": "default"},
+          "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get"]},
+                    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]},
+         {"kind": "RoleBinding", "metadata": {"name": "run-jobs", "namespace": "default"},
+          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "run-jobs"},
+          "subjects": [{"kind": "Group", "name": "job-runners", "apiGroup": "rbac.authorization.k8s.io"}]})
+    token = sts.add("AKIARUNNER", f"arn:aws:iam::{ACCOUNT}:role/runner")
+
+    get_job = await api("GET", "/apis/batch/v1/namespaces/default/jobs/x", token=token)
+    list_jobs = await api("GET", "/apis/batch/v1/namespaces/default/jobs", token=token)
+    other_ns = await api("GET", "/apis/batch/v1/namespaces/kube-system/jobs/x", token=token)
+    pods = await api("GET", "/api/v1/namespaces/default/pods", token=token)
+    namespaces = await api("GET", "/api/v1/namespaces", token=token)
+
+    assert get_job.status == 404
+    assert list_jobs.status == 403
+    assert list_jobs.json["message"] == (
+        'jobs.batch is forbidden: User "runner" cannot list resource "jobs" in API group "batch" in the '
+        'namespace "default"'
+    )
+    assert other_ns.status == 403
+    assert pods.json["message"] == (
+        'pods is forbidden: User "runner" cannot list resource "pods" in API group "" in the namespace "default"'
+    )
+    assert namespaces.json["message"] == (
+        'namespaces is forbidden: User "runner" cannot list resource "namespaces" in API group "" at the '
+        "cluster scope"
+    )
+    assert namespaces.json["details"] == {"group": "", "kind": "namespaces"}
+
+
+async def test_rbac_resource_names_restrict_to_named_objects(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
+    aws_auth(kube, mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/n\n  username: n\n  groups: []\n")
+    rbac(kube,
+         {"kind": "ClusterRole", "metadata": {"name": "one-cm"},
+          "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["ok"]}]},
+         {"kind": "ClusterRoleBinding", "metadata": {"name": "one-cm"},
+          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "one-cm"},
+          "subjects": [{"kind": "User", "name": "n", "apiGroup": "rbac.authorization.k8s.io"}]})
+    token = sts.add("AKIAN", f"arn:aws:iam::{ACCOUNT}:user/n")
+
+    allowed = await api("GET", "/api/v1/namespaces/default/configmaps/ok", token=token)
+    denied = await api("GET", "/api/v1/namespaces/default/configmaps/other", token=token)
+
+    assert allowed.status == 404
+    assert denied.status == 403
+    assert denied.json["message"].startswith('configmaps "other" is forbidden: User "n" cannot get resource')
+
+
+async def test_discovery_is_open_to_any_authenticated_user(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
+    aws_auth(kube, mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/d\n  username: d\n")
+    token = sts.add("AKIAD", f"arn:aws:iam::{ACCOUNT}:user/d")
+
+    assert (await api("GET", "/apis", token=token)).status == 200
+    assert (await api("GET", "/version", token=None)).status == 200
+
+
+async def test_static_tokens_and_add_admin(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
+    token = sts.add("AKIALATE", f"arn:aws:iam::{ACCOUNT}:role/late")
+    before = await api("GET", "/api/v1/namespaces", token=token)
+
+    kube.add_admin(f"arn:aws:iam::{ACCOUNT}:role/late")
+    after = await api("GET", "/api/v1/namespaces", token=token)
+    extra = kube.add_static_token(username="ops")
+
+    assert before.status == 401
+    assert (await api("GET", "/api/v1/namespaces", token=ADMIN_TOKEN)).status == 200
+    assert (await api("GET", "/api/v1/namespaces", token=extra)).status == 200
+    assert after.status == 200
