@@ -366,3 +366,36 @@ async def test_the_wait_rides_out_throttling_server_errors_and_dropped_connectio
         kube.set_faults(FaultConfig(seed=7, throttle_rate=0.1, unavailable_rate=0.2, drop_rate=0.1))
     (result,) = results
     assert job_outcome(result) == "Complete"
+
+
+async def test_a_log_that_cannot_be_read_gets_error_and_cause_instead_of_log(
+    kube: Any, services: EksServices
+) -> None:
+    parameters = params(
+        kube,
+        job("unreadable", log="fine"),
+        LogOptions={"RetrieveLogs": True, "LogParameters": {"tailLines": ["not-a-number"]}},
+    )
+    result = await run_job(call(parameters), Recorded().context(), services)
+    entry = only_container(result)
+    assert set(entry) == {"error", "cause"}
+    assert entry["error"] == "EKS.400"
+    assert json.loads(entry["cause"])["StatusCode"] == 400
+    assert job_outcome(result) == "Complete"
+
+
+async def test_a_resumed_request_response_task_returns_the_job_without_creating_it_again(
+    kube: Any, services: EksServices
+) -> None:
+    first = Recorded()
+    created = await run_job(
+        call(params(kube, job("once")), IntegrationPattern.REQUEST_RESPONSE), first.context(), services
+    )
+    again = Recorded()
+    resumed = await run_job(
+        call(params(kube, job("once")), IntegrationPattern.REQUEST_RESPONSE),
+        again.context(handle=first.handles[0]),
+        services,
+    )
+    assert resumed["metadata"]["uid"] == created["metadata"]["uid"]
+    assert again.handles == []
