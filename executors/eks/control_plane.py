@@ -212,6 +212,7 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     kwargs = to_botocore(spec.operation, call.parameters, state_name=ctx.state_name)
     timestamps = _timestamp_option(ctx)
     with_metadata = _bool_option(ctx, SDK_METADATA_OPTION, True)
+    cancel_on_abort = _bool_option(ctx, CANCEL_ON_ABORT_OPTION, True)
     client = await services.eks_client()
     if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
         response = await _invoke(client, spec.method, kwargs)
@@ -246,7 +247,7 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     try:
         return await _wait_created(ctx, spec, client, identity, policy, timestamps)
     except anyio.get_cancelled_exc_class():
-        if spec.undo is not None and _bool_option(ctx, CANCEL_ON_ABORT_OPTION, True):
+        if spec.undo is not None and cancel_on_abort:
             await _undo_on_abort(client, spec, identity)
         raise
 
