@@ -7,7 +7,7 @@ saved handle, abort clean-up, and the output options.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -376,3 +376,23 @@ async def test_many_waiting_executions_share_one_client_and_one_coroutine_each(
     creates = [p for op, p in client.calls if op == "create_nodegroup"]
     assert len(creates) == 500
     assert all(r["Nodegroup"]["Status"] == "ACTIVE" for r in results)
+
+
+async def test_the_eks_client_is_created_once_and_shared_by_concurrent_callers(
+    aws_env: Mapping[str, str],
+) -> None:
+    services = EksServices.default()
+    assert services.region == "us-west-2"
+    clients: list[Any] = []
+
+    async def get() -> None:
+        clients.append(await services.eks_client())
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(get)
+        assert len({id(c) for c in clients}) == 1
+        assert clients[0].meta.region_name == "us-west-2"
+    finally:
+        await services.aclose()
