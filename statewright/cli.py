@@ -195,6 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StatewrightError as exc:
         print(f"statewright: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        # A bug, not bad input: say so plainly; STATEWRIGHT_DEBUG=1 shows the traceback.
+        if os.environ.get("STATEWRIGHT_DEBUG"):
+            raise
+        print(f"statewright: internal error: {type(exc).__name__}: {exc} (set STATEWRIGHT_DEBUG=1 for details)", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -820,7 +820,12 @@ class _Parser:
             static = StaticParameters(known={}, dynamic=frozenset())
         else:
             static = StaticParameters(known={}, dynamic=None)
-        for prob in reg.executor.check_parameters(parsed.action, parsed.pattern, static):
+        try:
+            found = reg.executor.check_parameters(parsed.action, parsed.pattern, static)
+        except Exception as exc:  # a plugin's checker must not turn validation into a traceback
+            self.problem(pointer(loc, "Resource"), "CHECK_FAILED", f"the executor could not check its parameters: {exc}")
+            return
+        for prob in found:
             where = pointer(loc, key)
             for seg in prob.path:
                 where = pointer(where, seg)
