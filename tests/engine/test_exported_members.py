@@ -1,0 +1,120 @@
+"""The public surfaces, pinned: adding or removing a name must be a deliberate change here.
+
+Like httpx's ``tests/test_exported_members.py``: ``__all__`` is the supported
+API whatever the module layout, so it is compared with a literal set, and
+every listed name must really be importable.
+"""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+import engine
+import executors
+import statewright
+
+ENGINE = {
+    "Clock",
+    "DEFAULT_LIMIT_BYTES",
+    "DataLimitExceeded",
+    "Engine",
+    "Execution",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "ExecutionRecord",
+    "ExecutionResult",
+    "Executor",
+    "ExecutorCall",
+    "ExecutorContext",
+    "ExecutorRegistry",
+    "History",
+    "HistoryEvent",
+    "InMemoryStore",
+    "IntegrationPattern",
+    "InvalidDefinition",
+    "InvalidInput",
+    "JSON",
+    "LoopClock",
+    "ParameterChecker",
+    "ParameterProblem",
+    "Position",
+    "Problem",
+    "SizeGuard",
+    "StateMachine",
+    "StatesError",
+    "StatewrightError",
+    "StaticParameters",
+    "Store",
+    "SystemClock",
+    "TaskFailed",
+    "UnknownResource",
+    "parse_definition",
+    "parse_resource",
+}
+
+STATEWRIGHT = {
+    "CallableExecutor",
+    "Engine",
+    "Execution",
+    "ExecutionResult",
+    "ExecutorCall",
+    "ExecutorContext",
+    "ExecutorRegistry",
+    "InMemoryStore",
+    "IntegrationPattern",
+    "InvalidDefinition",
+    "InvalidInput",
+    "LambdaExecutor",
+    "LoopClock",
+    "StatesError",
+    "SystemClock",
+    "lambda_executor",
+    "parse_definition",
+}
+
+EXECUTORS = {
+    "AwsPollPolicy",
+    "EksExecutor",
+    "EksServices",
+    "ExponentialPollPolicy",
+    "FixedPollPolicy",
+    "KubeConnections",
+    "PollPolicy",
+    "RESOURCE_PATTERNS",
+    "TokenProvider",
+    "TransientEksError",
+    "eks_api_errors",
+    "kube_connection_errors",
+    "kube_http_error",
+    "parse_poll_policy",
+    "policy_for",
+    "poll_policy_names",
+    "poll_until",
+    "register",
+    "register_poll_policy",
+    "ssl_context_for_ca",
+    "task_failed",
+}
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [(engine, ENGINE), (statewright, STATEWRIGHT), (executors, EXECUTORS)],
+    ids=["engine", "statewright", "executors"],
+)
+def test_all_lists_exactly_the_supported_names(module: types.ModuleType, expected: set[str]) -> None:
+    assert set(module.__all__) == expected
+    assert len(module.__all__) == len(expected), "__all__ lists a name twice"
+
+
+@pytest.mark.parametrize("module", [engine, statewright, executors], ids=["engine", "statewright", "executors"])
+def test_every_exported_name_exists(module: types.ModuleType) -> None:
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
+
+
+def test_statewright_re_exports_the_engine_objects_themselves() -> None:
+    for name in STATEWRIGHT & ENGINE:
+        assert getattr(statewright, name) is getattr(engine, name), name
