@@ -34,10 +34,22 @@ def wait_for(path: Path, process: subprocess.Popen[str]) -> None:
         time.sleep(0.1)
 
 
-def test_sim_command_serves_boto3_and_kubectl_and_exits_zero_on_sigint(tmp_path: Path) -> None:
+def test_sim_command_serves_boto3_and_kubectl_renews_the_token_and_exits_zero_on_sigint(
+    tmp_path: Path,
+) -> None:
     env_file, kubeconfig = tmp_path / "sim.env", tmp_path / "kubeconfig"
     process = subprocess.Popen(
-        [sys.executable, "-m", "sim", "--env", str(env_file), "--kubeconfig", str(kubeconfig)],
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "--env",
+            str(env_file),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--token-refresh",
+            "1",
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -83,6 +95,13 @@ def test_sim_command_serves_boto3_and_kubectl_and_exits_zero_on_sigint(tmp_path:
         )
         assert namespaces.returncode == 0, namespaces.stderr
         assert "namespace/default" in namespaces.stdout.split()
+
+        # The kubeconfig is rewritten with a fresh token while the simulators run.
+        first_token = config["users"][0]["user"]["token"]
+        deadline = time.monotonic() + 10
+        while yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"] == first_token:
+            assert time.monotonic() < deadline, "the kubeconfig token was not renewed"
+            time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
