@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from engine import DEFAULT_LIMIT_BYTES, DataLimitExceeded, ExecutorCall, ExecutorContext, InvalidInput, SizeGuard
+from engine import (
+    DEFAULT_LIMIT_BYTES,
+    DataLimitExceeded,
+    ExecutorCall,
+    ExecutorContext,
+    InvalidInput,
+    SizeGuard,
+)
 from engine.size_guard import payload_size
 
 LIMIT = 262_144

@@ -155,7 +155,7 @@ def test_a_definition_parses_the_same_from_json_text(definition: Any) -> None:
         text = orjson.dumps(definition)
     except TypeError:  # pragma: no cover - the strategy only makes JSON values
         return
-    outcomes = []
+    outcomes: list[tuple[Any, ...]] = []
     for form in (definition, text):
         try:
             m = parse_definition(form)

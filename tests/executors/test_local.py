@@ -13,7 +13,14 @@ from typing import Any
 import orjson
 import pytest
 
-from engine import ExecutorCall, ExecutorContext, ExecutorRegistry, IntegrationPattern, StatesError, StaticParameters
+from engine import (
+    ExecutorCall,
+    ExecutorContext,
+    ExecutorRegistry,
+    IntegrationPattern,
+    StatesError,
+    StaticParameters,
+)
 from executors.local import LAMBDA_INVOKE, CallableExecutor, LambdaExecutor, lambda_executor, register
 
 

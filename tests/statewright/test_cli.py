@@ -127,7 +127,7 @@ def test_input_over_the_size_limit_exits_two(tmp_path: Path, capsys: pytest.Capt
 
 def test_a_missing_definition_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", str(tmp_path / "absent.json"), "-q"])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 2
     assert "absent.json" in err
     assert "Traceback" not in err
@@ -143,7 +143,7 @@ def test_validate_accepts_a_valid_definition(tmp_path: Path, capsys: pytest.Capt
 
 def test_validate_lists_every_problem_and_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["validate", _write(tmp_path, "bad.json", INVALID)])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 2
     assert "3 problem(s)" in err
     for location in ("/States/A/Next", "/States/A/Bogus", "/States/B"):
