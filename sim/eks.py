@@ -104,7 +104,8 @@ LOG_TYPES: Final = ("api", "audit", "authenticator", "controllerManager", "sched
 MAX_FARGATE_SELECTORS: Final = 5
 MAX_SELECTOR_LABELS: Final = 5
 MAX_TAGS: Final = 50
-AWS_AUTH_ATTEMPTS: Final = 8
+#: Enough for the edit to get through a cluster configured with heavy injected faults.
+AWS_AUTH_ATTEMPTS: Final = 20
 
 _CLUSTER_NAME_RE: Final = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
 _COMPUTE_NAME_RE: Final = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
@@ -1337,7 +1338,7 @@ class _AwsAuthEditor:
         async with aiohttp.ClientSession(headers=self._headers, timeout=timeout) as session:
             for attempt in range(AWS_AUTH_ATTEMPTS):
                 if attempt:
-                    await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+                    await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
                 try:
                     outcome = await self._attempt(session, add=add, remove=remove)
                 except (aiohttp.ClientError, TimeoutError) as exc:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from sim.eks import Timings
+from sim.faults import FaultConfig
 from sim.stack import Simulators
 
 FAST_WAIT = {"Delay": 0.05, "MaxAttempts": 100}
@@ -181,3 +182,27 @@ async def test_deleting_a_cluster_stops_its_api_server(simulators: Simulators, e
         simulators.cluster("demo")
     with pytest.raises(aiohttp.ClientConnectionError):
         await kube("GET", demo.url, demo.ca_b64, simulators.token("demo"), "/version")
+
+
+@pytest.mark.parametrize(
+    "simulators_options",
+    [
+        {
+            "faults": FaultConfig(seed=7, throttle_rate=0.4, error_rate=0.1),
+            "timings": Timings(nodegroup_create=0.05),
+        }
+    ],
+)
+async def test_aws_auth_is_updated_through_a_cluster_api_that_throttles_and_fails(
+    simulators: Simulators, eks: Any
+) -> None:
+    await eks.create_nodegroup(clusterName="demo", nodegroupName="ng", subnets=["s1"], nodeRole=NODE_ROLE)
+    await eks.get_waiter("nodegroup_active").wait(
+        clusterName="demo", nodegroupName="ng", WaiterConfig=FAST_WAIT
+    )
+
+    demo = simulators.cluster("demo")
+    demo.set_faults(None)
+    status, configmap = await kube("GET", demo.url, demo.ca_b64, simulators.token("demo"), AWS_AUTH)
+    assert status == 200
+    assert [entry["rolearn"] for entry in yaml.safe_load(configmap["data"]["mapRoles"])] == [NODE_ROLE]
