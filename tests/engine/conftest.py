@@ -102,7 +102,12 @@ class Harness:
             yield engine
 
     async def run(
-        self, definition: Mapping[str, Any] | str, input: JSON = None, *, clock: Clock | None = None, **kwargs: Any
+        self,
+        definition: Mapping[str, Any] | str,
+        input: JSON = None,
+        *,
+        clock: Clock | None = None,
+        **kwargs: Any,
     ) -> ExecutionResult:
         """Run ``definition`` to its end on a fresh engine and return the result."""
         async with self.engine(clock=clock or ImmediateClock(), **kwargs) as engine:
@@ -116,4 +121,3 @@ def harness() -> Harness:
     functions = LambdaExecutor()
     register(registry, functions)
     return Harness(registry=registry, functions=functions)
-

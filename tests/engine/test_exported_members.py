@@ -109,7 +109,9 @@ def test_all_lists_exactly_the_supported_names(module: types.ModuleType, expecte
     assert len(module.__all__) == len(expected), "__all__ lists a name twice"
 
 
-@pytest.mark.parametrize("module", [engine, statewright, executors], ids=["engine", "statewright", "executors"])
+@pytest.mark.parametrize(
+    "module", [engine, statewright, executors], ids=["engine", "statewright", "executors"]
+)
 def test_every_exported_name_exists(module: types.ModuleType) -> None:
     missing = [name for name in module.__all__ if not hasattr(module, name)]
     assert missing == []

@@ -35,36 +35,82 @@ def _one(state: dict[str, Any]) -> dict[str, Any]:
 
 EVENT_ORDERS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("Pass", {"Type": "Pass", "End": True}, ["PassStateEntered", "PassStateExited", "ExecutionSucceeded"]),
-    ("Wait", {"Type": "Wait", "Seconds": 1, "End": True}, ["WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"]),
+    (
+        "Wait",
+        {"Type": "Wait", "Seconds": 1, "End": True},
+        ["WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"],
+    ),
     ("Succeed", {"Type": "Succeed"}, ["SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]),
     ("Fail", {"Type": "Fail", "Error": "E"}, ["FailStateEntered", "ExecutionFailed"]),
     (
         "Choice",
         {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": False, "Next": "S2"}]},
-        ["ChoiceStateEntered", "ChoiceStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"],
+        [
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded",
+        ],
     ),
     (
         "Task success",
         {"Type": "Task", "Resource": CUSTOM, "End": True},
-        ["TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded"],
+        [
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded",
+        ],
     ),
     (
         "Parallel",
-        {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}], "End": True},
-        ["ParallelStateEntered", "ParallelStateStarted", "PassStateEntered", "PassStateExited", "ParallelStateSucceeded",
-         "ParallelStateExited", "ExecutionSucceeded"],
+        {
+            "Type": "Parallel",
+            "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}],
+            "End": True,
+        },
+        [
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "ExecutionSucceeded",
+        ],
     ),
     (
         "Map",
-        {"Type": "Map", "ItemsPath": "$.one", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}}, "End": True},
-        ["MapStateEntered", "MapStateStarted", "MapIterationStarted", "PassStateEntered", "PassStateExited",
-         "MapIterationSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+        {
+            "Type": "Map",
+            "ItemsPath": "$.one",
+            "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}},
+            "End": True,
+        },
+        [
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded",
+        ],
     ),
 ]
 
 
-@pytest.mark.parametrize(("state", "expected"), [c[1:] for c in EVENT_ORDERS], ids=[c[0] for c in EVENT_ORDERS])
-async def test_each_state_type_records_aws_event_types_in_order(harness: Any, state: dict[str, Any], expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("state", "expected"), [c[1:] for c in EVENT_ORDERS], ids=[c[0] for c in EVENT_ORDERS]
+)
+async def test_each_state_type_records_aws_event_types_in_order(
+    harness: Any, state: dict[str, Any], expected: list[str]
+) -> None:
     harness.handle(CUSTOM, _ok({"r": 1}))
     definition = _one(state)
     if state["Type"] == "Choice":
@@ -76,9 +122,21 @@ async def test_each_state_type_records_aws_event_types_in_order(harness: Any, st
 async def test_a_failed_task_records_task_failed_then_execution_failed(harness: Any) -> None:
     harness.handle(CUSTOM, _failing("Boom", "it broke"))
     result = await harness.run(_one({"Type": "Task", "Resource": CUSTOM, "End": True}), {})
-    assert result.history.types == ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskFailed", "ExecutionFailed"]
+    assert result.history.types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskFailed",
+        "ExecutionFailed",
+    ]
     failed = result.history[4]
-    assert failed.details == {"resourceType": "custom", "resource": "call", "error": "Boom", "cause": "it broke"}
+    assert failed.details == {
+        "resourceType": "custom",
+        "resource": "call",
+        "error": "Boom",
+        "cause": "it broke",
+    }
     assert result.history[5].details == {"error": "Boom", "cause": "it broke"}
 
 
@@ -86,7 +144,11 @@ async def test_event_ids_count_from_one_and_chain_to_the_previous_event(harness:
     harness.handle(CUSTOM, _ok(1))
     definition = {
         "StartAt": "A",
-        "States": {"A": {"Type": "Pass", "Next": "T"}, "T": {"Type": "Task", "Resource": CUSTOM, "Next": "W"}, "W": {"Type": "Wait", "Seconds": 5, "End": True}},
+        "States": {
+            "A": {"Type": "Pass", "Next": "T"},
+            "T": {"Type": "Task", "Resource": CUSTOM, "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 5, "End": True},
+        },
     }
     result = await harness.run(definition, {})
     events = result.history.to_aws()
@@ -107,13 +169,32 @@ async def test_timestamps_follow_the_engine_clock(harness: Any) -> None:
 
 async def test_to_aws_renders_details_with_aws_key_names_and_json_strings(harness: Any) -> None:
     harness.handle(CUSTOM, _ok({"out": [1, 2]}))
-    definition = _one({"Type": "Task", "Resource": CUSTOM, "Parameters": {"p.$": "$.in"}, "TimeoutSeconds": 60, "HeartbeatSeconds": 10, "End": True})
+    definition = _one(
+        {
+            "Type": "Task",
+            "Resource": CUSTOM,
+            "Parameters": {"p.$": "$.in"},
+            "TimeoutSeconds": 60,
+            "HeartbeatSeconds": 10,
+            "End": True,
+        }
+    )
     async with harness.engine(region="eu-west-1", role_arn="arn:aws:iam::123456789012:role/R") as engine:
         result = await engine.run(definition, {"in": "x"})
     events = {e["type"]: e for e in result.history.to_aws()}
-    assert set(events["ExecutionStarted"]) == {"id", "previousEventId", "timestamp", "type", "executionStartedEventDetails"}
+    assert set(events["ExecutionStarted"]) == {
+        "id",
+        "previousEventId",
+        "timestamp",
+        "type",
+        "executionStartedEventDetails",
+    }
     started = events["ExecutionStarted"]["executionStartedEventDetails"]
-    assert started == {"input": '{"in":"x"}', "inputDetails": {"truncated": False}, "roleArn": "arn:aws:iam::123456789012:role/R"}
+    assert started == {
+        "input": '{"in":"x"}',
+        "inputDetails": {"truncated": False},
+        "roleArn": "arn:aws:iam::123456789012:role/R",
+    }
     entered = events["TaskStateEntered"]["stateEnteredEventDetails"]
     assert entered == {"name": "S", "input": '{"in":"x"}', "inputDetails": {"truncated": False}}
     scheduled = events["TaskScheduled"]["taskScheduledEventDetails"]
@@ -132,13 +213,21 @@ async def test_to_aws_renders_details_with_aws_key_names_and_json_strings(harnes
     assert succeeded["outputDetails"] == {"truncated": False}
     exited = events["TaskStateExited"]["stateExitedEventDetails"]
     assert exited["name"] == "S" and orjson.loads(exited["output"]) == {"out": [1, 2]}
-    assert orjson.loads(events["ExecutionSucceeded"]["executionSucceededEventDetails"]["output"]) == {"out": [1, 2]}
+    assert orjson.loads(events["ExecutionSucceeded"]["executionSucceededEventDetails"]["output"]) == {
+        "out": [1, 2]
+    }
 
 
 async def test_the_history_rendering_is_json_serializable(harness: Any) -> None:
     definition = {
         "StartAt": "P",
-        "States": {"P": {"Type": "Parallel", "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}], "End": True}},
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}],
+                "End": True,
+            }
+        },
     }
     result = await harness.run(definition, {})
     events = orjson.loads(orjson.dumps(result.history.to_aws()))
@@ -158,7 +247,13 @@ async def test_history_can_be_turned_off_without_changing_the_result(harness: An
 async def test_every_event_reaches_the_on_event_callback(harness: Any) -> None:
     seen: list[str] = []
     harness.handle(CUSTOM, _ok(1))
-    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "T"}, "T": {"Type": "Task", "Resource": CUSTOM, "End": True}}}
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "T"},
+            "T": {"Type": "Task", "Resource": CUSTOM, "End": True},
+        },
+    }
     result = await harness.run(definition, {}, on_event=lambda record, etype, details: seen.append(etype))
     assert seen == result.history.types
 
@@ -173,4 +268,8 @@ def test_a_history_appends_events_with_chained_ids() -> None:
     assert history.append("PassStateExited", stamp, {"name": "A", "output": 1}, previous=1) == 3
     assert [(e.id, e.previous_event_id) for e in history] == [(1, 0), (2, 1), (3, 1)]
     assert history.types == ["ExecutionStarted", "PassStateEntered", "PassStateExited"]
-    assert history[2].to_aws()["stateExitedEventDetails"] == {"name": "A", "output": "1", "outputDetails": {"truncated": False}}
+    assert history[2].to_aws()["stateExitedEventDetails"] == {
+        "name": "A",
+        "output": "1",
+        "outputDetails": {"truncated": False},
+    }

@@ -25,7 +25,12 @@ def _end() -> dict[str, Any]:
 
 
 def _task(**fields: Any) -> dict[str, Any]:
-    state: dict[str, Any] = {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "f"}, "End": True}
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": LAMBDA,
+        "Parameters": {"FunctionName": "f"},
+        "End": True,
+    }
     state.update(fields)
     return state
 
@@ -35,7 +40,10 @@ def _one(state: dict[str, Any], **top: Any) -> dict[str, Any]:
 
 
 def _choice(*rules: Any) -> dict[str, Any]:
-    return {"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": list(rules), "Default": "D"}, "D": _end()}}
+    return {
+        "StartAt": "C",
+        "States": {"C": {"Type": "Choice", "Choices": list(rules), "Default": "D"}, "D": _end()},
+    }
 
 
 def problems_of(definition: Any, registry: ExecutorRegistry | None = None) -> set[tuple[str, str]]:
@@ -67,14 +75,32 @@ GRAPH_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
     ),
     (
         "Choice Default names no state",
-        {"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [
-            {"Variable": "$.a", "IsPresent": True, "Next": "D"}], "Default": "Nowhere"}, "D": _end()}},
+        {
+            "StartAt": "C",
+            "States": {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.a", "IsPresent": True, "Next": "D"}],
+                    "Default": "Nowhere",
+                },
+                "D": _end(),
+            },
+        },
         {("/States/C/Default", "MISSING_TARGET")},
     ),
     (
         "a Choice rule's Next names no state",
-        {"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [
-            {"Variable": "$.a", "IsPresent": True, "Next": "Nowhere"}], "Default": "D"}, "D": _end()}},
+        {
+            "StartAt": "C",
+            "States": {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.a", "IsPresent": True, "Next": "Nowhere"}],
+                    "Default": "D",
+                },
+                "D": _end(),
+            },
+        },
         {("/States/C/Choices/0/Next", "MISSING_TARGET")},
     ),
     (
@@ -89,7 +115,10 @@ GRAPH_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
     ),
     (
         "a cycle unreachable from StartAt",
-        {"StartAt": "A", "States": {"A": _end(), "B": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Pass", "Next": "B"}}},
+        {
+            "StartAt": "A",
+            "States": {"A": _end(), "B": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Pass", "Next": "B"}},
+        },
         {("/States/B", "UNREACHABLE_STATE"), ("/States/C", "UNREACHABLE_STATE")},
     ),
     (
@@ -98,13 +127,25 @@ GRAPH_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
         {("/States/A", "NEXT_AND_END")},
     ),
     ("neither Next nor End", _one({"Type": "Pass"}), {("/States/A", "MISSING_NEXT_OR_END")}),
-    ("End not a boolean", _one({"Type": "Pass", "End": "yes"}), {("/States/A/End", "INVALID_TYPE"), ("/States/A", "MISSING_NEXT_OR_END")}),
-    ("a terminal state with Next", _one({"Type": "Succeed", "Next": "A"}), {("/States/A/Next", "UNKNOWN_FIELD")}),
+    (
+        "End not a boolean",
+        _one({"Type": "Pass", "End": "yes"}),
+        {("/States/A/End", "INVALID_TYPE"), ("/States/A", "MISSING_NEXT_OR_END")},
+    ),
+    (
+        "a terminal state with Next",
+        _one({"Type": "Succeed", "Next": "A"}),
+        {("/States/A/Next", "UNKNOWN_FIELD")},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("definition", "expected"), [c[1:] for c in GRAPH_CASES], ids=[c[0] for c in GRAPH_CASES])
-def test_graph_problems_are_reported_with_their_location(definition: Any, expected: set[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("definition", "expected"), [c[1:] for c in GRAPH_CASES], ids=[c[0] for c in GRAPH_CASES]
+)
+def test_graph_problems_are_reported_with_their_location(
+    definition: Any, expected: set[tuple[str, str]]
+) -> None:
     assert problems_of(definition) == expected
 
 
@@ -145,13 +186,32 @@ FIELD_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
         _one(_task(TimeoutSeconds=5, HeartbeatSeconds=5)),
         {("/States/A/HeartbeatSeconds", "INVALID_VALUE")},
     ),
-    ("TimeoutSeconds of a Task not an integer", _one(_task(TimeoutSeconds=1.5)), {("/States/A/TimeoutSeconds", "INVALID_TYPE")}),
-    ("machine TimeoutSeconds below one", _one(_end(), TimeoutSeconds=0), {("/TimeoutSeconds", "INVALID_VALUE")}),
-    ("Parallel without branches", _one({"Type": "Parallel", "Branches": [], "End": True}), {("/States/A/Branches", "MISSING_FIELD")}),
+    (
+        "TimeoutSeconds of a Task not an integer",
+        _one(_task(TimeoutSeconds=1.5)),
+        {("/States/A/TimeoutSeconds", "INVALID_TYPE")},
+    ),
+    (
+        "machine TimeoutSeconds below one",
+        _one(_end(), TimeoutSeconds=0),
+        {("/TimeoutSeconds", "INVALID_VALUE")},
+    ),
+    (
+        "Parallel without branches",
+        _one({"Type": "Parallel", "Branches": [], "End": True}),
+        {("/States/A/Branches", "MISSING_FIELD")},
+    ),
     ("Map without ItemProcessor", _one({"Type": "Map", "End": True}), {("/States/A", "MISSING_FIELD")}),
     (
         "Map with a negative MaxConcurrency",
-        _one({"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": _end()}}, "MaxConcurrency": -1, "End": True}),
+        _one(
+            {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": _end()}},
+                "MaxConcurrency": -1,
+                "End": True,
+            }
+        ),
         {("/States/A/MaxConcurrency", "INVALID_VALUE")},
     ),
     (
@@ -167,8 +227,12 @@ FIELD_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
 ]
 
 
-@pytest.mark.parametrize(("definition", "expected"), [c[1:] for c in FIELD_CASES], ids=[c[0] for c in FIELD_CASES])
-def test_field_problems_are_reported_with_their_location(definition: Any, expected: set[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("definition", "expected"), [c[1:] for c in FIELD_CASES], ids=[c[0] for c in FIELD_CASES]
+)
+def test_field_problems_are_reported_with_their_location(
+    definition: Any, expected: set[tuple[str, str]]
+) -> None:
     assert problems_of(definition) == expected
 
 
@@ -177,8 +241,21 @@ def test_field_problems_are_reported_with_their_location(definition: Any, expect
 RETRY_CATCH_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
     (
         "every bad retrier field",
-        _one(_task(Retry=[{"ErrorEquals": ["X"], "MaxAttempts": -1, "IntervalSeconds": 0, "BackoffRate": 0.5,
-                           "JitterStrategy": "SOME", "MaxDelaySeconds": 0, "Foo": 1}])),
+        _one(
+            _task(
+                Retry=[
+                    {
+                        "ErrorEquals": ["X"],
+                        "MaxAttempts": -1,
+                        "IntervalSeconds": 0,
+                        "BackoffRate": 0.5,
+                        "JitterStrategy": "SOME",
+                        "MaxDelaySeconds": 0,
+                        "Foo": 1,
+                    }
+                ]
+            )
+        ),
         {
             ("/States/A/Retry/0/MaxAttempts", "INVALID_VALUE"),
             ("/States/A/Retry/0/IntervalSeconds", "INVALID_VALUE"),
@@ -211,8 +288,15 @@ RETRY_CATCH_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
     ),
     (
         "States.ALL in a catcher that is not the last",
-        {"StartAt": "A", "States": {"A": _task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "B"},
-                                                      {"ErrorEquals": ["X"], "Next": "B"}]), "B": _end()}},
+        {
+            "StartAt": "A",
+            "States": {
+                "A": _task(
+                    Catch=[{"ErrorEquals": ["States.ALL"], "Next": "B"}, {"ErrorEquals": ["X"], "Next": "B"}]
+                ),
+                "B": _end(),
+            },
+        },
         {("/States/A/Catch/0/ErrorEquals", "INVALID_VALUE")},
     ),
     (
@@ -222,8 +306,13 @@ RETRY_CATCH_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
     ),
     (
         "an unknown catcher field and a bad catcher ResultPath",
-        {"StartAt": "A", "States": {"A": _task(Catch=[{"ErrorEquals": ["X"], "Next": "B", "Foo": 1,
-                                                       "ResultPath": "nope"}]), "B": _end()}},
+        {
+            "StartAt": "A",
+            "States": {
+                "A": _task(Catch=[{"ErrorEquals": ["X"], "Next": "B", "Foo": 1, "ResultPath": "nope"}]),
+                "B": _end(),
+            },
+        },
         {("/States/A/Catch/0/Foo", "UNKNOWN_FIELD"), ("/States/A/Catch/0/ResultPath", "INVALID_PATH")},
     ),
     ("Catch not an array", _one(_task(Catch={})), {("/States/A/Catch", "INVALID_TYPE")}),
@@ -242,13 +331,21 @@ def test_retry_and_catch_problems_are_reported_with_their_location(
 # -- Choice rules --------------------------------------------------------------------------
 
 CHOICE_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
-    ("a top-level rule without Next", _choice({"Variable": "$.a", "StringEquals": "x"}), {("/States/C/Choices/0", "MISSING_FIELD")}),
+    (
+        "a top-level rule without Next",
+        _choice({"Variable": "$.a", "StringEquals": "x"}),
+        {("/States/C/Choices/0", "MISSING_FIELD")},
+    ),
     (
         "two comparison operators in one rule",
         _choice({"Variable": "$.a", "StringEquals": "x", "NumericEquals": 1, "Next": "D"}),
         {("/States/C/Choices/0", "INVALID_RULE")},
     ),
-    ("And that is not an array", _choice({"And": {"Variable": "$.a"}, "Next": "D"}), {("/States/C/Choices/0/And", "INVALID_TYPE")}),
+    (
+        "And that is not an array",
+        _choice({"And": {"Variable": "$.a"}, "Next": "D"}),
+        {("/States/C/Choices/0/And", "INVALID_TYPE")},
+    ),
     ("an empty And", _choice({"And": [], "Next": "D"}), {("/States/C/Choices/0/And", "INVALID_TYPE")}),
     (
         "a combinator mixed with a comparison",
@@ -262,9 +359,19 @@ CHOICE_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
     ),
     (
         "a ...Path comparator with a bad path and a Numeric comparator with a string, inside Or",
-        _choice({"Or": [{"Variable": "$.a", "StringEqualsPath": "nope"},
-                        {"Variable": "$.a", "NumericEquals": "1"}], "Next": "D"}),
-        {("/States/C/Choices/0/Or/0/StringEqualsPath", "INVALID_PATH"), ("/States/C/Choices/0/Or/1/NumericEquals", "INVALID_TYPE")},
+        _choice(
+            {
+                "Or": [
+                    {"Variable": "$.a", "StringEqualsPath": "nope"},
+                    {"Variable": "$.a", "NumericEquals": "1"},
+                ],
+                "Next": "D",
+            }
+        ),
+        {
+            ("/States/C/Choices/0/Or/0/StringEqualsPath", "INVALID_PATH"),
+            ("/States/C/Choices/0/Or/1/NumericEquals", "INVALID_TYPE"),
+        },
     ),
     (
         "a nested rule with a Next",
@@ -281,13 +388,21 @@ CHOICE_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
         _choice({"Variable": "$.a", "BooleanEquals": 1, "Next": "D"}),
         {("/States/C/Choices/0/BooleanEquals", "INVALID_TYPE")},
     ),
-    ("a comparison without Variable", _choice({"StringEquals": "x", "Next": "D"}), {("/States/C/Choices/0", "MISSING_FIELD")}),
+    (
+        "a comparison without Variable",
+        _choice({"StringEquals": "x", "Next": "D"}),
+        {("/States/C/Choices/0", "MISSING_FIELD")},
+    ),
     (
         "an unknown operator",
         _choice({"Variable": "$.a", "Bogus": 1, "Next": "D"}),
         {("/States/C/Choices/0", "INVALID_RULE"), ("/States/C/Choices/0/Bogus", "UNKNOWN_FIELD")},
     ),
-    ("a Variable that is not a path", _choice({"Variable": "a", "IsNull": True, "Next": "D"}), {("/States/C/Choices/0/Variable", "INVALID_PATH")}),
+    (
+        "a Variable that is not a path",
+        _choice({"Variable": "a", "IsNull": True, "Next": "D"}),
+        {("/States/C/Choices/0/Variable", "INVALID_PATH")},
+    ),
     (
         "no Choices",
         {"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [], "Default": "D"}, "D": _end()}},
@@ -296,8 +411,12 @@ CHOICE_CASES: list[tuple[str, Any, set[tuple[str, str]]]] = [
 ]
 
 
-@pytest.mark.parametrize(("definition", "expected"), [c[1:] for c in CHOICE_CASES], ids=[c[0] for c in CHOICE_CASES])
-def test_choice_rule_problems_are_reported_with_their_location(definition: Any, expected: set[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("definition", "expected"), [c[1:] for c in CHOICE_CASES], ids=[c[0] for c in CHOICE_CASES]
+)
+def test_choice_rule_problems_are_reported_with_their_location(
+    definition: Any, expected: set[tuple[str, str]]
+) -> None:
     assert problems_of(definition) == expected
 
 
@@ -325,7 +444,9 @@ def test_well_formed_choice_rules_are_accepted(rule: dict[str, Any]) -> None:
 
 
 def test_bad_paths_are_reported_per_field() -> None:
-    definition = _one({"Type": "Pass", "InputPath": "foo", "ResultPath": "$.a[*]", "OutputPath": 3, "End": True})
+    definition = _one(
+        {"Type": "Pass", "InputPath": "foo", "ResultPath": "$.a[*]", "OutputPath": 3, "End": True}
+    )
     assert problems_of(definition) == {
         ("/States/A/InputPath", "INVALID_PATH"),
         ("/States/A/ResultPath", "INVALID_PATH"),
@@ -366,7 +487,11 @@ def test_a_parallel_branch_cannot_point_at_an_outer_state() -> None:
     definition = {
         "StartAt": "P",
         "States": {
-            "P": {"Type": "Parallel", "Branches": [{"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Next": "Out"}}}], "Next": "Out"},
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Next": "Out"}}}],
+                "Next": "Out",
+            },
             "Out": _end(),
         },
     }
@@ -376,7 +501,9 @@ def test_a_parallel_branch_cannot_point_at_an_outer_state() -> None:
 def test_an_outer_state_cannot_point_into_a_parallel_branch() -> None:
     definition = {
         "StartAt": "P",
-        "States": {"P": {"Type": "Parallel", "Branches": [{"StartAt": "B1", "States": {"B1": _end()}}], "Next": "B1"}},
+        "States": {
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "B1", "States": {"B1": _end()}}], "Next": "B1"}
+        },
     }
     assert problems_of(definition) == {("/States/P/Next", "MISSING_TARGET")}
 
@@ -387,7 +514,10 @@ def test_a_map_processor_is_validated_as_its_own_state_machine() -> None:
         "States": {
             "M": {
                 "Type": "Map",
-                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Next": "After", "Foo": 1}, "J": _end()}},
+                "ItemProcessor": {
+                    "StartAt": "I",
+                    "States": {"I": {"Type": "Pass", "Next": "After", "Foo": 1}, "J": _end()},
+                },
                 "Next": "After",
             },
             "After": _end(),
@@ -401,7 +531,9 @@ def test_a_map_processor_is_validated_as_its_own_state_machine() -> None:
 
 
 def test_the_legacy_iterator_field_is_validated_at_its_own_location() -> None:
-    definition = _one({"Type": "Map", "Iterator": {"StartAt": "Missing", "States": {"I": _end()}}, "End": True})
+    definition = _one(
+        {"Type": "Map", "Iterator": {"StartAt": "Missing", "States": {"I": _end()}}, "End": True}
+    )
     assert problems_of(definition) == {
         ("/States/A/Iterator/StartAt", "MISSING_TARGET"),
     }
@@ -412,11 +544,16 @@ def test_problems_in_a_nested_branch_inside_a_map_carry_the_full_location() -> N
     definition = _one(
         {
             "Type": "Map",
-            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [inner], "End": True}}},
+            "ItemProcessor": {
+                "StartAt": "P",
+                "States": {"P": {"Type": "Parallel", "Branches": [inner], "End": True}},
+            },
             "End": True,
         }
     )
-    assert problems_of(definition) == {("/States/A/ItemProcessor/States/P/Branches/0/States/X", "INVALID_WAIT")}
+    assert problems_of(definition) == {
+        ("/States/A/ItemProcessor/States/P/Branches/0/States/X", "INVALID_WAIT")
+    }
 
 
 # -- resources, against a registry ---------------------------------------------------------------
@@ -474,7 +611,13 @@ def test_result_selector_is_refused_in_a_jsonata_task_and_arguments_in_a_jsonpat
     definition = {
         "StartAt": "A",
         "States": {
-            "A": {"Type": "Task", "QueryLanguage": "JSONata", "Resource": LAMBDA, "ResultSelector": {}, "Next": "B"},
+            "A": {
+                "Type": "Task",
+                "QueryLanguage": "JSONata",
+                "Resource": LAMBDA,
+                "ResultSelector": {},
+                "Next": "B",
+            },
             "B": {"Type": "Task", "Resource": LAMBDA, "Arguments": {"FunctionName": "f"}, "End": True},
         },
     }
@@ -485,12 +628,18 @@ def test_result_selector_is_refused_in_a_jsonata_task_and_arguments_in_a_jsonpat
 
 
 def test_a_jsonata_machine_cannot_hold_a_jsonpath_state() -> None:
-    definition = {"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}}}
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
+    }
     assert problems_of(definition) == {("/States/A/QueryLanguage", "INVALID_VALUE")}
 
 
 def test_a_jsonpath_machine_may_hold_a_jsonata_state() -> None:
-    machine = parse_definition(_one({"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": True}))
+    machine = parse_definition(
+        _one({"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": True})
+    )
     assert machine.states["A"].query_language == "JSONata"
     assert machine.query_language == "JSONPath"
 
@@ -530,7 +679,10 @@ def test_a_problem_renders_location_message_and_code() -> None:
 
 
 def test_json_text_and_bytes_parse_to_the_same_machine_as_the_dict() -> None:
-    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": True}}}
+    definition = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": True}},
+    }
     from_dict = parse_definition(definition)
     from_text = parse_definition(orjson.dumps(definition).decode())
     from_bytes = parse_definition(orjson.dumps(definition))
@@ -551,7 +703,12 @@ def test_the_parsed_machine_is_typed_and_immutable() -> None:
         "States": {
             "T": {"Type": "Task", "Resource": LAMBDA, "Retry": [{"ErrorEquals": ["X"]}], "Next": "P"},
             "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": _end()}}], "Next": "M"},
-            "M": {"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": _end()}}, "MaxConcurrency": 2, "End": True},
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": _end()}},
+                "MaxConcurrency": 2,
+                "End": True,
+            },
         },
     }
     machine = parse_definition(definition)
@@ -563,7 +720,12 @@ def test_the_parsed_machine_is_typed_and_immutable() -> None:
     assert task.next == "P"
     (retrier,) = task.retry
     # AWS's defaults for an entry that gives only ErrorEquals.
-    assert (retrier.interval_seconds, retrier.max_attempts, retrier.backoff_rate, retrier.jitter_full) == (1.0, 3, 2.0, False)
+    assert (retrier.interval_seconds, retrier.max_attempts, retrier.backoff_rate, retrier.jitter_full) == (
+        1.0,
+        3,
+        2.0,
+        False,
+    )
     parallel = machine.states["P"]
     assert isinstance(parallel, ParallelState)
     assert parallel.branches[0].start_at == "B"

@@ -142,7 +142,10 @@ async def test_a_map_resumes_without_rerunning_finished_iterations(harness: Any)
             "M": {
                 "Type": "Map",
                 "MaxConcurrency": 1,
-                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Task", "Resource": CUSTOM, "End": True}}},
+                "ItemProcessor": {
+                    "StartAt": "I",
+                    "States": {"I": {"Type": "Task", "Resource": CUSTOM, "End": True}},
+                },
                 "End": True,
             }
         },
@@ -176,7 +179,11 @@ async def test_the_store_sees_every_transition_and_the_end(harness: Any) -> None
     assert isinstance(store, Store)
     definition = {
         "StartAt": "A",
-        "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Pass", "End": True}},
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Pass", "End": True},
+        },
     }
     result = await harness.run(definition, {}, store=store)
     running_states = [state for status, state in store.seen if status == "RUNNING"]

@@ -26,8 +26,20 @@ async def _noop(call: ExecutorCall, ctx: ExecutorContext) -> Any:
 @pytest.mark.parametrize(
     ("resource", "base", "service", "action", "pattern"),
     [
-        ("arn:aws:states:::eks:runJob.sync", "arn:aws:states:::eks:runJob", "eks", "runJob", IntegrationPattern.SYNC),
-        ("arn:aws:states:::eks:call", "arn:aws:states:::eks:call", "eks", "call", IntegrationPattern.REQUEST_RESPONSE),
+        (
+            "arn:aws:states:::eks:runJob.sync",
+            "arn:aws:states:::eks:runJob",
+            "eks",
+            "runJob",
+            IntegrationPattern.SYNC,
+        ),
+        (
+            "arn:aws:states:::eks:call",
+            "arn:aws:states:::eks:call",
+            "eks",
+            "call",
+            IntegrationPattern.REQUEST_RESPONSE,
+        ),
         (
             "arn:aws:states:::lambda:invoke.waitForTaskToken",
             "arn:aws:states:::lambda:invoke",
@@ -49,7 +61,13 @@ def test_parse_resource_splits_base_service_action_and_pattern(
     resource: str, base: str, service: str, action: str, pattern: IntegrationPattern
 ) -> None:
     parsed = parse_resource(resource)
-    assert (parsed.resource, parsed.base, parsed.service, parsed.action, parsed.pattern) == (resource, base, service, action, pattern)
+    assert (parsed.resource, parsed.base, parsed.service, parsed.action, parsed.pattern) == (
+        resource,
+        base,
+        service,
+        action,
+        pattern,
+    )
 
 
 def test_the_pattern_suffixes_are_aws_names() -> None:
@@ -59,7 +77,11 @@ def test_the_pattern_suffixes_are_aws_names() -> None:
 def test_an_exact_registration_is_found_with_its_supported_patterns() -> None:
     reg = ExecutorRegistry()
     ex = CallableExecutor(_noop)
-    reg.register("arn:aws:states:::svc:act", ex, patterns=(IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.SYNC))
+    reg.register(
+        "arn:aws:states:::svc:act",
+        ex,
+        patterns=(IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.SYNC),
+    )
     parsed, found = reg.lookup("arn:aws:states:::svc:act.sync")
     assert found.executor is ex
     assert parsed.pattern is IntegrationPattern.SYNC
@@ -108,7 +130,9 @@ def test_installed_plugins_register_the_local_lambda_and_eks_executors() -> None
     assert parsed.pattern is IntegrationPattern.SYNC
 
 
-def test_a_plugin_that_fails_to_load_is_logged_and_skipped(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_plugin_that_fails_to_load_is_logged_and_skipped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     class EntryPoint:
         def __init__(self, name: str, hook: Any) -> None:
             self.name = name
@@ -124,7 +148,9 @@ def test_a_plugin_that_fails_to_load_is_logged_and_skipped(monkeypatch: pytest.M
         reg.register("arn:aws:states:::good:act", CallableExecutor(_noop))
 
     monkeypatch.setattr(
-        registry_module, "entry_points", lambda group: [EntryPoint("broken", broken), EntryPoint("good", working)]
+        registry_module,
+        "entry_points",
+        lambda group: [EntryPoint("broken", broken), EntryPoint("good", working)],
     )
     reg = ExecutorRegistry()
     reg.load_entry_points()
@@ -134,7 +160,10 @@ def test_a_plugin_that_fails_to_load_is_logged_and_skipped(monkeypatch: pytest.M
 
 async def test_an_engine_without_a_registry_loads_the_plugins() -> None:
     async with Engine() as engine:
-        assert {r.base for r in engine.registry} >= {"arn:aws:states:::lambda:invoke", "arn:aws:states:::eks:call"}
+        assert {r.base for r in engine.registry} >= {
+            "arn:aws:states:::lambda:invoke",
+            "arn:aws:states:::eks:call",
+        }
     async with Engine(load_plugins=False) as bare:
         assert list(bare.registry) == []
 
@@ -142,5 +171,10 @@ async def test_an_engine_without_a_registry_loads_the_plugins() -> None:
 async def test_an_engine_validates_resources_against_its_registry(harness: Any) -> None:
     harness.handle("arn:aws:states:::svc:act", _noop)
     async with harness.engine() as engine:
-        machine = engine.compile({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::svc:act", "End": True}}})
+        machine = engine.compile(
+            {
+                "StartAt": "T",
+                "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::svc:act", "End": True}},
+            }
+        )
         assert (await engine.run(machine, {})).status == "SUCCEEDED"

@@ -79,7 +79,15 @@ async def test_interval_and_backoff_rate_set_the_delays(harness: Any) -> None:
 async def test_max_delay_seconds_caps_the_backoff(harness: Any) -> None:
     handler = Failing("E", "E", "E", "E")
     harness.handle(CUSTOM, handler)
-    retry = [{"ErrorEquals": ["E"], "IntervalSeconds": 1, "BackoffRate": 10, "MaxAttempts": 4, "MaxDelaySeconds": 50}]
+    retry = [
+        {
+            "ErrorEquals": ["E"],
+            "IntervalSeconds": 1,
+            "BackoffRate": 10,
+            "MaxAttempts": 4,
+            "MaxDelaySeconds": 50,
+        }
+    ]
     result = await harness.run(_task(Retry=retry), {}, clock=SystemClock())
     assert result.status == "SUCCEEDED"
     assert handler.gaps == [1, 10, 50, 50]
@@ -95,7 +103,15 @@ async def test_max_attempts_zero_never_retries(harness: Any) -> None:
 
 @pytest.mark.looptime
 async def test_full_jitter_draws_delays_below_the_backoff_reproducibly_with_a_seed(harness: Any) -> None:
-    retry = [{"ErrorEquals": ["E"], "IntervalSeconds": 10, "BackoffRate": 2, "MaxAttempts": 5, "JitterStrategy": "FULL"}]
+    retry = [
+        {
+            "ErrorEquals": ["E"],
+            "IntervalSeconds": 10,
+            "BackoffRate": 2,
+            "MaxAttempts": 5,
+            "JitterStrategy": "FULL",
+        }
+    ]
     runs: list[list[float]] = []
     for _ in range(2):
         handler = Failing("E", "E", "E", "E", "E")
@@ -147,8 +163,18 @@ async def test_retry_counters_start_again_when_the_state_is_entered_again(harnes
     definition = {
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": CUSTOM, "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1}], "ResultPath": "$.r", "Next": "Again"},
-            "Again": {"Type": "Choice", "Choices": [{"Variable": "$.loop", "IsPresent": False, "Next": "Mark"}], "Default": "Done"},
+            "T": {
+                "Type": "Task",
+                "Resource": CUSTOM,
+                "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1}],
+                "ResultPath": "$.r",
+                "Next": "Again",
+            },
+            "Again": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.loop", "IsPresent": False, "Next": "Mark"}],
+                "Default": "Done",
+            },
             "Mark": {"Type": "Pass", "Result": True, "ResultPath": "$.loop", "Next": "T"},
             "Done": {"Type": "Succeed"},
         },
@@ -171,7 +197,9 @@ async def test_retry_counters_start_again_when_the_state_is_entered_again(harnes
 async def test_retry_count_in_the_context_follows_the_attempts(harness: Any) -> None:
     handler = Failing("E", "E")
     harness.handle(CUSTOM, handler)
-    definition = _task(Parameters={"retry.$": "$$.State.RetryCount"}, Retry=[{"ErrorEquals": ["E"], "MaxAttempts": 2}])
+    definition = _task(
+        Parameters={"retry.$": "$$.State.RetryCount"}, Retry=[{"ErrorEquals": ["E"], "MaxAttempts": 2}]
+    )
     result = await harness.run(definition, {})
     assert result.status == "SUCCEEDED"
     assert handler.params == [{"retry": 0}, {"retry": 1}, {"retry": 2}]
@@ -206,13 +234,17 @@ async def test_catch_without_result_path_outputs_the_error_object(harness: Any) 
 
 async def test_catch_result_path_merges_the_error_into_the_state_input(harness: Any) -> None:
     harness.handle(CUSTOM, Failing("E"))
-    result = await harness.run(_with_catch([{"ErrorEquals": ["E"], "ResultPath": "$.error", "Next": "Caught"}]), {"in": 1})
+    result = await harness.run(
+        _with_catch([{"ErrorEquals": ["E"], "ResultPath": "$.error", "Next": "Caught"}]), {"in": 1}
+    )
     assert result.output == {"in": 1, "error": {"Error": "E", "Cause": "failed on purpose"}}
 
 
 async def test_catch_result_path_null_keeps_the_state_input(harness: Any) -> None:
     harness.handle(CUSTOM, Failing("E"))
-    result = await harness.run(_with_catch([{"ErrorEquals": ["E"], "ResultPath": None, "Next": "Caught"}]), {"in": 1})
+    result = await harness.run(
+        _with_catch([{"ErrorEquals": ["E"], "ResultPath": None, "Next": "Caught"}]), {"in": 1}
+    )
     assert result.output == {"in": 1}
 
 
@@ -230,7 +262,9 @@ async def test_the_first_matching_catcher_is_used(harness: Any) -> None:
 async def test_catch_applies_after_retries_are_spent(harness: Any) -> None:
     handler = Failing("E", "E", "E")
     harness.handle(CUSTOM, handler)
-    definition = _with_catch([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], Retry=[{"ErrorEquals": ["E"], "MaxAttempts": 2}])
+    definition = _with_catch(
+        [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], Retry=[{"ErrorEquals": ["E"], "MaxAttempts": 2}]
+    )
     result = await harness.run(definition, {})
     assert result.status == "SUCCEEDED"
     assert len(handler.times) == 3
@@ -239,7 +273,17 @@ async def test_catch_applies_after_retries_are_spent(harness: Any) -> None:
     assert types[types.index("TaskStateExited") - 1] == "TaskFailed"
 
 
-@pytest.mark.parametrize("error", ["E", "Lambda.Unknown", "States.TaskFailed", "States.Timeout", "States.HeartbeatTimeout", "States.Permissions"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        "E",
+        "Lambda.Unknown",
+        "States.TaskFailed",
+        "States.Timeout",
+        "States.HeartbeatTimeout",
+        "States.Permissions",
+    ],
+)
 async def test_states_all_catches_ordinary_errors(harness: Any, error: str) -> None:
     harness.handle(CUSTOM, Failing(error))
     result = await harness.run(_with_catch([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]), {})
@@ -268,8 +312,12 @@ async def test_states_all_does_not_catch_data_limit_exceeded(harness: Any) -> No
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
 
 
-@pytest.mark.parametrize(("error", "caught"), [("MyError", True), ("States.TaskFailed", True), ("States.Timeout", False)])
-async def test_states_task_failed_matches_task_errors_but_not_timeouts(harness: Any, error: str, caught: bool) -> None:
+@pytest.mark.parametrize(
+    ("error", "caught"), [("MyError", True), ("States.TaskFailed", True), ("States.Timeout", False)]
+)
+async def test_states_task_failed_matches_task_errors_but_not_timeouts(
+    harness: Any, error: str, caught: bool
+) -> None:
     harness.handle(CUSTOM, Failing(error))
     result = await harness.run(_with_catch([{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]), {})
     assert (result.status == "SUCCEEDED") is caught
@@ -295,7 +343,9 @@ async def test_an_exception_from_a_local_function_is_retried_by_its_type_name(ha
     harness.fn("flaky", flaky)
     definition = {
         "StartAt": "T",
-        "States": {"T": harness.task("flaky", Retry=[{"ErrorEquals": ["TimeoutError"], "IntervalSeconds": 5}])},
+        "States": {
+            "T": harness.task("flaky", Retry=[{"ErrorEquals": ["TimeoutError"], "IntervalSeconds": 5}])
+        },
     }
     result = await harness.run(definition, {})
     assert result.output == {"value": "ok"}

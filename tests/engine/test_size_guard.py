@@ -108,7 +108,12 @@ def _task_with_catch(errors: list[str]) -> dict[str, Any]:
     return {
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": CUSTOM, "Catch": [{"ErrorEquals": errors, "Next": "Caught"}], "End": True},
+            "T": {
+                "Type": "Task",
+                "Resource": CUSTOM,
+                "Catch": [{"ErrorEquals": errors, "Next": "Caught"}],
+                "End": True,
+            },
             "Caught": {"Type": "Pass", "End": True},
         },
     }
@@ -116,7 +121,9 @@ def _task_with_catch(errors: list[str]) -> dict[str, Any]:
 
 async def test_a_task_result_over_the_limit_fails_the_task(harness: Any) -> None:
     harness.handle(CUSTOM, _returning(_sized(LIMIT + 1)))
-    result = await harness.run({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": CUSTOM, "End": True}}}, {})
+    result = await harness.run(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": CUSTOM, "End": True}}}, {}
+    )
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
     failed = [e for e in result.history if e.type == "TaskFailed"]
     assert len(failed) == 1
@@ -126,7 +133,9 @@ async def test_a_task_result_over_the_limit_fails_the_task(harness: Any) -> None
 
 async def test_a_task_result_of_exactly_the_limit_passes(harness: Any) -> None:
     harness.handle(CUSTOM, _returning(_sized(LIMIT)))
-    result = await harness.run({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": CUSTOM, "End": True}}}, {})
+    result = await harness.run(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": CUSTOM, "End": True}}}, {}
+    )
     assert result.status == "SUCCEEDED"
 
 
@@ -151,7 +160,10 @@ async def test_parameters_over_the_limit_fail_before_the_executor_runs(harness: 
         return None
 
     harness.handle(CUSTOM, handler)
-    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": CUSTOM, "Parameters": _sized(LIMIT + 1), "End": True}}}
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": CUSTOM, "Parameters": _sized(LIMIT + 1), "End": True}},
+    }
     result = await harness.run(definition, {})
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
     assert result.cause is not None and "parameters" in result.cause
@@ -164,7 +176,10 @@ async def test_a_map_result_over_the_limit_fails_even_when_each_item_fits(harnes
         "States": {
             "M": {
                 "Type": "Map",
-                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Result": _sized(100_000), "End": True}}},
+                "ItemProcessor": {
+                    "StartAt": "I",
+                    "States": {"I": {"Type": "Pass", "Result": _sized(100_000), "End": True}},
+                },
                 "End": True,
             }
         },
@@ -177,7 +192,10 @@ async def test_a_map_result_over_the_limit_fails_even_when_each_item_fits(harnes
 
 async def test_a_parallel_result_over_the_limit_fails(harness: Any) -> None:
     branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": _sized(100_000), "End": True}}}
-    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [branch, branch, branch], "End": True}}}
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [branch, branch, branch], "End": True}},
+    }
     result = await harness.run(definition, {})
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
 

@@ -87,7 +87,9 @@ async def test_stop_aborts_the_execution_and_cancels_its_executor(harness: Any) 
 @pytest.mark.looptime
 async def test_stop_without_error_or_cause_records_an_empty_aborted_event(harness: Any) -> None:
     async with harness.engine(clock=SystemClock()) as engine:
-        execution = engine.start({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": True}}}, {})
+        execution = engine.start(
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": True}}}, {}
+        )
         await anyio.sleep(1)
         execution.stop()
         result = await execution.wait()
@@ -100,7 +102,9 @@ async def test_stop_without_error_or_cause_records_an_empty_aborted_event(harnes
 async def test_stop_during_a_wait_ends_the_wait_at_once(harness: Any) -> None:
     loop = asyncio.get_running_loop()
     async with harness.engine(clock=SystemClock()) as engine:
-        execution = engine.start({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}, {})
+        execution = engine.start(
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}, {}
+        )
         await anyio.sleep(10)
         execution.stop("E", "C")
         await execution.wait()
@@ -119,7 +123,16 @@ async def test_stop_cancels_every_map_iteration_and_parallel_branch(harness: Any
             "P": {
                 "Type": "Parallel",
                 "Branches": [
-                    {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": task}}, "End": True}}},
+                    {
+                        "StartAt": "M",
+                        "States": {
+                            "M": {
+                                "Type": "Map",
+                                "ItemProcessor": {"StartAt": "I", "States": {"I": task}},
+                                "End": True,
+                            }
+                        },
+                    },
                     {"StartAt": "T", "States": {"T": task}},
                 ],
                 "End": True,
@@ -219,7 +232,9 @@ async def test_execution_names_are_unique_per_state_machine(harness: Any) -> Non
 
 async def test_a_name_stays_taken_while_the_first_execution_runs(harness: Any) -> None:
     async with harness.engine(clock=SystemClock()) as engine:
-        first = engine.start({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 0, "End": True}}}, {}, name="n")
+        first = engine.start(
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 0, "End": True}}}, {}, name="n"
+        )
         with pytest.raises(ExecutionAlreadyExists):
             engine.start(PASS, {}, name="n")
         await first.wait()

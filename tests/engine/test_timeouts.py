@@ -90,7 +90,9 @@ async def test_timeout_seconds_path_reads_the_timeout_from_the_input(harness: An
 
 
 @pytest.mark.parametrize("bad", [0, -3, "5", None])
-async def test_timeout_seconds_path_to_a_non_positive_integer_fails_with_states_runtime(harness: Any, bad: Any) -> None:
+async def test_timeout_seconds_path_to_a_non_positive_integer_fails_with_states_runtime(
+    harness: Any, bad: Any
+) -> None:
     harness.handle(CUSTOM, Sleeper(0))
     result = await harness.run(_task(TimeoutSecondsPath="$.limit"), {"limit": bad})
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
@@ -179,7 +181,11 @@ async def test_the_machine_timeout_ends_the_execution_as_timed_out(harness: Any)
 
 @pytest.mark.looptime
 async def test_the_machine_timeout_also_bounds_a_wait(harness: Any) -> None:
-    definition = {"StartAt": "W", "TimeoutSeconds": 10, "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    definition = {
+        "StartAt": "W",
+        "TimeoutSeconds": 10,
+        "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}},
+    }
     start = _now()
     result = await harness.run(definition, {}, clock=SystemClock())
     assert result.status == "TIMED_OUT"
@@ -188,6 +194,10 @@ async def test_the_machine_timeout_also_bounds_a_wait(harness: Any) -> None:
 
 @pytest.mark.looptime
 async def test_a_machine_that_finishes_in_time_succeeds(harness: Any) -> None:
-    definition = {"StartAt": "W", "TimeoutSeconds": 10, "States": {"W": {"Type": "Wait", "Seconds": 9, "End": True}}}
+    definition = {
+        "StartAt": "W",
+        "TimeoutSeconds": 10,
+        "States": {"W": {"Type": "Wait", "Seconds": 9, "End": True}},
+    }
     result = await harness.run(definition, {}, clock=SystemClock())
     assert result.status == "SUCCEEDED"

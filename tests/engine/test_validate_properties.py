@@ -22,17 +22,30 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 # Definition-shaped objects are costly to generate; fewer examples keep the file within a few seconds.
 SHAPED = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 STATE_NAMES = ["A", "B", "C"]
 PATHS = ["$", "$.a", "$.a[0]", "$$.Execution.Id", "$.a.b", "nope", "$..x", "$.a[*]", "", "$["]
 ERROR_NAMES = ["States.ALL", "States.TaskFailed", "States.Timeout", "MyError", ""]
-RESOURCES = ["arn:aws:states:::lambda:invoke", "arn:aws:states:::lambda:invoke.sync", "arn:aws:states:::nope:act", "x"]
+RESOURCES = [
+    "arn:aws:states:::lambda:invoke",
+    "arn:aws:states:::lambda:invoke.sync",
+    "arn:aws:states:::nope:act",
+    "x",
+]
 ALL_FIELDS = sorted(set().union(*ALLOWED_FIELDS.values()) | {"Bogus"})
 
 # Plausible values per field: mostly well-typed, sometimes wrong, so both parse paths are exercised.
@@ -56,8 +69,17 @@ def rule(draw: st.DrawFn, depth: int = 0) -> Any:
         return {"Not": draw(rule(depth + 1))}
     op = draw(
         st.sampled_from(
-            ["StringEquals", "NumericGreaterThan", "BooleanEquals", "IsPresent", "IsNull", "TimestampLessThanPath",
-             "StringMatches", "NumericEqualsPath", "Nope"]
+            [
+                "StringEquals",
+                "NumericGreaterThan",
+                "BooleanEquals",
+                "IsPresent",
+                "IsNull",
+                "TimestampLessThanPath",
+                "StringMatches",
+                "NumericEqualsPath",
+                "Nope",
+            ]
         )
     )
     out: dict[str, Any] = {op: draw(field_value)}
@@ -68,7 +90,15 @@ def rule(draw: st.DrawFn, depth: int = 0) -> Any:
 
 @st.composite
 def retriers(draw: st.DrawFn) -> Any:
-    keys = ["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Bogus"]
+    keys = [
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Bogus",
+    ]
     out: dict[str, Any] = {}
     for k in draw(st.lists(st.sampled_from(keys), max_size=5, unique=True)):
         if k == "ErrorEquals":
@@ -91,14 +121,18 @@ def state(draw: st.DrawFn, depth: int = 0) -> Any:
         if key in ("Retry", "Catch"):
             out[key] = draw(st.lists(retriers(), max_size=3) | json_values)
         elif key == "Choices":
-            out[key] = [{**r, "Next": draw(st.sampled_from(STATE_NAMES))} if isinstance(r, dict) else r
-                        for r in draw(st.lists(rule(), max_size=3))]
+            out[key] = [
+                {**r, "Next": draw(st.sampled_from(STATE_NAMES))} if isinstance(r, dict) else r
+                for r in draw(st.lists(rule(), max_size=3))
+            ]
         elif key in ("Branches",) and depth < 1:
             out[key] = draw(st.lists(machine(depth + 1), max_size=2))
         elif key in ("ItemProcessor", "Iterator") and depth < 1:
             out[key] = draw(machine(depth + 1))
         elif key in ("Parameters", "ResultSelector", "ItemSelector", "Assign"):
-            out[key] = draw(st.dictionaries(st.sampled_from(["a", "b.$", "c.$", "States"]), field_value, max_size=3))
+            out[key] = draw(
+                st.dictionaries(st.sampled_from(["a", "b.$", "c.$", "States"]), field_value, max_size=3)
+            )
         elif key in ("Arguments", "Output", "Condition", "Items"):
             out[key] = draw(st.sampled_from(["{% $states.input %}", "{% ( %}", "plain"]) | json_values)
         else:
@@ -113,7 +147,9 @@ def machine(draw: st.DrawFn, depth: int = 0) -> Any:
     if draw(st.integers(0, 9)) > 0:
         out["StartAt"] = draw(st.sampled_from(STATE_NAMES) | json_values)
     if draw(st.booleans()):
-        out[draw(st.sampled_from(["TimeoutSeconds", "Comment", "QueryLanguage", "Version", "Bogus"]))] = draw(field_value)
+        out[draw(st.sampled_from(["TimeoutSeconds", "Comment", "QueryLanguage", "Version", "Bogus"]))] = draw(
+            field_value
+        )
     return out
 
 
@@ -139,7 +175,9 @@ def test_random_json_never_crashes_the_validator(value: Any) -> None:
 
 @SHAPED
 @given(machine(), st.booleans())
-def test_random_definition_shaped_objects_never_crash_the_validator(definition: Any, with_registry: bool) -> None:
+def test_random_definition_shaped_objects_never_crash_the_validator(
+    definition: Any, with_registry: bool
+) -> None:
     registry = None
     if with_registry:
         registry = ExecutorRegistry()
@@ -189,7 +227,11 @@ def test_malformed_json_text_gives_invalid_json(text: str) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(["i", "v"]), st.integers(0, 9), max_size=2), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["i", "v"]), st.integers(0, 9), max_size=2), min_size=1, max_size=8
+    )
+)
 def test_generated_valid_pass_chains_always_parse(results: list[dict[str, int]]) -> None:
     names = [f"S{i}" for i in range(len(results))]
     states: dict[str, Any] = {}

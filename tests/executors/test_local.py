@@ -108,7 +108,11 @@ async def test_an_exception_becomes_an_error_named_after_its_type() -> None:
         await LambdaExecutor({"f": fn}).run(_call({"FunctionName": "f"}), CTX)
     assert info.value.error == "ZeroDivisionError"
     assert info.value.cause is not None
-    assert orjson.loads(info.value.cause) == {"errorMessage": "division by zero", "errorType": "ZeroDivisionError", "stackTrace": []}
+    assert orjson.loads(info.value.cause) == {
+        "errorMessage": "division by zero",
+        "errorType": "ZeroDivisionError",
+        "stackTrace": [],
+    }
     assert isinstance(info.value.__cause__, ZeroDivisionError)
 
 
@@ -135,12 +139,37 @@ async def test_a_states_error_from_a_function_passes_through_unchanged() -> None
 
 def test_invoke_parameters_must_name_a_function() -> None:
     ex = LambdaExecutor()
-    problems = ex.check_parameters("invoke", IntegrationPattern.REQUEST_RESPONSE, StaticParameters(known={"Payload": {}}, dynamic=frozenset()))
-    assert [(p.path, p.message) for p in problems] == [((), "The field 'FunctionName' is required but was missing")]
-    assert ex.check_parameters("invoke", IntegrationPattern.REQUEST_RESPONSE, StaticParameters(known={"FunctionName": "f"}, dynamic=frozenset())) == []
-    assert ex.check_parameters("invoke", IntegrationPattern.REQUEST_RESPONSE, StaticParameters(known={}, dynamic=frozenset({"FunctionName"}))) == []
+    problems = ex.check_parameters(
+        "invoke",
+        IntegrationPattern.REQUEST_RESPONSE,
+        StaticParameters(known={"Payload": {}}, dynamic=frozenset()),
+    )
+    assert [(p.path, p.message) for p in problems] == [
+        ((), "The field 'FunctionName' is required but was missing")
+    ]
+    assert (
+        ex.check_parameters(
+            "invoke",
+            IntegrationPattern.REQUEST_RESPONSE,
+            StaticParameters(known={"FunctionName": "f"}, dynamic=frozenset()),
+        )
+        == []
+    )
+    assert (
+        ex.check_parameters(
+            "invoke",
+            IntegrationPattern.REQUEST_RESPONSE,
+            StaticParameters(known={}, dynamic=frozenset({"FunctionName"})),
+        )
+        == []
+    )
     # A computed parameters object cannot be checked statically.
-    assert ex.check_parameters("invoke", IntegrationPattern.REQUEST_RESPONSE, StaticParameters(known={}, dynamic=None)) == []
+    assert (
+        ex.check_parameters(
+            "invoke", IntegrationPattern.REQUEST_RESPONSE, StaticParameters(known={}, dynamic=None)
+        )
+        == []
+    )
 
 
 async def test_a_callable_executor_delegates_to_its_handler() -> None:

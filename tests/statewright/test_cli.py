@@ -18,7 +18,10 @@ from statewright.cli import main
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"got.$": "$"}, "End": True}}}
 FAIL = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Bad.Thing", "Cause": "it failed"}}}
-INVALID = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere", "Bogus": 1}, "B": {"Type": "Pass", "End": True}}}
+INVALID = {
+    "StartAt": "A",
+    "States": {"A": {"Type": "Pass", "Next": "Nowhere", "Bogus": 1}, "B": {"Type": "Pass", "End": True}},
+}
 
 
 def _write(tmp_path: Path, name: str, content: Any) -> str:
@@ -36,11 +39,18 @@ def _one_json_object(out: str) -> dict[str, Any]:
     return doc
 
 
-def test_run_prints_one_json_object_and_exits_zero_on_success(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_prints_one_json_object_and_exits_zero_on_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["run", _write(tmp_path, "m.json", PASS), "--input", '{"a": [1, 2]}', "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0
-    assert _one_json_object(out) == {"status": "SUCCEEDED", "output": {"got": {"a": [1, 2]}}, "error": None, "cause": None}
+    assert _one_json_object(out) == {
+        "status": "SUCCEEDED",
+        "output": {"got": {"a": [1, 2]}},
+        "error": None,
+        "cause": None,
+    }
     assert "Traceback" not in err
 
 
@@ -60,7 +70,12 @@ def test_run_exits_one_when_the_execution_fails(tmp_path: Path, capsys: pytest.C
     code = main(["run", _write(tmp_path, "m.json", FAIL), "-q"])
     out, err = capsys.readouterr()
     assert code == 1
-    assert _one_json_object(out) == {"status": "FAILED", "output": None, "error": "Bad.Thing", "cause": "it failed"}
+    assert _one_json_object(out) == {
+        "status": "FAILED",
+        "output": None,
+        "error": "Bad.Thing",
+        "cause": "it failed",
+    }
     assert "Traceback" not in err
 
 
@@ -76,16 +91,26 @@ def test_run_writes_the_history_when_asked(tmp_path: Path, capsys: pytest.Captur
     history = tmp_path / "history.json"
     assert main(["run", _write(tmp_path, "m.json", PASS), "-q", "--history", str(history)]) == 0
     events = orjson.loads(history.read_bytes())
-    assert [e["type"] for e in events] == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
 
 
 def test_run_names_the_execution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"n.$": "$$.Execution.Name"}, "End": True}}}
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": {"n.$": "$$.Execution.Name"}, "End": True}},
+    }
     assert main(["run", _write(tmp_path, "m.json", definition), "-q", "--name", "nightly"]) == 0
     assert _one_json_object(capsys.readouterr().out)["output"] == {"n": "nightly"}
 
 
-def test_an_invalid_definition_exits_two_with_every_problem_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_definition_exits_two_with_every_problem_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _write(tmp_path, "bad.json", INVALID)
     code = main(["run", path, "-q"])
     out, err = capsys.readouterr()
@@ -97,7 +122,9 @@ def test_an_invalid_definition_exits_two_with_every_problem_on_stderr(tmp_path: 
     assert "Traceback" not in err
 
 
-def test_malformed_definition_json_exits_two_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_definition_json_exits_two_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["run", _write(tmp_path, "bad.json", b'{"StartAt": '), "-q"])
     out, err = capsys.readouterr()
     assert code == 2
@@ -107,7 +134,9 @@ def test_malformed_definition_json_exits_two_without_a_traceback(tmp_path: Path,
 
 
 @pytest.mark.parametrize("bad_input", ["{not json", "@/nonexistent/input.json"])
-def test_bad_input_exits_two_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str], bad_input: str) -> None:
+def test_bad_input_exits_two_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad_input: str
+) -> None:
     code = main(["run", _write(tmp_path, "m.json", PASS), "--input", bad_input, "-q"])
     out, err = capsys.readouterr()
     assert code == 2
@@ -141,7 +170,9 @@ def test_validate_accepts_a_valid_definition(tmp_path: Path, capsys: pytest.Capt
     assert err == ""
 
 
-def test_validate_lists_every_problem_and_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_lists_every_problem_and_exits_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["validate", _write(tmp_path, "bad.json", INVALID)])
     _out, err = capsys.readouterr()
     assert code == 2
@@ -151,8 +182,13 @@ def test_validate_lists_every_problem_and_exits_two(tmp_path: Path, capsys: pyte
     assert "Traceback" not in err
 
 
-def test_validate_checks_resources_against_the_installed_executors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::nope:act", "End": True}}}
+def test_validate_checks_resources_against_the_installed_executors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::nope:act", "End": True}},
+    }
     assert main(["validate", _write(tmp_path, "m.json", definition)]) == 2
     assert "UNKNOWN_RESOURCE" in capsys.readouterr().err
 

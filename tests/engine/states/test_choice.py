@@ -32,7 +32,11 @@ CASES: list[tuple[dict[str, Any], Any, str]] = [
     ({"Variable": "$.v", "NumericEquals": 1}, {"v": True}, "no"),
     ({"Variable": "$.v", "BooleanEquals": False}, {"v": False}, "yes"),
     ({"Variable": "$.v", "BooleanEquals": False}, {"v": 0}, "no"),
-    ({"Variable": "$.v", "TimestampEquals": "2024-01-01T00:00:00Z"}, {"v": "2024-01-01T01:00:00+01:00"}, "yes"),
+    (
+        {"Variable": "$.v", "TimestampEquals": "2024-01-01T00:00:00Z"},
+        {"v": "2024-01-01T01:00:00+01:00"},
+        "yes",
+    ),
     ({"Variable": "$.v", "TimestampLessThan": "2024-01-01T00:00:00Z"}, {"v": "2023-12-31T23:59:59Z"}, "yes"),
     ({"Variable": "$.v", "TimestampGreaterThan": "2024-01-01T00:00:00Z"}, {"v": "not a time"}, "no"),
     ({"Variable": "$.v", "StringMatches": "log-*.txt"}, {"v": "log-2024.txt"}, "yes"),
@@ -43,7 +47,11 @@ CASES: list[tuple[dict[str, Any], Any, str]] = [
     ({"Variable": "$.a", "NumericGreaterThanPath": "$.b"}, {"a": 3, "b": 2}, "yes"),
     ({"Variable": "$.a", "NumericGreaterThanPath": "$.b"}, {"a": 2, "b": 3}, "no"),
     ({"Variable": "$.a", "BooleanEqualsPath": "$.b"}, {"a": True, "b": True}, "yes"),
-    ({"Variable": "$.a", "TimestampLessThanEqualsPath": "$.b"}, {"a": "2024-01-01T00:00:00Z", "b": "2024-01-01T00:00:00Z"}, "yes"),
+    (
+        {"Variable": "$.a", "TimestampLessThanEqualsPath": "$.b"},
+        {"a": "2024-01-01T00:00:00Z", "b": "2024-01-01T00:00:00Z"},
+        "yes",
+    ),
     ({"Variable": "$.v", "IsPresent": True}, {"v": None}, "yes"),
     ({"Variable": "$.v", "IsPresent": True}, {}, "no"),
     ({"Variable": "$.v", "IsPresent": False}, {}, "yes"),
@@ -55,17 +63,35 @@ CASES: list[tuple[dict[str, Any], Any, str]] = [
     ({"Variable": "$.v", "IsBoolean": True}, {"v": True}, "yes"),
     ({"Variable": "$.v", "IsTimestamp": True}, {"v": "2024-01-01T00:00:00Z"}, "yes"),
     ({"Variable": "$.v", "IsTimestamp": True}, {"v": "2024-01-01"}, "no"),
-    ({"And": [{"Variable": "$.a", "NumericGreaterThan": 0}, {"Variable": "$.b", "StringEquals": "x"}]}, {"a": 1, "b": "x"}, "yes"),
-    ({"And": [{"Variable": "$.a", "NumericGreaterThan": 0}, {"Variable": "$.b", "StringEquals": "x"}]}, {"a": 1, "b": "y"}, "no"),
-    ({"Or": [{"Variable": "$.a", "NumericGreaterThan": 5}, {"Variable": "$.b", "StringEquals": "x"}]}, {"a": 1, "b": "x"}, "yes"),
+    (
+        {"And": [{"Variable": "$.a", "NumericGreaterThan": 0}, {"Variable": "$.b", "StringEquals": "x"}]},
+        {"a": 1, "b": "x"},
+        "yes",
+    ),
+    (
+        {"And": [{"Variable": "$.a", "NumericGreaterThan": 0}, {"Variable": "$.b", "StringEquals": "x"}]},
+        {"a": 1, "b": "y"},
+        "no",
+    ),
+    (
+        {"Or": [{"Variable": "$.a", "NumericGreaterThan": 5}, {"Variable": "$.b", "StringEquals": "x"}]},
+        {"a": 1, "b": "x"},
+        "yes",
+    ),
     ({"Not": {"Variable": "$.a", "StringEquals": "x"}}, {"a": "y"}, "yes"),
     ({"Not": {"Variable": "$.a", "IsPresent": True}}, {}, "yes"),
     ({"Variable": "$$.Execution.Input.v", "StringEquals": "ctx"}, {"v": "ctx"}, "yes"),
 ]
 
 
-@pytest.mark.parametrize(("rule", "data", "branch"), [c for c in CASES], ids=[f"{i}-{next(iter(c[0]))}" for i, c in enumerate(CASES)])
-async def test_a_choice_rule_picks_its_branch(harness: Any, rule: dict[str, Any], data: Any, branch: str) -> None:
+@pytest.mark.parametrize(
+    ("rule", "data", "branch"),
+    [c for c in CASES],
+    ids=[f"{i}-{next(iter(c[0]))}" for i, c in enumerate(CASES)],
+)
+async def test_a_choice_rule_picks_its_branch(
+    harness: Any, rule: dict[str, Any], data: Any, branch: str
+) -> None:
     result = await harness.run(_choice(rule), data)
     assert result.status == "SUCCEEDED"
     assert result.output == branch
@@ -141,7 +167,11 @@ async def test_a_choice_loop_runs_until_its_condition_changes(harness: Any) -> N
     definition = {
         "StartAt": "Check",
         "States": {
-            "Check": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 3, "Next": "Done"}], "Default": "Inc"},
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 3, "Next": "Done"}],
+                "Default": "Inc",
+            },
             "Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Check"},
             "Done": {"Type": "Succeed"},
         },

@@ -11,7 +11,12 @@ def _fail(**fields: Any) -> dict[str, Any]:
 
 async def test_fail_ends_the_execution_with_its_error_and_cause(harness: Any) -> None:
     result = await harness.run(_fail(Error="Custom.Error", Cause="it broke"), {})
-    assert (result.status, result.error, result.cause, result.output) == ("FAILED", "Custom.Error", "it broke", None)
+    assert (result.status, result.error, result.cause, result.output) == (
+        "FAILED",
+        "Custom.Error",
+        "it broke",
+        None,
+    )
     assert result.history.types == ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]
     assert result.history[-1].details == {"error": "Custom.Error", "cause": "it broke"}
 
@@ -45,14 +50,23 @@ async def test_succeed_ends_the_execution_with_its_output(harness: Any) -> None:
     }
     result = await harness.run(definition, {"a": {"b": [1]}})
     assert (result.status, result.output) == ("SUCCEEDED", [1])
-    assert result.history.types == ["ExecutionStarted", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
+    assert result.history.types == [
+        "ExecutionStarted",
+        "SucceedStateEntered",
+        "SucceedStateExited",
+        "ExecutionSucceeded",
+    ]
 
 
 async def test_a_fail_reached_through_a_choice_stops_there(harness: Any) -> None:
     definition = {
         "StartAt": "C",
         "States": {
-            "C": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": False, "Next": "F"}], "Default": "S"},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.ok", "BooleanEquals": False, "Next": "F"}],
+                "Default": "S",
+            },
             "F": {"Type": "Fail", "Error": "NotOk"},
             "S": {"Type": "Succeed"},
         },
@@ -69,7 +83,10 @@ async def test_a_fail_state_in_a_parallel_branch_fails_the_execution_with_its_er
                 "Type": "Parallel",
                 "Branches": [
                     {"StartAt": "Ok", "States": {"Ok": {"Type": "Pass", "End": True}}},
-                    {"StartAt": "Bad", "States": {"Bad": {"Type": "Fail", "Error": "Branch.Bad", "Cause": "c"}}},
+                    {
+                        "StartAt": "Bad",
+                        "States": {"Bad": {"Type": "Fail", "Error": "Branch.Bad", "Cause": "c"}},
+                    },
                 ],
                 "End": True,
             }

@@ -17,7 +17,14 @@ def _map(processor_state: dict[str, Any] | None = None, **fields: Any) -> dict[s
     inner = processor_state or {"Type": "Pass", "End": True}
     return {
         "StartAt": "M",
-        "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": inner}}, "End": True, **fields}},
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": inner}},
+                "End": True,
+                **fields,
+            }
+        },
     }
 
 
@@ -62,7 +69,9 @@ async def test_an_empty_array_gives_an_empty_result(harness: Any) -> None:
 
 
 async def test_result_selector_and_result_path_apply_to_the_whole_result(harness: Any) -> None:
-    definition = _map(ItemsPath="$.xs", ResultSelector={"n.$": "States.ArrayLength($)"}, ResultPath="$.summary")
+    definition = _map(
+        ItemsPath="$.xs", ResultSelector={"n.$": "States.ArrayLength($)"}, ResultPath="$.summary"
+    )
     result = await harness.run(definition, {"xs": [1, 2, 3]})
     assert result.output == {"xs": [1, 2, 3], "summary": {"n": 3}}
 
@@ -73,7 +82,9 @@ async def test_items_that_are_not_an_array_fail_with_states_runtime(harness: Any
 
 
 @pytest.mark.looptime
-@pytest.mark.parametrize(("max_concurrency", "expected_peak", "expected_seconds"), [(2, 2, 30), (1, 1, 60), (0, 6, 10)])
+@pytest.mark.parametrize(
+    ("max_concurrency", "expected_peak", "expected_seconds"), [(2, 2, 30), (1, 1, 60), (0, 6, 10)]
+)
 async def test_max_concurrency_bounds_the_iterations_running_at_once(
     harness: Any, max_concurrency: int, expected_peak: int, expected_seconds: float
 ) -> None:
@@ -114,7 +125,9 @@ async def test_max_concurrency_path_reads_the_limit_from_the_input(harness: Any)
         return None
 
     harness.handle(CUSTOM, handler)
-    definition = _map({"Type": "Task", "Resource": CUSTOM, "End": True}, ItemsPath="$.xs", MaxConcurrencyPath="$.limit")
+    definition = _map(
+        {"Type": "Task", "Resource": CUSTOM, "End": True}, ItemsPath="$.xs", MaxConcurrencyPath="$.limit"
+    )
     result = await harness.run(definition, {"xs": list(range(5)), "limit": 1})
     assert result.status == "SUCCEEDED"
     assert peak == 1
@@ -140,7 +153,9 @@ async def test_a_failed_iteration_fails_the_map_and_cancels_the_others(harness: 
     harness.handle(CUSTOM, handler)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    result = await harness.run(_map({"Type": "Task", "Resource": CUSTOM, "End": True}), [0, 1, 2, 3], clock=SystemClock())
+    result = await harness.run(
+        _map({"Type": "Task", "Resource": CUSTOM, "End": True}), [0, 1, 2, 3], clock=SystemClock()
+    )
     assert (result.status, result.error, result.cause) == ("FAILED", "Item.Bad", "item 2")
     assert sorted(cancelled) == [0, 1, 3]
     assert loop.time() - start == pytest.approx(1)
@@ -155,7 +170,10 @@ async def test_a_catch_on_the_map_handles_an_iteration_failure(harness: Any) -> 
         "States": {
             "M": {
                 "Type": "Map",
-                "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Iter.Fail", "Cause": "x"}}},
+                "ItemProcessor": {
+                    "StartAt": "F",
+                    "States": {"F": {"Type": "Fail", "Error": "Iter.Fail", "Cause": "x"}},
+                },
                 "Catch": [{"ErrorEquals": ["Iter.Fail"], "ResultPath": "$.err", "Next": "Handled"}],
                 "ItemsPath": "$.xs",
                 "End": True,
@@ -231,12 +249,19 @@ async def test_a_distributed_map_tolerates_failures_up_to_the_count(harness: Any
         "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
         "StartAt": "C",
         "States": {
-            "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "Bad"}], "Default": "Ok"},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "Bad"}],
+                "Default": "Ok",
+            },
             "Bad": {"Type": "Fail", "Error": "Bad"},
             "Ok": {"Type": "Pass", "End": True},
         },
     }
-    ok = {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "ToleratedFailureCount": 1, "End": True}}}
+    ok = {
+        "StartAt": "M",
+        "States": {"M": {"Type": "Map", "ItemProcessor": processor, "ToleratedFailureCount": 1, "End": True}},
+    }
     result = await harness.run(ok, [0, 1, 2])
     assert (result.status, result.output) == ("SUCCEEDED", [0, None, 2])
     too_many = await harness.run(ok, [1, 1, 2])

@@ -18,7 +18,10 @@ def _branch(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parallel(*branches: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": list(branches), "End": True, **fields}}}
+    return {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": list(branches), "End": True, **fields}},
+    }
 
 
 @pytest.mark.looptime
@@ -104,7 +107,11 @@ async def test_a_catch_on_the_parallel_handles_a_branch_failure(harness: Any) ->
     assert result.status == "SUCCEEDED"
     assert result.output == {"k": 1, "error": {"Error": "Oops", "Cause": "bad"}}
     types = result.history.types
-    assert types.index("ParallelStateFailed") < types.index("ParallelStateExited") < types.index("PassStateEntered")
+    assert (
+        types.index("ParallelStateFailed")
+        < types.index("ParallelStateExited")
+        < types.index("PassStateEntered")
+    )
 
 
 async def test_a_retry_on_the_parallel_reruns_every_branch(harness: Any) -> None:
@@ -152,7 +159,10 @@ async def test_a_map_inside_a_parallel_branch_works(harness: Any) -> None:
     inner = {
         "Type": "Map",
         "ItemsPath": "$.xs",
-        "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}},
+        "ItemProcessor": {
+            "StartAt": "I",
+            "States": {"I": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}},
+        },
         "End": True,
     }
     definition = _parallel(_branch(inner), _branch({"Type": "Pass", "Result": "other", "End": True}))

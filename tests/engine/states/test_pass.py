@@ -44,7 +44,9 @@ async def test_input_path_null_gives_an_empty_object(harness: Any) -> None:
 
 
 async def test_output_path_selects_part_of_the_output(harness: Any) -> None:
-    result = await harness.run(_pass(Result={"keep": 1, "drop": 2}, ResultPath="$.r", OutputPath="$.r.keep"), {"a": 1})
+    result = await harness.run(
+        _pass(Result={"keep": 1, "drop": 2}, ResultPath="$.r", OutputPath="$.r.keep"), {"a": 1}
+    )
     assert result.output == 1
 
 
@@ -54,14 +56,20 @@ async def test_output_path_null_gives_an_empty_object(harness: Any) -> None:
 
 
 async def test_parameters_see_the_input_after_input_path(harness: Any) -> None:
-    definition = _pass(InputPath="$.in", Parameters={"v.$": "$.v", "const": "c", "list": [1, {"x.$": "$.v"}]}, ResultPath="$.p")
+    definition = _pass(
+        InputPath="$.in",
+        Parameters={"v.$": "$.v", "const": "c", "list": [1, {"x.$": "$.v"}]},
+        ResultPath="$.p",
+    )
     result = await harness.run(definition, {"in": {"v": 7}})
     # ResultPath applies to the raw state input, not to the InputPath selection.
     assert result.output == {"in": {"v": 7}, "p": {"v": 7, "const": "c", "list": [1, {"x": 7}]}}
 
 
 async def test_parameters_call_intrinsic_functions(harness: Any) -> None:
-    definition = _pass(Parameters={"greeting.$": "States.Format('hello {}', $.name)", "n.$": "States.ArrayLength($.xs)"})
+    definition = _pass(
+        Parameters={"greeting.$": "States.Format('hello {}', $.name)", "n.$": "States.ArrayLength($.xs)"}
+    )
     result = await harness.run(definition, {"name": "ann", "xs": [1, 2, 3]})
     assert result.output == {"greeting": "hello ann", "n": 3}
 
@@ -92,13 +100,22 @@ async def test_the_context_object_describes_execution_state_and_machine(harness:
         "StartTime": "2026-01-01T00:00:00.000Z",
         "RedriveCount": 0,
     }
-    assert ctx["StateMachine"] == {"Id": "arn:aws:states:us-east-1:123456789012:stateMachine:Machine", "Name": "Machine"}
+    assert ctx["StateMachine"] == {
+        "Id": "arn:aws:states:us-east-1:123456789012:stateMachine:Machine",
+        "Name": "Machine",
+    }
     assert ctx["State"] == {"EnteredTime": "2026-01-01T00:00:00.000Z", "Name": "P"}
     assert result.execution_arn == ctx["Execution"]["Id"]
 
 
 async def test_context_fields_can_be_picked_one_by_one(harness: Any) -> None:
-    definition = _pass(Parameters={"name.$": "$$.Execution.Name", "state.$": "$$.State.Name", "input.$": "$$.Execution.Input.a"})
+    definition = _pass(
+        Parameters={
+            "name.$": "$$.Execution.Name",
+            "state.$": "$$.State.Name",
+            "input.$": "$$.Execution.Input.a",
+        }
+    )
     async with harness.engine() as engine:
         result = await engine.run(definition, {"a": "x"}, name="n")
     assert result.output == {"name": "n", "state": "P", "input": "x"}
@@ -109,7 +126,11 @@ async def test_state_entered_time_follows_the_clock(harness: Any) -> None:
         "StartAt": "W",
         "States": {
             "W": {"Type": "Wait", "Seconds": 90, "Next": "P"},
-            "P": {"Type": "Pass", "Parameters": {"t.$": "$$.State.EnteredTime", "s.$": "$$.Execution.StartTime"}, "End": True},
+            "P": {
+                "Type": "Pass",
+                "Parameters": {"t.$": "$$.State.EnteredTime", "s.$": "$$.Execution.StartTime"},
+                "End": True,
+            },
         },
     }
     result = await harness.run(definition, {})

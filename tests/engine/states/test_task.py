@@ -124,12 +124,18 @@ async def test_the_executor_receives_the_call_and_its_context(harness: Any) -> N
         "HeartbeatSeconds": 10,
         "End": True,
     }
-    async with harness.engine(executor_options={"poll": "fast", "k": 1}, state_options={"T": {"k": 2}}) as engine:
+    async with harness.engine(
+        executor_options={"poll": "fast", "k": 1}, state_options={"T": {"k": 2}}
+    ) as engine:
         result = await engine.run(_one(state), {"name": "n"}, name="exec", state_machine_name="SM")
     assert result.output == {"ok": True}
     ((call, ctx),) = seen
     assert call.resource == CUSTOM
-    assert (call.service, call.action, call.pattern) == ("custom", "call", IntegrationPattern.REQUEST_RESPONSE)
+    assert (call.service, call.action, call.pattern) == (
+        "custom",
+        "call",
+        IntegrationPattern.REQUEST_RESPONSE,
+    )
     assert call.parameters == {"Name": "n"}
     assert call.credentials == {"RoleArn": "arn:aws:iam::1:role/x"}
     assert ctx.execution_name == "exec"
@@ -150,7 +156,9 @@ async def test_without_parameters_the_executor_receives_the_effective_input(harn
         return None
 
     harness.handle(CUSTOM, handler)
-    result = await harness.run(_one({"Type": "Task", "Resource": CUSTOM, "InputPath": "$.x", "End": True}), {"x": [1]})
+    result = await harness.run(
+        _one({"Type": "Task", "Resource": CUSTOM, "InputPath": "$.x", "End": True}), {"x": [1]}
+    )
     assert params == [[1]]
     assert result.output is None
 

@@ -64,7 +64,9 @@ async def test_timestamp_path_waits_until_the_time_in_the_input(harness: Any) ->
 async def test_a_timestamp_in_the_past_does_not_wait(harness: Any) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
-    result = await harness.run(_wait(Timestamp="2020-01-01T00:00:00Z"), {}, clock=LoopClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    result = await harness.run(
+        _wait(Timestamp="2020-01-01T00:00:00Z"), {}, clock=LoopClock(datetime(2026, 1, 1, tzinfo=UTC))
+    )
     assert result.status == "SUCCEEDED"
     assert loop.time() - start == pytest.approx(0)
 
@@ -85,7 +87,9 @@ async def test_concurrent_waits_finish_in_order_of_their_durations(harness: Any)
 
 
 @pytest.mark.parametrize("bad", [-1, "ten", None, [1]])
-async def test_seconds_path_to_something_not_a_non_negative_number_fails_with_states_runtime(harness: Any, bad: Any) -> None:
+async def test_seconds_path_to_something_not_a_non_negative_number_fails_with_states_runtime(
+    harness: Any, bad: Any
+) -> None:
     result = await harness.run(_wait(SecondsPath="$.s"), {"s": bad})
     assert result.status == "FAILED"
     assert result.error == "States.Runtime"
@@ -104,7 +108,12 @@ async def test_a_missing_seconds_path_fails_with_states_runtime(harness: Any) ->
 async def test_wait_applies_input_path_and_output_path(harness: Any) -> None:
     result = await harness.run(_wait(Seconds=1, InputPath="$.a", OutputPath="$.b"), {"a": {"b": 2}})
     assert result.output == 2
-    assert result.history.types == ["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"]
+    assert result.history.types == [
+        "ExecutionStarted",
+        "WaitStateEntered",
+        "WaitStateExited",
+        "ExecutionSucceeded",
+    ]
 
 
 async def test_wait_advances_the_immediate_clock_without_sleeping(harness: Any) -> None:
