@@ -133,6 +133,7 @@ class Kubelet:
         self.pods: dict[tuple[str, str], PodRun] = {}
         self._ips = itertools.count(1)
         self._closed = False
+        self._reapers: set[asyncio.Task[None]] = set()
         info = registry.catalog.lookup("", "v1", "pods")
         assert info is not None
         self.info = info
@@ -402,12 +403,16 @@ class Kubelet:
             return
         container.process = process
         assert process.stdout is not None
-        while True:
-            line = await process.stdout.readline()
-            if not line:
-                break
-            container.write(line, time.time())
-        code = await process.wait()
+        try:
+            while True:
+                line = await process.stdout.readline()
+                if not line:
+                    break
+                container.write(line, time.time())
+            code = await process.wait()
+        finally:
+            if process.returncode is not None:
+                _release(process)
         container.process = None
         self._container_exited(run, container, code if code >= 0 else 128 - code)
 
@@ -491,6 +496,8 @@ class Kubelet:
             for process in processes:
                 _signal(process, signal.SIGKILL)
             await asyncio.gather(*(p.wait() for p in processes))
+        for process in processes:
+            _release(process)
         self._finish(run)
 
     def _finish(self, run: PodRun) -> None:
@@ -507,6 +514,15 @@ class Kubelet:
         for container in run.containers.values():
             if container.process is not None and container.process.returncode is None:
                 _signal(container.process, signal.SIGKILL)
+                if not self._closed:
+                    reaper = asyncio.get_running_loop().create_task(self._reap(container.process))
+                    self._reapers.add(reaper)
+                    reaper.add_done_callback(self._reapers.discard)
+
+    @staticmethod
+    async def _reap(process: asyncio.subprocess.Process) -> None:
+        await process.wait()
+        _release(process)
 
     async def close(self) -> None:
         """Stop every pod's timers and processes."""
@@ -520,6 +536,8 @@ class Kubelet:
         for process in processes:
             with contextlib.suppress(ProcessLookupError):
                 await process.wait()
+            _release(process)
+        tasks.extend(self._reapers)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.pods.clear()
@@ -603,6 +621,14 @@ def _decode(value: Any, resource: str) -> str:
         return base64.b64decode(str(value)).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
         return ""
+
+
+def _release(process: asyncio.subprocess.Process) -> None:
+    # asyncio leaves an exited process's transport open until garbage collection, which may
+    # happen after the loop is closed; close it as soon as the exit status is known.
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 def _signal(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from sim.faults import Fault, FaultConfig
 from sim.kube.api import JSON_HEADERS, KubeApi
@@ -147,7 +148,14 @@ class KubeSimulator(SimServer):
         return faults.watch_cut_seconds if faults is not None else None
 
     def build_app(self) -> web.Application:
-        """Start the controllers and build the aiohttp application."""
+        """An aiohttp application serving the simulator (for embedding it in another app)."""
+        handler = self.build_handler()
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", handler)
+        return app
+
+    def build_handler(self) -> Handler:
+        """Start the controllers and return the request handler (served by aiohttp's low-level server)."""
         self.kubelet = Kubelet(
             self.registry,
             self.runtime,
@@ -165,9 +173,7 @@ class KubeSimulator(SimServer):
         )
         for entry in list(self.registry.table(self.kubelet.info).objects.values()):
             self.kubelet._admit(entry)
-        app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self.api.handle)
-        return app
+        return self.api.handle  # type: ignore[return-value]
 
     async def on_close(self) -> None:
         """End watches, stop the controllers and every pod."""
