@@ -40,12 +40,13 @@ def aws_client(simulators: Simulators) -> ClientFactory:
             region_name=simulators.region,
         )
         url = simulators.eks_url if service == "eks" else simulators.sts_url
-        return session.client(
+        client: AbstractAsyncContextManager[Any] = session.client(
             service,
             endpoint_url=url,
             verify=simulators.ca_bundle_path,
             config=config or Config(retries={"max_attempts": 1}),
         )
+        return client
 
     return make
 

@@ -41,9 +41,9 @@ def test_a_header_signed_botocore_request_verifies_and_a_changed_body_does_not()
         query_pairs=[("maxResults", "5")],
         headers=headers,
     )
-    sigv4.verify_signature(body=b'{"name": "c1"}', **arguments)  # type: ignore[arg-type]
+    sigv4.verify_signature(body=b'{"name": "c1"}', **arguments)
     with pytest.raises(sigv4.SigV4Error) as caught:
-        sigv4.verify_signature(body=b'{"name": "c2"}', **arguments)  # type: ignore[arg-type]
+        sigv4.verify_signature(body=b'{"name": "c2"}', **arguments)
     assert caught.value.problem is sigv4.SigV4Problem.BAD_SIGNATURE
 
 
