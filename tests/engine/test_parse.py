@@ -644,6 +644,32 @@ def test_a_jsonpath_machine_may_hold_a_jsonata_state() -> None:
     assert machine.query_language == "JSONPath"
 
 
+def test_a_reference_to_a_variable_never_assigned_is_a_problem() -> None:
+    definition = _one({"Type": "Pass", "Parameters": {"x.$": "$undefined"}, "End": True})
+    assert problems_of(definition) == {("/States/A/Parameters/x.$", "UNDEFINED_VARIABLE")}
+
+
+def test_a_variable_assigned_by_an_earlier_state_may_be_referenced() -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"count": 1}, "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"c.$": "$count"}, "End": True},
+        },
+    }
+    assert parse_definition(definition).start_at == "A"
+
+
+@pytest.mark.parametrize("name", ["1x", "a-b", "states"])
+def test_assign_refuses_bad_and_reserved_variable_names(name: str) -> None:
+    found = problems_of(_one({"Type": "Pass", "Assign": {name: 1}, "End": True}))
+    assert {loc for loc, _ in found} == {f"/States/A/Assign/{name}"}
+    assert found & {
+        (f"/States/A/Assign/{name}", "INVALID_VARIABLE_NAME"),
+        (f"/States/A/Assign/{name}", "RESERVED_VARIABLE"),
+    }
+
+
 # -- the exception and the model -----------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ finish from where it was, not from the start.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -223,3 +224,24 @@ async def test_a_record_renders_as_plain_json_for_durable_stores(harness: Any) -
     assert again["input"] == {"x": 1}
     assert again["position"]["state"] == "T"
     assert [e["type"] for e in again["history"]] == result.history.types
+
+
+@pytest.mark.looptime
+async def test_a_resumed_wait_ends_when_the_original_wait_was_due(harness: Any) -> None:
+    """The Wait's due time is part of the execution's position, not of a sleeping coroutine."""
+    loop = asyncio.get_running_loop()
+    definition = {
+        "StartAt": "Pause",
+        "States": {"Pause": {"Type": "Wait", "Seconds": 100, "Next": "Done"}, "Done": {"Type": "Succeed"}},
+    }
+    store = InMemoryStore()
+    start = loop.time()
+    async with harness.engine(clock=SystemClock(), store=store) as engine:
+        execution = engine.start(definition, {})
+        await anyio.sleep(30)
+        saved = _snapshot(store, execution.execution_arn)
+    async with harness.engine(clock=SystemClock()) as engine:
+        result = await engine.resume(definition, saved).wait()
+    assert result.status == "SUCCEEDED"
+    # Entered at 0 for 100 seconds: due at 100, not 30 + 100.
+    assert loop.time() - start == pytest.approx(100)

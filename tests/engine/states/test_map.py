@@ -266,3 +266,37 @@ async def test_a_distributed_map_tolerates_failures_up_to_the_count(harness: Any
     assert (result.status, result.output) == ("SUCCEEDED", [0, None, 2])
     too_many = await harness.run(ok, [1, 1, 2])
     assert (too_many.status, too_many.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+async def test_iterations_read_outer_variables_and_their_assignments_stay_inside(harness: Any) -> None:
+    definition = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"x": 1}, "Next": "M"},
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.xs",
+                "ItemProcessor": {
+                    "StartAt": "I",
+                    "States": {
+                        "I": {
+                            "Type": "Pass",
+                            "Parameters": {"outer.$": "$x"},
+                            "Assign": {"x": 5},
+                            "Next": "J",
+                        },
+                        "J": {
+                            "Type": "Pass",
+                            "Parameters": {"outer.$": "$.outer", "inner.$": "$x"},
+                            "End": True,
+                        },
+                    },
+                },
+                "ResultPath": "$.m",
+                "Next": "After",
+            },
+            "After": {"Type": "Pass", "Parameters": {"after.$": "$x", "m.$": "$.m"}, "End": True},
+        },
+    }
+    result = await harness.run(definition, {"xs": [1, 2]})
+    assert result.output == {"after": 1, "m": [{"outer": 1, "inner": 5}, {"outer": 1, "inner": 5}]}

@@ -168,3 +168,30 @@ async def test_a_map_inside_a_parallel_branch_works(harness: Any) -> None:
     definition = _parallel(_branch(inner), _branch({"Type": "Pass", "Result": "other", "End": True}))
     result = await harness.run(definition, {"xs": [1, 2]})
     assert result.output == [[{"v": 1}, {"v": 2}], "other"]
+
+
+async def test_branch_assignments_do_not_leak_into_the_outer_scope(harness: Any) -> None:
+    definition = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"x": "outer"}, "Next": "P"},
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    _branch(
+                        {
+                            "Type": "Pass",
+                            "Parameters": {"seen.$": "$x"},
+                            "Assign": {"x": "branch"},
+                            "End": True,
+                        }
+                    ),
+                ],
+                "ResultPath": "$.p",
+                "Next": "After",
+            },
+            "After": {"Type": "Pass", "Parameters": {"x.$": "$x", "p.$": "$.p"}, "End": True},
+        },
+    }
+    result = await harness.run(definition, {})
+    assert result.output == {"x": "outer", "p": [{"seen": "outer"}]}

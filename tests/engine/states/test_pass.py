@@ -167,3 +167,22 @@ async def test_any_json_value_can_be_the_execution_input_of_a_pass_chain(harness
         result = await engine.run(definition, value)
     # AWS treats a missing input as {}; every other JSON value passes through unchanged.
     assert result.output == ({} if value is None else value)
+
+
+async def test_assign_takes_effect_after_the_state_and_is_visible_to_later_states(harness: Any) -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+            "B": {
+                "Type": "Pass",
+                "Parameters": {"old.$": "$x"},
+                "Assign": {"x": 2},
+                "ResultPath": "$.b",
+                "Next": "C",
+            },
+            "C": {"Type": "Pass", "Parameters": {"new.$": "$x"}, "ResultPath": "$.c", "End": True},
+        },
+    }
+    result = await harness.run(definition, {})
+    assert result.output == {"b": {"old": 1}, "c": {"new": 2}}
