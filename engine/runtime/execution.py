@@ -68,6 +68,7 @@ TIMED_OUT: Final = "TIMED_OUT"
 ABORTED: Final = "ABORTED"
 RUNNING: Final = "RUNNING"
 _EMPTY: Final[dict[str, JSON]] = {}
+_RETRYABLE: Final = frozenset({"Task", "Map", "Parallel"})
 
 
 @dataclass
@@ -243,11 +244,16 @@ class Interpreter:
 
     # -- context ---------------------------------------------------------
     def context(
-        self, pos: Position, map_item: JSON = None, entered: datetime | None = None
+        self,
+        pos: Position,
+        map_item: JSON = None,
+        entered: datetime | None = None,
+        *,
+        retryable: bool = False,
     ) -> dict[str, JSON]:
         state: dict[str, JSON] = {"EnteredTime": _iso(entered or self.clock.now()), "Name": pos.state}
-        if pos.retry_counts:
-            # Only states that retried carry RetryCount (a Pass state's context has none: conformance input_path[$$]).
+        if retryable or pos.retry_counts:
+            # Only states that can retry carry RetryCount (a Pass state's context has none: conformance input_path[$$]).
             state["RetryCount"] = sum(pos.retry_counts)
         ctx: dict[str, JSON] = {
             "Execution": self._execution_ctx,
@@ -348,7 +354,7 @@ class Interpreter:
     ) -> Scope:
         return Scope(
             value,
-            self.context(pos, map_item) if state.needs_context else None,
+            self.context(pos, map_item, retryable=state.type in _RETRYABLE) if state.needs_context else None,
             variables,
             self.rng,
         )
@@ -667,42 +673,47 @@ class Interpreter:
     ) -> tuple[JSON, str | None]:
         raw = pos.input
         jsonata_mode = state.query_language == JSONATA
-        scope = self.scope_for(state, pos, raw, variables)
-        if jsonata_mode:
-            b = self.bindings(pos, raw, variables)
-            params = self.jsonata_eval(state.parameters, b) if state.parameters is not None else raw
-            credentials = self.jsonata_eval(state.credentials, b) if state.credentials is not None else None
-            timeout = self._jsonata_seconds(state.timeout_jsonata, "TimeoutSeconds", b, state.timeout_seconds)
-            heartbeat = self._jsonata_seconds(
-                state.heartbeat_jsonata, "HeartbeatSeconds", b, state.heartbeat_seconds
-            )
-        else:
-            effective = self.input_path(state, raw, scope)
-            scope.input = effective
-            params = state.parameters.evaluate(scope) if state.parameters is not None else effective  # type: ignore[misc]
-            credentials = state.credentials.evaluate(scope) if state.credentials is not None else None  # type: ignore[misc]
-            timeout = self._path_seconds(
-                state.timeout_seconds_path, "TimeoutSecondsPath", scope, state.timeout_seconds
-            )
-            heartbeat = self._path_seconds(
-                state.heartbeat_seconds_path, "HeartbeatSecondsPath", scope, state.heartbeat_seconds
-            )
-        self.guard.check(params, f"The parameters of state/task '{state.name}' are")
         try:
             parsed, reg = self.config.registry.lookup(state.resource)
         except UnknownResource as exc:
             raise StatesRuntime(cause=str(exc)).scoped() from None
-        call = ExecutorCall(
-            resource=state.resource,
-            service=parsed.service,
-            action=parsed.action,
-            pattern=parsed.pattern,
-            parameters=params,
-            credentials=credentials,
-        )
         options: dict[str, object] = dict(self.config.executor_options)
         options.update(self.config.state_options.get(state.name, _EMPTY))
         while True:
+            # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.
+            scope = self.scope_for(state, pos, raw, variables)
+            if jsonata_mode:
+                b = self.bindings(pos, raw, variables)
+                params = self.jsonata_eval(state.parameters, b) if state.parameters is not None else raw
+                credentials = (
+                    self.jsonata_eval(state.credentials, b) if state.credentials is not None else None
+                )
+                timeout = self._jsonata_seconds(
+                    state.timeout_jsonata, "TimeoutSeconds", b, state.timeout_seconds
+                )
+                heartbeat = self._jsonata_seconds(
+                    state.heartbeat_jsonata, "HeartbeatSeconds", b, state.heartbeat_seconds
+                )
+            else:
+                effective = self.input_path(state, raw, scope)
+                scope.input = effective
+                params = state.parameters.evaluate(scope) if state.parameters is not None else effective  # type: ignore[misc]
+                credentials = state.credentials.evaluate(scope) if state.credentials is not None else None  # type: ignore[misc]
+                timeout = self._path_seconds(
+                    state.timeout_seconds_path, "TimeoutSecondsPath", scope, state.timeout_seconds
+                )
+                heartbeat = self._path_seconds(
+                    state.heartbeat_seconds_path, "HeartbeatSecondsPath", scope, state.heartbeat_seconds
+                )
+            self.guard.check(params, f"The parameters of state/task '{state.name}' are")
+            call = ExecutorCall(
+                resource=state.resource,
+                service=parsed.service,
+                action=parsed.action,
+                pattern=parsed.pattern,
+                parameters=params,
+                credentials=credentials,
+            )
             try:
                 result = await self._invoke(state, pos, reg.executor, call, timeout, heartbeat, options)
                 break
