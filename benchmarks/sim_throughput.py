@@ -31,17 +31,25 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.kube import KubeSimulator  # noqa: E402
+from sim.kube import KubeSimulator
 
 TOKEN = "benchmark-token"
 
 
 def job(name: str) -> dict[str, Any]:
     return {
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-        "spec": {"backoffLimit": 0, "template": {
-            "metadata": {"annotations": {"sim.statewright.io/seconds": "0.1", "sim.statewright.io/log": "done\n"}},
-            "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox:1.36"}]}}},
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {
+                    "annotations": {"sim.statewright.io/seconds": "0.1", "sim.statewright.io/log": "done\n"}
+                },
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox:1.36"}]},
+            },
+        },
     }
 
 
@@ -60,8 +68,11 @@ def serve(jobs: int, cpu: int, pipe: Connection) -> None:
                 if index % 500 == 499:
                     await asyncio.sleep(0)
             while True:
-                done = sum(1 for j in kube.store.objects("batch", "jobs", "default")
-                           if (j.get("status") or {}).get("completionTime"))
+                done = sum(
+                    1
+                    for j in kube.store.objects("batch", "jobs", "default")
+                    if (j.get("status") or {}).get("completionTime")
+                )
                 if done == jobs:
                     break
                 await asyncio.sleep(0.2)
@@ -79,8 +90,9 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run_load(url: str, ca: str, paths: Callable[[int], str], requests: int,
-                   concurrency: int) -> tuple[float, list[float], int]:
+async def run_load(
+    url: str, ca: str, paths: Callable[[int], str], requests: int, concurrency: int
+) -> tuple[float, list[float], int]:
     """Send GETs over ``concurrency`` keep-alive TLS connections with a minimal HTTP/1.1 client.
 
     A full client library costs more CPU per request than the server under test; this one only
@@ -98,8 +110,10 @@ async def run_load(url: str, ca: str, paths: Callable[[int], str], requests: int
         try:
             for index in counter:
                 began = time.perf_counter()
-                writer.write(f"GET {paths(index)} HTTP/1.1\r\nHost: {host}\r\n"
-                             f"Authorization: Bearer {TOKEN}\r\n\r\n".encode())
+                writer.write(
+                    f"GET {paths(index)} HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: Bearer {TOKEN}\r\n\r\n".encode()
+                )
                 head = await reader.readuntil(b"\r\n\r\n")
                 status = int(head[9:12])
                 length = 0
@@ -120,24 +134,37 @@ async def run_load(url: str, ca: str, paths: Callable[[int], str], requests: int
 
 def machine() -> dict[str, Any]:
     try:
-        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                  check=False, timeout=5).stdout.strip()
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False, timeout=5
+        ).stdout.strip()
     except OSError:
         revision = ""
-    return {"python": platform.python_version(), "machine": platform.machine(), "nproc": os.cpu_count(),
-            "git_revision": revision}
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "nproc": os.cpu_count(),
+        "git_revision": revision,
+    }
 
 
-def emit(name: str, params: dict[str, Any], seconds: float, latencies: list[float], errors: int,
-         server_cpu: float) -> None:
+def emit(
+    name: str, params: dict[str, Any], seconds: float, latencies: list[float], errors: int, server_cpu: float
+) -> None:
     ordered = sorted(latencies)
     record = {
-        "name": name, **params, "n": len(latencies), "errors": errors, "seconds": round(seconds, 4),
+        "name": name,
+        **params,
+        "n": len(latencies),
+        "errors": errors,
+        "seconds": round(seconds, 4),
         "rate": round(len(latencies) / seconds, 1),
         "server_cpu_seconds": round(server_cpu, 3),
         "rate_per_server_cpu_second": round(len(latencies) / server_cpu, 1) if server_cpu else None,
-        "p50_ms": round(statistics.median(ordered), 3), "p95_ms": round(percentile(ordered, 0.95), 3),
-        "p99_ms": round(percentile(ordered, 0.99), 3), "server_cpus": 1, **machine(),
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(percentile(ordered, 0.95), 3),
+        "p99_ms": round(percentile(ordered, 0.99), 3),
+        "server_cpus": 1,
+        **machine(),
     }
     sys.stdout.write(orjson.dumps(record).decode() + "\n")
     sys.stdout.flush()
@@ -161,16 +188,30 @@ def main() -> int:
         url, ca = ready["url"], ready["ca"]
         params = {"jobs_stored": args.jobs, "concurrency": args.concurrency}
         scenarios: list[tuple[str, Callable[[int], str], int]] = [
-            ("get_job", lambda i: f"/apis/batch/v1/namespaces/default/jobs/job-{i % args.jobs}", args.requests),
-            ("list_pods_by_job_name_label",
-             lambda i: f"/api/v1/namespaces/default/pods?labelSelector=job-name%3Djob-{i % args.jobs}",
-             args.requests // 2),
+            (
+                "get_job",
+                lambda i: f"/apis/batch/v1/namespaces/default/jobs/job-{i % args.jobs}",
+                args.requests,
+            ),
+            (
+                "list_pods_by_job_name_label",
+                lambda i: f"/api/v1/namespaces/default/pods?labelSelector=job-name%3Djob-{i % args.jobs}",
+                args.requests // 2,
+            ),
             ("get_version", lambda i: "/version", args.requests),
         ]
-        sys.stdout.write(orjson.dumps({"name": "seed_jobs_to_completion", "n": args.jobs,
-                                       "seconds": round(ready["seed_seconds"], 3),
-                                       "rate": round(args.jobs / ready["seed_seconds"], 1), **machine()}).decode()
-                         + "\n")
+        sys.stdout.write(
+            orjson.dumps(
+                {
+                    "name": "seed_jobs_to_completion",
+                    "n": args.jobs,
+                    "seconds": round(ready["seed_seconds"], 3),
+                    "rate": round(args.jobs / ready["seed_seconds"], 1),
+                    **machine(),
+                }
+            ).decode()
+            + "\n"
+        )
         for name, paths, count in scenarios:
             parent.send("cpu")
             cpu_before = parent.recv()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Final, Self
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -45,7 +45,7 @@ class SimServer:
         self._host = host
         self._port = port
         self._ssl_context = ssl_context
-        self._runner: web.BaseRunner[Any] | None = None
+        self._runner: web.BaseRunner | None = None
         self._url: str | None = None
         self._injector: FaultInjector | None = None
         self.set_faults(faults)
@@ -131,7 +131,7 @@ class SimServer:
         if self._runner is not None:
             return
         handler = self.build_handler()
-        runner: web.BaseRunner[Any]
+        runner: web.BaseRunner
         if handler is not None:
             server = web.Server(self._with_faults(handler), access_log=None)  # type: ignore[arg-type]
             runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)

@@ -26,8 +26,12 @@ from sim.kube.simulator import KubeSimulator
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m sim.kube", description=__doc__.splitlines()[0])
-    parser.add_argument("--runtime", choices=("model", "process"), default="model",
-                        help="how containers run: annotations (model) or local subprocesses (process)")
+    parser.add_argument(
+        "--runtime",
+        choices=("model", "process"),
+        default="model",
+        help="how containers run: annotations (model) or local subprocesses (process)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--token", default=None, help="static admin token (default: a random one)")
     parser.add_argument("--kubeconfig", type=Path, default=None, help="write a kubeconfig for kubectl here")

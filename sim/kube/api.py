@@ -226,9 +226,7 @@ class KubeApi:
         if not self.authorizer.allowed(user, Attributes(verb=verb, path=path)):
             raise forbidden_path(user.username, verb, path)
         if request.method not in ("GET", "HEAD"):
-            raise KubeError(
-                "MethodNotAllowed", METHOD_NOT_ALLOWED
-            )
+            raise KubeError("MethodNotAllowed", METHOD_NOT_ALLOWED)
         catalog = self.catalog
         document: dict[str, Any] | None = None
         head = segments[0]
@@ -340,9 +338,7 @@ class KubeApi:
             return _json(NOT_FOUND_BODY, 404)
         if parsed.subresource == "log":
             if method != "GET":
-                raise KubeError(
-                    "MethodNotAllowed", METHOD_NOT_ALLOWED
-                )
+                raise KubeError("MethodNotAllowed", METHOD_NOT_ALLOWED)
             return await self._log(request, info, namespace, parsed.name)
         if info.key == ("authorization.k8s.io", "selfsubjectaccessreviews"):
             if method != "POST" or parsed.name:
@@ -357,9 +353,7 @@ class KubeApi:
                 return await self._create(request, info, namespace)
             if method == "DELETE":
                 return await self._delete_collection(request, info, parsed.namespace)
-            raise KubeError(
-                "MethodNotAllowed", METHOD_NOT_ALLOWED
-            )
+            raise KubeError("MethodNotAllowed", METHOD_NOT_ALLOWED)
         if parsed.watch:
             return await self._watch(request, info, parsed.namespace, name=parsed.name)
         if method in ("GET", "HEAD"):
@@ -451,9 +445,12 @@ class KubeApi:
         non_resource = spec.get("nonResourceAttributes")
         if isinstance(resource, dict):
             attrs = Attributes(
-                verb=str(resource.get("verb", "")), group=str(resource.get("group", "")),
-                resource=str(resource.get("resource", "")), subresource=str(resource.get("subresource", "")),
-                namespace=str(resource.get("namespace", "")), name=str(resource.get("name", "")),
+                verb=str(resource.get("verb", "")),
+                group=str(resource.get("group", "")),
+                resource=str(resource.get("resource", "")),
+                subresource=str(resource.get("subresource", "")),
+                namespace=str(resource.get("namespace", "")),
+                name=str(resource.get("name", "")),
             )
         elif isinstance(non_resource, dict):
             attrs = Attributes(verb=str(non_resource.get("verb", "")), path=str(non_resource.get("path", "")))
@@ -461,8 +458,13 @@ class KubeApi:
             raise bad_request("spec.resourceAttributes or spec.nonResourceAttributes is required")
         allowed = self.authorizer.allowed(user, attrs)
         status: dict[str, Any] = {"allowed": allowed}
-        review = {"kind": info.kind, "apiVersion": info.api_version,
-                  "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
+        review = {
+            "kind": info.kind,
+            "apiVersion": info.api_version,
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }
         return _json(orjson.dumps(review), 201)
 
     async def _create(self, request: web.Request, info: ResourceInfo, namespace: str) -> web.Response:

@@ -484,8 +484,16 @@ def bootstrap_rbac() -> list[dict[str, Any]]:
         ),
         role("view", [{"apiGroups": ["", "batch", "apps"], "resources": workloads, "verbs": read}]),
         role("system:discovery", [{"nonResourceURLs": discovery_urls, "verbs": ["get"]}]),
-        role("system:basic-user", [{"apiGroups": ["authorization.k8s.io"],
-                                    "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]}]),
+        role(
+            "system:basic-user",
+            [
+                {
+                    "apiGroups": ["authorization.k8s.io"],
+                    "resources": ["selfsubjectaccessreviews"],
+                    "verbs": ["create"],
+                }
+            ],
+        ),
         binding("system:basic-user", "system:basic-user", AUTHENTICATED),
         binding("cluster-admin", "cluster-admin", MASTERS),
         binding("system:discovery", "system:discovery", AUTHENTICATED),

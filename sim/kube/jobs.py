@@ -121,8 +121,10 @@ class JobController:
                 return
             old = event.old.obj if event.old is not None else None
             new = event.entry.obj
-            if old is not None and old.get("spec") is new.get("spec") and (
-                old["metadata"].get("deletionTimestamp") == metadata.get("deletionTimestamp")
+            if (
+                old is not None
+                and old.get("spec") is new.get("spec")
+                and (old["metadata"].get("deletionTimestamp") == metadata.get("deletionTimestamp"))
             ):
                 # Only the status changed (the controller's own write): nothing new to reconcile.
                 return

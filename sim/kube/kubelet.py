@@ -52,7 +52,7 @@ RESTART_BACKOFF_CAP: Final = 300.0
 def rfc3339_nano(moment: float) -> str:
     """``2026-01-02T03:04:05.123456789Z`` — the timestamp format of ``timestamps=true`` logs."""
     whole = int(moment)
-    nanos = int(round((moment - whole) * 1e9))
+    nanos = round((moment - whole) * 1e9)
     if nanos >= 1_000_000_000:
         whole, nanos = whole + 1, nanos - 1_000_000_000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{nanos:09d}Z"
@@ -386,7 +386,7 @@ class Kubelet:
             self._container_exited(run, container, 128)
             return
         working_dir = spec.get("workingDir")
-        cwd = working_dir if isinstance(working_dir, str) and os.path.isdir(working_dir) else None
+        cwd = working_dir if isinstance(working_dir, str) and working_dir else None
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,

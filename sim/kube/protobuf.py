@@ -59,8 +59,15 @@ def _strings(data: bytes, names: dict[int, str]) -> dict[str, str]:
     return result
 
 
-RESOURCE_ATTRIBUTES: Final = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource",
-                              6: "subresource", 7: "name"}
+RESOURCE_ATTRIBUTES: Final = {
+    1: "namespace",
+    2: "verb",
+    3: "group",
+    4: "version",
+    5: "resource",
+    6: "subresource",
+    7: "name",
+}
 NON_RESOURCE_ATTRIBUTES: Final = {1: "path", 2: "verb"}
 
 
@@ -72,7 +79,7 @@ def decode_self_subject_access_review(body: bytes) -> dict[str, Any]:
     """
     if not body.startswith(MAGIC):
         raise ValueError("missing the Kubernetes protobuf magic prefix")
-    envelope = dict(_fields(body[len(MAGIC):]))
+    envelope = dict(_fields(body[len(MAGIC) :]))
     raw = envelope.get(2)
     if not isinstance(raw, bytes):
         raise ValueError("the protobuf envelope holds no object")

@@ -14,6 +14,7 @@ termination. Pods that are running are deleted gracefully: they get a
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import uuid
 from collections.abc import Callable
@@ -76,7 +77,7 @@ def random_suffix(length: int = 5) -> str:
 
 def ordered_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """Metadata with its keys in kube-apiserver's order (unknown keys last)."""
-    ordered = {key: metadata[key] for key in METADATA_ORDER if key in metadata}
+    ordered: dict[str, Any] = {key: metadata[key] for key in METADATA_ORDER if key in metadata}
     ordered.update((key, value) for key, value in metadata.items() if key not in ordered)
     return ordered
 
@@ -227,7 +228,7 @@ class Registry:
         if (namespace if info.namespaced else "", name) in table.objects:
             raise already_exists(info.group, info.resource, name)
         metadata["name"] = name
-        for field in SYSTEM_FIELDS + ("resourceVersion",):
+        for field in (*SYSTEM_FIELDS, "resourceVersion"):
             metadata.pop(field, None)
         metadata["uid"] = str(uuid.uuid4())
         metadata["resourceVersion"] = ""
@@ -612,11 +613,11 @@ class Registry:
         metadata = event.entry.obj["metadata"]
         uid = metadata.get("uid", "")
         if uid in self.store.dependents:
-            self._defer(lambda: self._collect(uid))
+            self._defer(functools.partial(self._collect, uid))
         for ref in metadata.get("ownerReferences") or []:
             owner_uid = ref.get("uid")
             if owner_uid and not self.store.dependents.get(owner_uid):
-                self._defer(lambda owner_uid=owner_uid: self._release_owner(owner_uid))
+                self._defer(functools.partial(self._release_owner, str(owner_uid)))
 
     def _collect(self, uid: str) -> None:
         for dep_table, key in list(self.store.dependents.get(uid, ())):

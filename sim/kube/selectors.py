@@ -372,9 +372,10 @@ def parse_field_selector(text: str, allowed: frozenset[str] | None = None) -> Fi
     requirements = []
     for term in _split_unescaped(text, ","):
         term = term.strip()
-        for op, negate in (("!=", True), ("==", False), ("=", False)):
+        for op, negation in (("!=", True), ("==", False), ("=", False)):
             index = _find_unescaped(term, op)
             if index >= 0:
+                negate = negation
                 field = term[:index].strip()
                 value = _unescape(term[index + len(op) :].strip())
                 break

@@ -173,7 +173,7 @@ class KubeSimulator(SimServer):
         )
         for entry in list(self.registry.table(self.kubelet.info).objects.values()):
             self.kubelet._admit(entry)
-        return self.api.handle  # type: ignore[return-value]
+        return self.api.handle
 
     async def on_close(self) -> None:
         """End watches, stop the controllers and every pod."""

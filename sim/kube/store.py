@@ -84,7 +84,9 @@ class Event:
         kind = event_type or self.type
         frame = self.frames.get(kind)
         if frame is None:
-            frame = self.frames[kind] = b'{"type":"' + kind.encode() + b'","object":' + self.entry.raw + b"}\n"
+            frame = self.frames[kind] = (
+                b'{"type":"' + kind.encode() + b'","object":' + self.entry.raw + b"}\n"
+            )
         return frame
 
 

@@ -42,8 +42,15 @@ async def api(kube: KubeSimulator) -> AsyncIterator[Request]:
     connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
     async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def call(method: str, path: str, *, token: str | None = ADMIN_TOKEN, data: Any = None,
-                       json: Any = None, headers: dict[str, str] | None = None) -> Reply:
+        async def call(
+            method: str,
+            path: str,
+            *,
+            token: str | None = ADMIN_TOKEN,
+            data: Any = None,
+            json: Any = None,
+            headers: dict[str, str] | None = None,
+        ) -> Reply:
             sent = dict(headers or {})
             if token is not None:
                 sent["Authorization"] = f"Bearer {token}"
@@ -68,8 +75,12 @@ def kubectl(kube: KubeSimulator, tmp_path: Path) -> Kubectl:
         if not config.exists():
             config.write_text(yaml.safe_dump(kube.kubeconfig(token)))
         process = await asyncio.create_subprocess_exec(
-            binary, f"--kubeconfig={config}", f"--cache-dir={tmp_path / 'cache'}", *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            binary,
+            f"--kubeconfig={config}",
+            f"--cache-dir={tmp_path / 'cache'}",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
         assert process.returncode is not None

@@ -44,13 +44,14 @@ class FakeSts:
         self.calls = 0
 
     def add(self, access_key: str, arn: str, session_name: str = "") -> str:
-        self.identities[access_key] = AwsIdentity(arn=arn, account=ACCOUNT, user_id="AROAEXAMPLE",
-                                                  session_name=session_name)
+        self.identities[access_key] = AwsIdentity(
+            arn=arn, account=ACCOUNT, user_id="AROAEXAMPLE", session_name=session_name
+        )
         return eks_token(access_key)
 
     async def __call__(self, token: str) -> AwsIdentity | None:
         self.calls += 1
-        url = base64.urlsafe_b64decode(token[len("k8s-aws-v1."):] + "==").decode()
+        url = base64.urlsafe_b64decode(token[len("k8s-aws-v1.") :] + "==").decode()
         credential = parse_qs(urlsplit(url).query)["X-Amz-Credential"][0]
         return self.identities.get(credential.split("/")[0])
 
@@ -69,8 +70,16 @@ class Reply:
 Request = Callable[..., Awaitable[Reply]]
 
 
-def job_manifest(name: str, *, seconds: float = 0.05, exit_code: int = 0, log: str = "", backoff_limit: int = 6,
-                 restart_policy: str = "Never", **spec: Any) -> dict[str, Any]:
+def job_manifest(
+    name: str,
+    *,
+    seconds: float = 0.05,
+    exit_code: int = 0,
+    log: str = "",
+    backoff_limit: int = 6,
+    restart_policy: str = "Never",
+    **spec: Any,
+) -> dict[str, Any]:
     """A batch/v1 Job whose container the model runtime runs for ``seconds``."""
     annotations = {"sim.statewright.io/seconds": str(seconds), "sim.statewright.io/exit-code": str(exit_code)}
     if log:
@@ -84,8 +93,10 @@ def job_manifest(name: str, *, seconds: float = 0.05, exit_code: int = 0, log: s
             **spec,
             "template": {
                 "metadata": {"annotations": annotations},
-                "spec": {"restartPolicy": restart_policy,
-                         "containers": [{"name": "main", "image": "busybox:1.36", "command": ["true"]}]},
+                "spec": {
+                    "restartPolicy": restart_policy,
+                    "containers": [{"name": "main", "image": "busybox:1.36", "command": ["true"]}],
+                },
             },
         },
     }
@@ -104,7 +115,9 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         await asyncio.sleep(0.01)
 
 
-def job_condition(kube: KubeSimulator, name: str, kind: str, namespace: str = "default") -> dict[str, Any] | None:
+def job_condition(
+    kube: KubeSimulator, name: str, kind: str, namespace: str = "default"
+) -> dict[str, Any] | None:
     job = kube.store.get("batch", "jobs", namespace, name) or {}
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition["type"] == kind and condition["status"] == "True":
@@ -120,5 +133,3 @@ class KubectlResult:
 
 
 Kubectl = Callable[..., Awaitable[KubectlResult]]
-
-

@@ -15,8 +15,12 @@ CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 
 def configmap(name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "labels": labels or {}}, "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": data,
+    }
 
 
 async def test_a_created_object_gets_uid_resource_version_timestamp_and_generation(api: Request) -> None:
@@ -40,9 +44,14 @@ async def test_creating_twice_is_409_already_exists(api: Request) -> None:
 
     assert again.status == 409
     assert again.json == {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": 'jobs.batch "dup" already exists', "reason": "AlreadyExists",
-        "details": {"name": "dup", "group": "batch", "kind": "jobs"}, "code": 409,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'jobs.batch "dup" already exists',
+        "reason": "AlreadyExists",
+        "details": {"name": "dup", "group": "batch", "kind": "jobs"},
+        "code": 409,
     }
 
 
@@ -69,9 +78,15 @@ async def test_a_job_without_containers_is_422_invalid(api: Request) -> None:
 
     assert reply.status == 422
     assert reply.json["reason"] == "Invalid"
-    assert reply.json["message"] == 'Job.batch "empty" is invalid: spec.template.spec.containers: Required value'
+    assert (
+        reply.json["message"] == 'Job.batch "empty" is invalid: spec.template.spec.containers: Required value'
+    )
     assert reply.json["details"]["causes"] == [
-        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.template.spec.containers"}
+        {
+            "reason": "FieldValueRequired",
+            "message": "Required value",
+            "field": "spec.template.spec.containers",
+        }
     ]
 
 
@@ -92,7 +107,10 @@ async def test_a_job_without_a_name_is_422_invalid(api: Request) -> None:
     reply = await api("POST", JOBS, json=manifest)
 
     assert reply.status == 422
-    assert reply.json["message"] == 'Job.batch "" is invalid: metadata.name: Required value: name or generateName is required'
+    assert (
+        reply.json["message"]
+        == 'Job.batch "" is invalid: metadata.name: Required value: name or generateName is required'
+    )
 
 
 async def test_generate_name_appends_a_random_suffix(api: Request) -> None:
@@ -140,12 +158,21 @@ async def test_replace_with_a_stale_resource_version_is_409_conflict(api: Reques
 
 
 async def test_replacing_the_spec_bumps_generation_but_status_updates_do_not(api: Request) -> None:
-    created = (await api("POST", "/apis/apps/v1/namespaces/default/deployments", json={
-        "metadata": {"name": "d"}, "spec": {"replicas": 1}})).json
-    changed = await api("PUT", "/apis/apps/v1/namespaces/default/deployments/d",
-                        json={**created, "spec": {"replicas": 2}})
-    status = await api("PUT", "/apis/apps/v1/namespaces/default/deployments/d/status",
-                       json={**changed.json, "status": {"replicas": 2}})
+    created = (
+        await api(
+            "POST",
+            "/apis/apps/v1/namespaces/default/deployments",
+            json={"metadata": {"name": "d"}, "spec": {"replicas": 1}},
+        )
+    ).json
+    changed = await api(
+        "PUT", "/apis/apps/v1/namespaces/default/deployments/d", json={**created, "spec": {"replicas": 2}}
+    )
+    status = await api(
+        "PUT",
+        "/apis/apps/v1/namespaces/default/deployments/d/status",
+        json={**changed.json, "status": {"replicas": 2}},
+    )
 
     assert changed.json["metadata"]["generation"] == 2
     assert status.json["metadata"]["generation"] == 2
@@ -156,7 +183,9 @@ async def test_the_main_resource_ignores_status_changes_of_a_kind_with_a_status_
     api: Request, kube: KubeSimulator
 ) -> None:
     await api("POST", JOBS, json=job_manifest("s", seconds=30))
-    await wait_for(lambda: (kube.store.get("batch", "jobs", "default", "s") or {})["status"].get("ready") == 1)
+    await wait_for(
+        lambda: (kube.store.get("batch", "jobs", "default", "s") or {})["status"].get("ready") == 1
+    )
     current = (await api("GET", f"{JOBS}/s")).json
 
     replaced = await api("PUT", f"{JOBS}/s", json={**current, "status": {"succeeded": 99}})
@@ -225,12 +254,24 @@ async def test_limit_and_continue_page_through_a_list(api: Request) -> None:
 async def test_merge_json_and_strategic_merge_patches(api: Request) -> None:
     await api("POST", CONFIGMAPS, json=configmap("p", a="1", b="2"))
 
-    merged = await api("PATCH", f"{CONFIGMAPS}/p", data=b'{"data":{"a":null,"c":"3"}}',
-                       headers={"Content-Type": "application/merge-patch+json"})
-    jsonp = await api("PATCH", f"{CONFIGMAPS}/p", data=b'[{"op":"replace","path":"/data/b","value":"20"}]',
-                      headers={"Content-Type": "application/json-patch+json"})
-    failing = await api("PATCH", f"{CONFIGMAPS}/p", data=b'[{"op":"test","path":"/data/b","value":"nope"}]',
-                        headers={"Content-Type": "application/json-patch+json"})
+    merged = await api(
+        "PATCH",
+        f"{CONFIGMAPS}/p",
+        data=b'{"data":{"a":null,"c":"3"}}',
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    jsonp = await api(
+        "PATCH",
+        f"{CONFIGMAPS}/p",
+        data=b'[{"op":"replace","path":"/data/b","value":"20"}]',
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+    failing = await api(
+        "PATCH",
+        f"{CONFIGMAPS}/p",
+        data=b'[{"op":"test","path":"/data/b","value":"nope"}]',
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     unsupported = await api("PATCH", f"{CONFIGMAPS}/p", data=b"{}", headers={"Content-Type": "text/plain"})
 
     assert merged.json["data"] == {"b": "2", "c": "3"}
@@ -240,13 +281,18 @@ async def test_merge_json_and_strategic_merge_patches(api: Request) -> None:
 
 
 async def test_strategic_merge_patch_merges_containers_by_name(api: Request) -> None:
-    pod = {"metadata": {"name": "web", "annotations": {"sim.statewright.io/seconds": "60"}},
-           "spec": {"containers": [{"name": "a", "image": "nginx:1"}, {"name": "b", "image": "redis:7"}]}}
+    pod = {
+        "metadata": {"name": "web", "annotations": {"sim.statewright.io/seconds": "60"}},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1"}, {"name": "b", "image": "redis:7"}]},
+    }
     await api("POST", PODS, json=pod)
 
-    patched = await api("PATCH", f"{PODS}/web",
-                        data=b'{"spec":{"containers":[{"name":"b","image":"redis:8"}]}}',
-                        headers={"Content-Type": "application/strategic-merge-patch+json"})
+    patched = await api(
+        "PATCH",
+        f"{PODS}/web",
+        data=b'{"spec":{"containers":[{"name":"b","image":"redis:8"}]}}',
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
 
     assert patched.status == 200, patched.body
     images = {c["name"]: c["image"] for c in patched.json["spec"]["containers"]}
@@ -258,8 +304,12 @@ async def test_server_side_apply_creates_then_updates(api: Request) -> None:
     headers = {"Content-Type": "application/apply-patch+yaml"}
 
     created = await api("PATCH", f"{CONFIGMAPS}/applied?fieldManager=test", data=body, headers=headers)
-    updated = await api("PATCH", f"{CONFIGMAPS}/applied?fieldManager=test",
-                        data=body.replace(b"k: v", b"k: w"), headers=headers)
+    updated = await api(
+        "PATCH",
+        f"{CONFIGMAPS}/applied?fieldManager=test",
+        data=body.replace(b"k: v", b"k: w"),
+        headers=headers,
+    )
     no_manager = await api("PATCH", f"{CONFIGMAPS}/applied", data=body, headers=headers)
 
     assert created.status == 201
@@ -293,12 +343,17 @@ async def test_deleting_a_job_in_the_background_deletes_its_pods(api: Request, k
     await wait_for(lambda: not kube.store.objects("", "pods", "default"))
 
 
-async def test_foreground_deletion_keeps_the_job_until_its_pods_are_gone(api: Request, kube: KubeSimulator) -> None:
+async def test_foreground_deletion_keeps_the_job_until_its_pods_are_gone(
+    api: Request, kube: KubeSimulator
+) -> None:
     await api("POST", JOBS, json=job_manifest("fg", seconds=30))
     await wait_for(lambda: any(p["status"]["phase"] == "Running" for p in kube.store.objects("", "pods")))
 
-    reply = await api("DELETE", f"{JOBS}/fg", json={"kind": "DeleteOptions", "apiVersion": "v1",
-                                                     "propagationPolicy": "Foreground"})
+    reply = await api(
+        "DELETE",
+        f"{JOBS}/fg",
+        json={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"},
+    )
 
     assert reply.status == 200
     assert reply.json["metadata"]["deletionTimestamp"]
@@ -312,8 +367,12 @@ async def test_an_object_with_a_finalizer_stays_until_the_finalizer_is_removed(a
 
     deleting = await api("DELETE", f"{CONFIGMAPS}/f")
     still = await api("GET", f"{CONFIGMAPS}/f")
-    released = await api("PATCH", f"{CONFIGMAPS}/f", data=b'{"metadata":{"finalizers":null}}',
-                         headers={"Content-Type": "application/merge-patch+json"})
+    released = await api(
+        "PATCH",
+        f"{CONFIGMAPS}/f",
+        data=b'{"metadata":{"finalizers":null}}',
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     gone = await api("GET", f"{CONFIGMAPS}/f")
 
     assert deleting.json["metadata"]["deletionTimestamp"]
@@ -323,7 +382,12 @@ async def test_an_object_with_a_finalizer_stays_until_the_finalizer_is_removed(a
 
 
 async def test_any_other_group_version_resource_is_stored_as_json(api: Request) -> None:
-    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 3}}
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"size": 3},
+    }
 
     created = await api("POST", "/apis/example.com/v1/namespaces/default/widgets", json=widget)
     fetched = await api("GET", "/apis/example.com/v1/namespaces/default/widgets/w")
@@ -368,8 +432,9 @@ async def test_discovery_lists_groups_resources_and_versions(api: Request) -> No
 
 
 async def test_openapi_v2_is_406_for_protobuf_only_clients_and_json_otherwise(api: Request) -> None:
-    protobuf = await api("GET", "/openapi/v2",
-                         headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    protobuf = await api(
+        "GET", "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}
+    )
     json_doc = await api("GET", "/openapi/v2", headers={"Accept": "application/json"})
     v3 = await api("GET", "/openapi/v3")
     batch = await api("GET", v3.json["paths"]["apis/batch/v1"]["serverRelativeURL"])

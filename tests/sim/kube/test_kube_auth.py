@@ -12,13 +12,26 @@ from kube_support import ACCOUNT, ADMIN_TOKEN, FakeSts, Request, eks_token
 from sim.kube import KubeSimulator, canonicalize_arn, check_eks_token
 from sim.kube.auth import AwsIdentity, render_username
 
-UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+UNAUTHORIZED = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "metadata": {},
+    "status": "Failure",
+    "message": "Unauthorized",
+    "reason": "Unauthorized",
+    "code": 401,
+}
 
 
 def aws_auth(kube: KubeSimulator, **data: str) -> None:
-    kube.store.put({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": data})
+    kube.store.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": data,
+        }
+    )
 
 
 def rbac(kube: KubeSimulator, *objects: dict[str, Any]) -> None:
@@ -42,7 +55,10 @@ def test_a_well_formed_token_is_accepted_until_fifteen_minutes_after_signing() -
     [
         ("https://evil.example.com/?Action=GetCallerIdentity", "STS endpoint"),
         ("https://sts.amazonaws.com/path?Action=GetCallerIdentity", "path"),
-        ("https://sts.amazonaws.com/?Action=AssumeRole&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id", "GetCallerIdentity"),
+        (
+            "https://sts.amazonaws.com/?Action=AssumeRole&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id",
+            "GetCallerIdentity",
+        ),
         ("https://sts.amazonaws.com/?Action=GetCallerIdentity&Foo=1", "unexpected"),
         ("https://sts.amazonaws.com/?Action=GetCallerIdentity&X-Amz-SignedHeaders=host", "x-k8s-aws-id"),
         ("https://sts.amazonaws.com/?Action=GetCallerIdentity&action=GetCallerIdentity", "repeats"),
@@ -61,7 +77,10 @@ def test_tokens_without_the_prefix_are_rejected() -> None:
 
 
 def test_assumed_role_arns_are_canonicalized_to_the_role() -> None:
-    assert canonicalize_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/me") == f"arn:aws:iam::{ACCOUNT}:role/admin"
+    assert (
+        canonicalize_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/me")
+        == f"arn:aws:iam::{ACCOUNT}:role/admin"
+    )
     assert canonicalize_arn(f"arn:aws:iam::{ACCOUNT}:user/u") == f"arn:aws:iam::{ACCOUNT}:user/u"
 
 
@@ -85,13 +104,19 @@ async def test_a_missing_token_and_an_unmapped_identity_get_the_eks_401_status(
     assert missing.json == unmapped.json == UNAUTHORIZED
 
 
-async def test_aws_auth_maps_roles_with_templates_and_groups(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
-    aws_auth(kube, mapRoles=f"- rolearn: arn:aws:iam::{ACCOUNT}:role/ops\n"
-                            "  username: ops:{{SessionName}}\n  groups: [system:masters]\n")
+async def test_aws_auth_maps_roles_with_templates_and_groups(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    aws_auth(
+        kube,
+        mapRoles=f"- rolearn: arn:aws:iam::{ACCOUNT}:role/ops\n"
+        "  username: ops:{{SessionName}}\n  groups: [system:masters]\n",
+    )
     token = sts.add("AKIAOPS", f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice", session_name="alice")
 
-    reply = await api("POST", "/api/v1/namespaces/default/configmaps", token=token,
-                      json={"metadata": {"name": "by-ops"}})
+    reply = await api(
+        "POST", "/api/v1/namespaces/default/configmaps", token=token, json={"metadata": {"name": "by-ops"}}
+    )
 
     assert reply.status == 201
 
@@ -99,8 +124,11 @@ async def test_aws_auth_maps_roles_with_templates_and_groups(api: Request, kube:
 async def test_aws_auth_json_strings_as_in_the_step_functions_example_work(
     api: Request, kube: KubeSimulator, sts: FakeSts
 ) -> None:
-    aws_auth(kube, mapUsers=f'[{{ "userarn": "arn:aws:iam::{ACCOUNT}:user/my-user", "username": "my-user", '
-                            '"groups": [ "system:masters" ] } ]')
+    aws_auth(
+        kube,
+        mapUsers=f'[{{ "userarn": "arn:aws:iam::{ACCOUNT}:user/my-user", "username": "my-user", '
+        '"groups": [ "system:masters" ] } ]',
+    )
     token = sts.add("AKIAUSER", f"arn:aws:iam::{ACCOUNT}:user/my-user")
 
     reply = await api("GET", "/apis/batch/v1/namespaces/default/jobs", token=token)
@@ -108,8 +136,13 @@ async def test_aws_auth_json_strings_as_in_the_step_functions_example_work(
     assert reply.status == 200
 
 
-async def test_identity_resolution_is_cached_per_token(api: Request, sts: FakeSts, kube: KubeSimulator) -> None:
-    aws_auth(kube, mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/c\n  username: c\n  groups: [system:masters]\n")
+async def test_identity_resolution_is_cached_per_token(
+    api: Request, sts: FakeSts, kube: KubeSimulator
+) -> None:
+    aws_auth(
+        kube,
+        mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/c\n  username: c\n  groups: [system:masters]\n",
+    )
     token = sts.add("AKIACACHE", f"arn:aws:iam::{ACCOUNT}:user/c")
 
     for _ in range(5):
@@ -121,15 +154,28 @@ async def test_identity_resolution_is_cached_per_token(api: Request, sts: FakeSt
 async def test_rbac_role_binding_grants_only_its_namespace_verbs_and_resources(
     api: Request, kube: KubeSimulator, sts: FakeSts
 ) -> None:
-    aws_auth(kube, mapRoles=f"- rolearn: arn:aws:iam::{ACCOUNT}:role/runner\n  username: runner\n"
-                            "  groups: [job-runners]\n")
-    rbac(kube,
-         {"kind": "Role", "metadata": {"name": "run-jobs", "namespace": "default"},
-          "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get"]},
-                    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]},
-         {"kind": "RoleBinding", "metadata": {"name": "run-jobs", "namespace": "default"},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "run-jobs"},
-          "subjects": [{"kind": "Group", "name": "job-runners", "apiGroup": "rbac.authorization.k8s.io"}]})
+    aws_auth(
+        kube,
+        mapRoles=f"- rolearn: arn:aws:iam::{ACCOUNT}:role/runner\n  username: runner\n"
+        "  groups: [job-runners]\n",
+    )
+    rbac(
+        kube,
+        {
+            "kind": "Role",
+            "metadata": {"name": "run-jobs", "namespace": "default"},
+            "rules": [
+                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get"]},
+                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+            ],
+        },
+        {
+            "kind": "RoleBinding",
+            "metadata": {"name": "run-jobs", "namespace": "default"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "run-jobs"},
+            "subjects": [{"kind": "Group", "name": "job-runners", "apiGroup": "rbac.authorization.k8s.io"}],
+        },
+    )
     token = sts.add("AKIARUNNER", f"arn:aws:iam::{ACCOUNT}:role/runner")
 
     get_job = await api("GET", "/apis/batch/v1/namespaces/default/jobs/x", token=token)
@@ -155,14 +201,26 @@ async def test_rbac_role_binding_grants_only_its_namespace_verbs_and_resources(
     assert namespaces.json["details"] == {"group": "", "kind": "namespaces"}
 
 
-async def test_rbac_resource_names_restrict_to_named_objects(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
+async def test_rbac_resource_names_restrict_to_named_objects(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
     aws_auth(kube, mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/n\n  username: n\n  groups: []\n")
-    rbac(kube,
-         {"kind": "ClusterRole", "metadata": {"name": "one-cm"},
-          "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["ok"]}]},
-         {"kind": "ClusterRoleBinding", "metadata": {"name": "one-cm"},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "one-cm"},
-          "subjects": [{"kind": "User", "name": "n", "apiGroup": "rbac.authorization.k8s.io"}]})
+    rbac(
+        kube,
+        {
+            "kind": "ClusterRole",
+            "metadata": {"name": "one-cm"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["ok"]}
+            ],
+        },
+        {
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "one-cm"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "one-cm"},
+            "subjects": [{"kind": "User", "name": "n", "apiGroup": "rbac.authorization.k8s.io"}],
+        },
+    )
     token = sts.add("AKIAN", f"arn:aws:iam::{ACCOUNT}:user/n")
 
     allowed = await api("GET", "/api/v1/namespaces/default/configmaps/ok", token=token)
@@ -173,7 +231,9 @@ async def test_rbac_resource_names_restrict_to_named_objects(api: Request, kube:
     assert denied.json["message"].startswith('configmaps "other" is forbidden: User "n" cannot get resource')
 
 
-async def test_discovery_is_open_to_any_authenticated_user(api: Request, kube: KubeSimulator, sts: FakeSts) -> None:
+async def test_discovery_is_open_to_any_authenticated_user(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
     aws_auth(kube, mapUsers=f"- userarn: arn:aws:iam::{ACCOUNT}:user/d\n  username: d\n")
     token = sts.add("AKIAD", f"arn:aws:iam::{ACCOUNT}:user/d")
 

@@ -16,7 +16,11 @@ def job(kube: KubeSimulator, name: str) -> dict:  # type: ignore[type-arg]
 
 
 def pods_of(kube: KubeSimulator, name: str) -> list[dict]:  # type: ignore[type-arg]
-    return [p for p in kube.store.objects("", "pods", "default") if p["metadata"]["labels"].get("job-name") == name]
+    return [
+        p
+        for p in kube.store.objects("", "pods", "default")
+        if p["metadata"]["labels"].get("job-name") == name
+    ]
 
 
 async def test_a_job_creates_a_labelled_owned_pod_and_completes(api: Request, kube: KubeSimulator) -> None:
@@ -34,8 +38,10 @@ async def test_a_job_creates_a_labelled_owned_pod_and_completes(api: Request, ku
     assert status["ready"] == 0 and status["terminating"] == 0
     [pod] = pods_of(kube, "ok")
     assert pod["metadata"]["labels"] == {
-        "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "ok",
-        "controller-uid": uid, "job-name": "ok",
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": "ok",
+        "controller-uid": uid,
+        "job-name": "ok",
     }
     assert pod["metadata"]["ownerReferences"][0]["uid"] == uid
     assert pod["metadata"]["name"].startswith("ok-")
@@ -73,7 +79,9 @@ async def test_a_job_whose_container_exits_non_zero_with_backoff_limit_zero_fail
     assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 3
 
 
-async def test_failed_pods_are_replaced_until_the_backoff_limit_is_passed(api: Request, kube: KubeSimulator) -> None:
+async def test_failed_pods_are_replaced_until_the_backoff_limit_is_passed(
+    api: Request, kube: KubeSimulator
+) -> None:
     await api("POST", JOBS, json=job_manifest("retry", seconds=0.02, exit_code=1, backoff_limit=2))
 
     await wait_for(lambda: job_condition(kube, "retry", "Failed"))
@@ -82,7 +90,9 @@ async def test_failed_pods_are_replaced_until_the_backoff_limit_is_passed(api: R
     assert len(pods_of(kube, "retry")) == 3
 
 
-async def test_a_job_past_its_active_deadline_fails_with_deadline_exceeded(api: Request, kube: KubeSimulator) -> None:
+async def test_a_job_past_its_active_deadline_fails_with_deadline_exceeded(
+    api: Request, kube: KubeSimulator
+) -> None:
     await api("POST", JOBS, json=job_manifest("slow", seconds=60, activeDeadlineSeconds=1))
 
     failed = await wait_for(lambda: job_condition(kube, "slow", "Failed"), timeout=5)
@@ -105,7 +115,9 @@ async def test_completions_and_parallelism_run_pods_in_waves(api: Request, kube:
     assert len(pods_of(kube, "waves")) == 4
 
 
-async def test_ttl_seconds_after_finished_deletes_the_job_and_its_pods(api: Request, kube: KubeSimulator) -> None:
+async def test_ttl_seconds_after_finished_deletes_the_job_and_its_pods(
+    api: Request, kube: KubeSimulator
+) -> None:
     await api("POST", JOBS, json=job_manifest("short", seconds=0.02, ttlSecondsAfterFinished=0))
 
     await wait_for(lambda: not job(kube, "short") and not pods_of(kube, "short"))
@@ -114,8 +126,11 @@ async def test_ttl_seconds_after_finished_deletes_the_job_and_its_pods(api: Requ
 async def test_on_failure_restarts_the_container_in_place_and_counts_toward_the_backoff_limit(
     api: Request, kube: KubeSimulator
 ) -> None:
-    await api("POST", JOBS, json=job_manifest("flaky", seconds=0.02, exit_code=1, backoff_limit=1,
-                                               restart_policy="OnFailure"))
+    await api(
+        "POST",
+        JOBS,
+        json=job_manifest("flaky", seconds=0.02, exit_code=1, backoff_limit=1, restart_policy="OnFailure"),
+    )
 
     failed = await wait_for(lambda: job_condition(kube, "flaky", "Failed"))
 
@@ -128,7 +143,9 @@ async def test_a_defaulted_job_has_kubernetes_defaults(api: Request) -> None:
     spec = created["spec"]
     assert spec["parallelism"] == 1 and spec["completions"] == 1
     assert spec["completionMode"] == "NonIndexed" and spec["suspend"] is False
-    assert spec["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": created["metadata"]["uid"]}}
+    assert spec["selector"] == {
+        "matchLabels": {"batch.kubernetes.io/controller-uid": created["metadata"]["uid"]}
+    }
     assert spec["template"]["spec"]["terminationGracePeriodSeconds"] == 30
     assert created["metadata"]["labels"]["job-name"] == "defaults"
 
@@ -147,8 +164,9 @@ async def test_ten_thousand_jobs_are_held_and_run_without_a_polling_loop(kube: K
         kube.registry.create(jobs, "default", job_manifest(f"bulk-{index}", seconds=0.5))
     assert len(kube.store.objects("batch", "jobs", "default")) == 10_000
 
-    await wait_for(lambda: all(job_condition(kube, f"bulk-{i}", "Complete") for i in (0, 5_000, 9_999)),
-                   timeout=60)
+    await wait_for(
+        lambda: all(job_condition(kube, f"bulk-{i}", "Complete") for i in (0, 5_000, 9_999)), timeout=60
+    )
 
     pods = kube.store.table(kube.catalog.lookup("", "v1", "pods")).by_label  # type: ignore[arg-type]
     assert len(pods[("job-name", "bulk-9999")]) == 1

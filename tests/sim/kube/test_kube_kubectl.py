@@ -101,7 +101,9 @@ async def test_kubectl_with_an_identity_aws_auth_does_not_map_is_unauthorized(
 
 
 async def test_kubectl_with_the_cluster_creator_identity_is_admin(kubectl: Kubectl, sts: FakeSts) -> None:
-    token = sts.add("AKIACREATOR", ADMIN_ARN.replace(":iam::", ":sts::").replace("role/", "assumed-role/") + "/s1")
+    token = sts.add(
+        "AKIACREATOR", ADMIN_ARN.replace(":iam::", ":sts::").replace("role/", "assumed-role/") + "/s1"
+    )
 
     allowed = await kubectl("auth", "can-i", "delete", "jobs", token=token)
     listed = await kubectl("get", "jobs", token=token)
@@ -113,17 +115,26 @@ async def test_kubectl_with_the_cluster_creator_identity_is_admin(kubectl: Kubec
 async def test_kubectl_auth_can_i_reflects_rbac_for_a_mapped_identity(
     kube: KubeSimulator, kubectl: Kubectl, sts: FakeSts
 ) -> None:
-    kube.store.put({
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-        "data": {"mapUsers": f'[{{"userarn": "arn:aws:iam::{ACCOUNT}:user/viewer", "username": "viewer", '
-                             '"groups": ["viewers"]}]'},
-    })
-    kube.store.put({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": "viewers"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [{"kind": "Group", "name": "viewers", "apiGroup": "rbac.authorization.k8s.io"}],
-    })
+    kube.store.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {
+                "mapUsers": f'[{{"userarn": "arn:aws:iam::{ACCOUNT}:user/viewer", "username": "viewer", '
+                '"groups": ["viewers"]}]'
+            },
+        }
+    )
+    kube.store.put(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "viewers"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "name": "viewers", "apiGroup": "rbac.authorization.k8s.io"}],
+        }
+    )
     token = sts.add("AKIAVIEWER", f"arn:aws:iam::{ACCOUNT}:user/viewer")
 
     can_list = await kubectl("auth", "can-i", "list", "jobs", token=token)
@@ -136,11 +147,17 @@ async def test_kubectl_auth_can_i_reflects_rbac_for_a_mapped_identity(
 async def test_kubectl_with_a_mapped_identity_rbac_does_not_allow_is_forbidden(
     kube: KubeSimulator, kubectl: Kubectl, sts: FakeSts
 ) -> None:
-    kube.store.put({
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-        "data": {"mapRoles": f"- rolearn: arn:aws:iam::{ACCOUNT}:role/reader\n  username: reader\n"
-                             "  groups: [readers]\n"},
-    })
+    kube.store.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {
+                "mapRoles": f"- rolearn: arn:aws:iam::{ACCOUNT}:role/reader\n  username: reader\n"
+                "  groups: [readers]\n"
+            },
+        }
+    )
     token = sts.add("AKIAREADER", f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/session")
 
     result = await kubectl("get", "job", "x", token=token)

@@ -14,14 +14,27 @@ from sim.kube import KubeSimulator
 PODS = "/api/v1/namespaces/default/pods"
 
 
-def pod(name: str, *, seconds: float = 0.05, log: str = "", exit_code: int = 0, restart_policy: str = "Never",
-        containers: tuple[str, ...] = ("main",)) -> dict[str, object]:
+def pod(
+    name: str,
+    *,
+    seconds: float = 0.05,
+    log: str = "",
+    exit_code: int = 0,
+    restart_policy: str = "Never",
+    containers: tuple[str, ...] = ("main",),
+) -> dict[str, object]:
     annotations = {"sim.statewright.io/seconds": str(seconds), "sim.statewright.io/exit-code": str(exit_code)}
     if log:
         annotations["sim.statewright.io/log"] = log
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "annotations": annotations},
-            "spec": {"restartPolicy": restart_policy,
-                     "containers": [{"name": c, "image": "busybox"} for c in containers]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {
+            "restartPolicy": restart_policy,
+            "containers": [{"name": c, "image": "busybox"} for c in containers],
+        },
+    }
 
 
 def phase(kube: KubeSimulator, name: str) -> str:
@@ -59,7 +72,9 @@ async def test_logs_honour_tail_lines_limit_bytes_and_timestamps(api: Request, k
     assert recent.body == full.body
 
 
-async def test_logs_of_a_pod_with_several_containers_need_a_container_name(api: Request, kube: KubeSimulator) -> None:
+async def test_logs_of_a_pod_with_several_containers_need_a_container_name(
+    api: Request, kube: KubeSimulator
+) -> None:
     await api("POST", PODS, json=pod("multi", log="hi\n", containers=("a", "b")))
     await wait_for(lambda: phase(kube, "multi") == "Succeeded")
 
@@ -74,11 +89,20 @@ async def test_logs_of_a_pod_with_several_containers_need_a_container_name(api: 
 
 
 async def test_previous_logs_come_from_the_restarted_container(api: Request, kube: KubeSimulator) -> None:
-    await api("POST", PODS, json=pod("crash", seconds=0.02, log="attempt\n", exit_code=1,
-                                     restart_policy="OnFailure"))
+    await api(
+        "POST",
+        PODS,
+        json=pod("crash", seconds=0.02, log="attempt\n", exit_code=1, restart_policy="OnFailure"),
+    )
 
-    await wait_for(lambda: ((kube.store.get("", "pods", "default", "crash") or {}).get("status") or {})
-                   .get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1)
+    await wait_for(
+        lambda: (
+            ((kube.store.get("", "pods", "default", "crash") or {}).get("status") or {})
+            .get("containerStatuses", [{}])[0]
+            .get("restartCount", 0)
+            >= 1
+        )
+    )
     previous = await api("GET", f"{PODS}/crash/log?previous=true")
     status = (kube.store.get("", "pods", "default", "crash") or {})["status"]["containerStatuses"][0]
 
@@ -118,8 +142,12 @@ async def test_deleting_a_running_pod_terminates_it_gracefully(api: Request, kub
 
 @pytest.fixture
 async def process_kube() -> AsyncIterator[KubeSimulator]:
-    async with KubeSimulator(static_tokens={ADMIN_TOKEN: "admin"}, runtime="process",
-                             pod_startup_seconds=0.01, backoff_seconds=0.05) as simulator:
+    async with KubeSimulator(
+        static_tokens={ADMIN_TOKEN: "admin"},
+        runtime="process",
+        pod_startup_seconds=0.01,
+        backoff_seconds=0.05,
+    ) as simulator:
         yield simulator
 
 
@@ -130,12 +158,15 @@ async def test_the_process_runtime_runs_the_command_with_its_env_and_keeps_its_o
     jobs = kube.catalog.lookup("batch", "v1", "jobs")
     assert jobs is not None
     manifest = job_manifest("proc")
-    manifest["spec"]["template"]["spec"]["containers"] = [{  # type: ignore[index]
-        "name": "main", "image": "python:3",
-        "command": [sys.executable, "-c"],
-        "args": ["import os, sys; print('hello', os.environ['GREETING']); sys.stderr.write('err\\n')"],
-        "env": [{"name": "GREETING", "value": "world"}],
-    }]
+    manifest["spec"]["template"]["spec"]["containers"] = [
+        {  # type: ignore[index]
+            "name": "main",
+            "image": "python:3",
+            "command": [sys.executable, "-c"],
+            "args": ["import os, sys; print('hello', os.environ['GREETING']); sys.stderr.write('err\\n')"],
+            "env": [{"name": "GREETING", "value": "world"}],
+        }
+    ]
     kube.registry.create(jobs, "default", manifest)
 
     await wait_for(lambda: job_condition(kube, "proc", "Complete"), timeout=15)
@@ -151,8 +182,13 @@ async def test_the_process_runtime_reports_the_exit_code(process_kube: KubeSimul
     jobs = kube.catalog.lookup("batch", "v1", "jobs")
     assert jobs is not None
     manifest = job_manifest("exit7", backoff_limit=0)
-    manifest["spec"]["template"]["spec"]["containers"] = [{  # type: ignore[index]
-        "name": "main", "image": "python:3", "command": [sys.executable, "-c", "raise SystemExit(7)"]}]
+    manifest["spec"]["template"]["spec"]["containers"] = [
+        {  # type: ignore[index]
+            "name": "main",
+            "image": "python:3",
+            "command": [sys.executable, "-c", "raise SystemExit(7)"],
+        }
+    ]
     kube.registry.create(jobs, "default", manifest)
 
     failed = await wait_for(lambda: job_condition(kube, "exit7", "Failed"), timeout=15)
@@ -166,10 +202,24 @@ async def test_the_process_runtime_stops_a_deleted_pod(process_kube: KubeSimulat
     kube = process_kube
     pods = kube.catalog.lookup("", "v1", "pods")
     assert pods is not None
-    kube.registry.create(pods, "default", {"metadata": {"name": "sleeper"}, "spec": {
-        "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
-        "containers": [{"name": "main", "image": "x", "command": [sys.executable, "-c",
-                                                                   "import time; time.sleep(60)"]}]}})
+    kube.registry.create(
+        pods,
+        "default",
+        {
+            "metadata": {"name": "sleeper"},
+            "spec": {
+                "restartPolicy": "Never",
+                "terminationGracePeriodSeconds": 1,
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": "x",
+                        "command": [sys.executable, "-c", "import time; time.sleep(60)"],
+                    }
+                ],
+            },
+        },
+    )
     await wait_for(lambda: phase(kube, "sleeper") == "Running")
 
     kube.registry.delete(pods, "default", "sleeper")

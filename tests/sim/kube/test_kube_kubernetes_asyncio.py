@@ -55,8 +55,9 @@ async def test_watching_jobs_sees_the_job_complete(k8s: client.ApiClient) -> Non
 
     conditions: list[str] = []
     async with watch.Watch() as stream:
-        async for event in stream.stream(batch.list_namespaced_job, "default",
-                                         field_selector="metadata.name=watched", timeout_seconds=10):
+        async for event in stream.stream(
+            batch.list_namespaced_job, "default", field_selector="metadata.name=watched", timeout_seconds=10
+        ):
             job = event["object"]
             conditions = [c.type for c in (job.status.conditions or [])]
             if "Complete" in conditions:

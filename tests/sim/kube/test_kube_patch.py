@@ -9,7 +9,9 @@ from sim.kube.patch import PatchError, json_patch, merge_patch, strategic_merge_
 
 def test_merge_patch_follows_rfc_7386() -> None:
     assert merge_patch({"a": "b", "c": {"d": "e", "f": "g"}}, {"a": "z", "c": {"f": None}}) == {
-        "a": "z", "c": {"d": "e"}}
+        "a": "z",
+        "c": {"d": "e"},
+    }
     assert merge_patch({"a": [1, 2]}, {"a": [3]}) == {"a": [3]}
 
 
@@ -46,11 +48,21 @@ def test_json_patch_errors(patch: object) -> None:
 
 
 def test_strategic_merge_patch_merges_lists_by_merge_key_and_replaces_others() -> None:
-    original = {"spec": {"containers": [{"name": "a", "image": "1", "env": [{"name": "X", "value": "1"}]},
-                                        {"name": "b", "image": "1"}],
-                         "args": ["x"]}}
-    patch = {"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]},
-                                     {"name": "c", "image": "3"}], "args": ["y"]}}
+    original = {
+        "spec": {
+            "containers": [
+                {"name": "a", "image": "1", "env": [{"name": "X", "value": "1"}]},
+                {"name": "b", "image": "1"},
+            ],
+            "args": ["x"],
+        }
+    }
+    patch = {
+        "spec": {
+            "containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}, {"name": "c", "image": "3"}],
+            "args": ["y"],
+        }
+    }
 
     result = strategic_merge_patch(original, patch)
 
@@ -63,13 +75,17 @@ def test_strategic_merge_patch_merges_lists_by_merge_key_and_replaces_others() -
 
 
 def test_strategic_merge_patch_directives() -> None:
-    original = {"metadata": {"finalizers": ["a"], "labels": {"x": "1", "y": "2"}},
-                "spec": {"containers": [{"name": "a"}, {"name": "b"}], "volumes": [{"name": "v"}]}}
+    original = {
+        "metadata": {"finalizers": ["a"], "labels": {"x": "1", "y": "2"}},
+        "spec": {"containers": [{"name": "a"}, {"name": "b"}], "volumes": [{"name": "v"}]},
+    }
     patch = {
         "metadata": {"finalizers": ["b"], "labels": {"$patch": "replace", "z": "3"}},
-        "spec": {"containers": [{"name": "a", "$patch": "delete"}],
-                 "$setElementOrder/volumes": [{"name": "w"}, {"name": "v"}],
-                 "volumes": [{"name": "w"}]},
+        "spec": {
+            "containers": [{"name": "a", "$patch": "delete"}],
+            "$setElementOrder/volumes": [{"name": "w"}, {"name": "v"}],
+            "volumes": [{"name": "w"}],
+        },
         "$deleteFromPrimitiveList/other": ["q"],
     }
 
@@ -83,7 +99,8 @@ def test_strategic_merge_patch_directives() -> None:
 def test_strategic_merge_patch_retain_keys_and_null_deletes() -> None:
     original = {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}, "keep": 1}
 
-    result = strategic_merge_patch(original, {"strategy": {"$retainKeys": ["type"], "type": "Recreate"},
-                                              "keep": None})
+    result = strategic_merge_patch(
+        original, {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}, "keep": None}
+    )
 
     assert result == {"strategy": {"type": "Recreate"}}

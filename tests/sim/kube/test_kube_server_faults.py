@@ -18,7 +18,11 @@ from sim.tls import CertificateAuthority
 def test_the_same_seed_injects_the_same_faults() -> None:
     config = FaultConfig(seed=7, throttle_rate=0.2, error_rate=0.1, unavailable_rate=0.1, drop_rate=0.1)
 
-    one, two, other = FaultInjector(config), FaultInjector(config), FaultInjector(FaultConfig(seed=8, drop_rate=0.5))
+    one, two, other = (
+        FaultInjector(config),
+        FaultInjector(config),
+        FaultInjector(FaultConfig(seed=8, drop_rate=0.5)),
+    )
 
     drawn = [one.next_fault() for _ in range(200)]
     assert drawn == [two.next_fault() for _ in range(200)]
@@ -67,12 +71,15 @@ async def test_plain_http_is_an_explicit_option() -> None:
 
 
 async def test_injected_faults_answer_kubernetes_status_objects_with_retry_after() -> None:
-    faults = FaultConfig(seed=3, throttle_rate=0.5, unavailable_rate=0.25, error_rate=0.25, retry_after_seconds=2)
+    faults = FaultConfig(
+        seed=3, throttle_rate=0.5, unavailable_rate=0.25, error_rate=0.25, retry_after_seconds=2
+    )
     async with KubeSimulator(static_tokens={ADMIN_TOKEN: "admin"}, faults=faults) as kube:
         statuses: Counter[int] = Counter()
         connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
-        async with aiohttp.ClientSession(connector=connector,
-                                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as session:
+        async with aiohttp.ClientSession(
+            connector=connector, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ) as session:
             for _ in range(40):
                 async with session.get(kube.url + "/api/v1/namespaces") as response:
                     statuses[response.status] += 1
@@ -99,7 +106,9 @@ async def test_dropped_connections_close_without_an_answer() -> None:
 
 
 async def test_added_latency_delays_answers() -> None:
-    async with KubeSimulator(static_tokens={ADMIN_TOKEN: "admin"}, faults=FaultConfig(latency_seconds=0.2)) as kube:
+    async with KubeSimulator(
+        static_tokens={ADMIN_TOKEN: "admin"}, faults=FaultConfig(latency_seconds=0.2)
+    ) as kube:
         connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
         async with aiohttp.ClientSession(connector=connector) as session:
             loop = asyncio.get_running_loop()
@@ -110,14 +119,17 @@ async def test_added_latency_delays_answers() -> None:
 
 
 async def test_watches_are_cut_early_when_configured() -> None:
-    async with KubeSimulator(static_tokens={ADMIN_TOKEN: "admin"},
-                             faults=FaultConfig(watch_cut_seconds=0.3)) as kube:
+    async with KubeSimulator(
+        static_tokens={ADMIN_TOKEN: "admin"}, faults=FaultConfig(watch_cut_seconds=0.3)
+    ) as kube:
         connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
         async with aiohttp.ClientSession(connector=connector) as session:
             loop = asyncio.get_running_loop()
             began = loop.time()
-            async with session.get(kube.url + f"/api/v1/namespaces/default/pods?watch=1&resourceVersion={kube.store.rv}",
-                                   headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as response:
+            async with session.get(
+                kube.url + f"/api/v1/namespaces/default/pods?watch=1&resourceVersion={kube.store.rv}",
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            ) as response:
                 assert await response.read() == b""
             assert 0.25 <= loop.time() - began < 2
 
@@ -127,8 +139,10 @@ async def test_closing_the_server_ends_open_watches_promptly() -> None:
     await kube.start()
     connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
     async with aiohttp.ClientSession(connector=connector) as session:
-        response = await session.get(kube.url + f"/api/v1/pods?watch=1&resourceVersion={kube.store.rv}",
-                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        response = await session.get(
+            kube.url + f"/api/v1/pods?watch=1&resourceVersion={kube.store.rv}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
         loop = asyncio.get_running_loop()
         began = loop.time()
         await kube.close()

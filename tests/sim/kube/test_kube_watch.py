@@ -16,18 +16,24 @@ from sim.kube.store import Watcher
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
 
-async def watch_events(kube: KubeSimulator, path: str, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def watch_events(
+    kube: KubeSimulator, path: str, count: int, timeout: float = 5.0
+) -> list[dict[str, Any]]:
     """Read ``count`` events (or until the stream ends) from a watch URL."""
     events: list[dict[str, Any]] = []
     connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
     async with aiohttp.ClientSession(connector=connector) as session:
-        async with session.get(kube.url + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as response:
+        async with session.get(
+            kube.url + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ) as response:
             assert response.status == 200
+
             async def read() -> None:
                 async for line in response.content:
                     events.append(orjson.loads(line))
                     if len(events) >= count:
                         return
+
             await asyncio.wait_for(read(), timeout)
     return events
 
@@ -74,25 +80,35 @@ async def test_a_label_selected_watch_sees_objects_enter_and_leave_its_view(
     task = await started_watch(kube, f"{CONFIGMAPS}?watch=1&labelSelector=app%3Dx&resourceVersion={start}", 2)
 
     created = (await api("POST", CONFIGMAPS, json={"metadata": {"name": "m"}})).json
-    labelled = (await api("PUT", f"{CONFIGMAPS}/m",
-                          json={**created, "metadata": {**created["metadata"], "labels": {"app": "x"}}})).json
+    labelled = (
+        await api(
+            "PUT",
+            f"{CONFIGMAPS}/m",
+            json={**created, "metadata": {**created["metadata"], "labels": {"app": "x"}}},
+        )
+    ).json
     await api("PUT", f"{CONFIGMAPS}/m", json={**labelled, "metadata": {**labelled["metadata"], "labels": {}}})
     events = await task
 
     assert [e["type"] for e in events] == ["ADDED", "DELETED"]
 
 
-async def test_a_watch_resumes_from_a_resource_version_in_the_history(api: Request, kube: KubeSimulator) -> None:
+async def test_a_watch_resumes_from_a_resource_version_in_the_history(
+    api: Request, kube: KubeSimulator
+) -> None:
     first = (await api("POST", CONFIGMAPS, json={"metadata": {"name": "one"}})).json
     await api("POST", CONFIGMAPS, json={"metadata": {"name": "two"}})
 
-    events = await watch_events(kube, f"{CONFIGMAPS}?watch=1&resourceVersion="
-                                f"{first['metadata']['resourceVersion']}", 1)
+    events = await watch_events(
+        kube, f"{CONFIGMAPS}?watch=1&resourceVersion={first['metadata']['resourceVersion']}", 1
+    )
 
     assert [e["object"]["metadata"]["name"] for e in events] == ["two"]
 
 
-async def test_a_watch_from_a_compacted_resource_version_gets_410_expired(api: Request, kube: KubeSimulator) -> None:
+async def test_a_watch_from_a_compacted_resource_version_gets_410_expired(
+    api: Request, kube: KubeSimulator
+) -> None:
     kube.store.history_size = 3
     for index in range(6):
         await api("POST", CONFIGMAPS, json={"metadata": {"name": f"c{index}"}})
@@ -106,8 +122,9 @@ async def test_a_watch_from_a_compacted_resource_version_gets_410_expired(api: R
 
 
 async def test_bookmarks_arrive_when_allowed(kube: KubeSimulator) -> None:
-    events = await watch_events(kube, f"{CONFIGMAPS}?watch=1&allowWatchBookmarks=true&resourceVersion="
-                                f"{kube.store.rv}", 1)
+    events = await watch_events(
+        kube, f"{CONFIGMAPS}?watch=1&allowWatchBookmarks=true&resourceVersion={kube.store.rv}", 1
+    )
 
     assert events[0]["type"] == "BOOKMARK"
     assert events[0]["object"]["kind"] == "ConfigMap"
@@ -118,7 +135,9 @@ async def test_timeout_seconds_ends_the_watch(kube: KubeSimulator) -> None:
     loop = asyncio.get_running_loop()
     began = loop.time()
 
-    events = await watch_events(kube, f"{CONFIGMAPS}?watch=1&timeoutSeconds=1&resourceVersion={kube.store.rv}", 1)
+    events = await watch_events(
+        kube, f"{CONFIGMAPS}?watch=1&timeoutSeconds=1&resourceVersion={kube.store.rv}", 1
+    )
 
     assert events == []
     assert 0.9 <= loop.time() - began < 3
@@ -128,8 +147,10 @@ async def test_many_watchers_share_one_serialized_frame(
     api: Request, kube: KubeSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = kube.store.rv
-    tasks = [asyncio.create_task(watch_events(kube, f"{CONFIGMAPS}?watch=1&resourceVersion={start}", 1))
-             for _ in range(5)]
+    tasks = [
+        asyncio.create_task(watch_events(kube, f"{CONFIGMAPS}?watch=1&resourceVersion={start}", 1))
+        for _ in range(5)
+    ]
     loop = asyncio.get_running_loop()
     end = loop.time() + 5
     while sum(len(t.watchers) for t in kube.store.tables.values()) < 5 and loop.time() < end:
