@@ -258,6 +258,7 @@ class IdentityRegistry:
         body: bytes,
         service: str,
         now: dt.datetime,
+        query_pairs: list[tuple[str, str]] | None = None,
     ) -> tuple[Identity, SignedRequestInfo]:
         """Find and check the principal that signed a request.
 
@@ -269,12 +270,14 @@ class IdentityRegistry:
             body: The request body.
             service: The signing name this endpoint expects (``eks`` or ``sts``).
             now: The current time.
+            query_pairs: ``query_string`` already decoded, when the caller has it.
 
         Raises:
             SigV4Error: credentials missing, malformed, expired or with a wrong signature.
             UnknownAccessKeyError: the access key is not known.
         """
-        query_pairs = parse_qsl(query_string, keep_blank_values=True)
+        if query_pairs is None:
+            query_pairs = parse_qsl(query_string, keep_blank_values=True)
         authorization = headers.get("authorization")
         if authorization:
             amz_date = headers.get("x-amz-date")

@@ -188,7 +188,8 @@ class StsSimulator(SimServer):
         Raises:
             StsError: the answer is an STS error.
         """
-        params = dict(parse_qsl(query_string, keep_blank_values=True))
+        query_pairs = parse_qsl(query_string, keep_blank_values=True)
+        params = dict(query_pairs)
         content_type = headers.get("content-type", [""])[0]
         if body and content_type.startswith("application/x-www-form-urlencoded"):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -201,6 +202,7 @@ class StsSimulator(SimServer):
                 body=body,
                 service="sts",
                 now=self._clock(),
+                query_pairs=query_pairs,
             )
         except SigV4Error as exc:
             status, code = _SIGV4_ERRORS[exc.problem]
