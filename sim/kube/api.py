@@ -24,7 +24,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from sim.kube import discovery
+from sim.kube import discovery, tables
 from sim.kube.auth import Attributes, Authenticator, Authorizer, UserInfo
 from sim.kube.errors import (
     UNAUTHORIZED_BODY,
@@ -41,6 +41,7 @@ from sim.kube.resources import ResourceInfo
 from sim.kube.selectors import FieldSelector, parse_field_selector, parse_label_selector
 from sim.kube.store import Entry, Watcher, decode_continue, encode_continue
 from sim.kube.strategies import strategy_for
+from sim.kube.tables import wants_table
 
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 TEXT_HEADERS: Final = {"Content-Type": "text/plain"}
@@ -358,6 +359,8 @@ class KubeApi:
             return await self._watch(request, info, parsed.namespace, name=parsed.name)
         if method in ("GET", "HEAD"):
             entry = self.registry.get(info, namespace if info.namespaced else "", parsed.name)
+            if parsed.subresource == "" and wants_table(request.headers.get("Accept", "")):
+                return _json(orjson.dumps(tables.table(info.key, [entry.obj], str(entry.rv))))
             return _json(entry.raw)
         if method == "PUT":
             body = self._check_fields(info, await self._body(request), query.get("fieldValidation"))
@@ -570,18 +573,18 @@ class KubeApi:
                     "returned and now may show up in the list.",
                 )
         table = self.registry.table(info)
-        items: list[bytes] = []
+        entries: list[Entry] = []
         next_token = None
-        last: Entry | None = None
         for entry in self.store.select(table, namespace, labels, fields, start):
-            if limit and len(items) >= limit:
-                assert last is not None
-                metadata = last.obj["metadata"]
+            if limit and len(entries) >= limit:
+                metadata = entries[-1].obj["metadata"]
                 next_token = encode_continue(rv, (metadata.get("namespace", ""), metadata["name"]))
                 break
-            items.append(entry.raw)
-            last = entry
-        return _json(self._list_body(info, rv, items, next_token))
+            entries.append(entry)
+        if wants_table(request.headers.get("Accept", "")):
+            objects = [entry.obj for entry in entries]
+            return _json(orjson.dumps(tables.table(info.key, objects, str(rv), next_token)))
+        return _json(self._list_body(info, rv, [entry.raw for entry in entries], next_token))
 
     async def _watch(
         self, request: web.Request, info: ResourceInfo, namespace: str | None, name: str = ""

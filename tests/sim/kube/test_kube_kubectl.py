@@ -174,3 +174,36 @@ async def test_kubectl_token_in_eks_format_without_resolver_match_is_unauthorize
 
     assert result.returncode == 1
     assert "You must be logged in to the server" in result.stderr
+
+
+async def test_kubectl_get_prints_the_server_side_columns(
+    kube: KubeSimulator, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "jobs.yaml"
+    manifest.write_text(
+        yaml.safe_dump(job_manifest("fine", seconds=0.01))
+        + "---\n"
+        + yaml.safe_dump(job_manifest("broken", seconds=0.01, exit_code=2, backoff_limit=0))
+    )
+    assert (await kubectl("apply", "-f", str(manifest))).returncode == 0
+    await wait_for(
+        lambda: all(
+            (kube.store.get("batch", "jobs", "default", n) or {})
+            .get("status", {})
+            .get("conditions", [{}])[-1]
+            .get("type")
+            in ("Complete", "Failed")
+            for n in ("fine", "broken")
+        )
+    )
+
+    jobs = await kubectl("get", "jobs")
+    pods = await kubectl("get", "pods")
+
+    rows = {line.split()[0]: line.split() for line in jobs.stdout.splitlines()[1:]}
+    assert jobs.stdout.split()[:5] == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert rows["fine"][1:3] == ["Complete", "1/1"]
+    assert rows["broken"][1:3] == ["Failed", "0/1"]
+    statuses = sorted(line.split()[2] for line in pods.stdout.splitlines()[1:])
+    assert pods.stdout.split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert statuses == ["Completed", "Error"]
