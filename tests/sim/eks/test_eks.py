@@ -334,3 +334,12 @@ def test_realistic_timings_are_minutes_and_scale_with_the_time_factor() -> None:
     assert Timings.fast().seconds("cluster", "create") < 1
     with pytest.raises(ValueError, match="unknown timings profile"):
         Timings.named("slow")
+
+
+def test_bad_timings_and_failure_rules_are_refused_with_clear_errors() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        Timings(cluster_create=-1)
+    with pytest.raises(ValueError, match="kind must be"):
+        FailureRule("addon", "*")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="phase must be"):
+        FailureRule("cluster", "*", phase="update")  # type: ignore[arg-type]

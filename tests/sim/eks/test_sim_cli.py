@@ -122,3 +122,31 @@ def test_sim_command_refuses_a_malformed_identity_with_a_clear_error() -> None:
     assert result.returncode == 2
     assert "ACCESS_KEY_ID=ARN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sim_command_exits_zero_on_sigterm(tmp_path: Path) -> None:
+    env_file = tmp_path / "sim.env"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "--env",
+            str(env_file),
+            "--timings",
+            "realistic",
+            "--time-factor",
+            "0.5",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(env_file, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr

@@ -191,3 +191,25 @@ async def test_tokens_the_authenticator_would_refuse_are_refused(simulators: Sim
     )
     with pytest.raises(TokenError, match="InvalidClientTokenId"):
         sts.resolve_token(unknown, "c1")
+
+
+async def test_eks_accepts_a_presigned_url_and_learns_the_caller_from_its_query(
+    simulators: Simulators,
+) -> None:
+    client = boto3.client(
+        "eks",
+        endpoint_url=simulators.eks_url,
+        region_name=simulators.region,
+        aws_access_key_id=simulators.access_key_id,
+        aws_secret_access_key=simulators.secret_access_key,
+    )
+    url = client.generate_presigned_url("list_clusters", Params={}, ExpiresIn=60)
+    assert simulators.ca is not None
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, ssl=simulators.ca.client_ssl_context()) as response:
+            assert response.status == 200
+            assert json.loads(await response.text()) == {"clusters": []}
+        tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+        async with session.get(tampered, ssl=simulators.ca.client_ssl_context()) as response:
+            assert response.status == 403
+            assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
