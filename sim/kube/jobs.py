@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -83,11 +84,17 @@ class JobController:
         registry: the API registry (to create/delete pods and write Job status).
         backoff_seconds: first delay before replacing a failed pod (Kubernetes: 10 s), doubling per
             failure up to six minutes.
+        record_events: record the controller's Events (SuccessfulCreate, Completed, BackoffLimitExceeded...)
+            as ``kubectl describe job`` shows them.
     """
 
-    def __init__(self, registry: Registry, backoff_seconds: float = DEFAULT_BACKOFF_SECONDS) -> None:
+    def __init__(
+        self, registry: Registry, backoff_seconds: float = DEFAULT_BACKOFF_SECONDS, record_events: bool = True
+    ) -> None:
         self.registry = registry
         self.backoff_seconds = backoff_seconds
+        self.record_events = record_events
+        self.events = registry.catalog.lookup("", "v1", "events")
         jobs = registry.catalog.lookup("batch", "v1", "jobs")
         pods = registry.catalog.lookup("", "v1", "pods")
         assert jobs is not None and pods is not None
@@ -270,8 +277,10 @@ class JobController:
                 if target["type"] == "SuccessCriteriaMet":
                     conditions.append(_condition("Complete", target["reason"], target["message"], moment))
                     completion_time = moment
+                    self._event(job, "Normal", "Completed", "Job completed")
                 else:
                     conditions.append(_condition("Failed", target["reason"], target["message"], moment))
+                    self._event(job, "Warning", target["reason"], target["message"])
         elif suspended:
             for pod in active:
                 self._delete_pod(pod)
@@ -293,7 +302,9 @@ class JobController:
                         )
                     missing = 0
             for _ in range(max(0, missing)):
-                active.append(self._create_pod(job))
+                pod = self._create_pod(job)
+                active.append(pod)
+                self._event(job, "Normal", "SuccessfulCreate", f"Created pod: {pod.obj['metadata']['name']}")
             for pod in active[wanted:] if missing < 0 else []:
                 self._delete_pod(pod)
         new_status: dict[str, Any] = {}
@@ -340,6 +351,41 @@ class JobController:
         ]
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": template.get("spec") or {}}
         return self.registry.create(self.pods, pod_meta["namespace"], pod)
+
+    def _event(self, job: dict[str, Any], kind: str, reason: str, message: str) -> None:
+        """Record a core/v1 Event about ``job``, as the job-controller does."""
+        if not self.record_events or self.events is None:
+            return
+        metadata = job["metadata"]
+        moment = now_rfc3339()
+        event = {
+            "metadata": {
+                "name": f"{metadata['name']}.{uuid.uuid4().hex[:16]}",
+                "namespace": metadata.get("namespace", "default"),
+            },
+            "involvedObject": {
+                "kind": "Job",
+                "namespace": metadata.get("namespace", "default"),
+                "name": metadata["name"],
+                "uid": metadata.get("uid", ""),
+                "apiVersion": "batch/v1",
+                "resourceVersion": metadata.get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": message,
+            "source": {"component": "job-controller"},
+            "firstTimestamp": moment,
+            "lastTimestamp": moment,
+            "count": 1,
+            "type": kind,
+            "eventTime": None,
+            "reportingComponent": "job-controller",
+            "reportingInstance": "",
+        }
+        try:
+            self.registry.create(self.events, str(metadata.get("namespace", "default")), event)
+        except KubeError:
+            return
 
     def _delete_pod(self, pod: Entry) -> None:
         metadata = pod.obj["metadata"]

@@ -51,6 +51,7 @@ class KubeSimulator(SimServer):
         backoff_seconds: the Job controller's first pod-failure backoff (Kubernetes: 10 s) and the
             kubelet's first container restart back-off.
         bookmark_seconds: interval between BOOKMARK events on watches that allow bookmarks.
+        record_events: whether the Job controller records Events (``kubectl describe job``).
 
     Example:
         >>> async with KubeSimulator(static_tokens={"t": "admin"}) as kube:  # doctest: +SKIP
@@ -74,6 +75,7 @@ class KubeSimulator(SimServer):
         pod_startup_seconds: float = DEFAULT_STARTUP_SECONDS,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         bookmark_seconds: float = 60.0,
+        record_events: bool = True,
     ) -> None:
         if runtime not in ("model", "process"):
             raise ValueError(f"runtime must be 'model' or 'process', not {runtime!r}")
@@ -95,6 +97,7 @@ class KubeSimulator(SimServer):
         self._pod_startup_seconds = pod_startup_seconds
         self._backoff_seconds = backoff_seconds
         self._bookmark_seconds = bookmark_seconds
+        self._record_events = record_events
         self.kubelet: Kubelet | None = None
         self.jobs: JobController | None = None
         self.api: KubeApi | None = None
@@ -162,7 +165,9 @@ class KubeSimulator(SimServer):
             startup_seconds=self._pod_startup_seconds,
             restart_backoff_seconds=self._backoff_seconds,
         )
-        self.jobs = JobController(self.registry, backoff_seconds=self._backoff_seconds)
+        self.jobs = JobController(
+            self.registry, backoff_seconds=self._backoff_seconds, record_events=self._record_events
+        )
         self.api = KubeApi(
             self.registry,
             self.kubelet,

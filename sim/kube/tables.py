@@ -135,6 +135,17 @@ PRINTERS: Final[dict[tuple[str, str], tuple[list[Column], Callable[[dict[str, An
         ],
         _job_cells,
     ),
+    ("", "events"): (
+        [_column("Last Seen"), _column("Type"), _column("Reason"), _column("Object"), _column("Message")],
+        lambda obj: [
+            human_duration(time.time() - (_epoch(obj.get("lastTimestamp")) or time.time())),
+            obj.get("type", ""),
+            obj.get("reason", ""),
+            f"{str((obj.get('involvedObject') or {}).get('kind', '')).lower()}/"
+            f"{(obj.get('involvedObject') or {}).get('name', '')}",
+            obj.get("message", ""),
+        ],
+    ),
     ("", "namespaces"): (
         [_column("Name", fmt="name"), _column("Status"), _column("Age")],
         lambda obj: [obj["metadata"]["name"], (obj.get("status") or {}).get("phase", ""), _age(obj)],

@@ -170,3 +170,14 @@ async def test_ten_thousand_jobs_are_held_and_run_without_a_polling_loop(kube: K
 
     pods = kube.store.table(kube.catalog.lookup("", "v1", "pods")).by_label  # type: ignore[arg-type]
     assert len(pods[("job-name", "bulk-9999")]) == 1
+
+
+async def test_the_controller_records_events_that_describe_the_job(api: Request, kube: KubeSimulator) -> None:
+    await api("POST", JOBS, json=job_manifest("told", seconds=0.02))
+    await wait_for(lambda: job_condition(kube, "told", "Complete"))
+
+    reply = await api("GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dtold")
+
+    reasons = [(e["type"], e["reason"]) for e in reply.json["items"]]
+    assert sorted(reasons) == [("Normal", "Completed"), ("Normal", "SuccessfulCreate")]
+    assert all(e["source"] == {"component": "job-controller"} for e in reply.json["items"])
