@@ -1338,7 +1338,7 @@ class _AwsAuthEditor:
         async with aiohttp.ClientSession(headers=self._headers, timeout=timeout) as session:
             for attempt in range(AWS_AUTH_ATTEMPTS):
                 if attempt:
-                    await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
+                    await asyncio.sleep(min(0.02 * 2**attempt, 0.2))
                 try:
                     outcome = await self._attempt(session, add=add, remove=remove)
                 except (aiohttp.ClientError, TimeoutError) as exc:

@@ -188,7 +188,7 @@ async def test_deleting_a_cluster_stops_its_api_server(simulators: Simulators, e
     "simulators_options",
     [
         {
-            "faults": FaultConfig(seed=7, throttle_rate=0.4, error_rate=0.1),
+            "faults": FaultConfig(seed=7, throttle_rate=0.3, error_rate=0.1),
             "timings": Timings(nodegroup_create=0.05),
         }
     ],
