@@ -39,7 +39,7 @@ from sim.kube.protobuf import decode_self_subject_access_review
 from sim.kube.registry import Registry
 from sim.kube.resources import ResourceInfo
 from sim.kube.selectors import FieldSelector, parse_field_selector, parse_label_selector
-from sim.kube.store import Entry, Watcher, decode_continue, encode_continue
+from sim.kube.store import Entry, Event, Watcher, decode_continue, encode_continue
 from sim.kube.strategies import strategy_for
 from sim.kube.tables import wants_table
 
@@ -129,6 +129,20 @@ def _int_param(query: Any, name: str) -> int | None:
 
 def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
+
+
+def _table_event(info: ResourceInfo, event_type: str, obj: dict[str, Any]) -> bytes:
+    rendered = tables.table(info.key, [obj], str(obj["metadata"].get("resourceVersion", "")))
+    return orjson.dumps({"type": event_type, "object": rendered}) + b"\n"
+
+
+def _table_frame(event: Event, event_type: str) -> bytes:
+    """A watch frame whose object is a one-row Table, built once per event for all Table watchers."""
+    key = f"table:{event_type}"
+    frame = event.frames.get(key)
+    if frame is None:
+        frame = event.frames[key] = _table_event(event.table.info, event_type, event.entry.obj)
+    return frame
 
 
 class ResourceRequest:
@@ -601,14 +615,16 @@ class KubeApi:
         bookmarks = _truthy(query.get("allowWatchBookmarks"))
         rv_text = query.get("resourceVersion", "")
         table = self.registry.table(info)
-        watcher = Watcher(namespace, labels, fields)
+        render = _table_frame if wants_table(request.headers.get("Accept", "")) else None
+        watcher = Watcher(namespace, labels, fields, render)
         initial: list[bytes] = []
         error: KubeError | None = None
         if rv_text in ("", "0"):
-            initial = [
-                b'{"type":"ADDED","object":' + e.raw + b"}\n"
-                for e in self.store.select(table, namespace, labels, fields)
-            ]
+            for e in self.store.select(table, namespace, labels, fields):
+                if render is None:
+                    initial.append(b'{"type":"ADDED","object":' + e.raw + b"}\n")
+                else:
+                    initial.append(_table_event(info, "ADDED", e.obj))
         else:
             try:
                 since = int(rv_text)

@@ -96,12 +96,19 @@ class Watcher:
     Frames are shared bytes; a watcher never copies or re-serializes an object.
     """
 
-    __slots__ = ("closed", "fields", "labels", "namespace", "queue")
+    __slots__ = ("closed", "fields", "labels", "namespace", "queue", "render")
 
-    def __init__(self, namespace: str | None, labels: LabelSelector, fields: FieldSelector) -> None:
+    def __init__(
+        self,
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+        render: Callable[[Event, str], bytes] | None = None,
+    ) -> None:
         self.namespace = namespace
         self.labels = labels
         self.fields = fields
+        self.render = render
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.closed = False
 
@@ -123,17 +130,22 @@ class Watcher:
         now_in = self.matches(event.entry) if event.type != DELETED else False
         was_in = self.matches(event.old) if event.type != ADDED else False
         if event.type == DELETED:
-            frame = event.frame() if self.matches(event.entry) else None
+            frame = self._frame(event, event.type) if self.matches(event.entry) else None
         elif now_in and was_in:
-            frame = event.frame()
+            frame = self._frame(event, event.type)
         elif now_in:
-            frame = event.frame(ADDED)
+            frame = self._frame(event, ADDED)
         elif was_in:
-            frame = event.frame(DELETED)
+            frame = self._frame(event, DELETED)
         else:
             frame = None
         if frame is not None:
             self.push(frame)
+
+    def _frame(self, event: Event, event_type: str) -> bytes:
+        if self.render is not None:
+            return self.render(event, event_type)
+        return event.frame(event_type)
 
     def push(self, frame: bytes | None) -> None:
         """Queue a frame; a watcher too slow to keep up is closed, as kube-apiserver does."""

@@ -170,3 +170,20 @@ async def test_many_watchers_share_one_serialized_frame(
     assert all(r[0]["object"]["metadata"]["name"] == "shared" for r in results)
     assert len(frames) == 5
     assert all(frame is frames[0] for frame in frames)
+
+
+async def test_a_watch_asking_for_tables_gets_one_row_tables(api: Request, kube: KubeSimulator) -> None:
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    await api("POST", CONFIGMAPS, json={"metadata": {"name": "tabled"}})
+    connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with session.get(
+            kube.url + f"{CONFIGMAPS}?watch=1",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Accept": accept},
+        ) as response:
+            event = orjson.loads(await asyncio.wait_for(response.content.readline(), 5))
+
+    assert event["type"] == "ADDED"
+    assert event["object"]["kind"] == "Table"
+    assert [c["name"] for c in event["object"]["columnDefinitions"]] == ["Name", "Age"]
+    assert event["object"]["rows"][0]["cells"][0] == "tabled"
