@@ -468,3 +468,32 @@ async def test_every_answer_is_json_with_a_content_type(api: Request) -> None:
 
     assert reply.headers["Content-Type"] == "application/json"
     assert orjson.loads(reply.body)["kind"] == "ConfigMapList"
+
+
+async def test_a_stored_custom_resource_definition_appears_in_discovery(api: Request) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.org"},
+        "spec": {
+            "group": "example.org",
+            "scope": "Cluster",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "shortNames": ["gd"]},
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        },
+    }
+
+    created = await api("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
+    resources = await api("GET", "/apis/example.org/v1")
+    gadget = await api(
+        "POST",
+        "/apis/example.org/v1/gadgets",
+        json={"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "g"}},
+    )
+
+    assert created.status == 201
+    assert resources.json["resources"][0]["kind"] == "Gadget"
+    assert resources.json["resources"][0]["namespaced"] is False
+    assert resources.json["resources"][0]["shortNames"] == ["gd"]
+    assert gadget.status == 201
+    assert "namespace" not in gadget.json["metadata"]
