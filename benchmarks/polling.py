@@ -1,0 +1,722 @@
+"""Polling at scale: N concurrent ``eks:runJob.sync`` executions under each poll policy.
+
+Each run starts the simulators in a process of their own
+(:mod:`benchmarks.simproc`, pinned to CPU 0 when there are two or more), then,
+in this process (pinned to the other CPUs), an ``Engine`` with
+``executor_options={"poll_policy": policy}`` runs N executions of a one-state
+machine: an ``arn:aws:states:::eks:runJob.sync`` Task on the simulator's
+``demo`` cluster. Every Job has a unique name and runs for a time drawn from a
+seeded uniform distribution (``--min-seconds`` to ``--max-seconds``, set by the
+pod-template annotation ``sim.statewright.io/seconds``). The Task retries
+``EKS.429`` / ``EKS.500`` / ``EKS.503`` (the create can be throttled in fault runs).
+
+Policies (``--policy``, repeatable):
+
+* ``fixed:S`` — naive per-execution polling: one GET per execution every S seconds;
+* ``aws/F`` — AWS's schedule (60 s ten times, then +60 s up to 300 s) with every
+  delay divided by F (``aws`` alone means ``aws/60``: 1 s, then up to 5 s);
+* ``batched:S`` and ``watch`` — the shared poller and the shared watch, run as soon
+  as ``executors.eks.polling.parse_poll_policy`` knows them (skipped, and said so
+  on stderr, until then);
+* any other spec ``parse_poll_policy`` accepts.
+
+One JSON line per run (also appended to ``--out``, by default
+``benchmarks/results/polling-<UTC time>.jsonl``):
+
+* ``p50_s`` … ``max_s``: detection latency, from the moment the simulator
+  marked the Job ``Complete`` (recorded inside the simulator process with
+  ``time.time()`` when it wrote the status, see ``benchmarks/simproc.py``) to the
+  ``TaskStateExited`` event (``on_event`` hook, ``time.time()``); ``latency_reference``
+  says which was used. ``ct_p50_s`` / ``ct_p99_s`` measure from
+  ``status.completionTime`` instead (one-second resolution, so up to 1 s larger).
+* ``requests_by_kind`` / ``requests_per_job`` / ``requests_per_s``: Kubernetes API
+  requests counted on the client side, by an ``aiohttp.TraceConfig`` on the engine's
+  pooled Kubernetes sessions (the simulator has no request counter to read); every
+  attempt counts, including ones answered 429/5xx (``requests_by_status``).
+  ``status_requests_per_job`` leaves out the create and log reads.
+* ``cpu_s``: this process's CPU time during the run; ``rss_peak_mb``: the highest
+  resident set size sampled (every 100 ms) during the run; ``sim_cpu_s``: the
+  simulator process's CPU time.
+* ``bytes_per_waiting_execution``: (RSS − RSS before the run) ÷ executions in
+  flight (submitted, not yet out of the Task), at the sample where the most were in flight.
+* ``wall_s``: from the first start to the last execution's end.
+
+``python -m benchmarks.polling`` alone runs the default set (see ``DEFAULT_SET``),
+each run in a fresh process with a fresh simulator; ``--jobs N --policy P`` runs
+one; ``--max`` doubles N from ``--jobs`` until latency or errors degrade; ``--faults``
+adds 5 % 429/500/503 answers and cuts watches every 3 s. ``--seed`` fixes the Job
+durations (and the fault draws), so runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import datetime
+import gc
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import aiohttp
+import anyio
+import orjson
+
+from benchmarks._common import emit, percentiles
+from benchmarks.simproc import SimOptions, SimProcess, apply_env
+from engine.jsonvalue import JSON
+from engine.runtime.execution import ExecutionRecord
+from executors.eks import EksExecutor, register
+from executors.eks.auth import KubeConnections
+from executors.eks.polling import AwsPollPolicy, PollPolicy, parse_poll_policy
+from executors.eks.services import EksServices
+from statewright import Engine, ExecutorRegistry
+
+RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
+DEFAULT_AWS_COMPRESSION: Final = 60.0
+FAULT_RATE: Final = 0.05
+WATCH_CUT_SECONDS: Final = 3.0
+SAMPLE_SECONDS: Final = 0.1
+RUN_TIMEOUT_SECONDS: Final = 600.0
+MAX_MODE_LIMIT: Final = 64_000
+MAX_MODE_P99_SECONDS: Final = 5.0
+"""``--max`` stops when detection p99 exceeds this many seconds (or any execution fails)."""
+
+CANDIDATE_POLICIES: Final = ("fixed:1", "aws/60", "batched:1", "watch")
+DEFAULT_SET: Final[tuple[tuple[int, str, bool], ...]] = (
+    *((n, p, False) for n in (100, 1_000, 10_000) for p in CANDIDATE_POLICIES),
+    *((1_000, p, True) for p in CANDIDATE_POLICIES),
+)
+"""(jobs, policy, faults) of the bare run; policies not yet registered are skipped."""
+
+
+# -- policies ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompressedAwsPolicy:
+    """AWS's runJob.sync schedule with every delay divided by ``factor``.
+
+    Attributes:
+        factor: the time compression, > 0 (60 turns the 60 s first polls into 1 s).
+    """
+
+    factor: float = DEFAULT_AWS_COMPRESSION
+
+    @property
+    def name(self) -> str:
+        """``aws/FACTOR``, the benchmark's spec for this policy."""
+        return f"aws/{self.factor:g}"
+
+    def delays(self) -> Iterator[float]:
+        """AWS's delays, compressed."""
+        return (delay / self.factor for delay in AwsPollPolicy().delays())
+
+
+def build_policy(spec: str) -> PollPolicy:
+    """A policy from a benchmark spec: ``aws`` / ``aws/F`` (compressed) or any registered spec.
+
+    Raises:
+        ValueError: an unknown or malformed spec.
+    """
+    if spec == "aws":
+        return CompressedAwsPolicy()
+    if spec.startswith("aws/"):
+        try:
+            factor = float(spec.removeprefix("aws/"))
+        except ValueError:
+            raise ValueError(f"aws/F needs a number F, not {spec!r}") from None
+        if not factor > 0:
+            raise ValueError(f"aws/F needs F > 0, not {spec!r}")
+        return CompressedAwsPolicy(factor)
+    return parse_poll_policy(spec)
+
+
+def available(spec: str) -> bool:
+    """Whether ``spec`` names a policy this process can build (``watch`` / ``batched`` once registered)."""
+    try:
+        build_policy(spec)
+    except ValueError:
+        return False
+    return True
+
+
+# -- counting requests ---------------------------------------------------------------------------
+
+
+def kube_request_kind(method: str, path: str, query: Mapping[str, str]) -> str:
+    """A short name for a Kubernetes API request: ``get_job``, ``list_jobs``, ``watch_jobs``…"""
+    parts = [p for p in path.split("/") if p]
+    resource, name, sub = "", "", ""
+    if "namespaces" in parts:
+        rest = parts[parts.index("namespaces") + 2 :]
+        resource = rest[0] if rest else "namespaces"
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+    elif parts:
+        resource = parts[-1]
+    verb = method.lower()
+    if sub == "log":
+        return "read_log"
+    if verb == "get":
+        if name:
+            return f"get_{resource.removesuffix('s')}"
+        if query.get("watch") in ("true", "1"):
+            return f"watch_{resource}"
+        return f"list_{resource}"
+    if verb == "post":
+        return f"create_{resource.removesuffix('s')}"
+    if verb == "delete":
+        return f"delete_{resource.removesuffix('s')}"
+    return f"{verb}_{resource or 'other'}"
+
+
+@dataclass
+class RequestCounter:
+    """API requests sent, by kind and by answer status (``error`` when none came)."""
+
+    by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
+    by_status: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def reset(self) -> None:
+        """Forget everything counted so far."""
+        self.by_kind.clear()
+        self.by_status.clear()
+
+    @property
+    def total(self) -> int:
+        """All requests counted."""
+        return sum(self.by_kind.values())
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """A trace config that counts every request of the session it is attached to."""
+
+        async def on_start(session: Any, ctx: Any, params: aiohttp.TraceRequestStartParams) -> None:
+            url = params.url
+            self.by_kind[kube_request_kind(params.method, url.path, url.query)] += 1
+
+        async def on_end(session: Any, ctx: Any, params: aiohttp.TraceRequestEndParams) -> None:
+            self.by_status[str(params.response.status)] += 1
+
+        async def on_error(session: Any, ctx: Any, params: aiohttp.TraceRequestExceptionParams) -> None:
+            self.by_status["error"] += 1
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(on_start)
+        trace.on_request_end.append(on_end)
+        trace.on_request_exception.append(on_error)
+        trace.freeze()
+        return trace
+
+    def botocore_hook(self) -> Callable[..., None]:
+        """A ``before-send.eks`` handler counting EKS API attempts by operation."""
+
+        def before_send(event_name: str = "", **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            self.by_kind[operation] += 1
+
+        return before_send
+
+    def response_hook(self) -> Callable[..., None]:
+        """A ``response-received.eks`` handler counting EKS answers by status."""
+
+        def received(response_dict: Mapping[str, Any] | None = None, exception: Any = None, **_: Any) -> None:
+            if response_dict is None:
+                self.by_status["error"] += 1
+            else:
+                self.by_status[str(response_dict.get("status_code"))] += 1
+
+        return received
+
+
+class CountingConnections(KubeConnections):
+    """The engine's pooled Kubernetes sessions, each with a counting ``TraceConfig``."""
+
+    def __init__(self, counter: RequestCounter) -> None:
+        super().__init__()
+        self._trace = counter.trace_config()
+
+    def session(self, endpoint: str, ca_b64: str) -> aiohttp.ClientSession:
+        """The pooled session, with the counter attached the first time it is handed out."""
+        session = super().session(endpoint, ca_b64)
+        # ClientSession reads its trace configs per request; the constructor belongs to the base class.
+        traces: list[aiohttp.TraceConfig] = session._trace_configs
+        if self._trace not in traces:
+            traces.append(self._trace)
+        return session
+
+
+async def counting_services(counter: RequestCounter, *, eks: bool = False) -> EksServices:
+    """``EksServices.default()`` whose Kubernetes sessions (and with ``eks``, EKS client) are counted."""
+    services = EksServices.default()
+    services.connections = CountingConnections(counter)
+    if eks:
+        client = await services.eks_client()
+        client.meta.events.register("before-send.eks", counter.botocore_hook())
+        client.meta.events.register("response-received.eks", counter.response_hook())
+    return services
+
+
+# -- observing the run ---------------------------------------------------------------------------
+
+
+def rss_bytes() -> int:
+    """This process's resident set size now (Linux ``/proc/self/statm``; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class Observer:
+    """Follows every execution through the engine's ``on_event`` hook.
+
+    ``waiting`` counts executions whose Task was submitted and has not exited.
+    """
+
+    def __init__(self) -> None:
+        self.submitted: dict[str, float] = {}
+        self.exited: dict[str, float] = {}
+
+    def reset(self) -> None:
+        """Forget every execution seen so far."""
+        self.submitted.clear()
+        self.exited.clear()
+
+    @property
+    def waiting(self) -> int:
+        """Executions submitted and not yet out of their Task."""
+        return len(self.submitted) - len(self.exited)
+
+    def __call__(self, record: ExecutionRecord, event_type: str, details: Mapping[str, JSON] | None) -> None:
+        if event_type == "TaskSubmitted":
+            self.submitted.setdefault(record.name, time.time())
+        elif event_type == "TaskStateExited":
+            self.exited.setdefault(record.name, time.time())
+
+
+@dataclass
+class MemorySampler:
+    """Samples RSS and executions in flight every ``SAMPLE_SECONDS``."""
+
+    observer: Observer
+    baseline: int
+    peak_rss: int = 0
+    peak_waiting: int = 0
+    rss_at_peak_waiting: int = 0
+
+    def sample(self) -> None:
+        """Take one sample."""
+        rss = rss_bytes()
+        self.peak_rss = max(self.peak_rss, rss)
+        waiting = self.observer.waiting
+        if waiting > self.peak_waiting:
+            self.peak_waiting, self.rss_at_peak_waiting = waiting, rss
+
+    async def run(self) -> None:
+        """Sample until cancelled."""
+        while True:
+            self.sample()
+            await anyio.sleep(SAMPLE_SECONDS)
+
+    @property
+    def bytes_per_waiting(self) -> float | None:
+        """RSS growth at the busiest sample, per execution in flight then."""
+        if self.peak_waiting == 0:
+            return None
+        return max(0, self.rss_at_peak_waiting - self.baseline) / self.peak_waiting
+
+
+def pin_to_cpus(cpus: set[int]) -> None:
+    """Pin this process to ``cpus`` where the platform allows it."""
+    if hasattr(os, "sched_setaffinity") and cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+def cpu_split(pin: bool) -> tuple[int | None, set[int]]:
+    """(simulator CPU, engine CPUs): the first CPU for the simulator, the rest for the engine."""
+    if not pin or not hasattr(os, "sched_getaffinity"):
+        return None, set()
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, set()
+    return cpus[0], set(cpus[1:])
+
+
+def _rounded(values: Mapping[str, float], prefix: str = "", suffix: str = "_s") -> dict[str, float]:
+    return {f"{prefix}{key}{suffix}": round(value, 4) for key, value in values.items()}
+
+
+# -- the runJob.sync workload --------------------------------------------------------------------
+
+RETRY_THROTTLED: Final[list[JSON]] = [
+    {
+        "ErrorEquals": ["EKS.429", "EKS.500", "EKS.503"],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 6,
+        "BackoffRate": 1.5,
+        "JitterStrategy": "FULL",
+    }
+]
+
+
+def run_job_machine(cluster: Mapping[str, str]) -> dict[str, JSON]:
+    """One ``runJob.sync`` Task on ``cluster``; the output keeps what the benchmark reads."""
+    return {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::eks:runJob.sync",
+                "Parameters": {
+                    "ClusterName": cluster["name"],
+                    "CertificateAuthority": cluster["ca"],
+                    "Endpoint": cluster["endpoint"],
+                    "Namespace": "default",
+                    "Job.$": "$.job",
+                },
+                "ResultSelector": {
+                    "name.$": "$.metadata.name",
+                    "completionTime.$": "$.status.completionTime",
+                },
+                "Retry": RETRY_THROTTLED,
+                "End": True,
+            }
+        },
+    }
+
+
+def job_manifest(name: str, seconds: float) -> dict[str, JSON]:
+    """A Job the simulator runs for ``seconds``."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": {"sim.statewright.io/seconds": f"{seconds:.3f}"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox:1.36"}]},
+            },
+        },
+    }
+
+
+def job_durations(jobs: int, seed: int, low: float, high: float) -> list[float]:
+    """The seeded run time of each Job, uniform in [low, high]."""
+    rng = random.Random(seed)
+    return [rng.uniform(low, high) for _ in range(jobs)]
+
+
+def parse_rfc3339(text: str) -> float:
+    """Epoch seconds of ``YYYY-MM-DDTHH:MM:SSZ``."""
+    moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One benchmark run.
+
+    Attributes:
+        jobs: concurrent executions.
+        policy: the poll-policy spec.
+        seed: seeds Job durations and fault draws.
+        faults: inject 5 % 429/500/503 and cut watches every 3 s.
+        min_seconds, max_seconds: the Job run-time distribution (uniform).
+        pin: pin simulator and engine to separate CPUs.
+        timeout: give up on the run after this many seconds.
+    """
+
+    jobs: int
+    policy: str
+    seed: int = 1
+    faults: bool = False
+    min_seconds: float = 1.0
+    max_seconds: float = 5.0
+    pin: bool = True
+    timeout: float = RUN_TIMEOUT_SECONDS
+
+
+def sim_options(config: RunConfig, cpu: int | None, **extra: Any) -> SimOptions:
+    """The simulator options of a run (faults when asked)."""
+    if config.faults:
+        extra.update(fault_rate=FAULT_RATE, watch_cut=WATCH_CUT_SECONDS, fault_seed=config.seed)
+    return SimOptions(cpu=cpu, **extra)
+
+
+async def warm_up(engine: Engine, machine: Any, seed: int) -> None:
+    """One short execution first, so imports, TLS contexts, the token and the pool exist before measuring."""
+    warm = engine.start(machine, {"job": job_manifest(f"warmup-{seed}", 0.1)}, name=f"warmup-{seed}")
+    result = await warm.wait()
+    if result.status != "SUCCEEDED":
+        raise RuntimeError(f"the warm-up execution ended {result.status}: {result.error}: {result.cause}")
+
+
+async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
+    """Run one configuration and return its JSON record (without machine info)."""
+    policy = build_policy(config.policy)
+    sim_cpu, engine_cpus = cpu_split(config.pin)
+    pin_to_cpus(engine_cpus)
+    async with SimProcess(sim_options(config, sim_cpu)) as sim:
+        apply_env(sim.env)
+        counter = RequestCounter()
+        services = await counting_services(counter)
+        registry = ExecutorRegistry()
+        register(registry, EksExecutor(services))
+        observer = Observer()
+        durations = job_durations(config.jobs, config.seed, config.min_seconds, config.max_seconds)
+        names = [f"bench-{config.seed}-{index:06d}" for index in range(config.jobs)]
+        inputs = [{"job": job_manifest(n, d)} for n, d in zip(names, durations, strict=True)]
+        engine = Engine(
+            registry=registry, executor_options={"poll_policy": policy}, on_event=observer, seed=config.seed
+        )
+        machine = engine.compile(run_job_machine(sim.cluster))
+        results: list[Any] = []
+        async with engine, anyio.create_task_group() as tg:
+            await warm_up(engine, machine, config.seed)
+            counter.reset()
+            observer.reset()
+            gc.collect()
+            sampler = MemorySampler(observer, baseline=rss_bytes())
+            sim_cpu_before = (await sim.ask("usage"))["cpu_s"]
+            cpu_before = time.process_time()
+            began = time.time()
+            tg.start_soon(sampler.run)
+            handles = [engine.start(machine, item, name=name) for name, item in zip(names, inputs, strict=True)]
+            with anyio.move_on_after(config.timeout):
+                results = [await handle.wait() for handle in handles]
+            ended = time.time()
+            tg.cancel_scope.cancel()
+        cpu = time.process_time() - cpu_before
+        sampler.sample()
+        sim_cpu_used = (await sim.ask("usage"))["cpu_s"] - sim_cpu_before
+        finish = await sim.finish_times()
+    completed = sum(1 for r in results if r.status == "SUCCEEDED")
+    errors = collections.Counter(str(r.error) for r in results if r.status != "SUCCEEDED")
+    latencies: list[float] = []
+    ct_latencies: list[float] = []
+    for result in results:
+        if result.status != "SUCCEEDED" or result.name not in observer.exited:
+            continue
+        left = observer.exited[result.name]
+        if result.name in finish:
+            latencies.append(left - finish[result.name])
+        output = result.output if isinstance(result.output, dict) else {}
+        completion = output.get("completionTime")
+        if isinstance(completion, str):
+            ct_latencies.append(left - parse_rfc3339(completion))
+    wall = ended - began
+    total = counter.total
+    setup = counter.by_kind.get("create_job", 0) + counter.by_kind.get("read_log", 0)
+    lat = percentiles(latencies)
+    ct = percentiles(ct_latencies)
+    return {
+        "name": "polling.runJob",
+        "policy": policy.name,
+        "jobs": config.jobs,
+        "faults": config.faults,
+        "seed": config.seed,
+        "job_seconds": [config.min_seconds, config.max_seconds],
+        "completed": completed,
+        "failed": len(results) - completed,
+        "unfinished": config.jobs - len(results),
+        "errors": dict(errors),
+        **_rounded(lat),
+        "latency_reference": "sim_status_write",
+        "latency_samples": len(latencies),
+        **_rounded({"p50": ct["p50"], "p99": ct["p99"]}, prefix="ct_"),
+        "requests": total,
+        "requests_by_kind": dict(counter.by_kind),
+        "requests_by_status": dict(counter.by_status),
+        "requests_per_job": round(total / config.jobs, 3),
+        "status_requests_per_job": round((total - setup) / config.jobs, 3),
+        "requests_per_s": round(total / wall, 1) if wall > 0 else 0.0,
+        "request_counting": "client aiohttp TraceConfig",
+        "cpu_s": round(cpu, 3),
+        "sim_cpu_s": round(sim_cpu_used, 3),
+        "rss_peak_mb": round(sampler.peak_rss / 2**20, 1),
+        "bytes_per_waiting_execution": (
+            round(sampler.bytes_per_waiting) if sampler.bytes_per_waiting is not None else None
+        ),
+        "waiting_peak": sampler.peak_waiting,
+        "memory_method": "rss_delta_at_peak_in_flight",
+        "wall_s": round(wall, 3),
+        "aws_compression": policy.factor if isinstance(policy, CompressedAwsPolicy) else None,
+        "pinned": sim_cpu is not None,
+    }
+
+
+# -- driving runs ---------------------------------------------------------------------------------
+
+
+def default_out(prefix: str) -> Path:
+    """``benchmarks/results/<prefix>-<UTC time>.jsonl``."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return RESULTS_DIR / f"{prefix}-{stamp}.jsonl"
+
+
+def run_in_child(module: str, argv: list[str]) -> list[dict[str, Any]]:
+    """Run ``python -m module --single ARGV`` (a fresh process) and return the JSON lines it printed."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--single", *argv], capture_output=True, text=True, env=env, check=False
+    )
+    if done.stderr:
+        sys.stderr.write(done.stderr)
+    records = [orjson.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 and not records:
+        raise RuntimeError(f"{module} {' '.join(argv)} exited with status {done.returncode}")
+    return records
+
+
+def record_line(record: dict[str, Any], out: Path) -> None:
+    """Append one record to ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("ab") as handle:
+        handle.write(orjson.dumps(record) + b"\n")
+
+
+def child_argv(config: RunConfig) -> list[str]:
+    """The command-line arguments that reproduce ``config`` in a child process."""
+    argv = ["--jobs", str(config.jobs), "--policy", config.policy, "--seed", str(config.seed)]
+    argv += ["--min-seconds", str(config.min_seconds), "--max-seconds", str(config.max_seconds)]
+    argv += ["--timeout", str(config.timeout)]
+    if config.faults:
+        argv.append("--faults")
+    if not config.pin:
+        argv.append("--no-pin")
+    return argv
+
+
+def degraded(record: Mapping[str, Any], limit: float) -> bool:
+    """Whether a ``--max`` step went too far: a failure, an unfinished run or p99 over ``limit``."""
+    return bool(record["failed"] or record["unfinished"] or record["p99_s"] > limit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.polling``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.polling",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--jobs", type=int, action="append", help="concurrent executions (repeatable)")
+    parser.add_argument("--policy", action="append", help="poll policy spec (repeatable)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of Job durations and faults (default 1)")
+    parser.add_argument("--faults", action="store_true", help="5%% 429/5xx answers, watches cut every 3 s")
+    parser.add_argument("--max", action="store_true", help="double N from --jobs until latency or errors degrade")
+    parser.add_argument("--max-p99", type=float, default=MAX_MODE_P99_SECONDS, help="--max: p99 limit (s)")
+    parser.add_argument("--min-seconds", type=float, default=1.0, help="shortest Job run time (default 1)")
+    parser.add_argument("--max-seconds", type=float, default=5.0, help="longest Job run time (default 5)")
+    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS, help="give up on a run after")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
+    parser.add_argument("--out", type=Path, help="append JSON lines here (default benchmarks/results/…)")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _configs(args: argparse.Namespace) -> list[RunConfig]:
+    common = {
+        "seed": args.seed,
+        "min_seconds": args.min_seconds,
+        "max_seconds": args.max_seconds,
+        "pin": not args.no_pin,
+        "timeout": args.timeout,
+    }
+    if args.jobs is None and args.policy is None:
+        return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]
+    jobs = args.jobs or [1_000]
+    policies = args.policy or list(CANDIDATE_POLICIES)
+    return [RunConfig(n, p, faults=args.faults, **common) for p in policies for n in jobs]
+
+
+def validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Reject bad options with a message (no traceback)."""
+    if args.jobs is not None and any(n < 1 for n in args.jobs):
+        parser.error("--jobs must be at least 1")
+    if not 0 < args.min_seconds <= args.max_seconds:
+        parser.error("need 0 < --min-seconds <= --max-seconds")
+    if args.timeout <= 0:
+        parser.error("--timeout must be positive")
+    for spec in args.policy or ():
+        try:
+            build_policy(spec)
+        except ValueError as exc:
+            parser.error(str(exc))
+
+
+def drive(
+    args: argparse.Namespace,
+    configs: list[RunConfig],
+    module: str,
+    prefix: str,
+    run_one: Callable[[RunConfig], dict[str, Any]],
+) -> int:
+    """Run ``configs`` (in-process when ``--single``, else each in a child) and record the lines."""
+    if args.single:
+        for config in configs:
+            emit(run_one(config))
+        return 0
+    out: Path = args.out or default_out(prefix)
+    runnable = [c for c in configs if available(c.policy)]
+    for skipped in sorted({c.policy for c in configs} - {c.policy for c in runnable}):
+        sys.stderr.write(f"skipping poll policy {skipped!r}: not registered in executors.eks.polling yet\n")
+    sys.stderr.write(f"writing results to {out}\n")
+    for config in runnable:
+        if args.max:
+            step = config
+            while step.jobs <= MAX_MODE_LIMIT:
+                records = run_in_child(module, child_argv(step))
+                for record in records:
+                    record["mode"] = "max"
+                    _print_and_record(record, out)
+                if not records or degraded(records[-1], args.max_p99):
+                    break
+                step = RunConfig(**{**step.__dict__, "jobs": step.jobs * 2})
+            continue
+        for record in run_in_child(module, child_argv(config)):
+            _print_and_record(record, out)
+    return 0
+
+
+def _print_and_record(record: dict[str, Any], out: Path) -> None:
+    sys.stdout.write(orjson.dumps(record).decode() + "\n")
+    sys.stdout.flush()
+    record_line(record, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m benchmarks.polling``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    validate(args, parser)
+    return drive(
+        args, _configs(args), "benchmarks.polling", "polling", lambda c: asyncio.run(run_job_benchmark(c))
+    )
+
+
+__all__ = [
+    "CompressedAwsPolicy",
+    "RequestCounter",
+    "RunConfig",
+    "build_policy",
+    "kube_request_kind",
+    "run_job_benchmark",
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
