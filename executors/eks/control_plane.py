@@ -18,6 +18,12 @@ function runs them all:
   UNCONFIRMED, the botocore waiters' reading). A failure status raises
   ``States.TaskFailed`` with the last described object as JSON cause.
 
+The Describe calls of ``.sync`` waits go through the engine's
+``DescribeCoalescer`` under every policy: executions waiting on the same
+cluster, node group or Fargate profile share one call in flight and reuse an
+answer as old as their policy allows (``polling.describe_max_age``), so under
+``batched:SECONDS`` N waiters cost one Describe per resource per interval.
+
 When a create ``.sync`` wait is cancelled (execution stopped, task timed out),
 a best-effort delete of the half-created resource runs shielded and
 time-limited (spec §7.1, UNCONFIRMED; the ``eks_cancel_on_abort`` option turns
@@ -28,6 +34,7 @@ it off). Options read from ``ExecutorContext.options``: ``poll_policy``,
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,7 +55,13 @@ from executors.eks.params import (
     pascal,
     to_botocore,
 )
-from executors.eks.polling import policy_for, poll_until
+from executors.eks.polling import (
+    CONTROL_PLANE_DEFAULT_POLICY,
+    PollPolicy,
+    describe_max_age,
+    policy_for,
+    poll_until,
+)
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -223,7 +236,7 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     if call.pattern is not IntegrationPattern.SYNC:
         raise TaskFailed(None, f"eks:{call.action} does not support {call.pattern.suffix}")
     try:
-        policy = policy_for(ctx)
+        policy = policy_for(ctx, default=CONTROL_PLANE_DEFAULT_POLICY)
     except ValueError as exc:
         raise TaskFailed(None, str(exc)) from exc
     identity = {target: kwargs[source] for source, target in spec.identity.items()}
@@ -242,14 +255,47 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
             {"resourceType": RESOURCE_TYPE, "resource": resource, "output": dumps_str(event_output)},
         )
         ctx.save_handle({"resource": resource, "identity": identity, "submitted": submitted})
+    shared = _SharedDescribe(services, client, spec, identity, timestamps, describe_max_age(policy))
     if spec.kind == "delete":
-        return await _wait_deleted(ctx, spec, client, identity, submitted, policy, timestamps)
+        return await _wait_deleted(ctx, spec, shared, submitted, policy)
     try:
-        return await _wait_created(ctx, spec, client, identity, policy, timestamps)
+        return await _wait_created(ctx, spec, shared, policy)
     except anyio.get_cancelled_exc_class():
         if spec.undo is not None and cancel_on_abort:
             await _undo_on_abort(client, spec, identity)
         raise
+
+
+class _SharedDescribe:
+    """One waiter's Describe, coalesced with every other waiter's on the same resource.
+
+    The answer is shared, so a waiter copies what it returns as its output.
+    """
+
+    __slots__ = ("_client", "_coalescer", "_identity", "_key", "_max_age", "_spec", "_timestamps")
+
+    def __init__(
+        self,
+        services: EksServices,
+        client: Any,
+        spec: ControlPlaneAction,
+        identity: Mapping[str, Any],
+        timestamps: TimestampFormat,
+        max_age: float,
+    ) -> None:
+        self._coalescer = services.describes()
+        self._client = client
+        self._spec = spec
+        self._identity = identity
+        self._timestamps = timestamps
+        self._max_age = max_age
+        self._key = (spec.describe, tuple(sorted(identity.items())), timestamps)
+
+    async def __call__(self) -> tuple[dict[str, JSON], str | None]:
+        return await self._coalescer.describe(self._key, self._fetch, self._max_age)
+
+    async def _fetch(self) -> tuple[dict[str, JSON], str | None]:
+        return await _describe(self._client, self._spec, self._identity, self._timestamps)
 
 
 async def _describe(
@@ -264,15 +310,13 @@ async def _describe(
 async def _wait_created(
     ctx: ExecutorContext,
     spec: ControlPlaneAction,
-    client: Any,
-    identity: Mapping[str, Any],
-    policy: Any,
-    timestamps: TimestampFormat,
+    describe: _SharedDescribe,
+    policy: PollPolicy,
 ) -> JSON:
     async def probe() -> JSON:
-        output, status = await _describe(client, spec, identity, timestamps)
+        output, status = await describe()
         if status in spec.success:
-            return output
+            return copy.deepcopy(output)
         if status in spec.failure:
             raise task_failed(output.get(pascal(spec.result_key)))
         return None
@@ -283,15 +327,13 @@ async def _wait_created(
 async def _wait_deleted(
     ctx: ExecutorContext,
     spec: ControlPlaneAction,
-    client: Any,
-    identity: Mapping[str, Any],
+    describe: _SharedDescribe,
     submitted: JSON,
-    policy: Any,
-    timestamps: TimestampFormat,
+    policy: PollPolicy,
 ) -> JSON:
     async def probe() -> JSON:
         try:
-            output, status = await _describe(client, spec, identity, timestamps)
+            output, status = await describe()
         except StatesError as exc:
             if exc.error == NOT_FOUND:
                 return submitted

@@ -23,7 +23,15 @@ Two paths, chosen by cost:
 
 Every answer, whichever path produced it, is finished in ``_finish``: the one
 place where a non-2xx status becomes ``EKS.<status>`` (``kube_http_error``).
-Transport failures are mapped by ``kube_connection_errors``.
+Transport failures are mapped by ``kube_connection_errors``. Every attempt,
+whichever path, first takes a token from the cluster's rate limiter and is
+tried again by the rule of ``ratelimit.RetryRule`` (429 after ``Retry-After``;
+5xx and broken connections with jittered backoff for reads only), so the one
+place that sends is also the one place that paces and retries.
+
+``watch`` opens a Kubernetes watch stream and yields its events one by one,
+splitting the newline-delimited frames itself (aiohttp's line reader refuses
+lines over its buffer size, and a Job can be larger).
 
 The module also holds the parameter checks runJob and call share (the
 cluster triple ``ClusterName`` / ``CertificateAuthority`` / ``Endpoint`` and the
@@ -34,12 +42,13 @@ from __future__ import annotations
 
 import http
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
 import aiohttp
+import anyio
 from kubernetes_asyncio.client import ApiClient, BatchV1Api, Configuration, CoreV1Api
 from kubernetes_asyncio.client.rest import RESTClientObject
 from yarl import URL
@@ -48,7 +57,8 @@ from engine.errors import StatesError, StatesRuntime
 from engine.executor import ExecutorContext, ParameterProblem, StaticParameters
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
 from executors.eks.auth import normalize_endpoint
-from executors.eks.errors import kube_connection_errors, kube_http_error
+from executors.eks.errors import TransientEksError, kube_connection_errors, kube_http_error
+from executors.eks.ratelimit import DEFAULT_RETRY, RetryRule, retry_after_seconds
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -59,6 +69,8 @@ REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=30, sock
 """Bounds one request, so a silent API server cannot stall a wait forever."""
 MAX_CAUSE_CHARS: Final = 32768
 """AWS's limit on an error cause (TaskFailedEventDetails.cause)."""
+WATCH_READ_MARGIN_SECONDS: Final = 30.0
+"""A watch stream silent this much longer than its ``timeoutSeconds`` is considered dead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +172,23 @@ class KubeClient:
             origin or the CA is not a PEM bundle.
     """
 
-    def __init__(self, services: EksServices, cluster_name: str, endpoint: str, ca_b64: str) -> None:
+    def __init__(
+        self,
+        services: EksServices,
+        cluster_name: str,
+        endpoint: str,
+        ca_b64: str,
+        *,
+        retry: RetryRule = DEFAULT_RETRY,
+    ) -> None:
+        self._services = services
         self._tokens = services.tokens
         self._cluster = cluster_name
         self._origin = normalize_endpoint(endpoint)
+        self._ca = ca_b64
         self._session = services.connections.session(self._origin, ca_b64)
+        self._bucket = services.rate_limits.bucket(self._origin)
+        self._retry = retry
         self._what = f"the Kubernetes API server at {self._origin}"
         self._api: _PooledApiClient | None = None
 
@@ -175,6 +199,16 @@ class KubeClient:
     def endpoint(self) -> str:
         """The API server's origin, ``https://host[:port]``."""
         return self._origin
+
+    @property
+    def services(self) -> EksServices:
+        """The engine's shared EKS plumbing this client was built from."""
+        return self._services
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(origin, CA, cluster name)``: clients with equal keys reach the same server the same way."""
+        return (self._origin, self._ca, self._cluster)
 
     def _typed(self) -> _PooledApiClient:
         # Callers hold the generated APIs as Any: their stubs promise typed models,
@@ -237,17 +271,133 @@ class KubeClient:
             raise StatesRuntime(None, problem)
         url = URL(self._origin + path, encoded=True)
         params = _query_pairs(query)
-        headers = {"Authorization": await self._authorization(), "Accept": ACCEPT}
         data: bytes | None = None
+        content: str | None = None
         if body is not None and method != "HEAD":
             data = body.encode() if isinstance(body, str) else dumps(body)
-            headers["Content-Type"] = content_type or JSON_CONTENT_TYPE
-        with kube_connection_errors(self._what):
-            response = await self._session.request(
+            content = content_type or JSON_CONTENT_TYPE
+
+        async def send() -> aiohttp.ClientResponse:
+            headers = {"Authorization": await self._authorization(), "Accept": ACCEPT}
+            if content is not None:
+                headers["Content-Type"] = content
+            return await self._session.request(
                 method, url, params=params or None, data=data, headers=headers, timeout=REQUEST_TIMEOUT,
                 allow_redirects=False,
             )
-            return await self._finish(response, read_body=method != "HEAD")
+
+        return await self._send(method, send, read_body=method != "HEAD")
+
+    async def _send(
+        self,
+        method: str,
+        send: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        *,
+        read_body: bool = True,
+    ) -> KubeResponse:
+        """Pace, send, retry by the ``RetryRule``, and finish one request.
+
+        Args:
+            method: the HTTP method (decides what may be retried).
+            send: makes one attempt and returns the unread response.
+            read_body: read the body of the final answer (False for HEAD).
+        """
+        rule = self._retry
+        attempt = 0
+        while True:
+            last = attempt + 1 >= rule.max_attempts
+            await self._bucket.acquire()
+            try:
+                with kube_connection_errors(self._what):
+                    response = await send()
+                    status = response.status
+                    if last or status not in _RETRY_STATUSES or not rule.retryable(method, status):
+                        return await self._finish(response, read_body=read_body)
+                    delay = retry_after_seconds(response.headers) if status == 429 else None
+                    response.release()
+                if delay is None:
+                    delay = rule.backoff(attempt)
+                log.debug("%s answered %d; trying again in %.2fs", self._what, status, delay)
+            except TransientEksError as exc:
+                broken = isinstance(exc.__cause__, aiohttp.ClientError | TimeoutError)
+                if not broken or last or not rule.retryable(method, None):
+                    raise
+                delay = rule.backoff(attempt)
+                log.debug("lost the connection to %s; trying again in %.2fs", self._what, delay)
+            await anyio.sleep(delay)
+            attempt += 1
+
+    async def watch(
+        self,
+        path: str,
+        *,
+        query: Iterable[tuple[str, str]] = (),
+        timeout_seconds: int = 300,
+        on_open: Callable[[], None] | None = None,
+    ) -> AsyncGenerator[dict[str, JSON], None]:
+        """Open a watch stream and yield its events (``{"type": …, "object": …}``) as they come.
+
+        The stream ends when the server closes it (``timeoutSeconds`` passed,
+        or it was cut); the caller reconnects from the last resourceVersion it saw.
+        Opening the stream is paced like any request and retried on 429;
+        an answer other than 2xx raises ``EKS.<status>`` (``EKS.403`` when watch
+        is forbidden, ``EKS.410`` when the resourceVersion expired).
+
+        Args:
+            path: the collection's path (``/apis/batch/v1/namespaces/ns/jobs``).
+            query: further parameters (``resourceVersion``, ``allowWatchBookmarks``…);
+                ``watch=1`` and ``timeoutSeconds`` are added.
+            timeout_seconds: how long the server should keep the stream open.
+            on_open: called once the server accepted the watch (2xx), before any event.
+
+        Raises:
+            StatesError: as ``request`` for the opening answer; ``States.TaskFailed``
+                (transient) when the connection breaks mid-stream.
+        """
+        problem = check_api_path(path)
+        if problem is not None:
+            raise StatesRuntime(None, problem)
+        url = URL(self._origin + path, encoded=True)
+        params = [("watch", "1"), *query, ("timeoutSeconds", str(timeout_seconds))]
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=REQUEST_TIMEOUT.sock_connect,
+            sock_read=timeout_seconds + WATCH_READ_MARGIN_SECONDS,
+        )
+        rule = self._retry
+        attempt = 0
+        while True:
+            await self._bucket.acquire()
+            headers = {"Authorization": await self._authorization(), "Accept": JSON_CONTENT_TYPE}
+            with kube_connection_errors(self._what):
+                response = await self._session.get(
+                    url, params=params, headers=headers, timeout=timeout, allow_redirects=False
+                )
+            if response.status == 429 and attempt + 1 < rule.max_attempts:
+                delay = retry_after_seconds(response.headers)
+                response.release()
+                await anyio.sleep(delay if delay is not None else rule.backoff(attempt))
+                attempt += 1
+                continue
+            break
+        if not 200 <= response.status < 300:
+            with kube_connection_errors(self._what):
+                await self._finish(response)
+        if on_open is not None:
+            on_open()
+        try:
+            buffer = bytearray()
+            with kube_connection_errors(self._what):
+                async for chunk in response.content.iter_any():
+                    buffer += chunk
+                    start = 0
+                    while (end := buffer.find(b"\n", start)) >= 0:
+                        line = bytes(buffer[start:end])
+                        start = end + 1
+                        if line.strip():
+                            yield _event(line)
+                    del buffer[:start]
+        finally:
+            response.release()
 
     async def create_job(self, namespace: str, job: Mapping[str, JSON]) -> dict[str, JSON]:
         """Create a batch/v1 Job and return it as Kubernetes wrote it.
@@ -256,29 +406,45 @@ class KubeClient:
             StatesError: ``EKS.409`` when the name is taken, ``EKS.<status>`` otherwise.
         """
         api: Any = BatchV1Api(self._typed())
-        auth = await self._request_auth()
-        with kube_connection_errors(self._what):
-            response = await api.create_namespaced_job(
-                namespace, dict(job), _preload_content=False, _request_auth=auth,
+
+        async def send() -> aiohttp.ClientResponse:
+            response: aiohttp.ClientResponse = await api.create_namespaced_job(
+                namespace, dict(job), _preload_content=False, _request_auth=await self._request_auth(),
                 _request_timeout=REQUEST_TIMEOUT,
             )
-            return _object(await self._finish(response))
+            return response
+
+        return _object(await self._send("POST", send))
 
     async def get_job(self, namespace: str, name: str) -> dict[str, JSON]:
         """Read a Job (the poll's hot path: raw GET, orjson)."""
         response = await self.request("GET", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs/{_seg(name)}")
         return _object(response)
 
+    async def list_jobs(
+        self, namespace: str, *, label_selector: str | None = None, field_selector: str | None = None
+    ) -> dict[str, JSON]:
+        """List a namespace's Jobs (raw GET, orjson); the list object with ``items`` and ``metadata``."""
+        query: list[tuple[str, str]] = []
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        response = await self.request("GET", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs", query=query)
+        return _object(response)
+
     async def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, JSON]]:
         """List the pods matching a label selector, as Kubernetes wrote them."""
         api: Any = CoreV1Api(self._typed())
-        auth = await self._request_auth()
-        with kube_connection_errors(self._what):
-            response = await api.list_namespaced_pod(
-                namespace, label_selector=label_selector, _preload_content=False, _request_auth=auth,
-                _request_timeout=REQUEST_TIMEOUT,
+
+        async def send() -> aiohttp.ClientResponse:
+            response: aiohttp.ClientResponse = await api.list_namespaced_pod(
+                namespace, label_selector=label_selector, _preload_content=False,
+                _request_auth=await self._request_auth(), _request_timeout=REQUEST_TIMEOUT,
             )
-            items = _object(await self._finish(response)).get("items")
+            return response
+
+        items = _object(await self._send("GET", send)).get("items")
         return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
     async def read_log(
@@ -313,7 +479,6 @@ class KubeClient:
                 never a namesake created since.
         """
         api: Any = BatchV1Api(self._typed())
-        auth = await self._request_auth()
         options: dict[str, JSON] = {
             "apiVersion": "v1",
             "kind": "DeleteOptions",
@@ -321,17 +486,33 @@ class KubeClient:
         }
         if uid is not None:
             options["preconditions"] = {"uid": uid}
-        with kube_connection_errors(self._what):
-            response = await api.delete_namespaced_job(
+
+        async def send() -> aiohttp.ClientResponse:
+            response: aiohttp.ClientResponse = await api.delete_namespaced_job(
                 name, namespace, body=options, propagation_policy=propagation, _preload_content=False,
-                _request_auth=auth, _request_timeout=REQUEST_TIMEOUT,
+                _request_auth=await self._request_auth(), _request_timeout=REQUEST_TIMEOUT,
             )
-            await self._finish(response)
+            return response
+
+        await self._send("DELETE", send)
 
     async def _request_auth(self) -> dict[str, str]:
         # Per-request auth: the shared Configuration never holds a token.
         token = await self._authorization()
         return {"in": "header", "key": "authorization", "type": "api_key", "value": token}
+
+
+_RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+
+def _event(line: bytes) -> dict[str, JSON]:
+    try:
+        value = loads(line)
+    except JSONDecodeError as exc:
+        raise StatesError(None, "The Kubernetes API server sent a watch event that is not JSON") from exc
+    if not isinstance(value, dict):
+        raise StatesError(None, "The Kubernetes API server sent a watch event that is not an object")
+    return value
 
 
 def _object(response: KubeResponse) -> dict[str, JSON]:

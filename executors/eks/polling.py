@@ -14,6 +14,18 @@ policy can be added later without touching this module's callers:
   ``60 (ten times), 120, 180, 240, 300, 300, …``.
 * ``fixed:SECONDS`` — the same delay every time (tests, simulators).
 * ``exponential:FIRST:MAX`` — doubling from FIRST up to MAX.
+* ``watch`` (or ``watch:SECONDS``) — runJob.sync waits on one shared
+  list-then-watch per (cluster, namespace) (``executors.eks.watch``) and is
+  woken when its Job finishes; SECONDS (default 5) is the interval of the
+  fallback polling used where watch is forbidden, and of control-plane
+  ``.sync`` waits, which have no watch. The default for runJob.sync.
+* ``batched:SECONDS`` — every runJob.sync waiting on one (cluster, namespace)
+  is served by one LIST every SECONDS (``executors.eks.batching``); control-plane
+  waits describe each resource at most once every SECONDS, however many wait.
+
+Control-plane ``.sync`` waits coalesce their Describe calls under every
+policy (``executors.eks.batching.DescribeCoalescer``): waiters on one resource
+share an in-flight call and reuse an answer younger than ``describe_max_age``.
 
 ``poll_until`` is deliberately a plain loop in the calling coroutine: one
 coroutine per waiting execution, no task per poll, and every sleep goes
@@ -120,6 +132,66 @@ class ExponentialPollPolicy:
         yield from itertools.repeat(self.maximum)
 
 
+WATCH_FALLBACK_SECONDS: Final = 5.0
+"""``watch``'s polling interval where watch is forbidden, and for control-plane waits."""
+JOB_DEFAULT_POLICY: Final = "watch"
+"""The policy of runJob.sync when none is chosen."""
+CONTROL_PLANE_DEFAULT_POLICY: Final = "aws"
+"""The policy of control-plane ``.sync`` waits when none is chosen."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchPollPolicy:
+    """Wait on a shared watch; poll every ``fallback_seconds`` only where watching is impossible.
+
+    Attributes:
+        fallback_seconds: the polling interval where watch (or list) is
+            forbidden, and of waits that have no watch (the control plane).
+    """
+
+    fallback_seconds: float = WATCH_FALLBACK_SECONDS
+
+    @property
+    def name(self) -> str:
+        if self.fallback_seconds == WATCH_FALLBACK_SECONDS:
+            return "watch"
+        return f"watch:{self.fallback_seconds:g}"
+
+    def delays(self) -> Iterator[float]:
+        return itertools.repeat(self.fallback_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchedPollPolicy:
+    """One shared LIST (or Describe) per target every ``seconds``, however many executions wait.
+
+    Attributes:
+        seconds: the interval, > 0.
+    """
+
+    seconds: float
+
+    @property
+    def name(self) -> str:
+        return f"batched:{self.seconds:g}"
+
+    def delays(self) -> Iterator[float]:
+        return itertools.repeat(self.seconds)
+
+
+def describe_max_age(policy: PollPolicy) -> float:
+    """How old a shared Describe answer may be and still serve a waiter of ``policy``.
+
+    ``batched:S`` shares answers for S seconds (one call per resource per
+    interval); other policies for half their first delay, so sharing never
+    more than halves how fresh a waiter's view is.
+    """
+    if isinstance(policy, BatchedPollPolicy):
+        return policy.seconds
+    first = next(iter(policy.delays()), 0.0)
+    return max(0.0, first / 2)
+
+
 PolicyFactory = Callable[[list[str]], PollPolicy]
 """Builds a policy from the spec's arguments (the parts after the name, split on ``:``)."""
 
@@ -157,7 +229,27 @@ def _exponential(args: list[str]) -> PollPolicy:
     return ExponentialPollPolicy(first, maximum)
 
 
-_FACTORIES: dict[str, PolicyFactory] = {"aws": _aws, "fixed": _fixed, "exponential": _exponential}
+def _watch(args: list[str]) -> PollPolicy:
+    if not args:
+        return WatchPollPolicy()
+    if len(args) != 1:
+        raise ValueError("the 'watch' poll policy is written watch or watch:FALLBACK_SECONDS")
+    return WatchPollPolicy(_seconds(args[0], "watch:FALLBACK_SECONDS", positive=True))
+
+
+def _batched(args: list[str]) -> PollPolicy:
+    if len(args) != 1:
+        raise ValueError("the 'batched' poll policy is written batched:SECONDS")
+    return BatchedPollPolicy(_seconds(args[0], "batched:SECONDS", positive=True))
+
+
+_FACTORIES: dict[str, PolicyFactory] = {
+    "aws": _aws,
+    "fixed": _fixed,
+    "exponential": _exponential,
+    "watch": _watch,
+    "batched": _batched,
+}
 
 
 def register_poll_policy(name: str, factory: PolicyFactory) -> None:

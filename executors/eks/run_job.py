@@ -14,7 +14,10 @@ holding ``log`` (JSON-parsed unless ``RawLogs``) or, when that one read failed,
 ``error`` and ``cause`` (best effort, spec §4.2). A Job that ends ``Failed``
 fails the task with ``States.TaskFailed`` and the result as JSON cause.
 
-The poll is one GET per interval on the raw hot path of ``KubeClient``; the
+By default the wait is the shared ``watch`` of ``executors.eks.watch`` (one
+stream per cluster and namespace for all executions); ``batched:SECONDS``
+shares one LIST per interval; the other policies poll with one GET per
+interval on the raw hot path of ``KubeClient``. The
 logs of all containers are read concurrently in a task group owned by this
 call, so nothing outlives it. If the wait is cancelled (execution stopped, task
 timed out), the Job is deleted, shielded and time-limited, with a uid
@@ -57,7 +60,14 @@ from executors.eks.kube import (
     string_list_map_rule,
     string_rule,
 )
-from executors.eks.polling import PollPolicy, policy_for, poll_until
+from executors.eks.polling import (
+    JOB_DEFAULT_POLICY,
+    BatchedPollPolicy,
+    PollPolicy,
+    WatchPollPolicy,
+    policy_for,
+    poll_until,
+)
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -220,7 +230,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
     policy: PollPolicy | None = None
     if sync:
         try:
-            policy = policy_for(ctx)
+            policy = policy_for(ctx, default=JOB_DEFAULT_POLICY)
         except ValueError as exc:
             raise TaskFailed(None, str(exc)) from exc
     resource = f"runJob{call.pattern.suffix}"
@@ -288,13 +298,26 @@ def job_outcome(job: Mapping[str, JSON]) -> str | None:
 async def wait_for_job(
     ctx: ExecutorContext, client: KubeClient, ref: JobRef, policy: PollPolicy
 ) -> dict[str, JSON]:
-    """Poll a Job until it is ``Complete`` or ``Failed`` and return it.
+    """Wait until a Job is ``Complete`` or ``Failed`` and return it.
+
+    ``watch`` policies wait on the engine's shared watch of the Job's
+    namespace, ``batched`` ones on its shared lister (both in ``services``);
+    any other policy polls the Job alone, one GET per delay.
 
     Raises:
         StatesError: ``EKS.<status>`` when reading the Job fails for good
             (``EKS.404`` once it is deleted), ``States.TaskFailed`` when the name
-            now belongs to another Job.
+            now belongs to another Job or the API server stays unreachable.
     """
+    services = client.services
+    try:
+        services.apply_options(ctx.options)
+    except ValueError as exc:
+        raise TaskFailed(None, str(exc)) from exc
+    if isinstance(policy, WatchPollPolicy):
+        return await services.job_watches().wait(ctx, client, ref, policy)
+    if isinstance(policy, BatchedPollPolicy):
+        return await services.job_batches().wait(ctx, client, ref, policy)
 
     async def probe() -> dict[str, JSON] | None:
         job = await client.get_job(ref.namespace, ref.name)

@@ -1,0 +1,666 @@
+"""Shared waiting: many executions, one request per target per interval.
+
+A runJob.sync that polls alone costs one GET per execution per interval;
+ten thousand of them on one cluster cost ten thousand. Here every execution
+waiting on a Job in one (cluster, namespace) *subscribes* to one shared
+``JobFeed`` and sleeps on its ``Subscription`` (an event, no task of its
+own); the feed reads all their Jobs at once and wakes each waiter whose Job
+reached a terminal condition (the rule of ``run_job.job_outcome``).
+
+* ``JobLister`` is the feed of the ``batched:SECONDS`` policy: one LIST every
+  SECONDS, narrowed where it helps (``metadata.name`` for a single waiter,
+  ``batch.kubernetes.io/controller-uid in (…)`` for a few, the whole
+  namespace beyond that), so the cost is one request per interval whatever
+  the number of waiters.
+* ``watch.JobWatch`` extends it with a list-then-watch stream.
+* ``FeedHub`` keeps the feeds by key, creates them on demand in the
+  services' background task group, and forgets them when they close (idle,
+  or failed for good). ``wait_on_feed`` is the waiter's side.
+
+A feed never loses a waiter. When it cannot tell (the Job is missing from a
+LIST, it was deleted, its uid changed) it flags the waiter to *check*: the
+waiter reads its own Job once, which raises exactly what the polling path
+raises (``EKS.404``, or ``States.TaskFailed`` for a namesake). Where LIST is
+forbidden, the waiters are told to poll on their own. After
+``MAX_FEED_FAILURES`` failures in a row the feed hands its last error to
+every waiter and closes. If the services close, waiters get
+``States.TaskFailed``.
+
+Control-plane waits share answers through ``DescribeCoalescer``: waiters on
+one resource share an in-flight Describe and reuse an answer younger than
+their policy allows (``polling.describe_max_age``), so N waiters on one
+cluster cost one DescribeCluster per interval.
+
+The feeds' loops are guarded: an unexpected exception is logged and counts
+as one failure; the loop goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, Final, Generic, TypeVar
+
+import anyio
+
+from engine.errors import StatesError, TaskFailed
+from engine.executor import ExecutorContext
+from engine.jsonvalue import JSON
+from executors.eks.errors import TransientEksError
+from executors.eks.kube import KubeClient
+from executors.eks.polling import MAX_CONSECUTIVE_TRANSIENT, PollPolicy, poll_until
+from executors.eks.run_job import JobRef, job_outcome
+from executors.eks.services import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_FEED_FAILURES: Final = 5
+"""Failed rounds in a row (each already retried by ``KubeClient``) before a feed gives up."""
+FEED_BACKOFF_BASE_SECONDS: Final = 0.5
+FEED_BACKOFF_CAP_SECONDS: Final = 30.0
+IDLE_SECONDS: Final = 10.0
+"""How long a feed with no waiter lingers before it closes (a next Job often follows)."""
+FORBIDDEN_RETRY_SECONDS: Final = 300.0
+"""How long a namespace where listing is forbidden is left to per-execution polling."""
+LABEL_SELECTOR_MAX: Final = 50
+"""Up to this many waiters, a LIST names their Jobs' controller uids; beyond, it reads the namespace."""
+CONTROLLER_UID_LABEL: Final = "batch.kubernetes.io/controller-uid"
+CHECK_BACKOFF_SECONDS: Final = 1.0
+CLOSED_CAUSE: Final = "The EKS services were closed while the task was waiting"
+
+_RNG: Final = random.Random()
+
+
+def feed_backoff(failures: int) -> float:
+    """Jittered exponential pause after ``failures`` failed rounds in a row."""
+    ceiling = min(FEED_BACKOFF_CAP_SECONDS, FEED_BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1))
+    return _RNG.uniform(ceiling / 2, ceiling)
+
+
+class Subscription:
+    """One execution waiting on one Job, as the feed sees it.
+
+    The feed sets one of ``job`` (terminal), ``check`` (read the Job yourself),
+    ``own_poll`` (poll on your own) or ``error`` (fail with it), then wakes it.
+
+    Attributes:
+        name: the Job's name.
+        uid: the Job's uid, or None when unknown.
+        epoch: the feed's LIST count when the waiter joined.
+        job: the terminal Job, once seen.
+        error: the error to fail with.
+        check: the waiter should read its Job once.
+        own_poll: the waiter should poll on its own from now on.
+        unlisted: the Job exists but a label-selected LIST does not show it.
+    """
+
+    __slots__ = ("_event", "check", "epoch", "error", "job", "name", "own_poll", "uid", "unlisted")
+
+    def __init__(self, name: str, uid: str | None, epoch: int) -> None:
+        self.name = name
+        self.uid = uid
+        self.epoch = epoch
+        self.job: dict[str, JSON] | None = None
+        self.error: StatesError | None = None
+        self.check = False
+        self.own_poll = False
+        self.unlisted = False
+        self._event: anyio.Event | None = None
+
+    def __repr__(self) -> str:
+        return f"Subscription({self.name!r}, uid={self.uid!r})"
+
+    @property
+    def ready(self) -> bool:
+        """Whether something is there for the waiter to act on."""
+        return self.job is not None or self.error is not None or self.check or self.own_poll
+
+    def wake(self) -> None:
+        """Wake the waiter (it reads the flags)."""
+        if self._event is not None:
+            self._event.set()
+
+    async def wait(self) -> None:
+        """Sleep until ``wake`` (returns at once when something is ready)."""
+        if self.ready:
+            return
+        event = self._event = anyio.Event()
+        try:
+            await event.wait()
+        finally:
+            self._event = None
+
+
+class JobFeed:
+    """The Jobs of one (cluster, namespace), read on behalf of every subscribed waiter.
+
+    Args:
+        hub: the hub that keeps this feed.
+        key: the hub's key for it.
+        client: the client the feed reads with (the first waiter's).
+        namespace: the namespace.
+        interval: the LIST interval (the batched policy's, or the watch's fallback).
+        idle_seconds: how long the feed lingers without waiters before closing.
+    """
+
+    kind: str = "jobs"
+
+    def __init__(
+        self,
+        hub: FeedHub[Any],
+        key: Hashable,
+        client: KubeClient,
+        namespace: str,
+        interval: float,
+        idle_seconds: float,
+    ) -> None:
+        self.hub = hub
+        self.key = key
+        self.client = client
+        self.namespace = namespace
+        self.interval = interval
+        self.idle_seconds = idle_seconds
+        self.subscriptions: dict[str, list[Subscription]] = {}
+        self.count = 0
+        self.epoch = 0
+        self.synced = False
+        self.forbidden = False
+        self.closed = False
+        self.failures = 0
+        self.last_ok: float | None = None
+        self.idle_since: float | None = anyio.current_time()
+        self.lists = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client.endpoint}, {self.namespace!r}, waiters={self.count})"
+
+    # -- subscribers -----------------------------------------------------------------------------
+
+    def subscribe(self, name: str, uid: str | None) -> Subscription:
+        """Add a waiter for the Job ``name`` (``uid`` when known)."""
+        sub = Subscription(name, uid, self.epoch)
+        if self.forbidden:
+            sub.own_poll = True
+        elif self.synced:
+            # The feed is past its LIST: what happened to this Job before now is
+            # only known by reading it; later changes will reach the waiter.
+            sub.check = True
+        self.subscriptions.setdefault(name, []).append(sub)
+        self.count += 1
+        self.idle_since = None
+        self.on_busy()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Remove a waiter (it finished, failed or was cancelled)."""
+        subs = self.subscriptions.get(sub.name)
+        if subs is None or sub not in subs:
+            return
+        subs.remove(sub)
+        if not subs:
+            del self.subscriptions[sub.name]
+        self.count -= 1
+        if self.count == 0:
+            self.idle_since = anyio.current_time()
+            self.on_idle()
+
+    def on_busy(self) -> None:
+        """Called when a waiter joins (subclasses cancel an idle countdown)."""
+
+    def on_idle(self) -> None:
+        """Called when the last waiter leaves (subclasses start an idle countdown)."""
+
+    def all_subscriptions(self) -> list[Subscription]:
+        """Every waiter (a snapshot)."""
+        return [sub for subs in self.subscriptions.values() for sub in subs]
+
+    def healthy(self, within: float) -> bool:
+        """Whether the feed heard from the API server in the last ``within`` seconds."""
+        return self.last_ok is not None and anyio.current_time() - self.last_ok <= within
+
+    def ok(self) -> None:
+        """Record a successful exchange with the API server."""
+        self.failures = 0
+        self.last_ok = anyio.current_time()
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def deliver(self, job: Mapping[str, JSON]) -> None:
+        """Hand one Job object to its waiters: terminal, or a uid that is not theirs, wakes them."""
+        meta = job.get("metadata")
+        if not isinstance(meta, dict):
+            return
+        name = meta.get("name")
+        subs = self.subscriptions.get(name) if isinstance(name, str) else None
+        if not subs:
+            return
+        uid = meta.get("uid")
+        outcome = job_outcome(job)
+        for sub in subs:
+            if sub.uid is not None and isinstance(uid, str) and uid != sub.uid:
+                sub.check = True
+            elif outcome is not None and sub.job is None:
+                sub.job = dict(job) if len(subs) == 1 else copy.deepcopy(dict(job))
+            else:
+                continue
+            sub.wake()
+
+    def deliver_gone(self, job: Mapping[str, JSON]) -> None:
+        """A Job was deleted: its waiters read it themselves (and get what the polling path gets)."""
+        meta = job.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        for sub in self.subscriptions.get(name, ()) if isinstance(name, str) else ():
+            if sub.uid is None or not isinstance(uid, str) or uid == sub.uid:
+                sub.check = True
+                sub.wake()
+
+    def deliver_list(self, items: JSON, epoch: int, *, missing_means_check: bool) -> None:
+        """Hand a LIST's items to the waiters.
+
+        Args:
+            items: the list's ``items``.
+            epoch: the LIST's number; waiters who joined before it started are covered by it.
+            missing_means_check: a covered waiter whose Job is not listed reads it itself.
+        """
+        seen: set[str] = set()
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                meta = item.get("metadata")
+                name = meta.get("name") if isinstance(meta, dict) else None
+                if isinstance(name, str) and name in self.subscriptions:
+                    seen.add(name)
+                    self.deliver(item)
+        if not missing_means_check:
+            return
+        for name, subs in self.subscriptions.items():
+            if name in seen:
+                continue
+            for sub in subs:
+                if sub.epoch < epoch and not sub.unlisted:
+                    sub.check = True
+                    sub.wake()
+
+    # -- listing ---------------------------------------------------------------------------------
+
+    def selectors(self) -> tuple[str | None, str | None]:
+        """``(label selector, field selector)`` for the next LIST: as narrow as cheap."""
+        subs = self.all_subscriptions()
+        names = {sub.name for sub in subs}
+        if len(names) == 1:
+            return None, f"metadata.name={next(iter(names))}"
+        if len(subs) <= LABEL_SELECTOR_MAX and all(sub.uid is not None and not sub.unlisted for sub in subs):
+            uids = sorted({str(sub.uid) for sub in subs})
+            return f"{CONTROLLER_UID_LABEL} in ({','.join(uids)})", None
+        return None, None
+
+    async def list_once(self) -> None:
+        """One LIST for the current waiters; their Jobs are delivered."""
+        self.epoch += 1
+        epoch = self.epoch
+        labels, fields = self.selectors()
+        self.lists += 1
+        listing = await self.client.list_jobs(self.namespace, label_selector=labels, field_selector=fields)
+        self.ok()
+        self.deliver_list(listing.get("items"), epoch, missing_means_check=True)
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The feed's loop, until it is idle long enough, fails for good or is cancelled."""
+        try:
+            while not self.closed:
+                if self.idle_expired():
+                    self.close()
+                    return
+                try:
+                    await self.round()
+                except StatesError as exc:
+                    await self.failed(exc)
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except Exception as exc:
+                    log.exception("%r crashed; it starts again", self)
+                    await self.failed(TaskFailed(None, f"Waiting on Jobs failed: {exc.__class__.__name__}"))
+        finally:
+            if not self.closed:
+                self.close(TaskFailed(None, CLOSED_CAUSE))
+
+    def idle_expired(self) -> bool:
+        """No waiter for ``idle_seconds``."""
+        return (
+            self.count == 0
+            and self.idle_since is not None
+            and anyio.current_time() - self.idle_since >= self.idle_seconds
+        )
+
+    async def round(self) -> None:
+        """One round of the loop: a LIST when someone waits, then the interval."""
+        if self.count:
+            await self.list_once()
+        await anyio.sleep(self.interval)
+
+    async def failed(self, exc: StatesError) -> None:
+        """Count a failed round; forbidden → per-waiter polling; too many → fail every waiter."""
+        if exc.error == "EKS.403":
+            log.warning("%r: listing Jobs is forbidden; the waiters poll their Jobs one by one", self)
+            self.go_forbidden()
+            await anyio.sleep(FORBIDDEN_RETRY_SECONDS)
+            self.close()
+            return
+        self.failures += 1
+        log.info("%r: round failed (%d in a row): %s", self, self.failures, exc.error)
+        if self.failures >= MAX_FEED_FAILURES:
+            log.warning("%r: giving up after %d failures: %s", self, self.failures, exc.error)
+            self.close(exc)
+            return
+        await anyio.sleep(feed_backoff(self.failures))
+
+    def go_forbidden(self) -> None:
+        """Tell every waiter, present and future, to poll on its own."""
+        self.forbidden = True
+        for sub in self.all_subscriptions():
+            sub.own_poll = True
+            sub.wake()
+
+    def close(self, error: StatesError | None = None) -> None:
+        """Leave the hub; with ``error``, every remaining waiter fails with it."""
+        self.closed = True
+        self.hub.forget(self)
+        if error is None:
+            return
+        for sub in self.all_subscriptions():
+            sub.error = error
+            sub.wake()
+
+
+FeedT = TypeVar("FeedT", bound=JobFeed)
+
+
+class FeedHub(Generic[FeedT]):
+    """Feeds by key, created on demand and started in the services' task group.
+
+    Args:
+        background: the services' task group.
+        idle_seconds: how long a feed without waiters lingers.
+    """
+
+    def __init__(self, background: BackgroundTasks, *, idle_seconds: float = IDLE_SECONDS) -> None:
+        self._background = background
+        self.idle_seconds = idle_seconds
+        self.feeds: dict[Hashable, FeedT] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(feeds={len(self.feeds)})"
+
+    def make_feed(self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy) -> FeedT:
+        """Build the feed for ``key`` (subclasses)."""
+        raise NotImplementedError
+
+    def key_for(self, client: KubeClient, namespace: str, policy: PollPolicy) -> Hashable:
+        """The feed key of a waiter."""
+        return (*client.key, namespace)
+
+    def forget(self, feed: JobFeed) -> None:
+        """Drop a closed feed (a newer one under the same key stays)."""
+        if self.feeds.get(feed.key) is feed:
+            del self.feeds[feed.key]
+
+    @property
+    def waiters(self) -> int:
+        """Waiters subscribed to every feed."""
+        return sum(feed.count for feed in self.feeds.values())
+
+    async def feed(self, client: KubeClient, namespace: str, policy: PollPolicy) -> FeedT:
+        """The running feed for a waiter, started when there is none."""
+        key = self.key_for(client, namespace, policy)
+        feed = self.feeds.get(key)
+        if feed is None or feed.closed:
+            feed = self.feeds[key] = self.make_feed(key, client, namespace, policy)
+            try:
+                await self._background.start_soon(feed.run, name=repr(feed))
+            except RuntimeError as exc:
+                self.forget(feed)
+                raise TaskFailed(None, CLOSED_CAUSE) from exc
+        return feed
+
+    async def wait(
+        self, ctx: ExecutorContext, client: KubeClient, ref: JobRef, policy: PollPolicy
+    ) -> dict[str, JSON]:
+        """Wait for ``ref``'s Job to be ``Complete`` or ``Failed`` and return it.
+
+        Args:
+            ctx: the executor context (heartbeat, clock).
+            client: the waiter's client.
+            ref: the Job.
+            policy: the waiter's policy (its delays pace per-waiter polling, where needed).
+
+        Raises:
+            StatesError: what the polling path raises (``EKS.404`` once deleted,
+                ``States.TaskFailed`` for a namesake or an unreachable API server).
+        """
+        feed = await self.feed(client, ref.namespace, policy)
+        sub = feed.subscribe(ref.name, ref.uid)
+        try:
+            return await wait_on_feed(ctx, client, ref, policy, feed, sub)
+        finally:
+            feed.unsubscribe(sub)
+
+
+class JobLister(JobFeed):
+    """The ``batched:SECONDS`` feed: one LIST per interval (see the module docstring)."""
+
+
+class JobBatches(FeedHub[JobLister]):
+    """Batched listers, one per (cluster, namespace, interval)."""
+
+    def key_for(self, client: KubeClient, namespace: str, policy: PollPolicy) -> Hashable:
+        return (*client.key, namespace, _interval(policy))
+
+    def make_feed(self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy) -> JobLister:
+        interval = _interval(policy)
+        return JobLister(self, key, client, namespace, interval, max(self.idle_seconds, 2 * interval))
+
+
+def _interval(policy: PollPolicy) -> float:
+    first = next(iter(policy.delays()), None)
+    if first is None or not math.isfinite(first) or first <= 0:
+        raise TaskFailed(None, f"the poll policy {policy.name} has no positive interval for shared waiting")
+    return first
+
+
+async def read_job(client: KubeClient, ref: JobRef) -> dict[str, JSON]:
+    """Read the Job (one GET); the namesake rule of the polling path.
+
+    Raises:
+        StatesError: ``EKS.404`` when it is gone, ``States.TaskFailed`` when
+            another Job took its name.
+    """
+    job = await client.get_job(ref.namespace, ref.name)
+    meta = job.get("metadata")
+    uid = meta.get("uid") if isinstance(meta, dict) else None
+    if ref.uid is not None and uid is not None and uid != ref.uid:
+        raise TaskFailed(None, f"The Job {ref.namespace}/{ref.name} was deleted and another Job took its name")
+    return job
+
+
+async def wait_on_feed(
+    ctx: ExecutorContext,
+    client: KubeClient,
+    ref: JobRef,
+    policy: PollPolicy,
+    feed: JobFeed,
+    sub: Subscription,
+) -> dict[str, JSON]:
+    """The waiter's side of a feed: sleep on ``sub`` and act on what the feed says.
+
+    With HeartbeatSeconds, the waiter wakes every half of it and heartbeats
+    while the feed is in touch with the API server.
+    """
+    transient = 0
+    while True:
+        if sub.error is not None:
+            raise type(sub.error)(sub.error.error, sub.error.cause) from sub.error
+        if sub.job is not None:
+            ctx.heartbeat()
+            return sub.job
+        if sub.own_poll:
+            return await _poll_alone(ctx, client, ref, policy)
+        if sub.check:
+            sub.check = False
+            try:
+                job = await read_job(client, ref)
+            except TransientEksError:
+                transient += 1
+                if transient > MAX_CONSECUTIVE_TRANSIENT:
+                    raise
+                sub.check = True
+                await anyio.sleep(CHECK_BACKOFF_SECONDS * transient)
+                continue
+            transient = 0
+            ctx.heartbeat()
+            if job_outcome(job) is not None:
+                return job
+            # It exists but a label-selected LIST did not show it (its own labels replace the defaults).
+            sub.unlisted = True
+            continue
+        beat = ctx.heartbeat_seconds
+        if not beat:
+            await sub.wait()
+            continue
+        with anyio.move_on_after(beat / 2):
+            await sub.wait()
+        if not sub.ready and feed.healthy(beat):
+            ctx.heartbeat()
+
+
+async def _poll_alone(ctx: ExecutorContext, client: KubeClient, ref: JobRef, policy: PollPolicy) -> dict[str, JSON]:
+    async def probe() -> dict[str, JSON] | None:
+        job = await read_job(client, ref)
+        return job if job_outcome(job) is not None else None
+
+    return await poll_until(ctx, policy, probe)
+
+
+class _Call:
+    __slots__ = ("done", "error", "ok", "value")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.ok = False
+        self.value: object = None
+        self.error: BaseException | None = None
+
+
+class _Shared:
+    __slots__ = ("fetched_at", "inflight", "value")
+
+    def __init__(self) -> None:
+        self.inflight: _Call | None = None
+        self.value: object = None
+        self.fetched_at: float | None = None
+
+
+class DescribeCoalescer:
+    """Shares Describe calls between waiters on the same resource.
+
+    A waiter asks for a resource's state with the oldest answer it accepts:
+    an answer whose call started no longer ago than that is reused; a call in
+    flight is joined (its answer or error shared); otherwise this waiter
+    makes the call. A call whose caller is cancelled is made again by a
+    waiter that joined it.
+    """
+
+    SWEEP_AT: Final = 4096
+    KEEP_SECONDS: Final = 900.0
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, _Shared] = {}
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        return f"DescribeCoalescer(resources={len(self._entries)}, calls={self.calls})"
+
+    async def describe(self, key: Hashable, fetch: Callable[[], Awaitable[T]], max_age: float) -> T:
+        """The resource's state, from a shared call.
+
+        Args:
+            key: names the resource and the call (operation, identity, format).
+            fetch: makes the call.
+            max_age: the oldest answer (seconds since its call started) this waiter accepts.
+
+        Raises:
+            StatesError: the call's error (shared with the waiters that joined it).
+        """
+        while True:
+            entry = self._entries.get(key)
+            if entry is None:
+                if len(self._entries) >= self.SWEEP_AT:
+                    self._sweep()
+                entry = self._entries[key] = _Shared()
+            now = anyio.current_time()
+            if entry.fetched_at is not None and now - entry.fetched_at <= max_age:
+                return entry.value  # type: ignore[return-value]
+            call = entry.inflight
+            if call is not None:
+                await call.done.wait()
+                if call.ok:
+                    return call.value  # type: ignore[return-value]
+                if call.error is not None:
+                    raise _copy_error(call.error)
+                continue
+            call = entry.inflight = _Call()
+            self.calls += 1
+            try:
+                value = await fetch()
+            except anyio.get_cancelled_exc_class():
+                raise
+            except BaseException as exc:
+                call.error = exc
+                raise
+            else:
+                call.ok, call.value = True, value
+                entry.value, entry.fetched_at = value, now
+                return value
+            finally:
+                entry.inflight = None
+                call.done.set()
+
+    def _sweep(self) -> None:
+        now = anyio.current_time()
+        stale = [
+            key
+            for key, entry in self._entries.items()
+            if entry.inflight is None and (entry.fetched_at is None or now - entry.fetched_at > self.KEEP_SECONDS)
+        ]
+        for key in stale:
+            del self._entries[key]
+
+
+def _copy_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, StatesError):
+        copied = type(exc)(exc.error, exc.cause)
+        copied.__cause__ = exc
+        return copied
+    return exc
+
+
+__all__ = [
+    "CONTROLLER_UID_LABEL",
+    "IDLE_SECONDS",
+    "LABEL_SELECTOR_MAX",
+    "MAX_FEED_FAILURES",
+    "DescribeCoalescer",
+    "FeedHub",
+    "JobBatches",
+    "JobFeed",
+    "JobLister",
+    "Subscription",
+    "read_job",
+    "wait_on_feed",
+]

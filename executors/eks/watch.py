@@ -1,0 +1,192 @@
+"""The ``watch`` policy: one list-then-watch per (cluster, namespace) for batch/v1 Jobs.
+
+Shaped like kopf's ``queueing.py``: one stream per resource kind and place,
+fanned out to per-object waiters, created on demand and dropped when idle.
+Every runJob.sync of an engine waiting on Jobs in one namespace of one
+cluster subscribes to the same ``JobWatch`` by Job name and uid, and sleeps
+on its ``batching.Subscription`` (no task of its own); the watch wakes it
+when its Job reaches ``Complete`` or ``Failed``.
+
+The stream follows the Kubernetes protocol:
+
+1. LIST the namespace's Jobs: every waiter already subscribed gets its Job's
+   state from it, and the list's resourceVersion is where watching starts.
+2. WATCH from that resourceVersion with bookmarks; every event's
+   resourceVersion (bookmarks included) is remembered.
+3. When the stream ends or breaks, watch again from the last
+   resourceVersion: nothing is listed again, nothing is missed.
+4. When the server answers 410 Gone (the resourceVersion was compacted), go
+   back to 1: the relist catches whatever changed in between.
+
+Waiters who join while the stream runs read their Job once (the events
+before they joined are not theirs to see); from then on the stream tells
+them. A deleted Job, or a name taken by another Job, makes its waiters read
+the Job themselves, which raises what the polling path raises.
+
+Where watch is forbidden (403), the feed turns into the batched lister of
+``batching`` at the policy's fallback interval; where LIST is forbidden too,
+each waiter polls its own Job. After ``batching.MAX_FEED_FAILURES`` failed
+rounds in a row the waiters fail with the last error. Without waiters, the
+stream is closed after ``batching.IDLE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Hashable
+from typing import Final
+from urllib.parse import quote
+
+import anyio
+
+from engine.errors import StatesError
+from engine.jsonvalue import JSON, dumps_str
+from executors.eks.batching import FeedHub, JobFeed
+from executors.eks.errors import kube_http_error
+from executors.eks.kube import KubeClient
+from executors.eks.polling import WATCH_FALLBACK_SECONDS, PollPolicy, WatchPollPolicy
+
+log = logging.getLogger(__name__)
+
+WATCH_TIMEOUT_SECONDS: Final = 300
+"""How long the server is asked to keep one stream open (kube-apiserver caps it at 30-60 min)."""
+GONE: Final = 410
+
+
+class JobWatch(JobFeed):
+    """One namespace's Jobs, listed once and then watched (see the module docstring)."""
+
+    kind = "watch"
+
+    def __init__(
+        self,
+        hub: FeedHub[JobWatch],
+        key: Hashable,
+        client: KubeClient,
+        namespace: str,
+        interval: float,
+        idle_seconds: float,
+    ) -> None:
+        super().__init__(hub, key, client, namespace, interval, idle_seconds)
+        self.resource_version: str | None = None
+        self.listing_fallback = False
+        self.watches = 0
+        self.relists = 0
+        self._scope: anyio.CancelScope | None = None
+
+    @property
+    def path(self) -> str:
+        """The Jobs collection of the namespace."""
+        return f"/apis/batch/v1/namespaces/{quote(self.namespace, safe='')}/jobs"
+
+    def on_busy(self) -> None:
+        if self._scope is not None:
+            self._scope.deadline = math.inf
+
+    def on_idle(self) -> None:
+        if self._scope is not None:
+            self._scope.deadline = anyio.current_time() + self.idle_seconds
+
+    async def round(self) -> None:
+        """List when the position is unknown, else watch until the stream ends."""
+        if self.listing_fallback:
+            await super().round()
+            return
+        if self.resource_version is None:
+            await self.relist()
+        await self.stream()
+
+    async def relist(self) -> None:
+        """LIST every Job of the namespace: deliver them, and start watching from the list's version."""
+        self.synced = False
+        self.epoch += 1
+        epoch = self.epoch
+        self.lists += 1
+        self.relists += 1
+        listing = await self.client.list_jobs(self.namespace)
+        self.ok()
+        meta = listing.get("metadata")
+        version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        self.deliver_list(listing.get("items"), epoch, missing_means_check=True)
+        self.resource_version = version if isinstance(version, str) and version else None
+        if self.resource_version is None:
+            raise StatesError(None, "The Kubernetes API server listed Jobs without a resourceVersion")
+        self.synced = True
+
+    async def stream(self) -> None:
+        """Watch from the last resourceVersion until the stream ends (or the feed is idle long enough)."""
+        query = [("resourceVersion", str(self.resource_version)), ("allowWatchBookmarks", "true")]
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            if self.count == 0:
+                self.on_idle()
+            try:
+                self.watches += 1
+                events = self.client.watch(
+                    self.path, query=query, timeout_seconds=WATCH_TIMEOUT_SECONDS, on_open=self.ok
+                )
+                async with contextlib.aclosing(events):
+                    async for event in events:
+                        if not self.handle(event):
+                            return
+            except StatesError as exc:
+                if exc.error == f"EKS.{GONE}":
+                    self.expired()
+                    return
+                if exc.error == "EKS.403" and not self.listing_fallback:
+                    log.warning("%r: watching Jobs is forbidden; listing them every %gs", self, self.interval)
+                    self.listing_fallback = True
+                    self.synced = False
+                    return
+                raise
+            finally:
+                self._scope = None
+
+    def expired(self) -> None:
+        """The position was compacted away: list again."""
+        log.info("%r: resourceVersion %s expired; listing again", self, self.resource_version)
+        self.resource_version = None
+        self.synced = False
+
+    def handle(self, event: dict[str, JSON]) -> bool:
+        """Act on one watch event; False when the stream must be left (expired)."""
+        kind = event.get("type")
+        obj = event.get("object")
+        if not isinstance(obj, dict):
+            return True
+        if kind == "ERROR":
+            code = obj.get("code")
+            if code == GONE:
+                self.expired()
+                return False
+            status = code if isinstance(code, int) else 500
+            raise kube_http_error(status, str(obj.get("reason") or ""), obj)
+        meta = obj.get("metadata")
+        version = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        if isinstance(version, str) and version:
+            self.resource_version = version
+        if kind in ("ADDED", "MODIFIED"):
+            self.deliver(obj)
+        elif kind == "DELETED":
+            self.deliver_gone(obj)
+        elif kind != "BOOKMARK":
+            log.debug("%r: ignoring a watch event of type %s", self, dumps_str(kind))
+        return True
+
+
+class JobWatches(FeedHub[JobWatch]):
+    """The shared Job watches of one engine, by (cluster, namespace)."""
+
+    def make_feed(self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy) -> JobWatch:
+        fallback = policy.fallback_seconds if isinstance(policy, WatchPollPolicy) else WATCH_FALLBACK_SECONDS
+        return JobWatch(self, key, client, namespace, fallback, self.idle_seconds)
+
+    @property
+    def streams(self) -> int:
+        """Open or reconnecting watch feeds."""
+        return sum(1 for feed in self.feeds.values() if not feed.listing_fallback and not feed.forbidden)
+
+
+__all__ = ["WATCH_TIMEOUT_SECONDS", "JobWatch", "JobWatches"]
