@@ -21,6 +21,7 @@ the simulators' lifecycles (which run on real time) are still observed.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -43,6 +44,22 @@ POLL: Final = "fixed:0.1"
 #: An identity the simulators know (it can sign requests) but that no aws-auth maps.
 OUTSIDER_KEY: Final = "AKIAE2EOUTSIDER00001"
 OUTSIDER_ARN: Final = "arn:aws:iam::111122223333:role/e2e-outsider"
+
+#: The states the seed pipeline enters when everything works.
+HAPPY_PATH: Final = [
+    "Create cluster",
+    "Create node group",
+    "Read aws-auth",
+    "Map role into aws-auth",
+    "Run pi job",
+    "Check pi",
+    "List job pods",
+    "Delete job",
+    "Delete node group",
+    "Delete cluster",
+    "Done?",
+    "Done",
+]
 
 _AWS_VARS: Final = (
     "AWS_PROFILE",
@@ -69,6 +86,21 @@ def seed_example(name: str) -> dict[str, Any]:
     """``examples/seed/<name>.json`` as a dict."""
     loaded: dict[str, Any] = load_json(SEED / f"{name}.json")
     return loaded
+
+
+def base_environment(home: Path) -> dict[str, str]:
+    """This process's environment without any AWS setting (profiles, files, metadata, keys)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(
+        {
+            "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": str(home),
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    return env
 
 
 def isolate_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ the simulators with exit status 0.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from typing import Any, Final
 import anyio
 from anyio.abc import Process
 
-from tests.e2e.support import EXAMPLES, REPO, SEED
+from tests.e2e.support import EXAMPLES, REPO, SEED, base_environment
 
 STARTUP_SECONDS: Final = 60.0
 STOP_SECONDS: Final = 20.0
@@ -48,21 +47,6 @@ class RunOutcome:
     returncode: int
     result: dict[str, Any]
     stderr: str
-
-
-def base_environment(home: Path) -> dict[str, str]:
-    """This process's environment without any AWS setting (profiles, files, metadata, keys)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(
-        {
-            "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "HOME": str(home),
-            "PYTHONPATH": str(REPO),
-        }
-    )
-    return env
 
 
 def parse_env_file(text: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from sim.eks import FailureRule
 from sim.stack import Simulators
 from tests.e2e.support import (
     EXAMPLES,
+    HAPPY_PATH,
     FastForwardClock,
     cluster_gone,
     condition_true,
@@ -32,21 +33,6 @@ PIPELINE = load_json(EXAMPLES / "eks-pipeline.json")
 PIPELINE_INPUT = load_json(EXAMPLES / "eks-pipeline.input.json")
 CLUSTER = PIPELINE_INPUT["clusterName"]
 NODEGROUP = PIPELINE_INPUT["nodegroupName"]
-
-HAPPY_PATH = [
-    "Create cluster",
-    "Create node group",
-    "Read aws-auth",
-    "Map role into aws-auth",
-    "Run pi job",
-    "Check pi",
-    "List job pods",
-    "Delete job",
-    "Delete node group",
-    "Delete cluster",
-    "Done?",
-    "Done",
-]
 
 
 def entered_states(history: History) -> list[str]:
