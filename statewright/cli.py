@@ -148,7 +148,9 @@ async def _execute(
         try:
             execution = engine.start(machine, input_value, name=args.name)
         except InvalidInput as exc:
-            raise UsageError(str(exc)) from None
+            # Returned, not raised: an exception inside the engine's task group would arrive wrapped.
+            print(f"statewright: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         result = await execution.wait()
     if args.history:
         await anyio.Path(args.history).write_text(dumps_str(result.history.to_aws()))
@@ -199,7 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bug, not bad input: say so plainly; STATEWRIGHT_DEBUG=1 shows the traceback.
         if os.environ.get("STATEWRIGHT_DEBUG"):
             raise
-        print(f"statewright: internal error: {type(exc).__name__}: {exc} (set STATEWRIGHT_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"statewright: internal error: {type(exc).__name__}: {exc} (set STATEWRIGHT_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 70
 
 

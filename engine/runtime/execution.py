@@ -90,6 +90,7 @@ class Position:
         map_progress: finished iterations of the current Map state.
         children: positions of running branches/iterations, by key.
         entered_event_id: the id of the current state's Entered event.
+        due: when the current Wait (or retry back-off) ends, as POSIX seconds.
     """
 
     state: str
@@ -99,6 +100,7 @@ class Position:
     map_progress: MapProgress | None = None
     children: dict[str, Position] = field(default_factory=dict)
     entered_event_id: int = 0
+    due: float | None = None
 
     def enter(self, state: str, value: JSON) -> None:
         self.state = state
@@ -107,6 +109,7 @@ class Position:
         if self.retry_counts:
             self.retry_counts = []
         self.handle = None
+        self.due = None
         self.map_progress = None
         if self.children:
             self.children = {}
@@ -201,6 +204,7 @@ class Interpreter:
         self.clock = config.clock
         self.guard = config.guard
         self._execution_ctx_cache: dict[str, JSON] | None = None
+        self._assigned: dict[str, JSON] | None = None
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
             "Name": record.state_machine_name,
@@ -419,6 +423,17 @@ class Interpreter:
             self.guard.check(v, f"The variable '{k}' assigned in state '{where}' has a value")
         self.guard.check(updates, f"The Assign field of state '{where}' produced a value")
         variables.update(updates)
+        self._assigned = updates
+
+    def exited(self, state: State, out: JSON) -> None:
+        """Record ``<Type>StateExited``; with ``assignedVariables`` as AWS does when the state assigned any."""
+        details: dict[str, JSON] = {"name": state.name, "output": out}
+        assigned = self._assigned
+        if assigned:
+            details["assignedVariables"] = {k: dumps_str(v) for k, v in assigned.items()}
+            details["assignedVariablesDetails"] = {"truncated": False}
+            self._assigned = None
+        self.event(f"{state.type}StateExited", details)
 
     # -- JSONata helpers ---------------------------------------------------
     def bindings(
@@ -504,7 +519,7 @@ class Interpreter:
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
         self.guard.check(out, f"The state/task '{state.name}' returned a result")
-        self.event("PassStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, state.next
 
     def s_succeed(
@@ -516,7 +531,7 @@ class Interpreter:
         else:
             scope = self.scope_for(state, pos, raw, variables)
             out = self.output_path(state, self.input_path(state, raw, scope), scope)
-        self.event("SucceedStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, None
 
     def s_fail(self, state: FailState, pos: Position, variables: MutableMapping[str, JSON]) -> None:
@@ -576,12 +591,12 @@ class Interpreter:
                         else (self.jsonata_eval(state.output, b) if state.output is not None else raw)
                     )
                     self.apply_assign(updates if isinstance(updates, dict) else None, variables, state.name)
-                    self.event("ChoiceStateExited", {"name": state.name, "output": out})
+                    self.exited(state, out)
                     return out, rule.next
             if state.default is None:
                 raise NoChoiceMatched(cause=f"No Matches! at state '{state.name}'")
             out = self.jsonata_finish(state, pos, variables, raw, raw)
-            self.event("ChoiceStateExited", {"name": state.name, "output": out})
+            self.exited(state, out)
             return out, state.default
         scope = self.scope_for(state, pos, raw, variables)
         effective = self.input_path(state, raw, scope)
@@ -602,7 +617,7 @@ class Interpreter:
         )
         out = self.output_path(state, effective, scope)
         self.apply_assign(updates, variables, state.name)
-        self.event("ChoiceStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, target
 
     async def s_wait(
@@ -628,7 +643,7 @@ class Interpreter:
                         cause=f"The JSONata expression specified for the field 'Timestamp' returned an invalid timestamp: {dumps_str(v)}"
                     ).scoped()
                 stamp = v
-            await self._wait(seconds, stamp)
+            await self._wait(seconds, stamp, pos)
             out = self.jsonata_finish(state, pos, variables, raw, raw)
         else:
             scope = self.scope_for(state, pos, raw, variables)
@@ -650,22 +665,50 @@ class Interpreter:
                         cause=f"The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {dumps_str(v)}"
                     ).scoped()
                 stamp = v
-            await self._wait(seconds, stamp)
+            await self._wait(seconds, stamp, pos)
             updates = self.assign_jsonpath(state, state.assign, effective, scope)
             out = self.output_path(state, effective, scope)
             self.apply_assign(updates, variables, state.name)
-        self.event("WaitStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, state.next
 
-    async def _wait(self, seconds: float | None, stamp: str | None) -> None:
+    async def _wait(self, seconds: float | None, stamp: str | None, pos: Position) -> None:
+        if pos.due is not None:  # resumed: the due time is part of the position
+            await self.sleep_until_due(pos)
+            return
         if seconds is not None:
-            await self.clock.sleep(seconds)
+            delay = seconds
         elif stamp is not None:
             when = parse_timestamp(stamp)
-            if when is not None:
-                delta = (when - self.clock.now()).total_seconds()
-                if delta > 0:
-                    await self.clock.sleep(delta)
+            delay = when.timestamp() - self.clock.timestamp() if when is not None else 0.0
+        else:
+            delay = 0.0
+        await self.sleep_for(pos, delay)
+
+    async def sleep_for(self, pos: Position, delay: float) -> None:
+        """Sleep ``delay`` seconds, recording the due time in the position first.
+
+        The live sleep uses the delay itself (exact in virtual time); the
+        recorded wall-clock due time is what a resumed execution waits for.
+        """
+        pos.due = self.clock.timestamp() + delay
+        if self.config.on_transition is not None:
+            self.config.on_transition(self.record)
+        if delay > 0:
+            await self.clock.sleep(delay)
+        pos.due = None
+
+    async def sleep_until_due(self, pos: Position) -> None:
+        """Sleep until the position's recorded due time (after a resume)."""
+        due = pos.due
+        if due is not None:
+            delta = due - self.clock.timestamp()
+            if delta > 0:
+                await self.clock.sleep(delta)
+        pos.due = None
+
+    async def retry_sleep(self, pos: Position, delay: float) -> None:
+        await self.sleep_for(pos, delay)
 
     # -- Task ----------------------------------------------------------------
     async def s_task(
@@ -721,7 +764,7 @@ class Interpreter:
                 delay = self._retry(state.retry, pos, err)
                 if delay is None:
                     raise
-                await self.clock.sleep(delay)
+                await self.retry_sleep(pos, delay)
         if jsonata_mode:
             out = self.jsonata_finish(state, pos, variables, raw, result, result=result)
         else:
@@ -733,7 +776,7 @@ class Interpreter:
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
         self.guard.check(out, f"The state/task '{state.name}' returned a result")
-        self.event("TaskStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, state.next
 
     def _jsonata_seconds(
@@ -927,7 +970,7 @@ class Interpreter:
                     except PathSetError:
                         return None
                 self.apply_assign(updates, variables, state.name)
-            self.event(f"{state.type}StateExited", {"name": state.name, "output": out})
+            self.exited(state, out)
             return out, c.next
         return None
 
@@ -1037,7 +1080,7 @@ class Interpreter:
                     self.event("MapStateFailed")
                     raise f.error from None
                 pos.map_progress = None
-                await self.clock.sleep(delay)
+                await self.retry_sleep(pos, delay)
                 self.event("MapStateStarted", {"length": len(items)})
         self.guard.check(results, f"The state/task '{state.name}' returned a result")
         self.event("MapStateSucceeded")
@@ -1053,7 +1096,7 @@ class Interpreter:
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
         self.guard.check(out, f"The state/task '{state.name}' returned a result")
-        self.event("MapStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, state.next
 
     async def _map_iterations(
@@ -1193,7 +1236,7 @@ class Interpreter:
                 if delay is None:
                     self.event("ParallelStateFailed")
                     raise f.error from None
-                await self.clock.sleep(delay)
+                await self.retry_sleep(pos, delay)
         self.guard.check(results, f"The state/task '{state.name}' returned a result")
         self.event("ParallelStateSucceeded")
         if jsonata_mode:
@@ -1208,7 +1251,7 @@ class Interpreter:
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
         self.guard.check(out, f"The state/task '{state.name}' returned a result")
-        self.event("ParallelStateExited", {"name": state.name, "output": out})
+        self.exited(state, out)
         return out, state.next
 
     async def _branches(

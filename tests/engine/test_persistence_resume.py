@@ -23,6 +23,7 @@ from engine import (
     ExecutorCall,
     ExecutorContext,
     InMemoryStore,
+    LoopClock,
     Store,
     SystemClock,
 )
@@ -236,11 +237,14 @@ async def test_a_resumed_wait_ends_when_the_original_wait_was_due(harness: Any) 
     }
     store = InMemoryStore()
     start = loop.time()
-    async with harness.engine(clock=SystemClock(), store=store) as engine:
+    # The due time is wall-clock data (it must survive a restart), so both
+    # engines read one clock whose wall time follows the virtual loop time.
+    clock = LoopClock()
+    async with harness.engine(clock=clock, store=store) as engine:
         execution = engine.start(definition, {})
         await anyio.sleep(30)
         saved = _snapshot(store, execution.execution_arn)
-    async with harness.engine(clock=SystemClock()) as engine:
+    async with harness.engine(clock=clock) as engine:
         result = await engine.resume(definition, saved).wait()
     assert result.status == "SUCCEEDED"
     # Entered at 0 for 100 seconds: due at 100, not 30 + 100.
