@@ -1,7 +1,7 @@
 """Compiled JSONPath: syntax, definite and indefinite evaluation, ResultPath, properties.
 
 Expected values marked "AWS" come from the recorded conformance corpus
-(``/work/shared/conformance/cases.jsonl``); the rest follow Jayway JsonPath,
+(``tests/conformance/cases.jsonl``); the rest follow Jayway JsonPath,
 which AWS Step Functions runs.
 """
 
