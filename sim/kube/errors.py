@@ -45,7 +45,7 @@ def status_object(
         "message": message,
         "reason": reason,
     }
-    if details:
+    if details is not None:
         status["details"] = details
     status["code"] = code
     return status

@@ -118,6 +118,17 @@ BUILTIN: Final[tuple[ResourceInfo, ...]] = (
             }
         ),
     ),
+    ResourceInfo(
+        "",
+        "v1",
+        "nodes",
+        "Node",
+        namespaced=False,
+        singular="node",
+        short_names=("no",),
+        subresources=("status",),
+        field_labels=frozenset({"spec.unschedulable"}),
+    ),
     ResourceInfo("", "v1", "configmaps", "ConfigMap", singular="configmap", short_names=("cm",)),
     ResourceInfo("", "v1", "secrets", "Secret", singular="secret", field_labels=frozenset({"type"})),
     ResourceInfo(

@@ -21,7 +21,7 @@ from sim.kube.api import JSON_HEADERS, KubeApi
 from sim.kube.auth import Authenticator, Authorizer, IdentityResolver, bootstrap_rbac
 from sim.kube.errors import status_object
 from sim.kube.jobs import DEFAULT_BACKOFF_SECONDS, JobController
-from sim.kube.kubelet import DEFAULT_STARTUP_SECONDS, Kubelet
+from sim.kube.kubelet import DEFAULT_STARTUP_SECONDS, Kubelet, node_object
 from sim.kube.registry import Registry
 from sim.kube.resources import Catalog
 from sim.kube.store import DEFAULT_HISTORY, Store
@@ -115,6 +115,7 @@ class KubeSimulator(SimServer):
             self.registry.create(namespaces, "", {"metadata": {"name": name}})
         for obj in bootstrap_rbac():
             self.store.put(obj)
+        self.store.put(node_object())
 
     def add_admin(self, arn: str) -> None:
         """Put identity ``arn`` in ``system:masters`` (the EKS cluster creator)."""

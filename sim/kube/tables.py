@@ -146,6 +146,27 @@ PRINTERS: Final[dict[tuple[str, str], tuple[list[Column], Callable[[dict[str, An
             obj.get("message", ""),
         ],
     ),
+    ("", "nodes"): (
+        [
+            _column("Name", fmt="name"),
+            _column("Status"),
+            _column("Roles"),
+            _column("Age"),
+            _column("Version"),
+        ],
+        lambda obj: [
+            obj["metadata"]["name"],
+            "Ready"
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (obj.get("status") or {}).get("conditions") or []
+            )
+            else "NotReady",
+            "<none>",
+            _age(obj),
+            ((obj.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""),
+        ],
+    ),
     ("", "namespaces"): (
         [_column("Name", fmt="name"), _column("Status"), _column("Age")],
         lambda obj: [obj["metadata"]["name"], (obj.get("status") or {}).get("phase", ""), _age(obj)],
