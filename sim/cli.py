@@ -148,8 +148,10 @@ def _print_banner(stack: Simulators, cluster: str, env_file: str | None) -> None
     if env_file is not None:
         lines.append(f"AWS client environment written to {env_file} (source it).")
     else:
-        lines.append("AWS client environment (throwaway simulator credentials):")
-        lines.extend(f"  {line}" for line in render_env(env).splitlines())
+        # Credentials never go to a terminal or a log: only into the 0600 --env file.
+        shown = {k: ("<hidden: use --env FILE>" if k == "AWS_SECRET_ACCESS_KEY" else v) for k, v in env.items()}
+        lines.append("AWS client environment (the secret key is written only with --env FILE):")
+        lines.extend(f"  {line}" for line in render_env(shown).splitlines())
     print("\n".join(lines), flush=True)
 
 
