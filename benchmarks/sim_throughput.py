@@ -77,7 +77,17 @@ def serve(jobs: int, cpu: int, pipe: Connection) -> None:
                     break
                 await asyncio.sleep(0.2)
             settled = time.perf_counter() - began
-            pipe.send({"url": kube.url, "ca": kube.ca.ca_pem.decode(), "seed_seconds": settled})
+            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            objects = sum(len(table.objects) for table in kube.store.tables.values())
+            pipe.send(
+                {
+                    "url": kube.url,
+                    "ca": kube.ca.ca_pem.decode(),
+                    "seed_seconds": settled,
+                    "rss_mb": round(rss_mb, 1),
+                    "objects": objects,
+                }
+            )
             loop = asyncio.get_running_loop()
             while await loop.run_in_executor(None, pipe.recv) == "cpu":
                 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -207,6 +217,8 @@ def main() -> int:
                     "n": args.jobs,
                     "seconds": round(ready["seed_seconds"], 3),
                     "rate": round(args.jobs / ready["seed_seconds"], 1),
+                    "server_max_rss_mb": ready["rss_mb"],
+                    "objects_stored": ready["objects"],
                     **machine(),
                 }
             ).decode()

@@ -28,6 +28,7 @@ from sim.kube.store import DEFAULT_HISTORY, Store
 from sim.server import LOOPBACK, SimServer
 from sim.tls import CertificateAuthority
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -79,6 +80,10 @@ class KubeSimulator(SimServer):
     ) -> None:
         if runtime not in ("model", "process"):
             raise ValueError(f"runtime must be 'model' or 'process', not {runtime!r}")
+        if runtime == "process" and host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                "the process runtime runs commands that clients send; it is served on loopback only"
+            )
         self.ca = ca or CertificateAuthority()
         hostnames = (host, "localhost") if host != "localhost" else ("localhost", "127.0.0.1")
         super().__init__(

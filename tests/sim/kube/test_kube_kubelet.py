@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -225,3 +226,21 @@ async def test_the_process_runtime_stops_a_deleted_pod(process_kube: KubeSimulat
     kube.registry.delete(pods, "default", "sleeper")
 
     await wait_for(lambda: kube.store.get("", "pods", "default", "sleeper") is None, timeout=5)
+
+
+async def test_following_a_log_streams_until_the_container_ends(api: Request, kube: KubeSimulator) -> None:
+    await api("POST", PODS, json=pod("follow", seconds=0.4, log="first\n"))
+    await wait_for(lambda: phase(kube, "follow") == "Running")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+
+    reply = await api("GET", f"{PODS}/follow/log?follow=true")
+
+    assert reply.body == b"first\n"
+    assert loop.time() - began >= 0.2
+    assert phase(kube, "follow") == "Succeeded"
+
+
+def test_the_process_runtime_refuses_to_listen_beyond_loopback() -> None:
+    with pytest.raises(ValueError, match="loopback only"):
+        KubeSimulator(runtime="process", host="0.0.0.0")
