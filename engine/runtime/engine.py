@@ -239,7 +239,10 @@ class Engine:
         store: persistence for execution records.
         executor_options: options every executor call sees (``ctx.options``),
             for example ``{"poll_policy": "fixed:5"}``.
-        state_options: options per state name, merged over ``executor_options``.
+        resource_options: options per Resource ARN (with or without its
+            pattern suffix, e.g. ``arn:aws:states:::eks:runJob.sync``), merged
+            over ``executor_options``.
+        state_options: options per state name, merged over both.
         record_history: keep the full history (on by default).
         role_arn: the execution role ARN shown in ``$$.Execution.RoleArn``.
         on_event: called with (record, event type, details) for every history
@@ -259,6 +262,7 @@ class Engine:
         id_factory: Callable[[], str] | None = None,
         store: Store | None = None,
         executor_options: Mapping[str, object] | None = None,
+        resource_options: Mapping[str, Mapping[str, object]] | None = None,
         state_options: Mapping[str, Mapping[str, object]] | None = None,
         record_history: bool = True,
         role_arn: str | None = None,
@@ -284,6 +288,7 @@ class Engine:
             guard=self.guard,
             region=region,
             executor_options=dict(executor_options or {}),
+            resource_options=dict(resource_options or {}),
             state_options=dict(state_options or {}),
             on_transition=store.save if store is not None else None,
             on_event=on_event,

@@ -155,6 +155,7 @@ class RuntimeConfig:
     guard: SizeGuard
     region: str = "us-east-1"
     executor_options: Mapping[str, object] = field(default_factory=dict)
+    resource_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     state_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     on_transition: Callable[[ExecutionRecord], None] | None = None
     on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None
@@ -720,7 +721,10 @@ class Interpreter:
             parsed, reg = self.config.registry.lookup(state.resource)
         except UnknownResource as exc:
             raise StatesRuntime(cause=str(exc)).scoped() from None
+        # Engine-wide, then per resource (with or without its pattern suffix), then per state.
         options: dict[str, object] = dict(self.config.executor_options)
+        options.update(self.config.resource_options.get(parsed.base, _EMPTY))
+        options.update(self.config.resource_options.get(state.resource, _EMPTY))
         options.update(self.config.state_options.get(state.name, _EMPTY))
         while True:
             # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.

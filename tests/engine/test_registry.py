@@ -178,3 +178,34 @@ async def test_an_engine_validates_resources_against_its_registry(harness: Any) 
             }
         )
         assert (await engine.run(machine, {})).status == "SUCCEEDED"
+
+
+async def test_executor_options_merge_engine_then_resource_then_state() -> None:
+    """Per-resource options override engine options; per-state options override both."""
+    from engine import Engine, ExecutorCall, ExecutorContext, ExecutorRegistry
+
+    seen: list[dict[str, object]] = []
+
+    class Recorder:
+        async def run(self, call: ExecutorCall, ctx: ExecutorContext) -> object:
+            seen.append(dict(ctx.options))
+            return {}
+
+    registry = ExecutorRegistry()
+    registry.register("arn:aws:states:::demo:act", Recorder())
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:::demo:act", "Next": "B"},
+            "B": {"Type": "Task", "Resource": "arn:aws:states:::demo:act", "End": True},
+        },
+    }
+    async with Engine(
+        registry=registry,
+        executor_options={"poll_policy": "aws", "other": 1},
+        resource_options={"arn:aws:states:::demo:act": {"poll_policy": "fixed:5"}},
+        state_options={"B": {"poll_policy": "watch"}},
+    ) as engine:
+        result = await engine.run(definition, {})
+    assert result.status == "SUCCEEDED"
+    assert seen == [{"poll_policy": "fixed:5", "other": 1}, {"poll_policy": "watch", "other": 1}]
