@@ -173,6 +173,7 @@ class JobFeed:
         self.closed = False
         self.failures = 0
         self.last_ok: float | None = None
+        self.streaming = False
         self.idle_since: float | None = anyio.current_time()
         self.lists = 0
 
@@ -220,7 +221,9 @@ class JobFeed:
         return [sub for subs in self.subscriptions.values() for sub in subs]
 
     def healthy(self, within: float) -> bool:
-        """Whether the feed heard from the API server in the last ``within`` seconds."""
+        """Whether a stream is open, or the feed heard from the API server in the last ``within`` seconds."""
+        if self.streaming:
+            return True
         return self.last_ok is not None and anyio.current_time() - self.last_ok <= within
 
     def ok(self) -> None:

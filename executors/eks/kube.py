@@ -397,7 +397,8 @@ class KubeClient:
                             yield _event(line)
                     del buffer[:start]
         finally:
-            response.release()
+            # A stream left before its end cannot go back to the pool: close its connection.
+            response.close()
 
     async def create_job(self, namespace: str, job: Mapping[str, JSON]) -> dict[str, JSON]:
         """Create a batch/v1 Job and return it as Kubernetes wrote it.

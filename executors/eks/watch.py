@@ -125,7 +125,7 @@ class JobWatch(JobFeed):
             try:
                 self.watches += 1
                 events = self.client.watch(
-                    self.path, query=query, timeout_seconds=WATCH_TIMEOUT_SECONDS, on_open=self.ok
+                    self.path, query=query, timeout_seconds=WATCH_TIMEOUT_SECONDS, on_open=self.opened
                 )
                 async with contextlib.aclosing(events):
                     async for event in events:
@@ -143,6 +143,12 @@ class JobWatch(JobFeed):
                 raise
             finally:
                 self._scope = None
+                self.streaming = False
+
+    def opened(self) -> None:
+        """The server accepted the watch."""
+        self.ok()
+        self.streaming = True
 
     def expired(self) -> None:
         """The position was compacted away: list again."""

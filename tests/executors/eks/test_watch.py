@@ -1,0 +1,421 @@
+"""The shared Job watch: many waiters, one stream, and what happens when the stream breaks.
+
+Requests are counted at the simulator (``CountingKube`` sees every request
+that reaches the API server), so "one watch" means one watch request arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aioboto3
+import anyio
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from engine.errors import StatesError
+from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
+from executors.eks import batching
+from executors.eks.auth import KubeConnections
+from executors.eks.kube import KubeClient
+from executors.eks.polling import WatchPollPolicy, parse_poll_policy
+from executors.eks.ratelimit import RetryRule
+from executors.eks.run_job import JobRef, job_outcome, run_job, wait_for_job
+from executors.eks.services import EksServices
+from sim.kube import KubeSimulator
+
+TOKEN = "tok"
+SECONDS = "sim.statewright.io/seconds"
+EXIT_CODE = "sim.statewright.io/exit-code"
+JOBS_PATH = "/apis/batch/v1/namespaces/default/jobs"
+
+
+class StaticTokens:
+    """A TokenProvider stand-in handing out one fixed token."""
+
+    async def token(self, cluster_name: str) -> str:
+        return TOKEN
+
+    def forget(self, cluster_name: str) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _status(code: int, reason: str, message: str) -> web.Response:
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}  # fmt: skip
+    return web.Response(status=code, body=orjson.dumps(body), headers={"Content-Type": "application/json"})
+
+
+class CountingKube(KubeSimulator):
+    """The Kubernetes simulator, recording every request and refusing what a test forbids."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.forbid_watch = False
+        self.forbid_list = False
+        self.answers: list[Callable[[web.Request], web.Response | None]] = []
+
+    def build_handler(self) -> Handler:
+        inner = super().build_handler()
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            query = dict(request.query)
+            self.requests.append((request.method, request.path, query))
+            for answer in self.answers:
+                response = answer(request)
+                if response is not None:
+                    return response
+            if request.path.endswith("/jobs") and request.method == "GET":
+                if query.get("watch") and self.forbid_watch:
+                    return _status(403, "Forbidden", 'jobs.batch is forbidden: cannot watch resource "jobs"')
+                if not query.get("watch") and self.forbid_list:
+                    return _status(403, "Forbidden", 'jobs.batch is forbidden: cannot list resource "jobs"')
+            return await inner(request)
+
+        return handle
+
+    def watches(self) -> list[dict[str, str]]:
+        return [q for m, p, q in self.requests if p == JOBS_PATH and q.get("watch")]
+
+    def lists(self) -> list[dict[str, str]]:
+        return [q for m, p, q in self.requests if m == "GET" and p == JOBS_PATH and not q.get("watch")]
+
+    def gets(self) -> list[str]:
+        return [p for m, p, q in self.requests if m == "GET" and p.startswith(JOBS_PATH + "/")]
+
+    def cut_watches(self) -> None:
+        assert self.api is not None
+        for watcher in list(self.api.watchers):
+            watcher.close()
+
+
+@pytest.fixture
+async def kube() -> AsyncIterator[CountingKube]:
+    async with CountingKube(static_tokens={TOKEN: "admin"}) as simulator:
+        yield simulator
+
+
+def make_services() -> EksServices:
+    return EksServices(
+        session=aioboto3.Session(),
+        region="us-east-1",
+        tokens=StaticTokens(),  # type: ignore[arg-type]
+        connections=KubeConnections(),
+    )
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[EksServices]:
+    svc = make_services()
+    try:
+        yield svc
+    finally:
+        await svc.aclose()
+
+
+def client_for(kube: KubeSimulator, services: EksServices, **kwargs: Any) -> KubeClient:
+    return KubeClient(services, "demo", kube.url, kube.ca_b64, **kwargs)
+
+
+def context(poll_policy: object = "watch", **fields: Any) -> ExecutorContext:
+    return ExecutorContext(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:sm:run",
+        execution_name="run",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+        state_name="Run job",
+        options={"poll_policy": poll_policy} if poll_policy is not None else {},
+        **fields,
+    )
+
+
+def manifest(name: str, seconds: float = 0.2, exit_code: int = 0, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if labels:
+        meta["labels"] = labels
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": {SECONDS: str(seconds), EXIT_CODE: str(exit_code)}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]},
+            },
+        },
+    }
+
+
+async def create(client: KubeClient, name: str, **kwargs: Any) -> JobRef:
+    created = await client.create_job("default", manifest(name, **kwargs))
+    return JobRef.of(created, "default")
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    with anyio.fail_after(timeout):
+        while not condition():
+            await anyio.sleep(0.01)
+
+
+async def capture(errors: list[StatesError], wait: Awaitable[Any]) -> None:
+    try:
+        await wait
+    except StatesError as exc:
+        errors.append(exc)
+
+
+async def wait_all(ctx: ExecutorContext, client: KubeClient, refs: list[JobRef], policy: Any) -> list[Any]:
+    results: list[Any] = [None] * len(refs)
+
+    async def one(i: int, ref: JobRef) -> None:
+        results[i] = await wait_for_job(ctx, client, ref, policy)
+
+    async with anyio.create_task_group() as tg:
+        for i, ref in enumerate(refs):
+            tg.start_soon(one, i, ref)
+    return results
+
+
+async def test_many_waiters_on_one_cluster_share_exactly_one_watch_request(
+    kube: CountingKube, services: EksServices
+) -> None:
+    client = client_for(kube, services)
+    refs = [await create(client, f"job-{i}", seconds=0.3 + i * 0.01) for i in range(30)]
+    results = await wait_all(context(), client, refs, WatchPollPolicy())
+    assert [job_outcome(r) for r in results] == ["Complete"] * 30
+    assert [r["metadata"]["uid"] for r in results] == [ref.uid for ref in refs]
+    assert len(kube.watches()) == 1
+    assert len(kube.lists()) == 1
+    # A waiter reads its own Job at most once (to learn what happened before it joined).
+    assert len(kube.gets()) <= 30
+    assert kube.watches()[0]["allowWatchBookmarks"] == "true"
+
+
+async def test_a_job_that_fails_is_returned_with_its_failed_condition(
+    kube: CountingKube, services: EksServices
+) -> None:
+    client = client_for(kube, services)
+    ref = await create(client, "bad", seconds=0.1, exit_code=3)
+    result = await wait_for_job(context(), client, ref, WatchPollPolicy())
+    assert job_outcome(result) == "Failed"
+
+
+async def test_a_dropped_watch_resumes_from_the_last_resource_version_without_listing_again(
+    kube: CountingKube, services: EksServices
+) -> None:
+    client = client_for(kube, services)
+    long_ref = await create(client, "long", seconds=1.5)
+    results: list[Any] = []
+
+    async def wait(ref: JobRef) -> None:
+        results.append(await wait_for_job(context(), client, ref, WatchPollPolicy()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait, long_ref)
+        await until(lambda: len(kube.watches()) == 1)
+        # Events the stream delivers move its position on; the resumed watch starts there.
+        quick = await create(client, "quick", seconds=0.05)
+        tg.start_soon(wait, quick)
+        await until(lambda: len(results) == 1)
+        (feed,) = services.job_watches().feeds.values()
+        seen = feed.resource_version
+        kube.cut_watches()
+        await until(lambda: len(kube.watches()) == 2)
+    assert kube.watches()[1]["resourceVersion"] == seen
+    assert int(seen) > int(kube.watches()[0]["resourceVersion"])
+    assert len(kube.lists()) == 1
+    assert sorted(r["metadata"]["name"] for r in results) == ["long", "quick"]
+    assert all(job_outcome(r) == "Complete" for r in results)
+
+
+async def test_an_expired_resource_version_makes_the_watch_list_again(
+    kube: CountingKube, services: EksServices
+) -> None:
+    client = client_for(kube, services)
+    ref = await create(client, "long", seconds=1.0)
+    results: list[Any] = []
+
+    async def wait() -> None:
+        results.append(await wait_for_job(context(), client, ref, WatchPollPolicy()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await until(lambda: len(kube.watches()) == 1)
+        # Another kind of object moves the store on; then the history before it is compacted.
+        await client.request("POST", "/api/v1/namespaces/default/configmaps", body={"metadata": {"name": "x"}})
+        kube.store.compacted_rv = kube.store.rv
+        kube.cut_watches()
+        await until(lambda: len(kube.lists()) == 2)
+    assert len(kube.lists()) == 2
+    assert int(kube.watches()[-1]["resourceVersion"]) >= kube.store.compacted_rv
+    (result,) = results
+    assert job_outcome(result) == "Complete"
+
+
+async def test_a_stopped_execution_unsubscribes_and_the_idle_watch_closes(
+    kube: CountingKube, services: EksServices
+) -> None:
+    watches = services.job_watches()
+    watches.idle_seconds = 0.2
+    client = client_for(kube, services)
+    ref = await create(client, "forever", seconds=3600)
+    with anyio.move_on_after(5) as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(wait_for_job, context(), client, ref, WatchPollPolicy())
+            await until(lambda: watches.waiters == 1 and len(kube.watches()) == 1)
+            tg.cancel_scope.cancel()
+    assert not scope.cancelled_caught
+    assert watches.waiters == 0
+    await until(lambda: not watches.feeds, timeout=3)
+    # The server notices the closed stream when it next has an event to send.
+    await client.delete_job("default", "forever", "Background")
+    api = kube.api
+    assert api is not None
+    await until(lambda: len(api.watchers) == 0, timeout=3)
+    assert len(kube.watches()) == 1
+
+
+async def test_a_new_waiter_after_the_idle_close_starts_a_new_watch(
+    kube: CountingKube, services: EksServices
+) -> None:
+    watches = services.job_watches()
+    watches.idle_seconds = 0.1
+    client = client_for(kube, services)
+    first = await create(client, "first", seconds=0.05)
+    await wait_for_job(context(), client, first, WatchPollPolicy())
+    await until(lambda: not watches.feeds, timeout=3)
+    second = await create(client, "second", seconds=0.05)
+    result = await wait_for_job(context(), client, second, WatchPollPolicy())
+    assert job_outcome(result) == "Complete"
+    assert len(kube.watches()) == 2
+
+
+async def test_a_forbidden_watch_falls_back_to_one_list_per_interval(
+    kube: CountingKube, services: EksServices
+) -> None:
+    kube.forbid_watch = True
+    client = client_for(kube, services)
+    refs = [await create(client, f"job-{i}", seconds=0.3) for i in range(10)]
+    results = await wait_all(context(), client, refs, parse_poll_policy("watch:0.1"))
+    assert all(job_outcome(r) == "Complete" for r in results)
+    assert len(kube.watches()) == 1
+    assert len(kube.gets()) == 0
+    assert 2 <= len(kube.lists()) <= 20
+
+
+async def test_when_list_is_forbidden_too_every_waiter_polls_its_own_job(
+    kube: CountingKube, services: EksServices
+) -> None:
+    kube.forbid_watch = kube.forbid_list = True
+    client = client_for(kube, services)
+    refs = [await create(client, f"job-{i}", seconds=0.2) for i in range(5)]
+    results = await wait_all(context(), client, refs, parse_poll_policy("watch:0.05"))
+    assert all(job_outcome(r) == "Complete" for r in results)
+    assert len(kube.watches()) == 0
+    assert len(kube.lists()) == 1
+    assert {p.rsplit("/", 1)[1] for p in kube.gets()} == {f"job-{i}" for i in range(5)}
+
+
+async def test_a_job_deleted_while_waited_on_fails_with_eks_404(
+    kube: CountingKube, services: EksServices
+) -> None:
+    client = client_for(kube, services)
+    ref = await create(client, "doomed", seconds=3600)
+    errors: list[StatesError] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(capture, errors, wait_for_job(context(), client, ref, WatchPollPolicy()))
+        await until(lambda: len(kube.watches()) == 1)
+        await client.delete_job("default", "doomed", "Background")
+    assert [e.error for e in errors] == ["EKS.404"]
+
+
+async def test_a_namesake_job_fails_the_waiter_of_the_old_one(kube: CountingKube, services: EksServices) -> None:
+    client = client_for(kube, services)
+    old = await create(client, "reused", seconds=0.05)
+    await wait_for_job(context(), client, old, WatchPollPolicy())
+    await client.delete_job("default", "reused", "Background")
+    await until(lambda: kube.store.get("batch", "jobs", "default", "reused") is None)
+    await create(client, "reused", seconds=3600)
+    with pytest.raises(StatesError) as caught:
+        await wait_for_job(context(), client, old, WatchPollPolicy())
+    assert caught.value.error == "States.TaskFailed"
+    assert "another Job took its name" in str(caught.value.cause)
+
+
+async def test_an_unreachable_api_server_fails_every_waiter_with_the_polling_error(
+    kube: CountingKube, services: EksServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batching, "feed_backoff", lambda failures: 0.01)
+    client = client_for(kube, services, retry=RetryRule(max_attempts=1))
+    refs = [await create(client, f"job-{i}", seconds=3600) for i in range(3)]
+    errors: list[StatesError] = []
+
+    async def wait(ref: JobRef) -> None:
+        try:
+            await wait_for_job(context(), client, ref, WatchPollPolicy())
+        except StatesError as exc:
+            errors.append(exc)
+
+    kube.answers.append(lambda request: _status(503, "ServiceUnavailable", "down"))
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for ref in refs:
+                tg.start_soon(wait, ref)
+    assert [e.error for e in errors] == ["EKS.503"] * 3
+    assert len({id(e) for e in errors}) == 3
+    assert not services.job_watches().feeds
+
+
+async def test_a_waiter_with_heartbeat_seconds_heartbeats_while_the_watch_is_healthy(
+    kube: CountingKube, services: EksServices
+) -> None:
+    beats: list[float] = []
+    client = client_for(kube, services)
+    ref = await create(client, "slow", seconds=1.2)
+    ctx = context(heartbeat_seconds=0.4, heartbeat=lambda: beats.append(anyio.current_time()))
+    result = await wait_for_job(ctx, client, ref, WatchPollPolicy())
+    assert job_outcome(result) == "Complete"
+    assert len(beats) >= 3
+
+
+async def test_closing_the_services_fails_waiting_executions_instead_of_leaving_them_hanging(
+    kube: CountingKube,
+) -> None:
+    services = make_services()
+    client = client_for(kube, services)
+    ref = await create(client, "forever", seconds=3600)
+    errors: list[StatesError] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(capture, errors, wait_for_job(context(), client, ref, WatchPollPolicy()))
+        await until(lambda: services.job_watches().waiters == 1)
+        await services.aclose()
+    assert [e.error for e in errors] == ["States.TaskFailed"]
+    assert errors[0].cause is not None and "closed" in errors[0].cause
+
+
+async def test_run_job_sync_waits_on_the_shared_watch_by_default(kube: CountingKube, services: EksServices) -> None:
+    parameters = {"ClusterName": "demo", "CertificateAuthority": kube.ca_b64, "Endpoint": kube.url}
+    results: list[Any] = []
+
+    async def one(i: int) -> None:
+        call = ExecutorCall(
+            resource="arn:aws:states:::eks:runJob.sync",
+            service="eks",
+            action="runJob",
+            pattern=IntegrationPattern.SYNC,
+            parameters={**parameters, "Job": manifest(f"default-{i}", seconds=0.2)},
+        )
+        results.append(await run_job(call, context(poll_policy=None), services))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(10):
+            tg.start_soon(one, i)
+    assert len(results) == 10 and all(job_outcome(r) == "Complete" for r in results)
+    assert len(kube.watches()) == 1
