@@ -182,7 +182,7 @@ async def test_an_engine_validates_resources_against_its_registry(harness: Any) 
 
 async def test_executor_options_merge_engine_then_resource_then_state() -> None:
     """Per-resource options override engine options; per-state options override both."""
-    from engine import Engine, ExecutorCall, ExecutorContext, ExecutorRegistry
+    from engine import Engine, ExecutorRegistry
 
     seen: list[dict[str, object]] = []
 
