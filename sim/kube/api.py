@@ -15,6 +15,7 @@ is serialized once however many clients watch.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
@@ -731,7 +732,7 @@ class KubeApi:
         if query.get("sinceTime"):
             try:
                 since_time = float(
-                    time.mktime(time.strptime(query["sinceTime"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+                    calendar.timegm(time.strptime(query["sinceTime"][:19], "%Y-%m-%dT%H:%M:%S"))
                 )
             except ValueError:
                 raise bad_request(f"invalid sinceTime {query['sinceTime']!r}") from None

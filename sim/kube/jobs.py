@@ -25,6 +25,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
+
 from sim.kube.errors import KubeError
 from sim.kube.registry import Registry, with_changes
 from sim.kube.store import DELETED, Entry, Event, now_rfc3339
@@ -436,7 +438,5 @@ class JobController:
 
 def clone_json(value: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of a JSON object."""
-    import orjson
-
     copied: dict[str, Any] = orjson.loads(orjson.dumps(value))
     return copied

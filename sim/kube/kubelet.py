@@ -24,6 +24,8 @@ removes the pod.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import itertools
@@ -33,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from sim.kube.errors import KubeError, bad_request, not_found
+from sim.kube.errors import bad_request
 from sim.kube.registry import Registry, with_changes
 from sim.kube.store import ADDED, DELETED, Entry, Event, now_rfc3339
 
@@ -658,9 +660,6 @@ class Kubelet:
 def _decode(value: Any, resource: str) -> str:
     if resource != "secrets":
         return str(value)
-    import base64
-    import binascii
-
     try:
         return base64.b64decode(str(value)).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
@@ -678,6 +677,3 @@ def _release(process: asyncio.subprocess.Process) -> None:
 def _signal(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-
-
-__all__ = ["KubeError", "Kubelet", "Runtime", "not_found"]

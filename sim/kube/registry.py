@@ -245,8 +245,6 @@ class Registry:
         return entry
 
     def _register_crd(self, obj: dict[str, Any]) -> None:
-        from sim.kube.resources import ResourceInfo as Info
-
         spec = obj.get("spec") or {}
         names = spec.get("names") or {}
         for version in spec.get("versions") or []:
@@ -254,7 +252,7 @@ class Registry:
                 continue
             subresources = tuple((version.get("subresources") or {}).keys())
             self.catalog.register(
-                Info(
+                ResourceInfo(
                     str(spec.get("group", "")),
                     str(version.get("name")),
                     str(names.get("plural", "")),
