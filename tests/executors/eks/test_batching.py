@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -265,7 +266,7 @@ async def test_many_waiters_on_one_cluster_cost_one_describe_cluster_per_interva
     outputs[0]["Cluster"]["Name"] = "changed"
     assert outputs[1]["Cluster"]["Name"] == "shared"
     assert 2 <= len(describes) <= elapsed / 0.1 + 2
-    gaps = [b - a for a, b in zip(describes, describes[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(describes)]
     assert min(gaps) >= 0.1 * 0.9
 
 
