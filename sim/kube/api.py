@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -44,6 +45,7 @@ from sim.kube.store import Entry, Event, Watcher, decode_continue, encode_contin
 from sim.kube.strategies import strategy_for
 from sim.kube.tables import wants_table
 
+logger = logging.getLogger(__name__)
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
 TEXT_HEADERS: Final = {"Content-Type": "text/plain"}
 NOT_FOUND_BODY: Final = orjson.dumps(
@@ -216,6 +218,14 @@ class KubeApi:
             return await self._handle(request)
         except KubeError as error:
             return _error(error)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception:
+            # A bug must not leak a traceback to the client; it is logged and answered as Kubernetes does.
+            logger.exception("internal error answering %s %s", request.method, request.path)
+            return _error(
+                KubeError("InternalError", "Internal error occurred: the simulator failed to answer")
+            )
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path

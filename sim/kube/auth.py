@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -33,6 +34,7 @@ import yaml
 
 from sim.kube.store import Event, Store
 
+logger = logging.getLogger(__name__)
 TOKEN_PREFIX: Final = "k8s-aws-v1."
 MAX_TOKEN_BYTES: Final = 4096
 TOKEN_LIFETIME_SECONDS: Final = 15 * 60
@@ -244,7 +246,12 @@ class Authenticator:
             expiry = check_eks_token(token)
         except ValueError:
             return None
-        identity = await self.resolver(token)
+        try:
+            identity = await self.resolver(token)
+        except Exception:
+            # aws-iam-authenticator answers any verification failure with 401; so does the simulator.
+            logger.warning("the identity resolver failed; answering 401", exc_info=True)
+            return None
         if len(self._cache) > 10_000:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[token] = (now + min(RESOLVER_CACHE_SECONDS, max(0.0, expiry - time.time())), identity)

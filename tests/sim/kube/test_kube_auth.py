@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 from typing import Any
 
+import aiohttp
 import pytest
 from kube_support import ACCOUNT, ADMIN_TOKEN, FakeSts, Request, eks_token
 
@@ -253,3 +254,16 @@ async def test_static_tokens_and_add_admin(api: Request, kube: KubeSimulator, st
     assert (await api("GET", "/api/v1/namespaces", token=ADMIN_TOKEN)).status == 200
     assert (await api("GET", "/api/v1/namespaces", token=extra)).status == 200
     assert after.status == 200
+
+
+async def test_a_failing_identity_resolver_answers_401_not_a_traceback() -> None:
+    async def broken(token: str) -> AwsIdentity | None:
+        raise ConnectionError("STS is down")
+
+    async with KubeSimulator(identity_resolver=broken) as kube:
+        connector = aiohttp.TCPConnector(ssl=kube.ca.client_ssl_context())
+        async with aiohttp.ClientSession(connector=connector) as session:
+            headers = {"Authorization": f"Bearer {eks_token('AKIAANY')}"}
+            async with session.get(kube.url + "/api/v1/namespaces", headers=headers) as response:
+                assert response.status == 401
+                assert await response.json() == UNAUTHORIZED
