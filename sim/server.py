@@ -3,9 +3,12 @@
 Shaped like ``aiohttp.test_utils.TestServer``: it binds ``127.0.0.1`` on port 0
 unless told otherwise, tells its ``url`` once started, is an async context
 manager, and ``close()`` may be called any number of times. Subclasses build
-their ``web.Application`` in :meth:`SimServer.build_app` and shape fault answers
-in :meth:`SimServer.fault_response`; the base installs the fault-injection
-middleware in front of everything so every simulator fails the same way.
+their ``web.Application`` in :meth:`SimServer.build_app` — or, when they route
+requests themselves and per-request cost matters (the Kubernetes simulator), return
+one handler from :meth:`SimServer.build_handler` to be served by aiohttp's
+low-level server without router or middleware chain. Subclasses shape fault
+answers in :meth:`SimServer.fault_response`; the base puts fault injection in
+front of everything, either way, so every simulator fails the same way.
 """
 
 from __future__ import annotations
