@@ -75,16 +75,16 @@ class TokenBucket:
     def configure(self, qps: float, burst: int) -> None:
         """Change rate and size; tokens saved so far are kept (up to the new size)."""
         _check(qps, burst)
-        self._refill()
+        if self._stamp is not None:
+            self._refill()
         self._qps, self._burst = float(qps), float(burst)
         self._tokens = min(self._tokens, self._burst)
 
-    def _refill(self) -> float:
+    def _refill(self) -> None:
         now = self._now()
         if self._stamp is not None:
             self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._qps)
         self._stamp = now
-        return now
 
     def reserve(self) -> float:
         """Take one token now and return how long to wait before using it (0 when one was saved)."""
