@@ -630,12 +630,15 @@ class KubeApi:
         watcher = Watcher(namespace, labels, fields, render)
         initial: list[bytes] = []
         error: KubeError | None = None
-        if rv_text in ("", "0"):
+        send_initial = _truthy(query.get("sendInitialEvents"))
+        if rv_text in ("", "0") or send_initial:
             for e in self.store.select(table, namespace, labels, fields):
                 if render is None:
                     initial.append(b'{"type":"ADDED","object":' + e.raw + b"}\n")
                 else:
                     initial.append(_table_event(info, "ADDED", e.obj))
+            if send_initial and bookmarks:
+                initial.append(self._bookmark(info, initial_events_end=True))
         else:
             try:
                 since = int(rv_text)
@@ -708,12 +711,11 @@ class KubeApi:
                 chunk.append(more)
             await response.write(b"".join(chunk))
 
-    def _bookmark(self, info: ResourceInfo) -> bytes:
-        obj = {
-            "kind": info.kind,
-            "apiVersion": info.api_version,
-            "metadata": {"resourceVersion": str(self.store.rv)},
-        }
+    def _bookmark(self, info: ResourceInfo, *, initial_events_end: bool = False) -> bytes:
+        metadata: dict[str, Any] = {"resourceVersion": str(self.store.rv)}
+        if initial_events_end:
+            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata}
         return b'{"type":"BOOKMARK","object":' + orjson.dumps(obj) + b"}\n"
 
     # -- logs ---------------------------------------------------------------------------------------------

@@ -187,3 +187,20 @@ async def test_a_watch_asking_for_tables_gets_one_row_tables(api: Request, kube:
     assert event["object"]["kind"] == "Table"
     assert [c["name"] for c in event["object"]["columnDefinitions"]] == ["Name", "Age"]
     assert event["object"]["rows"][0]["cells"][0] == "tabled"
+
+
+async def test_send_initial_events_ends_the_initial_list_with_a_marked_bookmark(
+    api: Request, kube: KubeSimulator
+) -> None:
+    await api("POST", CONFIGMAPS, json={"metadata": {"name": "listed"}})
+
+    events = await watch_events(
+        kube,
+        f"{CONFIGMAPS}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
+        "&resourceVersionMatch=NotOlderThan&resourceVersion=",
+        2,
+    )
+
+    assert events[0]["type"] == "ADDED" and events[0]["object"]["metadata"]["name"] == "listed"
+    assert events[1]["type"] == "BOOKMARK"
+    assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
