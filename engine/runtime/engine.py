@@ -10,9 +10,11 @@ deterministic.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -47,6 +49,8 @@ from engine.runtime.execution import (
     _Failure,
 )
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_ACCOUNT: Final = "123456789012"
@@ -89,7 +93,7 @@ class Execution:
         self._interp = interp
         self._machine = machine
         self.record = interp.record
-        self._done = anyio.Event()
+        self._done = asyncio.Event()
         self._scope = anyio.CancelScope()
         self._stop_requested: tuple[str | None, str | None] | None = None
 
@@ -215,6 +219,48 @@ class Execution:
             self._done.set()
 
 
+class _OwnedTasks:
+    """The engine's execution tasks: owned, awaited and never lost.
+
+    Executions are started with the loop's ``create_task`` rather than an
+    anyio task group's ``start_soon``: measured here, ``start_soon`` costs
+    about 50 µs per task against about 6 µs, which at 20 transitions per
+    execution is most of the per-execution overhead. Ownership stays
+    structured: every task is tracked here, ``join`` waits for all of them
+    when the engine closes (after the engine has stopped them), and a task
+    that dies of an unexpected exception is logged, never silently dropped.
+    Cancellation inside an execution still uses anyio cancel scopes.
+    """
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s crashed", task.get_name(), exc_info=task.exception())
+
+    async def join(self) -> None:
+        """Wait for every task; if the wait itself is cancelled, cancel them and wait again."""
+        while self._tasks:
+            pending = list(self._tasks)
+            try:
+                await asyncio.gather(*pending, return_exceptions=True)
+            except asyncio.CancelledError:
+                for t in pending:
+                    t.cancel()
+                with anyio.CancelScope(shield=True):
+                    await asyncio.gather(*pending, return_exceptions=True)
+                raise
+
+
 @dataclass
 class _Ids:
     rng: random.Random = field(default_factory=random.Random)
@@ -293,27 +339,27 @@ class Engine:
             on_transition=store.save if store is not None else None,
             on_event=on_event,
         )
-        self._tg: anyio.abc.TaskGroup | None = None
+        self._tasks: _OwnedTasks | None = None
         self._names: dict[str, set[str]] = {}
         self._executions: dict[str, Execution] = {}
 
     # -- lifecycle -------------------------------------------------------------
     async def __aenter__(self) -> Engine:
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
+        self._tasks = _OwnedTasks()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
-        assert self._tg is not None
+        assert self._tasks is not None
         # Leaving the block aborts whatever still runs: every execution is owned here.
         for ex in list(self._executions.values()):
             ex.stop("Engine.Closed", "the engine was closed while the execution was running")
         try:
-            return await self._tg.__aexit__(exc_type, exc, tb)
+            await self._tasks.join()
+            return None
         finally:
-            self._tg = None
+            self._tasks = None
             for reg in self.registry:
                 close = getattr(reg.executor, "aclose", None)
                 if close is not None:
@@ -346,7 +392,7 @@ class Engine:
             ExecutionAlreadyExists: the name is taken for this state machine.
             RuntimeError: the engine is not entered (``async with Engine()``).
         """
-        if self._tg is None:
+        if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
         machine = self.compile(definition)
         if input_json is not None:
@@ -392,7 +438,7 @@ class Engine:
         self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord
     ) -> Execution:
         """Continue a stored, unfinished execution from its recorded position."""
-        if self._tg is None:
+        if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before resuming executions")
         machine = self.compile(definition)
         self._names.setdefault(record.state_machine_arn, set()).add(record.name)
@@ -400,7 +446,7 @@ class Engine:
         return self._launch(machine, record, started=False)
 
     def _launch(self, machine: StateMachine, record: ExecutionRecord, *, started: bool) -> Execution:
-        assert self._tg is not None
+        assert self._tasks is not None
         rng = LazyRandom(self.rng.getrandbits(64))
         interp = Interpreter(machine, record, self._config, rng)
         if started:
@@ -409,7 +455,7 @@ class Engine:
         self._executions[record.execution_arn] = ex
         if self.store is not None:
             self.store.save(record)
-        self._tg.start_soon(ex._run, name=f"execution {record.name}")
+        self._tasks.spawn(ex._run(), name=f"execution {record.name}")
         return ex
 
     def _finished(self, ex: Execution) -> None:
