@@ -117,3 +117,42 @@ async def test_a_node_group_that_ends_create_failed_still_deletes_the_cluster_an
     assert failed["Health"]["Issues"][0]["Code"] == "NodeCreationFailure"
 
     assert await cluster_gone(CLUSTER), "the Catch path left the cluster behind"
+
+
+async def test_a_node_group_that_cannot_be_created_at_all_still_deletes_the_cluster(
+    simulators: Simulators, sim_env: Mapping[str, str]
+) -> None:
+    # EKS rejects the name, so there is no node group to delete: the clean-up must cope with that.
+    bad_input = {**PIPELINE_INPUT, "nodegroupName": "not a valid name!"}
+    async with e2e_engine(clock=FastForwardClock()) as engine:
+        result = await engine.run(PIPELINE, bad_input)
+
+    states = entered_states(result.history)
+    assert states[:2] == ["Create cluster", "Create node group"]
+    assert states[-2:] == ["Delete cluster after failure", "Pipeline failed"], states
+    assert result.status == "FAILED"
+    assert result.error == "EKS.InvalidParameterException", (result.error, result.cause)
+    assert result.cause is not None
+    assert "Error Code: InvalidParameterException" in result.cause
+    assert await cluster_gone(CLUSTER), "the Catch path left the cluster behind"
+
+
+async def test_a_cluster_that_ends_failed_is_deleted_too(
+    simulators: Simulators, sim_env: Mapping[str, str]
+) -> None:
+    # The pipeline promises that a failure still deletes what was created; a FAILED
+    # cluster exists (EKS keeps it until DeleteCluster) and must be deleted as well.
+    simulators.eks.add_failure(FailureRule(kind="cluster", name_pattern=CLUSTER, phase="create"))
+    async with e2e_engine(clock=FastForwardClock()) as engine:
+        result = await engine.run(PIPELINE, PIPELINE_INPUT)
+
+    assert result.status == "FAILED"
+    assert result.error == "States.TaskFailed", (result.error, result.cause)
+    assert result.cause is not None
+    failed = json.loads(result.cause)
+    failed = failed.get("Cluster", failed)
+    assert failed["Name"] == CLUSTER
+    assert failed["Status"] == "FAILED"
+    assert "Create node group" not in entered_states(result.history)
+    status = simulators.eks.cluster_status(CLUSTER)
+    assert await cluster_gone(CLUSTER), f"the pipeline left the cluster behind in status {status}"
