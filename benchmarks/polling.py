@@ -185,11 +185,17 @@ class RequestCounter:
 
     by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
     by_status: collections.Counter[str] = field(default_factory=collections.Counter)
+    request_seconds: list[float] = field(default_factory=list)
+    """Duration of each answered request (headers in), watches left out."""
+    queue_seconds: list[float] = field(default_factory=list)
+    """Time requests spent waiting for a pooled connection (only those that waited)."""
 
     def reset(self) -> None:
         """Forget everything counted so far."""
         self.by_kind.clear()
         self.by_status.clear()
+        self.request_seconds.clear()
+        self.queue_seconds.clear()
 
     @property
     def total(self) -> int:
@@ -202,9 +208,18 @@ class RequestCounter:
         async def on_start(session: Any, ctx: Any, params: aiohttp.TraceRequestStartParams) -> None:
             url = params.url
             self.by_kind[kube_request_kind(params.method, url.path, url.query)] += 1
+            ctx.began = time.perf_counter()
+
+        async def on_queued(session: Any, ctx: Any, params: Any) -> None:
+            ctx.queued = time.perf_counter()
+
+        async def on_dequeued(session: Any, ctx: Any, params: Any) -> None:
+            self.queue_seconds.append(time.perf_counter() - ctx.queued)
 
         async def on_end(session: Any, ctx: Any, params: aiohttp.TraceRequestEndParams) -> None:
             self.by_status[str(params.response.status)] += 1
+            if params.url.query.get("watch") not in ("true", "1"):
+                self.request_seconds.append(time.perf_counter() - ctx.began)
 
         async def on_error(session: Any, ctx: Any, params: aiohttp.TraceRequestExceptionParams) -> None:
             self.by_status["error"] += 1
@@ -212,6 +227,8 @@ class RequestCounter:
         trace = aiohttp.TraceConfig()
         trace.on_request_start.append(on_start)
         trace.on_request_end.append(on_end)
+        trace.on_connection_queued_start.append(on_queued)
+        trace.on_connection_queued_end.append(on_dequeued)
         trace.on_request_exception.append(on_error)
         trace.freeze()
         return trace
@@ -354,7 +371,13 @@ def cpu_split(pin: bool) -> tuple[int | None, set[int]]:
     return cpus[0], set(cpus[1:])
 
 
-def _rounded(values: Mapping[str, float], prefix: str = "", suffix: str = "_s") -> dict[str, float]:
+def _ms(seconds: list[float]) -> dict[str, float]:
+    found = percentiles(seconds)
+    return {"p50": found["p50"] * 1000, "p99": found["p99"] * 1000}
+
+
+def rounded(values: Mapping[str, float], prefix: str = "", suffix: str = "_s") -> dict[str, float]:
+    """``{prefix}{key}{suffix}: value`` rounded to 4 places."""
     return {f"{prefix}{key}{suffix}": round(value, 4) for key, value in values.items()}
 
 
@@ -533,10 +556,10 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
         "failed": len(results) - completed,
         "unfinished": config.jobs - len(results),
         "errors": dict(errors),
-        **_rounded(lat),
+        **rounded(lat),
         "latency_reference": "sim_status_write",
         "latency_samples": len(latencies),
-        **_rounded({"p50": ct["p50"], "p99": ct["p99"]}, prefix="ct_"),
+        **rounded({"p50": ct["p50"], "p99": ct["p99"]}, prefix="ct_"),
         "requests": total,
         "requests_by_kind": dict(counter.by_kind),
         "requests_by_status": dict(counter.by_status),
@@ -544,6 +567,9 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
         "status_requests_per_job": round((total - setup) / config.jobs, 3),
         "requests_per_s": round(total / wall, 1) if wall > 0 else 0.0,
         "request_counting": "client aiohttp TraceConfig",
+        **rounded(_ms(counter.request_seconds), prefix="request_", suffix="_ms"),
+        "requests_queued_for_connection": len(counter.queue_seconds),
+        **rounded(_ms(counter.queue_seconds), prefix="conn_queue_", suffix="_ms"),
         "cpu_s": round(cpu, 3),
         "sim_cpu_s": round(sim_cpu_used, 3),
         "rss_peak_mb": round(sampler.peak_rss / 2**20, 1),
@@ -589,10 +615,11 @@ def record_line(record: dict[str, Any], out: Path) -> None:
         handle.write(orjson.dumps(record) + b"\n")
 
 
-def child_argv(config: RunConfig) -> list[str]:
+def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
     """The command-line arguments that reproduce ``config`` in a child process."""
     argv = ["--jobs", str(config.jobs), "--policy", config.policy, "--seed", str(config.seed)]
-    argv += ["--min-seconds", str(config.min_seconds), "--max-seconds", str(config.max_seconds)]
+    if job_seconds:
+        argv += ["--min-seconds", str(config.min_seconds), "--max-seconds", str(config.max_seconds)]
     argv += ["--timeout", str(config.timeout)]
     if config.faults:
         argv.append("--faults")
@@ -663,13 +690,18 @@ def drive(
     configs: list[RunConfig],
     module: str,
     prefix: str,
-    run_one: Callable[[RunConfig], dict[str, Any]],
+    run_one: Callable[[RunConfig], list[dict[str, Any]]],
+    child_extra: list[str] | None = None,
+    *,
+    job_seconds: bool = True,
 ) -> int:
     """Run ``configs`` (in-process when ``--single``, else each in a child) and record the lines."""
     if args.single:
         for config in configs:
-            emit(run_one(config))
+            for record in run_one(config):
+                emit(record)
         return 0
+    extra = child_extra or []
     out: Path = args.out or default_out(prefix)
     runnable = [c for c in configs if available(c.policy)]
     for skipped in sorted({c.policy for c in configs} - {c.policy for c in runnable}):
@@ -679,7 +711,7 @@ def drive(
         if args.max:
             step = config
             while step.jobs <= MAX_MODE_LIMIT:
-                records = run_in_child(module, child_argv(step))
+                records = run_in_child(module, child_argv(step, job_seconds=job_seconds) + extra)
                 for record in records:
                     record["mode"] = "max"
                     _print_and_record(record, out)
@@ -687,7 +719,7 @@ def drive(
                     break
                 step = RunConfig(**{**step.__dict__, "jobs": step.jobs * 2})
             continue
-        for record in run_in_child(module, child_argv(config)):
+        for record in run_in_child(module, child_argv(config, job_seconds=job_seconds) + extra):
             _print_and_record(record, out)
     return 0
 
@@ -704,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     validate(args, parser)
     return drive(
-        args, _configs(args), "benchmarks.polling", "polling", lambda c: asyncio.run(run_job_benchmark(c))
+        args, _configs(args), "benchmarks.polling", "polling", lambda c: [asyncio.run(run_job_benchmark(c))]
     )
 
 
