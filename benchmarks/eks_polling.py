@@ -36,12 +36,12 @@ import collections
 import gc
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import anyio
 
+from benchmarks._common import percentiles
 from benchmarks.polling import (
     RUN_TIMEOUT_SECONDS,
     CompressedAwsPolicy,
@@ -49,16 +49,15 @@ from benchmarks.polling import (
     Observer,
     RequestCounter,
     RunConfig,
-    rounded,
     build_policy,
     counting_services,
     cpu_split,
     drive,
     pin_to_cpus,
+    rounded,
     rss_bytes,
     sim_options,
 )
-from benchmarks._common import percentiles
 from benchmarks.simproc import SimProcess, apply_env
 from engine.jsonvalue import JSON
 from executors.eks import EksExecutor, register
@@ -117,7 +116,10 @@ def create_nodegroup_machine() -> dict[str, JSON]:
                     "NodeRole": ACCOUNT_ROLE + "BenchNodeRole",
                     "Subnets": SUBNETS,
                 },
-                "ResultSelector": {"modifiedAt.$": "$.Nodegroup.ModifiedAt", "status.$": "$.Nodegroup.Status"},
+                "ResultSelector": {
+                    "modifiedAt.$": "$.Nodegroup.ModifiedAt",
+                    "status.$": "$.Nodegroup.Status",
+                },
                 "Retry": RETRY,
                 "End": True,
             }
@@ -252,8 +254,14 @@ async def eks_benchmark(config: EksConfig) -> list[dict[str, Any]]:
                 CLUSTER_CREATE_SECONDS * config.time_factor,
                 run.timeout,
             )
-            records.append({"name": "eks_polling.createCluster", **common, **phase,
-                            "latency_reference": "createdAt+scaled_duration"})
+            records.append(
+                {
+                    "name": "eks_polling.createCluster",
+                    **common,
+                    **phase,
+                    "latency_reference": "createdAt+scaled_duration",
+                }
+            )
             if phase["completed"] == len(clusters):
                 phase = await _phase(
                     engine,
@@ -265,19 +273,28 @@ async def eks_benchmark(config: EksConfig) -> list[dict[str, Any]]:
                     0.0,
                     run.timeout,
                 )
-                records.append({"name": "eks_polling.createNodegroup", **common, **phase,
-                                "latency_reference": "modifiedAt"})
+                records.append(
+                    {
+                        "name": "eks_polling.createNodegroup",
+                        **common,
+                        **phase,
+                        "latency_reference": "modifiedAt",
+                    }
+                )
     return records
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m benchmarks.eks_polling``."""
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.eks_polling", description=__doc__,
+        prog="python -m benchmarks.eks_polling",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--jobs", type=int, action="append", help="node groups, i.e. waiting executions")
-    parser.add_argument("--clusters", type=int, default=10, help="clusters the node groups share (default 10)")
+    parser.add_argument(
+        "--clusters", type=int, default=10, help="clusters the node groups share (default 10)"
+    )
     parser.add_argument("--policy", action="append", help="poll policy spec (repeatable)")
     parser.add_argument("--time-factor", type=float, default=DEFAULT_TIME_FACTOR, help="scales EKS durations")
     parser.add_argument("--seed", type=int, default=1)
@@ -313,7 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(eks_benchmark(EksConfig(config, **extra)))
 
     return drive(
-        args, configs, "benchmarks.eks_polling", "eks_polling", run_one,
+        args,
+        configs,
+        "benchmarks.eks_polling",
+        "eks_polling",
+        run_one,
         child_extra=["--clusters", str(args.clusters), "--time-factor", str(args.time_factor)],
         job_seconds=False,
     )

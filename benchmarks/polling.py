@@ -37,7 +37,7 @@ One JSON line per run (also appended to ``--out``, by default
 * ``cpu_s``: this process's CPU time during the run; ``rss_peak_mb``: the highest
   resident set size sampled (every 100 ms) during the run; ``sim_cpu_s``: the
   simulator process's CPU time.
-* ``bytes_per_waiting_execution``: (RSS − RSS before the run) ÷ executions in
+* ``bytes_per_waiting_execution``: (RSS - RSS before the run) ÷ executions in
   flight (submitted, not yet out of the Task), at the sample where the most were in flight.
 * ``wall_s``: from the first start to the last execution's end.
 
@@ -64,7 +64,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
@@ -517,7 +516,9 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
             cpu_before = time.process_time()
             began = time.time()
             tg.start_soon(sampler.run)
-            handles = [engine.start(machine, item, name=name) for name, item in zip(names, inputs, strict=True)]
+            handles = [
+                engine.start(machine, item, name=name) for name, item in zip(names, inputs, strict=True)
+            ]
             with anyio.move_on_after(config.timeout):
                 results = [await handle.wait() for handle in handles]
             ended = time.time()
@@ -598,7 +599,11 @@ def run_in_child(module: str, argv: list[str]) -> list[dict[str, Any]]:
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, "-m", module, "--single", *argv], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", module, "--single", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if done.stderr:
         sys.stderr.write(done.stderr)
@@ -644,7 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", action="append", help="poll policy spec (repeatable)")
     parser.add_argument("--seed", type=int, default=1, help="seed of Job durations and faults (default 1)")
     parser.add_argument("--faults", action="store_true", help="5%% 429/5xx answers, watches cut every 3 s")
-    parser.add_argument("--max", action="store_true", help="double N from --jobs until latency or errors degrade")
+    parser.add_argument(
+        "--max", action="store_true", help="double N from --jobs until latency or errors degrade"
+    )
     parser.add_argument("--max-p99", type=float, default=MAX_MODE_P99_SECONDS, help="--max: p99 limit (s)")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="shortest Job run time (default 1)")
     parser.add_argument("--max-seconds", type=float, default=5.0, help="longest Job run time (default 5)")

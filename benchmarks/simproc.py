@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timings", choices=("fast", "realistic"), default="fast")
     parser.add_argument("--time-factor", type=float, default=1.0)
     parser.add_argument("--no-kube-servers", action="store_true", help="no Kubernetes API servers")
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="fraction of requests answered 429/500/503")
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="fraction of requests answered 429/500/503"
+    )
     parser.add_argument("--watch-cut", type=float, default=None, help="end watch streams after SECONDS")
     parser.add_argument("--faults", choices=("kube", "aws", "both"), default="kube")
     parser.add_argument("--fault-seed", type=int, default=0)
@@ -232,7 +234,14 @@ class SimProcess:
         self._tmpdir = tempfile.TemporaryDirectory(prefix="statewright-bench-")
         argv = [sys.executable, "-m", "benchmarks.simproc", "--env", self.env_file]
         argv += ["--timings", opts.timings, "--time-factor", str(opts.time_factor)]
-        argv += ["--fault-rate", str(opts.fault_rate), "--faults", opts.faults, "--fault-seed", str(opts.fault_seed)]
+        argv += [
+            "--fault-rate",
+            str(opts.fault_rate),
+            "--faults",
+            opts.faults,
+            "--fault-seed",
+            str(opts.fault_seed),
+        ]
         if opts.watch_cut is not None:
             argv += ["--watch-cut", str(opts.watch_cut)]
         if not opts.kube_servers:
@@ -240,7 +249,10 @@ class SimProcess:
         if opts.cpu is not None and hasattr(os, "sched_setaffinity"):
             argv = ["taskset", "-c", str(opts.cpu), *argv]
         root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+        }
         self._process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=2**28
         )
