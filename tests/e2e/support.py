@@ -253,3 +253,15 @@ class FastForwardClock(SystemClock):
 
     async def sleep_until(self, deadline: float) -> None:
         await self.sleep(deadline - self.monotonic())
+
+
+def assert_no_secrets(text: str, secret_access_key: str) -> None:
+    """No EKS bearer token, presigned STS URL or secret key in ``text`` (output, history, logs)."""
+    assert "k8s-aws-v1." not in text, "an EKS bearer token leaked"
+    assert "X-Amz-Signature" not in text, "a presigned URL leaked"
+    assert secret_access_key not in text, "the secret access key leaked"
+
+
+def result_text(result: ExecutionResult) -> str:
+    """The result and its whole history as AWS renders them, as one string."""
+    return json.dumps({"result": result.to_json(), "history": result.history.to_aws()})

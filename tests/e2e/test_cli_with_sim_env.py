@@ -25,7 +25,7 @@ from typing import Any, Final
 import anyio
 from anyio.abc import Process
 
-from tests.e2e.support import EXAMPLES, REPO, SEED, base_environment
+from tests.e2e.support import EXAMPLES, REPO, SEED, assert_no_secrets, base_environment
 
 STARTUP_SECONDS: Final = 60.0
 STOP_SECONDS: Final = 20.0
@@ -109,6 +109,7 @@ async def statewright_run(
         raise AssertionError(f"stdout is not one JSON object ({exc}): {stdout!r}; stderr: {stderr}") from None
     assert isinstance(result, dict)
     assert set(result) == {"status", "output", "error", "cause"}, result
+    assert_no_secrets(stdout + stderr, env["AWS_SECRET_ACCESS_KEY"])
     return RunOutcome(returncode=done.returncode, result=result, stderr=stderr)
 
 

@@ -22,12 +22,14 @@ from tests.e2e.support import (
     OUTSIDER_ARN,
     OUTSIDER_KEY,
     FastForwardClock,
+    assert_no_secrets,
     cluster_input,
     cluster_parameters,
     condition_true,
     e2e_engine,
     eks_client,
     model_job,
+    result_text,
     run,
     seed_example,
     single_task,
@@ -92,6 +94,8 @@ async def test_an_identity_aws_auth_does_not_map_gets_eks_401_until_it_is_mapped
     assert ran.error == "EKS.401"
     assert ran.cause is not None
     assert json.loads(ran.cause) == SEED_401_CAUSE
+    for result in (listed, ran):
+        assert_no_secrets(result_text(result), UNCHECKED_SECRET)
 
     # The cluster's creator maps the outsider's role into aws-auth; then the same call works.
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", sim_env["AWS_ACCESS_KEY_ID"])

@@ -23,12 +23,14 @@ import anyio
 
 from sim.stack import Simulators
 from tests.e2e.support import (
+    assert_no_secrets,
     cluster_gone,
     cluster_input,
     cluster_parameters,
     condition_true,
     e2e_engine,
     eks_client,
+    result_text,
     seed_example,
     single_task,
 )
@@ -252,3 +254,6 @@ async def test_kubernetes_examples_run_the_job_with_logs_list_its_pods_and_delet
         after = await engine.run(seed_example("list-job-pods"), seed_input)
         assert isinstance(after.output, dict)
         assert after.output["ResponseBody"]["items"] == []
+
+    for result in (ran, listed, removed, gone, after):
+        assert_no_secrets(result_text(result), sim_env["AWS_SECRET_ACCESS_KEY"])
