@@ -32,6 +32,7 @@ from sim.kube.registry import Registry, with_changes
 from sim.kube.store import DELETED, Entry, Event, now_rfc3339
 
 CONTROLLER_UID: Final = "batch.kubernetes.io/controller-uid"
+INDEX_KEY: Final = "batch.kubernetes.io/job-completion-index"
 SUCCESS_MESSAGE: Final = "Reached expected number of succeeded pods"
 BACKOFF_MESSAGE: Final = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE: Final = "Job was active longer than specified deadline"
@@ -50,6 +51,7 @@ class JobState:
 
     uid: str
     outcomes: dict[str, str] = field(default_factory=dict)
+    completed_indexes: set[int] = field(default_factory=set)
     started: float | None = None
     last_failure: float = 0.0
     deadline: asyncio.TimerHandle | None = None
@@ -211,6 +213,9 @@ class JobController:
             pod_uid = pod.obj["metadata"].get("uid", "")
             if phase == "Succeeded":
                 state.outcomes.setdefault(pod_uid, "s")
+                index = _pod_index(pod.obj)
+                if index is not None:
+                    state.completed_indexes.add(index)
             elif phase == "Failed":
                 if pod_uid not in state.outcomes:
                     state.outcomes[pod_uid] = "f"
@@ -227,7 +232,10 @@ class JobController:
                 restarts += sum(
                     int(c.get("restartCount", 0)) for c in pod_status.get("containerStatuses") or []
                 )
+        indexed = spec.get("completionMode") == "Indexed"
         succeeded = sum(1 for outcome in state.outcomes.values() if outcome == "s")
+        if indexed:
+            succeeded = len(state.completed_indexes)
         failed = sum(1 for outcome in state.outcomes.values() if outcome == "f")
         start_time = status.get("startTime")
         suspended = bool(spec.get("suspend"))
@@ -303,8 +311,13 @@ class JobController:
                             remaining + 0.001, self._mark, (namespace, name)
                         )
                     missing = 0
-            for _ in range(max(0, missing)):
-                pod = self._create_pod(job)
+            free_indexes: list[int | None] = [None] * max(0, missing)
+            if indexed and completions is not None:
+                busy = {_pod_index(pod.obj) for pod in active} | state.completed_indexes
+                free_indexes = [i for i in range(int(completions)) if i not in busy]
+                free_indexes = free_indexes[: max(0, missing)]
+            for index in free_indexes:
+                pod = self._create_pod(job, index)
                 active.append(pod)
                 self._event(job, "Normal", "SuccessfulCreate", f"Created pod: {pod.obj['metadata']['name']}")
             for pod in active[wanted:] if missing < 0 else []:
@@ -320,6 +333,8 @@ class JobController:
             new_status["active"] = len(active)
         if succeeded:
             new_status["succeeded"] = succeeded
+        if indexed:
+            new_status["completedIndexes"] = compress_indexes(state.completed_indexes)
         if failed:
             new_status["failed"] = failed
         new_status["terminating"] = terminating
@@ -330,17 +345,28 @@ class JobController:
         if _has(conditions, "Complete") or _has(conditions, "Failed"):
             self._arm_ttl(state, {**job, "status": new_status})
 
-    def _create_pod(self, job: dict[str, Any]) -> Entry:
+    def _create_pod(self, job: dict[str, Any], index: int | None = None) -> Entry:
         metadata = job["metadata"]
         template = clone_json((job.get("spec") or {}).get("template") or {})
         template_meta = template.get("metadata") or {}
         pod_meta: dict[str, Any] = {
-            "generateName": f"{metadata['name']}-",
+            "generateName": f"{metadata['name']}-" if index is None else f"{metadata['name']}-{index}-",
             "namespace": metadata.get("namespace", "default"),
             "labels": template_meta.get("labels") or {},
         }
         if template_meta.get("annotations"):
             pod_meta["annotations"] = template_meta["annotations"]
+        pod_spec = template.get("spec") or {}
+        if index is not None:
+            pod_meta.setdefault("annotations", {})[INDEX_KEY] = str(index)
+            pod_meta["labels"][INDEX_KEY] = str(index)
+            pod_spec.setdefault("hostname", f"{metadata['name']}-{index}")
+            for container in pod_spec.get("containers") or []:
+                if isinstance(container, dict):
+                    env = container.setdefault("env", [])
+                    if isinstance(env, list):
+                        env.insert(0, {"name": "JOB_COMPLETION_INDEX", "value": str(index)})
+            template["spec"] = pod_spec
         pod_meta["ownerReferences"] = [
             {
                 "apiVersion": "batch/v1",
@@ -434,6 +460,29 @@ class JobController:
             )
         except KubeError:
             pass
+
+
+def _pod_index(pod: dict[str, Any]) -> int | None:
+    value = (pod["metadata"].get("annotations") or {}).get(INDEX_KEY)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def compress_indexes(indexes: set[int]) -> str:
+    """``{0, 1, 2, 5}`` → ``"0-2,5"``, the form of ``status.completedIndexes``."""
+    ranges: list[str] = []
+    ordered = sorted(indexes)
+    position = 0
+    while position < len(ordered):
+        end = position
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        first, last = ordered[position], ordered[end]
+        ranges.append(str(first) if first == last else f"{first}-{last}")
+        position = end + 1
+    return ",".join(ranges)
 
 
 def clone_json(value: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import asyncio
 from kube_support import Request, job_condition, job_manifest, wait_for
 
 from sim.kube import KubeSimulator
+from sim.kube.jobs import INDEX_KEY, compress_indexes
 
 JOBS = "/apis/batch/v1/namespaces/default/jobs"
 
@@ -181,3 +182,30 @@ async def test_the_controller_records_events_that_describe_the_job(api: Request,
     reasons = [(e["type"], e["reason"]) for e in reply.json["items"]]
     assert sorted(reasons) == [("Normal", "Completed"), ("Normal", "SuccessfulCreate")]
     assert all(e["source"] == {"component": "job-controller"} for e in reply.json["items"])
+
+
+async def test_an_indexed_job_runs_each_index_once_and_reports_completed_indexes(
+    api: Request, kube: KubeSimulator
+) -> None:
+    await api(
+        "POST",
+        JOBS,
+        json=job_manifest("idx", seconds=0.05, completionMode="Indexed", completions=3, parallelism=2),
+    )
+
+    await wait_for(lambda: job_condition(kube, "idx", "Complete"))
+
+    status = job(kube, "idx")["status"]
+    assert status["completedIndexes"] == "0-2"
+    assert status["succeeded"] == 3
+    pods = pods_of(kube, "idx")
+    indexes = sorted(p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] for p in pods)
+    assert indexes == ["0", "1", "2"]
+    assert all(p["metadata"]["name"].startswith(f"idx-{p['metadata']['labels'][INDEX_KEY]}-") for p in pods)
+    env = pods[0]["spec"]["containers"][0]["env"]
+    assert env[0]["name"] == "JOB_COMPLETION_INDEX"
+
+
+def test_completed_indexes_are_compressed_into_ranges() -> None:
+    assert compress_indexes({0, 1, 2, 5, 7, 8}) == "0-2,5,7-8"
+    assert compress_indexes(set()) == ""
