@@ -36,6 +36,7 @@ from sim.kube.resources import Catalog, ResourceInfo
 from sim.kube.store import DELETED, Entry, Event, Store, Table, now_rfc3339
 from sim.kube.strategies import BACKGROUND, FOREGROUND, ORPHAN, Strategy, strategy_for
 
+IMMORTAL_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public"})
 NAME_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
 FOREGROUND_FINALIZER: Final = "foregroundDeletion"
 ORPHAN_FINALIZER: Final = "orphan"
@@ -499,6 +500,12 @@ class Registry:
         if dry_run:
             return entry, False
         if info.key == ("", "namespaces"):
+            if name in IMMORTAL_NAMESPACES:
+                raise KubeError(
+                    "Forbidden",
+                    f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                    {"name": name, "kind": "namespaces"},
+                )
             return self._delete_namespace(entry), False
         obj = entry.obj
         metadata = obj["metadata"]

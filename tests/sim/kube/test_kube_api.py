@@ -497,3 +497,10 @@ async def test_a_stored_custom_resource_definition_appears_in_discovery(api: Req
     assert resources.json["resources"][0]["shortNames"] == ["gd"]
     assert gadget.status == 201
     assert "namespace" not in gadget.json["metadata"]
+
+
+async def test_the_default_namespace_may_not_be_deleted(api: Request) -> None:
+    reply = await api("DELETE", "/api/v1/namespaces/default")
+
+    assert reply.status == 403
+    assert reply.json["message"] == 'namespaces "default" is forbidden: this namespace may not be deleted'
