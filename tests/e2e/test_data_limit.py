@@ -61,6 +61,7 @@ def printing_job(name: str) -> dict[str, Any]:
 def run_job(
     simulators: Simulators, job: dict[str, Any], log_options: dict[str, Any], **fields: Any
 ) -> dict[str, Any]:
+    """A one-state runJob.sync machine on the demo cluster (extra Task fields in ``fields``)."""
     return single_task(
         RUN_JOB_SYNC, {**cluster_parameters(simulators), "Job": job, "LogOptions": log_options}, **fields
     )
