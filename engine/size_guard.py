@@ -33,25 +33,27 @@ class SizeGuard:
     def __init__(self, limit: int | None = DEFAULT_LIMIT_BYTES) -> None:
         self.limit = limit
 
-    def check(self, value: JSON, what: str) -> None:
+    def check(self, value: JSON, what: str, *args: object) -> None:
         """Raise ``States.DataLimitExceeded`` when ``value`` is over the limit.
 
         Args:
             value: the payload.
             what: the start of the cause, naming what was too large, e.g.
-                ``"The state/task 'Run' returned a result"``.
+                ``"The state/task '%s' returned a result"``; formatted with
+                ``args`` only on failure (this runs on every transition).
+            *args: values for ``what``'s ``%s`` placeholders.
         """
         limit = self.limit
         if limit is None:
             return
-        # Cheap pre-check: a str/bytes-free small object cannot be large. The
-        # full serialization is the honest measure and orjson makes it fast.
+        # Serializing is the honest measure (UTF-8 bytes of compact JSON); orjson makes it cheap.
         size = len(dumps(value))
         if size > limit:
             # AWS's wording, exactly (conformance start_large_input); the size
             # itself goes in the exception's attributes and the history event.
+            text = what % args if args else what
             err = DataLimitExceeded(
-                cause=f"{what} with a size exceeding the maximum number of bytes service limit."
+                cause=f"{text} with a size exceeding the maximum number of bytes service limit."
             )
             err.size = size  # type: ignore[attr-defined]
             err.limit = limit  # type: ignore[attr-defined]

@@ -102,6 +102,7 @@ class PassState(State):
     has_result: bool = False
     result_path: object | None = None
     result_path_null: bool = False
+    simple: bool = False  # JSONPath, no InputPath/OutputPath/Assign/$$: the interpreter's fast path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

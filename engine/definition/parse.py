@@ -745,6 +745,11 @@ class _Parser:
         if "Result" in raw:
             c["result"] = raw["Result"]
             c["has_result"] = True
+        c["simple"] = (
+            c["query_language"] == JSONPATH
+            and not any(k in raw for k in ("InputPath", "OutputPath", "Assign"))
+            and not c["needs_context"]
+        )
         return PassState(**c)
 
     def s_task(self, raw: Mapping[str, JSON], loc: str, c: dict[str, Any]) -> State | None:

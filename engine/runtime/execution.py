@@ -69,6 +69,8 @@ ABORTED: Final = "ABORTED"
 RUNNING: Final = "RUNNING"
 _EMPTY: Final[dict[str, JSON]] = {}
 _RETRYABLE: Final = frozenset({"Task", "Map", "Parallel"})
+RESULT_WHAT: Final = "The state/task '%s' returned a result"
+PARAMETERS_WHAT: Final = "The parameters of state/task '%s' are"
 
 
 @dataclass
@@ -421,8 +423,8 @@ class Interpreter:
         if not updates:
             return
         for k, v in updates.items():
-            self.guard.check(v, f"The variable '{k}' assigned in state '{where}' has a value")
-        self.guard.check(updates, f"The Assign field of state '{where}' produced a value")
+            self.guard.check(v, "The variable '%s' assigned in state '%s' has a value", k, where)
+        self.guard.check(updates, "The Assign field of state '%s' produced a value", where)
         variables.update(updates)
         self._assigned = updates
 
@@ -496,7 +498,7 @@ class Interpreter:
             else:
                 result = raw
             out = self.result_path(state, raw, result)
-            self.guard.check(out, f"The state/task '{state.name}' returned a result")
+            self.guard.check(out, RESULT_WHAT, state.name)
             self.history.append(
                 "PassStateExited", self.clock.timestamp(), {"name": state.name, "output": out}
             )
@@ -519,7 +521,7 @@ class Interpreter:
             out = self.result_path(state, raw, result)
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
-        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.guard.check(out, RESULT_WHAT, state.name)
         self.exited(state, out)
         return out, state.next
 
@@ -752,7 +754,7 @@ class Interpreter:
                 heartbeat = self._path_seconds(
                     state.heartbeat_seconds_path, "HeartbeatSecondsPath", scope, state.heartbeat_seconds
                 )
-            self.guard.check(params, f"The parameters of state/task '{state.name}' are")
+            self.guard.check(params, PARAMETERS_WHAT, state.name)
             call = ExecutorCall(
                 resource=state.resource,
                 service=parsed.service,
@@ -779,7 +781,7 @@ class Interpreter:
             out = self.result_path(state, raw, result)
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
-        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.guard.check(out, RESULT_WHAT, state.name)
         self.exited(state, out)
         return out, state.next
 
@@ -922,7 +924,7 @@ class Interpreter:
                     "cause": f"The state/task '{state.name}' returned a result with a size exceeding the maximum number of bytes service limit.",
                 },
             )
-            self.guard.check(result, f"The state/task '{state.name}' returned a result")
+            self.guard.check(result, RESULT_WHAT, state.name)
         self.event(
             "TaskSucceeded",
             {"resourceType": details["resourceType"], "resource": details["resource"], "output": result},
@@ -1086,7 +1088,7 @@ class Interpreter:
                 pos.map_progress = None
                 await self.retry_sleep(pos, delay)
                 self.event("MapStateStarted", {"length": len(items)})
-        self.guard.check(results, f"The state/task '{state.name}' returned a result")
+        self.guard.check(results, RESULT_WHAT, state.name)
         self.event("MapStateSucceeded")
         if jsonata_mode:
             out = self.jsonata_finish(state, pos, variables, raw, results, result=results)
@@ -1099,7 +1101,7 @@ class Interpreter:
             out = self.result_path(state, raw, result)
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
-        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.guard.check(out, RESULT_WHAT, state.name)
         self.exited(state, out)
         return out, state.next
 
@@ -1241,7 +1243,7 @@ class Interpreter:
                     self.event("ParallelStateFailed")
                     raise f.error from None
                 await self.retry_sleep(pos, delay)
-        self.guard.check(results, f"The state/task '{state.name}' returned a result")
+        self.guard.check(results, RESULT_WHAT, state.name)
         self.event("ParallelStateSucceeded")
         if jsonata_mode:
             out = self.jsonata_finish(state, pos, variables, raw, results, result=results)
@@ -1254,7 +1256,7 @@ class Interpreter:
             out = self.result_path(state, raw, result)
             out = self.output_path(state, out, scope)
             self.apply_assign(updates, variables, state.name)
-        self.guard.check(out, f"The state/task '{state.name}' returned a result")
+        self.guard.check(out, RESULT_WHAT, state.name)
         self.exited(state, out)
         return out, state.next
 
