@@ -30,6 +30,7 @@ from tests.e2e.support import (
     condition_true,
     e2e_engine,
     eks_client,
+    model_job,
     result_text,
     seed_example,
     single_task,
@@ -257,3 +258,38 @@ async def test_kubernetes_examples_run_the_job_with_logs_list_its_pods_and_delet
 
     for result in (ran, listed, removed, gone, after):
         assert_no_secrets(result_text(result), sim_env["AWS_SECRET_ACCESS_KEY"])
+
+
+async def test_request_response_resources_answer_at_once_without_waiting(
+    simulators: Simulators, sim_env: Mapping[str, str]
+) -> None:
+    create_nodegroup = single_task(
+        "arn:aws:states:::eks:createNodegroup",
+        {
+            "ClusterName": "demo",
+            "NodegroupName": "at-once",
+            "NodeRole": NODE_ROLE,
+            "Subnets": ["subnet-09fb51df01234"],
+        },
+    )
+    run_job = single_task(
+        "arn:aws:states:::eks:runJob", {**cluster_parameters(simulators), "Job": model_job("at-once")}
+    )
+    async with e2e_engine() as engine:
+        group = await engine.run(create_nodegroup, {})
+        job = await engine.run(run_job, {})
+
+    assert group.status == "SUCCEEDED", (group.error, group.cause)
+    assert isinstance(group.output, dict)
+    assert group.output["Nodegroup"]["NodegroupName"] == "at-once"
+    assert group.output["Nodegroup"]["Status"] == "CREATING"
+    # Spec §2.2: the Java-SDK envelope of control-plane request-response results.
+    assert group.output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert group.output["SdkResponseMetadata"]["RequestId"]
+
+    assert job.status == "SUCCEEDED", (job.error, job.cause)
+    assert isinstance(job.output, dict)
+    assert job.output["kind"] == "Job"
+    assert job.output["metadata"]["name"] == "at-once"
+    assert "logs" not in job.output
+    assert not condition_true(job.output, "Complete")
