@@ -49,10 +49,12 @@ from benchmarks.polling import (
     Observer,
     RequestCounter,
     RunConfig,
+    add_rate_limit_arguments,
     build_policy,
     counting_services,
     cpu_split,
     drive,
+    executor_options,
     pin_to_cpus,
     rounded,
     rss_bytes,
@@ -225,7 +227,7 @@ async def eks_benchmark(config: EksConfig) -> list[dict[str, Any]]:
         observer = Observer()
         engine = Engine(
             registry=registry,
-            executor_options={"poll_policy": policy, "eks_timestamp_format": "epoch_millis"},
+            executor_options=executor_options(run, policy, eks_timestamp_format="epoch_millis"),
             on_event=observer,
             seed=run.seed,
         )
@@ -301,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", action="store_true", help="5%% 429/500/503 from EKS and STS")
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS)
     parser.add_argument("--no-pin", action="store_true")
+    add_rate_limit_arguments(parser)
     parser.add_argument("--out", help="append JSON lines here (default benchmarks/results/…)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -318,7 +321,14 @@ def main(argv: list[str] | None = None) -> int:
 
         args.out = Path(args.out)
     args.max = False
-    common = {"seed": args.seed, "faults": args.faults, "pin": not args.no_pin, "timeout": args.timeout}
+    common = {
+        "seed": args.seed,
+        "faults": args.faults,
+        "pin": not args.no_pin,
+        "timeout": args.timeout,
+        "kube_qps": args.kube_qps,
+        "kube_burst": args.kube_burst,
+    }
     if args.jobs is None and args.policy is None:
         pairs = list(DEFAULT_SET)
     else:

@@ -76,6 +76,7 @@ from engine.runtime.execution import ExecutionRecord
 from executors.eks import EksExecutor, register
 from executors.eks.auth import KubeConnections
 from executors.eks.polling import AwsPollPolicy, PollPolicy, parse_poll_policy
+from executors.eks.ratelimit import BURST_OPTION, QPS_OPTION
 from executors.eks.services import EksServices
 from statewright import Engine, ExecutorRegistry
 
@@ -85,6 +86,8 @@ FAULT_RATE: Final = 0.05
 WATCH_CUT_SECONDS: Final = 3.0
 SAMPLE_SECONDS: Final = 0.1
 RUN_TIMEOUT_SECONDS: Final = 600.0
+UNLIMITED_QPS: Final = 1_000_000.0
+UNLIMITED_BURST: Final = 1_000_000
 MAX_MODE_LIMIT: Final = 64_000
 MAX_MODE_P99_SECONDS: Final = 5.0
 """``--max`` stops when detection p99 exceeds this many seconds (or any execution fails)."""
@@ -459,6 +462,9 @@ class RunConfig:
         min_seconds, max_seconds: the Job run-time distribution (uniform).
         pin: pin simulator and engine to separate CPUs.
         timeout: give up on the run after this many seconds.
+        kube_qps, kube_burst: the engine's per-cluster client-side rate limit
+            (``eks_kube_qps`` / ``eks_kube_burst``); by default so high that it never binds,
+            so the runs measure polling, not the limiter.
     """
 
     jobs: int
@@ -469,6 +475,13 @@ class RunConfig:
     max_seconds: float = 5.0
     pin: bool = True
     timeout: float = RUN_TIMEOUT_SECONDS
+    kube_qps: float = UNLIMITED_QPS
+    kube_burst: int = UNLIMITED_BURST
+
+
+def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
+    """The engine's executor options for a run: the policy and the client-side rate limit."""
+    return {"poll_policy": policy, QPS_OPTION: config.kube_qps, BURST_OPTION: config.kube_burst, **extra}
 
 
 def sim_options(config: RunConfig, cpu: int | None, **extra: Any) -> SimOptions:
@@ -502,7 +515,10 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
         names = [f"bench-{config.seed}-{index:06d}" for index in range(config.jobs)]
         inputs = [{"job": job_manifest(n, d)} for n, d in zip(names, durations, strict=True)]
         engine = Engine(
-            registry=registry, executor_options={"poll_policy": policy}, on_event=observer, seed=config.seed
+            registry=registry,
+            executor_options=executor_options(config, policy),
+            on_event=observer,
+            seed=config.seed,
         )
         machine = engine.compile(run_job_machine(sim.cluster))
         results: list[Any] = []
@@ -581,6 +597,8 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
         "memory_method": "rss_delta_at_peak_in_flight",
         "wall_s": round(wall, 3),
         "aws_compression": policy.factor if isinstance(policy, CompressedAwsPolicy) else None,
+        "kube_qps": config.kube_qps,
+        "kube_burst": config.kube_burst,
         "pinned": sim_cpu is not None,
     }
 
@@ -626,6 +644,7 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
     if job_seconds:
         argv += ["--min-seconds", str(config.min_seconds), "--max-seconds", str(config.max_seconds)]
     argv += ["--timeout", str(config.timeout)]
+    argv += ["--kube-qps", str(config.kube_qps), "--kube-burst", str(config.kube_burst)]
     if config.faults:
         argv.append("--faults")
     if not config.pin:
@@ -636,6 +655,16 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
 def degraded(record: Mapping[str, Any], limit: float) -> bool:
     """Whether a ``--max`` step went too far: a failure, an unfinished run or p99 over ``limit``."""
     return bool(record["failed"] or record["unfinished"] or record["p99_s"] > limit)
+
+
+def add_rate_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--kube-qps`` / ``--kube-burst``: the engine's client-side limit per cluster."""
+    parser.add_argument(
+        "--kube-qps", type=float, default=UNLIMITED_QPS, help="eks_kube_qps (default: never binds)"
+    )
+    parser.add_argument(
+        "--kube-burst", type=int, default=UNLIMITED_BURST, help="eks_kube_burst (default: never binds)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -657,6 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-seconds", type=float, default=5.0, help="longest Job run time (default 5)")
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS, help="give up on a run after")
     parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
+    add_rate_limit_arguments(parser)
     parser.add_argument("--out", type=Path, help="append JSON lines here (default benchmarks/results/…)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -669,6 +699,8 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "max_seconds": args.max_seconds,
         "pin": not args.no_pin,
         "timeout": args.timeout,
+        "kube_qps": args.kube_qps,
+        "kube_burst": args.kube_burst,
     }
     if args.jobs is None and args.policy is None:
         return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]
@@ -685,6 +717,8 @@ def validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error("need 0 < --min-seconds <= --max-seconds")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
+    if args.kube_qps <= 0 or args.kube_burst < 1:
+        parser.error("--kube-qps must be positive and --kube-burst at least 1")
     for spec in args.policy or ():
         try:
             build_policy(spec)
