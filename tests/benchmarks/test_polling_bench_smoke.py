@@ -1,0 +1,110 @@
+"""The polling benchmarks' code path, run tiny so it cannot rot (nothing here is timed).
+
+A three-Job runJob.sync run and a one-cluster EKS run go through the same
+functions as the real benchmarks: simulator process, counted sessions, the
+engine, the records and the plots. The assertions are about shape and
+bookkeeping (every execution completed, every request counted), never speed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from benchmarks import eks_polling, plot, polling
+from benchmarks.polling import CompressedAwsPolicy, RunConfig, build_policy, kube_request_kind
+from executors.eks.polling import AwsPollPolicy
+
+CONTRACT_FIELDS = (
+    "policy", "jobs", "completed", "failed", "p50_s", "p95_s", "p99_s", "max_s", "requests_per_job",
+    "requests_per_s", "cpu_s", "rss_peak_mb", "bytes_per_waiting_execution", "wall_s", "requests_by_kind",
+)  # fmt: skip
+
+
+@pytest.fixture
+def restored_environ() -> Iterator[None]:
+    """The runs set the simulator's AWS variables in this process; put the environment back."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_compressed_aws_policy_divides_every_delay_of_the_aws_schedule() -> None:
+    aws = AwsPollPolicy().delays()
+    compressed = CompressedAwsPolicy(60).delays()
+    assert [next(compressed) for _ in range(16)] == [next(aws) / 60 for _ in range(16)]
+    assert build_policy("aws").name == "aws/60"
+    assert build_policy("aws/10").name == "aws/10"
+
+
+def test_a_bad_policy_spec_is_rejected_with_a_message() -> None:
+    with pytest.raises(ValueError, match="aws/F"):
+        build_policy("aws/fast")
+    with pytest.raises(ValueError, match="unknown poll policy"):
+        build_policy("sometimes")
+
+
+def test_request_kinds_name_the_kubernetes_calls_a_wait_makes() -> None:
+    jobs = "/apis/batch/v1/namespaces/default/jobs"
+    assert kube_request_kind("POST", jobs, {}) == "create_job"
+    assert kube_request_kind("GET", f"{jobs}/j-1", {}) == "get_job"
+    assert kube_request_kind("GET", jobs, {"labelSelector": "a=b"}) == "list_jobs"
+    assert kube_request_kind("GET", jobs, {"watch": "1"}) == "watch_jobs"
+    assert kube_request_kind("GET", "/api/v1/namespaces/default/pods/p/log", {}) == "read_log"
+    assert kube_request_kind("DELETE", f"{jobs}/j-1", {}) == "delete_job"
+
+
+def test_the_command_line_refuses_bad_numbers_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        polling.main(["--jobs", "0", "--policy", "fixed:1"])
+    assert stopped.value.code == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
+async def test_a_tiny_run_job_run_completes_every_execution_and_plots(
+    tmp_path: Path, restored_environ: None
+) -> None:
+    config = RunConfig(3, "fixed:0.2", seed=7, min_seconds=0.2, max_seconds=0.4, pin=False, timeout=60)
+    record = await polling.run_job_benchmark(config)
+    for field in CONTRACT_FIELDS:
+        assert field in record, field
+    assert (record["completed"], record["failed"], record["unfinished"]) == (3, 0, 0)
+    assert record["latency_samples"] == 3
+    assert record["requests_by_kind"]["create_job"] == 3
+    assert record["requests_by_kind"]["get_job"] >= 3
+    assert record["requests"] == sum(record["requests_by_kind"].values())
+    assert 0 <= record["p50_s"] <= record["p99_s"] <= record["max_s"]
+
+    results = tmp_path / "run.jsonl"
+    results.write_bytes(orjson.dumps(record) + b"\n" + orjson.dumps({"name": "not-polling"}) + b"\n")
+    pngs = plot.plot_file(results)
+    assert len(pngs) == 6
+    assert all(png.exists() and png.stat().st_size > 0 for png in pngs)
+
+
+async def test_a_tiny_eks_run_waits_on_a_cluster_then_its_node_groups(restored_environ: None) -> None:
+    config = eks_polling.EksConfig(
+        RunConfig(2, "fixed:0.2", pin=False, timeout=60), clusters=1, time_factor=0.001
+    )
+    clusters, nodegroups = await eks_polling.eks_benchmark(config)
+    assert (clusters["completed"], nodegroups["completed"]) == (1, 2)
+    assert clusters["requests_by_kind"]["CreateCluster"] == 1
+    assert nodegroups["requests_by_kind"]["CreateNodegroup"] == 2
+    assert nodegroups["requests_by_kind"]["DescribeNodegroup"] >= 2
+    assert nodegroups["latency_samples"] == 2
+
+
+def test_plot_reports_a_results_file_that_is_not_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{not json\n")
+    assert plot.main([str(broken)]) == 2
+    assert "broken.jsonl:1" in capsys.readouterr().err
