@@ -9,9 +9,12 @@ store serializes the record (``record_to_json``) and is free to batch writes.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Protocol, runtime_checkable
+from datetime import UTC, datetime
+from typing import Final, Protocol, runtime_checkable
 
-from engine.jsonvalue import JSON
+from engine.definition.model import StateMachine
+from engine.history import History
+from engine.jsonvalue import JSON, loads
 from engine.runtime.execution import ExecutionRecord, Position
 
 
@@ -68,3 +71,92 @@ def record_to_json(record: ExecutionRecord) -> JSON:
         "position": position_to_json(record.position),
         "history": record.history.to_aws(),
     }
+
+
+_NESTING: Final = frozenset({"MapStateEntered", "ParallelStateEntered"})
+_UNNESTING: Final = frozenset({"MapStateExited", "ParallelStateExited"})
+_FINAL: Final = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionAborted": "ABORTED",
+    "ExecutionTimedOut": "TIMED_OUT",
+}
+
+
+def rebuild_record(
+    machine: StateMachine,
+    history: History,
+    *,
+    execution_arn: str,
+    name: str,
+    state_machine_arn: str,
+    state_machine_name: str = "StateMachine",
+    role_arn: str = "",
+) -> ExecutionRecord:
+    """Rebuild an execution's record from its history alone.
+
+    The top-level position comes from the last state entered and not yet
+    exited (it is entered again on resume) or, after an exit, from that
+    state's ``Next`` with its output; a Choice is re-entered with its input,
+    since choosing is pure. Variables come from the ``assignedVariables`` of
+    top-level exits. Not rebuilt (they are in the live record, not the
+    history): retry counters, a Wait's due time, Map progress and an
+    executor's handle, so a resumed Task or Map runs its current state again.
+
+    Raises:
+        ValueError: the history has no ExecutionStarted event.
+    """
+    events = list(history)
+    if not events or events[0].type != "ExecutionStarted":
+        raise ValueError("a history starts with ExecutionStarted")
+    start = events[0]
+    details = start.details or {}
+    execution_input = details.get("input", {})
+    variables: dict[str, JSON] = {}
+    depth = 0
+    current: tuple[str, JSON, int] | None = None
+    last_exit: tuple[str, JSON, JSON] | None = None
+    status = "RUNNING"
+    for ev in events[1:]:
+        d = ev.details or {}
+        if ev.type.endswith("StateEntered"):
+            if depth == 0:
+                current = (str(d.get("name")), d.get("input"), ev.id)
+            if ev.type in _NESTING:
+                depth += 1
+        elif ev.type.endswith("StateExited"):
+            if ev.type in _UNNESTING:
+                depth -= 1
+            if depth == 0:
+                entered_input = current[1] if current is not None else None
+                last_exit = (str(d.get("name")), entered_input, d.get("output"))
+                current = None
+                assigned = d.get("assignedVariables")
+                if isinstance(assigned, dict):
+                    variables.update({k: loads(v) if isinstance(v, str) else v for k, v in assigned.items()})
+        elif ev.type in _FINAL:
+            status = _FINAL[ev.type]
+    if current is not None:
+        position = Position(current[0], current[1], entered_event_id=current[2])
+    elif last_exit is not None:
+        state = machine.states[last_exit[0]]
+        if state.type == "Choice":
+            position = Position(state.name, last_exit[1])
+        else:
+            position = Position(state.next or state.name, last_exit[2])
+    else:
+        position = Position(machine.start_at, execution_input)
+    record = ExecutionRecord(
+        execution_arn=execution_arn,
+        name=name,
+        state_machine_arn=state_machine_arn,
+        state_machine_name=state_machine_name,
+        input=execution_input,
+        start_time=datetime.fromtimestamp(start.timestamp, UTC),
+        role_arn=role_arn or str(details.get("roleArn", "")),
+        position=position,
+        variables=variables,
+        status=status,
+        history=history,
+    )
+    return record
