@@ -94,10 +94,16 @@ MAX_MODE_P99_SECONDS: Final = 5.0
 
 CANDIDATE_POLICIES: Final = ("fixed:1", "aws/60", "batched:1", "watch")
 DEFAULT_SET: Final[tuple[tuple[int, str, bool], ...]] = (
-    *((n, p, False) for n in (100, 1_000, 10_000) for p in CANDIDATE_POLICIES),
+    *((n, p, False) for n in (100, 1_000) for p in CANDIDATE_POLICIES),
+    *((10_000, p, False) for p in ("fixed:1", "batched:1", "watch")),
     *((1_000, p, True) for p in CANDIDATE_POLICIES),
 )
-"""(jobs, policy, faults) of the bare run; policies not yet registered are skipped."""
+"""(jobs, policy, faults) of the bare run; policies not yet registered are skipped.
+
+Chosen to finish in under ten minutes on two cores: every policy at 100 and 1,000
+and under faults at 1,000; at 10,000 the naive poller and the two shared policies
+whose targets are stated at that scale (``aws/60`` polls no less than ``fixed:1``
+for the first ten minutes, so it is left to ``--jobs 10000 --policy aws/60``)."""
 
 
 # -- policies ------------------------------------------------------------------------------------
