@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import anyio
+import yaml
 from anyio.abc import Process
 
 from tests.e2e.support import EXAMPLES, REPO, SEED, assert_no_secrets, base_environment
@@ -120,19 +121,6 @@ async def stop(sim: SimProcess) -> int:
         return await sim.process.wait()
 
 
-def seed_input(cluster: Mapping[str, Any]) -> str:
-    """The seed examples' input for a createCluster.sync ``Cluster`` output, as --input text."""
-    return json.dumps(
-        {
-            "cluster": {
-                "Name": cluster["Name"],
-                "Endpoint": cluster["Endpoint"],
-                "CertificateAuthority": cluster["CertificateAuthority"]["Data"],
-            }
-        }
-    )
-
-
 async def test_statewright_run_with_the_sim_env_creates_a_cluster_and_exits_1_when_it_fails(
     tmp_path: Path,
 ) -> None:
@@ -185,11 +173,21 @@ async def test_every_example_runs_through_the_command_line_against_statewright_s
                 "pipeline", EXAMPLES / "eks-pipeline.json", f"@{EXAMPLES / 'eks-pipeline.input.json'}"
             )
 
+        # The ready cluster, as the kubeconfig names it (create-cluster.json runs in the test above).
+        kubeconfig = yaml.safe_load(await anyio.Path(sim.kubeconfig).read_text())
+        (entry,) = kubeconfig["clusters"]
+        assert entry["name"].endswith(":cluster/demo")
+        given = json.dumps(
+            {
+                "cluster": {
+                    "Name": "demo",
+                    "Endpoint": entry["cluster"]["server"],
+                    "CertificateAuthority": entry["cluster"]["certificate-authority-data"],
+                }
+            }
+        )
+
         async def seeds() -> None:
-            await run_example("create-cluster", SEED / "create-cluster.json", '{"name": "cli-seeds"}')
-            created = outcomes["create-cluster"]
-            assert created.returncode == 0, created.stderr
-            given = seed_input(created.result["output"]["Cluster"])
             # Independent examples run side by side; each phase needs the previous one
             # (aws-auth is created by the seed before a node group would create it).
             for phase in (
@@ -209,7 +207,7 @@ async def test_every_example_runs_through_the_command_line_against_statewright_s
         for name, outcome in outcomes.items():
             assert outcome.returncode == 0, f"{name}: {outcome.result} {outcome.stderr}"
             assert outcome.result["status"] == "SUCCEEDED", name
-        assert len(outcomes) == 11
+        assert len(outcomes) == 10
 
         out = {name: outcome.result["output"] for name, outcome in outcomes.items()}
         assert out["add-aws-auth"]["StatusCode"] == 201
@@ -225,7 +223,7 @@ async def test_every_example_runs_through_the_command_line_against_statewright_s
         assert out["delete-job"]["ResponseBody"]["metadata"]["name"] == "example-job"
         assert out["delete-nodegroup"]["Nodegroup"]["NodegroupName"] == "MyNodegroup"
         assert out["delete-fargate-profile"]["FargateProfile"]["FargateProfileName"] == "MyFargateProfile"
-        assert out["delete-cluster"]["Cluster"]["Name"] == "cli-seeds"
+        assert out["delete-cluster"]["Cluster"]["Name"] == "demo"
         assert out["pipeline"]["logs"][0].startswith("3.14159265358979")
 
         assert await stop(sim) == 0
