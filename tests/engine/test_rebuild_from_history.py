@@ -7,6 +7,7 @@ import pytest
 
 from engine import Engine, ExecutorRegistry, LoopClock, parse_definition
 from engine.persistence import rebuild_record
+from engine.runtime.clock import ImmediateClock
 
 DEFINITION = {
     "StartAt": "Remember",
@@ -56,7 +57,7 @@ async def test_a_history_cut_in_a_wait_rebuilds_the_wait_and_the_variables() -> 
 
 async def test_a_history_cut_after_a_choice_re_enters_the_choice_with_its_input() -> None:
     machine = parse_definition(DEFINITION)
-    async with Engine(registry=ExecutorRegistry()) as engine:
+    async with Engine(registry=ExecutorRegistry(), clock=ImmediateClock()) as engine:
         result = await engine.run(machine, {"n": 1})
     events = list(result.history)
     cut = next(i for i, e in enumerate(events) if e.type == "ChoiceStateExited") + 1
