@@ -37,6 +37,7 @@ as one failure; the loop goes on.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import math
@@ -99,7 +100,7 @@ class Subscription:
         unlisted: the Job exists but a label-selected LIST does not show it.
     """
 
-    __slots__ = ("_event", "check", "epoch", "error", "job", "name", "own_poll", "uid", "unlisted")
+    __slots__ = ("_waiter", "check", "epoch", "error", "job", "name", "own_poll", "uid", "unlisted")
 
     def __init__(self, name: str, uid: str | None, epoch: int) -> None:
         self.name = name
@@ -110,7 +111,7 @@ class Subscription:
         self.check = False
         self.own_poll = False
         self.unlisted = False
-        self._event: anyio.Event | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"Subscription({self.name!r}, uid={self.uid!r})"
@@ -120,20 +121,30 @@ class Subscription:
         """Whether something is there for the waiter to act on."""
         return self.job is not None or self.error is not None or self.check or self.own_poll
 
+    @property
+    def sleeping(self) -> bool:
+        """Whether the waiter is asleep in ``wait``."""
+        return self._waiter is not None
+
     def wake(self) -> None:
         """Wake the waiter (it reads the flags)."""
-        if self._event is not None:
-            self._event.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self) -> None:
-        """Sleep until ``wake`` (returns at once when something is ready)."""
+        """Sleep until ``wake`` (returns at once when something is ready); a cancel point.
+
+        A bare future rather than an ``anyio.Event``: an event keeps a deque of
+        waiters, over a kilobyte, and ten thousand sleepers each need only one slot.
+        """
         if self.ready:
             return
-        event = self._event = anyio.Event()
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
         try:
-            await event.wait()
+            await waiter
         finally:
-            self._event = None
+            self._waiter = None
 
 
 class JobFeed:
@@ -551,10 +562,11 @@ async def _poll_alone(ctx: ExecutorContext, client: KubeClient, ref: JobRef, pol
 
 
 class _Call:
-    __slots__ = ("done", "error", "ok", "value")
+    __slots__ = ("done", "error", "ok", "started", "value")
 
-    def __init__(self) -> None:
+    def __init__(self, started: float) -> None:
         self.done = anyio.Event()
+        self.started = started
         self.ok = False
         self.value: object = None
         self.error: BaseException | None = None
@@ -573,10 +585,13 @@ class DescribeCoalescer:
     """Shares Describe calls between waiters on the same resource.
 
     A waiter asks for a resource's state with the oldest answer it accepts:
-    an answer whose call started no longer ago than that is reused; a call in
-    flight is joined (its answer or error shared); otherwise this waiter
-    makes the call. A call whose caller is cancelled is made again by a
-    waiter that joined it.
+    an answer whose call started no longer ago than ``max_age``, and not
+    before ``since`` (the waiter's own start, so an answer from before a
+    create or delete never ends the wait that follows it), is reused; a call
+    in flight that started since then is joined (its answer or error shared);
+    otherwise this waiter makes the call. A call whose caller is cancelled is
+    made again by a waiter that joined it. Times are the waiters' clock
+    (``ExecutorContext.clock.monotonic``), so virtual time applies.
     """
 
     SWEEP_AT: Final = 4096
@@ -589,13 +604,23 @@ class DescribeCoalescer:
     def __repr__(self) -> str:
         return f"DescribeCoalescer(resources={len(self._entries)}, calls={self.calls})"
 
-    async def describe(self, key: Hashable, fetch: Callable[[], Awaitable[T]], max_age: float) -> T:
+    async def describe(
+        self,
+        key: Hashable,
+        fetch: Callable[[], Awaitable[T]],
+        max_age: float,
+        *,
+        now: Callable[[], float] = anyio.current_time,
+        since: float = -math.inf,
+    ) -> T:
         """The resource's state, from a shared call.
 
         Args:
             key: names the resource and the call (operation, identity, format).
             fetch: makes the call.
             max_age: the oldest answer (seconds since its call started) this waiter accepts.
+            now: the waiter's monotonic clock.
+            since: answers from calls started before this time are never used.
 
         Raises:
             StatesError: the call's error (shared with the waiters that joined it).
@@ -604,20 +629,23 @@ class DescribeCoalescer:
             entry = self._entries.get(key)
             if entry is None:
                 if len(self._entries) >= self.SWEEP_AT:
-                    self._sweep()
+                    self._sweep(now())
                 entry = self._entries[key] = _Shared()
-            now = anyio.current_time()
-            if entry.fetched_at is not None and now - entry.fetched_at <= max_age:
+            moment = now()
+            fetched = entry.fetched_at
+            if fetched is not None and fetched >= since and moment - fetched <= max_age:
                 return entry.value  # type: ignore[return-value]
             call = entry.inflight
-            if call is not None:
+            if call is not None and call.started >= since:
                 await call.done.wait()
                 if call.ok:
                     return call.value  # type: ignore[return-value]
                 if call.error is not None:
                     raise _copy_error(call.error)
                 continue
-            call = entry.inflight = _Call()
+            call = _Call(moment)
+            if entry.inflight is None:
+                entry.inflight = call
             self.calls += 1
             try:
                 value = await fetch()
@@ -628,14 +656,15 @@ class DescribeCoalescer:
                 raise
             else:
                 call.ok, call.value = True, value
-                entry.value, entry.fetched_at = value, now
+                if entry.fetched_at is None or moment >= entry.fetched_at:
+                    entry.value, entry.fetched_at = value, moment
                 return value
             finally:
-                entry.inflight = None
+                if entry.inflight is call:
+                    entry.inflight = None
                 call.done.set()
 
-    def _sweep(self) -> None:
-        now = anyio.current_time()
+    def _sweep(self, now: float) -> None:
         stale = [
             key
             for key, entry in self._entries.items()

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
@@ -242,7 +243,9 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     identity = {target: kwargs[source] for source, target in spec.identity.items()}
     resource = f"{spec.action}{IntegrationPattern.SYNC.suffix}"
     handle = ctx.handle
-    if isinstance(handle, dict) and handle.get("resource") == resource and handle.get("identity") == identity:
+    resumed = isinstance(handle, dict) and handle.get("resource") == resource and handle.get("identity") == identity
+    if resumed:
+        assert isinstance(handle, dict)
         submitted = handle.get("submitted")
     else:
         response = await _invoke(client, spec.method, kwargs)
@@ -255,7 +258,9 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
             {"resourceType": RESOURCE_TYPE, "resource": resource, "output": dumps_str(event_output)},
         )
         ctx.save_handle({"resource": resource, "identity": identity, "submitted": submitted})
-    shared = _SharedDescribe(services, client, spec, identity, timestamps, describe_max_age(policy))
+    shared = _SharedDescribe(
+        services, ctx, client, spec, identity, timestamps, describe_max_age(policy), resumed=resumed
+    )
     if spec.kind == "delete":
         return await _wait_deleted(ctx, spec, shared, submitted, policy)
     try:
@@ -270,18 +275,22 @@ class _SharedDescribe:
     """One waiter's Describe, coalesced with every other waiter's on the same resource.
 
     The answer is shared, so a waiter copies what it returns as its output.
+    A fresh wait uses no answer from before its create or delete call.
     """
 
-    __slots__ = ("_client", "_coalescer", "_identity", "_key", "_max_age", "_spec", "_timestamps")
+    __slots__ = ("_client", "_clock", "_coalescer", "_identity", "_key", "_max_age", "_since", "_spec", "_timestamps")
 
     def __init__(
         self,
         services: EksServices,
+        ctx: ExecutorContext,
         client: Any,
         spec: ControlPlaneAction,
         identity: Mapping[str, Any],
         timestamps: TimestampFormat,
         max_age: float,
+        *,
+        resumed: bool,
     ) -> None:
         self._coalescer = services.describes()
         self._client = client
@@ -290,9 +299,15 @@ class _SharedDescribe:
         self._timestamps = timestamps
         self._max_age = max_age
         self._key = (spec.describe, tuple(sorted(identity.items())), timestamps)
+        self._clock = ctx.clock
+        # Answers from before this wait's create or delete never end it. A resumed
+        # wait's call was made before the restart, so any answer since then will do.
+        self._since = -math.inf if resumed else ctx.clock.monotonic()
 
     async def __call__(self) -> tuple[dict[str, JSON], str | None]:
-        return await self._coalescer.describe(self._key, self._fetch, self._max_age)
+        return await self._coalescer.describe(
+            self._key, self._fetch, self._max_age, now=self._clock.monotonic, since=self._since
+        )
 
     async def _fetch(self) -> tuple[dict[str, JSON], str | None]:
         return await _describe(self._client, self._spec, self._identity, self._timestamps)

@@ -288,3 +288,36 @@ async def test_one_refused_describe_fails_every_waiter_that_shared_it(
             tg.start_soon(wait)
     assert errors == ["EKS.ResourceNotFoundException"] * 5
     assert eks_executor.services.describes().calls == 1
+
+
+async def test_an_answer_from_before_a_waiter_began_is_never_reused() -> None:
+    # Invariant: a Describe answer that predates a create or delete never ends the wait that follows it.
+    coalescer = DescribeCoalescer()
+    calls = 0
+
+    async def fetch() -> int:
+        nonlocal calls
+        calls += 1
+        return calls
+
+    assert await coalescer.describe("k", fetch, max_age=60) == 1
+    began = anyio.current_time()
+    assert await coalescer.describe("k", fetch, max_age=60, since=began) == 2
+    assert await coalescer.describe("k", fetch, max_age=60, since=began) == 2
+
+
+async def test_answer_ages_are_measured_on_the_waiters_clock() -> None:
+    coalescer = DescribeCoalescer()
+    clock = [100.0]
+    calls = 0
+
+    async def fetch() -> int:
+        nonlocal calls
+        calls += 1
+        return calls
+
+    assert await coalescer.describe("k", fetch, max_age=5, now=lambda: clock[0]) == 1
+    clock[0] += 4
+    assert await coalescer.describe("k", fetch, max_age=5, now=lambda: clock[0]) == 1
+    clock[0] += 2
+    assert await coalescer.describe("k", fetch, max_age=5, now=lambda: clock[0]) == 2
