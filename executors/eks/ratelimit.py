@@ -122,11 +122,10 @@ def limits_from_options(options: Mapping[str, object]) -> tuple[float, int] | No
         return None
     qps = DEFAULT_QPS if qps_value is None else qps_value
     burst = DEFAULT_BURST if burst_value is None else burst_value
-    if isinstance(qps, bool) or not isinstance(qps, int | float):
-        raise ValueError(f"the executor option {QPS_OPTION!r} must be a positive number")
-    if isinstance(burst, bool) or not isinstance(burst, int):
-        raise ValueError(f"the executor option {BURST_OPTION!r} must be a positive integer")
-    _check(float(qps), burst)
+    if isinstance(qps, bool) or not isinstance(qps, int | float) or not math.isfinite(qps) or qps <= 0:
+        raise ValueError(f"the executor option {QPS_OPTION!r} must be a positive number, not {qps!r}")
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        raise ValueError(f"the executor option {BURST_OPTION!r} must be a positive integer, not {burst!r}")
     return float(qps), burst
 
 

@@ -223,6 +223,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
     if call.pattern not in (IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.SYNC):
         raise TaskFailed(None, f"eks:runJob does not support {call.pattern.suffix}")
     params = runtime_parameters(ctx, FIELDS, REQUIRED, call.parameters)
+    _apply_service_options(ctx, services)
     namespace = str(params.get("Namespace", DEFAULT_NAMESPACE))
     manifest = _manifest(ctx, params["Job"])
     options = LogOptions.from_parameter(params.get("LogOptions"))
@@ -310,10 +311,7 @@ async def wait_for_job(
             now belongs to another Job or the API server stays unreachable.
     """
     services = client.services
-    try:
-        services.apply_options(ctx.options)
-    except ValueError as exc:
-        raise TaskFailed(None, str(exc)) from exc
+    _apply_service_options(ctx, services)
     if isinstance(policy, WatchPollPolicy):
         return await services.job_watches().wait(ctx, client, ref, policy)
     if isinstance(policy, BatchedPollPolicy):
@@ -330,6 +328,15 @@ async def wait_for_job(
         return job if job_outcome(job) is not None else None
 
     return await poll_until(ctx, policy, probe)
+
+
+def _apply_service_options(ctx: ExecutorContext, services: EksServices) -> None:
+    # The per-cluster rate limit (eks_kube_qps / eks_kube_burst) must be in force
+    # before this execution's first request, the create.
+    try:
+        services.apply_options(ctx.options)
+    except ValueError as exc:
+        raise TaskFailed(None, str(exc)) from exc
 
 
 async def _delete_on_abort(client: KubeClient, ref: JobRef) -> None:

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from engine.errors import StatesError
+from engine.executor import ExecutorCall, IntegrationPattern
 from executors.eks.ratelimit import (
     BURST_OPTION,
     DEFAULT_BURST,
@@ -22,12 +23,14 @@ from executors.eks.ratelimit import (
     limits_from_options,
     retry_after_seconds,
 )
+from executors.eks.run_job import run_job
 from executors.eks.services import EksServices
 from tests.executors.eks.test_watch import (
     JOBS_PATH,
     CountingKube,
     _status,
     client_for,
+    context,
     create,
     kube,
     manifest,
@@ -87,10 +90,10 @@ def test_rate_limit_options_are_checked_with_their_names() -> None:
     assert limits_from_options({QPS_OPTION: 5}) == (5.0, DEFAULT_BURST)
     assert limits_from_options({BURST_OPTION: 7}) == (DEFAULT_QPS, 7)
     for options, name in (
-        ({QPS_OPTION: 0}, "rate"),
+        ({QPS_OPTION: 0}, QPS_OPTION),
         ({QPS_OPTION: "fast"}, QPS_OPTION),
         ({QPS_OPTION: True}, QPS_OPTION),
-        ({BURST_OPTION: 0}, "burst"),
+        ({BURST_OPTION: 0}, BURST_OPTION),
         ({BURST_OPTION: 2.5}, BURST_OPTION),
     ):
         with pytest.raises(ValueError, match=name):
@@ -222,3 +225,39 @@ async def test_a_read_that_keeps_failing_gives_up_with_the_last_answer(
         await client.request("GET", "/api/v1/namespaces/default/configmaps")
     assert caught.value.error == "EKS.500"
     assert len(kube.requests) == 3
+
+
+async def test_run_job_puts_the_rate_limit_options_in_force_before_its_first_request(
+    kube: CountingKube, services: EksServices
+) -> None:
+    parameters = {"ClusterName": "demo", "CertificateAuthority": kube.ca_b64, "Endpoint": kube.url,
+                  "Job": manifest("limited", seconds=0.05)}  # fmt: skip
+    call = ExecutorCall(
+        resource="arn:aws:states:::eks:runJob",
+        service="eks",
+        action="runJob",
+        pattern=IntegrationPattern.REQUEST_RESPONSE,
+        parameters=parameters,
+    )
+    await run_job(call, context(None, options={QPS_OPTION: 7, BURST_OPTION: 3}), services)
+    assert services.rate_limits.settings == (7.0, 3)
+    assert services.rate_limits.bucket(kube.url).qps == 7.0
+
+
+async def test_an_invalid_rate_limit_option_fails_the_task_naming_the_option(
+    kube: CountingKube, services: EksServices
+) -> None:
+    parameters = {"ClusterName": "demo", "CertificateAuthority": kube.ca_b64, "Endpoint": kube.url,
+                  "Job": manifest("never")}  # fmt: skip
+    call = ExecutorCall(
+        resource="arn:aws:states:::eks:runJob.sync",
+        service="eks",
+        action="runJob",
+        pattern=IntegrationPattern.SYNC,
+        parameters=parameters,
+    )
+    with pytest.raises(StatesError) as caught:
+        await run_job(call, context(options={QPS_OPTION: -1}), services)
+    assert caught.value.error == "States.TaskFailed"
+    assert caught.value.cause is not None and QPS_OPTION in caught.value.cause
+    assert [m for m, _, _ in kube.requests] == []

@@ -6,6 +6,7 @@ that reaches the API server), so "one watch" means one watch request arrived.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -124,13 +125,15 @@ def client_for(kube: KubeSimulator, services: EksServices, **kwargs: Any) -> Kub
     return KubeClient(services, "demo", kube.url, kube.ca_b64, **kwargs)
 
 
-def context(poll_policy: object = "watch", **fields: Any) -> ExecutorContext:
+def context(poll_policy: object = "watch", options: dict[str, object] | None = None, **fields: Any) -> ExecutorContext:
+    merged: dict[str, object] = {"poll_policy": poll_policy} if poll_policy is not None else {}
+    merged.update(options or {})
     return ExecutorContext(
         execution_arn="arn:aws:states:us-east-1:123456789012:execution:sm:run",
         execution_name="run",
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:sm",
         state_name="Run job",
-        options={"poll_policy": poll_policy} if poll_policy is not None else {},
+        options=merged,
         **fields,
     )
 
@@ -196,6 +199,21 @@ async def test_many_waiters_on_one_cluster_share_exactly_one_watch_request(
     # A waiter reads its own Job at most once (to learn what happened before it joined).
     assert len(kube.gets()) <= 30
     assert kube.watches()[0]["allowWatchBookmarks"] == "true"
+
+
+async def test_a_waiting_execution_holds_no_task_of_its_own(kube: CountingKube, services: EksServices) -> None:
+    client = client_for(kube, services)
+    refs = [await create(client, f"job-{i}", seconds=3600) for i in range(40)]
+    watches = services.job_watches()
+    before = len(asyncio.all_tasks())
+    async with anyio.create_task_group() as tg:
+        for ref in refs:
+            tg.start_soon(wait_for_job, context(), client, ref, WatchPollPolicy())
+        await until(lambda: watches.waiters == 40 and all(s.sleeping for f in watches.feeds.values()
+                                                            for s in f.all_subscriptions()))
+        # One task per waiting execution (its own coroutine), plus the shared watch and its host.
+        assert len(asyncio.all_tasks()) - before == 40 + 2
+        tg.cancel_scope.cancel()
 
 
 async def test_a_job_that_fails_is_returned_with_its_failed_condition(
