@@ -42,7 +42,6 @@ from sim.kube.registry import Registry
 from sim.kube.resources import ResourceInfo
 from sim.kube.selectors import FieldSelector, parse_field_selector, parse_label_selector
 from sim.kube.store import Entry, Event, Watcher, decode_continue, encode_continue
-from sim.kube.strategies import strategy_for
 from sim.kube.tables import wants_table
 
 logger = logging.getLogger(__name__)
@@ -524,7 +523,7 @@ class KubeApi:
         entry, gone = self.registry.delete(
             info, namespace if info.namespaced else "", name, options, dry_run=self._dry_run(request.query)
         )
-        if gone and not strategy_for(info).return_deleted_object:
+        if gone and not self.registry.strategy_for(info).return_deleted_object:
             metadata = entry.obj["metadata"]
             status = {
                 "kind": "Status",

@@ -34,7 +34,7 @@ from sim.kube.errors import (
 from sim.kube.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from sim.kube.resources import Catalog, ResourceInfo
 from sim.kube.store import DELETED, Entry, Event, Store, Table, now_rfc3339
-from sim.kube.strategies import BACKGROUND, FOREGROUND, ORPHAN, Strategy, strategy_for
+from sim.kube.strategies import BACKGROUND, FOREGROUND, GENERIC, ORPHAN, Strategy, strategies
 
 IMMORTAL_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public"})
 NAME_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
@@ -115,9 +115,14 @@ class Registry:
         self.pods = catalog.lookup("", "v1", "pods")
         self.pod_grace_seconds: float = 0.0
         self.graceful_pod_hook: Callable[[Entry], bool] | None = None
+        self._strategies = strategies()
         store.subscribe(self._on_event)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def strategy_for(self, info: ResourceInfo) -> Strategy:
+        """The defaulting/validation strategy of ``info`` on this server."""
+        return self._strategies.get(info.key, GENERIC)
 
     def table(self, info: ResourceInfo) -> Table:
         """The store table of ``info``."""
@@ -190,7 +195,7 @@ class Registry:
         """
         obj = self._typecheck(info, body)
         metadata = obj["metadata"]
-        strategy = strategy_for(info)
+        strategy = self.strategy_for(info)
         if info.namespaced:
             body_ns = metadata.get("namespace")
             if body_ns and body_ns != namespace:
@@ -309,7 +314,7 @@ class Registry:
         subresource: str = "",
         dry_run: bool = False,
     ) -> Entry:
-        strategy = strategy_for(info)
+        strategy = self.strategy_for(info)
         old_obj = old.obj
         if subresource == "status":
             new = clone(old)
@@ -477,7 +482,7 @@ class Registry:
                 f"Precondition failed: ResourceVersion in precondition: "
                 f"{preconditions['resourceVersion']}, ResourceVersion in object meta: {entry.rv}",
             )
-        strategy = strategy_for(info)
+        strategy = self.strategy_for(info)
         policy = options.get("propagationPolicy")
         if policy is None and options.get("orphanDependents") is not None:
             policy = ORPHAN if options["orphanDependents"] else BACKGROUND

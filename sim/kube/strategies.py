@@ -10,6 +10,8 @@ Everything else uses the generic strategy: name checks only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any, Final
 
@@ -334,10 +336,71 @@ class JobStrategy(Strategy):
         return causes
 
 
+class SecretStrategy(Strategy):
+    """Secrets: ``stringData`` folds into base64 ``data``, type defaults to Opaque, data must be base64."""
+
+    def prepare_create(self, obj: dict[str, Any], info: ResourceInfo) -> None:
+        """Fold ``stringData`` into ``data`` and default the type."""
+        fold_string_data(obj)
+        obj.setdefault("type", "Opaque")
+
+    def validate(self, obj: dict[str, Any], old: dict[str, Any] | None) -> list[Cause]:
+        """Every ``data`` value must be base64."""
+        fold_string_data(obj)
+        causes: list[Cause] = []
+        data = obj.get("data") or {}
+        if not isinstance(data, dict):
+            return [("FieldValueInvalid", "data", "Invalid value: must be an object")]
+        for key, value in data.items():
+            try:
+                base64.b64decode(str(value), validate=True)
+            except (binascii.Error, ValueError):
+                causes.append(("FieldValueInvalid", f"data[{key}]", "Invalid value: illegal base64 data"))
+        return causes
+
+
+def fold_string_data(obj: dict[str, Any]) -> None:
+    """Move a Secret's write-only ``stringData`` into ``data`` (base64), as the API server does."""
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict):
+        data = obj.setdefault("data", {})
+        if isinstance(data, dict):
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+class ServiceStrategy(Strategy):
+    """Services: type ClusterIP by default with an allocated cluster IP; DNS-label names."""
+
+    dns_label_names = True
+
+    def __init__(self) -> None:
+        self._next_ip = 1
+
+    def prepare_create(self, obj: dict[str, Any], info: ResourceInfo) -> None:
+        """Allocate a cluster IP (10.100.0.0/16) unless headless, default type and session affinity."""
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None":
+            index = self._next_ip
+            self._next_ip += 1
+            spec["clusterIP"] = f"10.100.{index // 254 % 254}.{index % 254 + 1}"
+            spec["clusterIPs"] = [spec["clusterIP"]]
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+        obj["status"] = {"loadBalancer": {}}
+
+
 STRATEGIES: Final[dict[tuple[str, str], Strategy]] = {
     ("", "namespaces"): NamespaceStrategy(),
     ("", "pods"): PodStrategy(),
     ("batch", "jobs"): JobStrategy(),
+    ("", "secrets"): SecretStrategy(),
 }
 GENERIC: Final = Strategy()
 
@@ -345,3 +408,8 @@ GENERIC: Final = Strategy()
 def strategy_for(info: ResourceInfo) -> Strategy:
     """The strategy of a resource (the generic one for everything not special-cased)."""
     return STRATEGIES.get(info.key, GENERIC)
+
+
+def strategies() -> dict[tuple[str, str], Strategy]:
+    """A fresh strategy table for one API server (strategies that allocate keep per-server state)."""
+    return {**STRATEGIES, ("", "services"): ServiceStrategy()}

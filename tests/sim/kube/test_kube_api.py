@@ -504,3 +504,39 @@ async def test_the_default_namespace_may_not_be_deleted(api: Request) -> None:
 
     assert reply.status == 403
     assert reply.json["message"] == 'namespaces "default" is forbidden: this namespace may not be deleted'
+
+
+async def test_secret_string_data_is_stored_as_base64_data(api: Request) -> None:
+    created = await api(
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        json={"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}},
+    )
+    bad = await api(
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        json={"metadata": {"name": "t"}, "data": {"k": "not base64!"}},
+    )
+
+    assert created.json["data"] == {"password": "aHVudGVyMg=="}
+    assert created.json["type"] == "Opaque"
+    assert "stringData" not in created.json
+    assert bad.status == 422
+
+
+async def test_a_service_gets_a_cluster_ip(api: Request) -> None:
+    first = await api(
+        "POST",
+        "/api/v1/namespaces/default/services",
+        json={"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}},
+    )
+    second = await api(
+        "POST",
+        "/api/v1/namespaces/default/services",
+        json={"metadata": {"name": "db"}, "spec": {"ports": [{"port": 5432}]}},
+    )
+
+    assert first.json["spec"]["type"] == "ClusterIP"
+    assert first.json["spec"]["clusterIP"].startswith("10.100.")
+    assert first.json["spec"]["clusterIP"] != second.json["spec"]["clusterIP"]
+    assert first.json["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}
