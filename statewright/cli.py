@@ -62,7 +62,8 @@ def _print_problems(exc: InvalidDefinition, path: str) -> None:
         print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser; ``sim_options=False`` skips importing the simulators (faster start)."""
     parser = argparse.ArgumentParser(
         prog="statewright",
         description="Run AWS Step Functions (ASL) state machines locally, with executors for Amazon EKS.",
@@ -99,9 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("file", metavar="FILE")
 
     sim = sub.add_parser("sim", help="run the EKS, STS and Kubernetes simulators in the foreground")
-    from sim import cli as sim_cli
+    if sim_options:
+        from sim import cli as sim_cli
 
-    sim_cli.add_arguments(sim)
+        sim_cli.add_arguments(sim)
     return parser
 
 
@@ -177,7 +179,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``statewright`` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Importing the simulators costs ~0.7 s: only the sim command needs its options.
+    parser = build_parser(sim_options=bool(argv) and argv[0] == "sim")
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
