@@ -439,7 +439,8 @@ class FeedHub(Generic[FeedT]):
             try:
                 await self._background.start_soon(feed.run, name=repr(feed))
             except RuntimeError as exc:
-                self.forget(feed)
+                # Waiters who joined while it was starting fail with it.
+                feed.close(TaskFailed(None, CLOSED_CAUSE))
                 raise TaskFailed(None, CLOSED_CAUSE) from exc
         return feed
 

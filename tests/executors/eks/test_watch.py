@@ -201,18 +201,24 @@ async def test_many_waiters_on_one_cluster_share_exactly_one_watch_request(
     assert kube.watches()[0]["allowWatchBookmarks"] == "true"
 
 
+def named_tasks() -> set[asyncio.Task[Any]]:
+    """Tasks started by name (anyio names each after its function); the server's are ``Task-N``."""
+    return {t for t in asyncio.all_tasks() if not t.get_name().startswith("Task-")}
+
+
 async def test_a_waiting_execution_holds_no_task_of_its_own(kube: CountingKube, services: EksServices) -> None:
     client = client_for(kube, services)
     refs = [await create(client, f"job-{i}", seconds=3600) for i in range(40)]
     watches = services.job_watches()
-    before = len(asyncio.all_tasks())
+    before = named_tasks()
     async with anyio.create_task_group() as tg:
         for ref in refs:
             tg.start_soon(wait_for_job, context(), client, ref, WatchPollPolicy())
         await until(lambda: watches.waiters == 40 and all(s.sleeping for f in watches.feeds.values()
                                                             for s in f.all_subscriptions()))
         # One task per waiting execution (its own coroutine), plus the shared watch and its host.
-        assert len(asyncio.all_tasks()) - before == 40 + 2
+        added = sorted(t.get_name().split("(")[0] for t in named_tasks() - before)
+        assert added == ["JobWatch"] + ["executors.eks.run_job.wait_for_job"] * 40 + ["statewright-eks-services"]
         tg.cancel_scope.cancel()
 
 
@@ -437,3 +443,14 @@ async def test_run_job_sync_waits_on_the_shared_watch_by_default(kube: CountingK
             tg.start_soon(one, i)
     assert len(results) == 10 and all(job_outcome(r) == "Complete" for r in results)
     assert len(kube.watches()) == 1
+
+
+async def test_waiting_after_the_services_closed_fails_at_once(kube: CountingKube) -> None:
+    services = make_services()
+    client = client_for(kube, services)
+    ref = await create(client, "late", seconds=3600)
+    await services.aclose()
+    with anyio.fail_after(5), pytest.raises(StatesError) as caught:
+        await wait_for_job(context(), client, ref, WatchPollPolicy())
+    assert caught.value.error == "States.TaskFailed"
+    assert not services.job_watches().feeds
