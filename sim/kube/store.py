@@ -34,11 +34,20 @@ Key = tuple[str, str]
 ADDED: Final = "ADDED"
 MODIFIED: Final = "MODIFIED"
 DELETED: Final = "DELETED"
-DEFAULT_HISTORY: Final = 100_000
+DEFAULT_HISTORY: Final = 20_000
 WATCH_QUEUE_LIMIT: Final = 100_000
 
 
 _last_stamp: list[Any] = [-1, ""]
+
+
+def serialize(obj: Any) -> bytes:
+    """JSON bytes of ``obj`` sized exactly.
+
+    orjson returns bytes whose allocation is at least 4 KiB; stored objects live long, so the
+    bytes are copied into an exact-size object (10,000 Jobs would otherwise cost 4 KiB per version).
+    """
+    return bytes(memoryview(orjson.dumps(obj)))
 
 
 def now_rfc3339(moment: float | None = None) -> str:
@@ -208,7 +217,8 @@ class Store:
         self.catalog = catalog
         self.rv = 0
         self.tables: dict[tuple[str, str], Table] = {}
-        self.history: deque[Event] = deque()
+        # History keeps only serialized forms: superseded versions cost their bytes, not their dicts.
+        self.history: deque[tuple[int, Table, str, bytes, bytes | None]] = deque()
         self.history_size = history_size
         self.compacted_rv = 0
         self.dependents: dict[str, set[tuple[Table, Key]]] = {}
@@ -236,9 +246,9 @@ class Store:
     def _commit(self, table: Table, event_type: str, entry: Entry, old: Entry | None) -> Event:
         event = Event(entry.rv, table, event_type, entry, old)
         history = self.history
-        history.append(event)
+        history.append((entry.rv, table, event_type, entry.raw, old.raw if old is not None else None))
         if len(history) > self.history_size:
-            self.compacted_rv = history.popleft().rv
+            self.compacted_rv = history.popleft()[0]
         for watcher in tuple(table.watchers):
             watcher.offer(event)
         for listener in self._listeners:
@@ -271,7 +281,7 @@ class Store:
         key = (metadata.get("namespace", ""), metadata["name"])
         rv = self._next_rv()
         metadata["resourceVersion"] = str(rv)
-        entry = Entry(obj, orjson.dumps(obj), rv)
+        entry = Entry(obj, serialize(obj), rv)
         table.objects[key] = entry
         table._sorted = None
         table._index(key, entry.labels)
@@ -289,7 +299,7 @@ class Store:
         old = table.objects[key]
         rv = self._next_rv()
         metadata["resourceVersion"] = str(rv)
-        entry = Entry(obj, orjson.dumps(obj), rv)
+        entry = Entry(obj, serialize(obj), rv)
         table.objects[key] = entry
         if old.labels != entry.labels:
             table._unindex(key, old.labels)
@@ -308,7 +318,7 @@ class Store:
         obj = orjson.loads(old.raw)
         rv = self._next_rv()
         obj["metadata"]["resourceVersion"] = str(rv)
-        entry = Entry(obj, orjson.dumps(obj), rv)
+        entry = Entry(obj, serialize(obj), rv)
         self._commit(table, DELETED, entry, old)
         return entry
 
@@ -364,7 +374,13 @@ class Store:
         """
         if rv < self.compacted_rv:
             raise gone(f"too old resource version: {rv} ({self.compacted_rv + 1})")
-        return [event for event in self.history if event.rv > rv and event.table is table]
+        events = []
+        for event_rv, event_table, event_type, raw, old_raw in self.history:
+            if event_rv <= rv or event_table is not table:
+                continue
+            old = Entry(orjson.loads(old_raw), old_raw, 0) if old_raw is not None else None
+            events.append(Event(event_rv, table, event_type, Entry(orjson.loads(raw), raw, event_rv), old))
+        return events
 
     # -- convenience for tests and controllers ------------------------------------------------------
 
