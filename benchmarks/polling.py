@@ -471,6 +471,7 @@ class RunConfig:
         kube_qps, kube_burst: the engine's per-cluster client-side rate limit
             (``eks_kube_qps`` / ``eks_kube_burst``); by default so high that it never binds,
             so the runs measure polling, not the limiter.
+        hold: measure memory instead (``memory_probe``): Jobs that outlast the probe.
     """
 
     jobs: int
@@ -483,6 +484,7 @@ class RunConfig:
     timeout: float = RUN_TIMEOUT_SECONDS
     kube_qps: float = UNLIMITED_QPS
     kube_burst: int = UNLIMITED_BURST
+    hold: bool = False
 
 
 def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
@@ -503,6 +505,88 @@ async def warm_up(engine: Engine, machine: Any, seed: int) -> None:
     result = await warm.wait()
     if result.status != "SUCCEEDED":
         raise RuntimeError(f"the warm-up execution ended {result.status}: {result.error}: {result.cause}")
+
+
+HOLD_JOB_SECONDS: Final = 3600.0
+SETTLE_SECONDS: Final = 2.0
+TOP_ALLOCATION_SITES: Final = 8
+
+
+async def memory_probe(config: RunConfig) -> dict[str, Any]:
+    """Bytes per waiting execution, with every execution waiting at once.
+
+    N executions start Jobs that run for an hour; once all N have submitted
+    theirs and waited ``SETTLE_SECONDS`` more (a few polls, or the watch's
+    steady state), the memory allocated since just before the first start is
+    measured with ``tracemalloc`` (after a full collection) and divided by N;
+    the RSS growth over the same span is reported beside it. The engine is then
+    closed with ``eks_cancel_on_abort`` off, so no Job is deleted. tracemalloc
+    slows the run; its CPU and latency are not reported.
+    """
+    import tracemalloc
+
+    policy = build_policy(config.policy)
+    sim_cpu, engine_cpus = cpu_split(config.pin)
+    pin_to_cpus(engine_cpus)
+    async with SimProcess(sim_options(config, sim_cpu)) as sim:
+        apply_env(sim.env)
+        counter = RequestCounter()
+        services = await counting_services(counter)
+        registry = ExecutorRegistry()
+        register(registry, EksExecutor(services))
+        observer = Observer()
+        options = executor_options(config, policy, eks_cancel_on_abort=False)
+        engine = Engine(registry=registry, executor_options=options, on_event=observer, seed=config.seed)
+        machine = engine.compile(run_job_machine(sim.cluster))
+        names = [f"hold-{config.seed}-{index:06d}" for index in range(config.jobs)]
+        inputs = [{"job": job_manifest(name, HOLD_JOB_SECONDS)} for name in names]
+        async with engine:
+            await warm_up(engine, machine, config.seed)
+            observer.reset()
+            gc.collect()
+            rss_before = rss_bytes()
+            tracemalloc.start()
+            before = tracemalloc.take_snapshot()
+            began = time.time()
+            handles = [
+                engine.start(machine, item, name=name) for name, item in zip(names, inputs, strict=True)
+            ]
+            with anyio.move_on_after(config.timeout):
+                while observer.waiting < config.jobs and not any(h.done for h in handles):
+                    await anyio.sleep(SAMPLE_SECONDS)
+            submitted_s = time.time() - began
+            await anyio.sleep(SETTLE_SECONDS)
+            waiting = observer.waiting
+            counter.reset()
+            await anyio.sleep(SETTLE_SECONDS)
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            rss_after = rss_bytes()
+            tracemalloc.stop()
+            changes = after.compare_to(before, "lineno")
+    traced = sum(change.size_diff for change in changes)
+    top = [
+        {"site": str(change.traceback[0]), "bytes_per_execution": round(change.size_diff / max(waiting, 1))}
+        for change in changes[:TOP_ALLOCATION_SITES]
+    ]
+    return {
+        "name": "polling.memory",
+        "policy": policy.name,
+        "jobs": config.jobs,
+        "seed": config.seed,
+        "waiting": waiting,
+        "bytes_per_waiting_execution": round(traced / waiting) if waiting else None,
+        "memory_method": "tracemalloc_delta_all_waiting",
+        "rss_bytes_per_waiting_execution": round(max(0, rss_after - rss_before) / waiting)
+        if waiting
+        else None,
+        "top_allocation_sites": top,
+        "submit_s": round(submitted_s, 3),
+        "steady_requests_per_s": round(counter.total / SETTLE_SECONDS, 1),
+        "steady_requests_by_kind": dict(counter.by_kind),
+        "kube_qps": config.kube_qps,
+        "pinned": sim_cpu is not None,
+    }
 
 
 async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
@@ -655,6 +739,8 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
         argv.append("--faults")
     if not config.pin:
         argv.append("--no-pin")
+    if config.hold:
+        argv.append("--hold")
     return argv
 
 
@@ -692,6 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-seconds", type=float, default=5.0, help="longest Job run time (default 5)")
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS, help="give up on a run after")
     parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
+    parser.add_argument(
+        "--hold", action="store_true", help="measure memory with all N waiting at once (tracemalloc)"
+    )
     add_rate_limit_arguments(parser)
     parser.add_argument("--out", type=Path, help="append JSON lines here (default benchmarks/results/…)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
@@ -707,8 +796,9 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "timeout": args.timeout,
         "kube_qps": args.kube_qps,
         "kube_burst": args.kube_burst,
+        "hold": args.hold,
     }
-    if args.jobs is None and args.policy is None:
+    if args.jobs is None and args.policy is None and not args.hold:
         return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]
     jobs = args.jobs or [1_000]
     policies = args.policy or list(CANDIDATE_POLICIES)
@@ -782,9 +872,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     validate(args, parser)
-    return drive(
-        args, _configs(args), "benchmarks.polling", "polling", lambda c: [asyncio.run(run_job_benchmark(c))]
-    )
+    return drive(args, _configs(args), "benchmarks.polling", "polling", lambda c: [asyncio.run(run_one(c))])
+
+
+async def run_one(config: RunConfig) -> dict[str, Any]:
+    """The memory probe with ``hold``, else the timed run."""
+    return await (memory_probe(config) if config.hold else run_job_benchmark(config))
 
 
 __all__ = [
