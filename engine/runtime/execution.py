@@ -483,13 +483,9 @@ class Interpreter:
         self, state: PassState, pos: Position, variables: MutableMapping[str, JSON]
     ) -> tuple[JSON, str | None]:
         raw = pos.input
-        if (
-            state.query_language != JSONATA
-            and state.input_path is None
-            and state.output_path is None
-            and not (state.assign or state.input_path_null or state.output_path_null or state.needs_context)
-        ):
-            # The common shape (Parameters/Result + ResultPath) without the general machinery.
+        if state.simple:
+            # The common shape (Parameters/Result + ResultPath), decided at parse time,
+            # without the general machinery: this is the hot path of Pass chains.
             params = state.parameters
             if params is not None:
                 result = params.evaluate(Scope(raw, None, variables, self.rng))  # type: ignore[misc]
@@ -497,13 +493,21 @@ class Interpreter:
                 result = state.result
             else:
                 result = raw
-            out = self.result_path(state, raw, result)
+            path = state.result_path
+            if state.result_path_null:
+                out = raw
+            elif path is None:
+                out = result
+            else:
+                try:
+                    out = set_path(raw, path, result)  # type: ignore[arg-type]
+                except PathSetError:
+                    out = self.result_path(state, raw, result)
             self.guard.check(out, RESULT_WHAT, state.name)
-            self.history.append(
-                "PassStateExited", self.clock.timestamp(), {"name": state.name, "output": out}
-            )
+            details = {"name": state.name, "output": out}
+            self.history.append("PassStateExited", self.clock.timestamp(), details)
             if self.config.on_event is not None:
-                self.config.on_event(self.record, "PassStateExited", {"name": state.name, "output": out})
+                self.config.on_event(self.record, "PassStateExited", details)
             return out, state.next
         if state.query_language == JSONATA:
             out = self.jsonata_finish(state, pos, variables, raw, raw)
