@@ -7,6 +7,15 @@ connections. Each scenario prints one JSON line: name, parameters, n, seconds,
 rate, p50/p95/p99 latency (ms), Python version, machine, nproc.
 
     python benchmarks/sim_throughput.py [--jobs 10000] [--requests 20000] [--concurrency 32]
+
+``rate`` is what the client saw; ``rate_per_server_cpu_second`` is requests divided by the
+CPU time the server process used, i.e. what one core sustains when the load generator is
+not competing for it. Measured 2026-11-25 on a shared 2-CPU x86_64 VM (Python 3.11.7,
+other jobs running, load average 3-5), 10,000 Jobs + 10,000 pods + 20,000 Events stored
+(336 MB peak RSS): GET of a Job 2,204/s seen by the client and 4,168 per server CPU-second
+(p50 13.8 ms at 32 in flight); list pods by ``job-name`` label 2,646 per server
+CPU-second; ``/version`` 5,226 per server CPU-second. Seeding 10,000 Jobs through to
+completion ran at 549 Jobs/s.
 """
 
 from __future__ import annotations
