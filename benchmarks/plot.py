@@ -13,6 +13,9 @@ next to it, named ``<file stem>.<benchmark name>.<figure>.png``:
 * ``bytes_per_waiting`` — memory per waiting execution, against N;
 * ``wall`` — wall time of the run, against N.
 
+A figure whose field no record of a benchmark carries is not drawn (the memory
+probe, ``polling.memory``, gets only ``bytes_per_waiting``).
+
 A series is a policy, with `` +faults`` for fault runs; several runs of the
 same series and N are drawn as their median. Lines of other benchmarks in the
 file (those without ``policy`` and ``jobs``) are ignored.
@@ -166,41 +169,45 @@ def plot_cpu_rss(records: list[Record], path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
+def plot_group(group: list[Record], name: str, stem: Path) -> list[Path]:
+    """Every figure of one benchmark's records, saved as ``<stem>.<name>.<figure>.png``."""
+
+    def out(figure: str) -> Path:
+        return stem.parent / f"{stem.name}.{name}.{figure}.png"
+
+    figures: list[tuple[str, Callable[[], Path]]] = [
+        ("p50_s", lambda: plot_latency(group, out("latency"), name)),
+        ("requests_by_kind", lambda: plot_requests_per_job(group, out("requests_per_job"), name)),
+        (
+            "requests_per_s",
+            lambda: plot_single(
+                group, out("requests_per_s"), f"{name}: API requests per second", "requests_per_s",
+                "requests / s", True,
+            ),
+        ),
+        ("cpu_s", lambda: plot_cpu_rss(group, out("cpu_rss"), name)),
+        (
+            "bytes_per_waiting_execution",
+            lambda: plot_single(
+                group, out("bytes_per_waiting"), f"{name}: memory per waiting execution",
+                "bytes_per_waiting_execution", "bytes per execution in flight", True,
+            ),
+        ),
+        ("wall_s", lambda: plot_single(group, out("wall"), f"{name}: wall time", "wall_s", "seconds", False)),
+    ]  # fmt: skip
+    # A figure is drawn only when some record carries its field (the memory probe
+    # has no latency or wall time, for instance).
+    return [draw() for key, draw in figures if any(key in record for record in group)]
+
+
 def plot_file(path: Path) -> list[Path]:
     """Draw every figure for every benchmark in ``path``; return the PNG paths."""
-    records = load(path)
     groups: dict[str, list[Record]] = defaultdict(list)
-    for record in records:
+    for record in load(path):
         groups[str(record.get("name", "polling"))].append(record)
     written: list[Path] = []
     for name, group in sorted(groups.items()):
-        stem = path.with_suffix("")
-
-        def out(figure: str, stem: Path = stem, name: str = name) -> Path:
-            return stem.parent / f"{stem.name}.{name}.{figure}.png"
-
-        written += [
-            plot_latency(group, out("latency"), name),
-            plot_requests_per_job(group, out("requests_per_job"), name),
-            plot_single(
-                group,
-                out("requests_per_s"),
-                f"{name}: API requests per second",
-                "requests_per_s",
-                "requests / s",
-                True,
-            ),
-            plot_cpu_rss(group, out("cpu_rss"), name),
-            plot_single(
-                group,
-                out("bytes_per_waiting"),
-                f"{name}: memory per waiting execution",
-                "bytes_per_waiting_execution",
-                "bytes (RSS growth / in flight)",
-                True,
-            ),
-            plot_single(group, out("wall"), f"{name}: wall time", "wall_s", "seconds", False),
-        ]
+        written += plot_group(group, name, path.with_suffix(""))
     return written
 
 
