@@ -98,9 +98,10 @@ class Subscription:
         check: the waiter should read its Job once.
         own_poll: the waiter should poll on its own from now on.
         unlisted: the Job exists but a label-selected LIST does not show it.
+        suspect: a label-selected LIST missed the Job; the waiter's check tells why.
     """
 
-    __slots__ = ("_waiter", "check", "epoch", "error", "job", "name", "own_poll", "uid", "unlisted")
+    __slots__ = ("_waiter", "check", "epoch", "error", "job", "name", "own_poll", "suspect", "uid", "unlisted")
 
     def __init__(self, name: str, uid: str | None, epoch: int) -> None:
         self.name = name
@@ -111,6 +112,7 @@ class Subscription:
         self.check = False
         self.own_poll = False
         self.unlisted = False
+        self.suspect = False
         self._waiter: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
@@ -274,13 +276,25 @@ class JobFeed:
                 sub.check = True
                 sub.wake()
 
-    def deliver_list(self, items: JSON, epoch: int, *, missing_means_check: bool) -> None:
+    def deliver_list(
+        self,
+        items: JSON,
+        epoch: int,
+        *,
+        missing_means_check: bool,
+        covered_only: bool = True,
+        label_selected: bool = False,
+    ) -> None:
         """Hand a LIST's items to the waiters.
 
         Args:
             items: the list's ``items``.
             epoch: the LIST's number; waiters who joined before it started are covered by it.
-            missing_means_check: a covered waiter whose Job is not listed reads it itself.
+            missing_means_check: a waiter whose Job is not listed reads it itself.
+            covered_only: ...only when it joined before the LIST started (the others
+                wait for the next LIST); False checks every missing waiter.
+            label_selected: the LIST was narrowed by label, so a Job with labels
+                of its own may be missing while it exists.
         """
         seen: set[str] = set()
         for item in items if isinstance(items, list) else ():
@@ -296,8 +310,9 @@ class JobFeed:
             if name in seen:
                 continue
             for sub in subs:
-                if sub.epoch < epoch and not sub.unlisted:
+                if sub.epoch < epoch or not covered_only:
                     sub.check = True
+                    sub.suspect = label_selected
                     sub.wake()
 
     # -- listing ---------------------------------------------------------------------------------
@@ -321,7 +336,7 @@ class JobFeed:
         self.lists += 1
         listing = await self.client.list_jobs(self.namespace, label_selector=labels, field_selector=fields)
         self.ok()
-        self.deliver_list(listing.get("items"), epoch, missing_means_check=True)
+        self.deliver_list(listing.get("items"), epoch, missing_means_check=True, label_selected=labels is not None)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -541,8 +556,10 @@ async def wait_on_feed(
             ctx.heartbeat()
             if job_outcome(job) is not None:
                 return job
-            # It exists but a label-selected LIST did not show it (its own labels replace the defaults).
-            sub.unlisted = True
+            if sub.suspect:
+                # It exists but a label-selected LIST did not show it (its own labels replace the defaults).
+                sub.unlisted = True
+                sub.suspect = False
             continue
         beat = ctx.heartbeat_seconds
         if not beat:

@@ -109,7 +109,10 @@ class JobWatch(JobFeed):
         self.ok()
         meta = listing.get("metadata")
         version = meta.get("resourceVersion") if isinstance(meta, dict) else None
-        self.deliver_list(listing.get("items"), epoch, missing_means_check=True)
+        # Waiters who joined while the LIST ran and are not in it have no later LIST
+        # to wait for: they read their Job (it may have been created after the
+        # snapshot, then the watch tells them the rest; or deleted before it).
+        self.deliver_list(listing.get("items"), epoch, missing_means_check=True, covered_only=False)
         self.resource_version = version if isinstance(version, str) and version else None
         if self.resource_version is None:
             raise StatesError(None, "The Kubernetes API server listed Jobs without a resourceVersion")

@@ -454,3 +454,32 @@ async def test_waiting_after_the_services_closed_fails_at_once(kube: CountingKub
         await wait_for_job(context(), client, ref, WatchPollPolicy())
     assert caught.value.error == "States.TaskFailed"
     assert not services.job_watches().feeds
+
+
+async def test_a_job_deleted_while_the_watch_was_down_and_compacted_away_still_fails_its_waiter(
+    kube: CountingKube, services: EksServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Invariant: the relist after 410 tells every waiter whose Job it does not show to read it.
+    monkeypatch.setattr(batching, "feed_backoff", lambda failures: 0.05)
+    client = client_for(kube, services)
+    ref = await create(client, "gone-in-the-gap", seconds=3600)
+    errors: list[StatesError] = []
+    down = [False]
+    kube.answers.append(
+        lambda request: _status(503, "ServiceUnavailable", "down") if down[0] and request.query.get("watch") else None
+    )
+    watches = services.job_watches()
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(capture, errors, wait_for_job(context(), client, ref, WatchPollPolicy()))
+            await until(lambda: len(kube.watches()) == 1 and all(
+                s.sleeping for f in watches.feeds.values() for s in f.all_subscriptions()) and watches.waiters == 1)
+            down[0] = True
+            kube.cut_watches()
+            await until(lambda: len(kube.watches()) >= 2)
+            await client.delete_job("default", "gone-in-the-gap", "Background")
+            await client.request("POST", "/api/v1/namespaces/default/configmaps", body={"metadata": {"name": "x"}})
+            kube.store.compacted_rv = kube.store.rv
+            down[0] = False
+    assert [e.error for e in errors] == ["EKS.404"]
+    assert len(kube.lists()) == 2
