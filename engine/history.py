@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from engine.jsonvalue import JSON, dumps_str
 
@@ -71,13 +71,23 @@ class HistoryEvent:
         return out
 
 
-class History:
-    """An append-only list of events with AWS's id chaining."""
+_Row = tuple[str, float, str | None, Any, int | None]
 
-    __slots__ = ("_count", "_events", "enabled")
+
+class History:
+    """An append-only list of events with AWS's id chaining.
+
+    Rows are stored as plain tuples and turned into ``HistoryEvent`` objects
+    only when read: recording is on every transition's path, and each
+    avoided object is one fewer for the garbage collector to track. A state's
+    Entered/Exited event stores just its name and value (the common case);
+    other events store their details mapping.
+    """
+
+    __slots__ = ("_count", "_rows", "enabled")
 
     def __init__(self, *, enabled: bool = True) -> None:
-        self._events: list[HistoryEvent] = []
+        self._rows: list[_Row] = []
         self._count = 0
         self.enabled = enabled
 
@@ -94,27 +104,45 @@ class History:
         the one that caused it, which for a sequential execution is the last.
         """
         self._count += 1
-        n = self._count
         if self.enabled:
-            self._events.append(
-                HistoryEvent(n, previous if previous is not None else n - 1, timestamp, event_type, details)
-            )
-        return n
+            self._rows.append((event_type, timestamp, None, details, previous))
+        return self._count
+
+    def state_event(self, event_type: str, timestamp: float, name: str, value: JSON) -> int:
+        """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output)."""
+        self._count += 1
+        if self.enabled:
+            self._rows.append((event_type, timestamp, name, value, None))
+        return self._count
+
+    @staticmethod
+    def _event(i: int, row: _Row) -> HistoryEvent:
+        event_type, timestamp, name, payload, previous = row
+        n = i + 1
+        if name is not None:
+            key = "input" if event_type.endswith("Entered") else "output"
+            details: Mapping[str, JSON] | None = {"name": name, key: payload}
+        else:
+            details = payload
+        return HistoryEvent(n, previous if previous is not None else n - 1, timestamp, event_type, details)
 
     def __iter__(self) -> Iterator[HistoryEvent]:
-        return iter(self._events)
+        for i, row in enumerate(self._rows):
+            yield self._event(i, row)
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._rows)
 
     def __getitem__(self, i: int) -> HistoryEvent:
-        return self._events[i]
+        if i < 0:
+            i += len(self._rows)
+        return self._event(i, self._rows[i])
 
     @property
     def types(self) -> list[str]:
         """The event types in order."""
-        return [e.type for e in self._events]
+        return [row[0] for row in self._rows]
 
     def to_aws(self) -> list[dict[str, JSON]]:
         """All events in AWS's shape."""
-        return [e.to_aws() for e in self._events]
+        return [e.to_aws() for e in self]

@@ -21,6 +21,9 @@ from engine.scope import Scope
 JSONPATH: Final = "JSONPath"
 JSONATA: Final = "JSONata"
 QueryLanguage = Literal["JSONPath", "JSONata"]
+_TYPES: Final = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+_ENTERED: Final = {t: f"{t}StateEntered" for t in _TYPES}
+_EXITED: Final = {t: f"{t}StateExited" for t in _TYPES}
 
 Evaluator = Callable[[Scope], JSON]
 """A compiled JSONPath-side expression: path, intrinsic or payload template."""
@@ -93,6 +96,16 @@ class State:
     assign: CompiledValue | None = None
     output: CompiledValue | None = None  # JSONata Output
     needs_context: bool = True
+
+    @property
+    def entered_event(self) -> str:
+        """This state's Entered event type, e.g. ``PassStateEntered``."""
+        return _ENTERED[self.type]
+
+    @property
+    def exited_event(self) -> str:
+        """This state's Exited event type, e.g. ``PassStateExited``."""
+        return _EXITED[self.type]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -293,11 +293,10 @@ class Interpreter:
         while True:
             state = states[pos.state]
             if pos.entered_event_id == 0:
-                etype = state.type + "StateEntered"
-                details = {"name": state.name, "input": pos.input}
-                pos.entered_event_id = history.append(etype, clock.timestamp(), details)
+                etype = state.entered_event
+                pos.entered_event_id = history.state_event(etype, clock.timestamp(), state.name, pos.input)
                 if on_event is not None:
-                    on_event(self.record, etype, details)
+                    on_event(self.record, etype, {"name": state.name, "input": pos.input})
                 if on_transition is not None:
                     on_transition(self.record)
             try:
@@ -430,8 +429,11 @@ class Interpreter:
 
     def exited(self, state: State, out: JSON) -> None:
         """Record ``<Type>StateExited``; with ``assignedVariables`` as AWS does when the state assigned any."""
-        details: dict[str, JSON] = {"name": state.name, "output": out}
         assigned = self._assigned
+        if not assigned and self.config.on_event is None:
+            self.history.state_event(state.exited_event, self.clock.timestamp(), state.name, out)
+            return
+        details: dict[str, JSON] = {"name": state.name, "output": out}
         if assigned:
             details["assignedVariables"] = {k: dumps_str(v) for k, v in assigned.items()}
             details["assignedVariablesDetails"] = {"truncated": False}
@@ -504,10 +506,9 @@ class Interpreter:
                 except PathSetError:
                     out = self.result_path(state, raw, result)
             self.guard.check(out, RESULT_WHAT, state.name)
-            details = {"name": state.name, "output": out}
-            self.history.append("PassStateExited", self.clock.timestamp(), details)
+            self.history.state_event("PassStateExited", self.clock.timestamp(), state.name, out)
             if self.config.on_event is not None:
-                self.config.on_event(self.record, "PassStateExited", details)
+                self.config.on_event(self.record, "PassStateExited", {"name": state.name, "output": out})
             return out, state.next
         if state.query_language == JSONATA:
             out = self.jsonata_finish(state, pos, variables, raw, raw)
