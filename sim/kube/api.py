@@ -37,7 +37,7 @@ from sim.kube.errors import (
     status_object,
 )
 from sim.kube.kubelet import Kubelet
-from sim.kube.protobuf import decode_self_subject_access_review
+from sim.kube.protobuf import decode_object
 from sim.kube.registry import Registry
 from sim.kube.resources import ResourceInfo
 from sim.kube.selectors import FieldSelector, parse_field_selector, parse_label_selector
@@ -425,6 +425,11 @@ class KubeApi:
     async def _body(self, request: web.Request) -> Any:
         raw = await request.read()
         media = request.headers.get("Content-Type", "application/json").split(";", 1)[0].strip().lower()
+        if media == "application/vnd.kubernetes.protobuf":
+            try:
+                return decode_object(raw)
+            except ValueError as exc:
+                raise KubeError("UnsupportedMediaType", str(exc), code=415) from None
         try:
             if media in ("application/yaml", "application/x-yaml", "text/yaml"):
                 return yaml.safe_load(raw.decode("utf-8"))
@@ -458,13 +463,7 @@ class KubeApi:
         return body
 
     async def _access_review(self, request: web.Request, info: ResourceInfo, user: UserInfo) -> web.Response:
-        if request.headers.get("Content-Type", "").startswith("application/vnd.kubernetes.protobuf"):
-            try:
-                body = decode_self_subject_access_review(await request.read())
-            except ValueError as exc:
-                raise bad_request(f"the protobuf body could not be decoded: {exc}") from None
-        else:
-            body = await self._body(request)
+        body = await self._body(request)
         spec = body.get("spec") if isinstance(body, dict) else None
         if not isinstance(spec, dict):
             raise bad_request("a SelfSubjectAccessReview needs a spec")

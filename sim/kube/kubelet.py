@@ -132,7 +132,7 @@ class ContainerRun:
     def write(self, text: bytes, moment: float) -> None:
         """Append output (split into lines, each with its time)."""
         for line in text.splitlines(keepends=True):
-            self.log.append((moment, line if line.endswith(b"\n") else line + b"\n"))
+            self.log.append((moment, line))
 
 
 @dataclass

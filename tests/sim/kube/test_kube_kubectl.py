@@ -6,7 +6,16 @@ from pathlib import Path
 
 import orjson
 import yaml
-from kube_support import ACCOUNT, ADMIN_ARN, FakeSts, Kubectl, eks_token, job_manifest, wait_for
+from kube_support import (
+    ACCOUNT,
+    ADMIN_ARN,
+    FakeSts,
+    Kubectl,
+    eks_token,
+    job_condition,
+    job_manifest,
+    wait_for,
+)
 
 from sim.kube import KubeSimulator
 
@@ -207,3 +216,34 @@ async def test_kubectl_get_prints_the_server_side_columns(
     statuses = sorted(line.split()[2] for line in pods.stdout.splitlines()[1:])
     assert pods.stdout.split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert statuses == ["Completed", "Error"]
+
+
+async def test_kubectl_typed_creates_sent_as_protobuf_are_understood(
+    kube: KubeSimulator, kubectl: Kubectl
+) -> None:
+    configmap = await kubectl("create", "configmap", "settings", "--from-literal=mode=fast")
+    secret = await kubectl("create", "secret", "generic", "creds", "--from-literal=password=hunter2")
+    job = await kubectl("create", "job", "hello", "--image=busybox:1.36", "--", "echo", "hi")
+    pod = await kubectl(
+        "run",
+        "solo",
+        "--image=nginx:1.27",
+        "--restart=Never",
+        "--env=A=1",
+        "--annotations=sim.statewright.io/log=ran",
+    )
+
+    for result in (configmap, secret, job, pod):
+        assert result.returncode == 0, result.stderr
+    assert (kube.store.get("", "configmaps", "default", "settings") or {})["data"] == {"mode": "fast"}
+    assert (kube.store.get("", "secrets", "default", "creds") or {})["data"] == {"password": "aHVudGVyMg=="}
+    stored_job = kube.store.get("batch", "jobs", "default", "hello") or {}
+    container = stored_job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["echo", "hi"]
+    assert container["image"] == "busybox:1.36"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    stored_pod = kube.store.get("", "pods", "default", "solo") or {}
+    assert stored_pod["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+    await wait_for(lambda: job_condition(kube, "hello", "Complete"))
+    logs = await kubectl("logs", "solo")
+    assert logs.stdout == "ran"
