@@ -208,6 +208,7 @@ class Interpreter:
         self.guard = config.guard
         self._execution_ctx_cache: dict[str, JSON] | None = None
         self._assigned: dict[str, JSON] | None = None
+        self._fast_scope = Scope(None, None, {}, rng)
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
             "Name": record.state_machine_name,
@@ -490,7 +491,11 @@ class Interpreter:
             # without the general machinery: this is the hot path of Pass chains.
             params = state.parameters
             if params is not None:
-                result = params.evaluate(Scope(raw, None, variables, self.rng))  # type: ignore[misc]
+                # One reused scope: evaluation is synchronous, so nothing else can see it meanwhile.
+                sc = self._fast_scope
+                sc.input = raw
+                sc.variables = variables
+                result = params.evaluate(sc)  # type: ignore[misc]
             elif state.has_result:
                 result = state.result
             else:
