@@ -161,8 +161,6 @@ class JobFeed:
         idle_seconds: how long the feed lingers without waiters before closing.
     """
 
-    kind: str = "jobs"
-
     def __init__(
         self,
         hub: FeedHub[Any],
@@ -195,12 +193,18 @@ class JobFeed:
 
     # -- subscribers -----------------------------------------------------------------------------
 
-    def subscribe(self, name: str, uid: str | None) -> Subscription:
-        """Add a waiter for the Job ``name`` (``uid`` when known)."""
+    def subscribe(self, name: str, uid: str | None, created_version: str | None = None) -> Subscription:
+        """Add a waiter for the Job ``name`` (``uid`` when known).
+
+        Args:
+            name: the Job's name.
+            uid: its uid, or None.
+            created_version: its resourceVersion at creation, when known.
+        """
         sub = Subscription(name, uid, self.epoch)
         if self.forbidden:
             sub.own_poll = True
-        elif self.synced:
+        elif self.synced and not self.will_see(created_version):
             # The feed is past its LIST: what happened to this Job before now is
             # only known by reading it; later changes will reach the waiter.
             sub.check = True
@@ -222,6 +226,10 @@ class JobFeed:
         if self.count == 0:
             self.idle_since = anyio.current_time()
             self.on_idle()
+
+    def will_see(self, created_version: str | None) -> bool:
+        """Whether every change of a Job created at ``created_version`` is still to come (subclasses)."""
+        return False
 
     def on_busy(self) -> None:
         """Called when a waiter joins (subclasses cancel an idle countdown)."""
@@ -475,7 +483,7 @@ class FeedHub(Generic[FeedT]):
                 ``States.TaskFailed`` for a namesake or an unreachable API server).
         """
         feed = await self.feed(client, ref.namespace, policy)
-        sub = feed.subscribe(ref.name, ref.uid)
+        sub = feed.subscribe(ref.name, ref.uid, ref.resource_version)
         try:
             return await wait_on_feed(ctx, client, ref, policy, feed, sub)
         finally:

@@ -168,11 +168,14 @@ class JobRef:
         namespace: the Job's namespace.
         name: the Job's name (as Kubernetes set it, also with ``generateName``).
         uid: the Job's uid, so a namesake created later is never mistaken for it.
+        resource_version: the Job's resourceVersion when it was created (not saved
+            in the handle): a shared watch already past it need not be asked again.
     """
 
     namespace: str
     name: str
     uid: str | None
+    resource_version: str | None = field(default=None, compare=False)
 
     def handle(self, resource: str) -> dict[str, JSON]:
         """The JSON handle saved in the execution record."""
@@ -198,8 +201,12 @@ class JobRef:
             raise TaskFailed(None, "The Kubernetes API server returned a Job without metadata.name")
         ns = meta.get("namespace")
         uid = meta.get("uid")
+        version = meta.get("resourceVersion")
         return cls(
-            ns if isinstance(ns, str) and ns else namespace, name, uid if isinstance(uid, str) else None
+            ns if isinstance(ns, str) and ns else namespace,
+            name,
+            uid if isinstance(uid, str) else None,
+            version if isinstance(version, str) else None,
         )
 
 

@@ -58,8 +58,6 @@ GONE: Final = 410
 class JobWatch(JobFeed):
     """One namespace's Jobs, listed once and then watched (see the module docstring)."""
 
-    kind = "watch"
-
     def __init__(
         self,
         hub: FeedHub[JobWatch],
@@ -80,6 +78,19 @@ class JobWatch(JobFeed):
     def path(self) -> str:
         """The Jobs collection of the namespace."""
         return f"/apis/batch/v1/namespaces/{quote(self.namespace, safe='')}/jobs"
+
+    def will_see(self, created_version: str | None) -> bool:
+        """Whether the stream has not yet reached the Job's creation, so it will deliver all of it.
+
+        resourceVersions are compared as numbers only when both are decimal
+        integers (etcd's, and the simulator's); anything else means "read it".
+        """
+        current = self.resource_version
+        if current is None or created_version is None:
+            return False
+        if not (current.isdecimal() and created_version.isdecimal()):
+            return False
+        return int(created_version) > int(current)
 
     def on_busy(self) -> None:
         if self._scope is not None:

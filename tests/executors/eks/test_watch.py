@@ -483,3 +483,27 @@ async def test_a_job_deleted_while_the_watch_was_down_and_compacted_away_still_f
             down[0] = False
     assert [e.error for e in errors] == ["EKS.404"]
     assert len(kube.lists()) == 2
+
+
+async def test_a_job_created_after_the_watch_position_needs_no_read_of_its_own(
+    kube: CountingKube, services: EksServices
+) -> None:
+    client = client_for(kube, services)
+    first = await create(client, "first", seconds=1.0)
+    watches = services.job_watches()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait_for_job, context(), client, first, WatchPollPolicy())
+        await until(lambda: any(f.synced for f in watches.feeds.values()))
+        (feed,) = watches.feeds.values()
+        assert feed.resource_version is not None
+        position = int(feed.resource_version)
+        assert feed.will_see(str(position + 1))
+        assert not feed.will_see(str(position))
+        assert not feed.will_see(None)
+        assert not feed.will_see("opaque-version")
+        sub = feed.subscribe("later", "uid-later", str(position + 1))
+        assert not sub.check
+        feed.unsubscribe(sub)
+        sub = feed.subscribe("earlier", "uid-earlier", str(position))
+        assert sub.check
+        feed.unsubscribe(sub)
