@@ -7,7 +7,8 @@ behaves comes from the runtime:
 
 * ``model`` (default, cheap enough for 10,000 Jobs): the pod's annotations decide —
   ``sim.statewright.io/seconds`` (run time, default 1), ``sim.statewright.io/exit-code``
-  (default 0) and ``sim.statewright.io/log`` (what it writes, default nothing). A
+  (default 0) and ``sim.statewright.io/log`` (the lines it writes, newline-terminated like
+  ``echo``; default nothing). A
   ``.<container>`` suffix on a key targets one container. Each transition is one
   ``loop.call_later`` timer; there is no polling loop.
 * ``process`` (opt-in): each container's ``command`` + ``args`` run as a local
@@ -360,7 +361,8 @@ class Kubelet:
                 container.write(b"sim: the seconds or exit-code annotation is not a number\n", moment)
             text = self._setting(run, ANNOTATION_LOG, container.name, "")
             if text:
-                container.write(text.encode(), moment)
+                # The model writes lines, as ``echo`` would: the last one ends with a newline too.
+                container.write(text.encode() if text.endswith("\n") else text.encode() + b"\n", moment)
             loop = asyncio.get_running_loop()
             run.timers.append(
                 loop.call_later(max(0.0, seconds), self._container_exited, run, container, exit_code)

@@ -246,4 +246,4 @@ async def test_kubectl_typed_creates_sent_as_protobuf_are_understood(
     assert stored_pod["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
     await wait_for(lambda: job_condition(kube, "hello", "Complete"))
     logs = await kubectl("logs", "solo")
-    assert logs.stdout == "ran"
+    assert logs.stdout == "ran\n"
