@@ -19,7 +19,7 @@ import calendar
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
@@ -807,5 +807,3 @@ class KubeApi:
             await response.write_eof()
         return response
 
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
