@@ -472,6 +472,7 @@ class RunConfig:
             (``eks_kube_qps`` / ``eks_kube_burst``); by default so high that it never binds,
             so the runs measure polling, not the limiter.
         hold: measure memory instead (``memory_probe``): Jobs that outlast the probe.
+        tracemalloc: with ``hold``, also trace Python allocations (slow).
     """
 
     jobs: int
@@ -485,6 +486,7 @@ class RunConfig:
     kube_qps: float = UNLIMITED_QPS
     kube_burst: int = UNLIMITED_BURST
     hold: bool = False
+    tracemalloc: bool = False
 
 
 def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
@@ -517,11 +519,12 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
 
     N executions start Jobs that run for an hour; once all N have submitted
     theirs and waited ``SETTLE_SECONDS`` more (a few polls, or the watch's
-    steady state), the memory allocated since just before the first start is
-    measured with ``tracemalloc`` (after a full collection) and divided by N;
-    the RSS growth over the same span is reported beside it. The engine is then
-    closed with ``eks_cancel_on_abort`` off, so no Job is deleted. tracemalloc
-    slows the run; its CPU and latency are not reported.
+    steady state), the growth of the resident set since just before the first
+    start (after a full collection) is divided by the executions waiting. With
+    ``config.tracemalloc`` the Python allocations over the same span are traced
+    too, and the largest allocation sites reported; tracing slows the engine
+    about fourfold, so use it at moderate N. The engine is then closed with
+    ``eks_cancel_on_abort`` off, so no Job is deleted.
     """
     import tracemalloc
 
@@ -545,14 +548,15 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             observer.reset()
             gc.collect()
             rss_before = rss_bytes()
-            tracemalloc.start()
-            before = tracemalloc.take_snapshot()
+            if config.tracemalloc:
+                tracemalloc.start()
+                before = tracemalloc.take_snapshot()
             began = time.time()
             handles = [
                 engine.start(machine, item, name=name) for name, item in zip(names, inputs, strict=True)
             ]
             with anyio.move_on_after(config.timeout):
-                while observer.waiting < config.jobs and not any(h.done for h in handles):
+                while observer.waiting + sum(1 for h in handles if h.done) < config.jobs:
                     await anyio.sleep(SAMPLE_SECONDS)
             submitted_s = time.time() - began
             await anyio.sleep(SETTLE_SECONDS)
@@ -560,10 +564,12 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             counter.reset()
             await anyio.sleep(SETTLE_SECONDS)
             gc.collect()
-            after = tracemalloc.take_snapshot()
             rss_after = rss_bytes()
-            tracemalloc.stop()
-            changes = after.compare_to(before, "lineno")
+            changes = []
+            if config.tracemalloc:
+                changes = tracemalloc.take_snapshot().compare_to(before, "lineno")
+                tracemalloc.stop()
+            ended = [h.result() for h in handles if h.done]
     traced = sum(change.size_diff for change in changes)
     top = [
         {"site": str(change.traceback[0]), "bytes_per_execution": round(change.size_diff / max(waiting, 1))}
@@ -575,10 +581,12 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
         "jobs": config.jobs,
         "seed": config.seed,
         "waiting": waiting,
-        "bytes_per_waiting_execution": round(traced / waiting) if waiting else None,
-        "memory_method": "tracemalloc_delta_all_waiting",
-        "rss_bytes_per_waiting_execution": round(max(0, rss_after - rss_before) / waiting)
-        if waiting
+        "ended_early": len(ended),
+        "errors": dict(collections.Counter(f"{r.error}: {str(r.cause)[:200]}" for r in ended)),
+        "bytes_per_waiting_execution": round(max(0, rss_after - rss_before) / waiting) if waiting else None,
+        "memory_method": "rss_delta_all_waiting",
+        "traced_bytes_per_waiting_execution": round(traced / waiting)
+        if waiting and config.tracemalloc
         else None,
         "top_allocation_sites": top,
         "submit_s": round(submitted_s, 3),
@@ -741,6 +749,8 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
         argv.append("--no-pin")
     if config.hold:
         argv.append("--hold")
+    if config.tracemalloc:
+        argv.append("--tracemalloc")
     return argv
 
 
@@ -781,6 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--hold", action="store_true", help="measure memory with all N waiting at once (tracemalloc)"
     )
+    parser.add_argument("--tracemalloc", action="store_true", help="--hold: also trace allocations (slow)")
     add_rate_limit_arguments(parser)
     parser.add_argument("--out", type=Path, help="append JSON lines here (default benchmarks/results/…)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
@@ -797,6 +808,7 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "kube_qps": args.kube_qps,
         "kube_burst": args.kube_burst,
         "hold": args.hold,
+        "tracemalloc": args.tracemalloc,
     }
     if args.jobs is None and args.policy is None and not args.hold:
         return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]
