@@ -806,4 +806,3 @@ class KubeApi:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
-

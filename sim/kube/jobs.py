@@ -13,7 +13,9 @@ forms, owned by the Job), replace failed pods after an exponential backoff, and
 finish in two steps — first ``SuccessCriteriaMet`` (reason CompletionsReached) or
 ``FailureTarget`` (BackoffLimitExceeded, DeadlineExceeded; the deadline wins), then,
 once no pod is left running or terminating, ``Complete`` (with completionTime) or
-``Failed``. ``ttlSecondsAfterFinished`` deletes a finished Job in the background.
+``Failed``. ``ttlSecondsAfterFinished`` deletes a finished Job in the background. Exit-code rules of
+``podFailurePolicy`` are honoured (FailJob fails the Job with reason PodFailurePolicy,
+Ignore does not count the failure), and Indexed Jobs run each completion index once.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class JobState:
     uid: str
     outcomes: dict[str, str] = field(default_factory=dict)
     completed_indexes: set[int] = field(default_factory=set)
+    fail_job: str | None = None
     started: float | None = None
     last_failure: float = 0.0
     deadline: asyncio.TimerHandle | None = None
@@ -218,8 +221,12 @@ class JobController:
                     state.completed_indexes.add(index)
             elif phase == "Failed":
                 if pod_uid not in state.outcomes:
-                    state.outcomes[pod_uid] = "f"
-                    state.last_failure = now
+                    outcome, message = apply_pod_failure_policy(spec.get("podFailurePolicy"), pod.obj)
+                    state.outcomes[pod_uid] = outcome
+                    if outcome != "i":
+                        state.last_failure = now
+                    if message is not None and state.fail_job is None:
+                        state.fail_job = message
             elif pod.obj["metadata"].get("deletionTimestamp"):
                 terminating += 1
             else:
@@ -255,6 +262,8 @@ class JobController:
             elapsed = now - state.started
             if isinstance(deadline, int) and elapsed >= deadline:
                 target = _condition("FailureTarget", "DeadlineExceeded", DEADLINE_MESSAGE, moment)
+            elif state.fail_job is not None:
+                target = _condition("FailureTarget", "PodFailurePolicy", state.fail_job, moment)
             elif failed > backoff_limit or (
                 restart_policy == "OnFailure"
                 and (restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit)
@@ -460,6 +469,45 @@ class JobController:
             )
         except KubeError:
             pass
+
+
+def apply_pod_failure_policy(policy: Any, pod: dict[str, Any]) -> tuple[str, str | None]:
+    """Classify a failed pod by ``spec.podFailurePolicy`` (exit-code rules).
+
+    Returns:
+        ``("f", None)`` to count the failure, ``("i", None)`` to ignore it (rule action Ignore),
+        or ``("f", message)`` when a FailJob rule matched (the Job fails with reason PodFailurePolicy).
+    """
+    rules = (policy or {}).get("rules") if isinstance(policy, dict) else None
+    if not isinstance(rules, list):
+        return "f", None
+    metadata = pod["metadata"]
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for index, rule in enumerate(rules):
+        on_exit = rule.get("onExitCodes") if isinstance(rule, dict) else None
+        if not isinstance(on_exit, dict):
+            continue
+        values = on_exit.get("values") or []
+        for status in statuses:
+            terminated = (status.get("state") or {}).get("terminated") or {}
+            code = terminated.get("exitCode")
+            if not isinstance(code, int) or code == 0:
+                continue
+            if on_exit.get("containerName") not in (None, status.get("name")):
+                continue
+            matched = code in values if on_exit.get("operator") == "In" else code not in values
+            if not matched:
+                continue
+            action = rule.get("action")
+            if action == "Ignore":
+                return "i", None
+            if action == "FailJob":
+                return "f", (
+                    f"Container {status.get('name')} for pod {metadata.get('namespace', '')}/{metadata['name']} "
+                    f"failed with exit code {code} matching FailJob rule at index {index}"
+                )
+            return "f", None
+    return "f", None
 
 
 def _pod_index(pod: dict[str, Any]) -> int | None:

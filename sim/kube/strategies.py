@@ -302,6 +302,14 @@ class JobStrategy(Strategy):
                     'Required value: valid values: "OnFailure", "Never"',
                 )
             )
+        elif spec.get("podFailurePolicy") is not None and policy == "OnFailure":
+            causes.append(
+                (
+                    "FieldValueInvalid",
+                    "spec.template.spec.restartPolicy",
+                    f'Invalid value: "{policy}": only "Never" is supported when podFailurePolicy is specified',
+                )
+            )
         elif policy not in ("OnFailure", "Never"):
             causes.append(
                 (

@@ -209,3 +209,55 @@ async def test_an_indexed_job_runs_each_index_once_and_reports_completed_indexes
 def test_completed_indexes_are_compressed_into_ranges() -> None:
     assert compress_indexes({0, 1, 2, 5, 7, 8}) == "0-2,5,7-8"
     assert compress_indexes(set()) == ""
+
+
+async def test_a_fail_job_pod_failure_policy_rule_fails_the_job_at_once(
+    api: Request, kube: KubeSimulator
+) -> None:
+    policy = {
+        "rules": [
+            {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}
+        ]
+    }
+    await api(
+        "POST",
+        JOBS,
+        json=job_manifest("policed", seconds=0.02, exit_code=42, backoff_limit=6, podFailurePolicy=policy),
+    )
+
+    failed = await wait_for(lambda: job_condition(kube, "policed", "Failed"))
+
+    assert failed["reason"] == "PodFailurePolicy"
+    assert failed["message"].startswith("Container main for pod default/policed-")
+    assert failed["message"].endswith("failed with exit code 42 matching FailJob rule at index 0")
+    assert job(kube, "policed")["status"]["failed"] == 1
+
+
+async def test_an_ignore_rule_does_not_count_toward_the_backoff_limit(
+    api: Request, kube: KubeSimulator
+) -> None:
+    policy = {"rules": [{"action": "Ignore", "onExitCodes": {"operator": "In", "values": [7]}}]}
+    await api(
+        "POST",
+        JOBS,
+        json=job_manifest("ignored", seconds=0.02, exit_code=7, backoff_limit=0, podFailurePolicy=policy),
+    )
+
+    await wait_for(lambda: len(pods_of(kube, "ignored")) >= 3)
+
+    assert job_condition(kube, "ignored", "Failed") is None
+    assert "failed" not in job(kube, "ignored")["status"]
+    await api("DELETE", f"{JOBS}/ignored?propagationPolicy=Background")
+
+
+async def test_a_pod_failure_policy_needs_restart_policy_never(api: Request) -> None:
+    manifest = job_manifest(
+        "onfail",
+        restart_policy="OnFailure",
+        podFailurePolicy={"rules": [{"action": "Count", "onExitCodes": {"operator": "In", "values": [1]}}]},
+    )
+
+    reply = await api("POST", JOBS, json=manifest)
+
+    assert reply.status == 422
+    assert 'only "Never" is supported when podFailurePolicy is specified' in reply.json["message"]
