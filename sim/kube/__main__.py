@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     """Run the simulator until SIGINT or SIGTERM."""
+    if args.runtime == "process":
+        print(
+            "warning: the process runtime runs the commands clients put in pod specs as local processes",
+            file=sys.stderr,
+            flush=True,
+        )
     kube = KubeSimulator(runtime=args.runtime, port=args.port, tls=not args.http, cluster_name="sim")
     token = kube.add_static_token(args.token, "admin")
     async with kube:

@@ -24,6 +24,7 @@ import asyncio
 import calendar
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -40,6 +41,8 @@ BACKOFF_MESSAGE: Final = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE: Final = "Job was active longer than specified deadline"
 DEFAULT_BACKOFF_SECONDS: Final = 10.0
 MAX_BACKOFF_SECONDS: Final = 360.0
+DEFAULT_EVENT_TTL_SECONDS: Final = 3600.0
+EVENT_SWEEP_SECONDS: Final = 60.0
 
 
 def parse_time(text: str) -> float:
@@ -93,14 +96,22 @@ class JobController:
             failure up to six minutes.
         record_events: record the controller's Events (SuccessfulCreate, Completed, BackoffLimitExceeded...)
             as ``kubectl describe job`` shows them.
+        event_ttl_seconds: how long recorded Events are kept (kube-apiserver's ``--event-ttl``: 1 h).
     """
 
     def __init__(
-        self, registry: Registry, backoff_seconds: float = DEFAULT_BACKOFF_SECONDS, record_events: bool = True
+        self,
+        registry: Registry,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        record_events: bool = True,
+        event_ttl_seconds: float = DEFAULT_EVENT_TTL_SECONDS,
     ) -> None:
         self.registry = registry
         self.backoff_seconds = backoff_seconds
         self.record_events = record_events
+        self.event_ttl_seconds = event_ttl_seconds
+        self._recorded: deque[tuple[float, str, str]] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
         self.events = registry.catalog.lookup("", "v1", "events")
         jobs = registry.catalog.lookup("batch", "v1", "jobs")
         pods = registry.catalog.lookup("", "v1", "pods")
@@ -115,6 +126,9 @@ class JobController:
     def close(self) -> None:
         """Cancel every timer; the controller does nothing afterwards."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for state in self.states.values():
             state.cancel()
         self.states.clear()
@@ -420,9 +434,32 @@ class JobController:
             "reportingInstance": "",
         }
         try:
-            self.registry.create(self.events, str(metadata.get("namespace", "default")), event)
+            created = self.registry.create(self.events, str(metadata.get("namespace", "default")), event)
         except KubeError:
             return
+        self._recorded.append(
+            (time.monotonic(), created.obj["metadata"]["namespace"], created.obj["metadata"]["name"])
+        )
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_interval(), self._sweep_events)
+
+    def _sweep_interval(self) -> float:
+        return min(EVENT_SWEEP_SECONDS, max(self.event_ttl_seconds, 0.01))
+
+    def _sweep_events(self) -> None:
+        """Delete recorded Events older than the event TTL (kube-apiserver keeps them an hour)."""
+        self._sweeper = None
+        if self._closed or self.events is None:
+            return
+        limit = time.monotonic() - self.event_ttl_seconds
+        while self._recorded and self._recorded[0][0] <= limit:
+            _, namespace, name = self._recorded.popleft()
+            try:
+                self.registry.delete(self.events, namespace, name)
+            except KubeError:
+                continue
+        if self._recorded:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_interval(), self._sweep_events)
 
     def _delete_pod(self, pod: Entry) -> None:
         metadata = pod.obj["metadata"]

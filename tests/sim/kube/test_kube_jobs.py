@@ -261,3 +261,12 @@ async def test_a_pod_failure_policy_needs_restart_policy_never(api: Request) -> 
 
     assert reply.status == 422
     assert 'only "Never" is supported when podFailurePolicy is specified' in reply.json["message"]
+
+
+async def test_recorded_events_expire_after_the_event_ttl(api: Request, kube: KubeSimulator) -> None:
+    assert kube.jobs is not None
+    kube.jobs.event_ttl_seconds = 0.05
+    await api("POST", JOBS, json=job_manifest("fleeting", seconds=0.01))
+    await wait_for(lambda: job_condition(kube, "fleeting", "Complete"))
+
+    await wait_for(lambda: kube.store.objects("", "events", "default") == [], timeout=3)
