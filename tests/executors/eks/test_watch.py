@@ -7,6 +7,7 @@ that reaches the API server), so "one watch" means one watch request arrived.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,14 @@ from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from executors.eks import batching
 from executors.eks.auth import KubeConnections
 from executors.eks.kube import KubeClient
-from executors.eks.polling import WatchPollPolicy, parse_poll_policy
+from executors.eks.polling import (
+    CONTROL_PLANE_DEFAULT_POLICY,
+    JOB_DEFAULT_POLICY,
+    WATCH_FALLBACK_SECONDS,
+    WatchPollPolicy,
+    parse_poll_policy,
+    policy_for,
+)
 from executors.eks.ratelimit import RetryRule
 from executors.eks.run_job import JobRef, job_outcome, run_job, wait_for_job
 from executors.eks.services import EksServices
@@ -507,3 +515,23 @@ async def test_a_job_created_after_the_watch_position_needs_no_read_of_its_own(
         sub = feed.subscribe("earlier", "uid-earlier", str(position))
         assert sub.check
         feed.unsubscribe(sub)
+
+
+def test_watch_is_registered_with_an_optional_fallback_interval() -> None:
+    policy = parse_poll_policy("watch")
+    assert isinstance(policy, WatchPollPolicy) and policy.name == "watch"
+    assert policy.fallback_seconds == WATCH_FALLBACK_SECONDS
+    custom = parse_poll_policy("watch:2")
+    assert isinstance(custom, WatchPollPolicy) and custom.name == "watch:2"
+    assert list(itertools.islice(custom.delays(), 3)) == [2.0, 2.0, 2.0]
+    for bad in ("watch:0", "watch:x", "watch:1:2"):
+        with pytest.raises(ValueError, match="watch"):
+            parse_poll_policy(bad)
+
+
+def test_run_job_waits_on_the_watch_and_the_control_plane_on_aws_unless_told_otherwise() -> None:
+    assert parse_poll_policy(JOB_DEFAULT_POLICY).name == "watch"
+    assert parse_poll_policy(CONTROL_PLANE_DEFAULT_POLICY).name == "aws"
+    ctx = context(poll_policy=None)
+    assert policy_for(ctx, default=JOB_DEFAULT_POLICY).name == "watch"
+    assert policy_for(context(poll_policy="fixed:1"), default=JOB_DEFAULT_POLICY).name == "fixed:1"
