@@ -8,7 +8,8 @@ behaves comes from the runtime:
 * ``model`` (default, cheap enough for 10,000 Jobs): the pod's annotations decide —
   ``sim.statewright.io/seconds`` (run time, default 1), ``sim.statewright.io/exit-code``
   (default 0) and ``sim.statewright.io/log`` (the lines it writes, newline-terminated like
-  ``echo``; default nothing). A
+  ``echo``; default nothing). A ``restartPolicy: Always`` pod without a run time models a
+  server and runs until deleted. A
   ``.<container>`` suffix on a key targets one container. Each transition is one
   ``loop.call_later`` timer; there is no polling loop.
 * ``process`` (opt-in): each container's ``command`` + ``args`` run as a local
@@ -353,8 +354,10 @@ class Kubelet:
         container.state = {"running": {"startedAt": now_rfc3339(moment)}}
         container.exit_code = None
         if self.runtime == "model":
+            # A restartPolicy Always pod with no run time given models a server: it runs until deleted.
+            default_seconds = "inf" if run.restart_policy == "Always" else "1"
             try:
-                seconds = float(self._setting(run, ANNOTATION_SECONDS, container.name, "1"))
+                seconds = float(self._setting(run, ANNOTATION_SECONDS, container.name, default_seconds))
                 exit_code = int(self._setting(run, ANNOTATION_EXIT_CODE, container.name, "0"))
             except ValueError:
                 seconds, exit_code = 0.0, 128
@@ -363,10 +366,11 @@ class Kubelet:
             if text:
                 # The model writes lines, as ``echo`` would: the last one ends with a newline too.
                 container.write(text.encode() if text.endswith("\n") else text.encode() + b"\n", moment)
-            loop = asyncio.get_running_loop()
-            run.timers.append(
-                loop.call_later(max(0.0, seconds), self._container_exited, run, container, exit_code)
-            )
+            if seconds != float("inf"):
+                loop = asyncio.get_running_loop()
+                run.timers.append(
+                    loop.call_later(max(0.0, seconds), self._container_exited, run, container, exit_code)
+                )
         else:
             task = asyncio.get_running_loop().create_task(self._run_process(run, container))
             run.tasks.add(task)

@@ -244,3 +244,23 @@ async def test_following_a_log_streams_until_the_container_ends(api: Request, ku
 def test_the_process_runtime_refuses_to_listen_beyond_loopback() -> None:
     with pytest.raises(ValueError, match="loopback only"):
         KubeSimulator(runtime="process", host="0.0.0.0")
+
+
+async def test_a_bare_always_restarting_pod_without_a_run_time_keeps_running(
+    api: Request, kube: KubeSimulator
+) -> None:
+    await api(
+        "POST",
+        PODS,
+        json={
+            "metadata": {"name": "server"},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+        },
+    )
+    await wait_for(lambda: phase(kube, "server") == "Running")
+
+    await asyncio.sleep(1.2)
+
+    status = (kube.store.get("", "pods", "default", "server") or {})["status"]
+    assert status["phase"] == "Running"
+    assert status["containerStatuses"][0]["restartCount"] == 0
