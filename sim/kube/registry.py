@@ -113,7 +113,6 @@ class Registry:
         self.catalog = catalog
         self.namespaces = catalog.lookup("", "v1", "namespaces")
         self.pods = catalog.lookup("", "v1", "pods")
-        self.pod_grace_seconds: float = 0.0
         self.graceful_pod_hook: Callable[[Entry], bool] | None = None
         self._strategies = strategies()
         store.subscribe(self._on_event)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
 import time
 import uuid
 from collections import deque
@@ -224,7 +223,6 @@ class Store:
         self.dependents: dict[str, set[tuple[Table, Key]]] = {}
         self.by_uid: dict[str, tuple[Table, Key]] = {}
         self._listeners: list[Listener] = []
-        self._names = itertools.count(1)
 
     # -- plumbing ----------------------------------------------------------------------------
 
