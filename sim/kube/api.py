@@ -354,6 +354,7 @@ class KubeApi:
                 parsed.resource,
                 parsed.namespace is not None,
                 kind if isinstance(kind, str) else None,
+                register=method in ("POST", "PUT", "PATCH"),
             )
         if info.namespaced and parsed.name and parsed.namespace is None:
             return _json(NOT_FOUND_BODY, 404)

@@ -280,9 +280,26 @@ class Catalog:
         return [info for (g, v, _), info in self._by_path.items() if g == group and v == version]
 
     def ensure_generic(
-        self, group: str, version: str, resource: str, namespaced: bool, kind: str | None = None
+        self,
+        group: str,
+        version: str,
+        resource: str,
+        namespaced: bool,
+        kind: str | None = None,
+        *,
+        register: bool = True,
     ) -> ResourceInfo:
-        """The resource at a path nobody declared, created as plain JSON storage on first use."""
+        """The resource at a path nobody declared, stored as plain JSON.
+
+        Args:
+            group: API group.
+            version: API version.
+            resource: plural resource name from the path.
+            namespaced: whether the path named a namespace.
+            kind: the kind of the object being created, when known.
+            register: remember the resource (and show it in discovery); a read of a path where
+                nothing was ever written does not register it.
+        """
         info = self.lookup(group, version, resource)
         if info is not None:
             return info
@@ -295,5 +312,6 @@ class Catalog:
             namespaced=namespaced,
             singular=singular,
         )
-        self.register(info)
+        if register:
+            self.register(info)
         return info

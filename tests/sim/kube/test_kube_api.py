@@ -540,3 +540,11 @@ async def test_a_service_gets_a_cluster_ip(api: Request) -> None:
     assert first.json["spec"]["clusterIP"].startswith("10.100.")
     assert first.json["spec"]["clusterIP"] != second.json["spec"]["clusterIP"]
     assert first.json["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}
+
+
+async def test_reading_an_undeclared_resource_does_not_add_it_to_discovery(api: Request) -> None:
+    listed = await api("GET", "/apis/nothing.example/v1/namespaces/default/things")
+    groups = await api("GET", "/apis")
+
+    assert listed.status == 200 and listed.json["items"] == []
+    assert "nothing.example" not in [g["name"] for g in groups.json["groups"]]
