@@ -267,3 +267,16 @@ async def test_a_failing_identity_resolver_answers_401_not_a_traceback() -> None
             async with session.get(kube.url + "/api/v1/namespaces", headers=headers) as response:
                 assert response.status == 401
                 assert await response.json() == UNAUTHORIZED
+
+
+async def test_an_expired_eks_token_is_401_without_asking_the_resolver(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    sts.add("AKIAOLD", f"arn:aws:iam::{ACCOUNT}:role/creator")
+    old = eks_token("AKIAOLD", signed_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16))
+
+    reply = await api("GET", "/api/v1/namespaces", token=old)
+
+    assert reply.status == 401
+    assert reply.json == UNAUTHORIZED
+    assert sts.calls == 0
