@@ -66,6 +66,7 @@ from executors.eks import EksExecutor, register
 from statewright import Engine, ExecutorRegistry
 
 DEFAULT_TIME_FACTOR: Final = 0.01
+MIN_WAITING_FOR_MEMORY: Final = 100
 CLUSTER_CREATE_SECONDS: Final = 840.0
 """``sim.eks.Timings.realistic().cluster_create``, before the time factor."""
 ACCOUNT_ROLE: Final = "arn:aws:iam::123456789012:role/"
@@ -199,8 +200,11 @@ async def _phase(
         "request_counting": "client botocore before-send/response-received",
         "cpu_s": round(cpu, 3),
         "rss_peak_mb": round(sampler.peak_rss / 2**20, 1),
+        # With a handful in flight, one-time costs (first client, imports) swamp the figure.
         "bytes_per_waiting_execution": (
-            round(sampler.bytes_per_waiting) if sampler.bytes_per_waiting is not None else None
+            round(sampler.bytes_per_waiting)
+            if sampler.bytes_per_waiting is not None and sampler.peak_waiting >= MIN_WAITING_FOR_MEMORY
+            else None
         ),
         "waiting_peak": sampler.peak_waiting,
         "memory_method": "rss_delta_at_peak_in_flight",

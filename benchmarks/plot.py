@@ -1,6 +1,7 @@
 """Draw the polling benchmarks' figures from their JSON lines.
 
     python -m benchmarks.plot RESULTS.jsonl [MORE.jsonl …]
+    python -m benchmarks.plot --table RESULTS.jsonl [MORE.jsonl …]   # medians as Markdown
 
 For every benchmark name found in a file (``polling.runJob``,
 ``eks_polling.createCluster``, ``eks_polling.createNodegroup``), PNGs are saved
@@ -211,11 +212,48 @@ def plot_file(path: Path) -> list[Path]:
     return written
 
 
+TABLE_FIELDS: Final = (
+    "p50_s", "p99_s", "max_s", "requests_per_job", "status_requests_per_job", "requests_per_s", "cpu_s",
+    "rss_peak_mb", "bytes_per_waiting_execution", "wall_s",
+)  # fmt: skip
+
+
+def median_table(records: Iterable[Record]) -> str:
+    """A Markdown table: one row per (benchmark, policy, faults, N), the median of each field over runs."""
+    rows: dict[tuple[str, str, int], list[Record]] = defaultdict(list)
+    for record in records:
+        rows[(str(record.get("name", "")), series_name(record), int(record["jobs"]))].append(record)
+    fields = [f for f in TABLE_FIELDS if any(f in r for group in rows.values() for r in group)]
+    lines = [
+        "| benchmark | policy | N | runs | completed | " + " | ".join(fields) + " |",
+        "|---" * (len(fields) + 5) + "|",
+    ]
+    for (name, series, jobs), group in sorted(rows.items()):
+        cells = []
+        for key in fields:
+            values = [float(r[key]) for r in group if isinstance(r.get(key), int | float)]
+            cells.append(f"{statistics.median(values):.4g}" if values else "")
+        done = [int(r["completed"]) for r in group if "completed" in r]
+        completed = f"{min(done)}/{jobs}" if done else ""
+        lines.append(
+            f"| {name} | {series} | {jobs} | {len(group)} | {completed} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m benchmarks.plot``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.plot", description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=Path, help="JSON-lines files written by the benchmarks")
+    parser.add_argument("--table", action="store_true", help="print a Markdown table of medians, no plots")
     args = parser.parse_args(argv)
+    if args.table:
+        try:
+            print(median_table([r for path in args.results for r in load(path)]))
+        except (OSError, ValueError) as exc:
+            print(f"benchmarks.plot: {exc}", file=sys.stderr)
+            return 2
+        return 0
     for path in args.results:
         try:
             written = plot_file(path)
