@@ -781,12 +781,22 @@ class Interpreter:
                 if delay is None:
                     raise
                 await self.retry_sleep(pos, delay)
-        if jsonata_mode:
+        return self.finish_with_result(state, pos, variables, result, scope)
+
+    def finish_with_result(
+        self, state: Any, pos: Position, variables: MutableMapping[str, JSON], result: JSON, scope: Scope
+    ) -> tuple[JSON, str | None]:
+        """A Task's, Map's or Parallel's result → its output: ResultSelector, Assign, ResultPath, OutputPath.
+
+        In JSONata, Output and Assign see the result as ``$states.result``.
+        """
+        raw = pos.input
+        if state.query_language == JSONATA:
             out = self.jsonata_finish(state, pos, variables, raw, result, result=result)
         else:
             if state.result_selector is not None:
                 scope.input = result
-                result = state.result_selector.evaluate(scope)  # type: ignore[misc]
+                result = state.result_selector.evaluate(scope)
             updates = self.assign_jsonpath(state, state.assign, result, scope)
             out = self.result_path(state, raw, result)
             out = self.output_path(state, out, scope)
@@ -1058,7 +1068,6 @@ class Interpreter:
         max_conc: int,
         scope: Scope,
     ) -> tuple[JSON, str | None]:
-        raw = pos.input
         jsonata_mode = state.query_language == JSONATA
         self.event("MapStateStarted", {"length": len(items)})
         tolerated_count = state.tolerated_failure_count
@@ -1100,20 +1109,7 @@ class Interpreter:
                 self.event("MapStateStarted", {"length": len(items)})
         self.guard.check(results, RESULT_WHAT, state.name)
         self.event("MapStateSucceeded")
-        if jsonata_mode:
-            out = self.jsonata_finish(state, pos, variables, raw, results, result=results)
-        else:
-            result: JSON = results
-            if state.result_selector is not None:
-                scope.input = result
-                result = state.result_selector.evaluate(scope)  # type: ignore[misc]
-            updates = self.assign_jsonpath(state, state.assign, result, scope)
-            out = self.result_path(state, raw, result)
-            out = self.output_path(state, out, scope)
-            self.apply_assign(updates, variables, state.name)
-        self.guard.check(out, RESULT_WHAT, state.name)
-        self.exited(state, out)
-        return out, state.next
+        return self.finish_with_result(state, pos, variables, results, scope)
 
     async def _map_iterations(
         self,
@@ -1255,20 +1251,7 @@ class Interpreter:
                 await self.retry_sleep(pos, delay)
         self.guard.check(results, RESULT_WHAT, state.name)
         self.event("ParallelStateSucceeded")
-        if jsonata_mode:
-            out = self.jsonata_finish(state, pos, variables, raw, results, result=results)
-        else:
-            result: JSON = results
-            if state.result_selector is not None:
-                scope.input = result
-                result = state.result_selector.evaluate(scope)  # type: ignore[misc]
-            updates = self.assign_jsonpath(state, state.assign, result, scope)
-            out = self.result_path(state, raw, result)
-            out = self.output_path(state, out, scope)
-            self.apply_assign(updates, variables, state.name)
-        self.guard.check(out, RESULT_WHAT, state.name)
-        self.exited(state, out)
-        return out, state.next
+        return self.finish_with_result(state, pos, variables, results, scope)
 
     async def _branches(
         self, state: ParallelState, pos: Position, variables: MutableMapping[str, JSON], branch_input: JSON
