@@ -1159,7 +1159,7 @@ class EksSimulator(SimServer):
             kube = KubeSimulator(
                 identity_resolver=self._identity_resolver(cluster.name),
                 admin_arns=tuple(admins),
-                runtime=self.runtime,
+                runtime="process" if self.runtime == "process" else "model",
                 faults=self.kube_faults,
                 cluster_name=cluster.name,
             )

@@ -29,7 +29,7 @@ from statewright.progress import Progress
 EXIT_SUCCEEDED: Final = 0
 EXIT_NOT_SUCCEEDED: Final = 1
 EXIT_USAGE: Final = 2
-SIM_DEFAULT_POLL: Final = "fixed:0.5"
+SIM_DEFAULT_POLL: Final = "watch:0.5"
 
 
 class UsageError(Exception):
@@ -88,8 +88,9 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     run.add_argument(
         "--poll",
         metavar="POLICY",
-        help="polling policy for every wait: aws, fixed:SECONDS, exponential:FIRST:MAX, watch "
-        f"(default: aws; {SIM_DEFAULT_POLL} with --sim)",
+        help="how .sync tasks wait: watch[:SECONDS] (Jobs: one shared watch per cluster; SECONDS is the "
+        "control-plane poll interval), batched:SECONDS, aws, fixed:SECONDS, exponential:FIRST:MAX "
+        f"(default: watch for runJob.sync and aws for clusters; {SIM_DEFAULT_POLL} with --sim)",
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     run.add_argument(

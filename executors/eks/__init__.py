@@ -72,6 +72,11 @@ class EksExecutor:
 
     async def run(self, call: ExecutorCall, ctx: ExecutorContext) -> JSON:
         """Dispatch the call to its resource's implementation."""
+        try:
+            # Rate options (eks_kube_qps/burst) hold for every Kubernetes call, eks:call included.
+            self.services.apply_options(ctx.options)
+        except ValueError as exc:
+            raise TaskFailed(None, str(exc)) from None
         if call.action in ACTIONS:
             return await run_control_plane(call, ctx, self.services)
         if call.action == RUN_JOB:
