@@ -89,6 +89,15 @@ async def test_a_tiny_run_job_run_completes_every_execution_and_plots(
     assert all(png.exists() and png.stat().st_size > 0 for png in pngs)
 
 
+async def test_the_memory_probe_measures_with_every_execution_waiting(restored_environ: None) -> None:
+    config = RunConfig(3, "fixed:0.5", seed=3, pin=False, timeout=60, hold=True)
+    record = await polling.memory_probe(config)
+    assert (record["waiting"], record["ended_early"]) == (3, 0)
+    assert record["memory_method"] == "rss_delta_all_waiting"
+    assert isinstance(record["bytes_per_waiting_execution"], int)
+    assert set(record["steady_requests_by_kind"]) <= {"get_job"}
+
+
 async def test_a_tiny_eks_run_waits_on_a_cluster_then_its_node_groups(restored_environ: None) -> None:
     config = eks_polling.EksConfig(
         RunConfig(2, "fixed:0.2", pin=False, timeout=60), clusters=1, time_factor=0.001
