@@ -63,8 +63,9 @@ def load(path: Path) -> list[Record]:
 
 
 def series_name(record: Record) -> str:
-    """The legend entry of a record: its policy, plus ``+faults`` for fault runs."""
-    return f"{record['policy']}{' +faults' if record.get('faults') else ''}"
+    """The legend entry of a record: its policy, plus ``+faults`` / ``+tracemalloc`` where they apply."""
+    traced = " +tracemalloc" if record.get("traced_bytes_per_waiting_execution") is not None else ""
+    return f"{record['policy']}{' +faults' if record.get('faults') else ''}{traced}"
 
 
 def by_series(
