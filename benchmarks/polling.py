@@ -44,8 +44,11 @@ One JSON line per run (also appended to ``--out``, by default
 ``python -m benchmarks.polling`` alone runs the default set (see ``DEFAULT_SET``),
 each run in a fresh process with a fresh simulator; ``--jobs N --policy P`` runs
 one; ``--max`` doubles N from ``--jobs`` until latency or errors degrade; ``--faults``
-adds 5 % 429/500/503 answers and cuts watches every 3 s. ``--seed`` fixes the Job
-durations (and the fault draws), so runs are reproducible.
+adds 5 % 429/500/503 answers and cuts watches every 3 s; ``--hold`` measures memory
+with all N waiting at once (``memory_probe``, name ``polling.memory``). The
+executors' client-side rate limit is set out of reach (``--kube-qps`` /
+``--kube-burst`` to measure with one). ``--seed`` fixes the Job durations (and
+the fault draws), so runs are reproducible.
 """
 
 from __future__ import annotations

@@ -61,6 +61,25 @@ def test_request_kinds_name_the_kubernetes_calls_a_wait_makes() -> None:
     assert kube_request_kind("DELETE", f"{jobs}/j-1", {}) == "delete_job"
 
 
+def test_the_max_mode_stops_at_a_failure_an_unfinished_execution_or_a_slow_p99() -> None:
+    fine = {"failed": 0, "unfinished": 0, "p99_s": 1.0}
+    assert not polling.degraded(fine, 5.0)
+    assert polling.degraded({**fine, "failed": 1}, 5.0)
+    assert polling.degraded({**fine, "unfinished": 2}, 5.0)
+    assert polling.degraded({**fine, "p99_s": 5.5}, 5.0)
+
+
+def test_the_median_table_has_one_row_per_policy_and_n_with_medians_over_runs() -> None:
+    runs = [
+        {"name": "polling.runJob", "policy": "watch", "jobs": 10, "completed": 10, "p50_s": value}
+        for value in (0.1, 0.3, 0.2)
+    ]
+    table = plot.median_table([*runs, {**runs[0], "faults": True}]).splitlines()
+    assert table[0].startswith("| benchmark | policy | N | runs | completed | p50_s |")
+    assert table[2] == "| polling.runJob | watch | 10 | 3 | 10/10 | 0.2 |"
+    assert table[3] == "| polling.runJob | watch +faults | 10 | 1 | 10/10 | 0.1 |"
+
+
 def test_the_command_line_refuses_bad_numbers_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stopped:
         polling.main(["--jobs", "0", "--policy", "fixed:1"])
