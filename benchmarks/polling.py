@@ -789,11 +789,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-p99", type=float, default=MAX_MODE_P99_SECONDS, help="--max: p99 limit (s)")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="shortest Job run time (default 1)")
     parser.add_argument("--max-seconds", type=float, default=5.0, help="longest Job run time (default 5)")
-    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS, help="give up on a run after")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
     parser.add_argument(
-        "--hold", action="store_true", help="measure memory with all N waiting at once (tracemalloc)"
+        "--timeout",
+        type=float,
+        default=RUN_TIMEOUT_SECONDS,
+        help="give up on a run after SECONDS (default 600)",
     )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
+    parser.add_argument("--hold", action="store_true", help="measure memory with all N waiting at once (RSS)")
     parser.add_argument("--tracemalloc", action="store_true", help="--hold: also trace allocations (slow)")
     add_rate_limit_arguments(parser)
     parser.add_argument("--out", type=Path, help="append JSON lines here (default benchmarks/results/…)")
