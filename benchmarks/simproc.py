@@ -170,7 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch-cut", type=float, default=None, help="end watch streams after SECONDS")
     parser.add_argument("--faults", choices=("kube", "aws", "both"), default="kube")
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU (Linux)")
     args = parser.parse_args(argv)
+    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, {args.cpu})
+        except OSError as exc:
+            parser.error(f"cannot pin to CPU {args.cpu}: {exc.strerror}")
     if not 0 <= args.fault_rate <= 1:
         parser.error("--fault-rate must lie between 0 and 1")
     if args.time_factor <= 0:
@@ -246,8 +252,8 @@ class SimProcess:
             argv += ["--watch-cut", str(opts.watch_cut)]
         if not opts.kube_servers:
             argv.append("--no-kube-servers")
-        if opts.cpu is not None and hasattr(os, "sched_setaffinity"):
-            argv = ["taskset", "-c", str(opts.cpu), *argv]
+        if opts.cpu is not None:
+            argv += ["--cpu", str(opts.cpu)]
         root = str(Path(__file__).resolve().parent.parent)
         env = {
             **os.environ,
