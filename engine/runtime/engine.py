@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import anyio
 import anyio.abc
@@ -447,7 +447,8 @@ class Engine:
 
     def _launch(self, machine: StateMachine, record: ExecutionRecord, *, started: bool) -> Execution:
         assert self._tasks is not None
-        rng = LazyRandom(self.rng.getrandbits(64))
+        # A duck-typed stand-in for random.Random (see LazyRandom).
+        rng = cast(random.Random, LazyRandom(self.rng.getrandbits(64)))
         interp = Interpreter(machine, record, self._config, rng)
         if started:
             interp.event("ExecutionStarted", {"input": record.input, "roleArn": record.role_arn})

@@ -167,30 +167,29 @@ def _iso(t: datetime) -> str:
     return format_timestamp(t)
 
 
-class LazyRandom(random.Random):
-    """A Random seeded on first use: seeding costs tens of microseconds, and most executions never draw."""
+class LazyRandom:
+    """An execution's random source, created on first use.
+
+    A ``random.Random`` carries ~2.5 KB of Mersenne Twister state and seeding
+    it costs tens of microseconds; most executions never draw. This proxy
+    keeps only the seed until something draws, then delegates every call to a
+    ``random.Random(seed)``, so draws are exactly those of a seeded Random.
+    """
+
+    __slots__ = ("_rng", "_seed")
 
     def __init__(self, seed: int) -> None:
-        self._lazy_seed: int | None = seed
-        self.gauss_next = None
+        self._seed = seed
+        self._rng: random.Random | None = None
 
-    def _ensure(self) -> None:
-        s = self._lazy_seed
-        if s is not None:
-            self._lazy_seed = None
-            super().seed(s)
+    def _real(self) -> random.Random:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(self._seed)
+        return rng
 
-    def random(self) -> float:
-        self._ensure()
-        return super().random()
-
-    def getrandbits(self, k: int, /) -> int:
-        self._ensure()
-        return super().getrandbits(k)
-
-    def getstate(self) -> tuple[Any, ...]:
-        self._ensure()
-        return super().getstate()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
 
 
 class Interpreter:
