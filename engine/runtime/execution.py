@@ -54,7 +54,7 @@ from engine.errors import (
 )
 from engine.executor import ExecutorCall, ExecutorContext
 from engine.history import History, format_timestamp
-from engine.jsonvalue import JSON, dumps_str
+from engine.jsonvalue import JSON, dumps, dumps_str
 from engine.paths import PathNotFound, PathSetError, set_path
 from engine.registry import ExecutorRegistry, UnknownResource
 from engine.retry import error_matches, retry_delay
@@ -208,6 +208,7 @@ class Interpreter:
         self._execution_ctx_cache: dict[str, JSON] | None = None
         self._assigned: dict[str, JSON] | None = None
         self._fast_scope = Scope(None, None, {}, rng)
+        self._timestamp = config.clock.timestamp
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
             "Name": record.state_machine_name,
@@ -287,14 +288,14 @@ class Interpreter:
         states = machine.states
         sync_handlers = self._sync_handlers
         history = self.history
-        clock = self.clock
+        timestamp = self._timestamp
         on_event = self.config.on_event
         on_transition = self.config.on_transition
         while True:
             state = states[pos.state]
             if pos.entered_event_id == 0:
                 etype = state.entered_event
-                pos.entered_event_id = history.state_event(etype, clock.timestamp(), state.name, pos.input)
+                pos.entered_event_id = history.state_event(etype, timestamp(), state.name, pos.input)
                 if on_event is not None:
                     on_event(self.record, etype, {"name": state.name, "input": pos.input})
                 if on_transition is not None:
@@ -509,8 +510,10 @@ class Interpreter:
                     out = set_path(raw, path, result)  # type: ignore[arg-type]
                 except PathSetError:
                     out = self.result_path(state, raw, result)
-            self.guard.check(out, RESULT_WHAT, state.name)
-            self.history.state_event("PassStateExited", self.clock.timestamp(), state.name, out)
+            limit = self.guard.limit
+            if limit is not None and len(dumps(out)) > limit:
+                self.guard.check(out, RESULT_WHAT, state.name)
+            self.history.state_event("PassStateExited", self._timestamp(), state.name, out)
             if self.config.on_event is not None:
                 self.config.on_event(self.record, "PassStateExited", {"name": state.name, "output": out})
             return out, state.next
