@@ -20,7 +20,7 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import anyio
 
@@ -213,16 +213,10 @@ class Interpreter:
             "Id": record.state_machine_arn,
             "Name": record.state_machine_name,
         }
-        self._bind_handlers()
 
-    def _bind_handlers(self) -> None:
-        # Plain states run as plain calls: no coroutine per transition.
-        self._sync_handlers: dict[str, Callable[..., tuple[JSON, str | None]]] = {
-            "Pass": self.s_pass,
-            "Choice": self.s_choice,
-            "Succeed": self.s_succeed,
-            "Fail": self.s_fail,  # type: ignore[dict-item]
-        }
+    # Plain states run as plain calls (no coroutine per transition); the table holds
+    # the functions, not bound methods, so nothing is built per execution.
+    _SYNC_HANDLERS: ClassVar[dict[str, Callable[..., tuple[JSON, str | None]]]] = {}
 
     @property
     def _execution_ctx(self) -> dict[str, JSON]:
@@ -286,7 +280,7 @@ class Interpreter:
             _Failure: the scope failed with an uncaught error.
         """
         states = machine.states
-        sync_handlers = self._sync_handlers
+        sync_handlers = self._SYNC_HANDLERS
         history = self.history
         timestamp = self._timestamp
         on_event = self.config.on_event
@@ -303,7 +297,7 @@ class Interpreter:
             try:
                 handler = sync_handlers.get(state.type)
                 if handler is not None:
-                    output, nxt = handler(state, pos, variables)
+                    output, nxt = handler(self, state, pos, variables)
                 else:
                     output, nxt = await self.step(state, pos, variables, map_item)
             except StatesError as err:
@@ -1281,6 +1275,16 @@ class Interpreter:
         return results
 
 
+Interpreter._SYNC_HANDLERS.update(
+    {
+        "Pass": Interpreter.s_pass,
+        "Choice": Interpreter.s_choice,
+        "Succeed": Interpreter.s_succeed,
+        "Fail": Interpreter.s_fail,  # type: ignore[dict-item]  # never returns: raises the failure
+    }
+)
+
+
 class _Detached(Interpreter):
     """A Distributed Map's child runs: their events stay out of the parent history (as on AWS)."""
 
@@ -1289,7 +1293,6 @@ class _Detached(Interpreter):
         self.__dict__.update(parent.__dict__)
         self.history = History(enabled=False)
         self.record = record
-        self._bind_handlers()
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
         return self.history.append(event_type, self.clock.timestamp(), details)
