@@ -361,33 +361,11 @@ class Interpreter:
         )
 
     def input_path(self, state: State, value: JSON, scope: Scope) -> JSON:
-        if state.input_path_null:
-            return {}
-        path = state.input_path
-        if path is None:
-            return value
-        try:
-            return path.get(scope)  # type: ignore[attr-defined]
-        except PathNotFound:
-            text = path.text  # type: ignore[attr-defined]
-            raise StatesRuntime(
-                cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}"
-            ).scoped() from None
+        return _select(state.input_path, state.input_path_null, value, scope)
 
     def output_path(self, state: State, value: JSON, scope: Scope) -> JSON:
-        if state.output_path_null:
-            return {}
-        path = state.output_path
-        if path is None:
-            return value
         scope.input = value
-        try:
-            return path.get(scope)  # type: ignore[attr-defined]
-        except PathNotFound:
-            text = path.text  # type: ignore[attr-defined]
-            raise StatesRuntime(
-                cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}"
-            ).scoped() from None
+        return _select(state.output_path, state.output_path_null, value, scope)
 
     def result_path(self, state: Any, raw_input: JSON, result: JSON) -> JSON:
         if state.result_path_null:
@@ -1343,6 +1321,21 @@ def _int_from_path(path: Any, scope: Scope, field_name: str) -> int:
             cause=f'The {field_name} field refers to value "{shown}" which is not a valid integer: {path.text}'
         ).scoped()
     return v
+
+
+def _select(path: Any, is_null: bool, value: JSON, scope: Scope) -> JSON:
+    """InputPath/OutputPath: null selects ``{}``, absent selects ``value``, a path its match."""
+    if is_null:
+        return {}
+    if path is None:
+        return value
+    try:
+        return path.get(scope)
+    except PathNotFound:
+        text = path.text
+        raise StatesRuntime(
+            cause=f"Invalid path '{text}' : No results for path: {_bracket(text)}"
+        ).scoped() from None
 
 
 def _bracket(text: str) -> str:

@@ -77,10 +77,11 @@ async def statewright_sim(tmp_path: Path) -> AsyncIterator[SimProcess]:
     )
     try:
         with anyio.fail_after(STARTUP_SECONDS):
-            while not await anyio.Path(env_file).exists():
+            # Both files are written once the servers answer, one after the other: wait for both.
+            while not (await anyio.Path(env_file).exists() and await anyio.Path(kubeconfig).exists()):
                 if process.returncode is not None:
                     raise AssertionError(
-                        f"statewright sim exited with {process.returncode} before writing {env_file}"
+                        f"statewright sim exited with {process.returncode} before writing its files"
                     )
                 await anyio.sleep(0.05)
         env = {**base, **parse_env_file(await anyio.Path(env_file).read_text())}
