@@ -514,7 +514,14 @@ async def warm_up(engine: Engine, machine: Any, seed: int) -> None:
 
 HOLD_JOB_SECONDS: Final = 3600.0
 SETTLE_SECONDS: Final = 2.0
-TOP_ALLOCATION_SITES: Final = 8
+TOP_ALLOCATION_SITES: Final = 30
+
+
+def _object_types() -> collections.Counter[str]:
+    """How many objects the collector tracks, by type (what a waiting execution keeps alive)."""
+    return collections.Counter(
+        f"{type(obj).__module__}.{type(obj).__qualname__}" for obj in gc.get_objects()
+    )
 
 
 async def memory_probe(config: RunConfig) -> dict[str, Any]:
@@ -551,6 +558,7 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             observer.reset()
             gc.collect()
             rss_before = rss_bytes()
+            types_before = _object_types() if config.tracemalloc else collections.Counter()
             if config.tracemalloc:
                 tracemalloc.start()
                 before = tracemalloc.take_snapshot()
@@ -569,15 +577,18 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             gc.collect()
             rss_after = rss_bytes()
             changes = []
+            types_after: collections.Counter[str] = collections.Counter()
             if config.tracemalloc:
                 changes = tracemalloc.take_snapshot().compare_to(before, "lineno")
                 tracemalloc.stop()
+                types_after = _object_types()
             ended = [h.result() for h in handles if h.done]
     traced = sum(change.size_diff for change in changes)
     top = [
         {"site": str(change.traceback[0]), "bytes_per_execution": round(change.size_diff / max(waiting, 1))}
         for change in changes[:TOP_ALLOCATION_SITES]
     ]
+    grown = (types_after - types_before).most_common(TOP_ALLOCATION_SITES)
     return {
         "name": "polling.memory",
         "policy": policy.name,
@@ -592,6 +603,9 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
         if waiting and config.tracemalloc
         else None,
         "top_allocation_sites": top,
+        "top_object_types": [
+            {"type": name, "per_execution": round(count / max(waiting, 1), 2)} for name, count in grown
+        ],
         "submit_s": round(submitted_s, 3),
         "steady_requests_per_s": round(counter.total / SETTLE_SECONDS, 1),
         "steady_requests_by_kind": dict(counter.by_kind),

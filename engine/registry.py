@@ -11,6 +11,7 @@ executors without the engine importing them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class ParsedResource:
     pattern: IntegrationPattern
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_resource(resource: str) -> ParsedResource:
     """Split a Resource ARN into base, service, action and pattern.
 

@@ -99,15 +99,52 @@ def _cancel_scope() -> anyio.CancelScope:
     return _SCOPE_CLASS()
 
 
+class _Done:
+    """Set once when an execution ends; awaited by whoever asks.
+
+    Lighter than ``asyncio.Event`` (whose waiter deque costs ~700 bytes): most
+    executions are never awaited one by one, so the list of waiters is made
+    only when someone waits.
+    """
+
+    __slots__ = ("_waiters", "is_set")
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def set(self) -> None:
+        self.is_set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if self.is_set:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 class Execution:
     """A handle on a running (or finished) execution."""
+
+    __slots__ = ("_done", "_engine", "_interp", "_machine", "_scope", "_stop_requested", "record")
 
     def __init__(self, engine: Engine, interp: Interpreter, machine: StateMachine) -> None:
         self._engine = engine
         self._interp = interp
         self._machine = machine
         self.record = interp.record
-        self._done = asyncio.Event()
+        self._done = _Done()
         self._scope = _cancel_scope()
         self._stop_requested: tuple[str | None, str | None] | None = None
 
@@ -125,7 +162,7 @@ class Execution:
 
     @property
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._done.is_set
 
     async def wait(self) -> ExecutionResult:
         """Wait until the execution ends; return its result."""
@@ -149,7 +186,7 @@ class Execution:
 
     def stop(self, error: str | None = None, cause: str | None = None) -> None:
         """Abort the execution (StopExecution): cancels everything under it."""
-        if self._done.is_set() or self._stop_requested is not None:
+        if self._done.is_set or self._stop_requested is not None:
             return
         self._stop_requested = (error, cause)
         self._scope.cancel()

@@ -20,6 +20,7 @@ from collections import ChainMap
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
 import anyio
@@ -80,7 +81,7 @@ class MapProgress:
     results: dict[int, JSON] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Position:
     """Where one scope (the execution, a Parallel branch, a Map iteration) stands.
 
@@ -117,7 +118,7 @@ class Position:
             self.children = {}
 
 
-@dataclass
+@dataclass(slots=True)
 class ExecutionRecord:
     """Everything about one execution; enough to resume it."""
 
@@ -161,6 +162,25 @@ class RuntimeConfig:
     state_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     on_transition: Callable[[ExecutionRecord], None] | None = None
     on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None
+    _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def options_for(self, resource: str, base: str, state_name: str) -> Mapping[str, object]:
+        """Engine-wide, then per resource (with or without its pattern suffix), then per state.
+
+        Merged once per (resource, state) and shared read-only by every call,
+        rather than copied for each Task that waits.
+        """
+        key = (resource, base, state_name)
+        merged = self._merged_options.get(key)
+        if merged is None:
+            options: dict[str, object] = dict(self.executor_options)
+            options.update(self.resource_options.get(base, _EMPTY))
+            options.update(self.resource_options.get(resource, _EMPTY))
+            options.update(self.state_options.get(state_name, _EMPTY))
+            merged = self._merged_options[key] = MappingProxyType(options)
+        return merged
 
 
 def _iso(t: datetime) -> str:
@@ -192,8 +212,71 @@ class LazyRandom:
         return getattr(self._real(), name)
 
 
+def _no_beat() -> None:
+    return None
+
+
+class _TaskHooks:
+    """What an executor reports back through its context: heartbeats, handles, extra events.
+
+    One slotted object per running Task instead of three closures and their
+    cells: it lives as long as the Task waits, which for ``.sync`` tasks is long.
+    """
+
+    __slots__ = ("_deadline", "_heartbeat", "_interp", "_pos", "_resource", "_resource_type", "_scope")
+
+    def __init__(
+        self,
+        interp: Interpreter,
+        pos: Position,
+        resource_type: JSON,
+        resource: JSON,
+        scope: anyio.CancelScope | None,
+        deadline: float,
+        heartbeat: float | None,
+    ) -> None:
+        self._interp = interp
+        self._pos = pos
+        self._resource_type = resource_type
+        self._resource = resource
+        self._scope = scope
+        self._deadline = deadline
+        self._heartbeat = heartbeat
+
+    def beat(self) -> None:
+        if self._heartbeat is not None and self._scope is not None:
+            self._scope.deadline = min(self._deadline, self._interp.clock.monotonic() + self._heartbeat)
+
+    def save_handle(self, handle: JSON) -> None:
+        self._pos.handle = handle
+        interp = self._interp
+        if interp.config.on_transition is not None:
+            interp.config.on_transition(interp.record)
+
+    def emit(self, event_type: str, extra: Mapping[str, JSON]) -> None:
+        d: dict[str, JSON] = {"resourceType": self._resource_type, "resource": self._resource}
+        d.update(extra)
+        self._interp.event(event_type, d)
+
+
 class Interpreter:
     """Runs one execution's state machine, advancing its record."""
+
+    # Slotted: one interpreter lives as long as its execution, thousands at once.
+    __slots__ = (
+        "_assigned",
+        "_execution_ctx_cache",
+        "_fast_scope",
+        "_machine_ctx",
+        "_timestamp",
+        "clock",
+        "config",
+        "guard",
+        "history",
+        "machine",
+        "record",
+        "rng",
+    )
 
     def __init__(
         self, machine: StateMachine, record: ExecutionRecord, config: RuntimeConfig, rng: random.Random
@@ -298,6 +381,10 @@ class Interpreter:
                 handler = sync_handlers.get(state.type)
                 if handler is not None:
                     output, nxt = handler(self, state, pos, variables)
+                elif state.type == "Task":
+                    # Called directly, not through step(): one coroutine frame fewer
+                    # for every execution waiting in a Task.
+                    output, nxt = await self.s_task(state, pos, variables)  # type: ignore[arg-type]
                 else:
                     output, nxt = await self.step(state, pos, variables, map_item)
             except StatesError as err:
@@ -707,11 +794,7 @@ class Interpreter:
             parsed, reg = self.config.registry.lookup(state.resource)
         except UnknownResource as exc:
             raise StatesRuntime(cause=str(exc)).scoped() from None
-        # Engine-wide, then per resource (with or without its pattern suffix), then per state.
-        options: dict[str, object] = dict(self.config.executor_options)
-        options.update(self.config.resource_options.get(parsed.base, _EMPTY))
-        options.update(self.config.resource_options.get(state.resource, _EMPTY))
-        options.update(self.config.state_options.get(state.name, _EMPTY))
+        options = self.config.options_for(state.resource, parsed.base, state.name)
         while True:
             # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.
             scope = self.scope_for(state, pos, raw, variables)
@@ -828,26 +911,17 @@ class Interpreter:
         self.event("TaskScheduled", details)
         self.event("TaskStarted", {"resourceType": details["resourceType"], "resource": details["resource"]})
         clock = self.clock
-        now = clock.monotonic()
-        deadline = now + timeout if timeout is not None else math.inf
-        hb_deadline = [now + heartbeat if heartbeat is not None else math.inf]
-        scope = anyio.CancelScope(deadline=min(deadline, hb_deadline[0]))
-
-        def beat() -> None:
-            if heartbeat is not None:
-                hb_deadline[0] = clock.monotonic() + heartbeat
-                scope.deadline = min(deadline, hb_deadline[0])
-
-        def save_handle(handle: JSON) -> None:
-            pos.handle = handle
-            if self.config.on_transition is not None:
-                self.config.on_transition(self.record)
-
-        def emit(event_type: str, extra: Mapping[str, JSON]) -> None:
-            d = {"resourceType": details["resourceType"], "resource": details["resource"]}
-            d.update(extra)
-            self.event(event_type, d)
-
+        deadline = clock.monotonic() + timeout if timeout is not None else math.inf
+        # Without TimeoutSeconds or HeartbeatSeconds nothing can expire: no cancel scope
+        # (two sets each) for the many executions that wait in such a Task.
+        scope = (
+            anyio.CancelScope(
+                deadline=min(deadline, clock.monotonic() + heartbeat if heartbeat is not None else math.inf)
+            )
+            if timeout is not None or heartbeat is not None
+            else None
+        )
+        hooks = _TaskHooks(self, pos, details["resourceType"], details["resource"], scope, deadline, heartbeat)
         ctx = ExecutorContext(
             execution_arn=self.record.execution_arn,
             execution_name=self.record.name,
@@ -857,16 +931,19 @@ class Interpreter:
             clock=clock,
             deadline=deadline if timeout is not None else None,
             heartbeat_seconds=heartbeat,
-            heartbeat=beat,
+            heartbeat=hooks.beat if heartbeat is not None else _no_beat,
             options=options,
             handle=pos.handle,
-            save_handle=save_handle,
-            emit=emit,
+            save_handle=hooks.save_handle,
+            emit=hooks.emit,
         )
         result: JSON = None
         try:
-            with scope:
+            if scope is None:
                 result = await executor.run(call, ctx)
+            else:
+                with scope:
+                    result = await executor.run(call, ctx)
         except StatesError as err:
             self.event(
                 "TaskFailed",
@@ -890,7 +967,7 @@ class Interpreter:
                 },
             )
             raise err2 from exc
-        if scope.cancelled_caught:
+        if scope is not None and scope.cancelled_caught:
             pos.handle = None
             if clock.monotonic() >= deadline:
                 err3: StatesError = StatesTimeout(cause=None)
@@ -1266,9 +1343,12 @@ Interpreter._SYNC_HANDLERS.update(
 class _Detached(Interpreter):
     """A Distributed Map's child runs: their events stay out of the parent history (as on AWS)."""
 
+    __slots__ = ()
+
     def __init__(self, parent: Interpreter) -> None:
         record = parent.record
-        self.__dict__.update(parent.__dict__)
+        for slot in Interpreter.__slots__:
+            setattr(self, slot, getattr(parent, slot))
         self.history = History(enabled=False)
         self.record = record
 

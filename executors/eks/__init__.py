@@ -14,6 +14,7 @@ EKS resource (spec §1: the EKS page and the AWS SDK agree).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Coroutine
 from typing import Any, Final
 
 from engine.errors import TaskFailed
@@ -70,20 +71,27 @@ class EksExecutor:
             self._services = EksServices.default()
         return self._services
 
-    async def run(self, call: ExecutorCall, ctx: ExecutorContext) -> JSON:
-        """Dispatch the call to its resource's implementation."""
+    def run(self, call: ExecutorCall, ctx: ExecutorContext) -> Coroutine[Any, Any, JSON]:
+        """Dispatch the call to its resource's implementation.
+
+        Returns the implementation's coroutine itself rather than awaiting it
+        here: a ``.sync`` task may wait for hours, and a dispatching frame
+        would be kept alive for all of that in every waiting execution.
+        """
         try:
             # Rate options (eks_kube_qps/burst) hold for every Kubernetes call, eks:call included.
             self.services.apply_options(ctx.options)
         except ValueError as exc:
-            raise TaskFailed(None, str(exc)) from None
+            return _fail(TaskFailed(None, str(exc)))
         if call.action in ACTIONS:
-            return await run_control_plane(call, ctx, self.services)
+            return run_control_plane(call, ctx, self.services)
         if call.action == RUN_JOB:
-            return await _part(RUN_JOB_MODULE).run_job(call, ctx, self.services)
+            job: Coroutine[Any, Any, JSON] = _part(RUN_JOB_MODULE).run_job(call, ctx, self.services)
+            return job
         if call.action == CALL:
-            return await _part(CALL_MODULE).eks_call(call, ctx, self.services)
-        raise TaskFailed(None, f"eks:{call.action} is not a resource of the EKS integration")
+            request: Coroutine[Any, Any, JSON] = _part(CALL_MODULE).eks_call(call, ctx, self.services)
+            return request
+        return _fail(TaskFailed(None, f"eks:{call.action} is not a resource of the EKS integration"))
 
     def check_parameters(
         self, action: str, pattern: IntegrationPattern, parameters: StaticParameters
@@ -105,6 +113,10 @@ class EksExecutor:
         """Close the shared clients (when this executor created or was given them)."""
         if self._services is not None:
             await self._services.aclose()
+
+
+async def _fail(error: TaskFailed) -> JSON:
+    raise error
 
 
 def register(registry: ExecutorRegistry, executor: EksExecutor | None = None) -> None:

@@ -22,6 +22,7 @@ queries are filtered out.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -267,6 +268,20 @@ class KubeConnections:
     def __init__(self, *, limit_per_host: int = 32) -> None:
         self._limit_per_host = limit_per_host
         self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    def request_slots(self, endpoint: str, ca_b64: str) -> asyncio.Semaphore:
+        """The semaphore that bounds requests in flight to one API server (not watches).
+
+        Sized like the pool (``limit_per_host``), so a request that holds a slot
+        has a connection or is about to get one; the others queue on the
+        semaphore before building anything.
+        """
+        key = (normalize_endpoint(endpoint), ca_b64)
+        slots = self._slots.get(key)
+        if slots is None:
+            slots = self._slots[key] = asyncio.Semaphore(self._limit_per_host)
+        return slots
 
     def __repr__(self) -> str:
         return f"KubeConnections(sessions={len(self._sessions)})"
@@ -305,6 +320,7 @@ class KubeConnections:
     async def aclose(self) -> None:
         """Close every session."""
         sessions, self._sessions = list(self._sessions.values()), {}
+        self._slots.clear()
         for s in sessions:
             await s.close()
 

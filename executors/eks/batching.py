@@ -564,6 +564,8 @@ async def wait_on_feed(
             ctx.heartbeat()
             if job_outcome(job) is not None:
                 return job
+            # Still running: the stream reports the rest, so the waiter keeps no copy.
+            del job
             if sub.suspect:
                 # It exists but a label-selected LIST did not show it (its own labels replace the defaults).
                 sub.unlisted = True

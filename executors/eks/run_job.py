@@ -31,9 +31,9 @@ turns an oversized result into ``States.DataLimitExceeded``; ``LogParameters``
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import anyio
 
@@ -255,6 +255,8 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
             "TaskSubmitted",
             {"resourceType": RESOURCE_TYPE, "resource": resource, "output": dumps_str(created)},
         )
+        # Nothing below needs the created Job: a waiting execution keeps only its reference.
+        del created
     elif not sync:
         # Resumed after the create went through: answer with the Job as it is now.
         return await client.get_job(ref.namespace, ref.name)
@@ -303,9 +305,9 @@ def job_outcome(job: Mapping[str, JSON]) -> str | None:
     return None
 
 
-async def wait_for_job(
+def wait_for_job(
     ctx: ExecutorContext, client: KubeClient, ref: JobRef, policy: PollPolicy
-) -> dict[str, JSON]:
+) -> Coroutine[Any, Any, dict[str, JSON]]:
     """Wait until a Job is ``Complete`` or ``Failed`` and return it.
 
     ``watch`` policies wait on the engine's shared watch of the Job's
@@ -319,10 +321,12 @@ async def wait_for_job(
     """
     services = client.services
     _apply_service_options(ctx, services)
+    # The shared waits' coroutines are returned, not awaited here: no frame of this
+    # function stays alive in every waiting execution.
     if isinstance(policy, WatchPollPolicy):
-        return await services.job_watches().wait(ctx, client, ref, policy)
+        return services.job_watches().wait(ctx, client, ref, policy)
     if isinstance(policy, BatchedPollPolicy):
-        return await services.job_batches().wait(ctx, client, ref, policy)
+        return services.job_batches().wait(ctx, client, ref, policy)
 
     async def probe() -> dict[str, JSON] | None:
         job = await client.get_job(ref.namespace, ref.name)
@@ -334,7 +338,7 @@ async def wait_for_job(
             )
         return job if job_outcome(job) is not None else None
 
-    return await poll_until(ctx, policy, probe)
+    return poll_until(ctx, policy, probe)
 
 
 def _apply_service_options(ctx: ExecutorContext, services: EksServices) -> None:

@@ -142,6 +142,8 @@ class EksServices:
     )
     _eks: Any = field(default=None, init=False, repr=False)
     _lock: anyio.Lock | None = field(default=None, init=False, repr=False)
+    kube_clients: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
+    """``executors.eks.kube.client_for``'s shared clients, by cluster (typed there: this module is below it)."""
 
     @classmethod
     def default(cls) -> EksServices:
