@@ -23,6 +23,7 @@ from engine.executor import (
     IntegrationPattern,
     ParameterChecker,
     ParameterProblem,
+    Parked,
     StaticParameters,
 )
 from engine.history import History, HistoryEvent
@@ -57,6 +58,7 @@ __all__ = [
     "InvalidInput",
     "LoopClock",
     "ParameterChecker",
+    "Parked",
     "ParameterProblem",
     "Position",
     "Problem",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import NoReturn, Protocol, runtime_checkable
 
 from engine.jsonvalue import JSON
 from engine.runtime.clock import Clock, SystemClock
@@ -68,6 +68,24 @@ def _no_handle(handle: JSON) -> None:
     return None
 
 
+Wake = Callable[[], None]
+"""Called once, from the event loop, when a parked wait may be over."""
+Listen = Callable[[Wake], None]
+"""Given the engine's ``Wake``, arranges for it to be called (at once if the wait is already over)."""
+
+
+class Parked(BaseException):
+    """Raised through ``ExecutorContext.park``: the execution's task ends while its Task waits.
+
+    A ``BaseException`` so that no ``except Exception`` on the way out (an
+    executor's own error handling, the engine's) mistakes it for a failure.
+    """
+
+    def __init__(self, listen: Listen) -> None:
+        super().__init__("parked")
+        self.listen = listen
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutorContext:
     """Where and when a call runs, and how it reports back.
@@ -93,6 +111,17 @@ class ExecutorContext:
             uid) in the execution record, so a resumed execution can pick up
             the wait instead of starting the work again.
         emit: record an extra history event (for example ``TaskSubmitted``).
+        park: when not None, the executor may call ``park(listen)`` (it raises
+            ``Parked``) once it has saved its handle and has nothing to do but
+            wait: the execution's task and its frames are released, and the
+            engine calls ``listen(wake)``; the executor arranges for ``wake()``
+            to be called once when the wait may be over. The engine then runs
+            the Task again with the same handle, without new ``TaskScheduled``
+            / ``TaskStarted`` events, and the executor picks up its wait. A
+            stopped execution is woken the same way, already cancelled, so its
+            executor cleans up as usual. Offered only to a Task without
+            TimeoutSeconds or HeartbeatSeconds in the execution's top-level
+            scope of a machine without TimeoutSeconds.
     """
 
     execution_arn: str
@@ -109,6 +138,7 @@ class ExecutorContext:
     handle: JSON = None
     save_handle: Callable[[JSON], None] = _no_handle
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
+    park: Callable[[Listen], NoReturn] | None = None
 
 
 @runtime_checkable

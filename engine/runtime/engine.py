@@ -29,6 +29,7 @@ from engine.errors import (
     InvalidInput,
     StatesError,
 )
+from engine.executor import Parked
 from engine.history import History, format_timestamp
 from engine.jsonvalue import JSON, JSONDecodeError, loads
 from engine.persistence import Store
@@ -137,7 +138,7 @@ class _Done:
 class Execution:
     """A handle on a running (or finished) execution."""
 
-    __slots__ = ("_done", "_engine", "_interp", "_machine", "_scope", "_stop_requested", "record")
+    __slots__ = ("_done", "_engine", "_interp", "_machine", "_parked", "_scope", "_stop_requested", "record")
 
     def __init__(self, engine: Engine, interp: Interpreter, machine: StateMachine) -> None:
         self._engine = engine
@@ -145,8 +146,10 @@ class Execution:
         self._machine = machine
         self.record = interp.record
         self._done = _Done()
-        self._scope = _cancel_scope()
+        # One cancel scope per run of the task; None while parked (no task runs).
+        self._scope: anyio.CancelScope | None = _cancel_scope()
         self._stop_requested: tuple[str | None, str | None] | None = None
+        self._parked = False
 
     @property
     def execution_arn(self) -> str:
@@ -189,7 +192,36 @@ class Execution:
         if self._done.is_set or self._stop_requested is not None:
             return
         self._stop_requested = (error, cause)
-        self._scope.cancel()
+        self._interp.may_park = False
+        if self._parked:
+            # Run the parked Task again, already cancelled: its executor cleans up as usual.
+            self._unpark()
+        elif self._scope is not None:
+            self._scope.cancel()
+
+    @property
+    def parked(self) -> bool:
+        """Whether the execution waits in a parked Task (no task of its own runs)."""
+        return self._parked
+
+    def _park(self, parked: Parked) -> None:
+        self._scope = None
+        self._parked = True
+        parked.listen(self._unpark)
+
+    def _unpark(self) -> None:
+        """The parked Task's wait may be over (or the execution was stopped): run it again."""
+        if not self._parked:
+            return
+        tasks = self._engine._tasks
+        if tasks is None:
+            return
+        self._parked = False
+        self._interp.unparked = True
+        scope = self._scope = _cancel_scope()
+        if self._stop_requested is not None:
+            scope.cancel()
+        tasks.spawn(self._run(), name=f"execution {self.record.name}")
 
     def describe(self) -> dict[str, JSON]:
         """DescribeExecution's shape."""
@@ -216,11 +248,14 @@ class Execution:
         interp = self._interp
         rec = self.record
         machine = self._machine
+        scope = self._scope
+        assert scope is not None
         timeout = machine.timeout_seconds
         if timeout is not None:
-            self._scope.deadline = self._engine.clock.monotonic() + timeout
+            scope.deadline = self._engine.clock.monotonic() + timeout
+        parked: Parked | None = None
         try:
-            with self._scope:
+            with scope:
                 try:
                     output = await interp.run_scope(machine, rec.position, rec.variables)
                     over = interp.guard.over(output)
@@ -244,7 +279,7 @@ class Execution:
                     if rec.cause is not None:
                         details["cause"] = rec.cause
                     interp.event("ExecutionFailed", details)
-            if self._scope.cancelled_caught:
+            if scope.cancelled_caught:
                 if self._stop_requested is not None:
                     rec.status = ABORTED
                     rec.error, rec.cause = self._stop_requested
@@ -259,15 +294,21 @@ class Execution:
                     rec.error = "States.Timeout"
                     rec.cause = None
                     interp.event("ExecutionTimedOut", {"error": "States.Timeout"})
+        except Parked as exc:
+            # The Task waits without this task: it ends here and a wake runs the Task again.
+            parked = exc
         finally:
-            if rec.status == RUNNING:
-                # Cancelled from outside (the engine is closing): that is an abort.
-                rec.status = ABORTED
-                interp.history.append("ExecutionAborted", self._engine.clock.timestamp(), {})
-            rec.stop_time = self._engine.clock.now()
-            rec.position.children.clear()
-            self._engine._finished(self)
-            self._done.set()
+            if parked is None:
+                if rec.status == RUNNING:
+                    # Cancelled from outside (the engine is closing): that is an abort.
+                    rec.status = ABORTED
+                    interp.history.append("ExecutionAborted", self._engine.clock.timestamp(), {})
+                rec.stop_time = self._engine.clock.now()
+                rec.position.children.clear()
+                self._engine._finished(self)
+                self._done.set()
+        if parked is not None:
+            self._park(parked)
 
 
 class _OwnedTasks:
@@ -350,6 +391,9 @@ class Engine:
         role_arn: the execution role ARN shown in ``$$.Execution.RoleArn``.
         on_event: called with (record, event type, details) for every history
             event, for progress displays and metrics; it must not block.
+        park_waiting: let executors park a waiting Task (``ExecutorContext.park``):
+            the execution then keeps no task or frames while it waits, only its
+            record (on by default).
     """
 
     def __init__(
@@ -370,6 +414,7 @@ class Engine:
         record_history: bool = True,
         role_arn: str | None = None,
         on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None,
+        park_waiting: bool = True,
     ) -> None:
         if registry is None:
             registry = ExecutorRegistry()
@@ -395,6 +440,7 @@ class Engine:
             state_options=dict(state_options or {}),
             on_transition=store.save if store is not None else None,
             on_event=on_event,
+            park=park_waiting,
         )
         self._tasks: _OwnedTasks | None = None
         self._names: dict[str, set[str]] = {}

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NoReturn
 
 import anyio
 
@@ -53,7 +53,7 @@ from engine.errors import (
     StatesTimeout,
     TaskFailed,
 )
-from engine.executor import ExecutorCall, ExecutorContext
+from engine.executor import ExecutorCall, ExecutorContext, Listen, Parked
 from engine.history import History, format_timestamp
 from engine.jsonvalue import JSON, dumps, dumps_str
 from engine.paths import PathNotFound, PathSetError, set_path
@@ -162,6 +162,8 @@ class RuntimeConfig:
     state_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     on_transition: Callable[[ExecutionRecord], None] | None = None
     on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None
+    park: bool = True
+    """Offer ``ExecutorContext.park`` to Tasks that can wait without a task of their own."""
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -258,6 +260,10 @@ class _TaskHooks:
         d.update(extra)
         self._interp.event(event_type, d)
 
+    @staticmethod
+    def park(listen: Listen) -> NoReturn:
+        raise Parked(listen)
+
 
 class Interpreter:
     """Runs one execution's state machine, advancing its record."""
@@ -274,8 +280,10 @@ class Interpreter:
         "guard",
         "history",
         "machine",
+        "may_park",
         "record",
         "rng",
+        "unparked",
     )
 
     def __init__(
@@ -291,6 +299,10 @@ class Interpreter:
         self._execution_ctx_cache: dict[str, JSON] | None = None
         self._assigned: dict[str, JSON] | None = None
         self._fast_scope = Scope(None, None, {}, rng)
+        # Set by the execution: whether a Task may park now (not once a stop is
+        # requested), and whether the current Task is being run again after parking.
+        self.may_park = config.park and machine.timeout_seconds is None
+        self.unparked = False
         self._timestamp = config.clock.timestamp
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
@@ -908,8 +920,12 @@ class Interpreter:
             details["timeoutInSeconds"] = int(timeout)
         if heartbeat is not None:
             details["heartbeatInSeconds"] = int(heartbeat)
-        self.event("TaskScheduled", details)
-        self.event("TaskStarted", {"resourceType": details["resourceType"], "resource": details["resource"]})
+        if self.unparked:
+            # The same Task, run again after it parked: it was scheduled and started already.
+            self.unparked = False
+        else:
+            self.event("TaskScheduled", details)
+            self.event("TaskStarted", {"resourceType": details["resourceType"], "resource": details["resource"]})
         clock = self.clock
         deadline = clock.monotonic() + timeout if timeout is not None else math.inf
         # Without TimeoutSeconds or HeartbeatSeconds nothing can expire: no cancel scope
@@ -936,6 +952,7 @@ class Interpreter:
             handle=pos.handle,
             save_handle=hooks.save_handle,
             emit=hooks.emit,
+            park=hooks.park if scope is None and self.may_park and pos is self.record.position else None,
         )
         result: JSON = None
         try:

@@ -48,7 +48,7 @@ from typing import Any, Final, Generic, TypeVar
 import anyio
 
 from engine.errors import StatesError, TaskFailed
-from engine.executor import ExecutorContext
+from engine.executor import ExecutorContext, Parked, Wake
 from engine.jsonvalue import JSON
 from executors.eks.errors import TransientEksError
 from executors.eks.kube import KubeClient
@@ -101,7 +101,21 @@ class Subscription:
         suspect: a label-selected LIST missed the Job; the waiter's check tells why.
     """
 
-    __slots__ = ("_waiter", "check", "epoch", "error", "job", "name", "own_poll", "suspect", "uid", "unlisted")
+    __slots__ = (
+        "_on_wake",
+        "_waiter",
+        "check",
+        "epoch",
+        "error",
+        "job",
+        "name",
+        "own_poll",
+        "parked",
+        "parked_by",
+        "suspect",
+        "uid",
+        "unlisted",
+    )
 
     def __init__(self, name: str, uid: str | None, epoch: int) -> None:
         self.name = name
@@ -113,7 +127,10 @@ class Subscription:
         self.own_poll = False
         self.unlisted = False
         self.suspect = False
+        self.parked = False
+        self.parked_by: str | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._on_wake: Wake | None = None
 
     def __repr__(self) -> str:
         return f"Subscription({self.name!r}, uid={self.uid!r})"
@@ -129,10 +146,25 @@ class Subscription:
         return self._waiter is not None
 
     def wake(self) -> None:
-        """Wake the waiter (it reads the flags)."""
+        """Wake the waiter (it reads the flags); a parked one through the engine's wake."""
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+            return
+        on_wake, self._on_wake = self._on_wake, None
+        if on_wake is not None:
+            on_wake()
+
+    def listen_off(self) -> None:
+        """Forget the engine's wake (the execution runs again)."""
+        self._on_wake = None
+
+    def listen(self, wake: Wake) -> None:
+        """The engine's ``Listen`` for a parked waiter: ``wake`` is called once something is ready."""
+        if self.ready:
+            wake()
+        else:
+            self._on_wake = wake
 
     async def wait(self) -> None:
         """Sleep until ``wake`` (returns at once when something is ready); a cancel point.
@@ -213,6 +245,19 @@ class JobFeed:
         self.idle_since = None
         self.on_busy()
         return sub
+
+    def claim_parked(self, name: str, uid: str | None, execution_arn: str) -> Subscription | None:
+        """The subscription an execution parked on, taken back when it runs again.
+
+        It kept receiving the feed while parked, so it needs no fresh read.
+        """
+        for sub in self.subscriptions.get(name, ()):
+            if sub.parked and sub.parked_by == execution_arn and sub.uid == uid:
+                sub.parked = False
+                sub.parked_by = None
+                sub.listen_off()
+                return sub
+        return None
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Remove a waiter (it finished, failed or was cancelled)."""
@@ -483,11 +528,19 @@ class FeedHub(Generic[FeedT]):
                 ``States.TaskFailed`` for a namesake or an unreachable API server).
         """
         feed = await self.feed(client, ref.namespace, policy)
-        sub = feed.subscribe(ref.name, ref.uid, ref.resource_version)
+        sub = feed.claim_parked(ref.name, ref.uid, ctx.execution_arn) or feed.subscribe(
+            ref.name, ref.uid, ref.resource_version
+        )
+        keep = False
         try:
             return await wait_on_feed(ctx, client, ref, policy, feed, sub)
+        except Parked:
+            # The execution's task ends; the subscription stays, and wakes it through the engine.
+            keep = True
+            raise
         finally:
-            feed.unsubscribe(sub)
+            if not keep:
+                feed.unsubscribe(sub)
 
 
 class JobLister(JobFeed):
@@ -573,6 +626,11 @@ async def wait_on_feed(
             continue
         beat = ctx.heartbeat_seconds
         if not beat:
+            if ctx.park is not None:
+                # Nothing to do until the feed speaks: release the execution's task.
+                sub.parked = True
+                sub.parked_by = ctx.execution_arn
+                ctx.park(sub.listen)
             await sub.wait()
             continue
         with anyio.move_on_after(beat / 2):

@@ -38,6 +38,7 @@ ENGINE = {
     "JSON",
     "LoopClock",
     "ParameterChecker",
+    "Parked",
     "ParameterProblem",
     "Position",
     "Problem",

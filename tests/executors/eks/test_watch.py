@@ -18,9 +18,10 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from engine import Engine, ExecutorRegistry
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
-from executors.eks import batching
+from executors.eks import EksExecutor, batching, register
 from executors.eks.auth import KubeConnections
 from executors.eks.kube import KubeClient
 from executors.eks.polling import (
@@ -535,3 +536,58 @@ def test_run_job_waits_on_the_watch_and_the_control_plane_on_aws_unless_told_oth
     ctx = context(poll_policy=None)
     assert policy_for(ctx, default=JOB_DEFAULT_POLICY).name == "watch"
     assert policy_for(context(poll_policy="fixed:1"), default=JOB_DEFAULT_POLICY).name == "fixed:1"
+
+
+def _engine_machine(kube: KubeSimulator) -> dict[str, Any]:
+    return {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::eks:runJob.sync",
+                "Parameters": {
+                    "ClusterName": "demo",
+                    "CertificateAuthority": kube.ca_b64,
+                    "Endpoint": kube.url,
+                    "Job.$": "$.job",
+                },
+                "ResultSelector": {"name.$": "$.metadata.name"},
+                "End": True,
+            }
+        },
+    }
+
+
+async def test_executions_waiting_on_the_watch_park_and_are_woken_without_reading_their_jobs(
+    kube: CountingKube, services: EksServices
+) -> None:
+    registry = ExecutorRegistry()
+    register(registry, EksExecutor(services))
+    async with Engine(load_plugins=False, registry=registry) as engine:
+        machine = engine.compile(_engine_machine(kube))
+        executions = [engine.start(machine, {"job": manifest(f"parked-{i}", seconds=1.0)}) for i in range(20)]
+        await until(lambda: all(e.parked for e in executions))
+        # Parked: no task of their own, only their subscriptions on the one shared watch.
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("execution ")]
+        watches = services.job_watches()
+        assert watches.waiters == 20
+        reads_while_parked = len(kube.gets())
+        results = [await e.wait() for e in executions]
+    assert [r.status for r in results] == ["SUCCEEDED"] * 20
+    assert [r.output for r in results] == [{"name": f"parked-{i}"} for i in range(20)]
+    assert len(kube.gets()) == reads_while_parked
+    assert len(kube.watches()) == 1
+    assert all(r.history.types.count("TaskScheduled") == 1 for r in results)
+
+
+async def test_stopping_a_parked_run_job_execution_deletes_its_job(kube: CountingKube, services: EksServices) -> None:
+    registry = ExecutorRegistry()
+    register(registry, EksExecutor(services))
+    async with Engine(load_plugins=False, registry=registry) as engine:
+        execution = engine.start(_engine_machine(kube), {"job": manifest("stopped-parked", seconds=3600)})
+        await until(lambda: execution.parked)
+        execution.stop("Stopped", "by the test")
+        result = await execution.wait()
+    assert result.status == "ABORTED"
+    assert [p for m, p, q in kube.requests if m == "DELETE"] == [JOBS_PATH + "/stopped-parked"]
+    assert services.job_watches().waiters == 0
