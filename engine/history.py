@@ -10,6 +10,7 @@ AWS gives them. The history is also what rebuilds an execution's position
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,6 +74,41 @@ class HistoryEvent:
 
 _Row = tuple[str, float, str | None, Any, int | None]
 
+PACK_THRESHOLD: Final = 1024
+"""JSON text in event details longer than this many characters is kept zlib-compressed."""
+
+
+class _Packed:
+    """A long JSON string of an event's details, compressed until the event is read.
+
+    A ``.sync`` Task's ``TaskSubmitted`` holds the whole first API answer (a
+    created Job is over a kilobyte) for as long as the Task waits; JSON
+    compresses to well under half.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, text: str) -> None:
+        self.data = zlib.compress(text.encode(), 1)
+
+    def text(self) -> str:
+        return zlib.decompress(self.data).decode()
+
+
+def _pack(details: Mapping[str, JSON]) -> Mapping[str, Any]:
+    if not any(isinstance(v := details.get(k), str) and len(v) > PACK_THRESHOLD for k in _STRING_FIELDS):
+        return details
+    return {
+        k: _Packed(v) if k in _STRING_FIELDS and isinstance(v, str) and len(v) > PACK_THRESHOLD else v
+        for k, v in details.items()
+    }
+
+
+def _unpack(details: Mapping[str, Any]) -> Mapping[str, JSON]:
+    if not any(isinstance(v, _Packed) for v in details.values()):
+        return details
+    return {k: v.text() if isinstance(v, _Packed) else v for k, v in details.items()}
+
 
 class History:
     """An append-only list of events with AWS's id chaining.
@@ -105,6 +141,8 @@ class History:
         """
         self._count += 1
         if self.enabled:
+            if details is not None:
+                details = _pack(details)
             self._rows.append((event_type, timestamp, None, details, previous))
         return self._count
 
@@ -123,7 +161,7 @@ class History:
             key = "input" if event_type.endswith("Entered") else "output"
             details: Mapping[str, JSON] | None = {"name": name, key: payload}
         else:
-            details = payload
+            details = _unpack(payload) if payload is not None else None
         return HistoryEvent(n, previous if previous is not None else n - 1, timestamp, event_type, details)
 
     def __iter__(self) -> Iterator[HistoryEvent]:

@@ -167,6 +167,20 @@ class RuntimeConfig:
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _started: dict[tuple[str, str], dict[str, JSON]] = field(default_factory=dict, init=False, repr=False)
+
+    def started_details(self, service: str, resource: str) -> dict[str, JSON]:
+        """``TaskStarted``'s details for a resource: one dict shared by every execution.
+
+        History details are never changed once recorded, and a waiting
+        execution should not carry a copy of what all of them share.
+        """
+        key = (service, resource)
+        found = self._started.get(key)
+        if found is None:
+            short = resource.rsplit(":", 1)[-1] if resource.startswith("arn:aws:states:::") else resource
+            found = self._started[key] = {"resourceType": service, "resource": short}
+        return found
 
     def options_for(self, resource: str, base: str, state_name: str) -> Mapping[str, object]:
         """Engine-wide, then per resource (with or without its pattern suffix), then per state.
@@ -298,7 +312,8 @@ class Interpreter:
         self.guard = config.guard
         self._execution_ctx_cache: dict[str, JSON] | None = None
         self._assigned: dict[str, JSON] | None = None
-        self._fast_scope = Scope(None, None, {}, rng)
+        # Made on the first simple Pass with Parameters: an execution that only waits never needs it.
+        self._fast_scope: Scope | None = None
         # Set by the execution: whether a Task may park now (not once a stop is
         # requested), and whether the current Task is being run again after parking.
         self.may_park = config.park and machine.timeout_seconds is None
@@ -564,6 +579,8 @@ class Interpreter:
             if params is not None:
                 # One reused scope: evaluation is synchronous, so nothing else can see it meanwhile.
                 sc = self._fast_scope
+                if sc is None:
+                    sc = self._fast_scope = Scope(None, None, {}, self.rng)
                 sc.input = raw
                 sc.variables = variables
                 result = params.evaluate(sc)  # type: ignore[misc]
@@ -908,11 +925,10 @@ class Interpreter:
         options: Mapping[str, object],
     ) -> JSON:
         timeout = timeout_s
+        started = self.config.started_details(call.service, call.resource)
         details: dict[str, JSON] = {
-            "resourceType": call.service,
-            "resource": call.resource.rsplit(":", 1)[-1]
-            if call.resource.startswith("arn:aws:states:::")
-            else call.resource,
+            "resourceType": started["resourceType"],
+            "resource": started["resource"],
             "region": self.config.region,
             "parameters": call.parameters,
         }
@@ -925,7 +941,7 @@ class Interpreter:
             self.unparked = False
         else:
             self.event("TaskScheduled", details)
-            self.event("TaskStarted", {"resourceType": details["resourceType"], "resource": details["resource"]})
+            self.event("TaskStarted", started)
         clock = self.clock
         deadline = clock.monotonic() + timeout if timeout is not None else math.inf
         # Without TimeoutSeconds or HeartbeatSeconds nothing can expire: no cancel scope

@@ -286,21 +286,20 @@ class KubeClient:
         problem = check_api_path(path)
         if problem is not None:
             raise StatesRuntime(None, problem)
-        url = URL(self._origin + path, encoded=True)
         params = _query_pairs(query)
-        data: bytes | None = None
-        content: str | None = None
-        if body is not None and method != "HEAD":
-            data = body.encode() if isinstance(body, str) else dumps(body)
-            content = content_type or JSON_CONTENT_TYPE
+        with_body = body is not None and method != "HEAD"
 
         async def send() -> aiohttp.ClientResponse:
+            # Built here, once a request slot is held, not while thousands of requests
+            # queue for one: a queued request keeps only its arguments.
             headers = {"Authorization": await self._authorization(), "Accept": ACCEPT}
-            if content is not None:
-                headers["Content-Type"] = content
+            data: bytes | None = None
+            if with_body:
+                data = body.encode() if isinstance(body, str) else dumps(body)
+                headers["Content-Type"] = content_type or JSON_CONTENT_TYPE
             return await self._session.request(
-                method, url, params=params or None, data=data, headers=headers, timeout=REQUEST_TIMEOUT,
-                allow_redirects=False,
+                method, URL(self._origin + path, encoded=True), params=params or None, data=data,
+                headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False,
             )
 
         return await self._send(method, send, read_body=method != "HEAD")
@@ -327,7 +326,8 @@ class KubeClient:
             try:
                 # At most as many requests in flight as the pool has connections: the rest
                 # wait here, holding a few hundred bytes each, not a built request apiece.
-                async with self._in_flight:
+                await self._in_flight.acquire()
+                try:
                     with kube_connection_errors(self._what):
                         response = await send()
                         status = response.status
@@ -335,6 +335,8 @@ class KubeClient:
                             return await self._finish(response, read_body=read_body)
                         delay = retry_after_seconds(response.headers) if status == 429 else None
                         response.release()
+                finally:
+                    self._in_flight.release()
                 if delay is None:
                     delay = rule.backoff(attempt)
                 log.debug("%s answered %d; trying again in %.2fs", self._what, status, delay)
@@ -432,7 +434,7 @@ class KubeClient:
             StatesError: ``EKS.409`` when the name is taken, ``EKS.<status>`` otherwise.
         """
         response = await self.request(
-            "POST", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs", body=dict(job)
+            "POST", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs", body=job if isinstance(job, dict) else dict(job)
         )
         return _object(response)
 

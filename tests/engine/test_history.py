@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import ExecutorCall, ExecutorContext, History, StatesError
 from engine.runtime.clock import ImmediateClock
@@ -273,3 +275,28 @@ def test_a_history_appends_events_with_chained_ids() -> None:
         "output": "1",
         "outputDetails": {"truncated": False},
     }
+
+
+def test_long_json_text_in_event_details_reads_back_exactly() -> None:
+    from engine.history import PACK_THRESHOLD, History
+
+    history = History()
+    long_text = '{"items":[' + ",".join(f'{{"n":{i},"name":"item-{i}"}}' for i in range(200)) + "]}"
+    assert len(long_text) > PACK_THRESHOLD
+    details = {"resourceType": "eks", "resource": "runJob.sync", "output": long_text}
+    history.append("TaskSubmitted", 1.0, details)
+    history.append("TaskSucceeded", 2.0, {"resourceType": "eks", "resource": "runJob.sync", "output": "x" * 10})
+    first, second = history
+    assert first.details == details
+    assert first.to_aws()["taskSubmittedEventDetails"]["output"] == long_text
+    assert second.details == {"resourceType": "eks", "resource": "runJob.sync", "output": "x" * 10}
+
+
+@given(st.text(min_size=0, max_size=3000), st.sampled_from(["input", "output", "parameters", "cause"]))
+def test_any_details_text_reads_back_exactly(text: str, key: str) -> None:
+    from engine.history import History
+
+    history = History()
+    history.append("TaskSubmitted", 1.0, {"resourceType": "eks", "resource": "r", key: text})
+    (event,) = history
+    assert event.details == {"resourceType": "eks", "resource": "r", key: text}
