@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import contextlib
 import functools
 import logging
@@ -258,6 +259,73 @@ def normalize_endpoint(endpoint: str) -> str:
     return f"https://{host}" + (f":{port}" if port is not None else "")
 
 
+class RequestSlots:
+    """A FIFO semaphore for requests to one API server, cheap for its many waiters.
+
+    ``asyncio.Semaphore.acquire`` is a coroutine: every queued request would keep
+    its frame as well as its future. Here a waiter keeps only the future it
+    awaits, and a released slot is handed straight to the oldest waiter.
+
+    Args:
+        size: how many requests may be in flight at once.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def __repr__(self) -> str:
+        return f"RequestSlots(free={self._free}, waiting={len(self._waiters)})"
+
+    @property
+    def free(self) -> int:
+        """Slots nobody holds."""
+        return self._free
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free (and nobody queues before us)."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    def enqueue(self) -> asyncio.Future[None]:
+        """Join the queue; the future completes when a slot is handed over (then it is held)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
+
+    def abandon(self, waiter: asyncio.Future[None]) -> None:
+        """A queued waiter gave up (it was cancelled): leave the queue, or pass on a slot it was handed."""
+        if waiter.done() and not waiter.cancelled():
+            self.release()
+            return
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+
+    def release(self) -> None:
+        """Give a slot back: to the oldest waiter still waiting, else to the pool."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting in line when none is free."""
+        if self.try_acquire():
+            return
+        waiter = self.enqueue()
+        try:
+            await waiter
+        except BaseException:
+            self.abandon(waiter)
+            raise
+
+
 class KubeConnections:
     """Pooled HTTPS sessions to Kubernetes API servers, one per (endpoint, CA).
 
@@ -268,9 +336,9 @@ class KubeConnections:
     def __init__(self, *, limit_per_host: int = 32) -> None:
         self._limit_per_host = limit_per_host
         self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
-        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        self._slots: dict[tuple[str, str], RequestSlots] = {}
 
-    def request_slots(self, endpoint: str, ca_b64: str) -> asyncio.Semaphore:
+    def request_slots(self, endpoint: str, ca_b64: str) -> RequestSlots:
         """The semaphore that bounds requests in flight to one API server (not watches).
 
         Sized like the pool (``limit_per_host``), so a request that holds a slot
@@ -280,7 +348,7 @@ class KubeConnections:
         key = (normalize_endpoint(endpoint), ca_b64)
         slots = self._slots.get(key)
         if slots is None:
-            slots = self._slots[key] = asyncio.Semaphore(self._limit_per_host)
+            slots = self._slots[key] = RequestSlots(self._limit_per_host)
         return slots
 
     def __repr__(self) -> str:
@@ -330,6 +398,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "InvalidCertificateAuthority",
     "KubeConnections",
+    "RequestSlots",
     "TokenProvider",
     "encode_token",
     "normalize_endpoint",

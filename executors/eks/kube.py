@@ -43,7 +43,7 @@ from __future__ import annotations
 import http
 import logging
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, unquote
@@ -256,7 +256,7 @@ class KubeClient:
         parsed = _body_value(body, content_type)
         raise kube_http_error(status, reason, parsed if parsed is not None else "")
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -264,8 +264,11 @@ class KubeClient:
         query: Mapping[str, list[str]] | Iterable[tuple[str, str]] | None = None,
         body: JSON | str | None = None,
         content_type: str | None = None,
-    ) -> KubeResponse:
-        """Send one request to a path on the cluster's endpoint.
+    ) -> Coroutine[Any, Any, KubeResponse]:
+        """Send one request to a path on the cluster's endpoint (await the result).
+
+        A plain function returning ``_send``'s coroutine, so a request queued for a
+        connection keeps one frame, not two.
 
         Args:
             method: ``GET``, ``POST``, ``PUT``, ``DELETE``, ``HEAD`` or ``PATCH``.
@@ -286,23 +289,8 @@ class KubeClient:
         problem = check_api_path(path)
         if problem is not None:
             raise StatesRuntime(None, problem)
-        params = _query_pairs(query)
-        with_body = body is not None and method != "HEAD"
-
-        async def send() -> aiohttp.ClientResponse:
-            # Built here, once a request slot is held, not while thousands of requests
-            # queue for one: a queued request keeps only its arguments.
-            headers = {"Authorization": await self._authorization(), "Accept": ACCEPT}
-            data: bytes | None = None
-            if with_body:
-                data = body.encode() if isinstance(body, str) else dumps(body)
-                headers["Content-Type"] = content_type or JSON_CONTENT_TYPE
-            return await self._session.request(
-                method, URL(self._origin + path, encoded=True), params=params or None, data=data,
-                headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False,
-            )
-
-        return await self._send(method, send, read_body=method != "HEAD")
+        send = _RawRequest(self, method, path, _query_pairs(query), body, content_type)
+        return self._send(method, send, read_body=method != "HEAD")
 
     async def _send(
         self,
@@ -326,7 +314,15 @@ class KubeClient:
             try:
                 # At most as many requests in flight as the pool has connections: the rest
                 # wait here, holding a few hundred bytes each, not a built request apiece.
-                await self._in_flight.acquire()
+                slots = self._in_flight
+                if not slots.try_acquire():
+                    # Await the bare future (no coroutine frame per queued request).
+                    waiter = slots.enqueue()
+                    try:
+                        await waiter
+                    except BaseException:
+                        slots.abandon(waiter)
+                        raise
                 try:
                     with kube_connection_errors(self._what):
                         response = await send()
@@ -336,7 +332,7 @@ class KubeClient:
                         delay = retry_after_seconds(response.headers) if status == 429 else None
                         response.release()
                 finally:
-                    self._in_flight.release()
+                    slots.release()
                 if delay is None:
                     delay = rule.backoff(attempt)
                 log.debug("%s answered %d; trying again in %.2fs", self._what, status, delay)
@@ -525,6 +521,46 @@ class KubeClient:
 
 
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+
+class _RawRequest:
+    """One attempt of a raw request, built when it is sent.
+
+    Headers, URL and body are made only once a request slot is held: a request
+    queued for a connection keeps just its arguments (a slotted object rather
+    than a closure and its cells).
+    """
+
+    __slots__ = ("body", "client", "content_type", "method", "params", "path")
+
+    def __init__(
+        self,
+        client: KubeClient,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]],
+        body: JSON | str | None,
+        content_type: str | None,
+    ) -> None:
+        self.client = client
+        self.method = method
+        self.path = path
+        self.params = params
+        self.body = body
+        self.content_type = content_type
+
+    async def __call__(self) -> aiohttp.ClientResponse:
+        client = self.client
+        headers = {"Authorization": await client._authorization(), "Accept": ACCEPT}
+        data: bytes | None = None
+        body = self.body
+        if body is not None and self.method != "HEAD":
+            data = body.encode() if isinstance(body, str) else dumps(body)
+            headers["Content-Type"] = self.content_type or JSON_CONTENT_TYPE
+        return await client._session.request(
+            self.method, URL(client._origin + self.path, encoded=True), params=self.params or None,
+            data=data, headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False,
+        )
 
 
 def _event(line: bytes) -> dict[str, JSON]:
