@@ -272,9 +272,9 @@ class CountingConnections(KubeConnections):
         super().__init__()
         self._trace = counter.trace_config()
 
-    def session(self, endpoint: str, ca_b64: str) -> aiohttp.ClientSession:
+    def session(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> aiohttp.ClientSession:
         """The pooled session, with the counter attached the first time it is handed out."""
-        session = super().session(endpoint, ca_b64)
+        session = super().session(endpoint, ca_b64, reads=reads)
         # ClientSession reads its trace configs per request; the constructor belongs to the base class.
         traces: list[aiohttp.TraceConfig] = session._trace_configs
         if self._trace not in traces:

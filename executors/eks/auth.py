@@ -259,6 +259,10 @@ def normalize_endpoint(endpoint: str) -> str:
     return f"https://{host}" + (f":{port}" if port is not None else "")
 
 
+READS: Final = "reads"
+WRITES: Final = "writes"
+
+
 class RequestSlots:
     """A FIFO semaphore for requests to one API server, cheap for its many waiters.
 
@@ -327,25 +331,29 @@ class RequestSlots:
 
 
 class KubeConnections:
-    """Pooled HTTPS sessions to Kubernetes API servers, one per (endpoint, CA).
+    """Pooled HTTPS sessions to Kubernetes API servers, two per (endpoint, CA).
+
+    Reads (GET and HEAD: status polls, lists, logs) and everything else
+    (creates, deletes, watches) have separate pools and request slots, so a
+    poll never queues behind thousands of creates, nor a create behind polls.
 
     Args:
-        limit_per_host: the most connections kept open to one API server.
+        limit_per_host: the most connections kept open to one API server, per pool.
     """
 
     def __init__(self, *, limit_per_host: int = 32) -> None:
         self._limit_per_host = limit_per_host
-        self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
-        self._slots: dict[tuple[str, str], RequestSlots] = {}
+        self._sessions: dict[tuple[str, str, str], aiohttp.ClientSession] = {}
+        self._slots: dict[tuple[str, str, str], RequestSlots] = {}
 
-    def request_slots(self, endpoint: str, ca_b64: str) -> RequestSlots:
-        """The semaphore that bounds requests in flight to one API server (not watches).
+    def request_slots(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> RequestSlots:
+        """The bound on requests in flight to one API server through one pool (watches aside).
 
         Sized like the pool (``limit_per_host``), so a request that holds a slot
-        has a connection or is about to get one; the others queue on the
-        semaphore before building anything.
+        has a connection or is about to get one; the others queue here before
+        building anything.
         """
-        key = (normalize_endpoint(endpoint), ca_b64)
+        key = (normalize_endpoint(endpoint), ca_b64, READS if reads else WRITES)
         slots = self._slots.get(key)
         if slots is None:
             slots = self._slots[key] = RequestSlots(self._limit_per_host)
@@ -354,8 +362,8 @@ class KubeConnections:
     def __repr__(self) -> str:
         return f"KubeConnections(sessions={len(self._sessions)})"
 
-    def session(self, endpoint: str, ca_b64: str) -> aiohttp.ClientSession:
-        """The shared session for an API server, created on first use.
+    def session(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> aiohttp.ClientSession:
+        """The shared session for an API server (its reads pool with ``reads``), created on first use.
 
         Must be called from within the event loop. The session verifies the
         server against ``ca_b64`` and serializes JSON bodies with orjson; it
@@ -369,7 +377,7 @@ class KubeConnections:
             StatesError: the endpoint is not an https origin or the CA is invalid.
         """
         origin = normalize_endpoint(endpoint)
-        key = (origin, ca_b64)
+        key = (origin, ca_b64, READS if reads else WRITES)
         existing = self._sessions.get(key)
         if existing is not None and not existing.closed:
             return existing
@@ -381,8 +389,8 @@ class KubeConnections:
         return created
 
     @property
-    def sessions(self) -> Mapping[tuple[str, str], aiohttp.ClientSession]:
-        """The open sessions by (origin, CA), for metrics and tests."""
+    def sessions(self) -> Mapping[tuple[str, str, str], aiohttp.ClientSession]:
+        """The open sessions by (origin, CA, ``reads`` or ``writes``), for metrics and tests."""
         return dict(self._sessions)
 
     async def aclose(self) -> None:

@@ -57,7 +57,7 @@ from yarl import URL
 from engine.errors import StatesError, StatesRuntime
 from engine.executor import ExecutorContext, ParameterProblem, StaticParameters
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
-from executors.eks.auth import normalize_endpoint
+from executors.eks.auth import RequestSlots, normalize_endpoint
 from executors.eks.errors import TransientEksError, kube_connection_errors, kube_http_error
 from executors.eks.ratelimit import DEFAULT_RETRY, RetryRule, retry_after_seconds
 from executors.eks.services import EksServices
@@ -190,9 +190,12 @@ class KubeClient:
         self._cluster = cluster_name
         self._origin = normalize_endpoint(endpoint)
         self._ca = ca_b64
-        self._session = services.connections.session(self._origin, ca_b64)
+        connections = services.connections
+        self._session = connections.session(self._origin, ca_b64)
+        self._read_session = connections.session(self._origin, ca_b64, reads=True)
         self._bucket = services.rate_limits.bucket(self._origin)
-        self._in_flight = services.connections.request_slots(self._origin, ca_b64)
+        self._in_flight = connections.request_slots(self._origin, ca_b64)
+        self._read_slots = connections.request_slots(self._origin, ca_b64, reads=True)
         self._retry = retry
         self._what = f"the Kubernetes API server at {self._origin}"
         self._api: _PooledApiClient | None = None
@@ -202,8 +205,8 @@ class KubeClient:
 
     @property
     def closed(self) -> bool:
-        """Whether the pooled session this client sends through was closed."""
-        return self._session.closed
+        """Whether a pooled session this client sends through was closed."""
+        return self._session.closed or self._read_session.closed
 
     @property
     def endpoint(self) -> str:
@@ -290,7 +293,10 @@ class KubeClient:
         if problem is not None:
             raise StatesRuntime(None, problem)
         send = _RawRequest(self, method, path, _query_pairs(query), body, content_type)
-        return self._send(method, send, read_body=method != "HEAD")
+        reads = method in _READS
+        return self._send(
+            method, send, read_body=method != "HEAD", slots=self._read_slots if reads else self._in_flight
+        )
 
     async def _send(
         self,
@@ -298,6 +304,7 @@ class KubeClient:
         send: Callable[[], Awaitable[aiohttp.ClientResponse]],
         *,
         read_body: bool = True,
+        slots: RequestSlots | None = None,
     ) -> KubeResponse:
         """Pace, send, retry by the ``RetryRule``, and finish one request.
 
@@ -305,8 +312,11 @@ class KubeClient:
             method: the HTTP method (decides what may be retried).
             send: makes one attempt and returns the unread response.
             read_body: read the body of the final answer (False for HEAD).
+            slots: the request slots of the pool ``send`` uses (the writes pool's by default).
         """
         rule = self._retry
+        if slots is None:
+            slots = self._in_flight
         attempt = 0
         while True:
             last = attempt + 1 >= rule.max_attempts
@@ -314,7 +324,6 @@ class KubeClient:
             try:
                 # At most as many requests in flight as the pool has connections: the rest
                 # wait here, holding a few hundred bytes each, not a built request apiece.
-                slots = self._in_flight
                 if not slots.try_acquire():
                     # Await the bare future (no coroutine frame per queued request).
                     waiter = slots.enqueue()
@@ -521,6 +530,8 @@ class KubeClient:
 
 
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+_READS: Final = frozenset({"GET", "HEAD"})
+"""Methods sent through the reads pool (``KubeConnections``)."""
 
 
 class _RawRequest:
@@ -557,7 +568,8 @@ class _RawRequest:
         if body is not None and self.method != "HEAD":
             data = body.encode() if isinstance(body, str) else dumps(body)
             headers["Content-Type"] = self.content_type or JSON_CONTENT_TYPE
-        return await client._session.request(
+        session = client._read_session if self.method in _READS else client._session
+        return await session.request(
             self.method, URL(client._origin + self.path, encoded=True), params=self.params or None,
             data=data, headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False,
         )

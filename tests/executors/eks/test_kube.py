@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import aioboto3
+import anyio
 import pytest
 import trustme
 from aiohttp import web
@@ -307,8 +308,10 @@ async def test_typed_operations_run_over_the_shared_pool_and_keep_kubernetes_cas
     assert post.headers["Authorization"] == f"Bearer {GOOD_TOKEN}"
     assert ("propagationPolicy", "Foreground") in delete.query
     assert json.loads(delete.body)["preconditions"] == {"uid": "u-1"}
-    sessions = list(services.connections.sessions.values())
-    assert len(sessions) == 1 and not sessions[0].closed
+    # One cluster: its writes pool and its reads pool, both still open for the next call.
+    sessions = services.connections.sessions
+    assert sorted(key[2] for key in sessions) == ["reads", "writes"]
+    assert not any(session.closed for session in sessions.values())
 
 
 async def test_read_log_passes_the_container_and_log_parameters_and_returns_text(
@@ -337,3 +340,23 @@ async def test_head_has_no_body_and_string_bodies_are_sent_as_given(
     assert post.status == 201 and post.value() == "made"
     assert server.recorder.seen[-1].body == b"kind: X\n"
     assert server.recorder.seen[-1].headers["Content-Type"] == "application/yaml"
+
+
+async def test_reads_do_not_queue_behind_writes_that_hold_every_connection(
+    server: FakeServer, services: EksServices
+) -> None:
+    server.recorder.answers[("GET", "/apis/batch/v1/namespaces/default/jobs/pi")] = lambda request, body: (
+        web.json_response({"kind": "Job", "metadata": {"name": "pi"}})
+    )
+    client = _client(services, server)
+    writes = services.connections.request_slots(server.url, server.ca_b64)
+    held = 0
+    while writes.try_acquire():
+        held += 1
+    assert held == 32
+    with anyio.fail_after(5):
+        job = await client.get_job("default", "pi")
+    assert job["metadata"] == {"name": "pi"}
+    waiter = writes.enqueue()
+    assert not waiter.done()
+    writes.abandon(waiter)
