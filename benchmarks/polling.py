@@ -63,7 +63,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -244,6 +244,19 @@ class RequestCounter:
         trace.freeze()
         return trace
 
+    def lean_observer(self) -> Callable[[str, str, int | None, float], None]:
+        """An observer for the executors' lean GET client (``executors.eks.http1``), counting like ``trace_config``."""
+
+        def observe(method: str, target: str, status: int | None, seconds: float) -> None:
+            path, _, query = target.partition("?")
+            pairs = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+            self.by_kind[kube_request_kind(method, path, pairs)] += 1
+            self.by_status[str(status) if status is not None else "error"] += 1
+            if status is not None:
+                self.request_seconds.append(seconds)
+
+        return observe
+
     def botocore_hook(self) -> Callable[..., None]:
         """A ``before-send.eks`` handler counting EKS API attempts by operation."""
 
@@ -266,11 +279,12 @@ class RequestCounter:
 
 
 class CountingConnections(KubeConnections):
-    """The engine's pooled Kubernetes sessions, each with a counting ``TraceConfig``."""
+    """The engine's pooled Kubernetes sessions, each with a counting ``TraceConfig``, and its lean GET client."""
 
     def __init__(self, counter: RequestCounter) -> None:
         super().__init__()
         self._trace = counter.trace_config()
+        self.observer = counter.lean_observer()
 
     def session(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> aiohttp.ClientSession:
         """The pooled session, with the counter attached the first time it is handed out."""
@@ -476,6 +490,7 @@ class RunConfig:
             so the runs measure polling, not the limiter.
         hold: measure memory instead (``memory_probe``): Jobs that outlast the probe.
         tracemalloc: with ``hold``, also trace Python allocations (slow).
+        loop: the engine process's event loop, ``asyncio`` or ``uvloop``.
     """
 
     jobs: int
@@ -490,6 +505,7 @@ class RunConfig:
     kube_burst: int = UNLIMITED_BURST
     hold: bool = False
     tracemalloc: bool = False
+    loop: str = "asyncio"
 
 
 def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
@@ -768,6 +784,7 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
         argv.append("--hold")
     if config.tracemalloc:
         argv.append("--tracemalloc")
+    argv += ["--loop", config.loop]
     return argv
 
 
@@ -812,6 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
     parser.add_argument("--hold", action="store_true", help="measure memory with all N waiting at once (RSS)")
     parser.add_argument("--tracemalloc", action="store_true", help="--hold: also trace allocations (slow)")
+    parser.add_argument(
+        "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the engine's event loop (default asyncio)"
+    )
     add_rate_limit_arguments(parser)
     parser.add_argument("--out", type=Path, help="append JSON lines here (default benchmarks/results/…)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
@@ -829,6 +849,7 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "kube_burst": args.kube_burst,
         "hold": args.hold,
         "tracemalloc": args.tracemalloc,
+        "loop": args.loop,
     }
     if args.jobs is None and args.policy is None and not args.hold:
         return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]
@@ -904,7 +925,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     validate(args, parser)
-    return drive(args, _configs(args), "benchmarks.polling", "polling", lambda c: [asyncio.run(run_one(c))])
+    return drive(args, _configs(args), "benchmarks.polling", "polling", lambda c: [run_on_loop(c.loop, run_one(c))])
+
+
+def run_on_loop(loop: str, main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run ``main`` on the named event loop; the record says which."""
+    if loop == "uvloop":
+        import uvloop
+
+        record = uvloop.run(main)
+    else:
+        record = asyncio.run(main)
+    record["loop"] = loop
+    return record
 
 
 async def run_one(config: RunConfig) -> dict[str, Any]:

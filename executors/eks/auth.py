@@ -43,6 +43,7 @@ import orjson
 
 from engine.errors import TaskFailed
 from executors.eks.errors import eks_api_errors
+from executors.eks.http1 import LeanPool, RequestObserver
 
 TOKEN_PREFIX: Final = "k8s-aws-v1."
 K8S_AWS_ID_HEADER: Final = "x-k8s-aws-id"
@@ -51,6 +52,8 @@ PRESIGN_EXPIRES_SECONDS: Final = 60
 TOKEN_REUSE_SECONDS: Final = 14 * 60 - 60
 """Renew a cached token after 13 minutes: the aws CLI advertises 14, STS stops at 15."""
 _CONTEXT_KEY: Final = "eks_cluster_id"
+ACCESS_KEY_RECHECK_SECONDS: Final = 1.0
+"""How long the access key a token is cached under is taken as current."""
 
 
 class _HideSigningDetails(logging.Filter):
@@ -124,6 +127,7 @@ class TokenProvider:
         self._stack = contextlib.AsyncExitStack()
         self._client: Any = None
         self._lock: anyio.Lock | None = None
+        self._key_cache: tuple[str, float] | None = None
         _hide_signing_details()
 
     def __repr__(self) -> str:
@@ -147,6 +151,17 @@ class TokenProvider:
         return self._client
 
     async def _access_key(self) -> str:
+        # Asked on every request; the chain is consulted at most once a second
+        # (refreshed credentials are still noticed well before a token expires).
+        now = time.monotonic()
+        cached = self._key_cache
+        if cached is not None and now - cached[1] < ACCESS_KEY_RECHECK_SECONDS:
+            return cached[0]
+        key = await self._resolve_access_key()
+        self._key_cache = (key, now)
+        return key
+
+    async def _resolve_access_key(self) -> str:
         with eks_api_errors():
             credentials = await self._session.get_credentials()
             if credentials is None:
@@ -188,6 +203,7 @@ class TokenProvider:
     async def aclose(self) -> None:
         """Close the STS client and forget every token."""
         self._cache.clear()
+        self._key_cache = None
         self._client = None
         await self._stack.aclose()
 
@@ -345,6 +361,18 @@ class KubeConnections:
         self._limit_per_host = limit_per_host
         self._sessions: dict[tuple[str, str, str], aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str, str], RequestSlots] = {}
+        self._lean: dict[tuple[str, str], LeanPool] = {}
+        self.observer: RequestObserver | None = None
+        """Called after every lean-client attempt (see ``http1``); aiohttp sessions take a TraceConfig."""
+
+    def lean_pool(self, endpoint: str, ca_b64: str) -> LeanPool:
+        """The lean keep-alive client for an API server's GET and HEAD requests (``http1``)."""
+        origin = normalize_endpoint(endpoint)
+        key = (origin, ca_b64)
+        pool = self._lean.get(key)
+        if pool is None:
+            pool = self._lean[key] = LeanPool(origin, ssl_context_for_ca(ca_b64), self.observer)
+        return pool
 
     def request_slots(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> RequestSlots:
         """The bound on requests in flight to one API server through one pool (watches aside).
@@ -397,6 +425,9 @@ class KubeConnections:
         """Close every session."""
         sessions, self._sessions = list(self._sessions.values()), {}
         self._slots.clear()
+        lean, self._lean = list(self._lean.values()), {}
+        for pool in lean:
+            pool.close()
         for s in sessions:
             await s.close()
 

@@ -42,10 +42,11 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import quote, unquote
 
 import aiohttp
@@ -57,8 +58,9 @@ from yarl import URL
 from engine.errors import StatesError, StatesRuntime
 from engine.executor import ExecutorContext, ParameterProblem, StaticParameters
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
+from executors.eks import http1
 from executors.eks.auth import RequestSlots, normalize_endpoint
-from executors.eks.errors import TransientEksError, kube_connection_errors, kube_http_error
+from executors.eks.errors import TransientEksError, connection_failed, kube_connection_errors, kube_http_error
 from executors.eks.ratelimit import DEFAULT_RETRY, RetryRule, retry_after_seconds
 from executors.eks.services import EksServices
 
@@ -193,6 +195,7 @@ class KubeClient:
         connections = services.connections
         self._session = connections.session(self._origin, ca_b64)
         self._read_session = connections.session(self._origin, ca_b64, reads=True)
+        self._lean = connections.lean_pool(self._origin, ca_b64)
         self._bucket = services.rate_limits.bucket(self._origin)
         self._in_flight = connections.request_slots(self._origin, ca_b64)
         self._read_slots = connections.request_slots(self._origin, ca_b64, reads=True)
@@ -242,7 +245,7 @@ class KubeClient:
     async def _authorization(self) -> str:
         return "Bearer " + await self._tokens.token(self._cluster)
 
-    async def _finish(self, response: aiohttp.ClientResponse, *, read_body: bool = True) -> KubeResponse:
+    async def _finish(self, response: _Response, *, read_body: bool = True) -> KubeResponse:
         """Read and release an answer; the one place non-2xx becomes ``EKS.<status>``."""
         try:
             body = await response.read() if read_body else b""
@@ -301,7 +304,7 @@ class KubeClient:
     async def _send(
         self,
         method: str,
-        send: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        send: Callable[[], Awaitable[_Response]],
         *,
         read_body: bool = True,
         slots: RequestSlots | None = None,
@@ -333,13 +336,15 @@ class KubeClient:
                         slots.abandon(waiter)
                         raise
                 try:
-                    with kube_connection_errors(self._what):
-                        response = await send()
-                        status = response.status
-                        if last or status not in _RETRY_STATUSES or not rule.retryable(method, status):
-                            return await self._finish(response, read_body=read_body)
-                        delay = retry_after_seconds(response.headers) if status == 429 else None
-                        response.release()
+                    # kube_connection_errors' mapping, inline: this is every poll's path.
+                    response = await send()
+                    status = response.status
+                    if last or status not in _RETRY_STATUSES or not rule.retryable(method, status):
+                        return await self._finish(response, read_body=read_body)
+                    delay = retry_after_seconds(response.headers) if status == 429 else None
+                    response.release()
+                except _TRANSPORT_ERRORS as exc:
+                    raise connection_failed(exc, self._what) from exc
                 finally:
                     slots.release()
                 if delay is None:
@@ -530,6 +535,25 @@ class KubeClient:
 
 
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+_TRANSPORT_ERRORS: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+"""What ``errors.kube_connection_errors`` maps (``_send`` maps them inline)."""
+
+
+class _Response(Protocol):
+    """What ``_send`` and ``_finish`` use of an answer: aiohttp's, or the lean client's."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def read(self) -> bytes: ...
+
+    def release(self) -> Any: ...
 _READS: Final = frozenset({"GET", "HEAD"})
 """Methods sent through the reads pool (``KubeConnections``)."""
 
@@ -560,8 +584,15 @@ class _RawRequest:
         self.body = body
         self.content_type = content_type
 
-    async def __call__(self) -> aiohttp.ClientResponse:
+    async def __call__(self) -> _Response:
         client = self.client
+        if self.method == "GET" and self.body is None:
+            # The polling hot path: the lean keep-alive client (``http1``).
+            return await client._lean.request(
+                "GET", self.path, self.params,
+                (("Authorization", await client._authorization()), ("Accept", ACCEPT)),
+                read_timeout=REQUEST_TIMEOUT.sock_read or http1.READ_TIMEOUT_SECONDS,
+            )
         headers = {"Authorization": await client._authorization(), "Accept": ACCEPT}
         data: bytes | None = None
         body = self.body
@@ -613,6 +644,8 @@ def _query_pairs(query: Mapping[str, list[str]] | Iterable[tuple[str, str]] | No
 
 
 _MAX_DECODE_ROUNDS: Final = 4
+_UNSAFE_CHARACTER: Final = re.compile(r"[\s\x00-\x1f\x7f]")
+"""Whitespace (``str.isspace``'s, Unicode included) and control characters; one scan per request."""
 
 
 def check_api_path(path: str) -> str | None:
@@ -628,7 +661,7 @@ def check_api_path(path: str) -> str | None:
         return f"The Path '{_clip(path)}' must be an absolute path on the endpoint, starting with '/'"
     if path.startswith("//"):
         return f"The Path '{_clip(path)}' must not start with '//' (it would name another host)"
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+    if _UNSAFE_CHARACTER.search(path) is not None:
         return "The Path must not contain whitespace or control characters"
     if "?" in path or "#" in path:
         return "The Path must not contain '?' or '#'; pass query parameters in QueryParameters"
