@@ -333,9 +333,12 @@ class LeanPool:
         data = self._request_bytes(method, target, headers)
         observer = self.observer
         began = time.perf_counter() if observer is not None else 0.0
+        idle = self._idle
+        while idle and idle[-1].closed:
+            idle.pop()  # closed by the server while idle (connection_lost said so)
         for attempt in (0, 1):
-            reused = bool(self._idle)
-            conn = self._idle.pop() if reused else await self._connect()
+            reused = bool(idle)
+            conn = idle.pop() if reused else await self._connect()
             try:
                 response = await conn.send(data, head=method == "HEAD", timeout=read_timeout)
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):

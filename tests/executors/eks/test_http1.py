@@ -1,0 +1,255 @@
+"""The lean HTTP/1.1 client: framing, keep-alive, failures, TLS, and a parser property."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+import trustme
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from executors.eks.http1 import LeanPool, LeanResponse, _Connection
+
+Answer = Callable[[bytes], bytes | None]
+"""Given a request's head, the raw bytes to answer (None: close without answering)."""
+
+
+@dataclass
+class RawServer:
+    """A TLS server on loopback answering each request with bytes a test chooses."""
+
+    answer: Answer
+    ca: trustme.CA = field(default_factory=trustme.CA)
+    connections: int = 0
+    heads: list[bytes] = field(default_factory=list)
+    close_after_each: bool = False
+    server: asyncio.Server | None = None
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append(head)
+                reply = self.answer(head)
+                if reply is None:
+                    break
+                writer.write(reply)
+                await writer.drain()
+                if self.close_after_each:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    def client_context(self, ca: trustme.CA | None = None) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        (ca or self.ca).configure_trust(context)
+        return context
+
+    def pool(self, **kwargs: Any) -> LeanPool:
+        return LeanPool(f"https://127.0.0.1:{self.port}", self.client_context(), **kwargs)
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[Callable[[Answer], Any]]:
+    servers: list[RawServer] = []
+
+    async def make(answer: Answer) -> RawServer:
+        raw = RawServer(answer)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        raw.ca.issue_cert("127.0.0.1").configure_cert(context)
+        raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=context)
+        servers.append(raw)
+        return raw
+
+    yield make
+    for raw in servers:
+        assert raw.server is not None
+        for writer in raw.writers:
+            writer.close()
+        raw.server.close()
+
+
+def ok(body: bytes, *headers: str) -> bytes:
+    extra = "".join(f"{h}\r\n" for h in headers)
+    return f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+
+
+def chunked(body: bytes, size: int = 7) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    encoded = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts)
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n" + encoded + b"0\r\n\r\n"
+
+
+async def test_a_content_length_answer_is_read_whole_and_the_connection_reused(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b'{"kind":"Job"}'))
+    pool = server.pool()
+    first = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/a", [], [("Accept", "application/json")])
+    second = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], [])
+    assert (first.status, first.reason, await first.read()) == (200, "OK", b'{"kind":"Job"}')
+    assert first.headers.get("content-type") == "application/json"
+    assert server.connections == 1
+    assert server.heads[1].startswith(b"GET /apis/batch/v1/namespaces/default/jobs/b?x=a%20b&y=1%2C2 HTTP/1.1\r\n")
+    assert f"Host: 127.0.0.1:{server.port}\r\n".encode() in server.heads[0]
+    pool.close()
+
+
+async def test_a_chunked_answer_is_reassembled(make_server: Any) -> None:
+    body = b"line one\nline two\n" * 50
+    server = await make_server(lambda head: chunked(body))
+    pool = server.pool()
+    answer = await pool.request("GET", "/api/v1/namespaces/default/pods/p/log", [], [])
+    assert await answer.read() == body
+    again = await pool.request("GET", "/api/v1/namespaces/default/pods/p/log", [], [])
+    assert await again.read() == body and server.connections == 1
+    pool.close()
+
+
+async def test_an_answer_without_length_is_read_until_close_and_not_reused(make_server: Any) -> None:
+    server = await make_server(lambda head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end")
+    server.close_after_each = True
+    pool = server.pool()
+    assert await (await pool.request("GET", "/a", [], [])).read() == b"to the end"
+    assert await (await pool.request("GET", "/a", [], [])).read() == b"to the end"
+    assert server.connections == 2 and pool.idle == 0
+    pool.close()
+
+
+async def test_connection_close_and_interim_answers(make_server: Any) -> None:
+    server = await make_server(
+        lambda head: b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"{}", "Connection: close")
+    )
+    pool = server.pool()
+    answer = await pool.request("GET", "/a", [], [])
+    assert answer.status == 200 and await answer.read() == b"{}"
+    assert pool.idle == 0
+    pool.close()
+
+
+async def test_a_head_answer_has_no_body_even_with_a_length(make_server: Any) -> None:
+    server = await make_server(lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+    pool = server.pool()
+    answer = await pool.request("HEAD", "/a", [], [])
+    assert answer.status == 200 and await answer.read() == b""
+    assert (await pool.request("HEAD", "/a", [], [])).status == 200
+    assert server.connections == 1
+    pool.close()
+
+
+async def test_an_idle_connection_the_server_closed_is_replaced_without_an_error(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b"{}"))
+    pool = server.pool()
+    await pool.request("GET", "/a", [], [])
+    for writer in server.writers:
+        writer.close()
+    await asyncio.sleep(0.05)
+    answer = await pool.request("GET", "/a", [], [])
+    assert answer.status == 200 and server.connections == 2
+    pool.close()
+
+
+async def test_a_server_that_hangs_up_mid_request_is_a_disconnect(make_server: Any) -> None:
+    observed: list[tuple[str, str, int | None]] = []
+    server = await make_server(lambda head: None)
+    pool = server.pool(observer=lambda m, t, s, seconds: observed.append((m, t, s)))
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await pool.request("GET", "/a", [], [])
+    assert observed == [("GET", "/a", None)]
+    pool.close()
+
+
+async def test_no_answer_in_time_is_a_timeout(make_server: Any) -> None:
+    async def never(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    server = await make_server(lambda head: ok(b"{}"))
+    assert server.server is not None
+    server.server.close()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.ca.issue_cert("127.0.0.1").configure_cert(context)
+    silent = await asyncio.start_server(never, "127.0.0.1", 0, ssl=context)
+    port = silent.sockets[0].getsockname()[1]
+    pool = LeanPool(f"https://127.0.0.1:{port}", server.client_context())
+    with pytest.raises(TimeoutError):
+        await pool.request("GET", "/a", [], [], read_timeout=0.2)
+    pool.close()
+    silent.close()
+
+
+async def test_a_server_certificate_from_another_ca_is_refused(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b"{}"))
+    pool = LeanPool(f"https://127.0.0.1:{server.port}", server.client_context(trustme.CA()))
+    with pytest.raises(aiohttp.ClientConnectorCertificateError):
+        await pool.request("GET", "/a", [], [])
+    assert server.heads == []
+    pool.close()
+
+
+async def test_only_reads_and_clean_headers_are_sent(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b"{}"))
+    pool = server.pool()
+    with pytest.raises(ValueError):
+        await pool.request("POST", "/a", [], [])
+    with pytest.raises(ValueError):
+        await pool.request("GET", "/a", [], [("Authorization", "Bearer x\r\nX-Evil: 1")])
+    assert server.heads == []
+    pool.close()
+
+
+def _feed(raw: bytes, cuts: list[int], *, head: bool = False) -> LeanResponse:
+    loop = asyncio.new_event_loop()
+    try:
+        conn = _Connection()
+
+        class _Transport:
+            def write(self, data: bytes) -> None:
+                pass
+
+            def close(self) -> None:
+                pass
+
+        conn.connection_made(_Transport())  # type: ignore[arg-type]
+
+        async def run() -> LeanResponse:
+            waiter = conn.send(b"GET / HTTP/1.1\r\n\r\n", head=head, timeout=5)
+            start = 0
+            for cut in sorted(set(cuts)) + [len(raw)]:
+                if cut > start:
+                    conn.data_received(raw[start:cut])
+                    start = cut
+            return await waiter
+
+        return loop.run_until_complete(run())
+    finally:
+        loop.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    body=st.binary(max_size=3000),
+    chunk=st.integers(min_value=1, max_value=700),
+    use_chunked=st.booleans(),
+    data=st.data(),
+)
+def test_any_body_split_anywhere_reads_back_exactly(body: bytes, chunk: int, use_chunked: bool, data: Any) -> None:
+    raw = chunked(body, chunk) if use_chunked else ok(body)
+    cuts = data.draw(st.lists(st.integers(min_value=0, max_value=len(raw)), max_size=12))
+    response = _feed(raw, cuts)
+    assert response.status == 200
+    assert response._body == body
