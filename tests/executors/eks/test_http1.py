@@ -101,7 +101,7 @@ async def test_a_content_length_answer_is_read_whole_and_the_connection_reused(m
     server = await make_server(lambda head: ok(b'{"kind":"Job"}'))
     pool = server.pool()
     first = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/a", [], [("Accept", "application/json")])
-    second = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], [])
+    await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], [])
     assert (first.status, first.reason, await first.read()) == (200, "OK", b'{"kind":"Job"}')
     assert first.headers.get("content-type") == "application/json"
     assert server.connections == 1
@@ -229,7 +229,7 @@ def _feed(raw: bytes, cuts: list[int], *, head: bool = False) -> LeanResponse:
         async def run() -> LeanResponse:
             waiter = conn.send(b"GET / HTTP/1.1\r\n\r\n", head=head, timeout=5)
             start = 0
-            for cut in sorted(set(cuts)) + [len(raw)]:
+            for cut in [*sorted(set(cuts)), len(raw)]:
                 if cut > start:
                     conn.data_received(raw[start:cut])
                     start = cut
