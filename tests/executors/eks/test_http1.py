@@ -101,7 +101,8 @@ async def test_a_content_length_answer_is_read_whole_and_the_connection_reused(m
     server = await make_server(lambda head: ok(b'{"kind":"Job"}'))
     pool = server.pool()
     first = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/a", [], [("Accept", "application/json")])
-    await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], [])
+    second = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], [])
+    assert second.status == 200
     assert (first.status, first.reason, await first.read()) == (200, "OK", b'{"kind":"Job"}')
     assert first.headers.get("content-type") == "application/json"
     assert server.connections == 1
