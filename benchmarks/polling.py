@@ -530,6 +530,8 @@ async def warm_up(engine: Engine, machine: Any, seed: int) -> None:
 
 HOLD_JOB_SECONDS: Final = 3600.0
 SETTLE_SECONDS: Final = 2.0
+STEADY_SECONDS: Final = 5.0
+"""The window, once all wait, over which steady requests per second and CPU shares are measured."""
 TOP_ALLOCATION_SITES: Final = 30
 
 
@@ -589,7 +591,13 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             await anyio.sleep(SETTLE_SECONDS)
             waiting = observer.waiting
             counter.reset()
-            await anyio.sleep(SETTLE_SECONDS)
+            steady_sim_before = (await sim.ask("usage"))["cpu_s"]
+            steady_cpu_before, steady_began = time.process_time(), time.perf_counter()
+            await anyio.sleep(STEADY_SECONDS)
+            steady_s = time.perf_counter() - steady_began
+            steady_cpu = (time.process_time() - steady_cpu_before) / steady_s
+            steady_requests, steady_kinds = counter.total, dict(counter.by_kind)
+            steady_sim_cpu = ((await sim.ask("usage"))["cpu_s"] - steady_sim_before) / steady_s
             gc.collect()
             rss_after = rss_bytes()
             changes = []
@@ -623,8 +631,10 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             {"type": name, "per_execution": round(count / max(waiting, 1), 2)} for name, count in grown
         ],
         "submit_s": round(submitted_s, 3),
-        "steady_requests_per_s": round(counter.total / SETTLE_SECONDS, 1),
-        "steady_requests_by_kind": dict(counter.by_kind),
+        "steady_requests_per_s": round(steady_requests / steady_s, 1),
+        "steady_engine_cpu": round(steady_cpu, 2),
+        "steady_sim_cpu": round(steady_sim_cpu, 2),
+        "steady_requests_by_kind": steady_kinds,
         "kube_qps": config.kube_qps,
         "pinned": sim_cpu is not None,
     }

@@ -42,3 +42,15 @@ async def test_the_pipeline_runs_on_the_embedded_simulators_with_progress_on_std
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered == HAPPY_PATH
+
+
+async def test_the_pipeline_runs_the_same_on_uvloop(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "statewright", "run", str(EXAMPLES / "eks-pipeline.json"),
+        "--input", f"@{EXAMPLES / 'eks-pipeline.input.json'}", "--sim", "--loop", "uvloop", "--quiet",
+    ]  # fmt: skip
+    done = await anyio.run_process(command, env=base_environment(tmp_path), cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout.decode())
+    assert result["status"] == "SUCCEEDED"
+    assert result["output"]["logs"][0].startswith("3.14159265358979")

@@ -197,3 +197,10 @@ def test_an_unknown_command_exits_two(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+def test_run_on_uvloop_gives_the_same_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", _write(tmp_path, "m.json", PASS), "--input", '{"a": 1}', "--loop", "uvloop", "-q"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert _one_json_object(out)["output"] == {"got": {"a": 1}}
