@@ -249,7 +249,7 @@ class RequestCounter:
 
         def observe(method: str, target: str, status: int | None, seconds: float) -> None:
             path, _, query = target.partition("?")
-            pairs = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+            pairs = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair) if "watch" in query else {}
             self.by_kind[kube_request_kind(method, path, pairs)] += 1
             self.by_status[str(status) if status is not None else "error"] += 1
             if status is not None:

@@ -169,6 +169,19 @@ class TokenProvider:
             frozen = await credentials.get_frozen_credentials()
         return str(frozen.access_key)
 
+    def cached(self, cluster_name: str) -> str | None:
+        """The cached token for ``cluster_name`` when ``token`` would return it without any await, else None."""
+        key_cache = self._key_cache
+        if key_cache is None:
+            return None
+        now = time.monotonic()
+        if now - key_cache[1] >= ACCESS_KEY_RECHECK_SECONDS:
+            return None
+        found = self._cache.get((cluster_name, key_cache[0]))
+        if found is None or self._now() - found.minted_at >= TOKEN_REUSE_SECONDS:
+            return None
+        return found.value
+
     async def token(self, cluster_name: str) -> str:
         """Return a bearer token for ``cluster_name``, minting one when needed.
 

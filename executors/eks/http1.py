@@ -54,6 +54,11 @@ class LeanResponse:
         self.headers = headers
         self._body = body
 
+    @property
+    def body(self) -> bytes:
+        """The body (already read)."""
+        return self._body
+
     async def read(self) -> bytes:
         """The body (already read)."""
         return self._body

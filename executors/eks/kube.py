@@ -243,14 +243,18 @@ class KubeClient:
         return self._api
 
     async def _authorization(self) -> str:
-        return "Bearer " + await self._tokens.token(self._cluster)
+        cached = self._tokens.cached(self._cluster)
+        return "Bearer " + (cached if cached is not None else await self._tokens.token(self._cluster))
 
     async def _finish(self, response: _Response, *, read_body: bool = True) -> KubeResponse:
         """Read and release an answer; the one place non-2xx becomes ``EKS.<status>``."""
-        try:
-            body = await response.read() if read_body else b""
-        finally:
-            response.release()
+        if type(response) is http1.LeanResponse:
+            body = response.body if read_body else b""  # read already: no await
+        else:
+            try:
+                body = await response.read() if read_body else b""
+            finally:
+                response.release()
         status = response.status
         reason = response.reason or _reason_phrase(status)
         content_type = _media_type(response.headers)
@@ -323,7 +327,10 @@ class KubeClient:
         attempt = 0
         while True:
             last = attempt + 1 >= rule.max_attempts
-            await self._bucket.acquire()
+            # The bucket's acquire, without a coroutine when a token is there (every poll).
+            pause = self._bucket.reserve()
+            if pause > 0:
+                await self._bucket.wait_reserved(pause)
             try:
                 # At most as many requests in flight as the pool has connections: the rest
                 # wait here, holding a few hundred bytes each, not a built request apiece.

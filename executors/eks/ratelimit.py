@@ -96,12 +96,16 @@ class TokenBucket:
         """Take one token, sleeping until it is due (a cancel point only when it must wait)."""
         delay = self.reserve()
         if delay > 0:
-            try:
-                await anyio.sleep(delay)
-            except BaseException:
-                # Cancelled while waiting: the token was not used, give it back.
-                self._tokens = min(self._burst, self._tokens + 1.0)
-                raise
+            await self.wait_reserved(delay)
+
+    async def wait_reserved(self, delay: float) -> None:
+        """Sleep ``delay`` (from ``reserve``); a cancelled wait gives its token back."""
+        try:
+            await anyio.sleep(delay)
+        except BaseException:
+            # Cancelled while waiting: the token was not used, give it back.
+            self._tokens = min(self._burst, self._tokens + 1.0)
+            raise
 
 
 def _check(qps: float, burst: int) -> None:

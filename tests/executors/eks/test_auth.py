@@ -161,6 +161,30 @@ async def test_a_token_is_reused_for_13_minutes_then_renewed(
         await provider.aclose()
 
 
+async def test_a_cached_token_is_handed_out_without_await_only_while_token_would_reuse_it(
+    aws_env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000_000.0]
+    monotonic = [50.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: monotonic[0])
+    provider = TokenProvider(static_session(), REGION, now=lambda: clock[0])
+    try:
+        assert provider.cached("demo") is None
+        first = await provider.token("demo")
+        assert provider.cached("demo") == first
+        assert provider.cached("other") is None
+        monotonic[0] += auth.ACCESS_KEY_RECHECK_SECONDS
+        assert provider.cached("demo") is None  # the credential chain is consulted again first
+        assert await provider.token("demo") == first
+        assert provider.cached("demo") == first
+        clock[0] += auth.TOKEN_REUSE_SECONDS
+        assert provider.cached("demo") is None  # due for renewal
+        provider.forget("demo")
+        assert provider.cached("demo") is None
+    finally:
+        await provider.aclose()
+
+
 async def test_tokens_differ_per_cluster(tokens: TokenProvider) -> None:
     assert await tokens.token("a") != await tokens.token("b")
 

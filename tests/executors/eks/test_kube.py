@@ -47,6 +47,9 @@ class StaticTokens:
         self.asked.append(cluster_name)
         return self.value
 
+    def cached(self, cluster_name: str) -> str | None:
+        return None  # always through token(), so the tests see every request ask
+
     def forget(self, cluster_name: str) -> None:
         self.forgotten.append(cluster_name)
 

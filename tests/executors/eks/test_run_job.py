@@ -40,6 +40,9 @@ class StaticTokens:
     async def token(self, cluster_name: str) -> str:
         return self.value
 
+    def cached(self, cluster_name: str) -> str | None:
+        return None  # always through token(), so the tests see every request ask
+
     def forget(self, cluster_name: str) -> None:
         return None
 
