@@ -366,12 +366,25 @@ class KubeConnections:
     (creates, deletes, watches) have separate pools and request slots, so a
     poll never queues behind thousands of creates, nor a create behind polls.
 
+    Each TLS connection costs its buffers (asyncio keeps 256 KiB per
+    connection), so the pools are as small as keeps the API server busy:
+    reads, which every poll makes, get more in flight than writes, which the
+    API server handles one after another anyway.
+
     Args:
-        limit_per_host: the most connections kept open to one API server, per pool.
+        reads_per_host: requests in flight (and connections) to one API server for reads.
+        writes_per_host: requests in flight to one API server for writes; watches
+            (one per cluster and namespace) open their connections beside them.
+        limit_per_host: when given, both of the above.
     """
 
-    def __init__(self, *, limit_per_host: int = 32) -> None:
-        self._limit_per_host = limit_per_host
+    def __init__(
+        self, *, reads_per_host: int = 32, writes_per_host: int = 8, limit_per_host: int | None = None
+    ) -> None:
+        if limit_per_host is not None:
+            reads_per_host = writes_per_host = limit_per_host
+        self._reads_per_host = reads_per_host
+        self._writes_per_host = writes_per_host
         self._sessions: dict[tuple[str, str, str], aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str, str], RequestSlots] = {}
         self._lean: dict[tuple[str, str], LeanPool] = {}
@@ -390,14 +403,14 @@ class KubeConnections:
     def request_slots(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> RequestSlots:
         """The bound on requests in flight to one API server through one pool (watches aside).
 
-        Sized like the pool (``limit_per_host``), so a request that holds a slot
+        Sized like the pool (``reads_per_host`` / ``writes_per_host``), so a request that holds a slot
         has a connection or is about to get one; the others queue here before
         building anything.
         """
         key = (normalize_endpoint(endpoint), ca_b64, READS if reads else WRITES)
         slots = self._slots.get(key)
         if slots is None:
-            slots = self._slots[key] = RequestSlots(self._limit_per_host)
+            slots = self._slots[key] = RequestSlots(self._reads_per_host if reads else self._writes_per_host)
         return slots
 
     def __repr__(self) -> str:
@@ -423,7 +436,9 @@ class KubeConnections:
         if existing is not None and not existing.closed:
             return existing
         connector = aiohttp.TCPConnector(
-            ssl=ssl_context_for_ca(ca_b64), limit=0, limit_per_host=self._limit_per_host
+            # Reads: as many connections as slots. Writes: the slots bound requests, and
+            # watches hold a connection each beside them, so no limit here.
+            ssl=ssl_context_for_ca(ca_b64), limit=0, limit_per_host=self._reads_per_host if reads else 0
         )
         created = aiohttp.ClientSession(json_serialize=_json_serialize, connector=connector)
         self._sessions[key] = created
