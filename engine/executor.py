@@ -121,7 +121,9 @@ class ExecutorContext:
             stopped execution is woken the same way, already cancelled, so its
             executor cleans up as usual. Offered only to a Task without
             TimeoutSeconds or HeartbeatSeconds in the execution's top-level
-            scope of a machine without TimeoutSeconds.
+            scope of a machine without TimeoutSeconds. Call it from the
+            coroutine ``run`` returned, not from a task-group child (its
+            exception would arrive wrapped in an exception group).
     """
 
     execution_arn: str
