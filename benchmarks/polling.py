@@ -286,9 +286,9 @@ class CountingConnections(KubeConnections):
         self._trace = counter.trace_config()
         self.observer = counter.lean_observer()
 
-    def session(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> aiohttp.ClientSession:
+    def session(self, endpoint: str, ca_b64: str) -> aiohttp.ClientSession:
         """The pooled session, with the counter attached the first time it is handed out."""
-        session = super().session(endpoint, ca_b64, reads=reads)
+        session = super().session(endpoint, ca_b64)
         # ClientSession reads its trace configs per request; the constructor belongs to the base class.
         traces: list[aiohttp.TraceConfig] = session._trace_configs
         if self._trace not in traces:

@@ -360,11 +360,13 @@ class RequestSlots:
 
 
 class KubeConnections:
-    """Pooled HTTPS sessions to Kubernetes API servers, two per (endpoint, CA).
+    """Pooled HTTPS connections to Kubernetes API servers, per (endpoint, CA).
 
-    Reads (GET and HEAD: status polls, lists, logs) and everything else
-    (creates, deletes, watches) have separate pools and request slots, so a
-    poll never queues behind thousands of creates, nor a create behind polls.
+    Reads (GET and HEAD: status polls, lists, logs) go through the lean client's
+    pool (``lean_pool``, ``executors.eks.http1``); everything else (creates,
+    deletes, watches, the typed kubernetes-asyncio calls) through one aiohttp
+    session (``session``). Each side has its own request slots, so a poll never
+    queues behind thousands of creates, nor a create behind polls.
 
     Each TLS connection costs its buffers (asyncio keeps 256 KiB per
     connection), so the pools are as small as keeps the API server busy:
@@ -385,7 +387,7 @@ class KubeConnections:
             reads_per_host = writes_per_host = limit_per_host
         self._reads_per_host = reads_per_host
         self._writes_per_host = writes_per_host
-        self._sessions: dict[tuple[str, str, str], aiohttp.ClientSession] = {}
+        self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
         self._slots: dict[tuple[str, str, str], RequestSlots] = {}
         self._lean: dict[tuple[str, str], LeanPool] = {}
         self.observer: RequestObserver | None = None
@@ -401,11 +403,11 @@ class KubeConnections:
         return pool
 
     def request_slots(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> RequestSlots:
-        """The bound on requests in flight to one API server through one pool (watches aside).
+        """The bound on requests in flight to one API server: its reads (``reads``) or the rest.
 
-        Sized like the pool (``reads_per_host`` / ``writes_per_host``), so a request that holds a slot
-        has a connection or is about to get one; the others queue here before
-        building anything.
+        ``reads_per_host`` / ``writes_per_host`` slots (watches aside); a request
+        that holds one has a connection or is about to get one, the others queue
+        here before building anything.
         """
         key = (normalize_endpoint(endpoint), ca_b64, READS if reads else WRITES)
         slots = self._slots.get(key)
@@ -416,8 +418,8 @@ class KubeConnections:
     def __repr__(self) -> str:
         return f"KubeConnections(sessions={len(self._sessions)})"
 
-    def session(self, endpoint: str, ca_b64: str, *, reads: bool = False) -> aiohttp.ClientSession:
-        """The shared session for an API server (its reads pool with ``reads``), created on first use.
+    def session(self, endpoint: str, ca_b64: str) -> aiohttp.ClientSession:
+        """The shared aiohttp session for an API server's writes and watches, created on first use.
 
         Must be called from within the event loop. The session verifies the
         server against ``ca_b64`` and serializes JSON bodies with orjson; it
@@ -431,22 +433,20 @@ class KubeConnections:
             StatesError: the endpoint is not an https origin or the CA is invalid.
         """
         origin = normalize_endpoint(endpoint)
-        key = (origin, ca_b64, READS if reads else WRITES)
+        key = (origin, ca_b64)
         existing = self._sessions.get(key)
         if existing is not None and not existing.closed:
             return existing
-        connector = aiohttp.TCPConnector(
-            # Reads: as many connections as slots. Writes: the slots bound requests, and
-            # watches hold a connection each beside them, so no limit here.
-            ssl=ssl_context_for_ca(ca_b64), limit=0, limit_per_host=self._reads_per_host if reads else 0
-        )
+        # No connection limit here: the request slots bound requests, and watches
+        # (one per cluster and namespace) hold a connection each beside them.
+        connector = aiohttp.TCPConnector(ssl=ssl_context_for_ca(ca_b64), limit=0, limit_per_host=0)
         created = aiohttp.ClientSession(json_serialize=_json_serialize, connector=connector)
         self._sessions[key] = created
         return created
 
     @property
-    def sessions(self) -> Mapping[tuple[str, str, str], aiohttp.ClientSession]:
-        """The open sessions by (origin, CA, ``reads`` or ``writes``), for metrics and tests."""
+    def sessions(self) -> Mapping[tuple[str, str], aiohttp.ClientSession]:
+        """The open aiohttp sessions by (origin, CA), for metrics and tests."""
         return dict(self._sessions)
 
     async def aclose(self) -> None:

@@ -171,6 +171,10 @@ def connection_failed(exc: BaseException, what: str) -> StatesError:
     return TransientEksError(None, f"Unable to connect to {what}: {exc.__class__.__name__}")
 
 
+TRANSPORT_ERRORS: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+"""The transport failures ``kube_connection_errors`` (and ``KubeClient``'s send loop) map."""
+
+
 @contextlib.contextmanager
 def kube_connection_errors(what: str) -> Iterator[None]:
     """Map aiohttp connection and timeout errors inside the block to ``StatesError``.
@@ -186,5 +190,5 @@ def kube_connection_errors(what: str) -> Iterator[None]:
         yield
     except StatesError:
         raise
-    except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+    except TRANSPORT_ERRORS as exc:
         raise connection_failed(exc, what) from exc

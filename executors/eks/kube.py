@@ -60,7 +60,13 @@ from engine.executor import ExecutorContext, ParameterProblem, StaticParameters
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
 from executors.eks import http1
 from executors.eks.auth import RequestSlots, normalize_endpoint
-from executors.eks.errors import TransientEksError, connection_failed, kube_connection_errors, kube_http_error
+from executors.eks.errors import (
+    TRANSPORT_ERRORS,
+    TransientEksError,
+    connection_failed,
+    kube_connection_errors,
+    kube_http_error,
+)
 from executors.eks.ratelimit import DEFAULT_RETRY, RetryRule, retry_after_seconds
 from executors.eks.services import EksServices
 
@@ -194,7 +200,6 @@ class KubeClient:
         self._ca = ca_b64
         connections = services.connections
         self._session = connections.session(self._origin, ca_b64)
-        self._read_session = connections.session(self._origin, ca_b64, reads=True)
         self._lean = connections.lean_pool(self._origin, ca_b64)
         self._bucket = services.rate_limits.bucket(self._origin)
         self._in_flight = connections.request_slots(self._origin, ca_b64)
@@ -209,7 +214,7 @@ class KubeClient:
     @property
     def closed(self) -> bool:
         """Whether a pooled session this client sends through was closed."""
-        return self._session.closed or self._read_session.closed
+        return self._session.closed
 
     @property
     def endpoint(self) -> str:
@@ -350,7 +355,7 @@ class KubeClient:
                         return await self._finish(response, read_body=read_body)
                     delay = retry_after_seconds(response.headers) if status == 429 else None
                     response.release()
-                except _TRANSPORT_ERRORS as exc:
+                except TRANSPORT_ERRORS as exc:
                     raise connection_failed(exc, self._what) from exc
                 finally:
                     slots.release()
@@ -542,8 +547,6 @@ class KubeClient:
 
 
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
-_TRANSPORT_ERRORS: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
-"""What ``errors.kube_connection_errors`` maps (``_send`` maps them inline)."""
 
 
 class _Response(Protocol):
@@ -593,10 +596,10 @@ class _RawRequest:
 
     async def __call__(self) -> _Response:
         client = self.client
-        if self.method == "GET" and self.body is None:
-            # The polling hot path: the lean keep-alive client (``http1``).
+        if self.method in _READS:
+            # Reads, the polling hot path among them: the lean keep-alive client (``http1``).
             return await client._lean.request(
-                "GET", self.path, self.params,
+                self.method, self.path, self.params,
                 (("Authorization", await client._authorization()), ("Accept", ACCEPT)),
                 read_timeout=REQUEST_TIMEOUT.sock_read or http1.READ_TIMEOUT_SECONDS,
             )
@@ -606,8 +609,7 @@ class _RawRequest:
         if body is not None and self.method != "HEAD":
             data = body.encode() if isinstance(body, str) else dumps(body)
             headers["Content-Type"] = self.content_type or JSON_CONTENT_TYPE
-        session = client._read_session if self.method in _READS else client._session
-        return await session.request(
+        return await client._session.request(
             self.method, URL(client._origin + self.path, encoded=True), params=self.params or None,
             data=data, headers=headers, timeout=REQUEST_TIMEOUT, allow_redirects=False,
         )
