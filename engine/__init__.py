@@ -34,6 +34,7 @@ from engine.runtime.clock import Clock, LoopClock, SystemClock
 from engine.runtime.engine import Engine, Execution, ExecutionResult
 from engine.runtime.execution import ExecutionRecord, Position
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
+from engine.testing import InvalidMockConfig, MockConfig, TestStateResult, TestStateValidation
 
 __all__ = [
     "DEFAULT_LIMIT_BYTES",
@@ -56,7 +57,9 @@ __all__ = [
     "IntegrationPattern",
     "InvalidDefinition",
     "InvalidInput",
+    "InvalidMockConfig",
     "LoopClock",
+    "MockConfig",
     "ParameterChecker",
     "ParameterProblem",
     "Parked",
@@ -70,6 +73,8 @@ __all__ = [
     "Store",
     "SystemClock",
     "TaskFailed",
+    "TestStateResult",
+    "TestStateValidation",
     "UnknownResource",
     "parse_definition",
     "parse_resource",

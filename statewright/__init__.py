@@ -16,9 +16,13 @@ from engine import (
     IntegrationPattern,
     InvalidDefinition,
     InvalidInput,
+    InvalidMockConfig,
     LoopClock,
+    MockConfig,
     StatesError,
     SystemClock,
+    TestStateResult,
+    TestStateValidation,
     parse_definition,
 )
 from executors.local import CallableExecutor, LambdaExecutor, lambda_executor
@@ -35,10 +39,14 @@ __all__ = [
     "IntegrationPattern",
     "InvalidDefinition",
     "InvalidInput",
+    "InvalidMockConfig",
     "LambdaExecutor",
     "LoopClock",
+    "MockConfig",
     "StatesError",
     "SystemClock",
+    "TestStateResult",
+    "TestStateValidation",
     "lambda_executor",
     "parse_definition",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,14 @@ from engine.runtime.execution import (
     _Failure,
 )
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
+from engine.testing import (
+    MockConfig,
+    MockSession,
+    TestStateResult,
+    compile_with_mocks,
+    mock_session,
+    run_test_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +403,9 @@ class Engine:
         park_waiting: let executors park a waiting Task (``ExecutorContext.park``):
             the execution then keeps no task or frames while it waits, only its
             record (on by default).
+        mock_config: a Step Functions Local mock configuration (a path, JSON
+            text, a parsed object or a ``MockConfig``); executions started with
+            ``test_case=`` answer its mocked Task states from it.
     """
 
     def __init__(
@@ -415,6 +427,7 @@ class Engine:
         role_arn: str | None = None,
         on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None,
         park_waiting: bool = True,
+        mock_config: MockConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
     ) -> None:
         if registry is None:
             registry = ExecutorRegistry()
@@ -442,6 +455,7 @@ class Engine:
             on_event=on_event,
             park=park_waiting,
         )
+        self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
         self._tasks: _OwnedTasks | None = None
         self._names: dict[str, set[str]] = {}
         self._executions: dict[str, Execution] = {}
@@ -486,6 +500,7 @@ class Engine:
         state_machine_name: str = "StateMachine",
         input_json: str | bytes | None = None,
         state_machine_type: str = "STANDARD",
+        test_case: str | None = None,
     ) -> Execution:
         """Start an execution and return its handle (StartExecution).
 
@@ -493,11 +508,17 @@ class Engine:
             InvalidDefinition: the definition is invalid.
             InvalidInput: the input is not JSON or is too large.
             ExecutionAlreadyExists: the name is taken for this state machine.
+            InvalidMockConfig: ``test_case`` names no test case of ``state_machine_name``.
             RuntimeError: the engine is not entered (``async with Engine()``).
         """
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
-        machine = self.compile(definition)
+        mocks = mock_session(self.mock_config, state_machine_name, test_case)
+        machine = (
+            self.compile(definition)
+            if mocks is None
+            else compile_with_mocks(definition, self.registry, mocks.test_case)
+        )
         if input_json is not None:
             try:
                 input = loads(input_json)
@@ -535,7 +556,7 @@ class Engine:
             history=History(enabled=self.record_history),
             state_machine_type=state_machine_type,
         )
-        return self._launch(machine, record, started=True)
+        return self._launch(machine, record, started=True, mocks=mocks)
 
     def resume(
         self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord
@@ -548,11 +569,15 @@ class Engine:
         # The state that was running is entered again (its Entered event is already in the history).
         return self._launch(machine, record, started=False)
 
-    def _launch(self, machine: StateMachine, record: ExecutionRecord, *, started: bool) -> Execution:
+    def _launch(
+        self, machine: StateMachine, record: ExecutionRecord, *, started: bool, mocks: MockSession | None = None
+    ) -> Execution:
         assert self._tasks is not None
         # A duck-typed stand-in for random.Random (see LazyRandom).
         rng = cast(random.Random, LazyRandom(self.rng.getrandbits(64)))
         interp = Interpreter(machine, record, self._config, rng)
+        if mocks is not None:
+            interp.task_override = mocks.executor_for
         if started:
             interp.event("ExecutionStarted", {"input": record.input, "roleArn": record.role_arn})
         ex = Execution(self, interp, machine)
@@ -575,6 +600,7 @@ class Engine:
         name: str | None = None,
         state_machine_name: str = "StateMachine",
         state_machine_type: str = "STANDARD",
+        test_case: str | None = None,
     ) -> ExecutionResult:
         """Start an execution and wait for its result."""
         ex = self.start(
@@ -583,8 +609,34 @@ class Engine:
             name=name,
             state_machine_name=state_machine_name,
             state_machine_type=state_machine_type,
+            test_case=test_case,
         )
         return await ex.wait()
+
+    async def test_state(
+        self,
+        definition: str | bytes | Mapping[str, Any],
+        input: JSON = None,
+        *,
+        state_name: str | None = None,
+        inspection_level: str = "INFO",
+        variables: Mapping[str, JSON] | None = None,
+        mock: Mapping[str, JSON] | None = None,
+        context: Mapping[str, JSON] | None = None,
+        reveal_secrets: bool = False,
+    ) -> TestStateResult:
+        """Run one state in isolation, as the TestState API does (see ``engine.testing``)."""
+        return await run_test_state(
+            self,
+            definition,
+            input,
+            state_name=state_name,
+            inspection_level=inspection_level,
+            variables=variables,
+            mock=mock,
+            context=context,
+            reveal_secrets=reveal_secrets,
+        )
 
     def get(self, execution_arn: str) -> Execution | None:
         """A running execution's handle by ARN."""

@@ -57,7 +57,7 @@ from engine.executor import ExecutorCall, ExecutorContext, Listen, Parked
 from engine.history import History, format_timestamp
 from engine.jsonvalue import JSON, dumps, dumps_str
 from engine.paths import PathNotFound, PathSetError, set_path
-from engine.registry import ExecutorRegistry, UnknownResource
+from engine.registry import ExecutorRegistry, UnknownResource, parse_resource
 from engine.retry import error_matches, retry_delay
 from engine.runtime.clock import Clock
 from engine.scope import Scope
@@ -297,6 +297,7 @@ class Interpreter:
         "may_park",
         "record",
         "rng",
+        "task_override",
         "unparked",
     )
 
@@ -318,6 +319,8 @@ class Interpreter:
         # requested), and whether the current Task is being run again after parking.
         self.may_park = config.park and machine.timeout_seconds is None
         self.unparked = False
+        # Set for a test case: state name -> the executor that replaces the registry's, or None.
+        self.task_override: Callable[[str], Any] | None = None
         self._timestamp = config.clock.timestamp
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
@@ -819,10 +822,16 @@ class Interpreter:
     ) -> tuple[JSON, str | None]:
         raw = pos.input
         jsonata_mode = state.query_language == JSONATA
-        try:
-            parsed, reg = self.config.registry.lookup(state.resource)
-        except UnknownResource as exc:
-            raise StatesRuntime(cause=str(exc)).scoped() from None
+        # A test case's mocked Task runs its mock instead of the registry's executor.
+        executor = self.task_override(state.name) if self.task_override is not None else None
+        if executor is not None:
+            parsed = parse_resource(state.resource)
+        else:
+            try:
+                parsed, reg = self.config.registry.lookup(state.resource)
+            except UnknownResource as exc:
+                raise StatesRuntime(cause=str(exc)).scoped() from None
+            executor = reg.executor
         options = self.config.options_for(state.resource, parsed.base, state.name)
         while True:
             # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.
@@ -860,7 +869,7 @@ class Interpreter:
                 credentials=credentials,
             )
             try:
-                result = await self._invoke(state, pos, reg.executor, call, timeout, heartbeat, options)
+                result = await self._invoke(state, pos, executor, call, timeout, heartbeat, options)
                 break
             except StatesError as err:
                 delay = self._retry(state.retry, pos, err)

@@ -1,0 +1,213 @@
+"""TestState: one state, run once, with AWS's statuses and inspection data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from engine import Engine, ExecutorRegistry, InvalidDefinition
+from engine.testing import TestStateValidation
+from executors.local import LambdaExecutor, register
+
+TASK = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::lambda:invoke",
+    "InputPath": "$.order",
+    "Parameters": {"FunctionName": "charge", "Payload.$": "$"},
+    "ResultSelector": {"charged.$": "$.Payload.amount"},
+    "ResultPath": "$.charge",
+    "OutputPath": "$.charge",
+    "Retry": [
+        {"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 2, "MaxAttempts": 3},
+    ],
+    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+    "Next": "Ship",
+}
+MOCK_OK = {"result": {"Payload": {"amount": 42}, "StatusCode": 200}, "fieldValidationMode": "NONE"}
+
+
+def _engine(**kwargs: Any) -> Engine:
+    return Engine(registry=kwargs.pop("registry", ExecutorRegistry()), load_plugins=False, **kwargs)
+
+
+async def test_a_mocked_task_succeeds_with_every_processing_step_inspected() -> None:
+    result = await _engine().test_state(TASK, {"order": {"id": 7}}, inspection_level="DEBUG", mock=MOCK_OK)
+    assert result.status == "SUCCEEDED"
+    assert result.next_state == "Ship"
+    assert result.output == {"charged": 42}
+    assert result.inspection_data == {
+        "input": {"order": {"id": 7}},
+        "afterInputPath": {"id": 7},
+        "afterParameters": {"FunctionName": "charge", "Payload": {"id": 7}},
+        "result": {"Payload": {"amount": 42}, "StatusCode": 200},
+        "afterResultSelector": {"charged": 42},
+        "afterResultPath": {"order": {"id": 7}, "charge": {"charged": 42}},
+    }
+
+
+async def test_the_wire_shape_carries_json_text() -> None:
+    result = await _engine().test_state(TASK, {"order": {}}, inspection_level="DEBUG", mock=MOCK_OK)
+    wire = result.to_aws()
+    assert wire["status"] == "SUCCEEDED" and wire["nextState"] == "Ship"
+    assert orjson.loads(wire["output"]) == {"charged": 42}  # type: ignore[arg-type]
+    assert orjson.loads(wire["inspectionData"]["afterParameters"]) == {
+        "FunctionName": "charge",
+        "Payload": {},
+    }  # type: ignore[index]
+
+
+async def test_info_level_has_no_inspection_data() -> None:
+    result = await _engine().test_state(TASK, {"order": {}}, mock=MOCK_OK)
+    assert result.inspection_data is None
+    assert "inspectionData" not in result.to_aws()
+
+
+async def test_a_mocked_result_may_be_json_text_as_on_the_wire() -> None:
+    mock = {"result": '{"Payload": {"amount": 1}}', "fieldValidationMode": "NONE"}
+    result = await _engine().test_state(TASK, '{"order": {}}', mock=mock)
+    assert result.output == {"charged": 1}
+
+
+async def test_an_error_matching_a_retrier_is_retriable_with_its_back_off() -> None:
+    mock = {"errorOutput": {"error": "Lambda.TooManyRequestsException", "cause": "slow down"}}
+    result = await _engine().test_state(TASK, {"order": {}}, inspection_level="DEBUG", mock=mock)
+    assert (result.status, result.error, result.cause, result.next_state) == (
+        "RETRIABLE",
+        "Lambda.TooManyRequestsException",
+        "slow down",
+        None,
+    )
+    assert result.inspection_data is not None
+    assert result.inspection_data["errorDetails"] == {"retryIndex": 0, "retryBackoffIntervalSeconds": 2}
+    assert "output" not in result.to_aws()
+
+
+async def test_an_error_caught_by_a_catcher_reports_its_output_and_next_state() -> None:
+    mock = {"errorOutput": {"error": "Lambda.Unknown", "cause": "boom"}}
+    result = await _engine().test_state(TASK, {"order": {}}, inspection_level="DEBUG", mock=mock)
+    assert result.status == "CAUGHT_ERROR"
+    assert result.next_state == "Failed"
+    assert result.output == {"order": {}, "error": {"Error": "Lambda.Unknown", "Cause": "boom"}}
+    assert result.inspection_data is not None and result.inspection_data["errorDetails"] == {"catchIndex": 0}
+
+
+async def test_an_unhandled_error_fails() -> None:
+    state = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}
+    result = await _engine().test_state(state, {}, mock={"errorOutput": {"error": "SQS.Down", "cause": "x"}})
+    assert (result.status, result.error, result.cause, result.next_state) == ("FAILED", "SQS.Down", "x", None)
+    fail = await _engine().test_state({"Type": "Fail", "Error": "E", "Cause": "C"}, {})
+    assert (fail.status, fail.error, fail.cause) == ("FAILED", "E", "C")
+
+
+async def test_an_unmocked_task_runs_its_real_executor() -> None:
+    registry = ExecutorRegistry()
+    functions = LambdaExecutor({"charge": lambda payload: {"amount": payload["id"] * 2}})
+    register(registry, functions)
+    result = await _engine(registry=registry).test_state(TASK, {"order": {"id": 5}})
+    assert result.status == "SUCCEEDED" and result.output == {"charged": 10}
+
+
+async def test_an_unmocked_task_without_executor_is_an_invalid_definition() -> None:
+    with pytest.raises(InvalidDefinition, match="lambda:invoke"):
+        await _engine().test_state(TASK, {"order": {}})
+
+
+async def test_a_pass_state_shows_parameters_and_result_path() -> None:
+    state = {"Type": "Pass", "Parameters": {"a.$": "$.x"}, "ResultPath": "$.r", "End": True}
+    result = await _engine().test_state(state, {"x": 1}, inspection_level="DEBUG")
+    assert result.status == "SUCCEEDED" and result.next_state is None
+    assert result.output == {"x": 1, "r": {"a": 1}}
+    assert result.inspection_data == {
+        "input": {"x": 1},
+        "afterInputPath": {"x": 1},
+        "afterParameters": {"a": 1},
+        "afterResultPath": {"x": 1, "r": {"a": 1}},
+    }
+
+
+async def test_a_choice_state_in_a_whole_machine_reports_the_branch_taken() -> None:
+    machine = {
+        "StartAt": "First",
+        "States": {
+            "First": {"Type": "Pass", "Next": "Pick"},
+            "Pick": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"}],
+                "Default": "Small",
+            },
+            "Big": {"Type": "Succeed"},
+            "Small": {"Type": "Succeed"},
+        },
+    }
+    engine = _engine()
+    assert (await engine.test_state(machine, {"n": 11}, state_name="Pick")).next_state == "Big"
+    assert (await engine.test_state(machine, {"n": 1}, state_name="Pick")).next_state == "Small"
+    assert (await engine.test_state(machine, {"n": 1})).next_state == "Pick"
+
+
+async def test_jsonata_tasks_show_arguments_and_assigned_variables() -> None:
+    state = {
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Resource": "arn:aws:states:::sns:publish",
+        "Arguments": {
+            "Message": "{% $states.input.text & $suffix %}",
+            "Who": "{% $states.context.Execution.Name %}",
+        },
+        "Assign": {"messageId": "{% $states.result.MessageId %}"},
+        "Output": "{% $states.result %}",
+        "End": True,
+    }
+    result = await _engine().test_state(
+        state,
+        {"text": "hi"},
+        inspection_level="TRACE",
+        variables={"suffix": "!"},
+        context={"Execution": {"Name": "exec-1"}},
+        mock={"result": {"MessageId": "m-1"}, "fieldValidationMode": "NONE"},
+    )
+    assert result.status == "SUCCEEDED"
+    assert result.inspection_data is not None
+    assert result.inspection_data["afterArguments"] == {"Message": "hi!", "Who": "exec-1"}
+    assert result.inspection_data["variables"] == {"suffix": "!", "messageId": "m-1"}
+
+
+async def test_map_parallel_sync_and_callback_tasks_need_a_mock() -> None:
+    engine = _engine()
+    map_state = {
+        "Type": "Map",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultSelector": {"n.$": "States.ArrayLength($)"},
+        "End": True,
+    }
+    with pytest.raises(TestStateValidation, match="needs a mock"):
+        await engine.test_state(map_state, [1, 2])
+    mapped = await engine.test_state(map_state, [1, 2], mock={"result": [5, 6, 7]}, inspection_level="DEBUG")
+    assert mapped.output == {"n": 3}
+    sync = {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": True}
+    with pytest.raises(TestStateValidation, match=r"\.sync"):
+        await engine.test_state(sync, {})
+    assert (
+        await engine.test_state(sync, {}, mock={"result": {"ok": 1}, "fieldValidationMode": "NONE"})
+    ).output == {"ok": 1}
+
+
+async def test_requests_aws_refuses_are_validation_errors() -> None:
+    engine = _engine()
+    with pytest.raises(TestStateValidation, match="inspectionLevel"):
+        await engine.test_state({"Type": "Pass", "End": True}, {}, inspection_level="LOUD")
+    with pytest.raises(TestStateValidation, match="exactly one"):
+        await engine.test_state(TASK, {}, mock={"result": 1, "errorOutput": {"error": "E"}})
+    with pytest.raises(TestStateValidation, match="not to a Pass state"):
+        await engine.test_state({"Type": "Pass", "End": True}, {}, mock={"result": 1})
+    with pytest.raises(TestStateValidation, match="stateName"):
+        await engine.test_state({"Type": "Pass", "End": True}, {}, state_name="X")
+    with pytest.raises(TestStateValidation, match="no state named"):
+        await engine.test_state({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}, {}, state_name="B")
+
+
+async def test_a_wait_state_returns_at_once_in_virtual_time() -> None:
+    result = await _engine().test_state({"Type": "Wait", "Seconds": 3600, "Next": "After"}, {"a": 1})
+    assert (result.status, result.output, result.next_state) == ("SUCCEEDED", {"a": 1}, "After")
