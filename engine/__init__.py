@@ -24,11 +24,15 @@ from engine.executor import (
     ParameterChecker,
     ParameterProblem,
     Parked,
+    PolicyProvider,
+    PolicyStatement,
+    PolicyTarget,
     StaticParameters,
 )
 from engine.history import History, HistoryEvent
 from engine.jsonvalue import JSON
 from engine.persistence import InMemoryStore, Store
+from engine.policy import GeneratedPolicy, UncoveredTask, policy_for
 from engine.registry import ExecutorRegistry, UnknownResource, parse_resource
 from engine.runtime.clock import Clock, LoopClock, SystemClock
 from engine.runtime.engine import Engine, Execution, ExecutionResult
@@ -51,6 +55,7 @@ __all__ = [
     "ExecutorCall",
     "ExecutorContext",
     "ExecutorRegistry",
+    "GeneratedPolicy",
     "History",
     "HistoryEvent",
     "InMemoryStore",
@@ -63,6 +68,9 @@ __all__ = [
     "ParameterChecker",
     "ParameterProblem",
     "Parked",
+    "PolicyProvider",
+    "PolicyStatement",
+    "PolicyTarget",
     "Position",
     "Problem",
     "SizeGuard",
@@ -75,7 +83,9 @@ __all__ = [
     "TaskFailed",
     "TestStateResult",
     "TestStateValidation",
+    "UncoveredTask",
     "UnknownResource",
     "parse_definition",
     "parse_resource",
+    "policy_for",
 ]

@@ -191,6 +191,31 @@ class StaticParameters:
     dynamic: frozenset[str] | None
 
 
+def static_parameters(params: JSON, *, jsonata: bool) -> StaticParameters:
+    """What a Task's raw ``Parameters`` (``jsonata=False``) or ``Arguments`` reveal before it runs.
+
+    ``"Name.$": "$.name"`` (JSONPath) and ``"Name": "{% ... %}"`` (JSONata) are
+    dynamic; any other top-level value is known. A non-object (a whole JSONata
+    expression) makes everything dynamic.
+    """
+    from engine.jsonata import is_jsonata_template
+
+    if isinstance(params, dict):
+        known: dict[str, JSON] = {}
+        dynamic: set[str] = set()
+        for k, v in params.items():
+            if not jsonata and k.endswith(".$"):
+                dynamic.add(k[:-2])
+            elif jsonata and is_jsonata_template(v):
+                dynamic.add(k)
+            else:
+                known[k] = v
+        return StaticParameters(known=known, dynamic=frozenset(dynamic))
+    if params is None:
+        return StaticParameters(known={}, dynamic=frozenset())
+    return StaticParameters(known={}, dynamic=None)
+
+
 @runtime_checkable
 class ParameterChecker(Protocol):
     """Optional: an executor that can check parameters at validation time."""
@@ -199,4 +224,60 @@ class ParameterChecker(Protocol):
         self, action: str, pattern: IntegrationPattern, parameters: StaticParameters
     ) -> list[ParameterProblem]:
         """Return every problem found; an empty list when none."""
+        ...
+
+
+# -- IAM policy (optional part of the protocol) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyTarget:
+    """Where the generated policy's ARNs point.
+
+    Attributes:
+        partition: the ARN partition (``aws``).
+        region: the Region of regional ARNs, or ``*``.
+        account: the account of ARNs, or ``*``.
+        cleanup: the cleanup policy the role will run under (``never``,
+            ``aborted-task`` or ``execution``); ``execution`` needs the
+            permissions to describe and delete whatever a Task creates.
+    """
+
+    partition: str = "aws"
+    region: str = "*"
+    account: str = "*"
+    cleanup: str = "aborted-task"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyStatement:
+    """One IAM permission a Task needs: the actions allowed on the resources.
+
+    Attributes:
+        actions: IAM actions, e.g. ``("eks:CreateCluster",)``.
+        resources: resource ARNs (wildcards allowed), or ``("*",)``.
+        condition: the statement's IAM ``Condition`` block, if any.
+    """
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    condition: Mapping[str, Mapping[str, str | list[str]]] | None = None
+
+
+@runtime_checkable
+class PolicyProvider(Protocol):
+    """Optional: an executor that can say which IAM permissions a Task needs.
+
+    ``engine.policy_for`` asks every Task's executor; a resource whose executor
+    is not a ``PolicyProvider`` is reported as not covered.
+    """
+
+    def policy_statements(
+        self,
+        action: str,
+        pattern: IntegrationPattern,
+        parameters: StaticParameters,
+        target: PolicyTarget,
+    ) -> list[PolicyStatement]:
+        """The statements the Task's execution role needs; an empty list when it needs none."""
         ...

@@ -32,6 +32,7 @@ import aiohttp
 import yaml
 
 from sim.eks import Timings
+from sim.iam import Policy, PolicyError
 from sim.identities import IdentityConfigError, parse_identity_option
 from sim.stack import Simulators
 
@@ -79,10 +80,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rewrite the kubeconfig with a fresh token this often (default 600)",
     )
     parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="[ARN=]FILE",
+        help="enforce the IAM policy in FILE for the default identity (or for the principal ARN); "
+        "EKS refuses what it does not allow with AccessDeniedException (repeatable)",
+    )
+    parser.add_argument(
         "--plain-http",
         action="store_true",
         help="serve EKS and STS over plain HTTP instead of HTTPS (Kubernetes stays HTTPS)",
     )
+
+
+def _policies(values: list[str]) -> tuple[Policy | None, dict[str, Policy]]:
+    """``--policy FILE`` (the default identity) and ``--policy ARN=FILE`` values, loaded.
+
+    Raises:
+        PolicyError: a file that cannot be read or is not a valid policy, or two for one principal.
+    """
+    default: Policy | None = None
+    by_arn: dict[str, Policy] = {}
+    for value in values:
+        arn, sep, path = value.partition("=")
+        if sep and arn.startswith("arn:"):
+            if arn in by_arn:
+                raise PolicyError(f"--policy: two policies for {arn}")
+            by_arn[arn] = Policy.load(path)
+        else:
+            if default is not None:
+                raise PolicyError("--policy: two policies for the default identity")
+            default = Policy.load(value)
+    return default, by_arn
 
 
 def _fail(message: str) -> int:
@@ -170,6 +200,10 @@ async def run(args: argparse.Namespace) -> int:
     if not args.token_refresh > 0:
         return _fail("--token-refresh must be greater than 0")
     timings = Timings.named(args.timings, args.time_factor)
+    try:
+        default_policy, policies = _policies(args.policy)
+    except PolicyError as exc:
+        return _fail(str(exc))
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -188,6 +222,8 @@ async def run(args: argparse.Namespace) -> int:
             demo_cluster=args.cluster,
             region=args.region,
             tls=not args.plain_http,
+            policy=default_policy,
+            policies=policies,
         ) as stack:
             await _probe(stack, args.cluster)
             if args.env:

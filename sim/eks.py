@@ -76,6 +76,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sim.faults import Fault, FaultConfig
+from sim.iam import Decision, PolicySet, denial_message
 from sim.identities import (
     Identity,
     IdentityRegistry,
@@ -481,6 +482,8 @@ class EksSimulator(SimServer):
         ca: The certificate authority for this server's HTTPS; a new one when None and ``tls``.
         tls: Serve HTTPS (default). Plain HTTP only when explicitly False.
         faults: Faults this EKS endpoint injects.
+        policies: IAM policies per principal; a principal with one may call only what it
+            allows (``AccessDeniedException`` otherwise), principals without one are unrestricted.
         host: Address to bind (loopback).
         port: Port to bind (0: any free port).
     """
@@ -499,10 +502,12 @@ class EksSimulator(SimServer):
         ca: CertificateAuthority | None = None,
         tls: bool = True,
         faults: FaultConfig | None = None,
+        policies: PolicySet | None = None,
         host: str = LOOPBACK,
         port: int = 0,
     ) -> None:
         self.ca = ca if ca is not None or not tls else CertificateAuthority()
+        self.policies = policies if policies is not None else PolicySet()
         super().__init__(
             host=host,
             port=port,
@@ -677,17 +682,68 @@ class EksSimulator(SimServer):
             headers={"x-amzn-RequestId": str(uuid.uuid4())},
         )
 
+    # -- IAM -------------------------------------------------------------------------------------
+
+    def _authorize(
+        self, request: web.Request, action: str, resource: str, context: Mapping[str, str] | None = None
+    ) -> None:
+        """Refuse with EKS's 403 ``AccessDeniedException`` what the caller's policy does not allow."""
+        if not self.policies:
+            return
+        identity: Identity = request[self._IDENTITY_KEY]
+        policy = self.policies.policy_for(canonicalize_arn(identity.arn))
+        if policy is None:
+            return
+        keys = {
+            "aws:PrincipalArn": canonicalize_arn(identity.arn),
+            "aws:PrincipalAccount": identity.account,
+            "aws:RequestedRegion": self.region,
+            **(context or {}),
+        }
+        decision = policy.evaluate(action, resource, keys)
+        if decision is not Decision.ALLOWED:
+            caller = identity.caller_identity().arn
+            raise EksError(403, "AccessDeniedException", denial_message(caller, action, resource, decision))
+
+    def _authorize_pass_role(self, request: web.Request, role: Any) -> None:
+        # EKS checks iam:PassRole for the role a request hands it (spec §3.1, §3.3, §3.5).
+        if isinstance(role, str) and role:
+            self._authorize(request, "iam:PassRole", role, {"iam:PassedToService": "eks.amazonaws.com"})
+
+    def _arn(self, kind: str, *names: str) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account}:{kind}/{'/'.join(names)}"
+
+    def _compute_arn(self, cluster_name: str, kind: ResourceKind, name: str) -> str:
+        cluster = self._clusters.get(cluster_name)
+        table = (cluster.nodegroups if kind == "nodegroup" else cluster.fargate_profiles) if cluster else {}
+        item = table.get(name)
+        key = "nodegroupArn" if kind == "nodegroup" else "fargateProfileArn"
+        if item is not None:
+            return str(item.doc[key])
+        # IAM still judges a request for a missing resource; any UUID stands for the one it would have.
+        arn_kind = "nodegroup" if kind == "nodegroup" else "fargateprofile"
+        return self._arn(arn_kind, cluster_name, name, str(uuid.UUID(int=0)))
+
+    # -- operations over HTTP --------------------------------------------------------------------
+
     async def _http_create_cluster(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
+        self._authorize(request, "eks:CreateCluster", self._arn("cluster", str(body.get("name") or "*")))
+        self._authorize_pass_role(request, body.get("roleArn"))
         return self._ok({"cluster": self._create_cluster(body, request[self._IDENTITY_KEY])})
 
     async def _http_describe_cluster(self, request: web.Request) -> web.Response:
-        return self._ok({"cluster": self.describe_cluster(request.match_info["name"])})
+        name = request.match_info["name"]
+        self._authorize(request, "eks:DescribeCluster", self._arn("cluster", name))
+        return self._ok({"cluster": self.describe_cluster(name)})
 
     async def _http_delete_cluster(self, request: web.Request) -> web.Response:
-        return self._ok({"cluster": self._delete_cluster(request.match_info["name"])})
+        name = request.match_info["name"]
+        self._authorize(request, "eks:DeleteCluster", self._arn("cluster", name))
+        return self._ok({"cluster": self._delete_cluster(name)})
 
     async def _http_list_clusters(self, request: web.Request) -> web.Response:
+        self._authorize(request, "eks:ListClusters", "*")
         names = list(self._clusters)
         page, token = _paginate(names, request.query)
         document: JsonObject = {"clusters": page}
@@ -697,17 +753,22 @@ class EksSimulator(SimServer):
 
     async def _http_create_nodegroup(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
+        self._authorize(request, "eks:CreateNodegroup", self._arn("cluster", request.match_info["name"]))
+        self._authorize_pass_role(request, body.get("nodeRole"))
         return self._ok({"nodegroup": self._create_nodegroup(request.match_info["name"], body)})
 
     async def _http_describe_nodegroup(self, request: web.Request) -> web.Response:
         cluster_name, name = request.match_info["name"], request.match_info["item"]
+        self._authorize(request, "eks:DescribeNodegroup", self._compute_arn(cluster_name, "nodegroup", name))
         return self._ok({"nodegroup": _wire(self._get_compute(cluster_name, "nodegroup", name).doc)})
 
     async def _http_delete_nodegroup(self, request: web.Request) -> web.Response:
         cluster_name, name = request.match_info["name"], request.match_info["item"]
+        self._authorize(request, "eks:DeleteNodegroup", self._compute_arn(cluster_name, "nodegroup", name))
         return self._ok({"nodegroup": self._delete_compute(cluster_name, "nodegroup", name)})
 
     async def _http_list_nodegroups(self, request: web.Request) -> web.Response:
+        self._authorize(request, "eks:ListNodegroups", self._arn("cluster", request.match_info["name"]))
         cluster = self._get_cluster(request.match_info["name"])
         page, token = _paginate(list(cluster.nodegroups), request.query)
         document: JsonObject = {"nodegroups": page}
@@ -717,19 +778,28 @@ class EksSimulator(SimServer):
 
     async def _http_create_fargate_profile(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
+        self._authorize(request, "eks:CreateFargateProfile", self._arn("cluster", request.match_info["name"]))
+        self._authorize_pass_role(request, body.get("podExecutionRoleArn"))
         return self._ok({"fargateProfile": self._create_fargate_profile(request.match_info["name"], body)})
 
     async def _http_describe_fargate_profile(self, request: web.Request) -> web.Response:
         cluster_name, name = request.match_info["name"], request.match_info["item"]
+        self._authorize(
+            request, "eks:DescribeFargateProfile", self._compute_arn(cluster_name, "fargate_profile", name)
+        )
         return self._ok(
             {"fargateProfile": _wire(self._get_compute(cluster_name, "fargate_profile", name).doc)}
         )
 
     async def _http_delete_fargate_profile(self, request: web.Request) -> web.Response:
         cluster_name, name = request.match_info["name"], request.match_info["item"]
+        self._authorize(
+            request, "eks:DeleteFargateProfile", self._compute_arn(cluster_name, "fargate_profile", name)
+        )
         return self._ok({"fargateProfile": self._delete_compute(cluster_name, "fargate_profile", name)})
 
     async def _http_list_fargate_profiles(self, request: web.Request) -> web.Response:
+        self._authorize(request, "eks:ListFargateProfiles", self._arn("cluster", request.match_info["name"]))
         cluster = self._get_cluster(request.match_info["name"])
         page, token = _paginate(list(cluster.fargate_profiles), request.query)
         document: JsonObject = {"fargateProfileNames": page}

@@ -17,17 +17,19 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
 from sim.eks import EksSimulator, FailureRule, Runtime, Timings
 from sim.faults import FaultConfig
+from sim.iam import Policy, PolicySet
 from sim.identities import (
     DEFAULT_ACCOUNT,
     Identity,
     IdentityRegistry,
+    canonicalize_arn,
     default_identity,
     parse_identity_option,
 )
@@ -41,6 +43,10 @@ DEMO_CLUSTER_ROLE: Final = "statewright-sim-cluster"
 DEMO_SUBNETS: Final = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
 #: A secret used to sign for identities whose secret the simulators do not check.
 UNCHECKED_SECRET: Final = "unchecked-secret"
+
+
+def _policy(value: Policy | Mapping[str, Any] | str) -> Policy:
+    return value if isinstance(value, Policy) else Policy.parse(value)
 
 
 class Simulators:
@@ -58,6 +64,9 @@ class Simulators:
         account: The default identity's account.
         tls: HTTPS everywhere (default); False serves EKS and STS over plain HTTP.
         kube_servers: Start a Kubernetes API server per ACTIVE cluster.
+        policy: An IAM policy (a :class:`Policy`, a document dict or JSON text) for the default
+            identity: EKS then refuses what it does not allow with ``AccessDeniedException``.
+        policies: IAM policies of other principals, by principal ARN (roles without path).
 
     Attributes (once started):
         eks_url, sts_url: The endpoints.
@@ -81,9 +90,16 @@ class Simulators:
         account: str = DEFAULT_ACCOUNT,
         tls: bool = True,
         kube_servers: bool = True,
+        policy: Policy | Mapping[str, Any] | str | None = None,
+        policies: Mapping[str, Policy | Mapping[str, Any] | str] | None = None,
     ) -> None:
         extra = [parse_identity_option(i) if isinstance(i, str) else i for i in identities]
         self.identities = IdentityRegistry(extra, default=default_identity(account))
+        self.policies = PolicySet(
+            {canonicalize_arn(arn): _policy(doc) for arn, doc in (policies or {}).items()}
+        )
+        if policy is not None:
+            self.policies.attach(canonicalize_arn(self.identities.default.arn), _policy(policy))
         self.runtime = runtime
         self.timings = timings if timings is not None else Timings.fast()
         self.demo_cluster = demo_cluster
@@ -131,6 +147,7 @@ class Simulators:
                 ca=self.ca,
                 tls=self.tls,
                 faults=self.aws_faults,
+                policies=self.policies,
             )
             await self._eks.start()
             if self.demo_cluster is not None:

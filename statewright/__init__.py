@@ -24,6 +24,7 @@ from engine import (
     TestStateResult,
     TestStateValidation,
     parse_definition,
+    policy_for,
 )
 from executors.local import CallableExecutor, LambdaExecutor, lambda_executor
 
@@ -49,4 +50,5 @@ __all__ = [
     "TestStateValidation",
     "lambda_executor",
     "parse_definition",
+    "policy_for",
 ]

@@ -107,6 +107,12 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
     val.add_argument("file", metavar="FILE")
 
+    from statewright.commands import policy as policy_command
+
+    policy_command.add_arguments(
+        sub.add_parser("policy", help="print the IAM policy document the state machine's execution role needs")
+    )
+
     sim = sub.add_parser("sim", help="run the EKS, STS and Kubernetes simulators in the foreground")
     if sim_options:
         from sim import cli as sim_cli
@@ -185,6 +191,21 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_SUCCEEDED
 
 
+def _policy(args: argparse.Namespace) -> int:
+    from statewright.commands import policy as policy_command
+
+    text = _read_text(args.file, "definition file")
+    try:
+        document = policy_command.run(args, text)
+    except InvalidDefinition as exc:
+        _print_problems(exc, args.file)
+        return EXIT_USAGE
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(document, flush=True)
+    return EXIT_SUCCEEDED
+
+
 # Every transition allocates history and JSON objects; with CPython's default
 # young-generation threshold (700) the cyclic GC runs constantly once many
 # executions are alive. Measured by benchmarks/transitions.py: 69k → 103k
@@ -202,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "policy":
+            return _policy(args)
         if args.command == "run":
             if args.loop == "uvloop":
                 try:

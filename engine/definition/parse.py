@@ -36,7 +36,7 @@ from engine.definition.model import (
     WaitState,
 )
 from engine.errors import InvalidDefinition, Problem
-from engine.executor import ParameterChecker, StaticParameters
+from engine.executor import ParameterChecker, static_parameters
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
 from engine.paths import PathSyntaxError, compile_path, compile_reference_path
 from engine.registry import ExecutorRegistry, UnknownResource
@@ -809,22 +809,7 @@ class _Parser:
         if not isinstance(reg.executor, ParameterChecker):
             return
         key = "Parameters" if ql == JSONPATH else "Arguments"
-        params = raw.get(key)
-        if isinstance(params, dict):
-            known: dict[str, JSON] = {}
-            dynamic: set[str] = set()
-            for k, v in params.items():
-                if ql == JSONPATH and k.endswith(".$"):
-                    dynamic.add(k[:-2])
-                elif ql == JSONATA and isinstance(v, str) and jsonata.is_jsonata_template(v):
-                    dynamic.add(k)
-                else:
-                    known[k] = v
-            static = StaticParameters(known=known, dynamic=frozenset(dynamic))
-        elif params is None:
-            static = StaticParameters(known={}, dynamic=frozenset())
-        else:
-            static = StaticParameters(known={}, dynamic=None)
+        static = static_parameters(raw.get(key), jsonata=ql == JSONATA)
         try:
             found = reg.executor.check_parameters(parsed.action, parsed.pattern, static)
         except Exception as exc:  # a plugin's checker must not turn validation into a traceback

@@ -23,12 +23,15 @@ from engine.executor import (
     ExecutorContext,
     IntegrationPattern,
     ParameterProblem,
+    PolicyStatement,
+    PolicyTarget,
     StaticParameters,
 )
 from engine.jsonvalue import JSON
 from engine.registry import SERVICE_ARN_PREFIX, ExecutorRegistry
 from executors.eks.control_plane import ACTIONS, CONTROL_PLANE_PATTERNS, run_control_plane
 from executors.eks.params import check_static
+from executors.eks.policy import eks_policy_statements
 from executors.eks.services import EksServices
 
 SERVICE: Final = "eks"
@@ -108,6 +111,14 @@ class EksExecutor:
             found: list[ParameterProblem] = _part(CALL_MODULE).check_parameters(pattern, parameters)
             return found
         return [ParameterProblem((), f"eks:{action} is not a resource of the EKS integration")]
+
+    def policy_statements(
+        self, action: str, pattern: IntegrationPattern, parameters: StaticParameters, target: PolicyTarget
+    ) -> list[PolicyStatement]:
+        """The IAM statements a Task of this resource needs (``executors.eks.policy``)."""
+        if action not in RESOURCE_PATTERNS:
+            return []
+        return eks_policy_statements(action, pattern, parameters, target)
 
     async def aclose(self) -> None:
         """Close the shared clients (when this executor created or was given them)."""

@@ -29,6 +29,7 @@ ENGINE = {
     "ExecutorCall",
     "ExecutorContext",
     "ExecutorRegistry",
+    "GeneratedPolicy",
     "History",
     "HistoryEvent",
     "InMemoryStore",
@@ -42,6 +43,9 @@ ENGINE = {
     "ParameterChecker",
     "Parked",
     "ParameterProblem",
+    "PolicyProvider",
+    "PolicyStatement",
+    "PolicyTarget",
     "Position",
     "Problem",
     "SizeGuard",
@@ -54,9 +58,11 @@ ENGINE = {
     "TestStateResult",
     "TestStateValidation",
     "TaskFailed",
+    "UncoveredTask",
     "UnknownResource",
     "parse_definition",
     "parse_resource",
+    "policy_for",
 }
 
 STATEWRIGHT = {
@@ -81,6 +87,7 @@ STATEWRIGHT = {
     "TestStateValidation",
     "lambda_executor",
     "parse_definition",
+    "policy_for",
 }
 
 EXECUTORS = {
