@@ -9,14 +9,21 @@ one handler from :meth:`SimServer.build_handler` to be served by aiohttp's
 low-level server without router or middleware chain. Subclasses shape fault
 answers in :meth:`SimServer.fault_response`; the base puts fault injection in
 front of everything, either way, so every simulator fails the same way.
+
+Slow clients cannot hold connections: a TLS handshake must finish within
+``handshake_timeout_seconds`` and a request's head (request line and headers)
+must arrive within ``header_timeout_seconds`` of its first byte (or of the
+connection's start), as Go's ``http.Server.ReadHeaderTimeout`` bounds
+kube-apiserver's; a connection that is too slow is closed without an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Callable
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -25,17 +32,113 @@ from sim.faults import Fault, FaultConfig, FaultInjector
 
 LOOPBACK: Final = "127.0.0.1"
 SHUTDOWN_TIMEOUT_SECONDS: Final = 2.0
+HEADER_TIMEOUT_SECONDS: Final = 10.0
+"""How long a client may take to send a request's head before its connection is closed."""
+HANDSHAKE_TIMEOUT_SECONDS: Final = 10.0
+"""How long a client may take to finish the TLS handshake."""
+
+
+class _HeadGuard(asyncio.Protocol):
+    """Stands in front of aiohttp's protocol and closes connections whose request head is too slow.
+
+    The timer runs from the connection's start until aiohttp has parsed a whole
+    request head, and again from the first byte of each later request on a
+    kept-alive connection; everything else is handed to aiohttp unchanged.
+    """
+
+    def __init__(self, inner: Any, timeout: float) -> None:
+        self._inner = inner
+        self._timeout = timeout
+        self._timer: asyncio.TimerHandle | None = None
+        self._transport: asyncio.Transport | None = None
+
+    def _arm(self) -> None:
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _too_slow(self) -> None:
+        self._timer = None
+        if self._transport is not None:
+            self._transport.abort()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self._arm()
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        inner = self._inner
+        before = getattr(inner, "_request_count", 0)
+        busy = bool(getattr(inner, "_request_in_progress", False))
+        inner.data_received(data)
+        if getattr(inner, "_request_count", 0) != before:
+            self._disarm()  # a whole head arrived
+        elif not busy:
+            self._arm()  # the first bytes of a next request's head
+
+    def eof_received(self) -> bool | None:
+        result: bool | None = self._inner.eof_received()
+        return result
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+class _GuardedSite(web.TCPSite):
+    """``web.TCPSite`` with a TLS handshake timeout and the ``_HeadGuard`` in front of each connection."""
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, ssl_context: ssl.SSLContext | None,
+                 header_timeout: float, handshake_timeout: float) -> None:
+        super().__init__(runner, host, port, ssl_context=ssl_context)
+        self._header_timeout = header_timeout
+        self._handshake_timeout = handshake_timeout
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        timeout = self._header_timeout
+        factory: Callable[[], asyncio.Protocol] = lambda: _HeadGuard(server(), timeout)  # noqa: E731
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            factory,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=self._handshake_timeout if self._ssl_context is not None else None,
+            backlog=self._backlog,
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
 
 class SimServer:
     """A simulator's HTTP(S) server.
+
+    ``max_body_bytes`` (a class attribute) bounds request bodies on the low-level
+    path; a larger one makes ``request.read()`` raise ``HTTPRequestEntityTooLarge``.
 
     Args:
         host: address to bind; loopback by default.
         port: port to bind; 0 picks a free one.
         ssl_context: server TLS context; None serves plain HTTP.
         faults: faults to inject, or None.
+        header_timeout_seconds: close a connection whose request head takes longer.
+        handshake_timeout_seconds: close a connection whose TLS handshake takes longer.
     """
+
+    max_body_bytes: int = 1024 * 1024
 
     def __init__(
         self,
@@ -44,7 +147,13 @@ class SimServer:
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         faults: FaultConfig | None = None,
+        header_timeout_seconds: float = HEADER_TIMEOUT_SECONDS,
+        handshake_timeout_seconds: float = HANDSHAKE_TIMEOUT_SECONDS,
     ) -> None:
+        if header_timeout_seconds <= 0 or handshake_timeout_seconds <= 0:
+            raise ValueError("the header and handshake timeouts must be positive")
+        self.header_timeout_seconds = header_timeout_seconds
+        self.handshake_timeout_seconds = handshake_timeout_seconds
         self._host = host
         self._port = port
         self._ssl_context = ssl_context
@@ -136,14 +245,32 @@ class SimServer:
         handler = self.build_handler()
         runner: web.BaseRunner
         if handler is not None:
-            server = web.Server(self._with_faults(handler), access_log=None)  # type: ignore[arg-type]
+            limit = self.max_body_bytes
+
+            def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
+                return web.BaseRequest(
+                    message, payload, protocol, writer, task, asyncio.get_running_loop(), client_max_size=limit
+                )
+
+            server = web.Server(
+                self._with_faults(handler),  # type: ignore[arg-type]
+                access_log=None,
+                request_factory=make_request,
+            )
             runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)
         else:
             app = self.build_app()
             app.middlewares.insert(0, self._fault_middleware)
             runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, ssl_context=self._ssl_context)
+        site = _GuardedSite(
+            runner,
+            self._host,
+            self._port,
+            ssl_context=self._ssl_context,
+            header_timeout=self.header_timeout_seconds,
+            handshake_timeout=self.handshake_timeout_seconds,
+        )
         try:
             await site.start()
         except BaseException:

@@ -22,6 +22,8 @@ from typing import Final
 import trustme
 
 DEFAULT_HOSTNAMES: Final[tuple[str, ...]] = ("127.0.0.1", "localhost")
+CA_CERT_FILE: Final = "ca.pem"
+CA_KEY_FILE: Final = "ca-key.pem"
 
 
 class CertificateAuthority:
@@ -32,8 +34,8 @@ class CertificateAuthority:
         ca_b64: base64 of ``ca_pem`` — the value EKS returns as ``certificateAuthority.data``.
     """
 
-    def __init__(self) -> None:
-        self._ca = trustme.CA(organization_name="statewright simulators")
+    def __init__(self, _ca: trustme.CA | None = None) -> None:
+        self._ca = _ca or trustme.CA(organization_name="statewright simulators")
         self.ca_pem: bytes = self._ca.cert_pem.bytes()
         self.ca_b64: str = base64.b64encode(self.ca_pem).decode("ascii")
         self._server_contexts: dict[tuple[str, ...], ssl.SSLContext] = {}
@@ -65,3 +67,26 @@ class CertificateAuthority:
         This is a small synchronous write meant for setup code, not for a running loop's hot path.
         """
         Path(path).write_bytes(self.ca_pem)
+
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        """Keep the CA (certificate and private key) in ``directory``, so a restarted server reuses it.
+
+        The key file is written with mode 0600; setup code only (small synchronous writes).
+        """
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        key = folder / CA_KEY_FILE
+        key.touch(mode=0o600, exist_ok=True)
+        key.write_bytes(self._ca.private_key_pem.bytes())
+        (folder / CA_CERT_FILE).write_bytes(self.ca_pem)
+
+    @classmethod
+    def load_or_create(cls, directory: str | os.PathLike[str]) -> CertificateAuthority:
+        """The CA kept in ``directory`` by ``save``, or a new one saved there."""
+        folder = Path(directory)
+        cert, key = folder / CA_CERT_FILE, folder / CA_KEY_FILE
+        if cert.exists() and key.exists():
+            return cls(trustme.CA.from_pem(cert.read_bytes(), key.read_bytes()))
+        ca = cls()
+        ca.save(folder)
+        return ca

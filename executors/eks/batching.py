@@ -73,6 +73,10 @@ LABEL_SELECTOR_MAX: Final = 50
 CONTROLLER_UID_LABEL: Final = "batch.kubernetes.io/controller-uid"
 CHECK_BACKOFF_SECONDS: Final = 1.0
 CLOSED_CAUSE: Final = "The EKS services were closed while the task was waiting"
+FINISHED_KEEP_SECONDS: Final = 120.0
+"""How long a Job seen finished and then deleted is remembered for waiters that subscribe late."""
+FINISHED_KEEP_MAX: Final = 4096
+"""At most this many such Jobs are remembered per feed (the oldest are forgotten first)."""
 
 _RNG: Final = random.Random()
 
@@ -219,6 +223,10 @@ class JobFeed:
         self.streaming = False
         self.idle_since: float | None = anyio.current_time()
         self.lists = 0
+        self.parked = 0
+        """Subscriptions held by parked executions (a closed feed is kept until they are claimed)."""
+        self.finished: dict[str, tuple[str | None, dict[str, JSON], float]] = {}
+        """Jobs seen Complete or Failed and then deleted: name → (uid, final Job, when deleted)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client.endpoint}, {self.namespace!r}, waiters={self.count})"
@@ -234,7 +242,11 @@ class JobFeed:
             created_version: its resourceVersion at creation, when known.
         """
         sub = Subscription(name, uid, self.epoch)
-        if self.forbidden:
+        finished = self.finished_job(name, uid)
+        if finished is not None:
+            # Seen finished and deleted before this waiter came: finished it is.
+            sub.job = finished
+        elif self.forbidden:
             sub.own_poll = True
         elif self.synced and not self.will_see(created_version):
             # The feed is past its LIST: what happened to this Job before now is
@@ -256,14 +268,25 @@ class JobFeed:
                 sub.parked = False
                 sub.parked_by = None
                 sub.listen_off()
+                self.parked -= 1
                 return sub
         return None
+
+    def park(self, sub: Subscription, execution_arn: str) -> None:
+        """Mark ``sub`` as held by a parked execution (``claim_parked`` takes it back)."""
+        if not sub.parked:
+            self.parked += 1
+        sub.parked = True
+        sub.parked_by = execution_arn
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Remove a waiter (it finished, failed or was cancelled)."""
         subs = self.subscriptions.get(sub.name)
         if subs is None or sub not in subs:
             return
+        if sub.parked:
+            sub.parked = False
+            self.parked -= 1
         subs.remove(sub)
         if not subs:
             del self.subscriptions[sub.name]
@@ -320,14 +343,57 @@ class JobFeed:
             sub.wake()
 
     def deliver_gone(self, job: Mapping[str, JSON]) -> None:
-        """A Job was deleted: its waiters read it themselves (and get what the polling path gets)."""
+        """A Job was deleted: finished, its waiters get it; else they read it themselves.
+
+        A deleted Job whose last state is ``Complete`` or ``Failed`` (or that was
+        delivered so before) is finished, not lost: ``ttlSecondsAfterFinished: 0``
+        deletes Jobs the moment they finish. Other waiters read the Job and get
+        what the polling path gets (``EKS.404``, or a namesake's error).
+        """
         meta = job.get("metadata")
         name = meta.get("name") if isinstance(meta, dict) else None
         uid = meta.get("uid") if isinstance(meta, dict) else None
-        for sub in self.subscriptions.get(name, ()) if isinstance(name, str) else ():
-            if sub.uid is None or not isinstance(uid, str) or uid == sub.uid:
+        if not isinstance(name, str):
+            return
+        terminal = job_outcome(job) is not None
+        if terminal:
+            self.remember_finished(name, uid if isinstance(uid, str) else None, job)
+        subs = self.subscriptions.get(name, ())
+        for sub in subs:
+            if sub.uid is not None and isinstance(uid, str) and uid != sub.uid:
+                continue
+            if sub.job is not None:
+                continue
+            if terminal:
+                sub.job = dict(job) if len(subs) == 1 else copy.deepcopy(dict(job))
+            else:
                 sub.check = True
-                sub.wake()
+            sub.wake()
+
+    def remember_finished(self, name: str, uid: str | None, job: Mapping[str, JSON]) -> None:
+        """Keep a finished, deleted Job for late waiters (bounded by time and count)."""
+        now = anyio.current_time()
+        finished = self.finished
+        finished.pop(name, None)
+        finished[name] = (uid, dict(job), now)
+        while finished:
+            oldest = next(iter(finished))
+            if len(finished) <= FINISHED_KEEP_MAX and now - finished[oldest][2] <= FINISHED_KEEP_SECONDS:
+                break
+            del finished[oldest]
+
+    def finished_job(self, name: str, uid: str | None) -> dict[str, JSON] | None:
+        """A copy of the remembered finished Job ``name`` (with ``uid`` when known), or None."""
+        entry = self.finished.get(name)
+        if entry is None:
+            return None
+        known, job, when = entry
+        if anyio.current_time() - when > FINISHED_KEEP_SECONDS:
+            del self.finished[name]
+            return None
+        if uid is not None and known is not None and uid != known:
+            return None
+        return copy.deepcopy(job)
 
     def deliver_list(
         self,
@@ -476,6 +542,8 @@ class FeedHub(Generic[FeedT]):
         self._background = background
         self.idle_seconds = idle_seconds
         self.feeds: dict[Hashable, FeedT] = {}
+        self.closed: dict[Hashable, list[FeedT]] = {}
+        """Closed feeds that parked executions still hold subscriptions of (their error is theirs)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(feeds={len(self.feeds)})"
@@ -488,10 +556,33 @@ class FeedHub(Generic[FeedT]):
         """The feed key of a waiter."""
         return (*client.key, namespace)
 
-    def forget(self, feed: JobFeed) -> None:
-        """Drop a closed feed (a newer one under the same key stays)."""
+    def forget(self, feed: FeedT) -> None:
+        """Drop a closed feed (a newer one under the same key stays).
+
+        While parked executions hold subscriptions of it, it is kept in ``closed``:
+        each is woken with the feed's verdict and must find its subscription when it runs again.
+        """
         if self.feeds.get(feed.key) is feed:
             del self.feeds[feed.key]
+        if feed.parked:
+            self.closed.setdefault(feed.key, []).append(feed)
+
+    def claim_parked(self, key: Hashable, ctx: ExecutorContext, ref: JobRef) -> tuple[FeedT, Subscription] | None:
+        """The feed and subscription an execution parked on, from the running feed or a closed one."""
+        feed = self.feeds.get(key)
+        sub = feed.claim_parked(ref.name, ref.uid, ctx.execution_arn) if feed is not None else None
+        if feed is not None and sub is not None:
+            return feed, sub
+        old = self.closed.get(key)
+        for closed in old or ():
+            sub = closed.claim_parked(ref.name, ref.uid, ctx.execution_arn)
+            if sub is not None:
+                if not closed.parked:
+                    old.remove(closed)  # type: ignore[union-attr]
+                    if not old:
+                        del self.closed[key]
+                return closed, sub
+        return None
 
     @property
     def waiters(self) -> int:
@@ -527,10 +618,12 @@ class FeedHub(Generic[FeedT]):
             StatesError: what the polling path raises (``EKS.404`` once deleted,
                 ``States.TaskFailed`` for a namesake or an unreachable API server).
         """
-        feed = await self.feed(client, ref.namespace, policy)
-        sub = feed.claim_parked(ref.name, ref.uid, ctx.execution_arn) or feed.subscribe(
-            ref.name, ref.uid, ref.resource_version
-        )
+        held = self.claim_parked(self.key_for(client, ref.namespace, policy), ctx, ref)
+        if held is not None:
+            feed, sub = held
+        else:
+            feed = await self.feed(client, ref.namespace, policy)
+            sub = feed.subscribe(ref.name, ref.uid, ref.resource_version)
         keep = False
         try:
             return await wait_on_feed(ctx, client, ref, policy, feed, sub)
@@ -606,7 +699,12 @@ async def wait_on_feed(
             sub.check = False
             try:
                 job = await read_job(client, ref)
-            except TransientEksError:
+            except StatesError as exc:
+                finished = feed.finished_job(ref.name, ref.uid) if exc.error == "EKS.404" else None
+                if finished is not None:
+                    return finished  # seen finished, then deleted while this read was on its way
+                if not isinstance(exc, TransientEksError):
+                    raise
                 transient += 1
                 if transient > MAX_CONSECUTIVE_TRANSIENT:
                     raise
@@ -628,8 +726,7 @@ async def wait_on_feed(
         if not beat:
             if ctx.park is not None:
                 # Nothing to do until the feed speaks: release the execution's task.
-                sub.parked = True
-                sub.parked_by = ctx.execution_arn
+                feed.park(sub, ctx.execution_arn)
                 ctx.park(sub.listen)
             await sub.wait()
             continue

@@ -432,15 +432,21 @@ async def collect_logs(
 ) -> dict[str, JSON]:
     """Read the log of every app container of every pod of a Job.
 
-    Returns:
-        ``{"pods": {<pod>: {"containers": {<container>: {"log": …} | {"error", "cause"}}}}}``.
+    Best effort, as AWS documents (spec §4.2): a log that cannot be read is
+    ``{"error", "cause"}`` in its container's place, and when the pods cannot
+    even be listed (the Job and its pods were deleted as it finished, the API
+    server is unreachable) the whole ``logs`` value is that error and cause.
+    The Task's outcome is the Job's, never the logs'.
 
-    Raises:
-        StatesError: ``EKS.<status>`` when the pods cannot be listed (UNCONFIRMED:
-            without the list there is no container to report an error on).
+    Returns:
+        ``{"pods": {<pod>: {"containers": {<container>: {"log": …} | {"error", "cause"}}}}}``,
+        or ``{"error", "cause"}`` when the pods could not be listed.
     """
     # UNCONFIRMED (spec §4.2): every pod of the Job, every app container (not init containers).
-    pods = await client.list_pods(namespace, pod_selector(job))
+    try:
+        pods = await client.list_pods(namespace, pod_selector(job))
+    except StatesError as exc:
+        return {"error": exc.error, "cause": exc.cause}
     result: dict[str, JSON] = {}
     reads: list[tuple[dict[str, JSON], str, str]] = []
     for pod in pods:

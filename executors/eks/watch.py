@@ -13,15 +13,28 @@ The stream follows the Kubernetes protocol:
    state from it, and the list's resourceVersion is where watching starts.
 2. WATCH from that resourceVersion with bookmarks; every event's
    resourceVersion (bookmarks included) is remembered.
-3. When the stream ends or breaks, watch again from the last
-   resourceVersion: nothing is listed again, nothing is missed.
-4. When the server answers 410 Gone (the resourceVersion was compacted), go
-   back to 1: the relist catches whatever changed in between.
+3. When the stream ends (the server closed it: ``timeoutSeconds``, a cut),
+   watch again from the last resourceVersion: nothing is listed again,
+   nothing is missed.
+4. When the server answers 410 Gone (the resourceVersion was compacted) or
+   504 "Too large resource version" (a server that never issued it: one
+   restarted without its state), go back to 1: the relist catches whatever
+   changed in between.
+5. When the connection broke or could not be made, go back to 1 as well, as
+   client-go's reflector does: the server that answers next may not be the
+   one that issued the resourceVersion (restarted, restored, failed over),
+   and only a LIST tells which Jobs it still has. A Job missing from it makes
+   its waiters read it, and a Job that is gone fails them with ``EKS.404``,
+   as the polling path does.
 
 Waiters who join while the stream runs read their Job once (the events
 before they joined are not theirs to see); from then on the stream tells
 them. A deleted Job, or a name taken by another Job, makes its waiters read
-the Job themselves, which raises what the polling path raises.
+the Job themselves, which raises what the polling path raises — unless the
+stream saw it ``Complete`` or ``Failed`` first: a Job seen finished is
+finished, also when it is deleted right after (``ttlSecondsAfterFinished: 0``).
+Such Jobs are remembered for ``batching.FINISHED_KEEP_SECONDS`` so a waiter
+that subscribes after the deletion gets them too.
 
 Where watch is forbidden (403), the feed turns into the batched lister of
 ``batching`` at the policy's fallback interval; where LIST is forbidden too,
@@ -44,7 +57,7 @@ import anyio
 from engine.errors import StatesError
 from engine.jsonvalue import JSON, dumps_str
 from executors.eks.batching import FeedHub, JobFeed
-from executors.eks.errors import kube_http_error
+from executors.eks.errors import TRANSPORT_ERRORS, kube_http_error
 from executors.eks.kube import KubeClient
 from executors.eks.polling import WATCH_FALLBACK_SECONDS, PollPolicy, WatchPollPolicy
 
@@ -53,6 +66,18 @@ log = logging.getLogger(__name__)
 WATCH_TIMEOUT_SECONDS: Final = 300
 """How long the server is asked to keep one stream open (kube-apiserver caps it at 30-60 min)."""
 GONE: Final = 410
+TOO_LARGE_RESOURCE_VERSION: Final = "ResourceVersionTooLarge"
+
+
+def too_large_resource_version(exc: StatesError) -> bool:
+    """Whether a Kubernetes error is apimachinery's "Too large resource version" (504 Timeout)."""
+    cause = exc.cause or ""
+    return exc.error == "EKS.504" and (TOO_LARGE_RESOURCE_VERSION in cause or "Too large resource version" in cause)
+
+
+def broken_connection(exc: StatesError) -> bool:
+    """Whether an error is a transport failure (no answer, or a stream that broke), not an answer."""
+    return isinstance(exc.__cause__, TRANSPORT_ERRORS)
 
 
 class JobWatch(JobFeed):
@@ -146,9 +171,12 @@ class JobWatch(JobFeed):
                         if not self.handle(event):
                             return
             except StatesError as exc:
-                if exc.error == f"EKS.{GONE}":
+                if exc.error == f"EKS.{GONE}" or too_large_resource_version(exc):
                     self.expired()
                     return
+                if broken_connection(exc):
+                    # Whoever answers next may not know this resourceVersion's Jobs: list again.
+                    self.reconnecting()
                 if exc.error == "EKS.403" and not self.listing_fallback:
                     log.warning("%r: watching Jobs is forbidden; listing them every %gs", self, self.interval)
                     self.listing_fallback = True
@@ -165,8 +193,15 @@ class JobWatch(JobFeed):
         self.streaming = True
 
     def expired(self) -> None:
-        """The position was compacted away: list again."""
+        """The position was compacted away (or never issued by this server): list again."""
         log.info("%r: resourceVersion %s expired; listing again", self, self.resource_version)
+        self.resource_version = None
+        self.synced = False
+
+    def reconnecting(self) -> None:
+        """The connection broke: the next round lists before it watches."""
+        if self.resource_version is not None:
+            log.info("%r: lost the connection; listing again once it is back", self)
         self.resource_version = None
         self.synced = False
 
@@ -182,6 +217,9 @@ class JobWatch(JobFeed):
                 self.expired()
                 return False
             status = code if isinstance(code, int) else 500
+            if status == 504 and TOO_LARGE_RESOURCE_VERSION in dumps_str(obj):
+                self.expired()
+                return False
             raise kube_http_error(status, str(obj.get("reason") or ""), obj)
         meta = obj.get("metadata")
         version = meta.get("resourceVersion") if isinstance(meta, dict) else None

@@ -34,7 +34,9 @@ from sim.kube.errors import (
     bad_request,
     forbidden,
     forbidden_path,
+    request_entity_too_large,
     status_object,
+    too_large_resource_version,
 )
 from sim.kube.kubelet import Kubelet
 from sim.kube.protobuf import decode_object
@@ -52,6 +54,8 @@ NOT_FOUND_BODY: Final = orjson.dumps(
 )
 PUBLIC_PATHS: Final = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 DEFAULT_WATCH_SECONDS: Final = 1800.0
+MAX_REQUEST_BODY_BYTES: Final = 3 * 1024 * 1024
+"""kube-apiserver's limit on a request body (``MaxRequestBodyBytes``, 3 MiB)."""
 METHOD_NOT_ALLOWED: Final = "the server does not allow this method on the requested resource"
 PROTOBUF_V2: Final = "application/com.github.proto-openapi.spec.v2"
 TOP_LEVEL_FIELDS: Final = frozenset(
@@ -219,9 +223,14 @@ class KubeApi:
             return _error(error)
         except (ConnectionResetError, asyncio.CancelledError):
             raise
-        except Exception:
-            # A bug must not leak a traceback to the client; it is logged and answered as Kubernetes does.
-            logger.exception("internal error answering %s %s", request.method, request.path)
+        except web.HTTPRequestEntityTooLarge:
+            return _error(request_entity_too_large(MAX_REQUEST_BODY_BYTES))
+        except Exception as exc:
+            # A bug must not leak a traceback to the client or the terminal: one line, details at DEBUG.
+            logger.error(
+                "internal error answering %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc
+            )
+            logger.debug("internal error details", exc_info=True)
             return _error(
                 KubeError("InternalError", "Internal error occurred: the simulator failed to answer")
             )
@@ -399,7 +408,7 @@ class KubeApi:
             )
             return _json(entry.raw)
         if method == "PATCH":
-            raw = await request.read()
+            raw = await self._read(request)
             entry, created = self.registry.patch(
                 info,
                 namespace,
@@ -423,8 +432,19 @@ class KubeApi:
                 raise bad_request(f'unsupported dryRun value "{value}": supported values: "All"')
         return bool(values)
 
+    @staticmethod
+    async def _read(request: web.Request) -> bytes:
+        """The request body, refused with 413 beyond ``MAX_REQUEST_BODY_BYTES`` (before reading, when declared)."""
+        length = request.content_length
+        if length is not None and length > MAX_REQUEST_BODY_BYTES:
+            raise request_entity_too_large(MAX_REQUEST_BODY_BYTES)
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise request_entity_too_large(MAX_REQUEST_BODY_BYTES) from None
+
     async def _body(self, request: web.Request) -> Any:
-        raw = await request.read()
+        raw = await self._read(request)
         media = request.headers.get("Content-Type", "application/json").split(";", 1)[0].strip().lower()
         if media == "application/vnd.kubernetes.protobuf":
             try:
@@ -502,7 +522,7 @@ class KubeApi:
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if request.can_read_body:
-            body = await self._body(request) if await request.read() else None
+            body = await self._body(request) if await self._read(request) else None
             if body is not None and not isinstance(body, dict):
                 raise bad_request("DeleteOptions must be an object")
             options.update(body or {})
@@ -643,6 +663,9 @@ class KubeApi:
                 since = int(rv_text)
             except ValueError:
                 raise bad_request(f"invalid resourceVersion {rv_text!r}") from None
+            if since > self.store.rv:
+                # Never issued here (a client of an earlier server at this address): as the watch cache does.
+                raise too_large_resource_version(since, self.store.rv)
             try:
                 for event in self.store.events_since(table, since):
                     watcher.offer(event)

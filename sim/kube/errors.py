@@ -30,6 +30,7 @@ REASON_CODES: Final[dict[str, int]] = {
     "TooManyRequests": 429,
     "InternalError": 500,
     "ServiceUnavailable": 503,
+    "Timeout": 504,
 }
 
 
@@ -130,6 +131,24 @@ def bad_request(message: str) -> KubeError:
 def gone(message: str) -> KubeError:
     """410 Expired (the resourceVersion or continue token is older than the kept history)."""
     return KubeError("Expired", message)
+
+
+def too_large_resource_version(requested: int, current: int) -> KubeError:
+    """504 for a watch or list from a resourceVersion the server has not reached (apimachinery's
+    ``NewTooLargeResourceVersionError``: reason Timeout, a ``ResourceVersionTooLarge`` cause)."""
+    return KubeError(
+        "Timeout",
+        f"Too large resource version: {requested}, current: {current}",
+        {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+         "retryAfterSeconds": 1},
+        code=504,
+        headers={"Retry-After": "1"},
+    )
+
+
+def request_entity_too_large(limit: int) -> KubeError:
+    """413 for a request body over kube-apiserver's limit."""
+    return KubeError("RequestEntityTooLarge", f"Request entity too large: limit is {limit}", code=413)
 
 
 def method_not_allowed(method: str) -> KubeError:

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sim.faults import Fault, FaultConfig
-from sim.kube.api import JSON_HEADERS, KubeApi
+from sim.kube.api import JSON_HEADERS, MAX_REQUEST_BODY_BYTES, KubeApi
 from sim.kube.auth import Authenticator, Authorizer, IdentityResolver, bootstrap_rbac
 from sim.kube.errors import status_object
 from sim.kube.jobs import DEFAULT_BACKOFF_SECONDS, JobController
@@ -25,7 +25,7 @@ from sim.kube.kubelet import DEFAULT_STARTUP_SECONDS, Kubelet, node_object
 from sim.kube.registry import Registry
 from sim.kube.resources import Catalog
 from sim.kube.store import DEFAULT_HISTORY, Store
-from sim.server import LOOPBACK, SimServer
+from sim.server import HANDSHAKE_TIMEOUT_SECONDS, HEADER_TIMEOUT_SECONDS, LOOPBACK, SimServer
 from sim.tls import CertificateAuthority
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -53,11 +53,16 @@ class KubeSimulator(SimServer):
             kubelet's first container restart back-off.
         bookmark_seconds: interval between BOOKMARK events on watches that allow bookmarks.
         record_events: whether the Job controller records Events (``kubectl describe job``).
+        header_timeout_seconds: close connections whose request head takes longer to arrive.
+        handshake_timeout_seconds: close connections whose TLS handshake takes longer.
 
     Example:
         >>> async with KubeSimulator(static_tokens={"t": "admin"}) as kube:  # doctest: +SKIP
         ...     print(kube.url, kube.ca_b64)
     """
+
+    # One byte over the limit, so a body of exactly the limit is read and a larger one refused.
+    max_body_bytes = MAX_REQUEST_BODY_BYTES + 1
 
     def __init__(
         self,
@@ -77,6 +82,8 @@ class KubeSimulator(SimServer):
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         bookmark_seconds: float = 60.0,
         record_events: bool = True,
+        header_timeout_seconds: float = HEADER_TIMEOUT_SECONDS,
+        handshake_timeout_seconds: float = HANDSHAKE_TIMEOUT_SECONDS,
     ) -> None:
         if runtime not in ("model", "process"):
             raise ValueError(f"runtime must be 'model' or 'process', not {runtime!r}")
@@ -91,6 +98,8 @@ class KubeSimulator(SimServer):
             port=port,
             ssl_context=self.ca.server_ssl_context(*hostnames) if tls else None,
             faults=faults,
+            header_timeout_seconds=header_timeout_seconds,
+            handshake_timeout_seconds=handshake_timeout_seconds,
         )
         self.cluster_name = cluster_name
         self.runtime = runtime
@@ -159,7 +168,7 @@ class KubeSimulator(SimServer):
     def build_app(self) -> web.Application:
         """An aiohttp application serving the simulator (for embedding it in another app)."""
         handler = self.build_handler()
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_route("*", "/{tail:.*}", handler)
         return app
 
