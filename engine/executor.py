@@ -68,6 +68,10 @@ def _no_handle(handle: JSON) -> None:
     return None
 
 
+def _no_report(details: Mapping[str, JSON]) -> None:
+    return None
+
+
 Wake = Callable[[], None]
 """Called once, from the event loop, when a parked wait may be over."""
 Listen = Callable[[Wake], None]
@@ -111,6 +115,10 @@ class ExecutorContext:
             uid) in the execution record, so a resumed execution can pick up
             the wait instead of starting the work again.
         emit: record an extra history event (for example ``TaskSubmitted``).
+        report: tell people watching what the Task waits for and how (for
+            example ``{"waitingFor": "cluster demo", "status": "CREATING",
+            "pollPolicy": "aws", "nextPollSeconds": 60}``); goes to the engine's
+            ``on_progress`` hook, never into the history. Cheap when nobody listens.
         park: when not None, the executor may call ``park(listen)`` (it raises
             ``Parked``) once it has saved its handle and has nothing to do but
             wait: the execution's task and its frames are released, and the
@@ -141,6 +149,7 @@ class ExecutorContext:
     save_handle: Callable[[JSON], None] = _no_handle
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
     park: Callable[[Listen], NoReturn] | None = None
+    report: Callable[[Mapping[str, JSON]], None] = _no_report
 
 
 @runtime_checkable

@@ -41,6 +41,9 @@ from sim.tls import CertificateAuthority
 DEFAULT_REGION: Final = "us-east-1"
 DEMO_CLUSTER_ROLE: Final = "statewright-sim-cluster"
 DEMO_SUBNETS: Final = ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
+POLL_ENV: Final = "STATEWRIGHT_POLL"
+POLL_HINT_MIN_SECONDS: Final = 0.1
+POLL_HINT_MAX_SECONDS: Final = 60.0
 #: A secret used to sign for identities whose secret the simulators do not check.
 UNCHECKED_SECRET: Final = "unchecked-secret"
 
@@ -231,8 +234,28 @@ class Simulators:
         """The default identity's secret access key."""
         return self.identities.default.secret_access_key or UNCHECKED_SECRET
 
+    def poll_hint(self) -> str:
+        """A ``.sync`` poll policy that suits these simulators' timings (``STATEWRIGHT_POLL``).
+
+        AWS's cadence (a look a minute) fits resources that take minutes; here
+        the shortest lifecycle phase takes ``min(phases)`` seconds, so waits look
+        five times per phase, between 0.1 and 60 seconds apart.
+        """
+        phases = [
+            self.timings.seconds(kind, phase)
+            for kind in ("cluster", "nodegroup", "fargate_profile")
+            for phase in ("create", "delete")
+        ]
+        interval = min(max(min(phases) / 5, POLL_HINT_MIN_SECONDS), POLL_HINT_MAX_SECONDS)
+        return f"watch:{interval:g}"
+
     def env(self) -> dict[str, str]:
-        """The environment an AWS client needs to talk to these simulators as the default identity."""
+        """The environment an AWS client needs to talk to these simulators as the default identity.
+
+        Besides the ``AWS_*`` variables, ``STATEWRIGHT_POLL`` names a poll policy
+        suited to the simulators (:meth:`poll_hint`), which ``statewright run``
+        takes as the default of ``--poll``; other AWS clients ignore it.
+        """
         env = {
             "AWS_ENDPOINT_URL_EKS": self.eks_url,
             "AWS_ENDPOINT_URL_STS": self.sts_url,
@@ -240,6 +263,7 @@ class Simulators:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ACCESS_KEY_ID": self.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            POLL_ENV: self.poll_hint(),
         }
         if self.ca_bundle_path is not None:
             env["AWS_CA_BUNDLE"] = self.ca_bundle_path

@@ -31,6 +31,8 @@ EXIT_SUCCEEDED: Final = 0
 EXIT_NOT_SUCCEEDED: Final = 1
 EXIT_USAGE: Final = 2
 SIM_DEFAULT_POLL: Final = "watch:0.5"
+POLL_ENV: Final = "STATEWRIGHT_POLL"
+"""The default of ``--poll``; ``statewright sim --env`` writes one suited to the simulators."""
 
 
 class UsageError(Exception):
@@ -91,7 +93,8 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         metavar="POLICY",
         help="how .sync tasks wait: watch[:SECONDS] (Jobs: one shared watch per cluster; SECONDS is the "
         "control-plane poll interval), batched:SECONDS, aws, fixed:SECONDS, exponential:FIRST:MAX "
-        f"(default: watch for runJob.sync and aws for clusters; {SIM_DEFAULT_POLL} with --sim)",
+        f"(default: ${POLL_ENV} if set, else watch for runJob.sync and aws for clusters; "
+        f"{SIM_DEFAULT_POLL} with --sim)",
     )
     run.add_argument(
         "--loop",
@@ -122,6 +125,10 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
 
 
 def _poll_option(spec: str | None, use_sim: bool) -> dict[str, object]:
+    source = "--poll"
+    if spec is None and not use_sim:
+        # The simulators' env file names a policy that suits their timings (sim/stack.py).
+        spec, source = os.environ.get(POLL_ENV) or None, POLL_ENV
     if spec is None and not use_sim:
         return {}
     from executors.eks.polling import parse_poll_policy
@@ -129,7 +136,7 @@ def _poll_option(spec: str | None, use_sim: bool) -> dict[str, object]:
     try:
         return {"poll_policy": parse_poll_policy(spec or SIM_DEFAULT_POLL)}
     except ValueError as exc:
-        raise UsageError(f"--poll: {exc}") from None
+        raise UsageError(f"{source}: {exc}") from None
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -155,7 +162,11 @@ async def _execute(
     options: dict[str, object],
     progress: Progress | None,
 ) -> int:
-    async with Engine(executor_options=options, on_event=progress) as engine:
+    async with Engine(
+        executor_options=options,
+        on_event=progress,
+        on_progress=progress.on_progress if progress is not None else None,
+    ) as engine:
         try:
             machine = engine.compile(text)
         except InvalidDefinition as exc:

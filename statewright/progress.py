@@ -4,6 +4,13 @@ One line when a state is entered and one when it is left, with how long it
 took, so a user watching ``statewright run`` sees each wait (a cluster being
 created, a Job running) and its duration. Executions run concurrently, so
 each line names the execution when there are several.
+
+While a ``.sync`` Task waits, the engine's ``on_progress`` hook says what for
+and how (``on_progress``): ``waiting for cluster pipeline: CREATING (poll
+policy aws, next look in 60 s)`` or ``Job default/pi: active 1, succeeded 0,
+failed 0``, printed when the status changes and otherwise at most every
+``REPEAT_SECONDS``, so a poll every half second does not flood the terminal;
+retries read ``retry 2 of 3 in 4 s``.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Final, TextIO
 
 from engine import JSON
 from engine.runtime.execution import ExecutionRecord
@@ -24,14 +31,53 @@ _FINAL = {
 }
 
 
+REPEAT_SECONDS: Final = 30.0
+"""An unchanged wait is reported again after this long."""
+
+
+def seconds(value: JSON) -> str:
+    """``4`` for 4.0, ``0.5`` for 0.5, ``1.2`` for 1.23: seconds as people write them."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "?"
+    return f"{value:.0f}" if value >= 10 or float(value).is_integer() else f"{value:.1f}"
+
+
 class Progress:
-    """An ``on_event`` hook that prints state transitions to a stream."""
+    """An ``on_event`` hook that prints state transitions to a stream (and ``on_progress`` for waits)."""
 
     def __init__(self, stream: TextIO | None = None, *, show_execution: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.show_execution = show_execution
         self._t0 = time.monotonic()
         self._entered: dict[tuple[str, str], float] = {}
+        self._waits: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def on_progress(self, record: ExecutionRecord, kind: str, details: Mapping[str, JSON]) -> None:
+        """The engine's ``on_progress`` hook: waits and retries."""
+        state = details.get("state")
+        if kind == "RetryScheduled":
+            self._waits.pop((record.execution_arn, str(state)), None)
+            self._line(
+                record,
+                f"   {state}: {details.get('error')}: retry {details.get('retry')} of "
+                f"{details.get('maxAttempts')} in {seconds(details.get('delaySeconds'))} s",
+            )
+            return
+        if kind != "TaskWaiting":
+            return
+        text = f"   {state}: waiting for {details.get('waitingFor')}: {details.get('status')}"
+        how = [f"poll policy {details.get('pollPolicy')}"] if details.get("pollPolicy") else []
+        if details.get("how"):
+            how.append(str(details["how"]))
+        key = (record.execution_arn, str(state))
+        now = time.monotonic()
+        previous = self._waits.get(key)
+        if previous is not None and previous[0] == text and now - previous[1] < REPEAT_SECONDS:
+            return
+        self._waits[key] = (text, now)
+        if "nextPollSeconds" in details:
+            how.append(f"next look in {seconds(details['nextPollSeconds'])} s")
+        self._line(record, f"{text} ({', '.join(how)})" if how else text)
 
     def _line(self, record: ExecutionRecord, text: str) -> None:
         prefix = f"[{time.monotonic() - self._t0:7.2f}s]"
@@ -44,6 +90,7 @@ class Progress:
             self._entered[(record.execution_arn, name)] = time.monotonic()
             self._line(record, f"-> {name} ({event_type[: -len('StateEntered')]})")
         elif event_type.endswith("StateExited") and isinstance(name, str):
+            self._waits.pop((record.execution_arn, name), None)
             start = self._entered.pop((record.execution_arn, name), None)
             took = f" in {time.monotonic() - start:.2f}s" if start is not None else ""
             self._line(record, f"<- {name}{took}")

@@ -400,6 +400,10 @@ class Engine:
         role_arn: the execution role ARN shown in ``$$.Execution.RoleArn``.
         on_event: called with (record, event type, details) for every history
             event, for progress displays and metrics; it must not block.
+        on_progress: called with (record, kind, details) for what is not history:
+            ``TaskWaiting`` (what a waiting Task waits for, its poll policy and
+            next look, from ``ExecutorContext.report``) and ``RetryScheduled``
+            (``retry`` of ``maxAttempts`` in ``delaySeconds``); it must not block.
         park_waiting: let executors park a waiting Task (``ExecutorContext.park``):
             the execution then keeps no task or frames while it waits, only its
             record (on by default).
@@ -426,6 +430,7 @@ class Engine:
         record_history: bool = True,
         role_arn: str | None = None,
         on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None,
+        on_progress: Callable[[ExecutionRecord, str, Mapping[str, JSON]], None] | None = None,
         park_waiting: bool = True,
         mock_config: MockConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
     ) -> None:
@@ -453,6 +458,7 @@ class Engine:
             state_options=dict(state_options or {}),
             on_transition=store.save if store is not None else None,
             on_event=on_event,
+            on_progress=on_progress,
             park=park_waiting,
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None

@@ -162,6 +162,8 @@ class RuntimeConfig:
     state_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     on_transition: Callable[[ExecutionRecord], None] | None = None
     on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None
+    on_progress: Callable[[ExecutionRecord, str, Mapping[str, JSON]], None] | None = None
+    """Told what waiting Tasks wait for (``TaskWaiting``) and of retries (``RetryScheduled``); not history."""
     park: bool = True
     """Offer ``ExecutorContext.park`` to Tasks that can wait without a task of their own."""
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
@@ -232,6 +234,10 @@ def _no_beat() -> None:
     return None
 
 
+def _no_report(details: Mapping[str, JSON]) -> None:
+    return None
+
+
 class _TaskHooks:
     """What an executor reports back through its context: heartbeats, handles, extra events.
 
@@ -277,6 +283,12 @@ class _TaskHooks:
     @staticmethod
     def park(listen: Listen) -> NoReturn:
         raise Parked(listen)
+
+    def report(self, details: Mapping[str, JSON]) -> None:
+        interp = self._interp
+        on_progress = interp.config.on_progress
+        if on_progress is not None:
+            on_progress(interp.record, "TaskWaiting", {"state": self._pos.state, **details})
 
 
 class Interpreter:
@@ -978,6 +990,7 @@ class Interpreter:
             save_handle=hooks.save_handle,
             emit=hooks.emit,
             park=hooks.park if scope is None and self.may_park and pos is self.record.position else None,
+            report=hooks.report if self.config.on_progress is not None else _no_report,
         )
         result: JSON = None
         try:
@@ -1056,7 +1069,16 @@ class Interpreter:
                 if used >= r.max_attempts:
                     return None
                 pos.retry_counts[i] = used + 1
-                return retry_delay(r, used, self.rng)
+                delay = retry_delay(r, used, self.rng)
+                on_progress = self.config.on_progress
+                if on_progress is not None:
+                    on_progress(
+                        self.record,
+                        "RetryScheduled",
+                        {"state": pos.state, "error": err.error, "retry": used + 1,
+                         "maxAttempts": r.max_attempts, "delaySeconds": delay},
+                    )  # fmt: skip
+                return delay
         return None
 
     def catch(

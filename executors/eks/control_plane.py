@@ -261,10 +261,11 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     shared = _SharedDescribe(
         services, ctx, client, spec, identity, timestamps, describe_max_age(policy), resumed=resumed
     )
+    subject = waiting_for(spec, identity)
     if spec.kind == "delete":
-        return await _wait_deleted(ctx, spec, shared, submitted, policy)
+        return await _wait_deleted(ctx, spec, shared, submitted, policy, subject)
     try:
-        return await _wait_created(ctx, spec, shared, policy)
+        return await _wait_created(ctx, spec, shared, policy, subject)
     except anyio.get_cancelled_exc_class():
         if spec.undo is not None and cancel_on_abort:
             await _undo_on_abort(client, spec, identity)
@@ -322,21 +323,46 @@ async def _describe(
     return output, status
 
 
+_SUBJECTS: Final = {"cluster": "cluster", "nodegroup": "node group", "fargateProfile": "Fargate profile"}
+
+
+def waiting_for(spec: ControlPlaneAction, identity: Mapping[str, Any]) -> str:
+    """How progress names the resource a wait is for, e.g. ``node group pipeline/workers``."""
+    return f"{_SUBJECTS[spec.result_key]} {'/'.join(str(v) for v in identity.values())}"
+
+
+class _LastStatus:
+    """What the last Describe said, for progress reports."""
+
+    __slots__ = ("status", "subject")
+
+    def __init__(self, subject: str, status: str) -> None:
+        self.subject = subject
+        self.status = status
+
+    def __call__(self) -> Mapping[str, JSON]:
+        return {"waitingFor": self.subject, "status": self.status}
+
+
 async def _wait_created(
     ctx: ExecutorContext,
     spec: ControlPlaneAction,
     describe: _SharedDescribe,
     policy: PollPolicy,
+    subject: str,
 ) -> JSON:
+    last = _LastStatus(subject, "submitted")
+
     async def probe() -> JSON:
         output, status = await describe()
+        last.status = str(status)
         if status in spec.success:
             return copy.deepcopy(output)
         if status in spec.failure:
             raise task_failed(output.get(pascal(spec.result_key)))
         return None
 
-    return await poll_until(ctx, policy, probe)
+    return await poll_until(ctx, policy, probe, last)
 
 
 async def _wait_deleted(
@@ -345,7 +371,10 @@ async def _wait_deleted(
     describe: _SharedDescribe,
     submitted: JSON,
     policy: PollPolicy,
+    subject: str,
 ) -> JSON:
+    last = _LastStatus(subject, "DELETING")
+
     async def probe() -> JSON:
         try:
             output, status = await describe()
@@ -353,11 +382,12 @@ async def _wait_deleted(
             if exc.error == NOT_FOUND:
                 return submitted
             raise
+        last.status = str(status)
         if status in spec.failure:
             raise task_failed(output.get(pascal(spec.result_key)))
         return None
 
-    return await poll_until(ctx, policy, probe)
+    return await poll_until(ctx, policy, probe, last)
 
 
 async def _undo_on_abort(client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any]) -> None:

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol, TypeVar, runtime_checkable
 
 from engine.errors import TaskFailed
 from engine.executor import ExecutorContext
+from engine.jsonvalue import JSON
 from executors.eks.errors import TransientEksError
 
 T = TypeVar("T")
@@ -309,6 +310,7 @@ async def poll_until(
     ctx: ExecutorContext,
     policy: PollPolicy,
     probe: Callable[[], Awaitable[T | None]],
+    progress: Callable[[], Mapping[str, JSON]] | None = None,
 ) -> T:
     """Call ``probe`` until it returns something other than None.
 
@@ -322,6 +324,9 @@ async def poll_until(
         ctx: the executor context (clock, heartbeat, HeartbeatSeconds).
         policy: the delays between probes.
         probe: returns the final result, or None to keep waiting.
+        progress: what is waited for and its last status (``waitingFor``,
+            ``status``); reported through ``ctx.report`` before each sleep with
+            the policy's name and the next delay.
 
     Returns:
         The first non-None probe result.
@@ -351,4 +356,6 @@ async def poll_until(
             raise TaskFailed(None, f"gave up waiting after {polls} polls (poll policy {policy.name})")
         if ctx.heartbeat_seconds:
             delay = min(delay, ctx.heartbeat_seconds / 2)
+        if progress is not None:
+            ctx.report({**progress(), "pollPolicy": policy.name, "nextPollSeconds": delay})
         await ctx.clock.sleep(delay)

@@ -321,12 +321,18 @@ def wait_for_job(
     """
     services = client.services
     _apply_service_options(ctx, services)
+    subject = f"Job {ref.namespace}/{ref.name}"
     # The shared waits' coroutines are returned, not awaited here: no frame of this
     # function stays alive in every waiting execution.
     if isinstance(policy, WatchPollPolicy):
+        ctx.report({"waitingFor": subject, "status": "running", "pollPolicy": policy.name,
+                    "how": "one shared watch per cluster and namespace"})  # fmt: skip
         return services.job_watches().wait(ctx, client, ref, policy)
     if isinstance(policy, BatchedPollPolicy):
+        ctx.report({"waitingFor": subject, "status": "running", "pollPolicy": policy.name,
+                    "how": f"one shared list per cluster and namespace every {policy.seconds:g} s"})  # fmt: skip
         return services.job_batches().wait(ctx, client, ref, policy)
+    last: dict[str, JSON] = {"waitingFor": subject, "status": "created"}
 
     async def probe() -> dict[str, JSON] | None:
         job = await client.get_job(ref.namespace, ref.name)
@@ -336,9 +342,17 @@ def wait_for_job(
             raise TaskFailed(
                 None, f"The Job {ref.namespace}/{ref.name} was deleted and another Job took its name"
             )
+        last["status"] = job_pods(job)
         return job if job_outcome(job) is not None else None
 
-    return poll_until(ctx, policy, probe)
+    return poll_until(ctx, policy, probe, lambda: last)
+
+
+def job_pods(job: Mapping[str, JSON]) -> str:
+    """A Job's pod counts for progress, e.g. ``active 1, succeeded 0, failed 0``."""
+    status = job.get("status")
+    counts = status if isinstance(status, dict) else {}
+    return ", ".join(f"{key} {counts.get(key) or 0}" for key in ("active", "succeeded", "failed"))
 
 
 def _apply_service_options(ctx: ExecutorContext, services: EksServices) -> None:
