@@ -67,7 +67,9 @@ def test_sim_command_serves_boto3_and_kubectl_renews_the_token_and_exits_zero_on
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_CA_BUNDLE",
+            "STATEWRIGHT_POLL",
         }
+        assert values["STATEWRIGHT_POLL"] == "watch:0.1"
         assert oct(env_file.stat().st_mode & 0o777) == "0o600"
 
         # A separate boto3 process configured only by the environment, verifying TLS with the bundle.
