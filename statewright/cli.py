@@ -23,8 +23,10 @@ from typing import Any, Final
 
 import anyio
 
-from engine import JSON, Engine, InvalidDefinition, InvalidInput, StatewrightError
+from engine import JSON, Engine, InvalidDefinition, InvalidInput, InvalidMockConfig, StatewrightError
 from engine.jsonvalue import JSONDecodeError, dumps_str, loads
+from statewright.commands import test_state as test_state_command
+from statewright.commands.virtual_time import run_virtual, virtual_clock
 from statewright.progress import Progress
 
 EXIT_SUCCEEDED: Final = 0
@@ -106,6 +108,28 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     run.add_argument(
         "--history", metavar="FILE", help="also write the execution history (AWS's shape) to FILE"
     )
+    run.add_argument(
+        "--state-machine",
+        metavar="NAME",
+        help="the state machine's name (default: FILE's name without its extension)",
+    )
+    run.add_argument(
+        "--mock-config",
+        metavar="FILE",
+        help="a Step Functions Local mock configuration file (MockConfigFile.json); needs --test-case",
+    )
+    run.add_argument(
+        "--test-case",
+        metavar="NAME",
+        help="run the state machine's test case NAME from --mock-config: its Task states answer from their "
+        "mocked responses, the others run for real",
+    )
+    run.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="skip over waits: Wait states, Retry back-off and timeouts take no real time, and the history "
+        "shows the times a real run would have",
+    )
 
     val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
     val.add_argument("file", metavar="FILE")
@@ -115,6 +139,8 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     policy_command.add_arguments(
         sub.add_parser("policy", help="print the IAM policy document the state machine's execution role needs")
     )
+
+    test_state_command.add_parser(sub)
 
     sim = sub.add_parser("sim", help="run the EKS, STS and Kubernetes simulators in the foreground")
     if sim_options:
@@ -162,19 +188,28 @@ async def _execute(
     options: dict[str, object],
     progress: Progress | None,
 ) -> int:
+    state_machine = args.state_machine or Path(args.file).stem
     async with Engine(
         executor_options=options,
         on_event=progress,
         on_progress=progress.on_progress if progress is not None else None,
+        mock_config=args.mock_config,
+        clock=virtual_clock() if args.virtual_time else None,
     ) as engine:
         try:
-            machine = engine.compile(text)
+            # With a test case, mocked Tasks need no executor: the definition is checked against it.
+            machine = engine.compile(text) if args.test_case is None else None
+            execution = engine.start(
+                machine or text,
+                input_value,
+                name=args.name,
+                state_machine_name=state_machine,
+                test_case=args.test_case,
+            )
         except InvalidDefinition as exc:
             _print_problems(exc, args.file)
             return EXIT_USAGE
-        try:
-            execution = engine.start(machine, input_value, name=args.name)
-        except InvalidInput as exc:
+        except (InvalidInput, InvalidMockConfig) as exc:
             # Returned, not raised: an exception inside the engine's task group would arrive wrapped.
             print(f"statewright: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -236,7 +271,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "policy":
             return _policy(args)
+        if args.command == "test-state":
+            return asyncio.run(test_state_command.run(args))
         if args.command == "run":
+            if (args.mock_config is None) != (args.test_case is None):
+                raise UsageError("--mock-config and --test-case go together")
+            if args.virtual_time:
+                if args.loop == "uvloop":
+                    raise UsageError("--virtual-time runs on its own asyncio loop; leave out --loop uvloop")
+                return run_virtual(_run(args))
             if args.loop == "uvloop":
                 try:
                     import uvloop

@@ -40,10 +40,12 @@ _RANGE: Final = re.compile(r"^(0|[1-9][0-9]*)(?:-(0|[1-9][0-9]*))?$")
 class InvalidMockConfig(StatewrightError):
     """A mock configuration (or a choice of test case) with every problem found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
         self.problems = list(problems)
+        self.source = source
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"invalid mock configuration ({len(self.problems)} problem(s)):\n{lines}")
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}invalid mock configuration ({len(self.problems)} problem(s)):\n{lines}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,7 @@ class MockConfig:
                 raw = loads(text)
             except JSONDecodeError as exc:
                 raise InvalidMockConfig(
-                    [Problem("", "INVALID_JSON", f"mock configuration is not valid JSON: {exc}")]
+                    [Problem("", "INVALID_JSON", f"mock configuration is not valid JSON: {exc}")], source
                 ) from None
         else:
             raw = dict(config) if isinstance(config, Mapping) else None
@@ -248,7 +250,9 @@ def parse_mock_config(raw: JSON, *, source: str = "") -> MockConfig:
     """
     problems: list[Problem] = []
     if not isinstance(raw, dict):
-        raise InvalidMockConfig([Problem("", "NOT_AN_OBJECT", "a mock configuration must be a JSON object")])
+        raise InvalidMockConfig(
+            [Problem("", "NOT_AN_OBJECT", "a mock configuration must be a JSON object")], source
+        )
     for key in raw:
         if key not in _TOP_FIELDS:
             problems.append(
@@ -261,7 +265,7 @@ def parse_mock_config(raw: JSON, *, source: str = "") -> MockConfig:
     responses = _responses(raw.get("MockedResponses"), problems)
     machines = _state_machines(raw.get("StateMachines"), responses, problems)
     if problems:
-        raise InvalidMockConfig(problems)
+        raise InvalidMockConfig(problems, source)
     return MockConfig(machines, responses, source)
 
 

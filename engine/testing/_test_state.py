@@ -335,11 +335,12 @@ def _parse_mock(mock: Mapping[str, JSON] | None) -> tuple[_Mock | None, str]:
 def _result_models() -> list[ResultModels]:
     models: list[ResultModels] = []
     for ep in entry_points(group=MODELS_ENTRY_POINT):
-        models.append(ep.load()())
+        factory: Any = ep.load()
+        models.append(factory())
     return models
 
 
-def _check_mocked_result(state: State, mock: _Mock, mode: str) -> None:
+async def _check_mocked_result(state: State, mock: _Mock, mode: str) -> None:
     if mode == "NONE" or mock.error is not None or not isinstance(state, TaskState):
         return
     models = _result_models()
@@ -350,7 +351,8 @@ def _check_mocked_result(state: State, mock: _Mock, mode: str) -> None:
         )
     problems: list[str] = []
     for m in models:
-        problems.extend(m.check_result(state.resource, mock.result, mode))
+        # Models are read from disk the first time: off the event loop.
+        problems.extend(await anyio.to_thread.run_sync(m.check_result, state.resource, mock.result, mode))
     if problems:
         raise TestStateValidation("the mocked result does not match the API's model: " + "; ".join(problems))
 
@@ -420,7 +422,7 @@ async def run_test_state(
             f"a mock applies to Task, Map and Parallel states, not to a {state.type} state"
         )
     else:
-        _check_mocked_result(state, parsed_mock, mode)
+        await _check_mocked_result(state, parsed_mock, mode)
     if isinstance(state, PassState) and state.simple:
         # The interpreter's fast path skips the steps inspection shows; run the general one.
         state = dataclasses.replace(state, simple=False)
