@@ -72,6 +72,10 @@ def _no_report(details: Mapping[str, JSON]) -> None:
     return None
 
 
+def _never() -> bool:
+    return False
+
+
 Wake = Callable[[], None]
 """Called once, from the event loop, when a parked wait may be over."""
 Listen = Callable[[Wake], None]
@@ -111,6 +115,15 @@ class ExecutorContext:
             (for example ``poll_policy``), merged in that order.
         handle: a resumable handle saved by an earlier attempt of this very
             task (after a restart), or None.
+        entered_event_id: the id of the Task state's Entered event; with the
+            execution ARN and ``attempt`` it names this call uniquely, so an
+            executor can mark what it creates and recognize it after a crash.
+        resumed: the Task had started before the engine restarted. With no
+            ``handle``, a create may have gone through before the handle was
+            committed: an executor that marks its resources looks for its own.
+        suspending: True once the engine suspends its executions (leaving
+            ``async with`` with a durable store): a cancelled call must then
+            leave its work running (no delete on cancel), a new engine resumes it.
         save_handle: record a resumable handle (for example a Job's name and
             uid) in the execution record, so a resumed execution can pick up
             the wait instead of starting the work again.
@@ -146,6 +159,9 @@ class ExecutorContext:
     task_token: str | None = None
     options: Mapping[str, object] = field(default_factory=dict)
     handle: JSON = None
+    entered_event_id: int = 0
+    resumed: bool = False
+    suspending: Callable[[], bool] = _never
     save_handle: Callable[[JSON], None] = _no_handle
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
     park: Callable[[Listen], NoReturn] | None = None

@@ -120,12 +120,51 @@ class History:
     other events store their details mapping.
     """
 
-    __slots__ = ("_count", "_rows", "enabled")
+    __slots__ = ("_base", "_count", "_rows", "committed", "enabled")
 
     def __init__(self, *, enabled: bool = True) -> None:
         self._rows: list[_Row] = []
         self._count = 0
+        # Events before ``_base`` were dropped from memory once a durable store held them.
+        self._base = 0
+        # The id of the last event a durable store has committed.
+        self.committed = 0
         self.enabled = enabled
+
+    @property
+    def last_id(self) -> int:
+        """The id of the last event recorded (0 when none)."""
+        return self._count
+
+    @property
+    def complete(self) -> bool:
+        """Whether every event is in memory (a durable store may have dropped committed ones)."""
+        return self._base == 0
+
+    def events_after(self, event_id: int) -> list[HistoryEvent]:
+        """The events in memory with an id above ``event_id``, in order."""
+        start = max(event_id - self._base, 0)
+        return [self._event(i + self._base, row) for i, row in enumerate(self._rows[start:], start)]
+
+    def drop_committed(self) -> None:
+        """Forget the events a durable store has committed: a waiting execution keeps no history."""
+        n = self.committed - self._base
+        if n > 0 and self.enabled:
+            del self._rows[:n]
+            self._base = self.committed
+
+    def resume_after(self, count: int) -> None:
+        """Continue a stored history of ``count`` events (kept by the store, not in memory)."""
+        self._count = self._base = self.committed = count
+
+    @classmethod
+    def from_events(cls, events: list[HistoryEvent], *, enabled: bool = True) -> History:
+        """A history holding ``events`` (read back from a store), ids 1…n in order."""
+        history = cls(enabled=enabled)
+        for ev in events:
+            history._rows.append((ev.type, ev.timestamp, None, ev.details, ev.previous_event_id))
+        history._count = history.committed = len(events)
+        return history
 
     def append(
         self,
@@ -154,7 +193,7 @@ class History:
         return self._count
 
     @staticmethod
-    def _event(i: int, row: _Row) -> HistoryEvent:
+    def _event(i: int, row: _Row) -> HistoryEvent:  # i: the event's 0-based position in the whole history
         event_type, timestamp, name, payload, previous = row
         n = i + 1
         if name is not None:
@@ -165,7 +204,7 @@ class History:
         return HistoryEvent(n, previous if previous is not None else n - 1, timestamp, event_type, details)
 
     def __iter__(self) -> Iterator[HistoryEvent]:
-        for i, row in enumerate(self._rows):
+        for i, row in enumerate(self._rows, self._base):
             yield self._event(i, row)
 
     def __len__(self) -> int:
@@ -174,7 +213,7 @@ class History:
     def __getitem__(self, i: int) -> HistoryEvent:
         if i < 0:
             i += len(self._rows)
-        return self._event(i, self._rows[i])
+        return self._event(i + self._base, self._rows[i])
 
     @property
     def types(self) -> list[str]:

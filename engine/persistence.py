@@ -1,54 +1,24 @@
-"""Where execution records live between transitions.
+"""Execution records as documents, and records rebuilt from histories.
 
-A ``Store`` receives an execution's record at every transition and when it
-ends; ``Engine.resume`` continues a stored record. ``InMemoryStore`` keeps
-references (nothing is copied, so it costs nothing per transition); a durable
-store serializes the record (``record_to_json``) and is free to batch writes.
+The stores themselves live in ``engine.store`` (``Store``, ``InMemoryStore``,
+the SQLite backend); they are re-exported here for older imports.
+``record_to_json`` renders a whole record (history included) as one JSON
+document; ``rebuild_record`` rebuilds a record from a history alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Final, Protocol, runtime_checkable
+from typing import Final
 
 from engine.definition.model import StateMachine
 from engine.history import History
 from engine.jsonvalue import JSON, loads
 from engine.runtime.execution import ExecutionRecord, Position
+from engine.store import InMemoryStore, Store
 
-
-@runtime_checkable
-class Store(Protocol):
-    """Persistence for execution records."""
-
-    def save(self, record: ExecutionRecord) -> None:
-        """Record the execution's current state (called at every transition)."""
-        ...
-
-    def load(self, execution_arn: str) -> ExecutionRecord | None:
-        """The stored record, or None."""
-        ...
-
-    def running(self) -> list[ExecutionRecord]:
-        """Records of executions that had not finished when last saved."""
-        ...
-
-
-class InMemoryStore:
-    """A store that keeps the live records in a dict."""
-
-    def __init__(self) -> None:
-        self._records: dict[str, ExecutionRecord] = {}
-
-    def save(self, record: ExecutionRecord) -> None:
-        self._records[record.execution_arn] = record
-
-    def load(self, execution_arn: str) -> ExecutionRecord | None:
-        return self._records.get(execution_arn)
-
-    def running(self) -> list[ExecutionRecord]:
-        return [r for r in self._records.values() if r.status == "RUNNING"]
+__all__ = ["InMemoryStore", "Store", "position_to_json", "rebuild_record", "record_to_json"]
 
 
 def position_to_json(pos: Position) -> JSON:

@@ -29,11 +29,11 @@ from engine.errors import (
     ExecutionAlreadyExists,
     InvalidInput,
     StatesError,
+    StatewrightError,
 )
 from engine.executor import Parked
 from engine.history import History, format_timestamp
-from engine.jsonvalue import JSON, JSONDecodeError, loads
-from engine.persistence import Store
+from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock, SystemClock
 from engine.runtime.execution import (
@@ -50,6 +50,7 @@ from engine.runtime.execution import (
     _Failure,
 )
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
+from engine.store.base import Resumable, Store, StoreError
 from engine.testing import (
     MockConfig,
     MockSession,
@@ -177,8 +178,15 @@ class Execution:
         return self._done.is_set
 
     async def wait(self) -> ExecutionResult:
-        """Wait until the execution ends; return its result."""
+        """Wait until the execution ends; return its result.
+
+        With a durable store, a history whose committed events were dropped
+        from memory while the execution waited is read back from the store.
+        """
         await self._done.wait()
+        rec = self.record
+        if not rec.history.complete and rec.status != RUNNING:
+            await self._engine._read_back_history(rec)
         return self.result()
 
     def result(self) -> ExecutionResult:
@@ -212,6 +220,15 @@ class Execution:
     def parked(self) -> bool:
         """Whether the execution waits in a parked Task (no task of its own runs)."""
         return self._parked
+
+    def _suspend(self) -> None:
+        """Leave the execution as it is (durable store): its task ends, its record stays RUNNING."""
+        if self._parked:
+            self._parked = False
+            self._engine._executions.pop(self.record.execution_arn, None)
+            self._done.set()
+        elif self._scope is not None:
+            self._scope.cancel()
 
     def _park(self, parked: Parked) -> None:
         self._scope = None
@@ -253,7 +270,7 @@ class Execution:
             out["cause"] = r.cause
         return out
 
-    async def _run(self) -> None:
+    async def _run(self, resumed: bool = False) -> None:
         interp = self._interp
         rec = self.record
         machine = self._machine
@@ -261,8 +278,12 @@ class Execution:
         assert scope is not None
         timeout = machine.timeout_seconds
         if timeout is not None:
-            scope.deadline = self._engine.clock.monotonic() + timeout
+            clock = self._engine.clock
+            # TimeoutSeconds counts from the execution's start, also when it was resumed.
+            elapsed = max(0.0, clock.timestamp() - rec.start_time.timestamp()) if resumed else 0.0
+            scope.deadline = clock.monotonic() + timeout - elapsed
         parked: Parked | None = None
+        engine = self._engine
         try:
             with scope:
                 try:
@@ -288,7 +309,7 @@ class Execution:
                     if rec.cause is not None:
                         details["cause"] = rec.cause
                     interp.event("ExecutionFailed", details)
-            if scope.cancelled_caught:
+            if scope.cancelled_caught and not (engine._suspending and self._stop_requested is None):
                 if self._stop_requested is not None:
                     rec.status = ABORTED
                     rec.error, rec.cause = self._stop_requested
@@ -307,7 +328,11 @@ class Execution:
             # The Task waits without this task: it ends here and a wake runs the Task again.
             parked = exc
         finally:
-            if parked is None:
+            if parked is None and rec.status == RUNNING and engine._suspending and self._stop_requested is None:
+                # Suspended with a durable store: the stored record stays RUNNING for the next engine.
+                engine._executions.pop(rec.execution_arn, None)
+                self._done.set()
+            elif parked is None:
                 if rec.status == RUNNING:
                     # Cancelled from outside (the engine is closing): that is an abort.
                     rec.status = ABORTED
@@ -389,7 +414,11 @@ class Engine:
         account: the account used in ARNs.
         seed: seed for the engine's random source (MathRandom, UUID, jitter, ids).
         id_factory: makes execution names when none is given.
-        store: persistence for execution records.
+        store: where executions live: a ``Store``, or a URL such as
+            ``sqlite:///PATH`` (see ``engine.store.open_store``). With a
+            durable store, entering the engine resumes every RUNNING
+            execution it holds and leaving suspends them (they stay RUNNING);
+            ``Execution.stop`` still aborts. Default: none (nothing kept).
         executor_options: options every executor call sees (``ctx.options``),
             for example ``{"poll_policy": "fixed:5"}``.
         resource_options: options per Resource ARN (with or without its
@@ -423,7 +452,7 @@ class Engine:
         account: str = DEFAULT_ACCOUNT,
         seed: int | None = None,
         id_factory: Callable[[], str] | None = None,
-        store: Store | None = None,
+        store: Store | str | None = None,
         executor_options: Mapping[str, object] | None = None,
         resource_options: Mapping[str, Mapping[str, object]] | None = None,
         state_options: Mapping[str, Mapping[str, object]] | None = None,
@@ -445,7 +474,19 @@ class Engine:
         self.account = account
         self.rng = random.Random(seed)
         self._ids = id_factory or _Ids(random.Random(self.rng.getrandbits(64)))
+        if isinstance(store, str):
+            from engine.store import open_store
+
+            store = open_store(store)
         self.store = store
+        self._durable = store is not None and store.durable
+        self._suspending = False
+        self.store_failure: StoreError | None = None
+        """Why the durable store stopped taking writes (the engine then suspended everything)."""
+        if self._durable:
+            assert store is not None
+            store.on_failure = self._store_failed  # type: ignore[attr-defined]
+            store.on_conflict = self._name_conflict  # type: ignore[attr-defined]
         self.record_history = record_history
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StatewrightExecutionRole"
         self._config = RuntimeConfig(
@@ -453,10 +494,12 @@ class Engine:
             clock=self.clock,
             guard=self.guard,
             region=region,
-            executor_options=dict(executor_options or {}),
+            # Executors mark what a durable execution creates, to recognize it after a crash.
+            executor_options={**(executor_options or {}), **({"durable_store": True} if self._durable else {})},
             resource_options=dict(resource_options or {}),
             state_options=dict(state_options or {}),
             on_transition=store.save if store is not None else None,
+            commit=store.commit if store is not None and store.durable else None,
             on_event=on_event,
             on_progress=on_progress,
             park=park_waiting,
@@ -468,16 +511,24 @@ class Engine:
 
     # -- lifecycle -------------------------------------------------------------
     async def __aenter__(self) -> Engine:
+        if self.store is not None:
+            await self.store.open()
+        self._suspending = self._config.suspending = False
         self._tasks = _OwnedTasks()
+        if self._durable:
+            await self.resume_stored()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
         assert self._tasks is not None
-        # Leaving the block aborts whatever still runs: every execution is owned here.
-        for ex in list(self._executions.values()):
-            ex.stop("Engine.Closed", "the engine was closed while the execution was running")
+        if self._durable:
+            await self._suspend_all()
+        else:
+            # Leaving the block aborts whatever still runs: every execution is owned here.
+            for ex in list(self._executions.values()):
+                ex.stop("Engine.Closed", "the engine was closed while the execution was running")
         try:
             await self._tasks.join()
             return None
@@ -488,6 +539,93 @@ class Engine:
                 if close is not None:
                     with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                         await close()
+            if self.store is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.store.close()
+
+    # -- durability ------------------------------------------------------------
+    async def _suspend_all(self) -> None:
+        """Commit what is pending, then end every execution's task without recording an end."""
+        store = self.store
+        assert store is not None
+        if self.store_failure is None:
+            for ex in self._executions.values():
+                store.save(ex.record)  # progress not yet marked (a branch's end) is kept too
+            try:
+                with anyio.CancelScope(shield=True):
+                    await store.flush()
+            except StoreError:
+                pass  # reported through store_failure; what was committed stays
+        store.freeze()
+        self._suspending = self._config.suspending = True
+        for ex in list(self._executions.values()):
+            ex._suspend()
+
+    def _store_failed(self, exc: StoreError) -> None:
+        self.store_failure = exc
+        if not self._suspending and self._tasks is not None:
+            self._suspending = self._config.suspending = True
+            for ex in list(self._executions.values()):
+                ex._suspend()
+
+    def _name_conflict(self, record: ExecutionRecord) -> None:
+        ex = self._executions.get(record.execution_arn)
+        if ex is not None:
+            ex.stop("ExecutionAlreadyExists", f"Execution Already Exists: '{record.execution_arn}'")
+
+    async def _read_back_history(self, record: ExecutionRecord) -> None:
+        store = self.store
+        if store is None or not store.durable:
+            return
+        try:
+            await store.flush()
+            events = await store.history(record.execution_arn)
+        except StoreError:
+            return
+        record.history = History.from_events(events, enabled=record.history.enabled)
+
+    async def resume_stored(self) -> list[Execution]:
+        """Resume every RUNNING execution of the store not yet running here.
+
+        Called on entry; call it again to pick up executions another process
+        started in the store (``statewright start``). A definition that no
+        longer validates (an executor is missing) is logged and skipped.
+        """
+        assert self.store is not None
+        resumed: list[Execution] = []
+        machines: dict[str, StateMachine] = {}
+        for item in await self.store.running():
+            if item.record.execution_arn in self._executions:
+                continue
+            ex = self._resume_item(item, machines)
+            if ex is not None:
+                resumed.append(ex)
+        return resumed
+
+    def _resume_item(self, item: Resumable, machines: dict[str, StateMachine]) -> Execution | None:
+        machine = machines.get(item.definition)
+        if machine is None:
+            try:
+                machine = machines[item.definition] = self.compile(item.definition)
+            except StatewrightError as exc:
+                log.error("cannot resume %s: %s", item.record.execution_arn, exc)
+                return None
+        return self.resume(machine, item.record)
+
+    async def apply_stop_requests(self) -> int:
+        """Carry out the stop requests recorded in the store (``statewright stop``); returns how many."""
+        assert self.store is not None
+        done = 0
+        for request in await self.store.stop_requests():
+            ex = self._executions.get(request.execution_arn)
+            if ex is not None:
+                ex.stop(request.error, request.cause)
+                done += 1
+            else:
+                stored = await self.store.get_execution(request.execution_arn)
+                if stored is None or stored.status != RUNNING:
+                    await self.store.drop_stop_request(request.execution_arn)
+        return done
 
     # -- definitions -----------------------------------------------------------
     def compile(self, definition: str | bytes | Mapping[str, Any] | StateMachine) -> StateMachine:
@@ -520,11 +658,76 @@ class Engine:
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
         mocks = mock_session(self.mock_config, state_machine_name, test_case)
-        machine = (
-            self.compile(definition)
-            if mocks is None
-            else compile_with_mocks(definition, self.registry, mocks.test_case)
+        compiled = (
+            definition if mocks is None else compile_with_mocks(definition, self.registry, mocks.test_case)
         )
+        machine, record = self.prepare(
+            compiled,
+            input,
+            name=name,
+            state_machine_name=state_machine_name,
+            input_json=input_json,
+            state_machine_type=state_machine_type,
+            record_start=False,
+        )
+        return self._launch(machine, record, started=True, mocks=mocks)
+
+    async def submit(
+        self,
+        definition: str | bytes | Mapping[str, Any] | StateMachine,
+        input: JSON = None,
+        *,
+        name: str | None = None,
+        state_machine_name: str = "StateMachine",
+        input_json: str | bytes | None = None,
+    ) -> Execution:
+        """Start an execution once the store has committed it (StartExecution on a store).
+
+        Unlike ``start``, the name is checked against the store itself, so a
+        name used by an earlier engine or another process is refused.
+
+        Raises:
+            ExecutionAlreadyExists: the name is taken for this state machine (in the store).
+            InvalidDefinition, InvalidInput: as ``start``.
+            StoreError: the store cannot be written.
+        """
+        if self._tasks is None:
+            raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
+        if self.store is None:
+            return self.start(
+                definition, input, name=name, state_machine_name=state_machine_name, input_json=input_json
+            )
+        machine, record = self.prepare(
+            definition, input, name=name, state_machine_name=state_machine_name, input_json=input_json
+        )
+        await self.store.create_execution(record, dumps_str(machine.raw))
+        ex = self._launch(machine, record, started=False)
+        if self._config.on_event is not None:
+            self._config.on_event(record, "ExecutionStarted", record.history[0].details)
+        return ex
+
+    def prepare(
+        self,
+        definition: str | bytes | Mapping[str, Any] | StateMachine,
+        input: JSON = None,
+        *,
+        name: str | None = None,
+        state_machine_name: str = "StateMachine",
+        input_json: str | bytes | None = None,
+        state_machine_type: str = "STANDARD",
+        record_start: bool = True,
+    ) -> tuple[StateMachine, ExecutionRecord]:
+        """A new execution's machine and record, without running it.
+
+        With ``record_start`` its ExecutionStarted event is recorded, ready for
+        ``Store.create_execution`` (``statewright start`` records executions
+        this way for a worker to run). The name is checked only against the
+        executions this engine knows.
+
+        Raises:
+            InvalidDefinition, InvalidInput, ExecutionAlreadyExists: as ``start``.
+        """
+        machine = self.compile(definition)
         if input_json is not None:
             try:
                 input = loads(input_json)
@@ -562,7 +765,11 @@ class Engine:
             history=History(enabled=self.record_history),
             state_machine_type=state_machine_type,
         )
-        return self._launch(machine, record, started=True, mocks=mocks)
+        if record_start:
+            record.history.append(
+                "ExecutionStarted", self.clock.timestamp(), {"input": record.input, "roleArn": record.role_arn}
+            )
+        return machine, record
 
     def resume(
         self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord
@@ -588,9 +795,13 @@ class Engine:
             interp.event("ExecutionStarted", {"input": record.input, "roleArn": record.role_arn})
         ex = Execution(self, interp, machine)
         self._executions[record.execution_arn] = ex
-        if self.store is not None:
-            self.store.save(record)
-        self._tasks.spawn(ex._run(), name=f"execution {record.name}")
+        store = self.store
+        if store is not None:
+            if started:
+                store.created(record, machine)
+            elif not self._durable or record.history.committed < record.history.last_id:
+                store.save(record)
+        self._tasks.spawn(ex._run(not started), name=f"execution {record.name}")
         return ex
 
     def _finished(self, ex: Execution) -> None:

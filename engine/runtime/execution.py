@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 from collections import ChainMap
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -94,6 +94,8 @@ class Position:
         children: positions of running branches/iterations, by key.
         entered_event_id: the id of the current state's Entered event.
         due: when the current Wait (or retry back-off) ends, as POSIX seconds.
+        started: the current Task's TaskScheduled/TaskStarted are recorded (a
+            resumed Task does not record them again).
     """
 
     state: str
@@ -104,11 +106,13 @@ class Position:
     children: dict[str, Position] = field(default_factory=dict)
     entered_event_id: int = 0
     due: float | None = None
+    started: bool = False
 
     def enter(self, state: str, value: JSON) -> None:
         self.state = state
         self.input = value
         self.entered_event_id = 0
+        self.started = False
         if self.retry_counts:
             self.retry_counts = []
         self.handle = None
@@ -164,6 +168,10 @@ class RuntimeConfig:
     on_event: Callable[[ExecutionRecord, str, Mapping[str, JSON] | None], None] | None = None
     on_progress: Callable[[ExecutionRecord, str, Mapping[str, JSON]], None] | None = None
     """Told what waiting Tasks wait for (``TaskWaiting``) and of retries (``RetryScheduled``); not history."""
+    commit: Callable[[ExecutionRecord], Awaitable[None]] | None = None
+    """With a durable store: returns once the record is committed (awaited before every Task call)."""
+    suspending: bool = False
+    """Set while the engine suspends its executions (durable store): cancelled work must not be undone."""
     park: bool = True
     """Offer ``ExecutorContext.park`` to Tasks that can wait without a task of their own."""
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
@@ -268,6 +276,9 @@ class _TaskHooks:
     def beat(self) -> None:
         if self._heartbeat is not None and self._scope is not None:
             self._scope.deadline = min(self._deadline, self._interp.clock.monotonic() + self._heartbeat)
+
+    def suspending(self) -> bool:
+        return self._interp.config.suspending
 
     def save_handle(self, handle: JSON) -> None:
         self._pos.handle = handle
@@ -846,6 +857,8 @@ class Interpreter:
             executor = reg.executor
         options = self.config.options_for(state.resource, parsed.base, state.name)
         while True:
+            if pos.due is not None:  # resumed in a retry back-off: wait what remains
+                await self.sleep_until_due(pos)
             # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.
             scope = self.scope_for(state, pos, raw, variables)
             if jsonata_mode:
@@ -957,12 +970,21 @@ class Interpreter:
             details["timeoutInSeconds"] = int(timeout)
         if heartbeat is not None:
             details["heartbeatInSeconds"] = int(heartbeat)
+        resumed = False
         if self.unparked:
             # The same Task, run again after it parked: it was scheduled and started already.
             self.unparked = False
+        elif pos.started:
+            # Resumed after a restart: the Task's start is in the stored history already.
+            resumed = True
         else:
             self.event("TaskScheduled", details)
             self.event("TaskStarted", started)
+            pos.started = True
+        commit = self.config.commit
+        if commit is not None:
+            # A durable store: the call is made only once the record scheduling it is committed.
+            await commit(self.record)
         clock = self.clock
         deadline = clock.monotonic() + timeout if timeout is not None else math.inf
         # Without TimeoutSeconds or HeartbeatSeconds nothing can expire: no cancel scope
@@ -987,6 +1009,9 @@ class Interpreter:
             heartbeat=hooks.beat if heartbeat is not None else _no_beat,
             options=options,
             handle=pos.handle,
+            entered_event_id=pos.entered_event_id,
+            resumed=resumed,
+            suspending=hooks.suspending,
             save_handle=hooks.save_handle,
             emit=hooks.emit,
             park=hooks.park if scope is None and self.may_park and pos is self.record.position else None,
@@ -1000,6 +1025,7 @@ class Interpreter:
                 with scope:
                     result = await executor.run(call, ctx)
         except StatesError as err:
+            pos.started = False
             self.event(
                 "TaskFailed",
                 {
@@ -1011,6 +1037,7 @@ class Interpreter:
             )
             raise
         except Exception as exc:  # an executor bug must not crash the engine
+            pos.started = False
             err2 = TaskFailed(cause=f"{type(exc).__name__}: {exc}")
             self.event(
                 "TaskFailed",
@@ -1022,6 +1049,7 @@ class Interpreter:
                 },
             )
             raise err2 from exc
+        pos.started = False
         if scope is not None and scope.cancelled_caught:
             pos.handle = None
             if clock.monotonic() >= deadline:
@@ -1184,7 +1212,10 @@ class Interpreter:
         scope: Scope,
     ) -> tuple[JSON, str | None]:
         jsonata_mode = state.query_language == JSONATA
-        self.event("MapStateStarted", {"length": len(items)})
+        if pos.due is not None:  # resumed in a retry back-off: wait what remains
+            await self.sleep_until_due(pos)
+        if pos.map_progress is None:  # not when resumed with iterations already under way
+            self.event("MapStateStarted", {"length": len(items)})
         tolerated_count = state.tolerated_failure_count
         tolerated_pct = state.tolerated_failure_percentage
         if not jsonata_mode:
@@ -1274,10 +1305,13 @@ class Interpreter:
                     item_input = state.item_selector.evaluate(sc)  # type: ignore[misc]
             else:
                 item_input = item
-            child = Position(state.processor.start_at, item_input)
             key = f"{index}"
-            pos.children[key] = child
-            interp.event("MapIterationStarted", {"name": state.name, "index": index})
+            child = pos.children.get(key)
+            if child is None:
+                child = Position(state.processor.start_at, item_input)
+                pos.children[key] = child
+                interp.event("MapIterationStarted", {"name": state.name, "index": index})
+            # else: resumed in the middle of this iteration; it continues where it was.
             try:
                 out = await interp.run_scope(state.processor, child, ChainMap({}, variables))
             except _Failure as f:
@@ -1291,6 +1325,8 @@ class Interpreter:
                 pos.children.pop(key, None)
             progress.results[index] = out
             interp.event("MapIterationSucceeded", {"name": state.name, "index": index})
+            if self.config.on_transition is not None:  # the iteration's result is progress to keep
+                self.config.on_transition(self.record)
 
         async def guarded(index: int, tg: anyio.abc.TaskGroup) -> None:
             if limiter is None:
@@ -1354,7 +1390,10 @@ class Interpreter:
             scope.input = effective
             branch_input = state.parameters.evaluate(scope) if state.parameters is not None else effective  # type: ignore[misc]
         while True:
-            self.event("ParallelStateStarted")
+            if pos.due is not None:  # resumed in a retry back-off: wait what remains
+                await self.sleep_until_due(pos)
+            if pos.map_progress is None:  # not when resumed with branches already under way
+                self.event("ParallelStateStarted")
             try:
                 results = await self._branches(state, pos, variables, branch_input)
                 break
@@ -1363,6 +1402,7 @@ class Interpreter:
                 if delay is None:
                     self.event("ParallelStateFailed")
                     raise f.error from None
+                pos.map_progress = None
                 await self.retry_sleep(pos, delay)
         self.guard.check(results, RESULT_WHAT, state.name)
         self.event("ParallelStateSucceeded")
@@ -1373,12 +1413,22 @@ class Interpreter:
     ) -> list[JSON]:
         results: list[JSON] = [None] * len(state.branches)
         failure: list[StatesError] = []
+        # Finished branches' results (MapProgress serves Parallel too): a resumed Parallel runs only the others.
+        if pos.map_progress is None:
+            pos.map_progress = MapProgress()
+        progress = pos.map_progress
 
         async def one(i: int, tg: anyio.abc.TaskGroup) -> None:
-            child = Position(state.branches[i].start_at, branch_input)
-            pos.children[f"branch{i}"] = child
+            child = pos.children.get(f"branch{i}")
+            if child is None:
+                child = Position(state.branches[i].start_at, branch_input)
+                pos.children[f"branch{i}"] = child
             try:
-                results[i] = await self.run_scope(state.branches[i], child, ChainMap({}, variables))
+                results[i] = progress.results[i] = await self.run_scope(
+                    state.branches[i], child, ChainMap({}, variables)
+                )
+                if self.config.on_transition is not None:  # the branch's result is progress to keep
+                    self.config.on_transition(self.record)
             except _Failure as f:
                 if not failure:
                     failure.append(f.error)
@@ -1388,7 +1438,10 @@ class Interpreter:
 
         async with anyio.create_task_group() as tg:
             for i in range(len(state.branches)):
-                tg.start_soon(one, i, tg)
+                if i in progress.results:
+                    results[i] = progress.results[i]
+                else:
+                    tg.start_soon(one, i, tg)
         if failure:
             raise _Failure(failure[0])
         return results

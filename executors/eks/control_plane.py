@@ -63,6 +63,7 @@ from executors.eks.polling import (
     policy_for,
     poll_until,
 )
+from executors.eks.recovery import is_own_tagged, mark_tags, marking
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,7 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
         assert isinstance(handle, dict)
         submitted = handle.get("submitted")
     else:
-        response = await _invoke(client, spec.method, kwargs)
+        response = await _create_once(ctx, client, spec, kwargs, identity)
         submitted = _convert(spec.operation, response, timestamps)
         event_output = dict(submitted)
         if with_metadata:
@@ -267,9 +268,26 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     try:
         return await _wait_created(ctx, spec, shared, policy, subject)
     except anyio.get_cancelled_exc_class():
-        if spec.undo is not None and cancel_on_abort:
+        if spec.undo is not None and cancel_on_abort and not ctx.suspending():
             await _undo_on_abort(client, spec, identity)
         raise
+
+
+async def _create_once(
+    ctx: ExecutorContext, client: Any, spec: ControlPlaneAction, kwargs: dict[str, Any], identity: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Send the create, or find the resource this call created before a crash (see ``recovery``)."""
+    if spec.kind != "create" or not marking(ctx):
+        return await _invoke(client, spec.method, kwargs)
+    try:
+        return await _invoke(client, spec.method, mark_tags(ctx, kwargs))
+    except StatesError as exc:
+        if exc.error != "EKS.ResourceInUseException":
+            raise
+        existing = await _invoke(client, spec.describe, identity)
+        if not is_own_tagged(ctx, (existing.get(spec.result_key) or {}).get("tags")):
+            raise
+        return existing
 
 
 class _SharedDescribe:

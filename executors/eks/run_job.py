@@ -68,6 +68,7 @@ from executors.eks.polling import (
     policy_for,
     poll_until,
 )
+from executors.eks.recovery import create_job_once
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
 
     ref = JobRef.from_handle(ctx.handle, resource)
     if ref is None:
-        created = await client.create_job(namespace, manifest)
+        created = await create_job_once(ctx, client, namespace, manifest)
         ref = JobRef.of(created, namespace)
         ctx.save_handle(ref.handle(resource))
         if not sync:
@@ -266,7 +267,8 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
         final = await wait_for_job(ctx, client, ref, policy)
     except anyio.get_cancelled_exc_class():
         # UNCONFIRMED (spec §7.1, §14 item 20): a stopped runJob.sync deletes its Job, best effort.
-        if ctx.options.get(CANCEL_ON_ABORT_OPTION, True) is not False:
+        # A suspending engine (durable store) leaves the Job running: the next engine reattaches.
+        if ctx.options.get(CANCEL_ON_ABORT_OPTION, True) is not False and not ctx.suspending():
             await _delete_on_abort(client, ref)
         raise
     result: dict[str, JSON] = dict(final)

@@ -39,7 +39,7 @@ async def _until(predicate: Any) -> None:
 
 
 def _snapshot(store: InMemoryStore, arn: str) -> ExecutionRecord:
-    record = store.load(arn)
+    record = store.record(arn)
     assert record is not None
     assert record.status == "RUNNING"
     return copy.deepcopy(record)
@@ -192,9 +192,9 @@ async def test_the_store_sees_every_transition_and_the_end(harness: Any) -> None
     assert ["A", "B", "C"] == sorted(set(running_states))
     assert running_states.index("A") < running_states.index("B") < running_states.index("C")
     assert store.seen[-1][0] == "SUCCEEDED"
-    stored = store.load(result.execution_arn)
+    stored = await store.get_execution(result.execution_arn)
     assert stored is not None and stored.output == {}
-    assert store.running() == []
+    assert await store.running() == []
 
 
 @pytest.mark.looptime
@@ -206,9 +206,11 @@ async def test_the_store_lists_only_unfinished_executions_as_running(harness: An
         waiting = engine.start(wait, {}, name="waiting")
         await engine.run(done, {}, name="done")
         await anyio.sleep(1)
-        assert [r.name for r in store.running()] == ["waiting"]
+        assert [r.record.name for r in await store.running()] == ["waiting"]
+        assert [e.name for e in (await store.list_executions(status="RUNNING")).items] == ["waiting"]
         waiting.stop()
-    assert store.running() == []
+    assert await store.running() == []
+    assert (await store.list_executions(status="RUNNING")).items == []
 
 
 async def test_a_record_renders_as_plain_json_for_durable_stores(harness: Any) -> None:
@@ -216,7 +218,7 @@ async def test_a_record_renders_as_plain_json_for_durable_stores(harness: Any) -
     harness.fn("f", lambda p: p)
     definition = {"StartAt": "T", "States": {"T": harness.task("f")}}
     result = await harness.run(definition, {"x": 1}, store=store)
-    record = store.load(result.execution_arn)
+    record = store.record(result.execution_arn)
     assert record is not None
     doc = record_to_json(record)
     again = orjson.loads(orjson.dumps(doc))

@@ -1,0 +1,51 @@
+"""Where executions live: the ``Store`` interface, the in-memory default, SQLite.
+
+``open_store(url)`` picks a backend by the URL's scheme; each backend is one
+module holding all of its SQL. What ``__all__`` lists is the supported API.
+"""
+
+from __future__ import annotations
+
+from engine.store.base import (
+    DurableStore,
+    Page,
+    Resumable,
+    StopRequest,
+    Store,
+    StoredExecution,
+    StoredStateMachine,
+    StoreError,
+)
+from engine.store.memory import InMemoryStore
+
+
+def open_store(url: str) -> Store:
+    """A store for a URL: ``sqlite:///PATH`` (``sqlite:////abs/path``) or ``memory://``.
+
+    The store is opened by the engine (or ``await store.open()``).
+
+    Raises:
+        StoreError: the URL names no known backend or is malformed.
+    """
+    if url.startswith("sqlite:"):
+        from engine.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url)
+    if url in ("memory://", "memory:"):
+        return InMemoryStore()
+    scheme = url.partition(":")[0] if ":" in url else url
+    raise StoreError(f"{url!r}: unknown store (expected sqlite:///PATH or memory://; not {scheme!r})")
+
+
+__all__ = [
+    "DurableStore",
+    "InMemoryStore",
+    "Page",
+    "Resumable",
+    "StopRequest",
+    "Store",
+    "StoreError",
+    "StoredExecution",
+    "StoredStateMachine",
+    "open_store",
+]

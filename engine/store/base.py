@@ -1,0 +1,486 @@
+"""The ``Store`` interface, and the group commit every durable backend shares.
+
+An engine talks to its store in two ways. On its hot path, synchronously:
+``save(record)`` after every transition marks the record changed (nothing is
+written there), and ``await commit(record)`` before every Task call returns
+once everything the record holds so far is committed. Everything else is an
+awaited query: state machines, executions by status with paging, history
+pages, stop requests — what the command line and an API server need.
+
+Durable backends (``DurableStore``) commit in groups: changed records
+accumulate while a commit is in flight and the next commit takes all of them
+in one transaction, so executions that reach a transition in the same moment
+share one fsync (SQLite's documented WAL behaviour makes that one write of
+the WAL). A backend supplies only ``_write_batch`` and the queries; the SQL
+of each database stays in its own module.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, Generic, TypeVar
+
+from engine.definition.model import StateMachine
+from engine.errors import StatewrightError
+from engine.history import HistoryEvent
+from engine.jsonvalue import JSON, dumps_str
+from engine.runtime.execution import RUNNING, ExecutionRecord
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE: Final = 100
+
+
+class StoreError(StatewrightError):
+    """A store cannot be opened or written: names the store and the cause."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStateMachine:
+    """A state machine as a store keeps it."""
+
+    arn: str
+    name: str
+    definition: str
+    type: str
+    role_arn: str
+    creation_date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExecution:
+    """An execution's summary and outcome (DescribeExecution's fields)."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    status: str
+    input: JSON
+    output: JSON
+    error: str | None
+    cause: str | None
+    start_date: datetime
+    stop_date: datetime | None
+
+    def describe(self) -> dict[str, JSON]:
+        """DescribeExecution's fields; ``input``/``output`` as JSON text, as AWS gives them."""
+        from engine.history import format_timestamp
+
+        return {
+            "executionArn": self.execution_arn,
+            "name": self.name,
+            "stateMachineArn": self.state_machine_arn,
+            "status": self.status,
+            "input": dumps_str(self.input),
+            "output": dumps_str(self.output) if self.status == "SUCCEEDED" else None,
+            "error": self.error,
+            "cause": self.cause,
+            "startDate": format_timestamp(self.start_date),
+            "stopDate": format_timestamp(self.stop_date) if self.stop_date is not None else None,
+        }
+
+    def list_item(self) -> dict[str, JSON]:
+        """One element of ListExecutions' ``executions``."""
+        from engine.history import format_timestamp
+
+        out: dict[str, JSON] = {
+            "executionArn": self.execution_arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": format_timestamp(self.start_date),
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = format_timestamp(self.stop_date)
+        return out
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_token`` is None on the last page."""
+
+    items: list[T]
+    next_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumable:
+    """An execution to continue: its definition (as started) and its record."""
+
+    definition: str
+    record: ExecutionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequest:
+    """A StopExecution asked for through the store (by another process)."""
+
+    execution_arn: str
+    error: str | None
+    cause: str | None
+
+
+class Store(abc.ABC):
+    """Where state machines, executions, positions and histories live.
+
+    The engine opens the store when it is entered and closes it when it
+    leaves (``open``/``close`` nest). ``durable`` says whether a new process
+    can continue what this one left: the engine then resumes RUNNING
+    executions on entry and suspends them on exit instead of aborting them.
+    """
+
+    durable: bool = False
+    url: str = ""
+
+    # -- lifecycle -----------------------------------------------------------------
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Make the store ready (create or migrate its schema)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Commit what is pending and release the store."""
+
+    # -- the engine's hot path -----------------------------------------------------------
+    @abc.abstractmethod
+    def created(self, record: ExecutionRecord, machine: StateMachine) -> None:
+        """A new execution (its ExecutionStarted is recorded); written with the next commit."""
+
+    @abc.abstractmethod
+    def save(self, record: ExecutionRecord) -> None:
+        """The record changed (a transition, a handle, a due time, the end)."""
+
+    async def commit(self, record: ExecutionRecord) -> None:
+        """Return once everything ``record`` holds so far is committed."""
+        self.save(record)
+
+    async def flush(self) -> None:  # noqa: B027 - optional hook
+        """Return once every change saved so far is committed."""
+
+    def freeze(self) -> None:  # noqa: B027 - optional hook
+        """Accept no more changes (the engine suspends its executions)."""
+
+    # -- state machines ----------------------------------------------------------
+    @abc.abstractmethod
+    async def put_state_machine(
+        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+    ) -> StoredStateMachine:
+        """Create the state machine, or give it this definition (new executions use it)."""
+
+    @abc.abstractmethod
+    async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
+        """A state machine by ARN, or None."""
+
+    @abc.abstractmethod
+    async def list_state_machines(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredStateMachine]:
+        """State machines by name."""
+
+    # -- executions --------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+        """Record a new execution (with its ExecutionStarted event) and commit it.
+
+        Raises:
+            ExecutionAlreadyExists: the name is taken for that state machine.
+        """
+
+    @abc.abstractmethod
+    async def get_execution(self, execution_arn: str) -> StoredExecution | None:
+        """An execution's summary, or None."""
+
+    @abc.abstractmethod
+    async def load(self, execution_arn: str) -> Resumable | None:
+        """An execution's definition and full record (history included), or None."""
+
+    @abc.abstractmethod
+    async def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+    ) -> Page[StoredExecution]:
+        """Executions, newest first, optionally of one state machine and one status."""
+
+    @abc.abstractmethod
+    async def history(
+        self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
+    ) -> list[HistoryEvent]:
+        """History events with an id above ``after`` (below it with ``reverse``), in id order or reversed."""
+
+    @abc.abstractmethod
+    async def running(self) -> list[Resumable]:
+        """Every RUNNING execution not yet handed out by this store object (to resume)."""
+
+    # -- stop requests -------------------------------------------------------------
+    @abc.abstractmethod
+    async def request_stop(self, execution_arn: str, error: str | None, cause: str | None) -> None:
+        """Ask whoever runs the execution to stop it.
+
+        Raises:
+            ExecutionDoesNotExist: no such execution.
+        """
+
+    @abc.abstractmethod
+    async def stop_requests(self) -> list[StopRequest]:
+        """Stop requests not yet carried out."""
+
+    @abc.abstractmethod
+    async def drop_stop_request(self, execution_arn: str) -> None:
+        """Forget a stop request (the execution had already ended)."""
+
+
+# -- group commit --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ExecutionWrite:
+    """One execution's changes in a batch, serialized on the event loop (a consistent snapshot)."""
+
+    execution_arn: str
+    status: str
+    position: str  # JSON text: position and variables
+    events: list[HistoryEvent]
+    event_count: int
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+    create: ExecutionCreate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionCreate:
+    """What a new execution's row needs beyond an ExecutionWrite."""
+
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    definition: str
+    input: str
+    start_date: float
+    role_arn: str
+    type: str
+    redrive_count: int
+
+
+@dataclass(slots=True)
+class _Batch:
+    records: dict[str, ExecutionRecord] = field(default_factory=dict)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+class DurableStore(Store):
+    """A store that survives the process: changes are group-committed by one writer task.
+
+    ``save`` only marks a record; the writer takes every marked record,
+    serializes what changed since its last commit (new history events, the
+    position, the outcome) and hands the batch to ``_write_batch``, one
+    transaction. While that runs, new marks gather for the next batch. After
+    a commit, a still-running execution's committed events are dropped from
+    memory: a waiting execution keeps its record, not its history.
+    """
+
+    durable = True
+
+    def __init__(self) -> None:
+        self._pending = _Batch()
+        self._creates: dict[str, StateMachine] = {}
+        self._definitions: dict[int, tuple[StateMachine, str]] = {}
+        self._wake: asyncio.Event | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._failed: StoreError | None = None
+        self._frozen = False
+        self._rejected: set[str] = set()
+        self._in_flight: _Batch | None = None  # new executions whose name the store already held
+        self._opened = 0
+        self.batches = 0
+        """How many commits have been made (group commit: far fewer than transitions)."""
+
+    # -- subclass hooks --------------------------------------------------------
+    @abc.abstractmethod
+    async def _open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _write_batch(self, writes: Sequence[ExecutionWrite]) -> set[str]:
+        """Write one batch in one transaction; return the ARNs whose create found the name taken."""
+
+    # -- lifecycle -------------------------------------------------------------
+    async def open(self) -> None:
+        self._opened += 1
+        if self._opened > 1:
+            return
+        self._frozen = False
+        self._failed = None
+        await self._open()
+        self._wake = asyncio.Event()
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"store {self.url}")
+
+    async def close(self) -> None:
+        self._opened -= 1
+        if self._opened > 0:
+            return
+        try:
+            if self._failed is None:
+                await self.flush()
+        finally:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.cancel()
+                await asyncio.gather(writer, return_exceptions=True)
+            await self._close()
+
+    @property
+    def failure(self) -> StoreError | None:
+        """Why the store stopped accepting writes (disk full, I/O error), or None."""
+        return self._failed
+
+    # -- the engine's hot path -------------------------------------------------------
+    def created(self, record: ExecutionRecord, machine: StateMachine) -> None:
+        self._creates[record.execution_arn] = machine
+        self.save(record)
+
+    def save(self, record: ExecutionRecord) -> None:
+        if self._frozen or record.execution_arn in self._rejected:
+            return
+        self._pending.records[record.execution_arn] = record
+        wake = self._wake
+        if wake is not None and not wake.is_set():
+            wake.set()
+
+    async def commit(self, record: ExecutionRecord) -> None:
+        if self._failed is not None:
+            raise self._failed
+        if self._frozen:
+            # Suspending: nothing more is written, so nothing more may be called.
+            await asyncio.Event().wait()
+        self.save(record)
+        waiter = asyncio.get_running_loop().create_future()
+        self._pending.waiters.append(waiter)
+        await waiter
+
+    async def flush(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+        waiter = asyncio.get_running_loop().create_future()
+        if not self._pending.records and self._in_flight is not None:
+            # Nothing new: what was saved so far is in the batch being written.
+            self._in_flight.waiters.append(waiter)
+        elif not self._pending.records:
+            return
+        else:
+            self._pending.waiters.append(waiter)
+            if self._wake is not None:
+                self._wake.set()
+        await waiter
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+    # -- the writer ------------------------------------------------------------
+    async def _write_loop(self) -> None:
+        assert self._wake is not None
+        wake = self._wake
+        while True:
+            await wake.wait()
+            wake.clear()
+            batch, self._pending = self._pending, _Batch()
+            self._in_flight = batch
+            try:
+                writes = [self._serialize(r) for r in batch.records.values()]
+                conflicts = await self._write_batch(writes) if writes else set()
+                counts = {w.execution_arn: w.event_count for w in writes}
+            except StoreError as exc:
+                self._fail(exc, batch)
+                return
+            except Exception as exc:  # a backend bug must not pass silently
+                self._fail(StoreError(f"store {self.url}: {type(exc).__name__}: {exc}"), batch)
+                return
+            self._in_flight = None
+            if writes:
+                self.batches += 1
+            for arn, record in batch.records.items():
+                self._creates.pop(arn, None)
+                if arn in conflicts:
+                    self.conflicted(record)
+                    continue
+                history = record.history
+                # Only what was serialized is committed: events recorded since go with the next batch.
+                history.committed = max(history.committed, counts[arn])
+                if record.status == RUNNING:
+                    history.drop_committed()
+            for waiter in batch.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _fail(self, exc: StoreError, batch: _Batch) -> None:
+        log.error("%s", exc)
+        self._failed = exc
+        self._frozen = True
+        for waiter in batch.waiters + self._pending.waiters:
+            if not waiter.done():
+                waiter.set_exception(exc)
+        if self.on_failure is not None:
+            self.on_failure(exc)
+
+    on_failure: Callable[[StoreError], None] | None = None
+    """Set by the engine: called with the StoreError when a commit fails."""
+    on_conflict: Callable[[ExecutionRecord], None] | None = None
+    """Set by the engine: a new execution's name was already taken in the store (nothing of it was written)."""
+
+    def conflicted(self, record: ExecutionRecord) -> None:
+        self._rejected.add(record.execution_arn)
+        if self.on_conflict is not None:
+            self.on_conflict(record)
+
+    def definition_text(self, machine: StateMachine) -> str:
+        """The definition's JSON text (made once per machine)."""
+        found = self._definitions.get(id(machine))
+        if found is None or found[0] is not machine:
+            found = self._definitions[id(machine)] = (machine, dumps_str(machine.raw))
+        return found[1]
+
+    def _serialize(self, record: ExecutionRecord) -> ExecutionWrite:
+        from engine.store.codec import state_to_text
+
+        history = record.history
+        events = history.events_after(history.committed) if history.enabled else []
+        finished = record.status != RUNNING
+        write = ExecutionWrite(
+            execution_arn=record.execution_arn,
+            status=record.status,
+            position="" if finished else state_to_text(record),
+            events=events,
+            event_count=history.last_id,
+        )
+        if finished:
+            write.output = dumps_str(record.output) if record.status == "SUCCEEDED" else None
+            write.error = record.error
+            write.cause = record.cause
+            write.stop_date = record.stop_time.timestamp() if record.stop_time is not None else None
+        machine = self._creates.get(record.execution_arn)
+        if machine is not None:
+            write.create = ExecutionCreate(
+                name=record.name,
+                state_machine_arn=record.state_machine_arn,
+                state_machine_name=record.state_machine_name,
+                definition=self.definition_text(machine),
+                input=dumps_str(record.input),
+                start_date=record.start_time.timestamp(),
+                role_arn=record.role_arn,
+                type=record.state_machine_type,
+                redrive_count=record.redrive_count,
+            )
+        return write

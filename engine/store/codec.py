@@ -1,0 +1,75 @@
+"""Execution records as JSON: the position and variables a store keeps between transitions.
+
+Plain JSON (orjson) rather than pickle: a store written by one version is
+read by the next, and an operator can read it. Map progress keeps its
+iteration results under string keys (JSON objects have no integer keys).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.jsonvalue import JSON, dumps_str, loads
+from engine.runtime.execution import ExecutionRecord, MapProgress, Position
+
+
+def position_to_json(pos: Position) -> dict[str, JSON]:
+    """A position (with its children) as plain JSON."""
+    out: dict[str, JSON] = {"state": pos.state, "input": pos.input, "entered": pos.entered_event_id}
+    if pos.retry_counts:
+        out["retry"] = list(pos.retry_counts)
+    if pos.handle is not None:
+        out["handle"] = pos.handle
+    if pos.due is not None:
+        out["due"] = pos.due
+    if pos.started:
+        out["started"] = True
+    if pos.map_progress is not None:
+        out["progress"] = {str(k): v for k, v in pos.map_progress.results.items()}
+    if pos.children:
+        out["children"] = {k: position_to_json(c) for k, c in pos.children.items()}
+    return out
+
+
+def position_from_json(doc: Any) -> Position:
+    """The inverse of ``position_to_json``.
+
+    Raises:
+        ValueError: the document is not a stored position.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("state"), str):
+        raise ValueError("not a stored position")
+    pos = Position(doc["state"], doc.get("input"))
+    pos.entered_event_id = int(doc.get("entered", 0))
+    pos.retry_counts = [int(n) for n in doc.get("retry", ())]
+    pos.handle = doc.get("handle")
+    due = doc.get("due")
+    pos.due = float(due) if due is not None else None
+    pos.started = bool(doc.get("started", False))
+    progress = doc.get("progress")
+    if isinstance(progress, dict):
+        pos.map_progress = MapProgress({int(k): v for k, v in progress.items()})
+    children = doc.get("children")
+    if isinstance(children, dict):
+        pos.children = {k: position_from_json(c) for k, c in children.items()}
+    return pos
+
+
+def state_to_text(record: ExecutionRecord) -> str:
+    """What changes between transitions (position and variables), as JSON text."""
+    return dumps_str({"position": position_to_json(record.position), "variables": record.variables})
+
+
+def state_from_text(text: str) -> tuple[Position, dict[str, JSON]]:
+    """The inverse of ``state_to_text``.
+
+    Raises:
+        ValueError: the text is not a stored state.
+    """
+    doc = loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError("not a stored execution state")
+    variables = doc.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise ValueError("stored variables are not an object")
+    return position_from_json(doc.get("position")), variables

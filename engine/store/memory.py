@@ -1,0 +1,150 @@
+"""The default store: the live records in a dict, nothing copied, nothing durable.
+
+It costs nothing per transition (``save`` keeps a reference) and answers the
+same queries as a durable store, from the records themselves, so code above
+the store (the command line, an API server) works the same on either.
+"""
+
+from __future__ import annotations
+
+from engine.definition.model import StateMachine
+from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
+from engine.history import HistoryEvent
+from engine.jsonvalue import dumps_str
+from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.store.base import (
+    DEFAULT_PAGE_SIZE,
+    Page,
+    Resumable,
+    StopRequest,
+    Store,
+    StoredExecution,
+    StoredStateMachine,
+)
+
+
+class InMemoryStore(Store):
+    """A store that keeps the live records in a dict."""
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self._records: dict[str, ExecutionRecord] = {}
+        self._definitions: dict[str, str] = {}
+        self._machines: dict[str, StoredStateMachine] = {}
+        self._stops: dict[str, StopRequest] = {}
+        self._handed_out: set[str] = set()
+
+    def created(self, record: ExecutionRecord, machine: StateMachine) -> None:
+        self._definitions.setdefault(record.execution_arn, dumps_str(machine.raw))
+        self._records[record.execution_arn] = record
+
+    def save(self, record: ExecutionRecord) -> None:
+        self._records[record.execution_arn] = record
+        if record.status != RUNNING:
+            self._stops.pop(record.execution_arn, None)
+
+    def record(self, execution_arn: str) -> ExecutionRecord | None:
+        """The live record itself (not a copy), or None."""
+        return self._records.get(execution_arn)
+
+    async def put_state_machine(
+        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+    ) -> StoredStateMachine:
+        from datetime import UTC, datetime
+
+        old = self._machines.get(arn)
+        created = old.creation_date if old is not None else datetime.now(UTC)
+        sm = self._machines[arn] = StoredStateMachine(arn, name, definition, type, role_arn, created)
+        return sm
+
+    async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
+        return self._machines.get(arn)
+
+    async def list_state_machines(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredStateMachine]:
+        arns = sorted(a for a in self._machines if a > (next_token or ""))
+        page = [self._machines[a] for a in arns[:max_results]]
+        return Page(page, page[-1].arn if len(arns) > max_results else None)
+
+    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+        if record.execution_arn in self._records or any(
+            r.name == record.name and r.state_machine_arn == record.state_machine_arn
+            for r in self._records.values()
+        ):
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
+        self._records[record.execution_arn] = record
+        self._definitions[record.execution_arn] = definition
+
+    @staticmethod
+    def _summary(r: ExecutionRecord) -> StoredExecution:
+        return StoredExecution(
+            r.execution_arn, r.name, r.state_machine_arn, r.status, r.input,
+            r.output, r.error, r.cause, r.start_time, r.stop_time,
+        )  # fmt: skip
+
+    async def get_execution(self, execution_arn: str) -> StoredExecution | None:
+        r = self._records.get(execution_arn)
+        return self._summary(r) if r is not None else None
+
+    async def load(self, execution_arn: str) -> Resumable | None:
+        r = self._records.get(execution_arn)
+        if r is None:
+            return None
+        return Resumable(self._definitions.get(execution_arn, "{}"), r)
+
+    async def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+    ) -> Page[StoredExecution]:
+        # Newest first, as ListExecutions answers; the token is the position to continue from.
+        matching = [
+            r
+            for r in reversed(self._records.values())
+            if (state_machine_arn is None or r.state_machine_arn == state_machine_arn)
+            and (status is None or r.status == status)
+        ]
+        start = int(next_token) if next_token and next_token.isdigit() else 0
+        page = matching[start : start + max_results]
+        more = start + max_results < len(matching)
+        return Page([self._summary(r) for r in page], str(start + max_results) if more else None)
+
+    async def history(
+        self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
+    ) -> list[HistoryEvent]:
+        r = self._records.get(execution_arn)
+        if r is None:
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+        events = list(r.history)
+        if reverse:
+            events = [e for e in reversed(events) if not after or e.id < after]
+        else:
+            events = [e for e in events if e.id > after]
+        return events[:max_results] if max_results is not None else events
+
+    async def running(self) -> list[Resumable]:
+        # Handed out once: the records are live objects, possibly run by an engine already.
+        out: list[Resumable] = []
+        for arn, r in self._records.items():
+            if r.status == RUNNING and arn not in self._handed_out:
+                self._handed_out.add(arn)
+                out.append(Resumable(self._definitions.get(arn, "{}"), r))
+        return out
+
+    async def request_stop(self, execution_arn: str, error: str | None, cause: str | None) -> None:
+        r = self._records.get(execution_arn)
+        if r is None:
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+        if r.status == RUNNING:
+            self._stops[execution_arn] = StopRequest(execution_arn, error, cause)
+
+    async def stop_requests(self) -> list[StopRequest]:
+        return list(self._stops.values())
+
+    async def drop_stop_request(self, execution_arn: str) -> None:
+        self._stops.pop(execution_arn, None)

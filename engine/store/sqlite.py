@@ -1,0 +1,648 @@
+"""The embedded durable store: one SQLite file in WAL mode.
+
+All SQL for SQLite lives here. The connection belongs to one dedicated
+thread (``sqlite3`` is blocking; nothing blocks the event loop): every query
+and every group-committed batch is one hop to that thread. WAL mode lets
+readers (``statewright describe`` in another process) read while the worker
+writes; ``synchronous=FULL`` (the default here) makes each committed batch
+survive a power cut, ``NORMAL`` only a crash of the process
+(https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
+
+The schema is versioned with ``PRAGMA user_version`` and migrated forward on
+open; ``PRAGMA application_id`` marks the file as a statewright store, so a
+foreign SQLite file is refused rather than written into. Columns for leases
+(``owner``, ``lease_expires``, ``epoch``) are in the executions table from
+the first version: a shared store fences every write with them; this one
+records the owner only (one worker per file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import parse_qs
+
+from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
+from engine.history import History, HistoryEvent
+from engine.jsonvalue import dumps_str, loads
+from engine.runtime.execution import RUNNING, ExecutionRecord, Position
+from engine.store.base import (
+    DEFAULT_PAGE_SIZE,
+    DurableStore,
+    ExecutionWrite,
+    Page,
+    Resumable,
+    StopRequest,
+    StoredExecution,
+    StoredStateMachine,
+    StoreError,
+)
+from engine.store.codec import state_from_text
+
+APPLICATION_ID: Final = 0x53575431  # "SWT1": this file is a statewright store
+SCHEME: Final = "sqlite://"
+
+T = TypeVar("T")
+
+# Each entry is one schema version; a new version is appended, never edited.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE definitions (
+            hash TEXT PRIMARY KEY,
+            text TEXT NOT NULL
+        )""",
+        """CREATE TABLE state_machines (
+            arn TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            definition_hash TEXT NOT NULL REFERENCES definitions (hash),
+            role_arn TEXT NOT NULL,
+            creation_date REAL NOT NULL
+        )""",
+        """CREATE TABLE executions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            arn TEXT NOT NULL UNIQUE,
+            state_machine_arn TEXT NOT NULL,
+            state_machine_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition_hash TEXT NOT NULL REFERENCES definitions (hash),
+            type TEXT NOT NULL,
+            role_arn TEXT NOT NULL,
+            redrive_count INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            input TEXT NOT NULL,
+            output TEXT,
+            error TEXT,
+            cause TEXT,
+            start_date REAL NOT NULL,
+            stop_date REAL,
+            state TEXT NOT NULL,
+            event_count INTEGER NOT NULL,
+            owner TEXT,
+            lease_expires REAL,
+            epoch INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (state_machine_arn, name)
+        )""",
+        "CREATE INDEX executions_by_status ON executions (status, seq)",
+        """CREATE TABLE history (
+            execution_seq INTEGER NOT NULL,
+            id INTEGER NOT NULL,
+            previous_id INTEGER NOT NULL,
+            timestamp REAL NOT NULL,
+            type TEXT NOT NULL,
+            details TEXT,
+            PRIMARY KEY (execution_seq, id)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE stop_requests (
+            arn TEXT PRIMARY KEY,
+            error TEXT,
+            cause TEXT,
+            requested REAL NOT NULL
+        )""",
+    ),
+)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_EXECUTION_COLUMNS: Final = (
+    "seq, arn, state_machine_arn, state_machine_name, name, type, role_arn, redrive_count, status, "
+    "input, output, error, cause, start_date, stop_date"
+)
+
+
+def _time(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def _describe(path: str, exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
+        return f"{path} is not a statewright store ({text})"
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"store {path}: the disk is full ({text}); nothing committed before was lost"
+    return f"store {path}: {text}"
+
+
+class SQLiteStore(DurableStore):
+    """A durable store in one SQLite file.
+
+    Args:
+        path: the database file (created when missing).
+        synchronous: ``FULL`` (each commit survives a power cut) or ``NORMAL``
+            (survives a crash of the process; faster on slow disks).
+        max_pages: cap the file at this many pages (``PRAGMA max_page_count``);
+            a commit beyond it fails as on a full disk.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL", max_pages: int | None = None):
+        super().__init__()
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise StoreError(f"store {self.path}: synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+        self._synchronous = synchronous.upper()
+        self._max_pages = max_pages
+        self._thread: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+        self._owner = uuid.uuid4().hex
+        self._seqs: dict[str, int] = {}  # writer thread only: live executions' row ids
+        self._seen = 0  # writer thread only: the highest seq handed out by running()
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """``sqlite:///relative/path``, ``sqlite:////absolute/path``, with ``?synchronous=&max_pages=``."""
+        rest = url[len(SCHEME) :]
+        if not rest.startswith("/"):
+            raise StoreError(f"{url!r}: a SQLite store URL is sqlite:///PATH")
+        rest = rest[1:]
+        path, _, query = rest.partition("?")
+        if not path:
+            raise StoreError(f"{url!r}: the store URL names no file")
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        unknown = set(params) - {"synchronous", "max_pages"}
+        if unknown:
+            raise StoreError(f"{url!r}: unknown store option(s) {', '.join(sorted(unknown))}")
+        max_pages = params.get("max_pages")
+        if max_pages is not None and not max_pages.isdigit():
+            raise StoreError(f"{url!r}: max_pages must be a whole number")
+        return cls(
+            path,
+            synchronous=params.get("synchronous", "FULL"),
+            max_pages=int(max_pages) if max_pages is not None else None,
+        )
+
+    # -- the thread ---------------------------------------------------------------------
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._thread is None:
+            raise StoreError(f"store {self.path} is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    def _conn(self) -> sqlite3.Connection:
+        assert self._db is not None
+        return self._db
+
+    async def _open(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statewright-sqlite")
+        try:
+            await self._call(self._open_sync)
+        except BaseException:
+            self._thread.shutdown(wait=False)
+            self._thread = None
+            raise
+
+    def _open_sync(self) -> None:
+        path = self.path
+        if os.path.isdir(path):
+            raise StoreError(f"cannot open store {path}: it is a directory")
+        parent = Path(path).parent
+        if not parent.is_dir():
+            raise StoreError(f"cannot open store {path}: the folder {parent} does not exist")
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from None
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if app_id != APPLICATION_ID and (tables or app_id):
+                raise StoreError(f"{path} is not a statewright store (it is another SQLite database)")
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {path} has schema version {version}, newer than this statewright "
+                    f"understands ({SCHEMA_VERSION}): upgrade statewright to open it"
+                )
+            db.execute("PRAGMA busy_timeout = 10000")
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"cannot open store {path}: WAL mode is not available ({mode})")
+            db.execute(f"PRAGMA synchronous = {self._synchronous}")
+            if self._max_pages is not None:
+                db.execute(f"PRAGMA max_page_count = {int(self._max_pages)}")
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in MIGRATIONS[number - 1]:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    db.execute(f"PRAGMA user_version = {number}")
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except StoreError:
+            db.close()
+            raise
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(_describe(path, exc)) from None
+        self._db = db
+
+    async def _close(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+
+        def close() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await asyncio.get_running_loop().run_in_executor(thread, close)
+        thread.shutdown(wait=True)
+
+    def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._conn()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = body(db)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(_describe(self.path, exc)) from None
+        return result
+
+    def _read(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return body(self._conn())
+        except sqlite3.Error as exc:
+            raise StoreError(_describe(self.path, exc)) from None
+
+    # -- group commit ------------------------------------------------------------------
+    async def _write_batch(self, writes: Sequence[ExecutionWrite]) -> set[str]:
+        return await self._call(self._transaction, lambda db: self._write_sync(db, writes))
+
+    @staticmethod
+    def _definition(db: sqlite3.Connection, text: str) -> str:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        db.execute("INSERT OR IGNORE INTO definitions (hash, text) VALUES (?, ?)", (digest, text))
+        return digest
+
+    def _insert_execution(self, db: sqlite3.Connection, w: ExecutionWrite, owner: str | None) -> int | None:
+        c = w.create
+        assert c is not None
+        digest = self._definition(db, c.definition)
+        db.execute(
+            "INSERT OR IGNORE INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (c.state_machine_arn, c.state_machine_name, c.type, digest, c.role_arn, c.start_date),
+        )
+        cur = db.execute(
+            "INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, "
+            "role_arn, redrive_count, status, input, start_date, state, event_count, owner) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+            (
+                w.execution_arn,
+                c.state_machine_arn,
+                c.state_machine_name,
+                c.name,
+                digest,
+                c.type,
+                c.role_arn,
+                c.redrive_count,
+                RUNNING,
+                c.input,
+                c.start_date,
+                w.position,
+                owner,
+            ),
+        )
+        if cur.rowcount == 0:
+            return None
+        return int(cur.lastrowid or 0)
+
+    def _write_sync(self, db: sqlite3.Connection, writes: Sequence[ExecutionWrite]) -> set[str]:
+        conflicts: set[str] = set()
+        events: list[tuple[int, int, int, float, str, str | None]] = []
+        updates: list[tuple[Any, ...]] = []
+        finished: list[tuple[str]] = []
+        for w in writes:
+            if w.create is not None:
+                created = self._insert_execution(db, w, self._owner)
+                if created is None:
+                    conflicts.add(w.execution_arn)
+                    continue
+                self._seqs[w.execution_arn] = created
+            seq = self._seqs.get(w.execution_arn)
+            if seq is None:
+                # Not created, submitted or resumed through this store: an execution whose
+                # create found its name taken. Its changes must never reach the other's row.
+                continue
+            for ev in w.events:
+                events.append(
+                    (
+                        seq,
+                        ev.id,
+                        ev.previous_event_id,
+                        ev.timestamp,
+                        ev.type,
+                        dumps_str(dict(ev.details)) if ev.details is not None else None,
+                    )
+                )
+            updates.append(
+                (w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq)
+            )
+            if w.status != RUNNING:
+                finished.append((w.execution_arn,))
+                self._seqs.pop(w.execution_arn, None)
+        if events:
+            db.executemany(
+                "INSERT INTO history (execution_seq, id, previous_id, timestamp, type, details) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                events,
+            )
+        if updates:
+            db.executemany(
+                "UPDATE executions SET status = ?, state = ?, event_count = ?, output = ?, error = ?, "
+                "cause = ?, stop_date = ? WHERE seq = ?",
+                updates,
+            )
+        if finished:
+            db.executemany("DELETE FROM stop_requests WHERE arn = ?", finished)
+        return conflicts
+
+    # -- state machines --------------------------------------------------------------
+    async def put_state_machine(
+        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+    ) -> StoredStateMachine:
+        now = datetime.now(UTC)
+
+        def body(db: sqlite3.Connection) -> None:
+            digest = self._definition(db, definition)
+            db.execute(
+                "INSERT INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (arn) DO UPDATE SET definition_hash = excluded.definition_hash, "
+                "role_arn = excluded.role_arn",
+                (arn, name, type, digest, role_arn, now.timestamp()),
+            )
+
+        await self._call(self._transaction, body)
+        found = await self.get_state_machine(arn)
+        assert found is not None
+        return found
+
+    _SM_QUERY: Final = (
+        "SELECT s.arn, s.name, d.text, s.type, s.role_arn, s.creation_date FROM state_machines s "
+        "JOIN definitions d ON d.hash = s.definition_hash"
+    )
+
+    @staticmethod
+    def _sm(row: Sequence[Any]) -> StoredStateMachine:
+        created = _time(row[5])
+        assert created is not None
+        return StoredStateMachine(row[0], row[1], row[2], row[3], row[4], created)
+
+    async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
+        row = await self._call(
+            self._read, lambda db: db.execute(f"{self._SM_QUERY} WHERE s.arn = ?", (arn,)).fetchone()
+        )
+        return self._sm(row) if row is not None else None
+
+    async def list_state_machines(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredStateMachine]:
+        after = next_token or ""
+        rows = await self._call(
+            self._read,
+            lambda db: db.execute(
+                f"{self._SM_QUERY} WHERE s.arn > ? ORDER BY s.arn LIMIT ?", (after, max_results + 1)
+            ).fetchall(),
+        )
+        items = [self._sm(r) for r in rows[:max_results]]
+        return Page(items, items[-1].arn if len(rows) > max_results else None)
+
+    # -- executions -----------------------------------------------------------------
+    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+        from engine.store.base import ExecutionCreate
+        from engine.store.codec import state_to_text
+
+        history = record.history
+        write = ExecutionWrite(
+            execution_arn=record.execution_arn,
+            status=RUNNING,
+            position=state_to_text(record),
+            events=history.events_after(0),
+            event_count=history.last_id,
+            create=ExecutionCreate(
+                name=record.name,
+                state_machine_arn=record.state_machine_arn,
+                state_machine_name=record.state_machine_name,
+                definition=definition,
+                input=dumps_str(record.input),
+                start_date=record.start_time.timestamp(),
+                role_arn=record.role_arn,
+                type=record.state_machine_type,
+                redrive_count=record.redrive_count,
+            ),
+        )
+
+        def body(db: sqlite3.Connection) -> bool:
+            seq = self._insert_execution(db, write, self._owner)
+            if seq is None:
+                return False
+            self._seqs[write.execution_arn] = seq
+            events = [
+                (seq, ev.id, ev.previous_event_id, ev.timestamp, ev.type, dumps_str(dict(ev.details)) if ev.details else None)
+                for ev in write.events
+            ]
+            db.executemany(
+                "INSERT INTO history (execution_seq, id, previous_id, timestamp, type, details) VALUES (?, ?, ?, ?, ?, ?)",
+                events,
+            )
+            db.execute("UPDATE executions SET event_count = ? WHERE seq = ?", (write.event_count, seq))
+            return True
+
+        if not await self._call(self._transaction, body):
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
+        history.committed = history.last_id
+
+    @staticmethod
+    def _execution(row: Sequence[Any]) -> StoredExecution:
+        start = _time(row[13])
+        assert start is not None
+        return StoredExecution(
+            execution_arn=row[1],
+            name=row[4],
+            state_machine_arn=row[2],
+            status=row[8],
+            input=loads(row[9]),
+            output=loads(row[10]) if row[10] is not None else None,
+            error=row[11],
+            cause=row[12],
+            start_date=start,
+            stop_date=_time(row[14]),
+        )
+
+    async def get_execution(self, execution_arn: str) -> StoredExecution | None:
+        row = await self._call(
+            self._read,
+            lambda db: db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)
+            ).fetchone(),
+        )
+        return self._execution(row) if row is not None else None
+
+    async def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+    ) -> Page[StoredExecution]:
+        where = ["seq < ?"]
+        args: list[Any] = [int(next_token) if next_token and next_token.isdigit() else 2**62]
+        if state_machine_arn is not None:
+            where.append("state_machine_arn = ?")
+            args.append(state_machine_arn)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        args.append(max_results + 1)
+        sql = f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        rows = await self._call(self._read, lambda db: db.execute(sql, args).fetchall())
+        items = [self._execution(r) for r in rows[:max_results]]
+        token = str(rows[max_results - 1][0]) if len(rows) > max_results else None
+        return Page(items, token)
+
+    @staticmethod
+    def _events(rows: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
+        return [
+            HistoryEvent(r[0], r[1], r[2], r[3], loads(r[4]) if r[4] is not None else None) for r in rows
+        ]
+
+    async def history(
+        self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
+    ) -> list[HistoryEvent]:
+        def body(db: sqlite3.Connection) -> list[Any]:
+            row = db.execute("SELECT seq FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
+            if row is None:
+                raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+            if reverse:
+                cond, order, bound = "id < ?", "DESC", after or 2**62
+            else:
+                cond, order, bound = "id > ?", "ASC", after
+            return db.execute(
+                f"SELECT id, previous_id, timestamp, type, details FROM history WHERE execution_seq = ? AND {cond} "
+                f"ORDER BY id {order} LIMIT ?",
+                (row[0], bound, max_results if max_results is not None else -1),
+            ).fetchall()
+
+        return self._events(await self._call(self._read, body))
+
+    def _record(self, row: Sequence[Any], state: str, event_count: int, events: list[HistoryEvent] | None) -> ExecutionRecord:
+        try:
+            # A finished execution keeps no position.
+            position, variables = state_from_text(state) if state else (Position("", None), {})
+        except ValueError as exc:
+            raise StoreError(f"store {self.path}: execution {row[1]} has an unreadable position ({exc})") from None
+        if events is None:
+            history = History()
+            history.resume_after(event_count)
+        else:
+            history = History.from_events(events)
+        start = _time(row[13])
+        assert start is not None
+        return ExecutionRecord(
+            execution_arn=row[1],
+            name=row[4],
+            state_machine_arn=row[2],
+            state_machine_name=row[3],
+            input=loads(row[9]),
+            start_time=start,
+            role_arn=row[6],
+            position=position,
+            variables=variables,
+            status=row[8],
+            output=loads(row[10]) if row[10] is not None else None,
+            error=row[11],
+            cause=row[12],
+            stop_time=_time(row[14]),
+            history=history,
+            redrive_count=row[7],
+            state_machine_type=row[5],
+        )
+
+    async def load(self, execution_arn: str) -> Resumable | None:
+        def body(db: sqlite3.Connection) -> tuple[Any, str, list[Any]] | None:
+            row = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
+                "JOIN definitions d ON d.hash = definition_hash WHERE arn = ?",
+                (execution_arn,),
+            ).fetchone()
+            if row is None:
+                return None
+            events = db.execute(
+                "SELECT id, previous_id, timestamp, type, details FROM history WHERE execution_seq = ? ORDER BY id",
+                (row[0],),
+            ).fetchall()
+            return row, row[-1], events
+
+        found = await self._call(self._read, body)
+        if found is None:
+            return None
+        row, definition, events = found
+        return Resumable(definition, self._record(row, row[15], row[16], self._events(events)))
+
+    async def running(self) -> list[Resumable]:
+        def body(db: sqlite3.Connection) -> list[Any]:
+            rows = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
+                "JOIN definitions d ON d.hash = definition_hash "
+                "WHERE status = ? AND seq > ? AND (owner IS NULL OR owner != ?) ORDER BY seq",
+                (RUNNING, self._seen, self._owner),
+            ).fetchall()
+            if rows:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.executemany(
+                        "UPDATE executions SET owner = ?, epoch = epoch + 1 WHERE seq = ?",
+                        [(self._owner, r[0]) for r in rows],
+                    )
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                for r in rows:
+                    self._seqs[r[1]] = r[0]
+                self._seen = max(self._seen, rows[-1][0])
+            return rows
+
+        rows = await self._call(self._read, body)
+        return [Resumable(r[-1], self._record(r, r[15], r[16], None)) for r in rows]
+
+    # -- stop requests ----------------------------------------------------------------
+    async def request_stop(self, execution_arn: str, error: str | None, cause: str | None) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT status FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
+            if row is None:
+                raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+            if row[0] == RUNNING:
+                db.execute(
+                    "INSERT OR REPLACE INTO stop_requests (arn, error, cause, requested) VALUES (?, ?, ?, ?)",
+                    (execution_arn, error, cause, datetime.now(UTC).timestamp()),
+                )
+
+        await self._call(self._transaction, body)
+
+    async def stop_requests(self) -> list[StopRequest]:
+        rows = await self._call(
+            self._read, lambda db: db.execute("SELECT arn, error, cause FROM stop_requests ORDER BY requested").fetchall()
+        )
+        return [StopRequest(r[0], r[1], r[2]) for r in rows]
+
+    async def drop_stop_request(self, execution_arn: str) -> None:
+        await self._call(
+            self._transaction, lambda db: db.execute("DELETE FROM stop_requests WHERE arn = ?", (execution_arn,))
+        )

@@ -1,0 +1,137 @@
+"""Recognizing our own resources after a crash.
+
+With a durable store, the engine commits a Task's start before the call and
+the executor's handle after the create answers. A crash between the two
+leaves a resource the store does not know of. So every resource a durable
+execution creates carries a mark: the execution ARN, the Task state's
+Entered event id and the attempt (a label with their digest, for selectors,
+and annotations or tags with the values themselves). When a resumed Task
+without a handle creates again and the name is taken (Kubernetes 409,
+EKS ``ResourceInUseException``), or when its Job has a generated name, the
+executor finds the resource with its own mark and reattaches instead of
+failing or creating a second one.
+
+Marks are added only when the engine's store is durable (the
+``durable_store`` executor option the engine sets): without one, outputs
+are exactly AWS's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Final
+
+from engine.errors import StatesError
+from engine.executor import ExecutorContext
+from engine.jsonvalue import JSON
+from executors.eks.kube import KubeClient
+
+DURABLE_OPTION: Final = "durable_store"
+CALL_LABEL: Final = "statewright.io/call"
+ARN_KEY: Final = "statewright.io/execution-arn"
+EVENT_KEY: Final = "statewright.io/entered-event-id"
+ATTEMPT_KEY: Final = "statewright.io/attempt"
+TAG_CALL: Final = "statewright:call"
+
+
+def marking(ctx: ExecutorContext) -> bool:
+    """Whether this call's resources are marked (the engine's store is durable)."""
+    return ctx.options.get(DURABLE_OPTION) is True
+
+
+def call_id(ctx: ExecutorContext) -> str:
+    """A label-safe digest of (execution ARN, Entered event id, attempt): one per call."""
+    text = f"{ctx.execution_arn}|{ctx.entered_event_id}|{ctx.attempt}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def marks(ctx: ExecutorContext) -> dict[str, str]:
+    """The values a marked resource carries."""
+    return {ARN_KEY: ctx.execution_arn, EVENT_KEY: str(ctx.entered_event_id), ATTEMPT_KEY: str(ctx.attempt)}
+
+
+def mark_job(ctx: ExecutorContext, manifest: dict[str, JSON]) -> dict[str, JSON]:
+    """The Job manifest with this call's label and annotations (a copy; the input is not changed)."""
+    meta = manifest.get("metadata")
+    meta = dict(meta) if isinstance(meta, dict) else {}
+    labels = meta.get("labels")
+    labels = dict(labels) if isinstance(labels, dict) else {}
+    labels[CALL_LABEL] = call_id(ctx)
+    annotations = meta.get("annotations")
+    annotations = dict(annotations) if isinstance(annotations, dict) else {}
+    annotations.update(marks(ctx))
+    meta["labels"] = labels
+    meta["annotations"] = annotations
+    out = dict(manifest)
+    out["metadata"] = meta
+    return out
+
+
+def is_own_job(ctx: ExecutorContext, job: Mapping[str, JSON]) -> bool:
+    """Whether a Job carries this very call's mark."""
+    meta = job.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict):
+        return False
+    return all(annotations.get(k) == v for k, v in marks(ctx).items())
+
+
+async def create_job_once(
+    ctx: ExecutorContext, client: KubeClient, namespace: str, manifest: dict[str, JSON]
+) -> dict[str, JSON]:
+    """Create the Job, or find the one this call created before a crash.
+
+    Raises:
+        StatesError: as ``KubeClient.create_job`` (``EKS.409`` when the name
+            belongs to a Job that is not this call's).
+    """
+    if not marking(ctx):
+        return await client.create_job(namespace, manifest)
+    manifest = mark_job(ctx, manifest)
+    meta = manifest.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if ctx.resumed and not name:
+        # A generated name cannot collide: look for this call's Job by its label first.
+        listed = await client.list_jobs(namespace, label_selector=f"{CALL_LABEL}={call_id(ctx)}")
+        items = listed.get("items")
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict) and is_own_job(ctx, item):
+                return item
+    try:
+        return await client.create_job(namespace, manifest)
+    except StatesError as exc:
+        if exc.error != "EKS.409" or not isinstance(name, str) or not name:
+            raise
+        existing = await client.get_job(namespace, name)
+        if is_own_job(ctx, existing):
+            return existing
+        raise
+
+
+def mark_tags(ctx: ExecutorContext, kwargs: dict[str, object]) -> dict[str, object]:
+    """An EKS create request's parameters with this call's mark among its tags (a copy)."""
+    tags = kwargs.get("tags")
+    merged: dict[str, object] = dict(tags) if isinstance(tags, dict) else {}
+    merged[TAG_CALL] = call_id(ctx)
+    out = dict(kwargs)
+    out["tags"] = merged
+    return out
+
+
+def is_own_tagged(ctx: ExecutorContext, tags: object) -> bool:
+    """Whether an EKS resource's tags carry this very call's mark."""
+    return isinstance(tags, Mapping) and tags.get(TAG_CALL) == call_id(ctx)
+
+
+__all__ = [
+    "CALL_LABEL",
+    "DURABLE_OPTION",
+    "call_id",
+    "create_job_once",
+    "is_own_job",
+    "is_own_tagged",
+    "mark_job",
+    "mark_tags",
+    "marking",
+]
