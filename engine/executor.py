@@ -122,8 +122,9 @@ class ExecutorContext:
             ``handle``, a create may have gone through before the handle was
             committed: an executor that marks its resources looks for its own.
         suspending: True once the engine suspends its executions (leaving
-            ``async with`` with a durable store): a cancelled call must then
-            leave its work running (no delete on cancel), a new engine resumes it.
+            ``async with`` with a durable store), or this one execution (a
+            shared store's other worker owns it now): a cancelled call must then
+            leave its work running (no delete on cancel), another engine resumes it.
         save_handle: record a resumable handle (for example a Job's name and
             uid) in the execution record, so a resumed execution can pick up
             the wait instead of starting the work again.

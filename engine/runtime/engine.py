@@ -221,11 +221,18 @@ class Execution:
         """Whether the execution waits in a parked Task (no task of its own runs)."""
         return self._parked
 
+    @property
+    def _suspended(self) -> bool:
+        """Whether the engine leaves this execution as it is (it suspends all, or another worker owns it)."""
+        engine = self._engine
+        return engine._suspending or self.record.execution_arn in engine._config.dropped
+
     def _suspend(self) -> None:
         """Leave the execution as it is (durable store): its task ends, its record stays RUNNING."""
         if self._parked:
             self._parked = False
             self._engine._executions.pop(self.record.execution_arn, None)
+            self._engine._config.dropped.discard(self.record.execution_arn)
             self._done.set()
         elif self._scope is not None:
             self._scope.cancel()
@@ -309,7 +316,7 @@ class Execution:
                     if rec.cause is not None:
                         details["cause"] = rec.cause
                     interp.event("ExecutionFailed", details)
-            if scope.cancelled_caught and not (engine._suspending and self._stop_requested is None):
+            if scope.cancelled_caught and not (self._suspended and self._stop_requested is None):
                 if self._stop_requested is not None:
                     rec.status = ABORTED
                     rec.error, rec.cause = self._stop_requested
@@ -328,9 +335,10 @@ class Execution:
             # The Task waits without this task: it ends here and a wake runs the Task again.
             parked = exc
         finally:
-            if parked is None and rec.status == RUNNING and engine._suspending and self._stop_requested is None:
+            if parked is None and rec.status == RUNNING and self._suspended and self._stop_requested is None:
                 # Suspended with a durable store: the stored record stays RUNNING for the next engine.
                 engine._executions.pop(rec.execution_arn, None)
+                engine._config.dropped.discard(rec.execution_arn)
                 self._done.set()
             elif parked is None:
                 if rec.status == RUNNING:
@@ -487,6 +495,7 @@ class Engine:
             assert store is not None
             store.on_failure = self._store_failed  # type: ignore[attr-defined]
             store.on_conflict = self._name_conflict  # type: ignore[attr-defined]
+            store.on_lost = self._lost  # type: ignore[attr-defined]
         self.record_history = record_history
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StatewrightExecutionRole"
         self._config = RuntimeConfig(
@@ -567,6 +576,13 @@ class Engine:
             self._suspending = self._config.suspending = True
             for ex in list(self._executions.values()):
                 ex._suspend()
+
+    def _lost(self, execution_arn: str) -> None:
+        # Another worker claimed it (its lease had lapsed here): stop here, record no end, undo nothing.
+        ex = self._executions.get(execution_arn)
+        if ex is not None:
+            self._config.dropped.add(execution_arn)
+            ex._suspend()
 
     def _name_conflict(self, record: ExecutionRecord) -> None:
         ex = self._executions.get(record.execution_arn)

@@ -172,6 +172,8 @@ class RuntimeConfig:
     """With a durable store: returns once the record is committed (awaited before every Task call)."""
     suspending: bool = False
     """Set while the engine suspends its executions (durable store): cancelled work must not be undone."""
+    dropped: set[str] = field(default_factory=set)
+    """Executions this engine stops running without an end (a shared store gave them to another worker)."""
     park: bool = True
     """Offer ``ExecutorContext.park`` to Tasks that can wait without a task of their own."""
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
@@ -278,7 +280,8 @@ class _TaskHooks:
             self._scope.deadline = min(self._deadline, self._interp.clock.monotonic() + self._heartbeat)
 
     def suspending(self) -> bool:
-        return self._interp.config.suspending
+        config = self._interp.config
+        return config.suspending or self._interp.record.execution_arn in config.dropped
 
     def save_handle(self, handle: JSON) -> None:
         self._pos.handle = handle

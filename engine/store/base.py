@@ -437,6 +437,9 @@ class DurableStore(Store):
 
     on_failure: Callable[[StoreError], None] | None = None
     """Set by the engine: called with the StoreError when a commit fails."""
+    on_lost: Callable[[str], None] | None = None
+    """Set by the engine: a shared store found another worker owning this execution (by ARN); stop
+    running it here without an end and without writing (the other worker continues it)."""
     on_conflict: Callable[[ExecutionRecord], None] | None = None
     """Set by the engine: a new execution's name was already taken in the store (nothing of it was written)."""
 
