@@ -20,7 +20,8 @@ from engine.store.memory import InMemoryStore
 
 
 def open_store(url: str) -> Store:
-    """A store for a URL: ``sqlite:///PATH`` (``sqlite:////abs/path``) or ``memory://``.
+    """A store for a URL: ``sqlite:///PATH`` (``sqlite:////abs/path``), ``postgresql://USER@HOST:PORT/DB``
+    or ``memory://``.
 
     The store is opened by the engine (or ``await store.open()``).
 
@@ -31,10 +32,14 @@ def open_store(url: str) -> Store:
         from engine.store.sqlite import SQLiteStore
 
         return SQLiteStore.from_url(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        from engine.store.postgres import PostgresStore
+
+        return PostgresStore.from_url(url)
     if url in ("memory://", "memory:"):
         return InMemoryStore()
     scheme = url.partition(":")[0] if ":" in url else url
-    raise StoreError(f"{url!r}: unknown store (expected sqlite:///PATH or memory://; not {scheme!r})")
+    raise StoreError(f"{url!r}: unknown store (expected sqlite:///PATH, postgresql://USER@HOST:PORT/DB or memory://; not {scheme!r})")
 
 
 __all__ = [
