@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from tests.postgres.conftest import OwnPostgres
+from tests.support.postgres_fixtures import OwnPostgres
 
 
 async def test_each_test_gets_an_empty_database_of_its_own(postgres_url: str) -> None:

@@ -4,7 +4,7 @@
 tests.support.postgres up DIR`` (it prints the URL, which CI exports as
 ``STATEWRIGHT_TEST_POSTGRES``) and stops it with ``down DIR``. Tests get a
 fresh database per test from the ``postgres_url`` fixture in
-``tests/store/conftest.py``; when the variable is unset they start a cluster
+``tests/support/postgres_fixtures.py``; when the variable is unset they start a cluster
 of their own here, and the fault tests always do (they stop and start it).
 
 The cluster is made the way a careful operator makes one, only smaller:

@@ -1,6 +1,7 @@
-"""Resume from a SQLite store: each state kind continues where it was, nothing is done twice.
+"""Resume from a durable store: each state kind continues where it was, nothing is done twice.
 
-Each test runs an execution on one engine with a real SQLite file, leaves the
+Every test runs on both durable backends, a real SQLite file and a real
+PostgreSQL database. Each runs an execution on one engine, leaves the
 ``async with`` block while the execution is in the middle (the engine
 suspends it: it stays RUNNING in the file), then enters a new engine on the
 same file, which resumes it on entry.
@@ -9,7 +10,6 @@ same file, which resumes it on entry.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 import anyio
@@ -19,6 +19,8 @@ from engine import ExecutorCall, ExecutorContext, LoopClock, SystemClock
 from engine.store import open_store
 
 CUSTOM = "arn:aws:states:::custom:call"
+
+pytestmark = pytest.mark.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
 
 
 async def _until(predicate: Any, timeout: float = 5) -> None:
@@ -133,13 +135,16 @@ async def test_a_task_with_a_saved_handle_reattaches_without_a_second_call(harne
 async def test_a_task_is_called_only_after_the_record_scheduling_it_is_committed(
     harness: Any, store_url: str
 ) -> None:
-    path = store_url.removeprefix("sqlite:///")
     seen_in_file: list[list[str]] = []
 
     async def probe(call: ExecutorCall, ctx: ExecutorContext) -> Any:
-        # Another connection, as another process would read the file.
-        with sqlite3.connect(path) as db:
-            seen_in_file.append([r[0] for r in db.execute("SELECT type FROM history ORDER BY id")])
+        # Another store object (another connection), as another process would read the store.
+        reader = open_store(store_url)
+        await reader.open()
+        try:
+            seen_in_file.append([e.type for e in await reader.history(ctx.execution_arn)])
+        finally:
+            await reader.close()
         return "done"
 
     harness.handle(CUSTOM, probe)

@@ -65,7 +65,7 @@ async def test_a_store_from_a_newer_version_is_refused(store_url: str) -> None:
         ("sqlite:/relative", "a SQLite store URL is sqlite:///PATH"),
         ("sqlite:///", "names no file"),
         ("sqlite:///x.db?cache=huge", "unknown store option"),
-        ("postgres://db/x", "unknown store"),
+        ("mysql://db/x", "unknown store"),
     ],
 )
 def test_malformed_store_urls_say_what_is_expected(url: str, message: str) -> None:

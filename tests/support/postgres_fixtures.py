@@ -1,4 +1,4 @@
-"""Real PostgreSQL for the tests of the shared store.
+"""Real PostgreSQL for the tests: fixtures of a pytest plugin that ``tests/conftest.py`` loads.
 
 ``postgres_url`` gives each test a fresh, empty database on the server that
 ``STATEWRIGHT_TEST_POSTGRES`` names (``.ci/run`` starts one and sets it);
@@ -6,9 +6,9 @@ when the variable is unset and PostgreSQL's binaries are installed, the
 session starts a throwaway cluster of its own. With neither, the tests skip —
 except under ``CI``, where a missing PostgreSQL is a failure, never a skip.
 
-``own_postgres`` is a cluster that belongs to one test module (TLS on, with a
+``own_postgres`` is a cluster of the test session's own (TLS on, with a
 certificate from a throwaway authority): the fault tests stop and start it,
-which they must never do to a server other tests share.
+which they must never do to a server that CI or a user handed in.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class OwnPostgres:
         return self.cluster.url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def own_postgres() -> Iterator[OwnPostgres]:
     ca = trustme.CA()
     folder = Path(tempfile.mkdtemp(prefix="statewright-pg-tls-"))

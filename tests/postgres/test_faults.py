@@ -1,0 +1,121 @@
+"""The database going away mid-run, and databases that are not (or not yet) ours.
+
+The restart test stops and starts a real PostgreSQL server (``pg_ctl stop``,
+``pg_ctl start``) of its own while executions run: they stay suspended at
+their next commit, the store reconnects with back-off, and every execution
+ends exactly as it would have, with a whole history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import asyncpg
+import pytest
+
+from engine import Engine, ExecutorCall, ExecutorContext, ExecutorRegistry
+from engine.store import StoreError
+from engine.store.postgres import SCHEMA_VERSION, PostgresStore
+from executors.local import CallableExecutor
+from tests.support.postgres_fixtures import OwnPostgres
+
+CUSTOM = "arn:aws:states:::custom:call"
+STEPS = 4
+CHAIN = {
+    "StartAt": "S0",
+    "States": {
+        f"S{i}": {
+            "Type": "Task",
+            "Resource": CUSTOM,
+            "Parameters": {"n.$": "$.n"},
+            "ResultSelector": {"n.$": "$.n"},
+            **({"Next": f"S{i + 1}"} if i < STEPS - 1 else {"End": True}),
+        }
+        for i in range(STEPS)
+    },
+}
+
+
+async def test_executions_survive_postgresql_stopping_and_starting_again(
+    own_postgres: OwnPostgres, own_postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: dict[str, int] = {}
+    down = asyncio.Event()
+
+    async def add_one(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        calls[ctx.execution_arn] = calls.get(ctx.execution_arn, 0) + 1
+        await anyio.sleep(0.05)
+        return {"n": call.parameters["n"] + 1}  # type: ignore[index,operator]
+
+    registry = ExecutorRegistry()
+    registry.register(CUSTOM, CallableExecutor(add_one))
+    store = PostgresStore(own_postgres_url)
+    caplog.set_level(logging.WARNING, logger="engine.store.postgres")
+    async with Engine(load_plugins=False, registry=registry, store=store) as engine:
+        executions = [engine.start(CHAIN, {"n": i * 100}) for i in range(20)]
+        await anyio.sleep(0.1)
+        await anyio.to_thread.run_sync(own_postgres.cluster.stop)
+        down.set()
+        await anyio.sleep(1.5)  # the writer retries with back-off meanwhile
+        running_while_down = sum(1 for e in executions if e.status == "RUNNING")
+        await anyio.to_thread.run_sync(own_postgres.cluster.start)
+        with anyio.fail_after(30):
+            results = [await e.wait() for e in executions]
+    assert running_while_down > 0
+    assert [r.output for r in results] == [{"n": i * 100 + STEPS} for i in range(20)]
+    # A call may be made once more only where its scheduling record was committed and its
+    # result was not (at-least-once, as AWS); here every result was committed once.
+    assert all(n <= STEPS + 1 for n in calls.values())
+    conn = await asyncpg.connect(own_postgres_url)
+    try:
+        statuses = await conn.fetch("SELECT status, event_count FROM executions")
+        counts = await conn.fetch("SELECT execution_seq, count(*), max(id) FROM history GROUP BY execution_seq")
+    finally:
+        await conn.close()
+    assert {r["status"] for r in statuses} == {"SUCCEEDED"}
+    assert all(r["count"] == r["max"] for r in counts)  # no gap, no duplicate event
+    assert sorted(r["count"] for r in counts) == sorted(r["event_count"] for r in statuses)
+    where = f"{urlsplit(own_postgres_url).hostname}:{urlsplit(own_postgres_url).port}"
+    assert f"PostgreSQL at {where}" in caplog.text and "is back" in caplog.text
+    assert urlsplit(own_postgres_url).password not in caplog.text
+
+
+async def test_a_schema_from_a_newer_statewright_is_refused(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    await store.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("UPDATE statewright_schema SET version = $1", SCHEMA_VERSION + 1)
+    finally:
+        await conn.close()
+    with pytest.raises(StoreError, match=f"has schema version {SCHEMA_VERSION + 1}, newer than"):
+        await PostgresStore(postgres_url).open()
+
+
+async def test_a_database_of_another_application_is_not_written_into(postgres_url: str) -> None:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("CREATE TABLE executions (id int)")
+        with pytest.raises(StoreError, match="is not a statewright store"):
+            await PostgresStore(postgres_url).open()
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    finally:
+        await conn.close()
+    assert [t["tablename"] for t in tables] == ["executions"]
+
+
+async def test_workers_opening_together_migrate_once(postgres_url: str) -> None:
+    stores = [PostgresStore(postgres_url) for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    await asyncio.gather(*(s.close() for s in stores))
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        assert await conn.fetchval("SELECT version FROM statewright_schema") == SCHEMA_VERSION
+        assert await conn.fetchval("SELECT count(*) FROM statewright_schema") == 1
+    finally:
+        await conn.close()
