@@ -66,6 +66,17 @@ def mock_session(
     return MockSession(MockConfig.load(config).test_case(state_machine, test_case))
 
 
+def split_test_case(state_machine_arn: str) -> tuple[str, str | None]:
+    """Split StartExecution's ``stateMachineArn#TestCase`` the way Step Functions Local reads it.
+
+    ``arn:aws:states:us-east-1:123456789012:stateMachine:LambdaSQSIntegration#HappyPath`` →
+    (``arn:...:stateMachine:LambdaSQSIntegration``, ``HappyPath``); an ARN without ``#`` → (the ARN, None).
+    Pass the test case to ``Engine.start(..., test_case=...)`` with the machine's name.
+    """
+    arn, sep, test_case = state_machine_arn.partition("#")
+    return arn, (test_case if sep else None)
+
+
 __all__ = [
     "FIELD_VALIDATION_MODES",
     "INSPECTION_LEVELS",
@@ -83,6 +94,7 @@ __all__ = [
     "mock_session",
     "parse_mock_config",
     "run_test_state",
+    "split_test_case",
     "unserved_tasks",
     "walk_states",
 ]

@@ -248,3 +248,11 @@ async def test_without_a_test_case_the_engine_runs_as_usual() -> None:
     async with _engine(registry) as engine:
         with pytest.raises(InvalidDefinition, match="sqs:sendMessage"):
             engine.start(DEFINITION, {}, state_machine_name=NAME)
+
+
+def test_a_state_machine_arn_with_a_test_case_splits_as_step_functions_local_reads_it() -> None:
+    from engine.testing import split_test_case
+
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:LambdaSQSIntegration"
+    assert split_test_case(f"{arn}#HappyPath") == (arn, "HappyPath")
+    assert split_test_case(arn) == (arn, None)
