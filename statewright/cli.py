@@ -133,6 +133,14 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
     val.add_argument("file", metavar="FILE")
+    val.add_argument(
+        "--mock-config",
+        metavar="FILE",
+        help="also check every test case of this Step Functions Local mock configuration against FILE",
+    )
+    val.add_argument(
+        "--state-machine", metavar="NAME", help="with --mock-config: the state machine's name (default: FILE's stem)"
+    )
 
     from statewright.commands import policy as policy_command
 
@@ -226,6 +234,19 @@ def _validate(args: argparse.Namespace) -> int:
     text = _read_text(args.file, "definition file")
     registry = ExecutorRegistry()
     registry.load_entry_points()
+    if args.mock_config is not None:
+        from statewright.commands.validate_mocks import test_case_problems
+
+        name = args.state_machine or Path(args.file).stem
+        found = test_case_problems(text, registry, args.mock_config, name)
+        for case, problems in found.items():
+            print(f"{args.file}: test case {case!r} of {name!r} ({len(problems)} problem(s)):", file=sys.stderr)
+            for p in problems:
+                print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
+        if found:
+            return EXIT_USAGE
+        print(f"{args.file}: valid for every test case of {name!r} in {args.mock_config}")
+        return EXIT_SUCCEEDED
     try:
         from engine import parse_definition
 

@@ -853,12 +853,20 @@ class Engine:
         *,
         state_name: str | None = None,
         inspection_level: str = "INFO",
-        variables: Mapping[str, JSON] | None = None,
+        variables: Mapping[str, JSON] | str | None = None,
         mock: Mapping[str, JSON] | None = None,
-        context: Mapping[str, JSON] | None = None,
+        context: Mapping[str, JSON] | str | None = None,
         reveal_secrets: bool = False,
     ) -> TestStateResult:
-        """Run one state in isolation, as the TestState API does (see ``engine.testing``)."""
+        """Run one state in isolation, as the TestState API does (see ``engine.testing``).
+
+        ``definition``, ``input``, ``variables``, ``context`` and a mock's
+        ``result`` may be JSON text, as on the wire, or JSON values.
+
+        Raises:
+            TestStateValidation: a request AWS refuses (its ValidationException).
+            InvalidDefinition: the definition is invalid.
+        """
         return await run_test_state(
             self,
             definition,

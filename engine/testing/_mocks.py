@@ -37,9 +37,17 @@ RUNTIME: Final = "States.Runtime"
 
 
 class MockedTask:
-    """Answers one Task state from its mocked response, invocation by invocation."""
+    """Answers one Task state from its mocked response, invocation by invocation.
+
+    For ``.sync`` and ``.waitForTaskToken`` Tasks the mocked response is the
+    final answer, as in Step Functions Local (which makes up the task token
+    itself): nothing waits for a job or a ``SendTaskSuccess`` after it.
+    """
 
     __slots__ = ("_session", "response")
+
+    answers_callbacks: Final = True
+    """The result is the callback's answer: a ``.waitForTaskToken`` wrapper must return it, not wait."""
 
     def __init__(self, session: MockSession, response: MockedResponse) -> None:
         self._session = session

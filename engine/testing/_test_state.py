@@ -35,6 +35,7 @@ gives the API's wire shape (JSON values as JSON text), which
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -237,7 +238,9 @@ class _TestInterpreter(Interpreter):
 
 
 class _MockedCall:
-    """The executor of the tested Task when a mock is given."""
+    """The executor of the tested Task when a mock is given: its answer is final (``.sync``, callbacks too)."""
+
+    answers_callbacks: Final = True
 
     def __init__(self, mock: _Mock) -> None:
         self._mock = mock
@@ -332,12 +335,14 @@ def _parse_mock(mock: Mapping[str, JSON] | None) -> tuple[_Mock | None, str]:
     return _Mock(error=StatesError(error, cause)), str(mode)
 
 
-def _result_models() -> list[ResultModels]:
+@functools.cache
+def _result_models() -> tuple[ResultModels, ...]:
+    """The installed model plugins, loaded once (scanning entry points costs milliseconds)."""
     models: list[ResultModels] = []
     for ep in entry_points(group=MODELS_ENTRY_POINT):
         factory: Any = ep.load()
         models.append(factory())
-    return models
+    return tuple(models)
 
 
 async def _check_mocked_result(state: State, mock: _Mock, mode: str) -> None:
@@ -381,9 +386,9 @@ async def run_test_state(
     *,
     state_name: str | None = None,
     inspection_level: str = "INFO",
-    variables: Mapping[str, JSON] | None = None,
+    variables: Mapping[str, JSON] | str | None = None,
     mock: Mapping[str, JSON] | None = None,
-    context: Mapping[str, JSON] | None = None,
+    context: Mapping[str, JSON] | str | None = None,
     reveal_secrets: bool = False,
 ) -> TestStateResult:
     """Run one state of ``definition`` with ``input``; see the module docstring.

@@ -59,18 +59,19 @@ async def run(args: argparse.Namespace) -> int:
         if value is not None and not isinstance(value, dict):
             print(f"statewright: {flag} must be a JSON object", file=sys.stderr)
             return 2
-    engine = Engine()
     try:
-        result = await engine.test_state(
-            definition,
-            input_value,
-            state_name=args.state,
-            inspection_level=args.inspection_level,
-            variables=variables,
-            mock=mock,
-            context=context,
-            reveal_secrets=args.reveal_secrets,
-        )
+        # Entered, so the executors it loads are closed afterwards.
+        async with Engine() as engine:
+            result = await engine.test_state(
+                definition,
+                input_value,
+                state_name=args.state,
+                inspection_level=args.inspection_level,
+                variables=variables,
+                mock=mock,
+                context=context,
+                reveal_secrets=args.reveal_secrets,
+            )
     except InvalidDefinition as exc:
         print(f"{args.file}: invalid definition ({len(exc.problems)} problem(s)):", file=sys.stderr)
         for p in exc.problems:

@@ -213,3 +213,26 @@ def test_test_state_refuses_bad_requests_without_a_traceback(
     assert "no state named 'Nope'" in err and "Traceback" not in err
     assert main(["test-state", files["definition"], "--state", "SQSState"]) == 2
     assert "sqs:sendMessage" in capsys.readouterr().err
+
+
+def test_validate_checks_every_test_case_of_the_mock_configuration(
+    files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", files["definition"], "--mock-config", files["config"]]) == 2
+    err = capsys.readouterr().err
+    assert "test case 'HybridPath'" in err and "/States/SQSState/Resource" in err
+    assert "HappyPath" not in err
+    config = orjson.loads(Path(files["config"]).read_bytes())
+    del config["StateMachines"]["LambdaSQSIntegration"]["TestCases"]["HybridPath"]
+    config["StateMachines"]["LambdaSQSIntegration"]["TestCases"]["Typo"] = {
+        "LambdaStat": "MockedLambdaSuccess"
+    }
+    typo = tmp_path / "typo.json"
+    typo.write_bytes(orjson.dumps(config))
+    assert main(["validate", files["definition"], "--mock-config", str(typo)]) == 2
+    err = capsys.readouterr().err
+    assert "/StateMachines/LambdaSQSIntegration/TestCases/Typo/LambdaStat" in err and "UNKNOWN_STATE" in err
+    del config["StateMachines"]["LambdaSQSIntegration"]["TestCases"]["Typo"]
+    typo.write_bytes(orjson.dumps(config))
+    assert main(["validate", files["definition"], "--mock-config", str(typo)]) == 0
+    assert "valid for every test case" in capsys.readouterr().out

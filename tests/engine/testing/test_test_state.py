@@ -211,3 +211,22 @@ async def test_requests_aws_refuses_are_validation_errors() -> None:
 async def test_a_wait_state_returns_at_once_in_virtual_time() -> None:
     result = await _engine().test_state({"Type": "Wait", "Seconds": 3600, "Next": "After"}, {"a": 1})
     assert (result.status, result.output, result.next_state) == ("SUCCEEDED", {"a": 1}, "After")
+
+
+async def test_wire_shaped_requests_with_json_text_work_as_values_do() -> None:
+    state = {
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Output": "{% $states.input.a & $v & $states.context.Execution.Name %}",
+        "End": True,
+    }
+    result = await _engine().test_state(
+        orjson.dumps(state).decode(),
+        '{"a": "x"}',
+        variables='{"v": "y"}',
+        context='{"Execution": {"Name": "z"}}',
+        inspection_level="DEBUG",
+    )
+    assert result.to_aws()["output"] == '"xyz"'
+    with pytest.raises(TestStateValidation, match="variables is not valid JSON"):
+        await _engine().test_state(state, {}, variables="{nope")
