@@ -31,7 +31,7 @@ from typing import Any, Final
 import aiohttp
 import yaml
 
-from sim.eks import Timings
+from sim.eks import MAX_TOKEN_TTL_SECONDS, Timings
 from sim.iam import Policy, PolicyError
 from sim.identities import IdentityConfigError, parse_identity_option
 from sim.stack import Simulators
@@ -86,6 +86,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="[ARN=]FILE",
         help="enforce the IAM policy in FILE for the default identity (or for the principal ARN); "
         "EKS refuses what it does not allow with AccessDeniedException (repeatable)",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        metavar="SECONDS",
+        help="the clusters' API servers refuse bearer tokens older than SECONDS (default 900, as STS); "
+        "the kubeconfig is then rewritten every SECONDS/2 unless --token-refresh says otherwise",
     )
     parser.add_argument(
         "--plain-http",
@@ -199,6 +206,12 @@ async def run(args: argparse.Namespace) -> int:
         return _fail("--time-factor must be greater than 0")
     if not args.token_refresh > 0:
         return _fail("--token-refresh must be greater than 0")
+    refresh = args.token_refresh
+    if args.token_ttl is not None:
+        if not 0 < args.token_ttl <= MAX_TOKEN_TTL_SECONDS:
+            return _fail(f"--token-ttl must be more than 0 and at most {MAX_TOKEN_TTL_SECONDS:g} seconds")
+        if refresh == DEFAULT_TOKEN_REFRESH_SECONDS:
+            refresh = min(refresh, args.token_ttl / 2)
     timings = Timings.named(args.timings, args.time_factor)
     try:
         default_policy, policies = _policies(args.policy)
@@ -224,6 +237,7 @@ async def run(args: argparse.Namespace) -> int:
             tls=not args.plain_http,
             policy=default_policy,
             policies=policies,
+            token_ttl=args.token_ttl,
         ) as stack:
             await _probe(stack, args.cluster)
             if args.env:
@@ -235,7 +249,7 @@ async def run(args: argparse.Namespace) -> int:
             _print_banner(stack, args.cluster, args.env)
             while not stop.is_set():
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=args.token_refresh)
+                    await asyncio.wait_for(stop.wait(), timeout=refresh)
                 except TimeoutError:
                     if args.kubeconfig:
                         await asyncio.to_thread(

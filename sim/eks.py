@@ -58,11 +58,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import fnmatch
 import json
 import logging
 import re
 import secrets
+import socket
 import ssl
 import time
 import uuid
@@ -105,6 +107,8 @@ LOG_TYPES: Final = ("api", "audit", "authenticator", "controllerManager", "sched
 MAX_FARGATE_SELECTORS: Final = 5
 MAX_SELECTOR_LABELS: Final = 5
 MAX_TAGS: Final = 50
+MAX_TOKEN_TTL_SECONDS: Final = 900.0
+"""STS never accepts a presigned GetCallerIdentity older than 15 minutes (spec §10.1)."""
 #: Enough for the edit to get through a cluster configured with heavy injected faults.
 AWS_AUTH_ATTEMPTS: Final = 20
 
@@ -452,11 +456,25 @@ class _Cluster:
     fargate_profiles: dict[str, _Compute] = field(default_factory=dict)
     kube: KubeSimulator | None = None
     aws_auth_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    private_endpoint: socket.socket | None = None
+    """For a cluster without public access: the bound, never-listening socket its endpoint names."""
+
+    def close_private_endpoint(self) -> None:
+        sock, self.private_endpoint = self.private_endpoint, None
+        if sock is not None:
+            sock.close()
 
     @property
     def status(self) -> str:
         status: str = self.doc["status"]
         return status
+
+
+def _unreachable_socket() -> socket.socket:
+    """A loopback port that is taken but refuses every connection (bound, never listening)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((LOOPBACK, 0))
+    return sock
 
 
 def _wire(doc: JsonObject) -> JsonObject:
@@ -484,6 +502,8 @@ class EksSimulator(SimServer):
         faults: Faults this EKS endpoint injects.
         policies: IAM policies per principal; a principal with one may call only what it
             allows (``AccessDeniedException`` otherwise), principals without one are unrestricted.
+        token_ttl: The clusters' API servers refuse (401) bearer tokens signed longer ago
+            than this many seconds; None keeps STS's 15 minutes.
         host: Address to bind (loopback).
         port: Port to bind (0: any free port).
     """
@@ -503,11 +523,16 @@ class EksSimulator(SimServer):
         tls: bool = True,
         faults: FaultConfig | None = None,
         policies: PolicySet | None = None,
+        token_ttl: float | None = None,
         host: str = LOOPBACK,
         port: int = 0,
     ) -> None:
         self.ca = ca if ca is not None or not tls else CertificateAuthority()
         self.policies = policies if policies is not None else PolicySet()
+        if token_ttl is not None and not 0 < token_ttl <= MAX_TOKEN_TTL_SECONDS:
+            raise ValueError(f"token_ttl must be more than 0 and at most {MAX_TOKEN_TTL_SECONDS:g} seconds")
+        self.token_ttl = token_ttl
+
         super().__init__(
             host=host,
             port=port,
@@ -850,6 +875,12 @@ class EksSimulator(SimServer):
         security_group_ids = vpc.strings("securityGroupIds") or []
         public_access = vpc.boolean("endpointPublicAccess")
         private_access = vpc.boolean("endpointPrivateAccess")
+        if public_access is False and not private_access:
+            raise _invalid_parameter(
+                "Cluster must have either public or private access enabled (endpointPublicAccess or "
+                "endpointPrivateAccess).",
+                clusterName=name,
+            )
         public_cidrs = vpc.strings("publicAccessCidrs")
         version = m.string("version") or DEFAULT_KUBERNETES_VERSION
         if not _VERSION_RE.match(version):
@@ -1233,6 +1264,8 @@ class EksSimulator(SimServer):
                 faults=self.kube_faults,
                 cluster_name=cluster.name,
             )
+            if self.token_ttl is not None:
+                kube.authenticator.token_lifetime = self.token_ttl
             try:
                 await kube.start()
             except BaseException:
@@ -1241,6 +1274,12 @@ class EksSimulator(SimServer):
             cluster.kube = kube
             cluster.doc["endpoint"] = kube.url
             cluster.doc["certificateAuthority"] = {"data": kube.ca_b64}
+            if not cluster.doc["resourcesVpcConfig"]["endpointPublicAccess"]:
+                # A private-only endpoint resolves to addresses inside the VPC, which nothing
+                # outside it (Step Functions among them) can reach: here, a port that refuses.
+                cluster.private_endpoint = _unreachable_socket()
+                port = cluster.private_endpoint.getsockname()[1]
+                cluster.doc["endpoint"] = f"https://{LOOPBACK}:{port}"
         cluster.doc["identity"] = {
             "oidc": {
                 "issuer": f"https://oidc.eks.{self.region}.amazonaws.com/id/{secrets.token_hex(16).upper()}"
@@ -1257,6 +1296,7 @@ class EksSimulator(SimServer):
             cluster.doc["health"] = {"issues": [rule.issue(cluster.name)]}
             return
         kube, cluster.kube = cluster.kube, None
+        cluster.close_private_endpoint()
         if self._clusters.get(cluster.name) is cluster:
             del self._clusters[cluster.name]
         if kube is not None:
@@ -1333,7 +1373,9 @@ class EksSimulator(SimServer):
     def _identity_resolver(self, cluster_name: str) -> Callable[[str], Awaitable[AwsIdentity | None]]:
         async def resolve(token: str) -> AwsIdentity | None:
             try:
-                caller = self.sts.resolve_token(token, cluster_name)
+                ttl = self.token_ttl
+                max_age = dt.timedelta(seconds=ttl) if ttl is not None else None
+                caller = self.sts.resolve_token(token, cluster_name, max_age=max_age)
             except TokenError as exc:
                 _log.debug("token refused for cluster %s: %s", cluster_name, exc)
                 return None
@@ -1380,6 +1422,7 @@ class EksSimulator(SimServer):
         await asyncio.gather(*tasks, return_exceptions=True)
         for cluster in list(self._clusters.values()):
             kube, cluster.kube = cluster.kube, None
+            cluster.close_private_endpoint()
             if kube is not None:
                 await kube.close()
 

@@ -555,6 +555,7 @@ def decode_eks_token(
     allowed_hosts: Iterable[str],
     now: dt.datetime,
     allowed_schemes: Iterable[str] = ("https",),
+    lifetime: dt.timedelta = PRESIGNED_URL_LIFETIME,
 ) -> DecodedToken:
     """Apply aws-iam-authenticator's format checks to an EKS bearer token.
 
@@ -563,6 +564,7 @@ def decode_eks_token(
         allowed_hosts: Accepted ``host[:port]`` values of the STS endpoint.
         now: The current time, for the 15-minute window.
         allowed_schemes: URL schemes accepted; ``http`` only for an STS simulator served without TLS.
+        lifetime: How long after ``X-Amz-Date`` the token is accepted (15 minutes, as STS does).
 
     Raises:
         TokenError: the token is not acceptable; the message says why without echoing the token.
@@ -608,6 +610,6 @@ def decode_eks_token(
         signed_at = info.signed_at()
     except SigV4Error as exc:
         raise TokenError(exc.message) from None
-    if now > signed_at + PRESIGNED_URL_LIFETIME:
+    if now > signed_at + lifetime:
         raise TokenError("token is expired")
     return DecodedToken(url=url, host=host, query=query, info=info)

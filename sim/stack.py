@@ -70,6 +70,8 @@ class Simulators:
         policy: An IAM policy (a :class:`Policy`, a document dict or JSON text) for the default
             identity: EKS then refuses what it does not allow with ``AccessDeniedException``.
         policies: IAM policies of other principals, by principal ARN (roles without path).
+        token_ttl: The clusters' API servers refuse bearer tokens signed longer ago than this
+            many seconds (at most 900); None keeps STS's 15 minutes.
 
     Attributes (once started):
         eks_url, sts_url: The endpoints.
@@ -95,7 +97,9 @@ class Simulators:
         kube_servers: bool = True,
         policy: Policy | Mapping[str, Any] | str | None = None,
         policies: Mapping[str, Policy | Mapping[str, Any] | str] | None = None,
+        token_ttl: float | None = None,
     ) -> None:
+        self.token_ttl = token_ttl
         extra = [parse_identity_option(i) if isinstance(i, str) else i for i in identities]
         self.identities = IdentityRegistry(extra, default=default_identity(account))
         self.policies = PolicySet(
@@ -151,6 +155,7 @@ class Simulators:
                 tls=self.tls,
                 faults=self.aws_faults,
                 policies=self.policies,
+                token_ttl=self.token_ttl,
             )
             await self._eks.start()
             if self.demo_cluster is not None:

@@ -32,6 +32,7 @@ from sim.identities import CallerIdentity, IdentityRegistry, UnknownAccessKeyErr
 from sim.server import LOOPBACK, SimServer
 from sim.sigv4 import (
     CLUSTER_ID_HEADER,
+    PRESIGNED_URL_LIFETIME,
     STS_API_VERSION,
     SigV4Error,
     SigV4Problem,
@@ -222,20 +223,27 @@ class StsSimulator(SimServer):
             raise StsError(400, "InvalidAction", f"Could not find operation {action} for version {version}")
         return identity.caller_identity()
 
-    def resolve_token(self, token: str, cluster_name: str) -> CallerIdentity:
+    def resolve_token(
+        self, token: str, cluster_name: str, *, max_age: dt.timedelta | None = None
+    ) -> CallerIdentity:
         """Validate an EKS bearer token for ``cluster_name`` and return its caller.
 
         Applies aws-iam-authenticator's format checks (spec §10.2: prefix, unpadded
         base64url, https URL on this STS endpoint, allow-listed query keys, signed
-        ``x-k8s-aws-id``, ``X-Amz-Date`` within 15 minutes), then performs the
-        presigned GET in-process with ``x-k8s-aws-id: cluster_name``.
+        ``x-k8s-aws-id``, ``X-Amz-Date`` within 15 minutes, or within ``max_age``
+        when given), then performs the presigned GET in-process with
+        ``x-k8s-aws-id: cluster_name``.
 
         Raises:
             TokenError: the token is malformed, expired, for another cluster or for an unknown key.
         """
         own = urlsplit(self.url)
         decoded = decode_eks_token(
-            token, allowed_hosts=(own.netloc,), now=self._clock(), allowed_schemes=(own.scheme,)
+            token,
+            allowed_hosts=(own.netloc,),
+            now=self._clock(),
+            allowed_schemes=(own.scheme,),
+            lifetime=max_age if max_age is not None else PRESIGNED_URL_LIFETIME,
         )
         parts = urlsplit(decoded.url)
         self.request_count += 1

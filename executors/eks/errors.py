@@ -25,6 +25,7 @@ class name and host.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 from collections.abc import Iterator
 from typing import Final
@@ -168,7 +169,21 @@ def connection_failed(exc: BaseException, what: str) -> StatesError:
     """
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
         return TaskFailed(None, f"TLS verification failed for {what}: {exc.__class__.__name__}")
+    if isinstance(exc, aiohttp.ClientConnectorError) or (
+        isinstance(exc, aiohttp.ClientOSError) and exc.errno in _UNREACHABLE_ERRNOS
+    ):
+        # The usual reason on EKS: a private-only endpoint (spec §2.4, §5.3), unreachable from outside the VPC.
+        return TransientEksError(
+            None, f"Unable to connect to {what}: {exc.__class__.__name__}. {PUBLIC_ENDPOINT_HINT}"
+        )
     return TransientEksError(None, f"Unable to connect to {what}: {exc.__class__.__name__}")
+
+
+_UNREACHABLE_ERRNOS: Final = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT})
+PUBLIC_ENDPOINT_HINT: Final = (
+    "The EKS integration reaches only clusters whose API server endpoint has public access "
+    "(resourcesVpcConfig.endpointPublicAccess)."
+)
 
 
 TRANSPORT_ERRORS: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)

@@ -330,6 +330,7 @@ class KubeClient:
         if slots is None:
             slots = self._in_flight
         attempt = 0
+        renewed = False
         while True:
             last = attempt + 1 >= rule.max_attempts
             # The bucket's acquire, without a coroutine when a token is there (every poll).
@@ -351,6 +352,13 @@ class KubeClient:
                     # kube_connection_errors' mapping, inline: this is every poll's path.
                     response = await send()
                     status = response.status
+                    if status == http.HTTPStatus.UNAUTHORIZED and not renewed:
+                        # The token may have outlived the server's patience (a long wait, a
+                        # shorter TTL): once per request, renew it and send again at once.
+                        renewed = True
+                        self._tokens.forget(self._cluster)
+                        response.release()
+                        continue
                     if last or status not in _RETRY_STATUSES or not rule.retryable(method, status):
                         return await self._finish(response, read_body=read_body)
                     delay = retry_after_seconds(response.headers) if status == 429 else None
@@ -409,6 +417,7 @@ class KubeClient:
         )
         rule = self._retry
         attempt = 0
+        renewed = False
         while True:
             await self._bucket.acquire()
             headers = {"Authorization": await self._authorization(), "Accept": JSON_CONTENT_TYPE}
@@ -416,6 +425,12 @@ class KubeClient:
                 response = await self._session.get(
                     url, params=params, headers=headers, timeout=timeout, allow_redirects=False
                 )
+            if response.status == http.HTTPStatus.UNAUTHORIZED and not renewed:
+                # As in _send: a stale token gets one renewal before the 401 counts.
+                renewed = True
+                self._tokens.forget(self._cluster)
+                response.release()
+                continue
             if response.status == 429 and attempt + 1 < rule.max_attempts:
                 delay = retry_after_seconds(response.headers)
                 response.release()

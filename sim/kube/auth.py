@@ -106,11 +106,11 @@ def canonicalize_arn(arn: str) -> str:
     return arn
 
 
-def check_eks_token(token: str, now: float | None = None) -> float:
+def check_eks_token(token: str, now: float | None = None, lifetime: float = TOKEN_LIFETIME_SECONDS) -> float:
     """Check an EKS token's format and age without contacting STS.
 
     Returns:
-        When the token expires (epoch seconds): 15 minutes after its ``X-Amz-Date``.
+        When the token expires (epoch seconds): ``lifetime`` (15 minutes) after its ``X-Amz-Date``.
 
     Raises:
         ValueError: the token is malformed or expired (the message never contains the token).
@@ -152,7 +152,7 @@ def check_eks_token(token: str, now: float | None = None) -> float:
         signed_at = calendar.timegm(time.strptime(query.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ"))
     except ValueError:
         raise ValueError("token URL X-Amz-Date is malformed") from None
-    expiry = signed_at + TOKEN_LIFETIME_SECONDS
+    expiry = signed_at + lifetime
     if (time.time() if now is None else now) > expiry:
         raise ValueError("token is expired")
     return expiry
@@ -209,6 +209,10 @@ class Authenticator:
             token: UserInfo(name, (MASTERS, AUTHENTICATED)) for token, name in (static_tokens or {}).items()
         }
         self._cache: dict[str, tuple[float, AwsIdentity | None]] = {}
+        self.token_lifetime: float = TOKEN_LIFETIME_SECONDS
+        """How long after signing a token is accepted (``statewright sim --token-ttl`` shortens it)."""
+        self.refused = 0
+        """Tokens refused so far (expired, malformed, unknown signer)."""
         self._aws_auth_rv: str | None = None
         self._roles: dict[str, _Mapping] = {}
         self._users: dict[str, _Mapping] = {}
@@ -232,6 +236,7 @@ class Authenticator:
             return user
         identity = await self._identity(token)
         if identity is None:
+            self.refused += 1
             return None
         return self.map_identity(identity)
 
@@ -243,7 +248,7 @@ class Authenticator:
         if self.resolver is None:
             return None
         try:
-            expiry = check_eks_token(token)
+            expiry = check_eks_token(token, lifetime=self.token_lifetime)
         except ValueError:
             return None
         try:

@@ -196,7 +196,10 @@ async def test_an_unmapped_token_fails_with_eks_401_exactly_as_documented_and_is
         "StatusText": "Unauthorized",
     }
     assert "k8s-aws-v1" not in (caught.value.cause or "")
-    assert services.tokens.forgotten == ["demo"]  # type: ignore[attr-defined]
+    # The first 401 renews the token and sends again; the second is the answer.
+    assert services.tokens.forgotten == ["demo", "demo"]  # type: ignore[attr-defined]
+    assert services.tokens.asked == ["demo", "demo"]  # type: ignore[attr-defined]
+    assert [seen.raw_path for seen in server.recorder.seen] == ["/api/v1/namespaces"] * 2
 
 
 async def test_a_server_whose_certificate_another_ca_signed_is_refused(

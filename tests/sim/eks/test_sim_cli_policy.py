@@ -67,3 +67,16 @@ def test_sim_refuses_a_policy_it_cannot_evaluate_with_a_clear_error(tmp_path: Pa
     assert result.returncode == 2
     assert "identity-based policies have no Principal" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sim_refuses_a_token_ttl_sts_would_not_honour() -> None:
+    for value in ("0", "901"):
+        result = subprocess.run(
+            [sys.executable, "-m", "sim", "--token-ttl", value],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert "--token-ttl must be more than 0 and at most 900 seconds" in result.stderr
