@@ -857,11 +857,13 @@ class Engine:
         mock: Mapping[str, JSON] | None = None,
         context: Mapping[str, JSON] | str | None = None,
         reveal_secrets: bool = False,
+        state_configuration: Mapping[str, JSON] | None = None,
     ) -> TestStateResult:
         """Run one state in isolation, as the TestState API does (see ``engine.testing``).
 
         ``definition``, ``input``, ``variables``, ``context`` and a mock's
-        ``result`` may be JSON text, as on the wire, or JSON values.
+        ``result`` may be JSON text, as on the wire, or JSON values;
+        ``state_configuration`` is the API's ``stateConfiguration``.
 
         Raises:
             TestStateValidation: a request AWS refuses (its ValidationException).
@@ -877,6 +879,7 @@ class Engine:
             mock=mock,
             context=context,
             reveal_secrets=reveal_secrets,
+            state_configuration=state_configuration,
         )
 
     def get(self, execution_arn: str) -> Execution | None:

@@ -138,6 +138,61 @@ class TestStateResult:
         return out
 
 
+@dataclass(frozen=True)
+class StateConfiguration:
+    """TestState's ``stateConfiguration``: the situation the tested state is in.
+
+    Attributes:
+        retrier_retry_count: attempts the matching Retrier has used already (``retrierRetryCount``).
+        error_caused_by_state: the state inside a Map or Parallel a mocked error comes from
+            (``errorCausedByState``); it must exist there.
+        map_iteration_failure_count: how many of a Map's iterations failed (``mapIterationFailureCount``),
+            checked against its tolerated failure threshold.
+    """
+
+    retrier_retry_count: int = 0
+    error_caused_by_state: str | None = None
+    map_iteration_failure_count: int | None = None
+
+    @classmethod
+    def from_aws(cls, raw: Mapping[str, JSON] | None) -> StateConfiguration:
+        if raw is None:
+            return cls()
+        known = {"retrierRetryCount", "errorCausedByState", "mapIterationFailureCount", "mapItemReaderData"}
+        unknown = set(raw) - known
+        if unknown:
+            raise TestStateValidation(f"unknown stateConfiguration field(s): {', '.join(sorted(unknown))}")
+        if "mapItemReaderData" in raw:
+            raise TestStateValidation(
+                "mapItemReaderData needs a Distributed Map ItemReader, which is not supported"
+            )
+        counts: dict[str, int | None] = {}
+        for key in ("retrierRetryCount", "mapIterationFailureCount"):
+            v = raw.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise TestStateValidation(f"stateConfiguration.{key} must be an integer of at least 0")
+            counts[key] = v if isinstance(v, int) else None
+        caused = raw.get("errorCausedByState")
+        if caused is not None and not isinstance(caused, str):
+            raise TestStateValidation("stateConfiguration.errorCausedByState must be a state name")
+        return cls(
+            retrier_retry_count=counts["retrierRetryCount"] or 0,
+            error_caused_by_state=caused,
+            map_iteration_failure_count=counts["mapIterationFailureCount"],
+        )
+
+
+def _threshold_exceeded(
+    state: MapState, failures: int, n: int, tolerated_count: int | None, tolerated_pct: float | None
+) -> bool:
+    """The engine's rule for a Map's failed iterations (no tolerance outside a Distributed Map)."""
+    if not state.distributed or (tolerated_count is None and tolerated_pct is None):
+        return failures > 0
+    ok_count = tolerated_count is not None and failures <= tolerated_count
+    ok_pct = tolerated_pct is not None and n > 0 and failures * 100.0 / n <= tolerated_pct
+    return not (ok_count or ok_pct)
+
+
 @dataclass
 class _Mock:
     result: JSON = None
@@ -157,15 +212,21 @@ class _Inspection:
 class _TestInterpreter(Interpreter):
     """An interpreter for one state: records each step's value, never retries, may answer from a mock."""
 
-    __slots__ = ("_context_override", "_inspection", "_mock")
+    __slots__ = ("_configuration", "_context_override", "_inspection", "_mock")
 
     def __init__(
-        self, *args: Any, inspection: _Inspection, mock: _Mock | None, context: Mapping[str, JSON] | None
+        self,
+        *args: Any,
+        inspection: _Inspection,
+        mock: _Mock | None,
+        context: Mapping[str, JSON] | None,
+        configuration: StateConfiguration,
     ) -> None:
         super().__init__(*args)
         self._inspection = inspection
         self._mock = mock
         self._context_override = context
+        self._configuration = configuration
 
     def context(
         self, pos: Position, map_item: JSON = None, entered: Any = None, *, retryable: bool = False
@@ -203,9 +264,39 @@ class _TestInterpreter(Interpreter):
         self._inspection.invoked = True
         return result
 
-    async def _map_iterations(self, state: MapState, *args: Any) -> list[JSON]:
+    async def _map_iterations(
+        self,
+        state: MapState,
+        pos: Position,
+        variables: Any,
+        items: list[JSON],
+        effective: JSON,
+        max_conc: int,
+        tolerated_count: int | None,
+        tolerated_pct: float | None,
+    ) -> list[JSON]:
         mock = self._mock
         assert mock is not None  # validated: a Map is tested with a mock only
+        self._inspection.once("afterItemsPath", items)
+        if state.distributed:
+            if tolerated_count is not None:
+                self._inspection.once("toleratedFailureCount", tolerated_count)
+            if tolerated_pct is not None:
+                self._inspection.once("toleratedFailurePercentage", tolerated_pct)
+        if max_conc:
+            self._inspection.once("maxConcurrency", max_conc)
+        failures = self._configuration.map_iteration_failure_count
+        if failures is not None and failures > len(items):
+            raise TestStateValidation(
+                f"mapIterationFailureCount {failures} is more than the Map's {len(items)} item(s)"
+            )
+        if failures and _threshold_exceeded(state, failures, len(items), tolerated_count, tolerated_pct):
+            raise _Failure(
+                StatesError(
+                    "States.ExceedToleratedFailureThreshold",
+                    "The specified tolerated failure threshold was exceeded",
+                )
+            )
         if mock.error is not None:
             raise _Failure(mock.error)
         if not isinstance(mock.result, list):
@@ -228,11 +319,13 @@ class _TestInterpreter(Interpreter):
         return mock.result
 
     def _retry(self, retriers: tuple[Any, ...], pos: Position, err: StatesError) -> float | None:
-        # TestState runs the state once: a matching Retrier with attempts left makes it RETRIABLE.
+        # TestState runs the state once: a matching Retrier with attempts left makes it RETRIABLE;
+        # stateConfiguration.retrierRetryCount says how many that Retrier has used already.
+        used = self._configuration.retrier_retry_count
         for i, r in enumerate(retriers):
             if error_matches(r.error_equals, err.error):
-                if r.max_attempts > 0:
-                    self._inspection.retry = (i, retry_delay(r, 0, self.rng))
+                if used < r.max_attempts:
+                    self._inspection.retry = (i, retry_delay(r, used, self.rng))
                 return None
         return None
 
@@ -390,6 +483,7 @@ async def run_test_state(
     mock: Mapping[str, JSON] | None = None,
     context: Mapping[str, JSON] | str | None = None,
     reveal_secrets: bool = False,
+    state_configuration: Mapping[str, JSON] | None = None,
 ) -> TestStateResult:
     """Run one state of ``definition`` with ``input``; see the module docstring.
 
@@ -416,6 +510,7 @@ async def run_test_state(
     if context_value is not None and not isinstance(context_value, Mapping):
         raise TestStateValidation("context must be a JSON object")
     parsed_mock, mode = _parse_mock(mock)
+    configuration = StateConfiguration.from_aws(state_configuration)
     # Only the tested state runs: the others need no executor, a mocked one neither.
     machine = parse_definition(document, registry=_AnyResource(engine.registry, _Unreachable()))
     state = _find(machine, name)
@@ -428,6 +523,7 @@ async def run_test_state(
         )
     else:
         await _check_mocked_result(state, parsed_mock, mode)
+    _check_configuration(configuration, state, parsed_mock)
     if isinstance(state, PassState) and state.simple:
         # The interpreter's fast path skips the steps inspection shows; run the general one.
         state = dataclasses.replace(state, simple=False)
@@ -440,7 +536,22 @@ async def run_test_state(
         parsed_mock,
         context_value,
         inspection_level,
+        configuration,
     )
+
+
+def _check_configuration(configuration: StateConfiguration, state: State, mock: _Mock | None) -> None:
+    caused = configuration.error_caused_by_state
+    if caused is not None:
+        if not isinstance(state, MapState | ParallelState) or mock is None or mock.error is None:
+            raise TestStateValidation(
+                "errorCausedByState applies to a Map or Parallel state tested with a mocked error"
+            )
+        inner = state.branches if isinstance(state, ParallelState) else (state.processor,)
+        if not any(name == caused for m in inner for _, name, _ in walk_states(m)):
+            raise TestStateValidation(f"errorCausedByState '{caused}' is not a state of '{state.name}'")
+    if configuration.map_iteration_failure_count is not None and not isinstance(state, MapState):
+        raise TestStateValidation("mapIterationFailureCount applies to a Map state")
 
 
 def _require_no_mock_needed(state: State) -> None:
@@ -463,6 +574,7 @@ async def _run(
     mock: _Mock | None,
     context: Mapping[str, JSON] | None,
     inspection_level: str,
+    configuration: StateConfiguration,
 ) -> TestStateResult:
     clock = ImmediateClock(engine.clock.now())
     config = dataclasses.replace(engine._config, clock=clock, on_event=None, on_transition=None, park=False)
@@ -482,7 +594,14 @@ async def _run(
     inspection = _Inspection()
     inspection.data["input"] = input_value
     interp = _TestInterpreter(
-        machine, record, config, engine.rng, inspection=inspection, mock=mock, context=context
+        machine,
+        record,
+        config,
+        engine.rng,
+        inspection=inspection,
+        mock=mock,
+        context=context,
+        configuration=configuration,
     )
     if mock is not None and isinstance(state, TaskState):
         mocked = _MockedCall(mock)

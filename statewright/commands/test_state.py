@@ -42,6 +42,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--variables", metavar="JSON|@FILE", help="workflow variables visible to the state")
     p.add_argument("--context", metavar="JSON|@FILE", help="the Context object ($$) the state sees")
     p.add_argument(
+        "--state-configuration",
+        metavar="JSON|@FILE",
+        help='the state\'s situation: {"retrierRetryCount": N, "mapIterationFailureCount": N, '
+        '"errorCausedByState": NAME}',
+    )
+    p.add_argument(
         "--reveal-secrets", action="store_true", help="show connection secrets of HTTP Tasks at TRACE"
     )
 
@@ -55,7 +61,13 @@ async def run(args: argparse.Namespace) -> int:
     mock = parse_input(args.mock) if args.mock is not None else None
     variables = parse_input(args.variables) if args.variables is not None else None
     context = parse_input(args.context) if args.context is not None else None
-    for value, flag in ((mock, "--mock"), (variables, "--variables"), (context, "--context")):
+    configuration = parse_input(args.state_configuration) if args.state_configuration is not None else None
+    for value, flag in (
+        (mock, "--mock"),
+        (variables, "--variables"),
+        (context, "--context"),
+        (configuration, "--state-configuration"),
+    ):
         if value is not None and not isinstance(value, dict):
             print(f"statewright: {flag} must be a JSON object", file=sys.stderr)
             return 2
@@ -71,6 +83,7 @@ async def run(args: argparse.Namespace) -> int:
                 mock=mock,
                 context=context,
                 reveal_secrets=args.reveal_secrets,
+                state_configuration=configuration,
             )
     except InvalidDefinition as exc:
         print(f"{args.file}: invalid definition ({len(exc.problems)} problem(s)):", file=sys.stderr)

@@ -236,3 +236,14 @@ def test_validate_checks_every_test_case_of_the_mock_configuration(
     typo.write_bytes(orjson.dumps(config))
     assert main(["validate", files["definition"], "--mock-config", str(typo)]) == 0
     assert "valid for every test case" in capsys.readouterr().out
+
+
+def test_test_state_takes_a_state_configuration(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    mock = '{"errorOutput": {"error": "Lambda.TimeoutException", "cause": "slow"}}'
+    code = main(
+        ["test-state", files["definition"], "--state", "LambdaState", "--mock", mock, "--inspection-level", "DEBUG",
+         "--state-configuration", '{"retrierRetryCount": 1}']
+    )  # fmt: skip
+    doc, _ = _out(capsys)
+    assert code == 1
+    assert doc["inspectionData"]["errorDetails"] == {"retryIndex": 0, "retryBackoffIntervalSeconds": 4}

@@ -230,3 +230,67 @@ async def test_wire_shaped_requests_with_json_text_work_as_values_do() -> None:
     assert result.to_aws()["output"] == '"xyz"'
     with pytest.raises(TestStateValidation, match="variables is not valid JSON"):
         await _engine().test_state(state, {}, variables="{nope")
+
+
+async def test_retrier_retry_count_moves_the_back_off_and_exhausts_the_retrier() -> None:
+    mock = {"errorOutput": {"error": "Lambda.TooManyRequestsException", "cause": "slow down"}}
+    engine = _engine()
+    second = await engine.test_state(
+        TASK, {"order": {}}, inspection_level="DEBUG", mock=mock, state_configuration={"retrierRetryCount": 2}
+    )
+    assert second.status == "RETRIABLE"
+    assert second.inspection_data is not None
+    assert second.inspection_data["errorDetails"] == {"retryIndex": 0, "retryBackoffIntervalSeconds": 8}
+    exhausted = await engine.test_state(
+        TASK, {"order": {}}, mock=mock, state_configuration={"retrierRetryCount": 3}
+    )
+    assert (exhausted.status, exhausted.next_state) == ("CAUGHT_ERROR", "Failed")
+
+
+DISTRIBUTED = {
+    "Type": "Map",
+    "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}},
+    },
+    "ToleratedFailureCount": 1,
+    "End": True,
+}
+
+
+async def test_map_iteration_failures_are_checked_against_the_tolerated_threshold() -> None:
+    engine = _engine()
+    mock = {"result": [1, None, 3]}
+    within = await engine.test_state(
+        DISTRIBUTED,
+        [1, 2, 3],
+        mock=mock,
+        inspection_level="DEBUG",
+        state_configuration={"mapIterationFailureCount": 1},
+    )
+    assert within.status == "SUCCEEDED" and within.output == [1, None, 3]
+    assert within.inspection_data is not None and within.inspection_data["toleratedFailureCount"] == 1
+    beyond = await engine.test_state(
+        DISTRIBUTED, [1, 2, 3], mock=mock, state_configuration={"mapIterationFailureCount": 2}
+    )
+    assert (beyond.status, beyond.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+async def test_state_configuration_is_validated() -> None:
+    engine = _engine()
+    error = {"errorOutput": {"error": "E", "cause": "c"}}
+    with pytest.raises(TestStateValidation, match="is not a state of"):
+        await engine.test_state(
+            DISTRIBUTED, [1], mock=error, state_configuration={"errorCausedByState": "Nope"}
+        )
+    caused = await engine.test_state(
+        DISTRIBUTED, [1], mock=error, state_configuration={"errorCausedByState": "Work"}
+    )
+    assert (caused.status, caused.error) == ("FAILED", "E")
+    with pytest.raises(TestStateValidation, match="applies to a Map state"):
+        await engine.test_state(TASK, {}, mock=MOCK_OK, state_configuration={"mapIterationFailureCount": 1})
+    with pytest.raises(TestStateValidation, match="at least 0"):
+        await engine.test_state(TASK, {}, mock=MOCK_OK, state_configuration={"retrierRetryCount": -1})
+    with pytest.raises(TestStateValidation, match="unknown stateConfiguration"):
+        await engine.test_state(TASK, {}, mock=MOCK_OK, state_configuration={"retries": 1})
