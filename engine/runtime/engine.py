@@ -28,6 +28,7 @@ from engine.definition.parse import parse_definition
 from engine.errors import (
     ExecutionAlreadyExists,
     InvalidInput,
+    Problem,
     StatesError,
     StatewrightError,
 )
@@ -52,6 +53,7 @@ from engine.runtime.execution import (
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
 from engine.store.base import Resumable, Store, StoreError
 from engine.testing import (
+    InvalidMockConfig,
     MockConfig,
     MockSession,
     TestStateResult,
@@ -674,6 +676,15 @@ class Engine:
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
         mocks = mock_session(self.mock_config, state_machine_name, test_case)
+        if mocks is not None and self._durable:
+            # A stored record does not carry its test case: resumed, it would call real services.
+            raise InvalidMockConfig(
+                [
+                    Problem(
+                        "", "DURABLE_STORE", "test cases run on an engine without a durable store (mocks are not stored)"
+                    )
+                ]
+            )
         compiled = (
             definition if mocks is None else compile_with_mocks(definition, self.registry, mocks.test_case)
         )
