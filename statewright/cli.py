@@ -17,6 +17,7 @@ import asyncio
 import gc
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -177,7 +178,9 @@ async def _run(args: argparse.Namespace) -> int:
     text = _read_text(args.file, "definition file")
     input_value = parse_input(args.input)
     options = _poll_option(args.poll, args.sim)
-    progress = None if args.quiet else Progress(sys.stderr)
+    # Under --virtual-time progress shows loop time: waits appear as long as they are.
+    clock = asyncio.get_running_loop().time if args.virtual_time else time.monotonic
+    progress = None if args.quiet else Progress(sys.stderr, clock=clock)
     if args.sim:
         from sim.stack import Simulators
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, TextIO
 
 from engine import JSON
@@ -45,10 +45,18 @@ def seconds(value: JSON) -> str:
 class Progress:
     """An ``on_event`` hook that prints state transitions to a stream (and ``on_progress`` for waits)."""
 
-    def __init__(self, stream: TextIO | None = None, *, show_execution: bool = False) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        show_execution: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.show_execution = show_execution
-        self._t0 = time.monotonic()
+        # Seconds from an injected clock: loop time under --virtual-time, so waits show as they would take.
+        self._now = clock
+        self._t0 = clock()
         self._entered: dict[tuple[str, str], float] = {}
         self._waits: dict[tuple[str, str], tuple[str, float]] = {}
 
@@ -70,7 +78,7 @@ class Progress:
         if details.get("how"):
             how.append(str(details["how"]))
         key = (record.execution_arn, str(state))
-        now = time.monotonic()
+        now = self._now()
         previous = self._waits.get(key)
         if previous is not None and previous[0] == text and now - previous[1] < REPEAT_SECONDS:
             return
@@ -80,19 +88,19 @@ class Progress:
         self._line(record, f"{text} ({', '.join(how)})" if how else text)
 
     def _line(self, record: ExecutionRecord, text: str) -> None:
-        prefix = f"[{time.monotonic() - self._t0:7.2f}s]"
+        prefix = f"[{self._now() - self._t0:7.2f}s]"
         who = f" {record.name}:" if self.show_execution else ""
         print(f"{prefix}{who} {text}", file=self.stream, flush=True)
 
     def __call__(self, record: ExecutionRecord, event_type: str, details: Mapping[str, JSON] | None) -> None:
         name = details.get("name") if details else None
         if event_type.endswith("StateEntered") and isinstance(name, str):
-            self._entered[(record.execution_arn, name)] = time.monotonic()
+            self._entered[(record.execution_arn, name)] = self._now()
             self._line(record, f"-> {name} ({event_type[: -len('StateEntered')]})")
         elif event_type.endswith("StateExited") and isinstance(name, str):
             self._waits.pop((record.execution_arn, name), None)
             start = self._entered.pop((record.execution_arn, name), None)
-            took = f" in {time.monotonic() - start:.2f}s" if start is not None else ""
+            took = f" in {self._now() - start:.2f}s" if start is not None else ""
             self._line(record, f"<- {name}{took}")
         elif event_type in ("TaskFailed", "TaskTimedOut") and details:
             self._line(record, f"   {event_type}: {details.get('error')}")

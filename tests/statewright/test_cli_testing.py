@@ -238,7 +238,9 @@ def test_validate_checks_every_test_case_of_the_mock_configuration(
     assert "valid for every test case" in capsys.readouterr().out
 
 
-def test_test_state_takes_a_state_configuration(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_test_state_takes_a_state_configuration(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     mock = '{"errorOutput": {"error": "Lambda.TimeoutException", "cause": "slow"}}'
     code = main(
         ["test-state", files["definition"], "--state", "LambdaState", "--mock", mock, "--inspection-level", "DEBUG",
@@ -247,3 +249,22 @@ def test_test_state_takes_a_state_configuration(files: dict[str, str], capsys: p
     doc, _ = _out(capsys)
     assert code == 1
     assert doc["inspectionData"]["errorDetails"] == {"retryIndex": 0, "retryBackoffIntervalSeconds": 4}
+
+
+def test_progress_shows_virtual_durations_under_virtual_time(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "run",
+            files["definition"],
+            "--mock-config",
+            files["config"],
+            "--test-case",
+            "RetryPath",
+            "--virtual-time",
+        ]
+    )
+    _, err = capsys.readouterr()
+    assert code == 0
+    assert "<- LambdaState in 14.00s" in err
