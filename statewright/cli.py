@@ -24,8 +24,17 @@ from typing import Any, Final
 
 import anyio
 
-from engine import JSON, Engine, InvalidDefinition, InvalidInput, InvalidMockConfig, StatewrightError
+from engine import (
+    JSON,
+    Engine,
+    ExecutionAlreadyExists,
+    InvalidDefinition,
+    InvalidInput,
+    InvalidMockConfig,
+    StatewrightError,
+)
 from engine.jsonvalue import JSONDecodeError, dumps_str, loads
+from statewright.commands import durable as durable_commands
 from statewright.commands import test_state as test_state_command
 from statewright.commands.virtual_time import run_virtual, virtual_clock
 from statewright.progress import Progress
@@ -132,6 +141,9 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         "shows the times a real run would have",
     )
 
+    durable_commands.add_run_arguments(run)
+    durable_commands.add_parsers(sub)
+
     val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
     val.add_argument("file", metavar="FILE")
     val.add_argument(
@@ -206,19 +218,31 @@ async def _execute(
         on_progress=progress.on_progress if progress is not None else None,
         mock_config=args.mock_config,
         clock=virtual_clock() if args.virtual_time else None,
+        # With --store the execution is kept there; other executions in it are left alone.
+        store=args.store,
+        resume_on_entry=False,
     ) as engine:
         try:
             # With a test case, mocked Tasks need no executor: the definition is checked against it.
             machine = engine.compile(text) if args.test_case is None else None
-            execution = engine.start(
-                machine or text,
-                input_value,
-                name=args.name,
-                state_machine_name=state_machine,
-                test_case=args.test_case,
-            )
+            if args.store is not None and machine is not None:
+                # Committed before it runs; a name the store already holds is refused.
+                execution = await engine.submit(
+                    machine, input_value, name=args.name, state_machine_name=state_machine
+                )
+            else:
+                execution = engine.start(
+                    machine or text,
+                    input_value,
+                    name=args.name,
+                    state_machine_name=state_machine,
+                    test_case=args.test_case,
+                )
         except InvalidDefinition as exc:
             _print_problems(exc, args.file)
+            return EXIT_USAGE
+        except ExecutionAlreadyExists as exc:
+            print(f"statewright: ExecutionAlreadyExists: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except (InvalidInput, InvalidMockConfig) as exc:
             # Returned, not raised: an exception inside the engine's task group would arrive wrapped.
@@ -295,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "policy":
             return _policy(args)
+        if args.command in durable_commands.COMMANDS:
+            return durable_commands.main(args)
         if args.command == "test-state":
             return asyncio.run(test_state_command.run(args))
         if args.command == "run":

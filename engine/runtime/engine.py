@@ -429,6 +429,8 @@ class Engine:
             durable store, entering the engine resumes every RUNNING
             execution it holds and leaving suspends them (they stay RUNNING);
             ``Execution.stop`` still aborts. Default: none (nothing kept).
+        resume_on_entry: with a durable store, resume its RUNNING executions
+            when the engine is entered (on by default; off to run only new ones).
         executor_options: options every executor call sees (``ctx.options``),
             for example ``{"poll_policy": "fixed:5"}``.
         resource_options: options per Resource ARN (with or without its
@@ -463,6 +465,7 @@ class Engine:
         seed: int | None = None,
         id_factory: Callable[[], str] | None = None,
         store: Store | str | None = None,
+        resume_on_entry: bool = True,
         executor_options: Mapping[str, object] | None = None,
         resource_options: Mapping[str, Mapping[str, object]] | None = None,
         state_options: Mapping[str, Mapping[str, object]] | None = None,
@@ -490,6 +493,7 @@ class Engine:
             store = open_store(store)
         self.store = store
         self._durable = store is not None and store.durable
+        self._resume_on_entry = resume_on_entry
         self._suspending = False
         self.store_failure: StoreError | None = None
         """Why the durable store stopped taking writes (the engine then suspended everything)."""
@@ -526,7 +530,7 @@ class Engine:
             await self.store.open()
         self._suspending = self._config.suspending = False
         self._tasks = _OwnedTasks()
-        if self._durable:
+        if self._durable and self._resume_on_entry:
             await self.resume_stored()
         return self
 

@@ -19,11 +19,12 @@ from engine.store.base import (
 from engine.store.memory import InMemoryStore
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, create: bool = True) -> Store:
     """A store for a URL: ``sqlite:///PATH`` (``sqlite:////abs/path``), ``postgresql://USER@HOST:PORT/DB``
     or ``memory://``.
 
-    The store is opened by the engine (or ``await store.open()``).
+    The store is opened by the engine (or ``await store.open()``); with
+    ``create=False`` opening a store that does not exist yet fails.
 
     Raises:
         StoreError: the URL names no known backend or is malformed.
@@ -31,7 +32,7 @@ def open_store(url: str) -> Store:
     if url.startswith("sqlite:"):
         from engine.store.sqlite import SQLiteStore
 
-        return SQLiteStore.from_url(url)
+        return SQLiteStore.from_url(url, create=create)
     if url.startswith(("postgresql:", "postgres:")):
         from engine.store.postgres import PostgresStore
 

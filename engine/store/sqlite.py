@@ -139,9 +139,17 @@ class SQLiteStore(DurableStore):
             (survives a crash of the process; faster on slow disks).
         max_pages: cap the file at this many pages (``PRAGMA max_page_count``);
             a commit beyond it fails as on a full disk.
+        create: create the file when it does not exist (else opening fails).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL", max_pages: int | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "FULL",
+        max_pages: int | None = None,
+        create: bool = True,
+    ):
         super().__init__()
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
@@ -149,6 +157,7 @@ class SQLiteStore(DurableStore):
             raise StoreError(f"store {self.path}: synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
         self._synchronous = synchronous.upper()
         self._max_pages = max_pages
+        self._create = create
         self._thread: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
         self._owner = uuid.uuid4().hex
@@ -156,7 +165,7 @@ class SQLiteStore(DurableStore):
         self._seen = 0  # writer thread only: the highest seq handed out by running()
 
     @classmethod
-    def from_url(cls, url: str) -> SQLiteStore:
+    def from_url(cls, url: str, *, create: bool = True) -> SQLiteStore:
         """``sqlite:///relative/path``, ``sqlite:////absolute/path``, with ``?synchronous=&max_pages=``."""
         rest = url[len(SCHEME) :]
         if not rest.startswith("/"):
@@ -176,6 +185,7 @@ class SQLiteStore(DurableStore):
             path,
             synchronous=params.get("synchronous", "FULL"),
             max_pages=int(max_pages) if max_pages is not None else None,
+            create=create,
         )
 
     # -- the thread ---------------------------------------------------------------------
@@ -202,6 +212,8 @@ class SQLiteStore(DurableStore):
         if os.path.isdir(path):
             raise StoreError(f"cannot open store {path}: it is a directory")
         parent = Path(path).parent
+        if not self._create and not os.path.exists(path):
+            raise StoreError(f"store {path} does not exist")
         if not parent.is_dir():
             raise StoreError(f"cannot open store {path}: the folder {parent} does not exist")
         try:

@@ -1,0 +1,322 @@
+"""Durable executions on the command line: ``start``, ``worker``, ``describe``, ``history``, ``list``, ``stop``.
+
+Every command takes ``--store URL`` (``sqlite:///PATH``). ``start`` records a
+new execution in the store and prints ``{"executionArn", "startDate"}`` once
+it is committed, without running it; a ``worker`` runs every RUNNING
+execution of the store and every new one until SIGTERM (it then suspends
+them: they stay RUNNING for the next worker). The read commands print the
+Step Functions API's shapes (DescribeExecution, GetExecutionHistory,
+ListExecutions); ``stop`` records a stop request that a running worker
+carries out within a second.
+
+Exit codes: 0 done; 1 ``ExecutionDoesNotExist`` (or a worker whose store
+failed); 2 bad input, ``ExecutionAlreadyExists`` or a store that cannot be
+opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+from typing import Final
+
+from engine import Engine, ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidDefinition, InvalidInput
+from engine.history import format_timestamp
+from engine.jsonvalue import JSON, dumps_str, loads
+from engine.store import Store, StoreError, open_store
+
+EXIT_OK: Final = 0
+EXIT_NOT_FOUND: Final = 1
+EXIT_USAGE: Final = 2
+STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+POLL_SECONDS: Final = 0.2
+"""How often a worker looks for new executions and stop requests (a stop is carried out within a second)."""
+POLL_ENV: Final = "STATEWRIGHT_POLL"
+COMMANDS: Final = ("start", "worker", "describe", "history", "list", "stop")
+
+
+def _store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", metavar="URL", required=True, help="the store: sqlite:///PATH (sqlite:////abs/path)"
+    )
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the durable-execution commands."""
+    start = sub.add_parser("start", help="record a new execution in the store for a worker to run")
+    start.add_argument("file", metavar="FILE", help="the state machine definition (JSON)")
+    start.add_argument("--input", metavar="JSON|@FILE", help="execution input: JSON text or @file (default {})")
+    start.add_argument("--name", help="execution name (default: a random UUID)")
+    start.add_argument(
+        "--state-machine", metavar="NAME", help="the state machine's name (default: FILE's name without its extension)"
+    )
+    _store_argument(start)
+
+    worker = sub.add_parser("worker", help="run the store's executions until SIGTERM (then suspend them)")
+    _store_argument(worker)
+    worker.add_argument(
+        "--sim-env", metavar="FILE", help="read AWS endpoint variables from FILE (as written by statewright sim --env)"
+    )
+    worker.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+
+    describe = sub.add_parser("describe", help="print an execution's DescribeExecution fields")
+    describe.add_argument("arn", metavar="ARN")
+    _store_argument(describe)
+
+    history = sub.add_parser("history", help="print an execution's history (GetExecutionHistory's shape)")
+    history.add_argument("arn", metavar="ARN")
+    _store_argument(history)
+
+    listing = sub.add_parser("list", help="list the store's executions (ListExecutions' shape)")
+    _store_argument(listing)
+    listing.add_argument("--status", choices=STATUSES, help="only executions with this status")
+    listing.add_argument("--state-machine", metavar="NAME", help="only executions of this state machine")
+
+    stop = sub.add_parser("stop", help="stop an execution (a running worker carries it out)")
+    stop.add_argument("arn", metavar="ARN")
+    _store_argument(stop)
+    stop.add_argument("--error", help="the error recorded with the abort")
+    stop.add_argument("--cause", help="the cause recorded with the abort")
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """``run``'s ``--store``."""
+    run.add_argument(
+        "--store", metavar="URL", help="keep the execution in this store (sqlite:///PATH); it stays queryable"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run one of ``COMMANDS``."""
+    try:
+        return asyncio.run(_COMMANDS[args.command](args))
+    except ExecutionDoesNotExist as exc:
+        print(f"statewright: ExecutionDoesNotExist: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except ExecutionAlreadyExists as exc:
+        print(f"statewright: ExecutionAlreadyExists: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"statewright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+async def _opened(url: str, *, create: bool = False) -> Store:
+    store = open_store(url, create=create)
+    await store.open()
+    return store
+
+
+# -- start ---------------------------------------------------------------------------------------------
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path!r} is not UTF-8 text") from None
+
+
+class InputError(Exception):
+    """Bad input found before the store is touched (reported with exit code 2)."""
+
+
+def _input(value: str | None) -> JSON:
+    if value is None:
+        return {}
+    text = _read(value[1:], "input file") if value.startswith("@") else value
+    try:
+        return loads(text)
+    except ValueError as exc:
+        raise InputError(f"the input is not valid JSON: {exc}") from None
+
+
+async def _start(args: argparse.Namespace) -> int:
+    try:
+        text = _read(args.file, "definition file")
+        value = _input(args.input)
+    except InputError as exc:
+        print(f"statewright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    engine = Engine()
+    try:
+        machine, record = engine.prepare(
+            text, value, name=args.name, state_machine_name=args.state_machine or Path(args.file).stem
+        )
+    except InvalidDefinition as exc:
+        print(f"{args.file}: invalid state machine definition ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
+        return EXIT_USAGE
+    except InvalidInput as exc:
+        print(f"statewright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = await _opened(args.store, create=True)
+    try:
+        await store.create_execution(record, dumps_str(machine.raw))
+    finally:
+        await store.close()
+    print(dumps_str({"executionArn": record.execution_arn, "startDate": format_timestamp(record.start_time)}))
+    return EXIT_OK
+
+
+# -- worker --------------------------------------------------------------------------------------------
+
+
+def load_env_file(path: str) -> dict[str, str]:
+    """``export K=V`` lines (shell-quoted, as ``statewright sim --env`` writes them) as a dict.
+
+    Raises:
+        InputError: the file cannot be read or a line is not ``[export] K=V``.
+    """
+    out: dict[str, str] = {}
+    for number, line in enumerate(_read(path, "--sim-env file").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise InputError(f"{path}:{number}: {exc}") from None
+        if words and words[0] == "export":
+            words = words[1:]
+        if len(words) != 1 or "=" not in words[0]:
+            raise InputError(f"{path}:{number}: expected 'export NAME=VALUE'")
+        key, _, val = words[0].partition("=")
+        out[key] = val
+    return out
+
+
+async def _worker(args: argparse.Namespace) -> int:
+    if args.sim_env:
+        try:
+            os.environ.update(load_env_file(args.sim_env))
+        except InputError as exc:
+            print(f"statewright: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    options: dict[str, object] = {}
+    spec = os.environ.get(POLL_ENV)
+    if spec:
+        from executors.eks.polling import parse_poll_policy
+
+        try:
+            options["poll_policy"] = parse_poll_policy(spec)
+        except ValueError as exc:
+            print(f"statewright: {POLL_ENV}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    from statewright.progress import Progress
+
+    progress = None if args.quiet else Progress(sys.stderr, show_execution=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    store = open_store(args.store, create=True)
+    engine = Engine(
+        store=store,
+        executor_options=options,
+        on_event=progress,
+        on_progress=progress.on_progress if progress is not None else None,
+    )
+    async with engine:
+        _say(f"worker: {engine.running} execution(s) resumed from {store.url}")
+        while not stopping.is_set():
+            if engine.store_failure is not None:
+                break
+            try:
+                new = await engine.resume_stored()
+                if new:
+                    _say(f"worker: picked up {len(new)} new execution(s)")
+                await engine.apply_stop_requests()
+            except StoreError as exc:
+                engine.store_failure = exc
+                break
+            try:
+                await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
+            except TimeoutError:
+                pass
+        running = engine.running
+    if engine.store_failure is not None:
+        print(f"statewright: {engine.store_failure}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    _say(f"worker: suspended {running} running execution(s); they stay RUNNING in {store.url}")
+    return EXIT_OK
+
+
+def _say(text: str) -> None:
+    print(f"statewright {text}", file=sys.stderr, flush=True)
+
+
+# -- reads and stop ------------------------------------------------------------------------------------
+
+
+async def _describe(args: argparse.Namespace) -> int:
+    store = await _opened(args.store)
+    try:
+        found = await store.get_execution(args.arn)
+    finally:
+        await store.close()
+    if found is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{args.arn}'")
+    print(dumps_str(found.describe()))
+    return EXIT_OK
+
+
+async def _history(args: argparse.Namespace) -> int:
+    store = await _opened(args.store)
+    try:
+        events = await store.history(args.arn)
+    finally:
+        await store.close()
+    print(dumps_str({"events": [e.to_aws() for e in events]}))
+    return EXIT_OK
+
+
+async def _list(args: argparse.Namespace) -> int:
+    store = await _opened(args.store)
+    items: list[JSON] = []
+    try:
+        sm_arn = None
+        if args.state_machine:
+            found = await store.list_state_machines(max_results=1_000_000)
+            sm_arn = next((m.arn for m in found.items if m.name == args.state_machine), "")
+        token: str | None = None
+        while True:
+            page = await store.list_executions(status=args.status, state_machine_arn=sm_arn, next_token=token)
+            items.extend(e.list_item() for e in page.items)
+            token = page.next_token
+            if token is None:
+                break
+    finally:
+        await store.close()
+    print(dumps_str({"executions": items}))
+    return EXIT_OK
+
+
+async def _stop(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    store = await _opened(args.store)
+    try:
+        await store.request_stop(args.arn, args.error, args.cause)
+    finally:
+        await store.close()
+    print(dumps_str({"stopDate": format_timestamp(datetime.now(UTC))}))
+    return EXIT_OK
+
+
+_COMMANDS: Final = {
+    "start": _start,
+    "worker": _worker,
+    "describe": _describe,
+    "history": _history,
+    "list": _list,
+    "stop": _stop,
+}
