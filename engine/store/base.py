@@ -366,6 +366,14 @@ class DurableStore(Store):
         if self._frozen:
             # Suspending: nothing more is written, so nothing more may be called.
             await asyncio.Event().wait()
+        arn = record.execution_arn
+        in_flight = self._in_flight
+        if (
+            record.history.committed == record.history.last_id
+            and arn not in self._pending.records
+            and (in_flight is None or arn not in in_flight.records)
+        ):
+            return  # nothing of it is uncommitted (a resumed Task picking up its call)
         self.save(record)
         waiter = asyncio.get_running_loop().create_future()
         self._pending.waiters.append(waiter)

@@ -1,0 +1,222 @@
+"""Kill-at-every-step: a worker process SIGKILLed at each transition still gives the uncrashed result.
+
+A chain of real ``statewright worker`` processes runs one execution from a
+SQLite store; each worker commits one group of changes and is SIGKILLed just
+before its next commit (``tests.e2e.crash_worker``), so the execution is
+interrupted at every transition in turn, each time with the next step's work
+done in memory and lost. The last worker finishes it. The result, the
+history's event types and (for ``eks:runJob.sync`` on the simulators) the
+number of Jobs created must equal those of an uncrashed run.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import anyio
+import pytest
+
+from engine import Engine
+from engine.jsonvalue import dumps_str
+from engine.store import open_store
+from sim.stack import Simulators
+from tests.e2e.support import REPO, base_environment, cluster_parameters, model_job
+
+pytestmark = pytest.mark.slow
+
+MAX_WORKERS: Final = 40
+WORKER_SECONDS: Final = 30.0
+
+PLAIN: Final = {
+    "StartAt": "Start",
+    "States": {
+        "Start": {"Type": "Pass", "Parameters": {"n.$": "$.n", "items": [1, 2]}, "Next": "Pick"},
+        "Pick": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericGreaterThan": 0, "Next": "Pause"}],
+            "Default": "Never",
+        },
+        "Never": {"Type": "Fail", "Error": "Wrong"},
+        "Pause": {"Type": "Wait", "Seconds": 1, "Assign": {"kept.$": "$.n"}, "Next": "Each"},
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "StartAt": "Double",
+                "States": {
+                    "Double": {"Type": "Pass", "Parameters": {"v.$": "$"}, "Next": "Nap"},
+                    "Nap": {"Type": "Wait", "Seconds": 1, "End": True},
+                },
+            },
+            "ResultPath": "$.mapped",
+            "Next": "Both",
+        },
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "L", "States": {"L": {"Type": "Pass", "Result": "left", "End": True}}},
+                {
+                    "StartAt": "R",
+                    "States": {
+                        "R": {"Type": "Wait", "Seconds": 1, "Next": "R2"},
+                        "R2": {"Type": "Pass", "Result": "right", "End": True},
+                    },
+                },
+            ],
+            "ResultPath": "$.both",
+            "Next": "End",
+        },
+        "End": {"Type": "Pass", "Parameters": {"n.$": "$.n", "mapped.$": "$.mapped", "both.$": "$.both", "kept.$": "$kept"}, "End": True},
+    },
+}
+
+
+def _jobs_machine(simulators: Simulators) -> dict[str, Any]:
+    params = cluster_parameters(simulators)
+    named = model_job("durable-named", seconds="0.3")
+    generated = model_job("unused", seconds="0.3")
+    generated["metadata"] = {"generateName": "durable-gen-"}
+    selector = {"succeeded.$": "$.status.succeeded"}
+    return {
+        "StartAt": "Prep",
+        "States": {
+            "Prep": {"Type": "Pass", "Result": "ready", "ResultPath": "$.prep", "Next": "Named"},
+            "Named": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::eks:runJob.sync",
+                "Parameters": {**params, "Namespace": "default", "Job": named},
+                "ResultSelector": selector,
+                "ResultPath": "$.named",
+                "Next": "Generated",
+            },
+            "Generated": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::eks:runJob.sync",
+                "Parameters": {**params, "Namespace": "default", "Job": generated},
+                "ResultSelector": selector,
+                "ResultPath": "$.generated",
+                "End": True,
+            },
+        },
+    }
+
+
+async def _create(url: str, definition: Mapping[str, Any], name: str, value: Any) -> str:
+    machine, record = Engine().prepare(dict(definition), value, name=name, state_machine_name="crash")
+    store = open_store(url)
+    await store.open()
+    try:
+        await store.create_execution(record, dumps_str(machine.raw))
+    finally:
+        await store.close()
+    return record.execution_arn
+
+
+async def _status(url: str, arn: str) -> str:
+    store = open_store(url)
+    await store.open()
+    try:
+        found = await store.get_execution(arn)
+        assert found is not None
+        return found.status
+    finally:
+        await store.close()
+
+
+async def _worker(url: str, arn: str, env: Mapping[str, str], kill_before: int | None) -> int | None:
+    """Run one worker until it dies or the execution ends (then SIGTERM it); its exit status."""
+    if kill_before is None:
+        command = [sys.executable, "-m", "statewright", "worker", "--store", url, "-q"]
+    else:
+        command = [sys.executable, "-m", "tests.e2e.crash_worker", str(kill_before), "worker", "--store", url, "-q"]
+    process = await anyio.open_process(command, env=dict(env), cwd=REPO, stderr=subprocess.PIPE)
+    try:
+        with anyio.fail_after(WORKER_SECONDS):
+            while process.returncode is None:
+                if await _status(url, arn) != "RUNNING":
+                    process.send_signal(signal.SIGTERM)
+                    await process.wait()
+                    break
+                await anyio.sleep(0.05)
+        return process.returncode
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _crash_at_every_step(url: str, arn: str, env: Mapping[str, str]) -> int:
+    kills = 0
+    for _ in range(MAX_WORKERS):
+        code = await _worker(url, arn, env, kill_before=2)
+        if await _status(url, arn) != "RUNNING":
+            assert code in (0, -signal.SIGKILL)
+            return kills
+        assert code == -signal.SIGKILL, f"the worker exited with {code}, not killed"
+        kills += 1
+    raise AssertionError(f"not finished after {MAX_WORKERS} workers")
+
+
+async def _result(url: str, arn: str) -> tuple[str, Any, list[str], list[int]]:
+    store = open_store(url)
+    await store.open()
+    try:
+        found = await store.load(arn)
+        assert found is not None
+        record = found.record
+        return record.status, record.output, record.history.types, [e.id for e in record.history]
+    finally:
+        await store.close()
+
+
+async def test_a_worker_killed_at_every_transition_gives_the_uncrashed_result(tmp_path: Path) -> None:
+    env = base_environment(tmp_path)
+    plain = f"sqlite:///{tmp_path / 'plain.db'}"
+    crashed = f"sqlite:///{tmp_path / 'crashed.db'}"
+    arn = await _create(plain, PLAIN, "e", {"n": 3})
+    assert await _worker(plain, arn, env, kill_before=None) == 0
+    expected = await _result(plain, arn)
+    assert expected[0] == "SUCCEEDED"
+    assert expected[1] == {"n": 3, "mapped": [{"v": 1}, {"v": 2}], "both": ["left", "right"], "kept": 3}
+
+    await _create(crashed, PLAIN, "e", {"n": 3})
+    kills = await _crash_at_every_step(crashed, arn, env)
+    got = await _result(crashed, arn)
+    assert kills >= 5  # one per commit of the uncrashed run but the last
+    assert got[:3] == expected[:3]
+    assert got[3] == list(range(1, len(got[3]) + 1))  # ids 1..n: nothing recorded twice, nothing lost
+
+
+async def test_runjob_sync_killed_at_every_transition_creates_each_job_once(
+    simulators: Simulators, tmp_path: Path
+) -> None:
+    created: list[str] = []
+
+    def on_event(event: Any) -> None:
+        if event.table.info.resource == "jobs" and event.type == "ADDED":
+            created.append(event.entry.obj["metadata"]["name"])
+
+    simulators.cluster("demo").store.subscribe(on_event)
+    env = base_environment(tmp_path)
+    env.update(simulators.env())
+    machine = _jobs_machine(simulators)
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    arn = await _create(url, machine, "jobs", {})
+    kills = await _crash_at_every_step(url, arn, env)
+    status, output, types, ids = await _result(url, arn)
+    assert (status, output) == (
+        "SUCCEEDED",
+        {"prep": "ready", "named": {"succeeded": 1}, "generated": {"succeeded": 1}},
+    )
+    assert kills >= 3
+    # One Job per Task state however often the worker died: no second create, no EKS.409.
+    assert len(created) == 2, created
+    assert created[0] == "durable-named" and created[1].startswith("durable-gen-")
+    assert types.count("TaskSubmitted") == 2 and types.count("TaskScheduled") == 2
+    assert "TaskFailed" not in types
+    assert ids == list(range(1, len(ids) + 1))
