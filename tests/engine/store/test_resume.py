@@ -344,8 +344,9 @@ async def test_a_stop_request_in_the_store_aborts_the_running_execution(harness:
     definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
     async with harness.engine(clock=SystemClock(), store=store_url) as engine:
         execution = engine.start(definition, {}, name="to-stop")
-        await anyio.sleep(0.05)
         assert engine.store is not None
+        await anyio.sleep(0.05)
+        await engine.store.flush()  # the execution is in the store before the stop is asked for
         await engine.store.request_stop(execution.execution_arn, "Operator", "no longer needed")
         assert await engine.apply_stop_requests() == 1
         result = await execution.wait()
