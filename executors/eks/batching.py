@@ -382,6 +382,14 @@ class JobFeed:
                 break
             del finished[oldest]
 
+    async def confirm_gone(self, name: str, uid: str | None) -> dict[str, JSON] | None:
+        """After a read found no Job ``name``: the finished Job the feed saw before its deletion, or None.
+
+        A lister cannot know more than what it listed; the watch overrides this
+        to let its stream catch up with the read first.
+        """
+        return self.finished_job(name, uid)
+
     def finished_job(self, name: str, uid: str | None) -> dict[str, JSON] | None:
         """A copy of the remembered finished Job ``name`` (with ``uid`` when known), or None."""
         entry = self.finished.get(name)
@@ -700,9 +708,9 @@ async def wait_on_feed(
             try:
                 job = await read_job(client, ref)
             except StatesError as exc:
-                finished = feed.finished_job(ref.name, ref.uid) if exc.error == "EKS.404" else None
+                finished = await feed.confirm_gone(ref.name, ref.uid) if exc.error == "EKS.404" else None
                 if finished is not None:
-                    return finished  # seen finished, then deleted while this read was on its way
+                    return finished  # seen finished, then deleted before this read
                 if not isinstance(exc, TransientEksError):
                     raise
                 transient += 1

@@ -279,6 +279,7 @@ class KubeClient:
         query: Mapping[str, list[str]] | Iterable[tuple[str, str]] | None = None,
         body: JSON | str | None = None,
         content_type: str | None = None,
+        retry: RetryRule | None = None,
     ) -> Coroutine[Any, Any, KubeResponse]:
         """Send one request to a path on the cluster's endpoint (await the result).
 
@@ -292,6 +293,7 @@ class KubeClient:
             query: query parameters; a list value repeats its key.
             body: a JSON value (sent as JSON) or a string (sent as is); None for no body.
             content_type: the body's media type; JSON by default.
+            retry: the retry rule for this request instead of the client's.
 
         Returns:
             The 2xx answer.
@@ -307,7 +309,8 @@ class KubeClient:
         send = _RawRequest(self, method, path, _query_pairs(query), body, content_type)
         reads = method in _READS
         return self._send(
-            method, send, read_body=method != "HEAD", slots=self._read_slots if reads else self._in_flight
+            method, send, read_body=method != "HEAD", slots=self._read_slots if reads else self._in_flight,
+            rule=retry,
         )
 
     async def _send(
@@ -317,6 +320,7 @@ class KubeClient:
         *,
         read_body: bool = True,
         slots: RequestSlots | None = None,
+        rule: RetryRule | None = None,
     ) -> KubeResponse:
         """Pace, send, retry by the ``RetryRule``, and finish one request.
 
@@ -325,8 +329,10 @@ class KubeClient:
             send: makes one attempt and returns the unread response.
             read_body: read the body of the final answer (False for HEAD).
             slots: the request slots of the pool ``send`` uses (the writes pool's by default).
+            rule: the retry rule (the client's by default).
         """
-        rule = self._retry
+        if rule is None:
+            rule = self._retry
         if slots is None:
             slots = self._in_flight
         attempt = 0
@@ -459,8 +465,13 @@ class KubeClient:
             # A stream left before its end cannot go back to the pool: close its connection.
             response.close()
 
-    async def create_job(self, namespace: str, job: Mapping[str, JSON]) -> dict[str, JSON]:
-        """Create a batch/v1 Job and return it as Kubernetes wrote it.
+    async def create_job(
+        self, namespace: str, job: Mapping[str, JSON], *, retry: RetryRule | None = None
+    ) -> dict[str, JSON]:
+        """Create a batch/v1 Job and return it as Kubernetes wrote it .
+
+        ``retry`` replaces the client's rule for this request (``create.create_job``
+        passes one attempt and retries itself, reading back what an ambiguous failure left).
 
         Raw POST with orjson, like the status GET: every execution creates one
         Job, and kubernetes-asyncio's path (a sanitized copy of the manifest,
@@ -471,7 +482,8 @@ class KubeClient:
             StatesError: ``EKS.409`` when the name is taken, ``EKS.<status>`` otherwise.
         """
         response = await self.request(
-            "POST", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs", body=job if isinstance(job, dict) else dict(job)
+            "POST", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs",
+            body=job if isinstance(job, dict) else dict(job), retry=retry,
         )
         return _object(response)
 

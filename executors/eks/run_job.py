@@ -1,5 +1,9 @@
 """``eks:runJob`` and ``eks:runJob.sync``: run a batch/v1 Job, optionally wait and fetch its logs.
 
+The Job is created once, whatever the API server does meanwhile
+(``create.create_job``: retried when safe, read back by name and owner mark
+when a failure leaves it unknown whether the Job was made).
+
 Request-response creates the Job and returns it as the create call answered
 (spec §4.2, UNCONFIRMED: the created object, no ``status`` yet). ``.sync``
 creates it, saves a resumable handle (namespace, name, uid), records
@@ -46,6 +50,7 @@ from engine.executor import (
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
+from executors.eks.create import create_job
 from executors.eks.errors import task_failed
 from executors.eks.kube import (
     CLUSTER_FIELDS,
@@ -68,7 +73,6 @@ from executors.eks.polling import (
     policy_for,
     poll_until,
 )
-from executors.eks.recovery import create_job_once
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -247,7 +251,10 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
 
     ref = JobRef.from_handle(ctx.handle, resource)
     if ref is None:
-        created = await create_job_once(ctx, client, namespace, manifest)
+        if isinstance(policy, WatchPollPolicy):
+            # The namespace's stream must be running before the Job exists, to see all of it.
+            await services.job_watches().prepare(client, namespace, policy)
+        created = await create_job(ctx, client, namespace, manifest)
         ref = JobRef.of(created, namespace)
         ctx.save_handle(ref.handle(resource))
         if not sync:

@@ -63,6 +63,12 @@ from executors.eks.polling import WATCH_FALLBACK_SECONDS, PollPolicy, WatchPollP
 
 log = logging.getLogger(__name__)
 
+CATCH_UP_SECONDS: Final = 3.0
+"""How long a waiter whose Job is gone waits for the stream to reach the moment it looked (the
+stream's position moves only with Job events and bookmarks, so this bounds the quiet case)."""
+CATCH_UP_STEP_SECONDS: Final = 0.02
+PREPARE_SECONDS: Final = 10.0
+"""How long a runJob.sync waits for its namespace's watch to be listed before it creates its Job."""
 WATCH_TIMEOUT_SECONDS: Final = 300
 """How long the server is asked to keep one stream open (kube-apiserver caps it at 30-60 min)."""
 GONE: Final = 410
@@ -116,6 +122,29 @@ class JobWatch(JobFeed):
         if not (current.isdecimal() and created_version.isdecimal()):
             return False
         return int(created_version) > int(current)
+
+    async def confirm_gone(self, name: str, uid: str | None) -> dict[str, JSON] | None:
+        """The Job was not found: let the stream reach the present, then say whether it saw the Job finish.
+
+        A Job deleted as it finished (``ttlSecondsAfterFinished: 0``) may be gone
+        before the stream delivers its last events; a LIST tells where "now"
+        is, and the stream's events up to there tell whether it finished.
+        """
+        finished = self.finished_job(name, uid)
+        if finished is not None or self.listing_fallback:
+            return finished
+        listing = await self.client.list_jobs(self.namespace, field_selector=f"metadata.name={name}")
+        meta = listing.get("metadata")
+        now = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        if not isinstance(now, str) or not now.isdecimal():
+            return None
+        with anyio.move_on_after(CATCH_UP_SECONDS):
+            while not self.closed and self.finished_job(name, uid) is None:
+                current = self.resource_version
+                if current is not None and current.isdecimal() and int(current) >= int(now):
+                    break
+                await anyio.sleep(CATCH_UP_STEP_SECONDS)
+        return self.finished_job(name, uid)
 
     def on_busy(self) -> None:
         if self._scope is not None:
@@ -240,6 +269,20 @@ class JobWatches(FeedHub[JobWatch]):
     def make_feed(self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy) -> JobWatch:
         fallback = policy.fallback_seconds if isinstance(policy, WatchPollPolicy) else WATCH_FALLBACK_SECONDS
         return JobWatch(self, key, client, namespace, fallback, self.idle_seconds)
+
+    async def prepare(self, client: KubeClient, namespace: str, policy: PollPolicy) -> None:
+        """Start the namespace's watch and let it list, before a Job is created there.
+
+        Then the stream is behind the Job's creation and delivers all of it, also
+        a Job that finishes and is deleted at once; a waiter that subscribed to a
+        feed started only after its Job was gone could not tell it had finished.
+        """
+        feed = await self.feed(client, namespace, policy)
+        with anyio.move_on_after(PREPARE_SECONDS):
+            # Polled: rare (only while the feed's first LIST runs), bounded, and the
+            # flags change in several places that would each have to set an event.
+            while not (feed.synced or feed.closed or feed.listing_fallback or feed.forbidden):  # noqa: ASYNC110
+                await anyio.sleep(CATCH_UP_STEP_SECONDS)
 
     @property
     def streams(self) -> int:

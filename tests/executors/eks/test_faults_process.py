@@ -234,3 +234,31 @@ async def test_connections_that_send_their_headers_too_slowly_are_closed(service
         assert status == 200
         assert "gitVersion" in body
     assert "Traceback" not in kube.stderr, kube.stderr
+
+
+async def test_job_creation_goes_through_throttling_server_errors_and_dropped_connections_once(
+    services: EksServices,
+) -> None:
+    """No Retry on the Task: every create is retried or read back, no Job is made twice, no EKS.409 for our own."""
+    async with KubeProcess(TOKEN, ["--fault-rate", "0.15", "--drop-rate", "0.05", "--fault-seed", "3"]) as kube:
+        async with engine_for(services) as engine:
+            compiled = engine.compile(machine(kube))
+            inputs = []
+            for i in range(80):
+                job = manifest(f"c-{i}", seconds=0.2)
+                if i % 2:
+                    job["metadata"] = {"generateName": f"g-{i}-"}
+                inputs.append({"job": job})
+            executions = [engine.start(compiled, item) for item in inputs]
+            with anyio.fail_after(RUN_LIMIT_SECONDS):
+                results = [await e.wait() for e in executions]
+        status, listing = None, None
+        for _ in range(20):  # the listing itself may meet an injected fault
+            status, listing = await kube_get(kube, "/apis/batch/v1/namespaces/default/jobs")
+            if status == 200:
+                break
+    assert [(r.status, r.error, r.cause) for r in results] == [("SUCCEEDED", None, None)] * 80
+    assert listing is not None
+    names = sorted(item["metadata"]["name"] for item in listing["items"])
+    assert len(names) == 80  # one Job per execution, none twice
+    assert sorted(r.output["metadata"]["name"] for r in results) == names

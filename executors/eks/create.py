@@ -1,0 +1,215 @@
+"""Creating a runJob's Job exactly once, through throttling, server errors and dropped connections.
+
+A POST that fails may or may not have created the Job, and trying again
+blindly makes either a second Job (``generateName``) or an ``EKS.409`` for the
+Job we created ourselves. So each failure is sorted first:
+
+* **safe to send again** — nothing was created: a 429 (the server refused it
+  before processing; wait its ``Retry-After``), a 503, or a connection that
+  could not be made (refused, unreachable: the request never left);
+* **ambiguous** — the request reached the server and the answer is lost or
+  says nothing (a connection dropped after sending, a 500/502/504, a timeout):
+  read the Job back by name and by its owner mark before creating again;
+* anything else (400, 403, 404, 409 for a namesake, 422, TLS) fails the Task
+  at once with the error AWS's integration gives.
+
+Every Job is created with a fixed name and an owner mark, so a read-back is
+exact: a ``generateName`` manifest gets its name here (the prefix plus five
+characters of Kubernetes' alphabet, drawn from the call's seeded generator),
+and the Job carries the call's mark of ``recovery`` (the execution ARN, the
+Task state's Entered event id and the attempt as annotations; with a durable
+store also the ``statewright.io/call`` label), the same mark a resumed
+execution recognizes its Job by after a crash. A Job with our name and our
+mark is ours (adopted, never a 409); one with our name and another mark, or
+none, is a namesake (``EKS.409``, as AWS answers). Without a durable store
+the mark is annotations only: a Job created with labels of its own loses the
+labels Kubernetes would default from its pod template (``job-name``,
+``controller-uid``), which users select by.
+
+Retries back off with full jitter from a ``random.Random`` seeded by the
+call's mark (the execution ARN comes from the engine's seeded id source), and sleep
+on ``ctx.clock``, so virtual time and replays see the same schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Mapping
+from typing import Final
+
+import aiohttp
+
+from engine.errors import StatesError
+from engine.executor import ExecutorContext
+from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
+from executors.eks import recovery
+from executors.eks.kube import KubeClient
+from executors.eks.ratelimit import MAX_RETRY_AFTER_SECONDS, RetryRule
+
+log = logging.getLogger(__name__)
+
+CREATE_MAX_ATTEMPTS: Final = 10
+CREATE_BACKOFF_BASE_SECONDS: Final = 0.25
+CREATE_BACKOFF_CAP_SECONDS: Final = 8.0
+ONE_ATTEMPT: Final = RetryRule(max_attempts=1)
+SAFE_STATUSES: Final = frozenset({"EKS.429", "EKS.503"})
+AMBIGUOUS_STATUSES: Final = frozenset({"EKS.500", "EKS.502", "EKS.504"})
+NAME_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
+"""What kube-apiserver appends to a ``generateName`` (k8s.io/apimachinery ``rand.String``)."""
+NAME_SUFFIX_LENGTH: Final = 5
+MAX_NAME_LENGTH: Final = 63
+
+
+def call_rng(owner: str) -> random.Random:
+    """The call's generator, seeded by its mark (jitter and generated names)."""
+    return random.Random(hashlib.sha256(f"create|{owner}".encode()).digest())
+
+
+def mark_job(ctx: ExecutorContext, manifest: Mapping[str, JSON], rng: random.Random) -> dict[str, JSON]:
+    """The manifest with a fixed name and this call's mark (a copy; see ``recovery.mark_job``).
+
+    With a durable store the mark is ``recovery``'s label and annotations; without
+    one, the annotations only (a label would replace the labels Kubernetes
+    defaults from the pod template, ``job-name`` and ``controller-uid``).
+    """
+    if recovery.marking(ctx):
+        out = recovery.mark_job(ctx, dict(manifest))
+    else:
+        out = dict(manifest)
+        meta = out.get("metadata")
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        annotations = meta.get("annotations")
+        annotations = dict(annotations) if isinstance(annotations, dict) else {}
+        annotations.update(recovery.marks(ctx))
+        meta["annotations"] = annotations
+        out["metadata"] = meta
+    meta = dict(out["metadata"])
+    if not meta.get("name") and isinstance(meta.get("generateName"), str) and meta["generateName"]:
+        prefix = str(meta["generateName"])[: MAX_NAME_LENGTH - NAME_SUFFIX_LENGTH]
+        meta["name"] = prefix + "".join(rng.choice(NAME_ALPHABET) for _ in range(NAME_SUFFIX_LENGTH))
+        del meta["generateName"]
+    out["metadata"] = meta
+    return out
+
+
+def sent_nothing(exc: StatesError) -> bool:
+    """Whether a transport failure happened before the request left (the connection was never made)."""
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(
+        cause, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
+    )
+
+
+def broken_after_sending(exc: StatesError) -> bool:
+    """Whether a transport failure may have come after the server received the request."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
+        return False
+    return isinstance(cause, aiohttp.ClientError | TimeoutError) and not sent_nothing(exc)
+
+
+def retry_after(exc: StatesError) -> float | None:
+    """``details.retryAfterSeconds`` of a Kubernetes 429 Status in the error's cause, if any."""
+    try:
+        cause = loads(exc.cause or "")
+    except JSONDecodeError:
+        return None
+    body = cause.get("ResponseBody") if isinstance(cause, dict) else None
+    details = body.get("details") if isinstance(body, dict) else None
+    seconds = details.get("retryAfterSeconds") if isinstance(details, dict) else None
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
+        return min(float(seconds), MAX_RETRY_AFTER_SECONDS)
+    return None
+
+
+def backoff(attempt: int, rng: random.Random) -> float:
+    """Full-jitter exponential backoff before try ``attempt + 1``."""
+    ceiling = min(CREATE_BACKOFF_CAP_SECONDS, CREATE_BACKOFF_BASE_SECONDS * 2**attempt)
+    return rng.uniform(0.0, ceiling)
+
+
+async def read_back(client: KubeClient, ctx: ExecutorContext, namespace: str, name: str) -> dict[str, JSON] | None:
+    """The Job ``name`` when it is this call's, None when there is none.
+
+    Raises:
+        StatesError: ``EKS.409`` when a Job that is not this call's has the name
+            (as the create would have answered); the read's own error otherwise.
+    """
+    try:
+        job = await client.get_job(namespace, name)
+    except StatesError as exc:
+        if exc.error == "EKS.404":
+            return None
+        raise
+    if recovery.is_own_job(ctx, job):
+        return job
+    raise Namesake("EKS.409", _already_exists(namespace, name))
+
+
+class Namesake(StatesError):
+    """``EKS.409``: the Job's name belongs to a Job that is not this call's."""
+
+
+def _already_exists(namespace: str, name: str) -> str:
+    body = {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": f'jobs.batch "{name}" already exists', "reason": "AlreadyExists",
+        "details": {"name": name, "group": "batch", "kind": "jobs"}, "code": 409,
+    }  # fmt: skip
+    return dumps_str({"ResponseBody": body, "StatusCode": 409, "StatusText": "Conflict"})
+
+
+async def create_job(
+    ctx: ExecutorContext, client: KubeClient, namespace: str, manifest: Mapping[str, JSON]
+) -> dict[str, JSON]:
+    """Create the Job once (see the module docstring) and return it as Kubernetes wrote it.
+
+    Raises:
+        StatesError: the create's error when it is not worth another try, or the
+            last one after ``CREATE_MAX_ATTEMPTS``; ``EKS.409`` when the name
+            belongs to a Job that is not this call's.
+    """
+    rng = call_rng(recovery.call_id(ctx))
+    job = mark_job(ctx, manifest, rng)
+    meta = job["metadata"]
+    name = str(meta["name"]) if isinstance(meta, dict) and meta.get("name") else None
+    unsure = False  # an earlier attempt may have created it
+    conflict: StatesError | None = None  # the create's own 409, said again for a namesake
+    attempt = 0
+    while True:
+        try:
+            if unsure and name is not None:
+                found = await read_back(client, ctx, namespace, name)
+                if found is not None:
+                    log.info("the Job %s/%s was created by an earlier attempt; using it", namespace, name)
+                    return found
+                unsure = False
+            return await client.create_job(namespace, job, retry=ONE_ATTEMPT)
+        except Namesake:
+            if conflict is not None:
+                raise conflict from None
+            raise
+        except StatesError as exc:
+            if exc.error == "EKS.409" and name is not None:
+                # Taken: by an earlier attempt of this call (ours: use it) or by a namesake (EKS.409).
+                unsure = True
+                conflict = exc
+                delay = 0.0
+            elif exc.error in AMBIGUOUS_STATUSES or broken_after_sending(exc):
+                unsure = True
+                delay = backoff(attempt, rng)
+            elif exc.error in SAFE_STATUSES or sent_nothing(exc):
+                delay = (retry_after(exc) if exc.error == "EKS.429" else None) or backoff(attempt, rng)
+            else:
+                raise
+            attempt += 1
+            if attempt >= CREATE_MAX_ATTEMPTS:
+                raise
+            log.debug("creating Job %s/%s failed (%s); trying again in %.2fs", namespace, name, exc.error, delay)
+        if delay > 0:
+            await ctx.clock.sleep(delay)
+
+
+__all__ = ["Namesake", "create_job", "mark_job", "read_back"]
