@@ -7,6 +7,7 @@ annotations say how long a container runs, its exit code and its log.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -234,8 +235,10 @@ async def test_a_job_name_that_exists_already_fails_with_eks_409(kube: Any, serv
         call(params(kube, job("same")), IntegrationPattern.REQUEST_RESPONSE), Recorded().context(), services
     )
     assert first["metadata"]["name"] == "same"
+    # Another Task (here: a later entry of the state) whose Job has the same name.
+    later = dataclasses.replace(Recorded().context(), entered_event_id=7)
     with pytest.raises(StatesError) as caught:
-        await run_job(call(params(kube, job("same"))), Recorded().context(), services)
+        await run_job(call(params(kube, job("same"))), later, services)
     assert caught.value.error == "EKS.409"
     cause = json.loads(caught.value.cause or "")
     assert cause["StatusCode"] == 409 and cause["ResponseBody"]["reason"] == "AlreadyExists"
