@@ -15,13 +15,20 @@ service embedding the engine would set at start-up; the engine itself never
 changes process-wide GC settings).
 
     python -m benchmarks.transitions [--executions 10000] [--states 20] [--repeat 3]
+        [--store sqlite:///PATH]
+
+With ``--store`` every execution is kept in that durable store (the file is
+replaced before each run) and a run ends once the store has committed
+everything, so the rate includes the group commits.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import os
 import statistics
 import time
 
@@ -45,7 +52,7 @@ TUNED_GC = (100_000, 50, 100)
 
 
 async def run_once(
-    executions: int, states: int, *, guard: bool, history: bool, tuned_gc: bool = False
+    executions: int, states: int, *, guard: bool, history: bool, tuned_gc: bool = False, store: str | None = None
 ) -> dict[str, object]:
     machine = parse_definition(chain(states))
     registry = ExecutorRegistry()
@@ -54,8 +61,10 @@ async def run_once(
     if tuned_gc:
         gc.set_threshold(*TUNED_GC)
     try:
+        if store is not None:
+            _fresh(store)
         return await _measure(
-            machine, registry, executions, states, guard=guard, history=history, tuned_gc=tuned_gc
+            machine, registry, executions, states, guard=guard, history=history, tuned_gc=tuned_gc, store=store
         )
     finally:
         gc.set_threshold(*saved)
@@ -70,14 +79,17 @@ async def _measure(
     guard: bool,
     history: bool,
     tuned_gc: bool,
+    store: str | None = None,
 ) -> dict[str, object]:
     async with Engine(
-        registry=registry, size_limit=262_144 if guard else None, record_history=history, seed=1
+        registry=registry, size_limit=262_144 if guard else None, record_history=history, seed=1, store=store
     ) as engine:
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         handles = [engine.start(machine, {"v": k}) for k in range(executions)]
         results = [await h.wait() for h in handles]
+        if engine.store is not None:
+            await engine.store.flush()  # a durable run ends when everything is committed
         seconds = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
     ok = sum(1 for r in results if r.status == "SUCCEEDED")
@@ -89,6 +101,7 @@ async def _measure(
         "size_guard": guard,
         "history": history,
         "gc": "tuned" if tuned_gc else "default",
+        "store": store,
         "succeeded": ok,
         "n": transitions,
         "seconds": round(seconds, 4),
@@ -98,6 +111,15 @@ async def _measure(
     }
 
 
+def _fresh(url: str) -> None:
+    """Remove a SQLite store's files so each run starts empty (names repeat: the engine is seeded)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///").partition("?")[0]
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path + suffix)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -105,13 +127,16 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=10_000)
     parser.add_argument("--states", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--store", metavar="URL", help="keep executions in this store (sqlite:///PATH; replaced per run)")
     args = parser.parse_args()
     rates: dict[tuple[bool, bool], list[float]] = {}
     for _ in range(args.repeat):
         for tuned in (False, True):
             for guard in (True, False):
                 rec = asyncio.run(
-                    run_once(args.executions, args.states, guard=guard, history=True, tuned_gc=tuned)
+                    run_once(
+                        args.executions, args.states, guard=guard, history=True, tuned_gc=tuned, store=args.store
+                    )
                 )
                 rates.setdefault((tuned, guard), []).append(float(rec["rate"]))  # type: ignore[arg-type]
                 emit(rec)

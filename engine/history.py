@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
+
 from engine.jsonvalue import JSON, dumps_str
 
 _STRING_FIELDS: Final = frozenset({"input", "output", "parameters"})
@@ -104,6 +106,12 @@ def _pack(details: Mapping[str, JSON]) -> Mapping[str, Any]:
     }
 
 
+def _packed_text(value: object) -> str:
+    if isinstance(value, _Packed):
+        return value.text()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _unpack(details: Mapping[str, Any]) -> Mapping[str, JSON]:
     if not any(isinstance(v, _Packed) for v in details.values()):
         return details
@@ -156,6 +164,22 @@ class History:
     def resume_after(self, count: int) -> None:
         """Continue a stored history of ``count`` events (kept by the store, not in memory)."""
         self._count = self._base = self.committed = count
+
+    def encode_after(self, event_id: int) -> tuple[int, bytes]:
+        """The events in memory with an id above ``event_id`` as one JSON array, and the first one's id.
+
+        Each element is ``[type, timestamp, name, value_or_details, previous]``
+        (the internal row): a durable store keeps a batch of events as one
+        value, encoded in one call, instead of one object per event.
+        """
+        start = max(event_id - self._base, 0)
+        return start + self._base + 1, orjson.dumps(self._rows[start:], default=_packed_text)
+
+    @staticmethod
+    def decode(first_id: int, data: bytes | str) -> list[HistoryEvent]:
+        """The events ``encode_after`` encoded (ids from ``first_id``)."""
+        rows = orjson.loads(data)
+        return [History._event(first_id - 1 + i, (row[0], row[1], row[2], row[3], row[4])) for i, row in enumerate(rows)]
 
     @classmethod
     def from_events(cls, events: list[HistoryEvent], *, enabled: bool = True) -> History:

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Generic, TypeVar
 
+import orjson
+
 from engine.definition.model import StateMachine
 from engine.errors import StatewrightError
-from engine.history import HistoryEvent
+from engine.history import History, HistoryEvent
 from engine.jsonvalue import JSON, dumps_str
 from engine.runtime.execution import RUNNING, ExecutionRecord
 
@@ -242,20 +244,60 @@ class Store(abc.ABC):
 # -- group commit --------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class ExecutionWrite:
-    """One execution's changes in a batch, serialized on the event loop (a consistent snapshot)."""
+    """One execution's changes in a batch, serialized on the event loop (a consistent snapshot).
 
-    execution_arn: str
-    status: str
-    position: str  # JSON text: position and variables
-    events: list[HistoryEvent]
-    event_count: int
-    output: str | None = None
-    error: str | None = None
-    cause: str | None = None
-    stop_date: float | None = None
-    create: ExecutionCreate | None = None
+    The new events come either as ``events`` or encoded in one value
+    (``encoded``: the first new id and ``History.encode_after``'s bytes);
+    each form is derived from the other on first use.
+    """
+
+    __slots__ = (
+        "_encoded", "_events", "cause", "create", "error", "event_count", "execution_arn",
+        "output", "position", "status", "stop_date",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        execution_arn: str,
+        status: str,
+        position: str,
+        events: list[HistoryEvent] | None = None,
+        event_count: int = 0,
+        output: str | None = None,
+        error: str | None = None,
+        cause: str | None = None,
+        stop_date: float | None = None,
+        create: ExecutionCreate | None = None,
+        *,
+        encoded: tuple[int, bytes] | None = None,
+    ) -> None:
+        self.execution_arn = execution_arn
+        self.status = status
+        self.position = position  # JSON text: position and variables
+        self._events = events
+        self._encoded = encoded
+        self.event_count = event_count
+        self.output = output
+        self.error = error
+        self.cause = cause
+        self.stop_date = stop_date
+        self.create = create
+
+    @property
+    def events(self) -> list[HistoryEvent]:
+        """The new events, in id order."""
+        if self._events is None:
+            self._events = History.decode(*self._encoded) if self._encoded is not None else []
+        return self._events
+
+    @property
+    def encoded(self) -> tuple[int, bytes] | None:
+        """``(first id, JSON array)`` of the new events, or None when there are none."""
+        if self._encoded is None and self._events:
+            rows = [(e.type, e.timestamp, None, dict(e.details) if e.details is not None else None, e.previous_event_id) for e in self._events]
+            self._encoded = (self._events[0].id, orjson.dumps(rows))
+        return self._encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +319,7 @@ class ExecutionCreate:
 class _Batch:
     records: dict[str, ExecutionRecord] = field(default_factory=dict)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    woken: bool = False  # the writer was told of this batch
 
 
 class DurableStore(Store):
@@ -353,12 +396,15 @@ class DurableStore(Store):
         self.save(record)
 
     def save(self, record: ExecutionRecord) -> None:
-        if self._frozen or record.execution_arn in self._rejected:
+        # Called at every transition: kept to a dict store and one flag test.
+        if self._frozen or (self._rejected and record.execution_arn in self._rejected):
             return
-        self._pending.records[record.execution_arn] = record
-        wake = self._wake
-        if wake is not None and not wake.is_set():
-            wake.set()
+        pending = self._pending
+        pending.records[record.execution_arn] = record
+        if not pending.woken:
+            pending.woken = True
+            if self._wake is not None:
+                self._wake.set()
 
     async def commit(self, record: ExecutionRecord) -> None:
         if self._failed is not None:
@@ -467,14 +513,18 @@ class DurableStore(Store):
         from engine.store.codec import state_to_text
 
         history = record.history
-        events = history.events_after(history.committed) if history.enabled else []
+        encoded = (
+            history.encode_after(history.committed)
+            if history.enabled and history.committed < history.last_id
+            else None
+        )
         finished = record.status != RUNNING
         write = ExecutionWrite(
             execution_arn=record.execution_arn,
             status=record.status,
             position="" if finished else state_to_text(record),
-            events=events,
             event_count=history.last_id,
+            encoded=encoded,
         )
         if finished:
             write.output = dumps_str(record.output) if record.status == "SUCCEEDED" else None

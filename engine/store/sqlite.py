@@ -108,9 +108,26 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             requested REAL NOT NULL
         )""",
     ),
+    # 2: history kept as chunks, one row per execution per commit (each chunk a JSON array of
+    # [type, timestamp, name, value or details, previous id]): a commit writes one row for
+    # an execution's new events instead of one per event. Chunks are appended, never rewritten.
+    (
+        """CREATE TABLE history_chunks (
+            execution_seq INTEGER NOT NULL,
+            first_id INTEGER NOT NULL,
+            last_id INTEGER NOT NULL,
+            events BLOB NOT NULL,
+            PRIMARY KEY (execution_seq, first_id)
+        ) WITHOUT ROWID""",
+        """INSERT INTO history_chunks (execution_seq, first_id, last_id, events)
+            SELECT execution_seq, id, id, json_array(json_array(type, timestamp, NULL, json(details), previous_id))
+            FROM history""",
+        "DROP TABLE history",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
+_INSERT_CHUNK: Final = "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES (?, ?, ?, ?)"
 _EXECUTION_COLUMNS: Final = (
     "seq, arn, state_machine_arn, state_machine_name, name, type, role_arn, redrive_count, status, "
     "input, output, error, cause, start_date, stop_date"
@@ -163,6 +180,10 @@ class SQLiteStore(DurableStore):
         self._owner = uuid.uuid4().hex
         self._seqs: dict[str, int] = {}  # writer thread only: live executions' row ids
         self._seen = 0  # writer thread only: the highest seq handed out by running()
+        # Writer thread only: definitions and state machines known to be in the file (forgotten
+        # when a transaction rolls back, since it may have been the one that added them).
+        self._digests: dict[str, str] = {}
+        self._machines: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> SQLiteStore:
@@ -278,6 +299,8 @@ class SQLiteStore(DurableStore):
                 result = body(db)
                 db.execute("COMMIT")
             except BaseException:
+                self._digests.clear()
+                self._machines.clear()
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
@@ -295,21 +318,25 @@ class SQLiteStore(DurableStore):
     async def _write_batch(self, writes: Sequence[ExecutionWrite]) -> set[str]:
         return await self._call(self._transaction, lambda db: self._write_sync(db, writes))
 
-    @staticmethod
-    def _definition(db: sqlite3.Connection, text: str) -> str:
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        db.execute("INSERT OR IGNORE INTO definitions (hash, text) VALUES (?, ?)", (digest, text))
+    def _definition(self, db: sqlite3.Connection, text: str) -> str:
+        digest = self._digests.get(text)
+        if digest is None:
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            db.execute("INSERT OR IGNORE INTO definitions (hash, text) VALUES (?, ?)", (digest, text))
+            self._digests[text] = digest
         return digest
 
     def _insert_execution(self, db: sqlite3.Connection, w: ExecutionWrite, owner: str | None) -> int | None:
         c = w.create
         assert c is not None
         digest = self._definition(db, c.definition)
-        db.execute(
-            "INSERT OR IGNORE INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (c.state_machine_arn, c.state_machine_name, c.type, digest, c.role_arn, c.start_date),
-        )
+        if c.state_machine_arn not in self._machines:
+            db.execute(
+                "INSERT OR IGNORE INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (c.state_machine_arn, c.state_machine_name, c.type, digest, c.role_arn, c.start_date),
+            )
+            self._machines.add(c.state_machine_arn)
         cur = db.execute(
             "INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, "
             "role_arn, redrive_count, status, input, start_date, state, event_count, owner) "
@@ -336,7 +363,7 @@ class SQLiteStore(DurableStore):
 
     def _write_sync(self, db: sqlite3.Connection, writes: Sequence[ExecutionWrite]) -> set[str]:
         conflicts: set[str] = set()
-        events: list[tuple[int, int, int, float, str, str | None]] = []
+        chunks: list[tuple[int, int, int, bytes]] = []
         updates: list[tuple[Any, ...]] = []
         finished: list[tuple[str]] = []
         for w in writes:
@@ -351,29 +378,17 @@ class SQLiteStore(DurableStore):
                 # Not created, submitted or resumed through this store: an execution whose
                 # create found its name taken. Its changes must never reach the other's row.
                 continue
-            for ev in w.events:
-                events.append(
-                    (
-                        seq,
-                        ev.id,
-                        ev.previous_event_id,
-                        ev.timestamp,
-                        ev.type,
-                        dumps_str(dict(ev.details)) if ev.details is not None else None,
-                    )
-                )
+            encoded = w.encoded
+            if encoded is not None:
+                chunks.append((seq, encoded[0], w.event_count, encoded[1]))
             updates.append(
                 (w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq)
             )
             if w.status != RUNNING:
                 finished.append((w.execution_arn,))
                 self._seqs.pop(w.execution_arn, None)
-        if events:
-            db.executemany(
-                "INSERT INTO history (execution_seq, id, previous_id, timestamp, type, details) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                events,
-            )
+        if chunks:
+            db.executemany(_INSERT_CHUNK, chunks)
         if updates:
             db.executemany(
                 "UPDATE executions SET status = ?, state = ?, event_count = ?, output = ?, error = ?, "
@@ -464,14 +479,9 @@ class SQLiteStore(DurableStore):
             if seq is None:
                 return False
             self._seqs[write.execution_arn] = seq
-            events = [
-                (seq, ev.id, ev.previous_event_id, ev.timestamp, ev.type, dumps_str(dict(ev.details)) if ev.details else None)
-                for ev in write.events
-            ]
-            db.executemany(
-                "INSERT INTO history (execution_seq, id, previous_id, timestamp, type, details) VALUES (?, ?, ?, ?, ?, ?)",
-                events,
-            )
+            encoded = write.encoded
+            if encoded is not None:
+                db.execute(_INSERT_CHUNK, (seq, encoded[0], write.event_count, encoded[1]))
             db.execute("UPDATE executions SET event_count = ? WHERE seq = ?", (write.event_count, seq))
             return True
 
@@ -529,10 +539,12 @@ class SQLiteStore(DurableStore):
         return Page(items, token)
 
     @staticmethod
-    def _events(rows: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
-        return [
-            HistoryEvent(r[0], r[1], r[2], r[3], loads(r[4]) if r[4] is not None else None) for r in rows
-        ]
+    def _events(chunks: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
+        """Events from ``(first_id, events)`` chunks in id order."""
+        out: list[HistoryEvent] = []
+        for first_id, data in chunks:
+            out.extend(History.decode(first_id, data))
+        return out
 
     async def history(
         self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
@@ -541,17 +553,18 @@ class SQLiteStore(DurableStore):
             row = db.execute("SELECT seq FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
             if row is None:
                 raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
-            if reverse:
-                cond, order, bound = "id < ?", "DESC", after or 2**62
-            else:
-                cond, order, bound = "id > ?", "ASC", after
+            cond, bound = ("first_id < ?", after or 2**62) if reverse else ("last_id > ?", after)
             return db.execute(
-                f"SELECT id, previous_id, timestamp, type, details FROM history WHERE execution_seq = ? AND {cond} "
-                f"ORDER BY id {order} LIMIT ?",
-                (row[0], bound, max_results if max_results is not None else -1),
+                f"SELECT first_id, events FROM history_chunks WHERE execution_seq = ? AND {cond} ORDER BY first_id",
+                (row[0], bound),
             ).fetchall()
 
-        return self._events(await self._call(self._read, body))
+        events = self._events(await self._call(self._read, body))
+        if reverse:
+            events = [e for e in reversed(events) if not after or e.id < after]
+        else:
+            events = [e for e in events if e.id > after]
+        return events[:max_results] if max_results is not None else events
 
     def _record(self, row: Sequence[Any], state: str, event_count: int, events: list[HistoryEvent] | None) -> ExecutionRecord:
         try:
@@ -596,8 +609,7 @@ class SQLiteStore(DurableStore):
             if row is None:
                 return None
             events = db.execute(
-                "SELECT id, previous_id, timestamp, type, details FROM history WHERE execution_seq = ? ORDER BY id",
-                (row[0],),
+                "SELECT first_id, events FROM history_chunks WHERE execution_seq = ? ORDER BY first_id", (row[0],)
             ).fetchall()
             return row, row[-1], events
 

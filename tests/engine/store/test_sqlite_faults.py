@@ -123,3 +123,37 @@ async def test_a_finished_execution_reads_back_whole_from_a_new_store_object(sto
         assert found.record.output == {"a": 1}
     finally:
         await store.close()
+
+
+async def test_a_version_1_store_is_migrated_and_keeps_its_history(tmp_path: Path) -> None:
+    from engine.store.sqlite import APPLICATION_ID, MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    arn = "arn:aws:states:us-east-1:123456789012:execution:sm:old"
+    with sqlite3.connect(path) as db:
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.execute("INSERT INTO definitions VALUES ('h', '{}')")
+        db.execute(
+            "INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, role_arn, "
+            "status, input, output, start_date, stop_date, state, event_count) "
+            "VALUES (?, 'arn:sm', 'sm', 'old', 'h', 'STANDARD', 'r', 'SUCCEEDED', '{}', '1', 1.0, 2.0, '', 2)",
+            (arn,),
+        )
+        db.execute("INSERT INTO history VALUES (1, 1, 0, 1.0, 'ExecutionStarted', '{\"input\":{}}')")
+        db.execute("INSERT INTO history VALUES (1, 2, 1, 2.0, 'ExecutionSucceeded', '{\"output\":1}')")
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 1")
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        events = await store.history(arn)
+        assert [(e.id, e.type, e.details) for e in events] == [
+            (1, "ExecutionStarted", {"input": {}}),
+            (2, "ExecutionSucceeded", {"output": 1}),
+        ]
+        assert [e.id for e in await store.history(arn, reverse=True, max_results=1)] == [2]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
