@@ -122,12 +122,12 @@ def compile_with_mocks(
         InvalidDefinition: every problem: the definition's own, unmocked Tasks
             with no executor, and test-case states the definition lacks.
     """
-    if isinstance(definition, StateMachine):
-        machine = definition
-        problems: list[Problem] = []
-    else:
-        machine = parse_definition(definition, registry=_AnyResource(registry, _Unreachable()))
-        problems = unserved_tasks(machine, registry, test_case.states)
+    machine = (
+        definition
+        if isinstance(definition, StateMachine)
+        else parse_definition(definition, registry=_AnyResource(registry, _Unreachable()))
+    )
+    problems = unserved_tasks(machine, registry, test_case.states)
     problems.extend(test_case.check(machine))
     if problems:
         raise InvalidDefinition(problems)

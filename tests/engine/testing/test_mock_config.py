@@ -206,3 +206,33 @@ def test_arbitrary_json_either_parses_or_raises_invalid_mock_config(raw: Any) ->
         parse_mock_config(raw)
     except InvalidMockConfig as exc:
         assert exc.problems
+
+
+_names = st.sets(st.sampled_from(["A", "B", "C", "D", "E", "F"]), max_size=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_names, _names, _names)
+def test_a_test_case_is_refused_exactly_for_the_states_the_definition_lacks_or_cannot_mock(
+    tasks: set[str], passes: set[str], mocked: set[str]
+) -> None:
+    """Mocked names that are not states get UNKNOWN_STATE, names of non-Task states NOT_A_TASK, Task names pass."""
+    passes = passes - tasks
+    names = sorted(tasks | passes) or ["A"]
+    states: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        nxt: dict[str, Any] = {"Next": names[i + 1]} if i + 1 < len(names) else {"End": True}
+        if name in tasks:
+            states[name] = {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", **nxt}
+        else:
+            states[name] = {"Type": "Pass", **nxt}
+    machine = parse_definition({"StartAt": names[0], "States": states})
+    config = MockConfig.load(
+        {
+            "StateMachines": {"M": {"TestCases": {"T": dict.fromkeys(mocked, "R")}}},
+            "MockedResponses": {"R": {"0": {"Return": 1}}},
+        }
+    )
+    problems = {p.location.rsplit("/", 1)[-1]: p.code for p in config.test_case("M", "T").check(machine)}
+    expected = {n: ("NOT_A_TASK" if n in states else "UNKNOWN_STATE") for n in mocked if n not in tasks}
+    assert problems == expected

@@ -261,9 +261,14 @@ def test_a_state_machine_arn_with_a_test_case_splits_as_step_functions_local_rea
     assert split_test_case(arn) == (arn, None)
 
 
-async def test_a_durable_engine_refuses_test_cases_rather_than_resume_them_against_real_services(tmp_path: Path) -> None:
+async def test_a_durable_engine_refuses_test_cases_rather_than_resume_them_against_real_services(
+    tmp_path: Path,
+) -> None:
     async with Engine(
-        registry=ExecutorRegistry(), load_plugins=False, mock_config=CONFIG, store=f"sqlite:///{tmp_path / 's.db'}"
+        registry=ExecutorRegistry(),
+        load_plugins=False,
+        mock_config=CONFIG,
+        store=f"sqlite:///{tmp_path / 's.db'}",
     ) as engine:
         with pytest.raises(InvalidMockConfig, match="without a durable store"):
             engine.start(DEFINITION, {}, state_machine_name=NAME, test_case="HappyPath")
