@@ -245,7 +245,7 @@ class _TestInterpreter(Interpreter):
         # Called with the result once ResultSelector (Task, Map, Parallel) or Parameters (Pass) is applied.
         if self._inspection.invoked:
             self._inspection.once("afterResultSelector", value)
-        elif isinstance(state, PassState) and (state.parameters is not None or state.has_result):
+        elif isinstance(state, PassState) and state.parameters is not None:
             self._inspection.once("afterParameters", value)
         return super().assign_jsonpath(state, assign, value, scope)
 
