@@ -36,7 +36,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     if url.startswith(("postgresql:", "postgres:")):
         from engine.store.postgres import PostgresStore
 
-        return PostgresStore.from_url(url)
+        return PostgresStore.from_url(url, create=create)
     if url in ("memory://", "memory:"):
         return InMemoryStore()
     scheme = url.partition(":")[0] if ":" in url else url

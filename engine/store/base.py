@@ -141,6 +141,8 @@ class Store(abc.ABC):
 
     durable: bool = False
     url: str = ""
+    notifies: bool = False
+    """Whether ``wait_for_work`` returns when other processes change the store (else only polling sees it)."""
 
     # -- lifecycle -----------------------------------------------------------------
     async def open(self) -> None:  # noqa: B027 - optional hook
@@ -222,6 +224,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def running(self) -> list[Resumable]:
         """Every RUNNING execution not yet handed out by this store object (to resume)."""
+
+    async def wait_for_work(self) -> None:
+        """Return when another process may have started, stopped or handed back executions.
+
+        A store that is told (PostgreSQL's LISTEN/NOTIFY) returns then; one that
+        is not never returns. Callers poll as well, with this as the shortcut.
+        """
+        await asyncio.Event().wait()
 
     # -- stop requests -------------------------------------------------------------
     @abc.abstractmethod

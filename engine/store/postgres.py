@@ -327,7 +327,10 @@ class PostgresStore(DurableStore):
         capacity: the most RUNNING executions this worker owns at once (None: no cap).
         pool_size: connections in the pool (the group-committing writer uses one at a time).
         name: how this worker appears in ``workers`` (default: host and process id).
+        create: create the tables in a database that has none yet (else opening fails).
     """
+
+    notifies = True
 
     def __init__(
         self,
@@ -337,8 +340,10 @@ class PostgresStore(DurableStore):
         capacity: int | None = None,
         pool_size: int = 4,
         name: str | None = None,
+        create: bool = True,
     ) -> None:
         super().__init__()
+        self._create = create
         self._target = Target.parse(url)
         self.url = self._target.display
         if not lease_seconds > 0:
@@ -465,6 +470,8 @@ class PostgresStore(DurableStore):
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
                 ours = await conn.fetchval("SELECT to_regclass('statewright_schema') IS NOT NULL")
                 if not ours:
+                    if not self._create:
+                        raise StoreError(f"{self.url} holds no statewright store (no statewright tables yet)")
                     if await conn.fetchval("SELECT to_regclass('executions') IS NOT NULL"):
                         raise StoreError(
                             f"{self.url} is not a statewright store (it has an executions table of another "

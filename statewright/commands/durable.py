@@ -1,6 +1,6 @@
 """Durable executions on the command line: ``start``, ``worker``, ``describe``, ``history``, ``list``, ``stop``.
 
-Every command takes ``--store URL`` (``sqlite:///PATH``). ``start`` records a
+Every command takes ``--store URL`` (``sqlite:///PATH`` or ``postgresql://USER@HOST:PORT/DB``). ``start`` records a
 new execution in the store and prints ``{"executionArn", "startDate"}`` once
 it is committed, without running it; a ``worker`` runs every RUNNING
 execution of the store and every new one until SIGTERM (it then suspends
@@ -22,6 +22,7 @@ import os
 import shlex
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -36,13 +37,18 @@ EXIT_USAGE: Final = 2
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS: Final = 0.2
 """How often a worker looks for new executions and stop requests (a stop is carried out within a second)."""
+NOTIFIED_POLL_SECONDS: Final = 1.0
+"""The fallback poll of a store that notifies (PostgreSQL): new work and stops arrive by NOTIFY at once."""
 POLL_ENV: Final = "STATEWRIGHT_POLL"
 COMMANDS: Final = ("start", "worker", "describe", "history", "list", "stop")
 
 
 def _store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--store", metavar="URL", required=True, help="the store: sqlite:///PATH (sqlite:////abs/path)"
+        "--store",
+        metavar="URL",
+        required=True,
+        help="the store: sqlite:///PATH (sqlite:////abs/path) or postgresql://USER@HOST:PORT/DB",
     )
 
 
@@ -63,6 +69,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--sim-env", metavar="FILE", help="read AWS endpoint variables from FILE (as written by statewright sim --env)"
     )
     worker.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    worker.add_argument(
+        "--lease-seconds",
+        metavar="SECONDS",
+        type=_positive(float),
+        help="PostgreSQL store: how long this worker's executions stay its own after its last heartbeat "
+        "(default 15); when it dies, other workers take them over after that",
+    )
+    worker.add_argument(
+        "--capacity",
+        metavar="N",
+        type=_positive(int),
+        help="PostgreSQL store: own at most N running executions; the rest wait for another worker",
+    )
 
     describe = sub.add_parser("describe", help="print an execution's DescribeExecution fields")
     describe.add_argument("arn", metavar="ARN")
@@ -82,6 +101,39 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     _store_argument(stop)
     stop.add_argument("--error", help="the error recorded with the abort")
     stop.add_argument("--cause", help="the cause recorded with the abort")
+
+
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+
+    return parse
+
+
+def _worker_store(args: argparse.Namespace) -> Store:
+    """The worker's store; the lease and capacity options belong to a shared (PostgreSQL) store.
+
+    Raises:
+        InputError: ``--lease-seconds``/``--capacity`` with a store that has no leases.
+    """
+    if args.store.startswith(("postgresql:", "postgres:")):
+        from engine.store.postgres import DEFAULT_LEASE_SECONDS, PostgresStore
+
+        return PostgresStore(
+            args.store,
+            lease_seconds=args.lease_seconds or DEFAULT_LEASE_SECONDS,
+            capacity=int(args.capacity) if args.capacity is not None else None,
+        )
+    for flag, value in (("--lease-seconds", args.lease_seconds), ("--capacity", args.capacity)):
+        if value is not None:
+            raise InputError(f"{flag} is for a store shared by several workers (postgresql://...)")
+    return open_store(args.store, create=True)
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
@@ -218,7 +270,13 @@ async def _worker(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    store = open_store(args.store, create=True)
+    try:
+        store = _worker_store(args)
+    except InputError as exc:
+        print(f"statewright: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # A store that tells of new executions and stop requests is polled only as a fallback.
+    poll = NOTIFIED_POLL_SECONDS if store.notifies else POLL_SECONDS
     engine = Engine(
         store=store,
         executor_options=options,
@@ -238,16 +296,24 @@ async def _worker(args: argparse.Namespace) -> int:
             except StoreError as exc:
                 engine.store_failure = exc
                 break
-            try:
-                await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
+            await _pause(stopping, store, poll)
         running = engine.running
     if engine.store_failure is not None:
         print(f"statewright: {engine.store_failure}", file=sys.stderr)
         return EXIT_NOT_FOUND
     _say(f"worker: suspended {running} running execution(s); they stay RUNNING in {store.url}")
     return EXIT_OK
+
+
+async def _pause(stopping: asyncio.Event, store: Store, seconds: float) -> None:
+    """Wait ``seconds``, or less: until SIGTERM or until the store tells of work."""
+    waits = [asyncio.ensure_future(stopping.wait()), asyncio.ensure_future(store.wait_for_work())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
 
 
 def _say(text: str) -> None:
