@@ -98,6 +98,8 @@ RETRY_FIRST: Final = 0.1
 RETRY_MAX: Final = 2.0
 #: How long closing keeps retrying a flush against a server that is gone.
 CLOSE_PATIENCE: Final = 10.0
+#: The most executions one claim takes; a worker that took a full batch claims again at once.
+CLAIM_BATCH: Final = 500
 #: Engine-side threads that wait for the I/O thread's results (one per store call in flight).
 WAITERS: Final = 8
 
@@ -194,9 +196,11 @@ _UPDATE: Final = """
     FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[],
                 $9::text[], $10::double precision[])
         AS u(seq, epoch, status, state, event_count, output, error, cause, stop_date)
-    WHERE e.seq = u.seq AND e.owner = $1 AND e.epoch = u.epoch
+    WHERE e.seq = ANY($2::bigint[]) AND e.seq = u.seq AND e.owner = $1 AND e.epoch = u.epoch
     RETURNING e.seq
 """
+# ``e.seq = ANY(...)`` lets the planner reach the batch's rows through the primary key; joined on the
+# unnested arrays alone it may scan the whole table for every batch (a cost that grows with the table).
 _INSERT_HISTORY: Final = """
     INSERT INTO history (execution_seq, id, previous_id, timestamp, type, details)
     SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::double precision[], $5::text[], $6::text[])
@@ -1047,18 +1051,23 @@ class PostgresStore(DurableStore):
 
         The share spreads executions between workers: each takes up to the
         running executions divided by the workers whose lease holds (see
-        ``_wanted``). While PostgreSQL is unreachable nothing is claimed (the
+        ``_wanted``), at most ``CLAIM_BATCH`` per call. While PostgreSQL is unreachable nothing is claimed (the
         next call tries again).
         """
         try:
             await self._register()
-            room = self.capacity - len(self._owned) if self.capacity is not None else 2**31 - 1
+            room = self.capacity - len(self._owned) if self.capacity is not None else CLAIM_BATCH
+            room = min(room, CLAIM_BATCH)
             if room <= 0 or not self.lease_held():
                 return []
             rows = await self._retrying("claiming executions", lambda conn: self._claim(conn, room))
         except StoreError as exc:
             log.error("%s", exc)
             return []
+        if len(rows) == room:
+            # Maybe more to take: the worker asks again at once (wait_for_work returns), and
+            # workers starting together share from the first batches on.
+            self._work.set()
         for r in rows:
             self._owned[r[1]] = _Owned(r[0], r[17])
         return [Resumable(self._definitions_by_hash[r[18]], self._record(r, None)) for r in rows]

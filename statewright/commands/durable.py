@@ -1,7 +1,7 @@
 """Durable executions on the command line: ``start``, ``worker``, ``describe``, ``history``, ``list``, ``stop``.
 
-Every command takes ``--store URL`` (``sqlite:///PATH`` or ``postgresql://USER@HOST:PORT/DB``). ``start`` records a
-new execution in the store and prints ``{"executionArn", "startDate"}`` once
+Every command takes ``--store URL`` (``sqlite:///PATH`` or
+``postgresql://USER@HOST:PORT/DB``). ``start`` records a new execution in the store and prints ``{"executionArn", "startDate"}`` once
 it is committed, without running it; a ``worker`` runs every RUNNING
 execution of the store and every new one until SIGTERM (it then suspends
 them: they stay RUNNING for the next worker). The read commands print the

@@ -105,8 +105,12 @@ class Cluster:
                 detail += "\n" + self.log.read_text()[-2000:]
             raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {detail}")
 
-    def create(self, *, tls: tuple[Path, Path] | None = None) -> None:
-        """initdb into the folder; ``tls`` = (certificate, key) turns TLS on."""
+    def create(self, *, tls: tuple[Path, Path] | None = None, durable: bool = False) -> None:
+        """initdb into the folder; ``tls`` = (certificate, key) turns TLS on.
+
+        ``durable`` keeps PostgreSQL's default fsync and synchronous commit (for
+        benchmarks); tests run without them.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "password").write_text(secrets.token_urlsafe(18))
         (self.folder / "port").write_text(str(free_port()))
@@ -134,12 +138,11 @@ class Cluster:
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
             f"unix_socket_directories = '{self.folder}'",
-            # A test cluster: losing it on power loss is fine, speed is not.
-            "fsync = off",
-            "synchronous_commit = off",
-            "full_page_writes = off",
             "max_connections = 200",
         ]
+        if not durable:
+            # A test cluster: losing it on power loss is fine, speed is not.
+            settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         if tls is not None:
             cert, key = tls
             for source, name in ((cert, "server.crt"), (key, "server.key")):
@@ -163,13 +166,15 @@ class Cluster:
 
 
 def main(argv: list[str]) -> int:
-    usage = "usage: python -m tests.support.postgres up|down FOLDER"
+    usage = "usage: python -m tests.support.postgres up [--durable] FOLDER | down FOLDER"
+    durable = "--durable" in argv
+    argv = [a for a in argv if a != "--durable"]
     if len(argv) != 2 or argv[0] not in ("up", "down"):
         print(usage, file=sys.stderr)
         return 2
     cluster = Cluster(Path(argv[1]))
     if argv[0] == "up":
-        cluster.create()
+        cluster.create(durable=durable)
         cluster.start()
         print(cluster.url)
     elif cluster.running():
