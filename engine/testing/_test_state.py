@@ -278,6 +278,9 @@ class _TestInterpreter(Interpreter):
         mock = self._mock
         assert mock is not None  # validated: a Map is tested with a mock only
         self._inspection.once("afterItemsPath", items)
+        if state.item_selector is not None:
+            self._inspection.once("afterItemSelector", [self._select_item(state, pos, variables, effective, i, item)
+                                                        for i, item in enumerate(items)])  # fmt: skip
         if state.distributed:
             if tolerated_count is not None:
                 self._inspection.once("toleratedFailureCount", tolerated_count)
@@ -317,6 +320,18 @@ class _TestInterpreter(Interpreter):
         self._inspection.once("result", mock.result)
         self._inspection.invoked = True
         return mock.result
+
+    def _select_item(
+        self, state: MapState, pos: Position, variables: Any, effective: JSON, index: int, item: JSON
+    ) -> JSON:
+        """ItemSelector for one item, as the Map's iterations apply it."""
+        map_ctx: dict[str, JSON] = {"Item": {"Index": index, "Value": item}}
+        selector: Any = state.item_selector
+        if state.query_language == "JSONata":
+            b = self.bindings(pos, effective, variables)
+            b.maps[0]["states"]["context"]["Map"] = map_ctx
+            return self.jsonata_eval(selector, b)
+        return selector.evaluate(Scope(effective, self.context(pos, map_ctx), variables, self.rng))
 
     def _retry(self, retriers: tuple[Any, ...], pos: Position, err: StatesError) -> float | None:
         # TestState runs the state once: a matching Retrier with attempts left makes it RETRIABLE;

@@ -294,3 +294,22 @@ async def test_state_configuration_is_validated() -> None:
         await engine.test_state(TASK, {}, mock=MOCK_OK, state_configuration={"retrierRetryCount": -1})
     with pytest.raises(TestStateValidation, match="unknown stateConfiguration"):
         await engine.test_state(TASK, {}, mock=MOCK_OK, state_configuration={"retries": 1})
+
+
+async def test_a_map_shows_its_items_and_what_item_selector_made_of_each() -> None:
+    state = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemSelector": {"n.$": "$$.Map.Item.Value", "at.$": "$$.Map.Item.Index", "tag.$": "$.tag"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "End": True,
+    }
+    result = await _engine().test_state(
+        state, {"items": [5, 6], "tag": "t"}, mock={"result": [1, 2]}, inspection_level="DEBUG"
+    )
+    assert result.inspection_data is not None
+    assert result.inspection_data["afterItemsPath"] == [5, 6]
+    assert result.inspection_data["afterItemSelector"] == [
+        {"n": 5, "at": 0, "tag": "t"},
+        {"n": 6, "at": 1, "tag": "t"},
+    ]
