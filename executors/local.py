@@ -142,6 +142,8 @@ def register(registry: ExecutorRegistry, executor: LambdaExecutor | None = None)
     registry.register(
         LAMBDA_INVOKE,
         ex,
-        patterns=(IntegrationPattern.REQUEST_RESPONSE,),
+        # .waitForTaskToken: the function is invoked with $$.Task.Token in its payload and the
+        # engine waits for SendTaskSuccess / SendTaskFailure (engine.callbacks).
+        patterns=(IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.WAIT_FOR_TASK_TOKEN),
     )
     registry.register_prefix(LAMBDA_ARN_PREFIX, ex)

@@ -23,6 +23,7 @@ from typing import Any, Final, cast
 import anyio
 import anyio.abc
 
+from engine.callbacks import TaskTokens
 from engine.definition.model import StateMachine
 from engine.definition.parse import parse_definition
 from engine.errors import (
@@ -50,6 +51,7 @@ from engine.runtime.execution import (
     RuntimeConfig,
     _Failure,
 )
+from engine.runtime.redrive import prepare_redrive
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
 from engine.store.base import Resumable, Store, StoreError
 from engine.testing import (
@@ -504,6 +506,8 @@ class Engine:
             store.on_lost = self._lost  # type: ignore[attr-defined]
         self.record_history = record_history
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StatewrightExecutionRole"
+        # Answers for .waitForTaskToken Tasks and activity tasks (SendTaskSuccess / Failure / Heartbeat).
+        self.task_tokens = TaskTokens()
         self._config = RuntimeConfig(
             registry=registry,
             clock=self.clock,
@@ -518,6 +522,7 @@ class Engine:
             on_event=on_event,
             on_progress=on_progress,
             park=park_waiting,
+            task_tokens=self.task_tokens,
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
         self._tasks: _OwnedTasks | None = None
@@ -812,6 +817,25 @@ class Engine:
         self._names.setdefault(record.state_machine_arn, set()).add(record.name)
         # The state that was running is entered again (its Entered event is already in the history).
         return self._launch(machine, record, started=False)
+
+    def redrive(
+        self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord
+    ) -> Execution:
+        """RedriveExecution: continue a FAILED, ABORTED or TIMED_OUT execution from the state it stopped in.
+
+        Raises:
+            ExecutionNotRedrivable: the execution succeeded, still runs, or is an Express one.
+        """
+        if self._tasks is None:
+            raise RuntimeError("use 'async with Engine() as engine:' before redriving executions")
+        machine = self.compile(definition)
+        prepare_redrive(record)
+        details: dict[str, JSON] = {"redriveCount": record.redrive_count}
+        record.history.append("ExecutionRedriven", self.clock.timestamp(), details)
+        on_event = self._config.on_event
+        if on_event is not None:
+            on_event(record, "ExecutionRedriven", details)
+        return self.resume(machine, record)
 
     def _launch(
         self, machine: StateMachine, record: ExecutionRecord, *, started: bool, mocks: MockSession | None = None

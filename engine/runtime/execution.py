@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Final, NoReturn
 import anyio
 
 from engine import jsonata
+from engine.callbacks import TaskTokens, new_token, run_with_token
 from engine.definition.choice import parse_timestamp
 from engine.definition.model import (
     JSONATA,
@@ -53,7 +54,7 @@ from engine.errors import (
     StatesTimeout,
     TaskFailed,
 )
-from engine.executor import ExecutorCall, ExecutorContext, Listen, Parked
+from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern, Listen, Parked
 from engine.history import History, format_timestamp
 from engine.jsonvalue import JSON, dumps, dumps_str
 from engine.paths import PathNotFound, PathSetError, set_path
@@ -96,6 +97,7 @@ class Position:
         due: when the current Wait (or retry back-off) ends, as POSIX seconds.
         started: the current Task's TaskScheduled/TaskStarted are recorded (a
             resumed Task does not record them again).
+        task_token: the current ``.waitForTaskToken`` attempt's ``$$.Task.Token``.
     """
 
     state: str
@@ -107,6 +109,7 @@ class Position:
     entered_event_id: int = 0
     due: float | None = None
     started: bool = False
+    task_token: str | None = None
 
     def enter(self, state: str, value: JSON) -> None:
         self.state = state
@@ -118,6 +121,8 @@ class Position:
         self.handle = None
         self.due = None
         self.map_progress = None
+        if self.task_token is not None:
+            self.task_token = None
         if self.children:
             self.children = {}
 
@@ -176,6 +181,8 @@ class RuntimeConfig:
     """Executions this engine stops running without an end (a shared store gave them to another worker)."""
     park: bool = True
     """Offer ``ExecutorContext.park`` to Tasks that can wait without a task of their own."""
+    task_tokens: TaskTokens = field(default_factory=TaskTokens)
+    """The tokens of ``.waitForTaskToken`` Tasks, answered through ``SendTask*``."""
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -403,6 +410,8 @@ class Interpreter:
         }
         if map_item is not None:
             ctx["Map"] = map_item
+        if pos.task_token is not None:
+            ctx["Task"] = {"Token": pos.task_token}
         return ctx
 
     # -- the scope loop ----------------------------------------------------
@@ -859,9 +868,13 @@ class Interpreter:
                 raise StatesRuntime(cause=str(exc)).scoped() from None
             executor = reg.executor
         options = self.config.options_for(state.resource, parsed.base, state.name)
+        callback = parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN
         while True:
             if pos.due is not None:  # resumed in a retry back-off: wait what remains
                 await self.sleep_until_due(pos)
+            if callback and not _token_submitted(pos):
+                # A fresh token for every attempt; a resumed or unparked attempt keeps its own.
+                pos.task_token = new_token()
             # Parameters are evaluated for every attempt: $$.State.RetryCount changes between them.
             scope = self.scope_for(state, pos, raw, variables)
             if jsonata_mode:
@@ -903,6 +916,8 @@ class Interpreter:
                 delay = self._retry(state.retry, pos, err)
                 if delay is None:
                     raise
+                if callback:
+                    pos.task_token = None
                 await self.retry_sleep(pos, delay)
         return self.finish_with_result(state, pos, variables, result, scope)
 
@@ -1019,14 +1034,22 @@ class Interpreter:
             emit=hooks.emit,
             park=hooks.park if scope is None and self.may_park and pos is self.record.position else None,
             report=hooks.report if self.config.on_progress is not None else _no_report,
+            task_token=pos.task_token,
         )
         result: JSON = None
+        run = executor.run
+        if call.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
+            tokens = self.config.task_tokens
+
+            def run(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+                return run_with_token(executor, call, ctx, tokens)
+
         try:
             if scope is None:
-                result = await executor.run(call, ctx)
+                result = await run(call, ctx)
             else:
                 with scope:
-                    result = await executor.run(call, ctx)
+                    result = await run(call, ctx)
         except StatesError as err:
             pos.started = False
             self.event(
@@ -1474,6 +1497,16 @@ class _Detached(Interpreter):
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
         return self.history.append(event_type, self.clock.timestamp(), details)
+
+
+def _token_submitted(pos: Position) -> bool:
+    """Whether the current attempt already handed its task token over (its handle holds it)."""
+    handle = pos.handle
+    return (
+        pos.task_token is not None
+        and isinstance(handle, dict)
+        and handle.get("taskToken") == pos.task_token
+    )
 
 
 def _is_number(v: JSON) -> bool:
