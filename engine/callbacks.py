@@ -119,15 +119,15 @@ class _Pending:
 class TaskTokens:
     """The tokens of Tasks that wait for a callback, and their answers.
 
-    Args:
-        on_waiting: called with +1 when a Task starts waiting for its token
-            and -1 when the wait ends (for a waiting-executions gauge).
+    Attributes:
+        awaiting: how many Tasks await their token now without being parked
+            (parked ones are counted by the engine's ``Execution.parked``).
     """
 
-    def __init__(self, on_waiting: Callable[[int], None] | None = None) -> None:
+    def __init__(self) -> None:
         self._pending: dict[str, _Pending] = {}
         self._finished: OrderedDict[str, bool] = OrderedDict()  # token → timed out
-        self._on_waiting = on_waiting
+        self.awaiting = 0
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -212,8 +212,7 @@ class TaskTokens:
         p.future = asyncio.get_running_loop().create_future()
         p.ctx = ctx
         p.beat_at = ctx.clock.monotonic()
-        if self._on_waiting is not None:
-            self._on_waiting(1)
+        self.awaiting += 1
         try:
             await p.future
         except BaseException:
@@ -224,11 +223,12 @@ class TaskTokens:
         finally:
             p.future = None
             p.ctx = None
-            if self._on_waiting is not None:
-                self._on_waiting(-1)
+            self.awaiting -= 1
 
 
-async def run_with_token(executor: Executor, call: ExecutorCall, ctx: ExecutorContext, tokens: TaskTokens) -> JSON:
+async def run_with_token(
+    executor: Executor, call: ExecutorCall, ctx: ExecutorContext, tokens: TaskTokens
+) -> JSON:
     """Run a ``.waitForTaskToken`` Task: hand the token over once, then wait for its answer."""
     token = ctx.task_token
     if token is None:

@@ -1,4 +1,4 @@
-"""The ``statewright`` command line: ``run``, ``validate`` and ``sim``.
+"""The ``statewright`` command line: ``run``, ``validate``, ``serve`` and ``sim``.
 
 No logic of its own: it parses options, wires the engine, the executors and
 (with ``--sim``) the embedded simulators, and turns outcomes into exit codes.
@@ -163,6 +163,11 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
 
     test_state_command.add_parser(sub)
 
+    serve = sub.add_parser("serve", help="serve the Step Functions API (AWS JSON 1.0) for AWS SDKs and the AWS CLI")
+    from statewright.commands import serve as serve_command
+
+    serve_command.add_arguments(serve)
+
     sim = sub.add_parser("sim", help="run the EKS, STS and Kubernetes simulators in the foreground")
     if sim_options:
         from sim import cli as sim_cli
@@ -323,6 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return durable_commands.main(args)
         if args.command == "test-state":
             return asyncio.run(test_state_command.run(args))
+
+        if args.command == "serve":
+            from statewright.commands import serve as serve_command
+
+            return serve_command.run(args)
         if args.command == "run":
             if (args.mock_config is None) != (args.test_case is None):
                 raise UsageError("--mock-config and --test-case go together")

@@ -672,8 +672,11 @@ class Engine:
         input_json: str | bytes | None = None,
         state_machine_type: str = "STANDARD",
         test_case: str | None = None,
+        role_arn: str | None = None,
     ) -> Execution:
         """Start an execution and return its handle (StartExecution).
+
+        ``role_arn`` is the state machine's role (``$$.Execution.RoleArn``); the engine's by default.
 
         Raises:
             InvalidDefinition: the definition is invalid.
@@ -780,10 +783,12 @@ class Engine:
         if not (1 <= len(name) <= 80):
             raise InvalidInput("execution names must be 1 to 80 characters")
         sm_arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
-        taken = self._names.setdefault(sm_arn, set())
-        if name in taken:
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
-        taken.add(name)
+        if state_machine_type != "EXPRESS":
+            # Express executions may share a name: their ARNs end with a unique id.
+            taken = self._names.setdefault(sm_arn, set())
+            if name in taken:
+                raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
+            taken.add(name)
         now = self.clock.now()
         record = ExecutionRecord(
             execution_arn=(
@@ -796,7 +801,7 @@ class Engine:
             state_machine_name=state_machine_name,
             input=input,
             start_time=now,
-            role_arn=self.role_arn,
+            role_arn=role_arn or self.role_arn,
             position=Position(machine.start_at, input),
             history=History(enabled=self.record_history),
             state_machine_type=state_machine_type,

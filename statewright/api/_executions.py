@@ -1,0 +1,329 @@
+"""Executions: Start, StartSync, Describe, DescribeStateMachineForExecution, List, GetExecutionHistory, Stop, Redrive.
+
+The engine runs every execution; this module keeps the index AWS's read
+operations need: each execution's record (the engine's own
+``ExecutionRecord``, updated in place as it runs), the revision of the state
+machine it started with, its input as sent, its trace header and its redrive
+date. Executions are listed newest first, as AWS lists them.
+
+Idempotency follows AWS: StartExecution with the name and input of a
+running Standard execution answers that execution; any other reuse of a name
+is ``ExecutionAlreadyExists``. RedriveExecution with the ``clientToken`` of the
+redrive that already happened answers that redrive again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import anyio
+
+from engine import Engine, Execution, ExecutionAlreadyExists, InvalidInput
+from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
+from engine.runtime.execution import RUNNING, SUCCEEDED, ExecutionRecord
+from engine.runtime.redrive import ExecutionNotRedrivable, not_redrivable_reason
+from statewright.api._arns import check_name, parse_arn
+from statewright.api._errors import ApiError
+from statewright.api._paging import make_token, page_size, read_token
+from statewright.api._state_machines import EXPRESS, STANDARD, Revision, StateMachineEntry, StateMachines
+
+STOP_WAIT_SECONDS: Final = 10.0
+"""How long StopExecution waits for the execution's cleanup before answering."""
+_DATA_KEYS: Final = ("input", "inputDetails", "output", "outputDetails", "parameters", "parametersDetails")
+_INCLUDED: Final[dict[str, JSON]] = {"included": True}
+
+
+@dataclass(slots=True)
+class ExecutionEntry:
+    """What the API knows of one execution beyond the engine's record."""
+
+    seq: int
+    record: ExecutionRecord
+    machine: StateMachineEntry
+    revision: Revision
+    input_text: str
+    trace_header: str | None
+    handle: Execution
+    redrive_date: datetime | None = None
+    redrive_token: str | None = None
+
+
+def _not_found(arn: str) -> ApiError:
+    return ApiError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
+
+
+def _type_not_supported() -> ApiError:
+    return ApiError(
+        "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine"
+    )
+
+
+class Executions:
+    """The executions of one server."""
+
+    def __init__(self, engine: Engine, machines: StateMachines) -> None:
+        self._engine = engine
+        self._machines = machines
+        self._by_arn: dict[str, ExecutionEntry] = {}
+        self._by_machine: dict[str, list[ExecutionEntry]] = {}
+        self._seq = 0
+
+    def get(self, arn: str, *kinds: str) -> ExecutionEntry:
+        parse_arn(arn, *(kinds or ("execution", "express")))
+        entry = self._by_arn.get(arn)
+        if entry is None:
+            raise _not_found(arn)
+        return entry
+
+    def running_on(self, machine_arn: str) -> int:
+        return sum(1 for e in self._by_machine.get(machine_arn, ()) if e.record.status == RUNNING)
+
+    def live(self) -> list[Execution]:
+        """Handles of the executions still running."""
+        return [e.handle for e in self._by_arn.values() if e.record.status == RUNNING]
+
+    # -- starting -------------------------------------------------------------------
+    def _launch(self, params: dict[str, Any], *, sync: bool) -> tuple[Execution, StateMachineEntry, str]:
+        sm = self._machines.get(params["stateMachineArn"])
+        if sm.deleting:
+            raise ApiError("StateMachineDeleting", f"State Machine is being deleted: '{sm.arn}'")
+        if sync and sm.type != EXPRESS:
+            raise _type_not_supported()
+        input_text: str = params.get("input") or "{}"
+        try:
+            value = loads(input_text)
+        except JSONDecodeError as exc:
+            raise ApiError(
+                "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{exc}'"
+            ) from None
+        name = params.get("name")
+        if name is not None:
+            check_name(name)
+        try:
+            ex = self._engine.start(
+                sm.revision.machine,
+                value,
+                name=name,
+                state_machine_name=sm.name,
+                state_machine_type=sm.type,
+                role_arn=sm.revision.role_arn,
+            )
+        except InvalidInput as exc:
+            raise ApiError("InvalidExecutionInput", str(exc)) from None
+        except ExecutionAlreadyExists:
+            raise ApiError(
+                "ExecutionAlreadyExists", f"Execution Already Exists: '{self._execution_arn(sm, name or '')}'"
+            ) from None
+        return ex, sm, input_text
+
+    def _execution_arn(self, sm: StateMachineEntry, name: str) -> str:
+        return f"arn:aws:states:{self._engine.region}:{self._engine.account}:execution:{sm.name}:{name}"
+
+    def start(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("name")
+        if name is not None:
+            sm = self._machines.get(params["stateMachineArn"])
+            existing = self._by_arn.get(self._execution_arn(sm, name)) if sm.type == STANDARD else None
+            if existing is not None:
+                # AWS: the same name and input while it runs is the same request, answered again.
+                if existing.record.status == RUNNING and existing.input_text == (params.get("input") or "{}"):
+                    return {
+                        "executionArn": existing.record.execution_arn,
+                        "startDate": existing.record.start_time,
+                    }
+                raise ApiError(
+                    "ExecutionAlreadyExists", f"Execution Already Exists: '{existing.record.execution_arn}'"
+                )
+        ex, sm, input_text = self._launch(params, sync=False)
+        self._seq += 1
+        entry = ExecutionEntry(
+            seq=self._seq,
+            record=ex.record,
+            machine=sm,
+            revision=sm.revision,
+            input_text=input_text,
+            trace_header=params.get("traceHeader"),
+            handle=ex,
+        )
+        self._by_arn[ex.execution_arn] = entry
+        self._by_machine.setdefault(sm.arn, []).append(entry)
+        return {"executionArn": ex.execution_arn, "startDate": ex.record.start_time}
+
+    async def start_sync(self, params: dict[str, Any]) -> dict[str, Any]:
+        """StartSyncExecution: run an Express execution to its end; the result is the answer.
+
+        Synchronous Express executions are not kept once answered, as on AWS
+        (they cannot be described or listed).
+        """
+        ex, sm, input_text = self._launch(params, sync=True)
+        result = await ex.wait()
+        r = ex.record
+        out: dict[str, Any] = {
+            "executionArn": r.execution_arn,
+            "stateMachineArn": sm.arn,
+            "name": r.name,
+            "startDate": r.start_time,
+            "stopDate": r.stop_time,
+            "status": result.status,
+            "input": input_text,
+            "inputDetails": _INCLUDED,
+            "traceHeader": params.get("traceHeader"),
+            "error": r.error,
+            "cause": r.cause,
+        }
+        if result.status == SUCCEEDED:
+            out["output"] = dumps_str(r.output)
+            out["outputDetails"] = _INCLUDED
+        return out
+
+    # -- reading ------------------------------------------------------------------------
+    def describe(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["executionArn"])
+        r = entry.record
+        out: dict[str, Any] = {
+            "executionArn": r.execution_arn,
+            "stateMachineArn": r.state_machine_arn,
+            "name": r.name,
+            "status": r.status,
+            "startDate": r.start_time,
+            "stopDate": r.stop_time,
+            "input": entry.input_text,
+            "inputDetails": _INCLUDED,
+            "traceHeader": entry.trace_header,
+            "error": r.error,
+            "cause": r.cause,
+        }
+        if r.status == SUCCEEDED:
+            out["output"] = dumps_str(r.output)
+            out["outputDetails"] = _INCLUDED
+        if r.state_machine_type != EXPRESS:
+            reason = not_redrivable_reason(r)
+            out["redriveCount"] = r.redrive_count
+            out["redriveDate"] = entry.redrive_date
+            out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
+            out["redriveStatusReason"] = reason
+        return out
+
+    def describe_machine(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["executionArn"])
+        rev = entry.revision
+        return {
+            "stateMachineArn": entry.machine.arn,
+            "name": entry.machine.name,
+            "definition": rev.definition,
+            "roleArn": rev.role_arn,
+            "updateDate": rev.updated or entry.machine.created,
+            "loggingConfiguration": rev.logging,
+            "tracingConfiguration": rev.tracing,
+            "revisionId": rev.revision_id,
+            "encryptionConfiguration": rev.encryption,
+        }
+
+    def list(self, params: dict[str, Any]) -> dict[str, Any]:
+        sm_arn = params.get("stateMachineArn")
+        if params.get("mapRunArn") is not None:
+            raise ApiError("ValidationException", "Listing the executions of a Map Run is not supported")
+        if sm_arn is None:
+            raise ApiError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+        sm = self._machines.get(sm_arn)
+        if sm.type == EXPRESS:
+            raise _type_not_supported()
+        status = params.get("statusFilter")
+        redrive = params.get("redriveFilter")
+        listing = f"ListExecutions/{sm_arn}/{status}/{redrive}"
+        below = read_token(params.get("nextToken"), listing)
+        size = page_size(params)
+        page: list[dict[str, Any]] = []
+        more = False
+        for entry in reversed(self._by_machine.get(sm_arn, [])):
+            if below is not None and entry.seq >= below:
+                continue
+            r = entry.record
+            if status is not None and r.status != status:
+                continue
+            if redrive is not None and (r.redrive_count > 0) != (redrive == "REDRIVEN"):
+                continue
+            if len(page) == size:
+                more = True
+                break
+            page.append(
+                {
+                    "executionArn": r.execution_arn,
+                    "stateMachineArn": r.state_machine_arn,
+                    "name": r.name,
+                    "status": r.status,
+                    "startDate": r.start_time,
+                    "stopDate": r.stop_time,
+                    "redriveCount": r.redrive_count,
+                    "redriveDate": entry.redrive_date,
+                    "_seq": entry.seq,
+                }
+            )
+        out: dict[str, Any] = {"executions": page}
+        if more:
+            out["nextToken"] = make_token(listing, page[-1]["_seq"])
+        return out
+
+    def history(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["executionArn"])
+        reverse = bool(params.get("reverseOrder"))
+        include = params.get("includeExecutionData")
+        include_data = True if include is None else bool(include)
+        listing = f"GetExecutionHistory/{entry.record.execution_arn}/{reverse}"
+        at = read_token(params.get("nextToken"), listing)
+        size = page_size(params)
+        history = entry.record.history
+        n = len(history)
+        if reverse:
+            first = n if at is None else min(at, n)
+            ids = range(first, 0, -1)
+        else:
+            first = 1 if at is None else at
+            ids = range(first, n + 1)
+        chosen = ids[:size]
+        events = [_render_event(history[i - 1], include_data) for i in chosen]
+        out: dict[str, Any] = {"events": events}
+        rest = ids[size:]
+        if len(rest) > 0:
+            out["nextToken"] = make_token(listing, rest[0])
+        return out
+
+    # -- changing ------------------------------------------------------------------------
+    async def stop(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["executionArn"], "execution")
+        r = entry.record
+        if r.status == RUNNING:
+            entry.handle.stop(params.get("error"), params.get("cause"))
+            # Answer once it has stopped (its Task cleaned up), within a bound.
+            with anyio.move_on_after(STOP_WAIT_SECONDS):
+                await entry.handle.wait()
+        return {"stopDate": r.stop_time or self._engine.clock.now()}
+
+    def redrive(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["executionArn"], "execution", "express")
+        token = params.get("clientToken")
+        if token is not None and token == entry.redrive_token and entry.redrive_date is not None:
+            return {"redriveDate": entry.redrive_date}
+        try:
+            ex = self._engine.redrive(entry.revision.machine, entry.record)
+        except ExecutionNotRedrivable as exc:
+            raise ApiError("ExecutionNotRedrivable", str(exc)) from None
+        entry.handle = ex
+        entry.redrive_date = self._engine.clock.now()
+        entry.redrive_token = token
+        return {"redriveDate": entry.redrive_date}
+
+
+def _render_event(ev: Any, include_data: bool) -> dict[str, Any]:
+    out: dict[str, Any] = ev.to_aws()
+    out["timestamp"] = ev.timestamp
+    if not include_data:
+        for key, value in out.items():
+            if key.endswith("EventDetails") and isinstance(value, dict):
+                out[key] = {k: v for k, v in value.items() if k not in _DATA_KEYS}
+    return out
+
+
+__all__ = ["ExecutionEntry", "Executions"]

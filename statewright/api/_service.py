@@ -1,0 +1,152 @@
+"""One Step Functions service: the operations, by name, over one engine.
+
+``StepFunctionsService`` owns the catalogs (state machines, executions,
+activities), the callbacks and the tags, and maps each operation name of
+botocore's model to the method that serves it. Requests reach it already
+checked against the model (``_protocol``); answers leave it as plain
+mappings that ``_protocol`` shapes. Operations the model has and this server
+does not serve (versions, aliases, Map Runs, TestState) answer
+``UnknownOperationException`` naming the operation, never a silent success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+from engine import JSON, Engine, ExecutionRecord
+from statewright.api._activities import Activities
+from statewright.api._arns import parse_arn
+from statewright.api._callbacks import Callbacks
+from statewright.api._errors import ApiError
+from statewright.api._executions import Executions
+from statewright.api._metrics import Metrics
+from statewright.api._state_machines import StateMachines
+
+MAX_TAGS: Final = 50
+_FINAL_EVENTS: Final = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+)
+
+Operation = Callable[[dict[str, Any]], Awaitable[Mapping[str, Any]] | Mapping[str, Any]]
+
+
+def _tags_from(params: dict[str, Any]) -> dict[str, str]:
+    tags = params.get("tags") or []
+    if len(tags) > MAX_TAGS:
+        raise ApiError("TooManyTags", f"Too many tags: at most {MAX_TAGS} per resource")
+    return {t["key"]: t.get("value", "") for t in tags}
+
+
+class StepFunctionsService:
+    """The Step Functions operations over ``engine``.
+
+    The engine must be created with ``on_event=service.on_event`` chained in
+    (``statewright.api.serve`` does that) so executions' ends and metrics are seen.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.machines = StateMachines(engine)
+        self.executions = Executions(engine, self.machines)
+        self.activities = Activities(engine)
+        self.callbacks = Callbacks(engine.task_tokens)
+        self.metrics = Metrics(engine.clock, self.waiting)
+        self._operations: dict[str, Operation] = {
+            "CreateStateMachine": lambda p: self.machines.create(p, _tags_from(p)),
+            "DescribeStateMachine": self.machines.describe,
+            "ListStateMachines": self.machines.list,
+            "UpdateStateMachine": self.machines.update,
+            "DeleteStateMachine": self._delete_state_machine,
+            "ValidateStateMachineDefinition": self.machines.validate,
+            "StartExecution": self.executions.start,
+            "StartSyncExecution": self.executions.start_sync,
+            "DescribeExecution": self.executions.describe,
+            "DescribeStateMachineForExecution": self.executions.describe_machine,
+            "ListExecutions": self.executions.list,
+            "GetExecutionHistory": self.executions.history,
+            "StopExecution": self.executions.stop,
+            "RedriveExecution": self.executions.redrive,
+            "SendTaskSuccess": self.callbacks.success,
+            "SendTaskFailure": self.callbacks.failure,
+            "SendTaskHeartbeat": self.callbacks.heartbeat,
+            "CreateActivity": lambda p: self.activities.create(p, _tags_from(p)),
+            "DescribeActivity": self.activities.describe,
+            "ListActivities": self.activities.list,
+            "DeleteActivity": self.activities.delete,
+            "GetActivityTask": self.activities.get_task,
+            "TagResource": self._tag,
+            "UntagResource": self._untag,
+            "ListTagsForResource": self._list_tags,
+        }
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """The names of the operations served."""
+        return frozenset(self._operations)
+
+    async def call(self, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        """Serve one checked request.
+
+        Raises:
+            ApiError: what AWS would answer.
+        """
+        fn = self._operations.get(operation)
+        if fn is None:
+            raise ApiError(
+                "UnknownOperationException", f"The operation {operation} is not supported by statewright"
+            )
+        result = fn(params)
+        if isinstance(result, Awaitable):
+            return await result
+        return result
+
+    def waiting(self) -> int:
+        """Executions whose Task waits: parked, or awaiting a task token."""
+        parked = sum(1 for ex in self.executions.live() if ex.parked)
+        return parked + self.engine.task_tokens.awaiting
+
+    def on_event(self, record: ExecutionRecord, event_type: str, details: Mapping[str, JSON] | None) -> None:
+        """Chained into the engine's ``on_event``: metrics, and the end of executions."""
+        self.metrics.on_event(record, event_type, details)
+        if event_type in _FINAL_EVENTS:
+            sm = self.machines.find(record.state_machine_arn)
+            if sm is not None and sm.deleting and self.executions.running_on(sm.arn) == 0:
+                self.machines.forget(sm.arn)
+
+    # -- state machines and tags ------------------------------------------------------
+    def _delete_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        running = self.executions.running_on(params["stateMachineArn"])
+        return self.machines.delete(params, running)
+
+    def _tagged(self, arn: str) -> dict[str, str]:
+        parsed = parse_arn(arn, "stateMachine", "activity")
+        entry = self.machines.find(arn) if parsed.kind == "stateMachine" else self.activities.find(arn)
+        if entry is None:
+            raise ApiError("ResourceNotFound", f"Resource not found: '{arn}'", resourceName=arn)
+        return entry.tags
+
+    def _tag(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        tags = self._tagged(params["resourceArn"])
+        new = _tags_from(params)
+        if len(tags.keys() | new.keys()) > MAX_TAGS:
+            raise ApiError(
+                "TooManyTags",
+                f"Too many tags: at most {MAX_TAGS} per resource",
+                resourceName=params["resourceArn"],
+            )
+        tags.update(new)
+        return {}
+
+    def _untag(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        tags = self._tagged(params["resourceArn"])
+        for key in params["tagKeys"]:
+            tags.pop(key, None)
+        return {}
+
+    def _list_tags(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        tags = self._tagged(params["resourceArn"])
+        return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+
+
+__all__ = ["StepFunctionsService"]

@@ -1,0 +1,267 @@
+"""State machines: CreateStateMachine, Describe, List, Update, Delete and ValidateStateMachineDefinition.
+
+A state machine is kept with its definition text (returned as given), its
+compiled ``engine.StateMachine`` (parsed and validated once, at create or
+update) and a revision: each update makes a new ``revisionId``, and an
+execution keeps the revision it started with (DescribeStateMachineForExecution).
+Definitions are validated by the engine's own validator against the
+executors the server runs, so ``InvalidDefinition`` carries the same problems,
+codes and JSON locations as ``statewright validate``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Final
+
+from engine import Engine, InvalidDefinition, StateMachine
+from engine.jsonvalue import JSON
+from statewright.api._arns import check_name, is_role_arn, parse_arn
+from statewright.api._errors import ApiError
+from statewright.api._paging import make_token, page_size, read_token
+
+STANDARD: Final = "STANDARD"
+EXPRESS: Final = "EXPRESS"
+DEFAULT_LOGGING: Final[dict[str, JSON]] = {"level": "OFF", "includeExecutionData": False}
+DEFAULT_TRACING: Final[dict[str, JSON]] = {"enabled": False}
+DIAGNOSTICS_MAX: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One revision of a state machine: what an execution runs."""
+
+    revision_id: str
+    definition: str
+    machine: StateMachine
+    role_arn: str
+    logging: dict[str, JSON]
+    tracing: dict[str, JSON]
+    encryption: dict[str, JSON] | None
+    updated: datetime | None
+
+
+@dataclass(slots=True)
+class StateMachineEntry:
+    """A state machine and its current revision."""
+
+    arn: str
+    name: str
+    type: str
+    created: datetime
+    revision: Revision
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    deleting: bool = False
+
+
+def _problems_message(exc: InvalidDefinition) -> str:
+    shown = "; ".join(f"{p.code}: {p.message} at {p.location or '/'}" for p in exc.problems)
+    return f"Invalid State Machine Definition: '{shown}'"
+
+
+class StateMachines:
+    """The state machines of one server."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._by_arn: dict[str, StateMachineEntry] = {}
+
+    # -- lookups ----------------------------------------------------------------
+    def arn_for(self, name: str) -> str:
+        return f"arn:aws:states:{self._engine.region}:{self._engine.account}:stateMachine:{name}"
+
+    def get(self, arn: str) -> StateMachineEntry:
+        """The state machine ``arn`` names (checked for shape first).
+
+        Raises:
+            ApiError: InvalidArn, StateMachineDoesNotExist.
+        """
+        parse_arn(arn, "stateMachine")
+        entry = self._by_arn.get(arn)
+        if entry is None:
+            raise ApiError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        return entry
+
+    def find(self, arn: str) -> StateMachineEntry | None:
+        return self._by_arn.get(arn)
+
+    def forget(self, arn: str) -> None:
+        """Drop a state machine marked for deletion once nothing runs on it."""
+        entry = self._by_arn.get(arn)
+        if entry is not None and entry.deleting:
+            del self._by_arn[arn]
+
+    def entries(self) -> list[StateMachineEntry]:
+        return list(self._by_arn.values())
+
+    # -- operations --------------------------------------------------------------
+    def _compile(self, definition: str) -> StateMachine:
+        try:
+            return self._engine.compile(definition)
+        except InvalidDefinition as exc:
+            raise ApiError("InvalidDefinition", _problems_message(exc)) from None
+
+    @staticmethod
+    def _check_role(role_arn: str) -> None:
+        if not is_role_arn(role_arn):
+            raise ApiError("InvalidArn", f"Invalid Arn: 'Role ARN is not valid: {role_arn}'")
+
+    @staticmethod
+    def _check_versions(params: dict[str, Any]) -> None:
+        # Versions and aliases are not served: refuse rather than ignore the request for one.
+        if params.get("publish"):
+            raise ApiError("ValidationException", "Publishing state machine versions is not supported")
+        if params.get("versionDescription") is not None:
+            raise ApiError(
+                "ValidationException", "versionDescription requires publish, which is not supported"
+            )
+
+    def create(self, params: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+        name: str = params["name"]
+        check_name(name)
+        self._check_role(params["roleArn"])
+        self._check_versions(params)
+        sm_type = params.get("type") or STANDARD
+        definition: str = params["definition"]
+        machine = self._compile(definition)
+        arn = self.arn_for(name)
+        existing = self._by_arn.get(arn)
+        logging = params.get("loggingConfiguration") or dict(DEFAULT_LOGGING)
+        tracing = params.get("tracingConfiguration") or dict(DEFAULT_TRACING)
+        if existing is not None:
+            rev = existing.revision
+            # Same name, same definition, role and type: AWS answers with the existing machine.
+            if (
+                existing.deleting
+                or rev.definition != definition
+                or rev.role_arn != params["roleArn"]
+                or existing.type != sm_type
+            ):
+                raise ApiError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
+            return {"stateMachineArn": arn, "creationDate": existing.created}
+        now = self._engine.clock.now()
+        entry = StateMachineEntry(
+            arn=arn,
+            name=name,
+            type=sm_type,
+            created=now,
+            revision=Revision(
+                revision_id=str(uuid.uuid4()),
+                definition=definition,
+                machine=machine,
+                role_arn=params["roleArn"],
+                logging=logging,
+                tracing=tracing,
+                encryption=params.get("encryptionConfiguration"),
+                updated=None,
+            ),
+            tags=tags,
+        )
+        self._by_arn[arn] = entry
+        return {"stateMachineArn": arn, "creationDate": now}
+
+    def describe(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["stateMachineArn"])
+        rev = entry.revision
+        return {
+            "stateMachineArn": entry.arn,
+            "name": entry.name,
+            "status": "DELETING" if entry.deleting else "ACTIVE",
+            "definition": rev.definition,
+            "roleArn": rev.role_arn,
+            "type": entry.type,
+            "creationDate": entry.created,
+            "loggingConfiguration": rev.logging,
+            "tracingConfiguration": rev.tracing,
+            "revisionId": rev.revision_id,
+            "description": entry.description,
+            "encryptionConfiguration": rev.encryption,
+        }
+
+    def list(self, params: dict[str, Any]) -> dict[str, Any]:
+        start = read_token(params.get("nextToken"), "ListStateMachines") or 0
+        size = page_size(params)
+        entries = self.entries()
+        page = entries[start : start + size]
+        out: dict[str, Any] = {
+            "stateMachines": [
+                {"stateMachineArn": e.arn, "name": e.name, "type": e.type, "creationDate": e.created}
+                for e in page
+            ]
+        }
+        if start + size < len(entries):
+            out["nextToken"] = make_token("ListStateMachines", start + size)
+        return out
+
+    def update(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = self.get(params["stateMachineArn"])
+        if entry.deleting:
+            raise ApiError("StateMachineDeleting", f"State Machine is being deleted: '{entry.arn}'")
+        self._check_versions(params)
+        keys = (
+            "definition",
+            "roleArn",
+            "loggingConfiguration",
+            "tracingConfiguration",
+            "encryptionConfiguration",
+        )
+        if all(params.get(k) is None for k in keys):
+            raise ApiError(
+                "MissingRequiredParameter",
+                "Either the definition, the role ARN, the LoggingConfiguration, "
+                "the EncryptionConfiguration or the TracingConfiguration must be specified",
+            )
+        rev = entry.revision
+        changes: dict[str, Any] = {}
+        if params.get("definition") is not None:
+            changes["definition"] = params["definition"]
+            changes["machine"] = self._compile(params["definition"])
+        if params.get("roleArn") is not None:
+            self._check_role(params["roleArn"])
+            changes["role_arn"] = params["roleArn"]
+        if params.get("loggingConfiguration") is not None:
+            changes["logging"] = params["loggingConfiguration"]
+        if params.get("tracingConfiguration") is not None:
+            changes["tracing"] = params["tracingConfiguration"]
+        if params.get("encryptionConfiguration") is not None:
+            changes["encryption"] = params["encryptionConfiguration"]
+        now = self._engine.clock.now()
+        entry.revision = replace(rev, revision_id=str(uuid.uuid4()), updated=now, **changes)
+        return {"updateDate": now, "revisionId": entry.revision.revision_id}
+
+    def delete(self, params: dict[str, Any], running: int) -> dict[str, Any]:
+        arn = params["stateMachineArn"]
+        parse_arn(arn, "stateMachine")
+        entry = self._by_arn.get(arn)
+        if entry is None:
+            return {}  # AWS: deleting what does not exist succeeds
+        entry.deleting = True
+        if running == 0:
+            del self._by_arn[arn]
+        return {}
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """ValidateStateMachineDefinition: every problem as a diagnostic with code, message and location."""
+        size = params.get("maxResults") or DIAGNOSTICS_MAX
+        # ``severity`` picks the lowest severity returned (ERROR by default, or WARNING); the
+        # validator reports only errors, which both include.
+        try:
+            self._engine.compile(params["definition"])
+            problems = []
+        except InvalidDefinition as exc:
+            problems = exc.problems
+        diagnostics = [
+            {"severity": "ERROR", "code": p.code, "message": p.message, "location": p.location or "/"}
+            for p in problems
+        ]
+        return {
+            "result": "FAIL" if diagnostics else "OK",
+            "diagnostics": diagnostics[:size],
+            "truncated": len(diagnostics) > size,
+        }
+
+
+__all__ = ["EXPRESS", "STANDARD", "Revision", "StateMachineEntry", "StateMachines"]
