@@ -95,6 +95,11 @@ class ThreadedApi:
     def add_function(self, name: str, fn: Callable[[JSON], JSON]) -> None:
         self.functions.add(name, fn)
 
+    def service_poll_seconds(self, seconds: float) -> None:
+        """Shorten GetActivityTask's long poll (60 s on AWS) for a test."""
+        assert self.server is not None
+        self.server.service.activities.poll_seconds = seconds
+
 
 def client(url: str, **kwargs: Any) -> Any:
     """A boto3 ``stepfunctions`` client for ``url``."""
@@ -122,4 +127,9 @@ def sfn(api: ThreadedApi) -> Any:
 def pass_machine(**extra: Any) -> str:
     import json
 
-    return json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": extra or {"ok": True}, "End": True}}})
+    return json.dumps(
+        {
+            "StartAt": "Done",
+            "States": {"Done": {"Type": "Pass", "Result": extra or {"ok": True}, "End": True}},
+        }
+    )

@@ -39,7 +39,9 @@ def _chain(n: int) -> str:
     return json.dumps({"StartAt": "S0", "States": states})
 
 
-WAITING = json.dumps({"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+WAITING = json.dumps(
+    {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+)
 
 
 @pytest.fixture
@@ -106,9 +108,9 @@ def test_list_executions_filters_by_status_and_pages_newest_first(sfn: Any, mach
         if not token:
             break
     assert names == ["e4", "e3", "e2", "e1", "e0"]
-    assert [e["name"] for e in sfn.list_executions(stateMachineArn=slow, statusFilter="RUNNING")["executions"]] == [
-        "r"
-    ]
+    assert [
+        e["name"] for e in sfn.list_executions(stateMachineArn=slow, statusFilter="RUNNING")["executions"]
+    ] == ["r"]
     assert sfn.list_executions(stateMachineArn=slow, statusFilter="SUCCEEDED")["executions"] == []
     sfn.stop_execution(executionArn=running)
     with pytest.raises(ClientError) as exc:
@@ -124,11 +126,18 @@ def test_history_pages_forward_and_in_reverse_with_or_without_data(sfn: Any, mac
     assert [e["id"] for e in everything] == list(range(1, 13))
     assert everything[0]["type"] == "ExecutionStarted" and everything[-1]["type"] == "ExecutionSucceeded"
     assert everything[0]["executionStartedEventDetails"]["roleArn"] == ROLE
-    forward = [e for p in sfn.get_paginator("get_execution_history").paginate(
-        executionArn=arn, PaginationConfig={"PageSize": 5}) for e in p["events"]]
+    forward = [
+        e
+        for p in sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arn, PaginationConfig={"PageSize": 5}
+        )
+        for e in p["events"]
+    ]
     assert [e["id"] for e in forward] == list(range(1, 13))
     first = sfn.get_execution_history(executionArn=arn, maxResults=5, reverseOrder=True)
-    second = sfn.get_execution_history(executionArn=arn, maxResults=5, reverseOrder=True, nextToken=first["nextToken"])
+    second = sfn.get_execution_history(
+        executionArn=arn, maxResults=5, reverseOrder=True, nextToken=first["nextToken"]
+    )
     assert [e["id"] for e in first["events"] + second["events"]] == list(range(12, 2, -1))
     bare = sfn.get_execution_history(executionArn=arn, includeExecutionData=False)["events"]
     assert "input" not in bare[0]["executionStartedEventDetails"]
@@ -162,17 +171,31 @@ def test_redrive_restarts_a_failed_execution_from_the_failed_state(api: Threaded
         {
             "StartAt": "Prepare",
             "States": {
-                "Prepare": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "prepare"},
-                            "ResultSelector": {"p.$": "$.Payload"}, "Next": "Flaky"},
-                "Flaky": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "flaky"},
-                          "OutputPath": "$.Payload", "End": True},
+                "Prepare": {
+                    "Type": "Task",
+                    "Resource": LAMBDA,
+                    "Parameters": {"FunctionName": "prepare"},
+                    "ResultSelector": {"p.$": "$.Payload"},
+                    "Next": "Flaky",
+                },
+                "Flaky": {
+                    "Type": "Task",
+                    "Resource": LAMBDA,
+                    "Parameters": {"FunctionName": "flaky"},
+                    "OutputPath": "$.Payload",
+                    "End": True,
+                },
             },
         }
     )
     arn = sfn.create_state_machine(name="redrive", definition=definition, roleArn=ROLE)["stateMachineArn"]
     ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     failed = finished(sfn, ex)
-    assert (failed["status"], failed["error"], failed["redriveStatus"]) == ("FAILED", "RuntimeError", "REDRIVABLE")
+    assert (failed["status"], failed["error"], failed["redriveStatus"]) == (
+        "FAILED",
+        "RuntimeError",
+        "REDRIVABLE",
+    )
     redriven = sfn.redrive_execution(executionArn=ex)
     d = finished(sfn, ex)
     assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"fixed": True}

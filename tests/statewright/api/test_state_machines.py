@@ -75,7 +75,9 @@ def test_list_state_machines_pages_with_next_token(sfn: Any) -> None:
         names += [m["name"] for m in page["stateMachines"]]
         token = page.get("nextToken")
     assert names == [f"m{i}" for i in range(5)]
-    paginated = [m["name"] for p in sfn.get_paginator("list_state_machines").paginate() for m in p["stateMachines"]]
+    paginated = [
+        m["name"] for p in sfn.get_paginator("list_state_machines").paginate() for m in p["stateMachines"]
+    ]
     assert paginated == names
     with pytest.raises(ClientError) as exc:
         sfn.list_state_machines(nextToken="garbage")
@@ -89,12 +91,12 @@ def test_update_changes_what_new_executions_run(sfn: Any) -> None:
     updated = sfn.update_state_machine(stateMachineArn=arn, definition=pass_machine(v=2))
     assert updated["revisionId"] != before
     new = sfn.start_execution(stateMachineArn=arn)["executionArn"]
-    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=old)["definition"])["States"]["Done"][
-        "Result"
-    ] == {"v": 1}
-    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=new)["definition"])["States"]["Done"][
-        "Result"
-    ] == {"v": 2}
+    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=old)["definition"])["States"][
+        "Done"
+    ]["Result"] == {"v": 1}
+    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=new)["definition"])["States"][
+        "Done"
+    ]["Result"] == {"v": 2}
     with pytest.raises(ClientError) as exc:
         sfn.update_state_machine(stateMachineArn=arn)
     assert _code(exc) == "MissingRequiredParameter"
