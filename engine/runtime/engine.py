@@ -708,6 +708,7 @@ class Engine:
             input_json=input_json,
             state_machine_type=state_machine_type,
             record_start=False,
+            role_arn=role_arn,
         )
         return self._launch(machine, record, started=True, mocks=mocks)
 
@@ -755,6 +756,7 @@ class Engine:
         input_json: str | bytes | None = None,
         state_machine_type: str = "STANDARD",
         record_start: bool = True,
+        role_arn: str | None = None,
     ) -> tuple[StateMachine, ExecutionRecord]:
         """A new execution's machine and record, without running it.
 
