@@ -720,6 +720,8 @@ class Engine:
         name: str | None = None,
         state_machine_name: str = "StateMachine",
         input_json: str | bytes | None = None,
+        state_machine_type: str = "STANDARD",
+        role_arn: str | None = None,
     ) -> Execution:
         """Start an execution once the store has committed it (StartExecution on a store).
 
@@ -735,10 +737,22 @@ class Engine:
             raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
         if self.store is None:
             return self.start(
-                definition, input, name=name, state_machine_name=state_machine_name, input_json=input_json
+                definition,
+                input,
+                name=name,
+                state_machine_name=state_machine_name,
+                input_json=input_json,
+                state_machine_type=state_machine_type,
+                role_arn=role_arn,
             )
         machine, record = self.prepare(
-            definition, input, name=name, state_machine_name=state_machine_name, input_json=input_json
+            definition,
+            input,
+            name=name,
+            state_machine_name=state_machine_name,
+            input_json=input_json,
+            state_machine_type=state_machine_type,
+            role_arn=role_arn,
         )
         await self.store.create_execution(record, dumps_str(machine.raw))
         ex = self._launch(machine, record, started=False)

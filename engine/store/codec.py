@@ -24,6 +24,8 @@ def position_to_json(pos: Position) -> dict[str, JSON]:
         out["due"] = pos.due
     if pos.started:
         out["started"] = True
+    if pos.task_token is not None:
+        out["task_token"] = pos.task_token
     if pos.map_progress is not None:
         out["progress"] = {str(k): v for k, v in pos.map_progress.results.items()}
     if pos.children:
@@ -46,6 +48,8 @@ def position_from_json(doc: Any) -> Position:
     due = doc.get("due")
     pos.due = float(due) if due is not None else None
     pos.started = bool(doc.get("started", False))
+    token = doc.get("task_token")
+    pos.task_token = token if isinstance(token, str) else None
     progress = doc.get("progress")
     if isinstance(progress, dict):
         pos.map_progress = MapProgress({int(k): v for k, v in progress.items()})

@@ -132,8 +132,15 @@ class Activities:
                 return task
         return None
 
-    def enqueue(self, arn: str, token: str, input_text: str, ctx: ExecutorContext) -> None:
+    def enqueue(
+        self, arn: str, token: str, input_text: str, ctx: ExecutorContext, *, resumed: bool = False
+    ) -> None:
         entry = self._by_arn.get(arn)
+        if entry is None and resumed:
+            # A Task resumed from a durable store after a restart: activities themselves are not
+            # stored, so the one it waits on is served again for its workers.
+            name = arn[len(self.prefix) :]
+            entry = self._by_arn[arn] = ActivityEntry(arn, name, self._engine.clock.now())
         if entry is None:
             raise StatesError("States.Runtime", f"Activity Does Not Exist: '{arn}'")
         entry.queue.append(_Queued(token, input_text, ctx))
@@ -156,7 +163,7 @@ class ActivityExecutor:
             token = str(handle[_HANDLE_KEY])
             if tokens.execution_of(token) is None:
                 tokens.issue(ctx.execution_arn, token)
-                self._activities.enqueue(call.resource, token, input_text, ctx)
+                self._activities.enqueue(call.resource, token, input_text, ctx, resumed=True)
         else:
             token = tokens.issue(ctx.execution_arn)
             self._activities.enqueue(call.resource, token, input_text, ctx)

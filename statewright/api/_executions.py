@@ -6,6 +6,12 @@ operations need: each execution's record (the engine's own
 machine it started with, its input as sent, its trace header and its redrive
 date. Executions are listed newest first, as AWS lists them.
 
+With a durable store (``serve --store sqlite:///PATH``) the store is the
+truth: StartExecution commits the execution before answering, and an
+execution this process has not seen (started before a restart) is read back
+from the store — its record, definition and history; ListExecutions and
+GetExecutionHistory read the store's pages.
+
 Idempotency follows AWS: StartExecution with the name and input of a
 running Standard execution answers that execution; any other reuse of a name
 is ``ExecutionAlreadyExists``. RedriveExecution with the ``clientToken`` of the
@@ -20,14 +26,30 @@ from typing import Any, Final
 
 import anyio
 
-from engine import Engine, Execution, ExecutionAlreadyExists, InvalidInput
+from engine import (
+    Engine,
+    Execution,
+    ExecutionAlreadyExists,
+    InvalidInput,
+    InvalidMockConfig,
+    StatewrightError,
+)
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
 from engine.runtime.execution import RUNNING, SUCCEEDED, ExecutionRecord
 from engine.runtime.redrive import ExecutionNotRedrivable, not_redrivable_reason
+from engine.store import Store, StoreError
 from statewright.api._arns import check_name, parse_arn
 from statewright.api._errors import ApiError
 from statewright.api._paging import make_token, page_size, read_token
-from statewright.api._state_machines import EXPRESS, STANDARD, Revision, StateMachineEntry, StateMachines
+from statewright.api._state_machines import (
+    DEFAULT_LOGGING,
+    DEFAULT_TRACING,
+    EXPRESS,
+    STANDARD,
+    Revision,
+    StateMachineEntry,
+    StateMachines,
+)
 
 STOP_WAIT_SECONDS: Final = 10.0
 """How long StopExecution waits for the execution's cleanup before answering."""
@@ -45,7 +67,7 @@ class ExecutionEntry:
     revision: Revision
     input_text: str
     trace_header: str | None
-    handle: Execution
+    handle: Execution | None
     redrive_date: datetime | None = None
     redrive_token: str | None = None
 
@@ -69,12 +91,64 @@ class Executions:
         self._by_arn: dict[str, ExecutionEntry] = {}
         self._by_machine: dict[str, list[ExecutionEntry]] = {}
         self._seq = 0
+        store = engine.store
+        self._store: Store | None = store if store is not None and store.durable else None
 
-    def get(self, arn: str, *kinds: str) -> ExecutionEntry:
+    async def get(self, arn: str, *kinds: str) -> ExecutionEntry:
         parse_arn(arn, *(kinds or ("execution", "express")))
-        entry = self._by_arn.get(arn)
+        entry = await self._find(arn)
         if entry is None:
             raise _not_found(arn)
+        return entry
+
+    async def _find(self, arn: str) -> ExecutionEntry | None:
+        entry = self._by_arn.get(arn)
+        if entry is None and self._store is not None:
+            entry = await self._load(arn)
+        return entry
+
+    async def _load(self, arn: str) -> ExecutionEntry | None:
+        """An execution known only to the store (started before a restart)."""
+        assert self._store is not None
+        try:
+            item = await self._store.load(arn)
+        except StoreError:
+            return None
+        if item is None:
+            return None
+        live = self._engine.get(arn)
+        record = live.record if live is not None else item.record
+        try:
+            machine = self._engine.compile(item.definition)
+        except StatewrightError:
+            return None
+        revision = Revision(
+            revision_id="stored",
+            definition=item.definition,
+            machine=machine,
+            role_arn=record.role_arn,
+            logging=dict(DEFAULT_LOGGING),
+            tracing=dict(DEFAULT_TRACING),
+            encryption=None,
+            updated=None,
+        )
+        sm = self._machines.find(record.state_machine_arn) or StateMachineEntry(
+            arn=record.state_machine_arn,
+            name=record.state_machine_name,
+            type=record.state_machine_type,
+            created=record.start_time,
+            revision=revision,
+        )
+        entry = ExecutionEntry(
+            seq=0,
+            record=record,
+            machine=sm,
+            revision=revision,
+            input_text=dumps_str(record.input),
+            trace_header=None,
+            handle=live,
+        )
+        self._by_arn[arn] = entry
         return entry
 
     def running_on(self, machine_arn: str) -> int:
@@ -82,11 +156,18 @@ class Executions:
 
     def live(self) -> list[Execution]:
         """Handles of the executions still running."""
-        return [e.handle for e in self._by_arn.values() if e.record.status == RUNNING]
+        return [
+            e.handle for e in self._by_arn.values() if e.record.status == RUNNING and e.handle is not None
+        ]
 
     # -- starting -------------------------------------------------------------------
-    def _launch(self, params: dict[str, Any], *, sync: bool) -> tuple[Execution, StateMachineEntry, str]:
-        sm = self._machines.get(params["stateMachineArn"])
+    async def _launch(
+        self, params: dict[str, Any], *, sync: bool
+    ) -> tuple[Execution, StateMachineEntry, str]:
+        # ``stateMachineArn#TestCase``: Step Functions Local's way to run a test case of the
+        # server's mock configuration (its mocked Task states answer from it).
+        sm_arn, _, test_case = str(params["stateMachineArn"]).partition("#")
+        sm = self._machines.get(sm_arn)
         if sm.deleting:
             raise ApiError("StateMachineDeleting", f"State Machine is being deleted: '{sm.arn}'")
         if sync and sm.type != EXPRESS:
@@ -102,14 +183,39 @@ class Executions:
         if name is not None:
             check_name(name)
         try:
-            ex = self._engine.start(
-                sm.revision.machine,
-                value,
-                name=name,
-                state_machine_name=sm.name,
-                state_machine_type=sm.type,
-                role_arn=sm.revision.role_arn,
-            )
+            if test_case:
+                ex = self._engine.start(
+                    sm.revision.machine.raw,
+                    value,
+                    name=name,
+                    state_machine_name=sm.name,
+                    state_machine_type=sm.type,
+                    role_arn=sm.revision.role_arn,
+                    test_case=test_case,
+                )
+            elif self._store is not None and not sync:
+                # Committed before the answer: a restart right after StartExecution loses nothing.
+                ex = await self._engine.submit(
+                    sm.revision.machine,
+                    value,
+                    name=name,
+                    state_machine_name=sm.name,
+                    state_machine_type=sm.type,
+                    role_arn=sm.revision.role_arn,
+                )
+            else:
+                ex = self._engine.start(
+                    sm.revision.machine,
+                    value,
+                    name=name,
+                    state_machine_name=sm.name,
+                    state_machine_type=sm.type,
+                    role_arn=sm.revision.role_arn,
+                )
+        except StoreError as exc:
+            raise ApiError("InternalFailure", f"The store cannot be written: {exc}", 500) from None
+        except InvalidMockConfig as exc:
+            raise ApiError("ValidationException", str(exc)) from None
         except InvalidInput as exc:
             raise ApiError("InvalidExecutionInput", str(exc)) from None
         except ExecutionAlreadyExists:
@@ -121,11 +227,11 @@ class Executions:
     def _execution_arn(self, sm: StateMachineEntry, name: str) -> str:
         return f"arn:aws:states:{self._engine.region}:{self._engine.account}:execution:{sm.name}:{name}"
 
-    def start(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def start(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("name")
         if name is not None:
-            sm = self._machines.get(params["stateMachineArn"])
-            existing = self._by_arn.get(self._execution_arn(sm, name)) if sm.type == STANDARD else None
+            sm = self._machines.get(str(params["stateMachineArn"]).partition("#")[0])
+            existing = await self._find(self._execution_arn(sm, name)) if sm.type == STANDARD else None
             if existing is not None:
                 # AWS: the same name and input while it runs is the same request, answered again.
                 if existing.record.status == RUNNING and existing.input_text == (params.get("input") or "{}"):
@@ -136,7 +242,7 @@ class Executions:
                 raise ApiError(
                     "ExecutionAlreadyExists", f"Execution Already Exists: '{existing.record.execution_arn}'"
                 )
-        ex, sm, input_text = self._launch(params, sync=False)
+        ex, sm, input_text = await self._launch(params, sync=False)
         self._seq += 1
         entry = ExecutionEntry(
             seq=self._seq,
@@ -157,7 +263,7 @@ class Executions:
         Synchronous Express executions are not kept once answered, as on AWS
         (they cannot be described or listed).
         """
-        ex, sm, input_text = self._launch(params, sync=True)
+        ex, sm, input_text = await self._launch(params, sync=True)
         result = await ex.wait()
         r = ex.record
         out: dict[str, Any] = {
@@ -179,8 +285,8 @@ class Executions:
         return out
 
     # -- reading ------------------------------------------------------------------------
-    def describe(self, params: dict[str, Any]) -> dict[str, Any]:
-        entry = self.get(params["executionArn"])
+    async def describe(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = await self.get(params["executionArn"])
         r = entry.record
         out: dict[str, Any] = {
             "executionArn": r.execution_arn,
@@ -206,8 +312,8 @@ class Executions:
             out["redriveStatusReason"] = reason
         return out
 
-    def describe_machine(self, params: dict[str, Any]) -> dict[str, Any]:
-        entry = self.get(params["executionArn"])
+    async def describe_machine(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = await self.get(params["executionArn"])
         rev = entry.revision
         return {
             "stateMachineArn": entry.machine.arn,
@@ -221,7 +327,7 @@ class Executions:
             "encryptionConfiguration": rev.encryption,
         }
 
-    def list(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def list(self, params: dict[str, Any]) -> dict[str, Any]:
         sm_arn = params.get("stateMachineArn")
         if params.get("mapRunArn") is not None:
             raise ApiError("ValidationException", "Listing the executions of a Map Run is not supported")
@@ -232,6 +338,8 @@ class Executions:
             raise _type_not_supported()
         status = params.get("statusFilter")
         redrive = params.get("redriveFilter")
+        if self._store is not None:
+            return await self._list_stored(sm_arn, status, redrive, params)
         listing = f"ListExecutions/{sm_arn}/{status}/{redrive}"
         below = read_token(params.get("nextToken"), listing)
         size = page_size(params)
@@ -266,14 +374,16 @@ class Executions:
             out["nextToken"] = make_token(listing, page[-1]["_seq"])
         return out
 
-    def history(self, params: dict[str, Any]) -> dict[str, Any]:
-        entry = self.get(params["executionArn"])
+    async def history(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = await self.get(params["executionArn"])
         reverse = bool(params.get("reverseOrder"))
         include = params.get("includeExecutionData")
         include_data = True if include is None else bool(include)
         listing = f"GetExecutionHistory/{entry.record.execution_arn}/{reverse}"
         at = read_token(params.get("nextToken"), listing)
         size = page_size(params)
+        if self._store is not None:
+            return await self._history_stored(entry, listing, at, size, reverse, include_data)
         history = entry.record.history
         n = len(history)
         if reverse:
@@ -292,17 +402,18 @@ class Executions:
 
     # -- changing ------------------------------------------------------------------------
     async def stop(self, params: dict[str, Any]) -> dict[str, Any]:
-        entry = self.get(params["executionArn"], "execution")
+        entry = await self.get(params["executionArn"], "execution")
         r = entry.record
-        if r.status == RUNNING:
-            entry.handle.stop(params.get("error"), params.get("cause"))
+        handle = entry.handle
+        if r.status == RUNNING and handle is not None:
+            handle.stop(params.get("error"), params.get("cause"))
             # Answer once it has stopped (its Task cleaned up), within a bound.
             with anyio.move_on_after(STOP_WAIT_SECONDS):
-                await entry.handle.wait()
+                await handle.wait()
         return {"stopDate": r.stop_time or self._engine.clock.now()}
 
-    def redrive(self, params: dict[str, Any]) -> dict[str, Any]:
-        entry = self.get(params["executionArn"], "execution", "express")
+    async def redrive(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = await self.get(params["executionArn"], "execution", "express")
         token = params.get("clientToken")
         if token is not None and token == entry.redrive_token and entry.redrive_date is not None:
             return {"redriveDate": entry.redrive_date}
@@ -314,6 +425,67 @@ class Executions:
         entry.redrive_date = self._engine.clock.now()
         entry.redrive_token = token
         return {"redriveDate": entry.redrive_date}
+
+    # -- a durable store's pages -----------------------------------------------------
+    async def _list_stored(
+        self, sm_arn: str, status: str | None, redrive: str | None, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert self._store is not None
+        try:
+            await self._store.flush()
+            page = await self._store.list_executions(
+                state_machine_arn=sm_arn,
+                status=status,
+                max_results=page_size(params),
+                next_token=params.get("nextToken"),
+            )
+        except (StoreError, ValueError):
+            raise ApiError("InvalidToken", f"Invalid Token: '{params.get('nextToken')}'") from None
+        items: list[dict[str, Any]] = []
+        for e in page.items:
+            known = self._by_arn.get(e.execution_arn)
+            count = known.record.redrive_count if known is not None else 0
+            if redrive is not None and (count > 0) != (redrive == "REDRIVEN"):
+                continue
+            items.append(
+                {
+                    "executionArn": e.execution_arn,
+                    "stateMachineArn": e.state_machine_arn,
+                    "name": e.name,
+                    "status": known.record.status if known is not None else e.status,
+                    "startDate": e.start_date,
+                    "stopDate": known.record.stop_time if known is not None else e.stop_date,
+                    "redriveCount": count,
+                    "redriveDate": known.redrive_date if known is not None else None,
+                }
+            )
+        return {"executions": items, "nextToken": page.next_token}
+
+    async def _history_stored(
+        self,
+        entry: ExecutionEntry,
+        listing: str,
+        at: int | None,
+        size: int,
+        reverse: bool,
+        include_data: bool,
+    ) -> dict[str, Any]:
+        assert self._store is not None
+        arn = entry.record.execution_arn
+        await self._store.flush()
+        if reverse:
+            after = at + 1 if at is not None else _NO_EVENT_ABOVE
+            events = await self._store.history(arn, after=after, max_results=size + 1, reverse=True)
+        else:
+            after = at - 1 if at is not None else 0
+            events = await self._store.history(arn, after=after, max_results=size + 1)
+        out: dict[str, Any] = {"events": [_render_event(ev, include_data) for ev in events[:size]]}
+        if len(events) > size:
+            out["nextToken"] = make_token(listing, events[size].id)
+        return out
+
+
+_NO_EVENT_ABOVE: Final = 2**62
 
 
 def _render_event(ev: Any, include_data: bool) -> dict[str, Any]:

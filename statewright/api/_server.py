@@ -85,6 +85,7 @@ class ApiServer:
     async def __aenter__(self) -> ApiServer:
         await self.engine.__aenter__()
         try:
+            await self.service.machines.restore()
             app = web.Application(client_max_size=MAX_REQUEST_BYTES)
             app.router.add_post("/", self._handle)
             app.router.add_get("/metrics", self._metrics)

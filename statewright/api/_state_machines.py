@@ -4,7 +4,9 @@ A state machine is kept with its definition text (returned as given), its
 compiled ``engine.StateMachine`` (parsed and validated once, at create or
 update) and a revision: each update makes a new ``revisionId``, and an
 execution keeps the revision it started with (DescribeStateMachineForExecution).
-Definitions are validated by the engine's own validator against the
+With a durable store each create and update is written to the store before
+the answer (name, definition, type, role), and a server that starts on that
+store serves the state machines it holds. Definitions are validated by the engine's own validator against the
 executors the server runs, so ``InvalidDefinition`` carries the same problems,
 codes and JSON locations as ``statewright validate``.
 """
@@ -16,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from engine import Engine, InvalidDefinition, StateMachine
+from engine import Engine, InvalidDefinition, StateMachine, StatewrightError, parse_definition
 from engine.jsonvalue import JSON
+from engine.store import Store, StoreError
 from statewright.api._arns import check_name, is_role_arn, parse_arn
 from statewright.api._errors import ApiError
 from statewright.api._paging import make_token, page_size, read_token
@@ -68,6 +71,51 @@ class StateMachines:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._by_arn: dict[str, StateMachineEntry] = {}
+        store = engine.store
+        self._store: Store | None = store if store is not None and store.durable else None
+
+    async def restore(self) -> int:
+        """Serve the state machines a durable store holds; returns how many."""
+        if self._store is None:
+            return 0
+        token: str | None = None
+        while True:
+            page = await self._store.list_state_machines(next_token=token)
+            for stored in page.items:
+                try:
+                    machine = self._engine.compile(stored.definition)
+                except StatewrightError:
+                    continue  # an executor it needs is not installed here: nothing could run it
+                self._by_arn[stored.arn] = StateMachineEntry(
+                    arn=stored.arn,
+                    name=stored.name,
+                    type=stored.type,
+                    created=stored.creation_date,
+                    revision=Revision(
+                        revision_id=str(uuid.uuid4()),
+                        definition=stored.definition,
+                        machine=machine,
+                        role_arn=stored.role_arn,
+                        logging=dict(DEFAULT_LOGGING),
+                        tracing=dict(DEFAULT_TRACING),
+                        encryption=None,
+                        updated=None,
+                    ),
+                )
+            token = page.next_token
+            if token is None:
+                return len(self._by_arn)
+
+    async def _persist(self, entry: StateMachineEntry) -> None:
+        if self._store is None:
+            return
+        rev = entry.revision
+        try:
+            await self._store.put_state_machine(
+                entry.arn, entry.name, rev.definition, type=entry.type, role_arn=rev.role_arn
+            )
+        except StoreError as exc:
+            raise ApiError("InternalFailure", f"The store cannot be written: {exc}", 500) from None
 
     # -- lookups ----------------------------------------------------------------
     def arn_for(self, name: str) -> str:
@@ -98,9 +146,17 @@ class StateMachines:
         return list(self._by_arn.values())
 
     # -- operations --------------------------------------------------------------
-    def _compile(self, definition: str) -> StateMachine:
+    def _compile(self, definition: str, name: str) -> StateMachine:
         try:
             return self._engine.compile(definition)
+        except InvalidDefinition as exc:
+            mocks = self._engine.mock_config
+            if mocks is None or name not in mocks.state_machines:
+                raise ApiError("InvalidDefinition", _problems_message(exc)) from None
+        # A machine of the mock configuration may use services nothing here serves (its test
+        # cases mock them), as on Step Functions Local: only the definition itself is checked.
+        try:
+            return parse_definition(definition)
         except InvalidDefinition as exc:
             raise ApiError("InvalidDefinition", _problems_message(exc)) from None
 
@@ -119,14 +175,14 @@ class StateMachines:
                 "ValidationException", "versionDescription requires publish, which is not supported"
             )
 
-    def create(self, params: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    async def create(self, params: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
         name: str = params["name"]
         check_name(name)
         self._check_role(params["roleArn"])
         self._check_versions(params)
         sm_type = params.get("type") or STANDARD
         definition: str = params["definition"]
-        machine = self._compile(definition)
+        machine = self._compile(definition, name)
         arn = self.arn_for(name)
         existing = self._by_arn.get(arn)
         logging = params.get("loggingConfiguration") or dict(DEFAULT_LOGGING)
@@ -160,6 +216,7 @@ class StateMachines:
             ),
             tags=tags,
         )
+        await self._persist(entry)
         self._by_arn[arn] = entry
         return {"stateMachineArn": arn, "creationDate": now}
 
@@ -196,7 +253,7 @@ class StateMachines:
             out["nextToken"] = make_token("ListStateMachines", start + size)
         return out
 
-    def update(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, params: dict[str, Any]) -> dict[str, Any]:
         entry = self.get(params["stateMachineArn"])
         if entry.deleting:
             raise ApiError("StateMachineDeleting", f"State Machine is being deleted: '{entry.arn}'")
@@ -218,7 +275,7 @@ class StateMachines:
         changes: dict[str, Any] = {}
         if params.get("definition") is not None:
             changes["definition"] = params["definition"]
-            changes["machine"] = self._compile(params["definition"])
+            changes["machine"] = self._compile(params["definition"], entry.name)
         if params.get("roleArn") is not None:
             self._check_role(params["roleArn"])
             changes["role_arn"] = params["roleArn"]
@@ -230,6 +287,7 @@ class StateMachines:
             changes["encryption"] = params["encryptionConfiguration"]
         now = self._engine.clock.now()
         entry.revision = replace(rev, revision_id=str(uuid.uuid4()), updated=now, **changes)
+        await self._persist(entry)
         return {"updateDate": now, "revisionId": entry.revision.revision_id}
 
     def delete(self, params: dict[str, Any], running: int) -> dict[str, Any]:

@@ -5,7 +5,11 @@
 It runs until SIGINT or SIGTERM, then stops the engine (aborting what still
 runs) and exits 0. Once listening it prints one line on stderr,
 ``statewright serve: listening on http://HOST:PORT``, so scripts (and tests
-with ``--port 0``) learn the address. ``--sim`` starts the embedded EKS, STS
+with ``--port 0``) learn the address. With a durable ``--store`` the
+executions still running when it stops stay RUNNING in the store, and the
+next ``serve`` on that store continues them (task tokens included).
+``SFN_MOCK_CONFIG=FILE``, as for Step Functions Local, loads a mock
+configuration: StartExecution on ``stateMachineArn#TestCase`` runs that test case. ``--sim`` starts the embedded EKS, STS
 and Kubernetes simulators and points the executors at them, as ``run --sim``
 does.
 """
@@ -26,6 +30,7 @@ EXIT_OK: Final = 0
 EXIT_USAGE: Final = 2
 MEMORY_STORE: Final = "memory://"
 SIM_POLL: Final = "watch:0.5"
+MOCK_CONFIG_ENV: Final = "SFN_MOCK_CONFIG"
 
 
 class ServeUsageError(Exception):
@@ -46,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--store",
         metavar="URL",
         default=MEMORY_STORE,
-        help=f"where state machines and executions live (default {MEMORY_STORE}: in memory)",
+        help=f"where state machines and executions live: sqlite:///PATH, postgresql://USER@HOST:PORT/DB "
+        f"or {MEMORY_STORE} (the default; lost when the server stops)",
     )
     parser.add_argument(
         "--sim",
@@ -72,7 +78,16 @@ def _verifier(spec: str | None) -> SigV4Verifier | None:
 def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.store != MEMORY_STORE:
-        raise ServeUsageError(f"--store: unsupported store URL {args.store!r} (use {MEMORY_STORE})")
+        from engine.store import StoreError, open_store
+
+        try:
+            options["store"] = open_store(args.store)
+        except StoreError as exc:
+            raise ServeUsageError(f"--store: {exc}") from None
+    mock_config = os.environ.get(MOCK_CONFIG_ENV)
+    if mock_config:
+        # Step Functions Local's variable: StartExecution on `stateMachineArn#TestCase` runs a test case.
+        options["mock_config"] = mock_config
     if args.sim:
         from executors.eks.polling import parse_poll_policy
 

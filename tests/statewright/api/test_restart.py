@@ -1,0 +1,80 @@
+"""`statewright serve --store sqlite:///PATH`: a restart of the server in between loses nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.statewright.api.conftest import ROLE, client, pass_machine
+from tests.statewright.api.test_executions import finished
+from tests.statewright.api.test_serve_command import ServeProcess
+
+
+def test_a_restart_with_a_sqlite_store_loses_nothing(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'sfn.db'}"
+    first = ServeProcess("--store", store)
+    try:
+        sfn = client(first.url)
+        done_machine = sfn.create_state_machine(name="done", definition=pass_machine(v=1), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        done = sfn.start_execution(stateMachineArn=done_machine, name="finished", input='{"a": 1}')[
+            "executionArn"
+        ]
+        assert finished(sfn, done)["status"] == "SUCCEEDED"
+        activity = sfn.create_activity(name="approve")["activityArn"]
+        waiting_def = json.dumps(
+            {
+                "StartAt": "Approve",
+                "States": {
+                    "Approve": {
+                        "Type": "Task",
+                        "Resource": activity,
+                        "ResultPath": "$.approval",
+                        "Next": "After",
+                    },
+                    "After": {"Type": "Pass", "End": True},
+                },
+            }
+        )
+        waiting_machine = sfn.create_state_machine(name="approval", definition=waiting_def, roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        waiting = sfn.start_execution(stateMachineArn=waiting_machine, name="pending", input='{"order": 7}')[
+            "executionArn"
+        ]
+        task = sfn.get_activity_task(activityArn=activity, workerName="before-restart")
+        token = task["taskToken"]
+        assert json.loads(task["input"]) == {"order": 7}
+        before = sfn.get_execution_history(executionArn=waiting)["events"]
+    finally:
+        code, err = first.stop()
+    assert code == 0 and "Traceback" not in err
+
+    second = ServeProcess("--store", store)
+    try:
+        sfn = client(second.url)
+        assert json.loads(
+            sfn.describe_state_machine(stateMachineArn=done_machine)["definition"]
+        ) == json.loads(pass_machine(v=1))
+        assert {m["name"] for m in sfn.list_state_machines()["stateMachines"]} == {"done", "approval"}
+        old = sfn.describe_execution(executionArn=done)
+        assert (old["status"], json.loads(old["output"]), old["input"]) == ("SUCCEEDED", {"v": 1}, '{"a":1}')
+        assert [e["type"] for e in sfn.get_execution_history(executionArn=done)["events"]][
+            -1
+        ] == "ExecutionSucceeded"
+        assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
+        listed = sfn.list_executions(stateMachineArn=waiting_machine)["executions"]
+        assert [e["name"] for e in listed] == ["pending"]
+        # The token handed out before the restart still answers the Task.
+        sfn.send_task_success(taskToken=token, output='{"ok": true}')
+        d = finished(sfn, waiting)
+        assert d["status"] == "SUCCEEDED"
+        assert json.loads(d["output"]) == {"order": 7, "approval": {"ok": True}}
+        after = sfn.get_execution_history(executionArn=waiting)["events"]
+        assert [e["id"] for e in after[: len(before)]] == [e["id"] for e in before]
+        assert [e["id"] for e in after] == list(range(1, len(after) + 1))
+        assert after[-1]["type"] == "ExecutionSucceeded"
+    finally:
+        code, err = second.stop()
+    assert code == 0 and "Traceback" not in err
