@@ -34,7 +34,7 @@ def _member_names(operation: str) -> list[str]:
 @st.composite
 def bodies(draw: Any) -> tuple[str, dict[str, Any]]:
     operation = draw(st.sampled_from(OPERATIONS))
-    names = _member_names(operation) + ["unknownField"]
+    names = [*_member_names(operation), "unknownField"]
     body = draw(st.dictionaries(st.sampled_from(names), json_values, max_size=6))
     return operation, body
 
