@@ -859,6 +859,7 @@ class Interpreter:
         jsonata_mode = state.query_language == JSONATA
         # A test case's mocked Task runs its mock instead of the registry's executor.
         executor = self.task_override(state.name) if self.task_override is not None else None
+        mocked = executor is not None
         if executor is not None:
             parsed = parse_resource(state.resource)
         else:
@@ -868,7 +869,8 @@ class Interpreter:
                 raise StatesRuntime(cause=str(exc)).scoped() from None
             executor = reg.executor
         options = self.config.options_for(state.resource, parsed.base, state.name)
-        callback = parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN
+        # A mocked callback Task answers with its mocked response at once (Step Functions Local).
+        callback = parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN and not mocked
         while True:
             if pos.due is not None:  # resumed in a retry back-off: wait what remains
                 await self.sleep_until_due(pos)
@@ -1038,7 +1040,7 @@ class Interpreter:
         )
         result: JSON = None
         run = executor.run
-        if call.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
+        if call.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN and pos.task_token is not None:
             tokens = self.config.task_tokens
 
             def run(call: ExecutorCall, ctx: ExecutorContext) -> Any:
