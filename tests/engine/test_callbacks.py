@@ -20,7 +20,10 @@ def _callback_machine(**task: Any) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": WAIT_LAMBDA,
-        "Parameters": {"FunctionName": "hand-over", "Payload": {"token.$": "$$.Task.Token", "job.$": "$.job"}},
+        "Parameters": {
+            "FunctionName": "hand-over",
+            "Payload": {"token.$": "$$.Task.Token", "job.$": "$.job"},
+        },
         "End": True,
     }
     state.update(task)
@@ -185,3 +188,22 @@ async def test_a_succeeded_execution_cannot_be_redriven(harness: Harness) -> Non
         with pytest.raises(ExecutionNotRedrivable, match="SUCCEEDED"):
             engine.redrive(machine, ex.record)
 
+
+async def test_a_task_token_survives_a_restart_with_a_sqlite_store(
+    harness: Harness, handed: list[str], tmp_path: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    async with harness.engine(clock=None, store=url) as engine:
+        ex = engine.start(_callback_machine(), {"job": 3}, name="survivor")
+        await _until(lambda: ex.parked)
+        arn = ex.execution_arn
+    # The engine left with the Task waiting: the execution stays RUNNING in the file.
+    assert len(handed) == 1
+    async with harness.engine(clock=None, store=url) as engine:
+        resumed = engine.get(arn)
+        assert resumed is not None
+        await _until(lambda: resumed.parked)
+        engine.task_tokens.succeed(handed[0], {"after": "restart"})
+        result = await resumed.wait()
+    assert result.status == "SUCCEEDED" and result.output == {"after": "restart"}
+    assert len(handed) == 1  # the function that received the token was not called again

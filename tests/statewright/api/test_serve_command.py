@@ -147,3 +147,34 @@ def test_metrics_count_transitions_tasks_waiting_executions_and_requests(api: Th
     assert f'statewright_task_duration_seconds_count{{resource="states:{activity}"}} 1.0' in text
     assert 'statewright_api_requests_total{operation="SendTaskSuccess",status="200"} 1.0' in text
     assert "statewright_waiting_executions 0.0" in text  # the Wait state is not a Task
+
+
+def test_serve_with_sim_runs_eks_tasks_offline() -> None:
+    definition = json.dumps(
+        {
+            "StartAt": "Create",
+            "States": {
+                "Create": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::eks:createCluster",
+                    "Parameters": {
+                        "Name": "served",
+                        "RoleArn": "arn:aws:iam::123456789012:role/eks",
+                        "ResourcesVpcConfig": {"SubnetIds": ["subnet-1", "subnet-2"]},
+                    },
+                    "ResultSelector": {"status.$": "$.Cluster.Status", "name.$": "$.Cluster.Name"},
+                    "End": True,
+                }
+            },
+        }
+    )
+    p = ServeProcess("--sim")
+    try:
+        sfn = client(p.url)
+        arn = sfn.create_state_machine(name="eks", definition=definition, roleArn=ROLE)["stateMachineArn"]
+        d = finished(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+        assert d["status"] == "SUCCEEDED", d
+        assert json.loads(d["output"]) == {"status": "CREATING", "name": "served"}
+    finally:
+        code, err = p.stop()
+    assert code == 0 and "Traceback" not in err
