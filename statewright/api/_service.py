@@ -5,7 +5,7 @@ activities), the callbacks and the tags, and maps each operation name of
 botocore's model to the method that serves it. Requests reach it already
 checked against the model (``_protocol``); answers leave it as plain
 mappings that ``_protocol`` shapes. Operations the model has and this server
-does not serve (versions, aliases, Map Runs, TestState) answer
+does not serve (versions, aliases, Map Runs) answer
 ``UnknownOperationException`` naming the operation, never a silent success.
 """
 
@@ -22,6 +22,7 @@ from statewright.api._errors import ApiError
 from statewright.api._executions import Executions
 from statewright.api._metrics import Metrics
 from statewright.api._state_machines import StateMachines
+from statewright.api._test_state import test_state
 
 MAX_TAGS: Final = 50
 _FINAL_EVENTS: Final = frozenset(
@@ -78,6 +79,7 @@ class StepFunctionsService:
             "TagResource": self._tag,
             "UntagResource": self._untag,
             "ListTagsForResource": self._list_tags,
+            "TestState": lambda p: test_state(self.engine, p),
         }
 
     @property

@@ -236,3 +236,15 @@ def test_describe_state_machine_for_execution(sfn: Any, machine: str) -> None:
     d = sfn.describe_state_machine_for_execution(executionArn=ex)
     assert d["stateMachineArn"] == machine and d["name"] == "chain" and d["definition"] == _chain(5)
     assert d["roleArn"] == ROLE and d["revisionId"]
+
+
+def test_test_state_runs_one_state(sfn: Any) -> None:
+    state = json.dumps(
+        {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "Next": "Later"}
+    )
+    answer = sfn.test_state(definition=state, roleArn=ROLE, input='{"n": 21}')
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"doubled": 42}
+    assert answer["nextState"] == "Later"
+    with pytest.raises(ClientError) as exc:
+        sfn.test_state(definition='{"Type": "Nope"}', roleArn=ROLE, input="{}")
+    assert _code(exc) == "InvalidDefinition"
