@@ -111,8 +111,10 @@ def eks_api_errors() -> Iterator[None]:
     except botoexc.ClientError as exc:
         raise eks_error_from_client_error(exc) from exc
     except (botoexc.EndpointConnectionError, botoexc.ConnectionClosedError) as exc:
+        # The endpoint URL (no credentials in it) says which endpoint is down.
+        where = exc.kwargs.get("endpoint_url")
         raise TransientEksError(
-            None, f"Unable to reach the EKS endpoint: {exc.__class__.__name__}"
+            None, f"Unable to reach the EKS endpoint{f' {where}' if where else ''}: {exc.__class__.__name__}"
         ) from exc
     except (botoexc.ConnectTimeoutError, botoexc.ReadTimeoutError) as exc:
         raise TransientEksError(None, f"The EKS endpoint timed out: {exc.__class__.__name__}") from exc

@@ -288,8 +288,10 @@ class KubeClient:
 
         Args:
             method: ``GET``, ``POST``, ``PUT``, ``DELETE``, ``HEAD`` or ``PATCH``.
-            path: an absolute path on the endpoint, already percent-encoded;
-                anything that could leave the endpoint is refused (``check_api_path``).
+            path: an absolute path on the endpoint; characters a URL path cannot
+                carry (non-ASCII, spaces…) are percent-encoded here (``encode_path``),
+                escapes already there are kept; anything that could leave the
+                endpoint is refused (``check_api_path``).
             query: query parameters; a list value repeats its key.
             body: a JSON value (sent as JSON) or a string (sent as is); None for no body.
             content_type: the body's media type; JSON by default.
@@ -306,7 +308,7 @@ class KubeClient:
         problem = check_api_path(path)
         if problem is not None:
             raise StatesRuntime(None, problem)
-        send = _RawRequest(self, method, path, _query_pairs(query), body, content_type)
+        send = _RawRequest(self, method, encode_path(path), _query_pairs(query), body, content_type)
         reads = method in _READS
         return self._send(
             method, send, read_body=method != "HEAD", slots=self._read_slots if reads else self._in_flight,
@@ -684,6 +686,21 @@ _UNSAFE_CHARACTER: Final = re.compile(r"[\s\x00-\x1f\x7f]")
 """Whitespace (``str.isspace``'s, Unicode included) and control characters; one scan per request."""
 
 
+PATH_SAFE: Final = "/:@!$&'()*+,;=-._~%"
+"""Kept as they are in a request path: RFC 3986 ``pchar`` and ``/``, and ``%`` (escapes already made)."""
+
+
+def encode_path(path: str) -> str:
+    """``path`` percent-encoded as a URL path, as Kubernetes clients send it.
+
+    client-go writes the path through Go's ``url.URL.EscapedPath``: every byte of
+    the UTF-8 form that a path may not carry literally becomes ``%XX``
+    (``/api/中文`` → ``/api/%E4%B8%AD%E6%96%87``); what is allowed, escapes
+    included, is left alone.
+    """
+    return quote(path, safe=PATH_SAFE)
+
+
 def check_api_path(path: str) -> str | None:
     """Why ``path`` could reach something other than the endpoint, or None when it is safe.
 
@@ -916,6 +933,7 @@ __all__ = [
     "check_fields",
     "check_static",
     "client_for",
+    "encode_path",
     "is_jsonata_template",
     "object_rule",
     "parameter_error",

@@ -35,6 +35,7 @@ import anyio
 import anyio.abc
 from botocore.config import Config
 
+from executors.eks import redact
 from executors.eks.auth import KubeConnections, TokenProvider
 from executors.eks.errors import eks_api_errors
 from executors.eks.ratelimit import RateLimits
@@ -145,6 +146,10 @@ class EksServices:
     kube_clients: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
     """``executors.eks.kube.client_for``'s shared clients, by cluster (typed there: this module is below it)."""
 
+    def __post_init__(self) -> None:
+        # Secrets never reach a log record of the clients these services drive (see redact).
+        redact.install()
+
     @classmethod
     def default(cls) -> EksServices:
         """Services built from boto3's standard configuration; no I/O happens yet."""
@@ -175,6 +180,7 @@ class EksServices:
                     self._eks = await self._stack.enter_async_context(
                         self.session.client("eks", region_name=self.region, config=EKS_CLIENT_CONFIG)
                     )
+                redact.install()  # loggers botocore created for the client
         return self._eks
 
     def apply_options(self, options: Mapping[str, object]) -> None:

@@ -23,7 +23,10 @@ import anyio
 import pytest
 
 from engine import Engine, ExecutorRegistry
+from engine.errors import StatesError
+from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from executors.eks import EksExecutor, register
+from executors.eks.call import eks_call
 from executors.eks.services import EksServices
 from sim.kube.process import KubeProcess
 from tests.executors.eks.test_watch import TOKEN, make_services, manifest, until
@@ -262,3 +265,34 @@ async def test_job_creation_goes_through_throttling_server_errors_and_dropped_co
     names = sorted(item["metadata"]["name"] for item in listing["items"])
     assert len(names) == 80  # one Job per execution, none twice
     assert sorted(r.output["metadata"]["name"] for r in results) == names
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
+async def test_an_eks_call_path_with_non_ascii_characters_is_percent_encoded(
+    kube_process: KubeProcess, services: EksServices, method: str
+) -> None:
+    """A namespace named ``中文`` is looked up by the API server (and not found), whatever the method."""
+    parameters: dict[str, Any] = {
+        "ClusterName": "demo",
+        "CertificateAuthority": kube_process.ca_b64,
+        "Endpoint": kube_process.url,
+        "Method": method,
+        "Path": "/api/v1/namespaces/中文" if method != "POST" else "/api/v1/namespaces/中文/configmaps",
+    }
+    if method == "POST":
+        parameters["RequestBody"] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
+    call = ExecutorCall(
+        resource="arn:aws:states:::eks:call", service="eks", action="call",
+        pattern=IntegrationPattern.REQUEST_RESPONSE, parameters=parameters,
+    )  # fmt: skip
+    ctx = ExecutorContext(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:sm:run",
+        execution_name="run",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:sm",
+        state_name="Call",
+    )
+    with pytest.raises(StatesError) as caught:
+        await eks_call(call, ctx, services)
+    assert caught.value.error == "EKS.404", caught.value.cause
+    if method != "HEAD":
+        assert 'namespaces \\"中文\\" not found' in str(caught.value.cause)
