@@ -39,7 +39,7 @@ from engine import Engine
 from engine.jsonvalue import dumps_str
 from engine.store.postgres import PostgresStore
 
-TABLES = ("history", "stop_requests", "executions", "state_machines", "definitions", "workers", "statewright_schema")
+TABLES = ("history", "history_chunks", "stop_requests", "executions", "state_machines", "definitions", "workers", "statewright_schema")
 RECORDING_CONCURRENCY = 16
 
 
@@ -140,7 +140,8 @@ async def run_once(url: str, executions: int, states: int, workers: int) -> dict
         workers_cpu = _used(workers_cpu0, _cpu([p.pid for p in procs]))
         server_cpu = _used(server_cpu0, _cpu(_server_pids()))
         succeeded = await _scalar(conn, "SELECT count(*) FROM executions WHERE status = 'SUCCEEDED'")
-        events = await _scalar(conn, "SELECT count(*) FROM history")
+        events = await _scalar(conn, "SELECT coalesce(sum(last_id - first_id + 1), 0) FROM history_chunks")
+        chunks = await _scalar(conn, "SELECT count(*) FROM history_chunks")
         shares = sorted(
             int(r["n"]) for r in await conn.fetch("SELECT owner, count(*) AS n FROM executions GROUP BY owner")
         )
@@ -159,6 +160,7 @@ async def run_once(url: str, executions: int, states: int, workers: int) -> dict
         "states": states,
         "succeeded": succeeded,
         "history_events": events,
+        "history_rows": chunks,
         "executions_per_worker": shares,
         "n": transitions,
         "seconds": round(seconds, 3),

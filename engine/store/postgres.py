@@ -167,6 +167,24 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             started timestamptz NOT NULL DEFAULT now()
         )""",
     ),
+    # 2: history kept as chunks, as in the SQLite store: one row per execution per commit, each
+    # chunk a JSON array of [type, timestamp, name, value or details, previous id] (what
+    # ``History.encode_after`` makes); chunks are appended, never rewritten.
+    (
+        """CREATE TABLE history_chunks (
+            execution_seq bigint NOT NULL,
+            first_id integer NOT NULL,
+            last_id integer NOT NULL,
+            events bytea NOT NULL,
+            PRIMARY KEY (execution_seq, first_id)
+        )""",
+        """INSERT INTO history_chunks (execution_seq, first_id, last_id, events)
+            SELECT execution_seq, id, id,
+                convert_to(json_build_array(json_build_array(type, timestamp, NULL, details::json, previous_id))::text,
+                           'UTF8')
+            FROM history""",
+        "DROP TABLE history",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -201,9 +219,9 @@ _UPDATE: Final = """
 """
 # ``e.seq = ANY(...)`` lets the planner reach the batch's rows through the primary key; joined on the
 # unnested arrays alone it may scan the whole table for every batch (a cost that grows with the table).
-_INSERT_HISTORY: Final = """
-    INSERT INTO history (execution_seq, id, previous_id, timestamp, type, details)
-    SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::double precision[], $5::text[], $6::text[])
+_INSERT_CHUNKS: Final = """
+    INSERT INTO history_chunks (execution_seq, first_id, last_id, events)
+    SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[], $4::bytea[])
     ON CONFLICT DO NOTHING
 """
 _INSERT_EXECUTIONS: Final = """
@@ -753,7 +771,7 @@ class PostgresStore(DurableStore):
             )
             accepted = {r[0] for r in result}
         landed = [w for w in rows if seqs[w.execution_arn] in accepted]
-        await self._insert_events(conn, [(seqs[w.execution_arn], w.events) for w in landed])
+        await self._insert_events(conn, [(seqs[w.execution_arn], w) for w in landed])
         finished = [w.execution_arn for w in landed if w.status != RUNNING]
         if finished:
             await conn.execute("DELETE FROM stop_requests WHERE arn = ANY($1::text[])", finished)
@@ -814,18 +832,19 @@ class PostgresStore(DurableStore):
         return inserted
 
     @staticmethod
-    async def _insert_events(conn: asyncpg.Connection, batches: Sequence[tuple[int, Sequence[HistoryEvent]]]) -> None:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
-        for seq, events in batches:
-            for ev in events:
-                columns[0].append(seq)
-                columns[1].append(ev.id)
-                columns[2].append(ev.previous_event_id)
-                columns[3].append(ev.timestamp)
-                columns[4].append(ev.type)
-                columns[5].append(dumps_str(dict(ev.details)) if ev.details is not None else None)
+    async def _insert_events(conn: asyncpg.Connection, batches: Sequence[tuple[int, ExecutionWrite]]) -> None:
+        """Each write's new events as one chunk row (the batch in one statement)."""
+        columns: tuple[list[Any], ...] = ([], [], [], [])
+        for seq, w in batches:
+            encoded = w.encoded
+            if encoded is None:
+                continue
+            columns[0].append(seq)
+            columns[1].append(encoded[0])
+            columns[2].append(w.event_count)
+            columns[3].append(encoded[1])
         if columns[0]:
-            await conn.execute(_INSERT_HISTORY, *columns)
+            await conn.execute(_INSERT_CHUNKS, *columns)
 
     # -- state machines -------------------------------------------------------------------
     async def put_state_machine(
@@ -907,7 +926,7 @@ class PostgresStore(DurableStore):
                 seq = (await self._insert(conn, [write], None, 0)).get(record.execution_arn)
                 if seq is None:
                     return False
-                await self._insert_events(conn, [(seq, write.events)])
+                await self._insert_events(conn, [(seq, write)])
                 await conn.execute("UPDATE executions SET event_count = $1 WHERE seq = $2", write.event_count, seq)
                 await conn.execute("SELECT pg_notify($1, 'start')", CHANNEL)
                 return True
@@ -966,8 +985,12 @@ class PostgresStore(DurableStore):
         return Page(items, token)
 
     @staticmethod
-    def _events(rows: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
-        return [HistoryEvent(r[0], r[1], r[2], r[3], loads(r[4]) if r[4] is not None else None) for r in rows]
+    def _events(chunks: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
+        """Events from ``(first_id, events)`` chunks in id order."""
+        out: list[HistoryEvent] = []
+        for first_id, data in chunks:
+            out.extend(History.decode(first_id, data))
+        return out
 
     async def history(
         self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
@@ -976,21 +999,22 @@ class PostgresStore(DurableStore):
             seq = await conn.fetchval("SELECT seq FROM executions WHERE arn = $1", execution_arn)
             if seq is None:
                 raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
-            if reverse:
-                cond, order, bound = "id < $2", "DESC", after or 2**31 - 1
-            else:
-                cond, order, bound = "id > $2", "ASC", after
+            cond, bound = ("first_id < $2", after or 2**31 - 1) if reverse else ("last_id > $2", after)
             return list(
                 await conn.fetch(
-                    f"SELECT id, previous_id, timestamp, type, details FROM history "
-                    f"WHERE execution_seq = $1 AND {cond} ORDER BY id {order} LIMIT $3",
+                    f"SELECT first_id, events FROM history_chunks WHERE execution_seq = $1 AND {cond} "
+                    "ORDER BY first_id",
                     seq,
                     bound,
-                    max_results,
                 )
             )
 
-        return self._events(await self._query(body))
+        events = self._events(await self._query(body))
+        if reverse:
+            events = [e for e in reversed(events) if not after or e.id < after]
+        else:
+            events = [e for e in events if e.id > after]
+        return events[:max_results] if max_results is not None else events
 
     def _record(self, row: asyncpg.Record, events: list[HistoryEvent] | None) -> ExecutionRecord:
         try:
@@ -1034,8 +1058,7 @@ class PostgresStore(DurableStore):
             if row is None:
                 return None
             events = await conn.fetch(
-                "SELECT id, previous_id, timestamp, type, details FROM history WHERE execution_seq = $1 ORDER BY id",
-                row[0],
+                "SELECT first_id, events FROM history_chunks WHERE execution_seq = $1 ORDER BY first_id", row[0]
             )
             return row, list(events)
 

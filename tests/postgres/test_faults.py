@@ -73,11 +73,14 @@ async def test_executions_survive_postgresql_stopping_and_starting_again(
     conn = await asyncpg.connect(own_postgres_url)
     try:
         statuses = await conn.fetch("SELECT status, event_count FROM executions")
-        counts = await conn.fetch("SELECT execution_seq, count(*), max(id) FROM history GROUP BY execution_seq")
+        counts = await conn.fetch(
+            "SELECT execution_seq, sum(last_id - first_id + 1) AS count, max(last_id) AS max, min(first_id) AS min "
+            "FROM history_chunks GROUP BY execution_seq"
+        )
     finally:
         await conn.close()
     assert {r["status"] for r in statuses} == {"SUCCEEDED"}
-    assert all(r["count"] == r["max"] for r in counts)  # no gap, no duplicate event
+    assert all(r["count"] == r["max"] and r["min"] == 1 for r in counts)  # no gap, no duplicate event
     assert sorted(r["count"] for r in counts) == sorted(r["event_count"] for r in statuses)
     where = f"{urlsplit(own_postgres_url).hostname}:{urlsplit(own_postgres_url).port}"
     assert f"PostgreSQL at {where}" in caplog.text and "is back" in caplog.text
@@ -119,3 +122,39 @@ async def test_workers_opening_together_migrate_once(postgres_url: str) -> None:
         assert await conn.fetchval("SELECT count(*) FROM statewright_schema") == 1
     finally:
         await conn.close()
+
+
+async def test_a_store_of_schema_1_is_migrated_with_its_history(postgres_url: str) -> None:
+    from engine.store.postgres import MIGRATIONS
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("CREATE TABLE statewright_schema (version integer NOT NULL)")
+            await conn.execute("INSERT INTO statewright_schema VALUES (1)")
+            for statement in MIGRATIONS[0]:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO definitions VALUES ('h', '{}')")
+            seq = await conn.fetchval(
+                "INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, "
+                "role_arn, status, input, start_date, state, event_count) VALUES ('arn:x', 'arn:sm', 'sm', 'x', 'h', "
+                "'STANDARD', 'r', 'SUCCEEDED', '{}', 0, '', 2) RETURNING seq"
+            )
+            await conn.execute(
+                "INSERT INTO history VALUES ($1, 1, 0, 1.5, 'ExecutionStarted', '{\"input\": {\"a\": 1}}'), "
+                "($1, 2, 1, 2.5, 'ExecutionSucceeded', NULL)",
+                seq,
+            )
+    finally:
+        await conn.close()
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        events = await store.history("arn:x")
+    finally:
+        await store.close()
+    assert [(e.id, e.previous_event_id, e.timestamp, e.type) for e in events] == [
+        (1, 0, 1.5, "ExecutionStarted"),
+        (2, 1, 2.5, "ExecutionSucceeded"),
+    ]
+    assert events[0].details == {"input": {"a": 1}}
