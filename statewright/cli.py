@@ -7,7 +7,8 @@ cause) so scripts can parse it; progress and problems go to stderr; nothing
 prints a traceback.
 
 Exit codes: 0 SUCCEEDED; 1 any other final status; 2 an invalid definition,
-input or option.
+input or option; 128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped the
+execution (``commands/signals.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from engine.jsonvalue import JSONDecodeError, dumps_str, loads
 from statewright.commands import durable as durable_commands
 from statewright.commands import test_state as test_state_command
 from statewright.commands.virtual_time import run_virtual, virtual_clock
+from statewright.commands.signals import stop_on_signals
 from statewright.progress import Progress
 
 EXIT_SUCCEEDED: Final = 0
@@ -253,10 +255,14 @@ async def _execute(
             # Returned, not raised: an exception inside the engine's task group would arrive wrapped.
             print(f"statewright: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        result = await execution.wait()
+        # SIGINT, SIGTERM and SIGHUP stop the execution; its history and result are still written.
+        with stop_on_signals(execution) as caught:
+            result = await execution.wait()
     if args.history:
         await anyio.Path(args.history).write_text(dumps_str(result.history.to_aws()))
     print(dumps_str(result.to_json()), flush=True)
+    if caught.exit_code is not None:
+        return caught.exit_code
     return EXIT_SUCCEEDED if result.status == "SUCCEEDED" else EXIT_NOT_SUCCEEDED
 
 
