@@ -37,8 +37,8 @@ from engine import (
 from engine.jsonvalue import JSONDecodeError, dumps_str, loads
 from statewright.commands import durable as durable_commands
 from statewright.commands import test_state as test_state_command
-from statewright.commands.virtual_time import run_virtual, virtual_clock
 from statewright.commands.signals import stop_on_signals
+from statewright.commands.virtual_time import run_virtual, virtual_clock
 from statewright.progress import Progress
 
 EXIT_SUCCEEDED: Final = 0
