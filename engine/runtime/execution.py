@@ -859,7 +859,6 @@ class Interpreter:
         jsonata_mode = state.query_language == JSONATA
         # A test case's mocked Task runs its mock instead of the registry's executor.
         executor = self.task_override(state.name) if self.task_override is not None else None
-        mocked = executor is not None
         if executor is not None:
             parsed = parse_resource(state.resource)
         else:
@@ -869,8 +868,9 @@ class Interpreter:
                 raise StatesRuntime(cause=str(exc)).scoped() from None
             executor = reg.executor
         options = self.config.options_for(state.resource, parsed.base, state.name)
-        # A mocked callback Task answers with its mocked response at once (Step Functions Local).
-        callback = parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN and not mocked
+        # A mocked callback Task gets its token too ($$.Task.Token, as Step Functions Local makes one up)
+        # and answers with its mocked response at once (its executor answers_callbacks).
+        callback = parsed.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN
         while True:
             if pos.due is not None:  # resumed in a retry back-off: wait what remains
                 await self.sleep_until_due(pos)
@@ -1040,7 +1040,11 @@ class Interpreter:
         )
         result: JSON = None
         run = executor.run
-        if call.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN and pos.task_token is not None:
+        if (
+            call.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN
+            and pos.task_token is not None
+            and not getattr(executor, "answers_callbacks", False)
+        ):
             tokens = self.config.task_tokens
 
             def run(call: ExecutorCall, ctx: ExecutorContext) -> Any:

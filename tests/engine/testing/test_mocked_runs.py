@@ -272,3 +272,29 @@ async def test_a_durable_engine_refuses_test_cases_rather_than_resume_them_again
     ) as engine:
         with pytest.raises(InvalidMockConfig, match="without a durable store"):
             engine.start(DEFINITION, {}, state_machine_name=NAME, test_case="HappyPath")
+
+
+async def test_a_mocked_callback_task_gets_a_task_token_and_answers_at_once() -> None:
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    config = {
+        "StateMachines": {"M": {"TestCases": {"T": {"Ask": "Approved"}}}},
+        "MockedResponses": {"Approved": {"0": {"Return": {"approved": True}}}},
+    }
+    with anyio.fail_after(10):
+        async with _engine(config=config) as engine:
+            result = await engine.run(definition, {}, state_machine_name="M", test_case="T")
+    assert (result.status, result.output) == ("SUCCEEDED", {"approved": True})
+    scheduled = next(e for e in result.history if e.type == "TaskScheduled")
+    assert scheduled.details is not None
+    token = scheduled.details["parameters"]["MessageBody"]["token"]  # type: ignore[index,call-overload]
+    assert isinstance(token, str) and token
