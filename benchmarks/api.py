@@ -1,6 +1,7 @@
 """The API server's throughput and latency, from concurrent clients on loopback.
 
     python -m benchmarks.api [--requests 2000] [--concurrency 16] [--sync 300] [--repeat 3] [--client raw|aioboto3]
+                             [--store URL]
 
 Starts ``statewright serve --port 0`` in its own process (as users run it)
 and measures, each ``--repeat`` times:
@@ -15,8 +16,10 @@ and measures, each ``--repeat`` times:
 ``--client raw`` (the default) sends the AWS JSON 1.0 requests with aiohttp
 (keep-alive, no signing: the server accepts any signature by default), so the
 figures are the server's; ``--client aioboto3`` goes through the real SDK,
-whose own per-request cost then shows. Each result is one JSON line; the last
-lines are the medians over the repeats.
+whose own per-request cost then shows. ``--store sqlite:///PATH`` runs the
+server on a durable store (StartExecution then answers once the execution is
+committed). Each result is one JSON line; the last lines are the medians over
+the repeats.
 """
 
 from __future__ import annotations
@@ -59,9 +62,9 @@ EXPRESS = json.dumps(
 Call = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
+def start_server(store: str | None) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "statewright", "serve", "--port", "0"],
+        [sys.executable, "-m", "statewright", "serve", "--port", "0", *(["--store", store] if store else [])],
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -138,7 +141,13 @@ async def measure(call: Call, args: argparse.Namespace, run: int) -> list[dict[s
     async def describe(i: int) -> None:
         await call("DescribeExecution", {"executionArn": arns[i]})
 
-    params = {"requests": args.requests, "concurrency": args.concurrency, "client": args.client, "run": run}
+    params = {
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "client": args.client,
+        "store": args.store or "memory://",
+        "run": run,
+    }
     results = []
     seconds = await concurrently(args.requests, args.concurrency, start)
     results.append(
@@ -181,7 +190,7 @@ async def measure(call: Call, args: argparse.Namespace, run: int) -> list[dict[s
 
 
 async def main(args: argparse.Namespace) -> None:
-    proc, url = start_server()
+    proc, url = start_server(args.store)
     try:
         all_results: list[dict[str, Any]] = []
         if args.client == "raw":
@@ -214,6 +223,7 @@ async def main(args: argparse.Namespace) -> None:
             summary: dict[str, Any] = {
                 "name": f"{name}_median",
                 "client": args.client,
+                "store": args.store or "memory://",
                 "repeats": len(values),
                 f"median_{key}": statistics.median(values),
                 "values": values,
@@ -237,6 +247,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sync", type=int, default=300, help="StartSyncExecution requests per run (sequential)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--client", choices=("raw", "aioboto3"), default="raw")
+    p.add_argument("--store", metavar="URL", help="the server's --store (default: in memory)")
     return p.parse_args(argv)
 
 
