@@ -90,7 +90,9 @@ class ApiServer:
             app.router.add_post("/", self._handle)
             app.router.add_get("/metrics", self._metrics)
             app.router.add_route("*", "/{tail:.*}", self._not_found)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            # A client that goes away cancels its request: a long-polling GetActivityTask must not
+            # take a task for a worker that is no longer there.
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
             await runner.setup()
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()

@@ -187,3 +187,29 @@ def test_activity_errors(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.describe_activity(activityArn=arn)
     assert _code(exc) == "ActivityDoesNotExist"
+
+
+def test_a_poller_that_went_away_does_not_take_the_task(api: ThreadedApi, sfn: Any) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    activity = sfn.create_activity(name="abandoned")["activityArn"]
+    u = urlsplit(api.url)
+    conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=30)
+    conn.request(
+        "POST",
+        "/",
+        body=json.dumps({"activityArn": activity}),
+        headers={"X-Amz-Target": "AWSStepFunctions.GetActivityTask", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    time.sleep(0.2)
+    conn.close()  # the worker is gone while its poll waits
+    time.sleep(0.2)
+    arn = sfn.create_state_machine(name="abandoned", definition=_activity_machine(activity), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    ex = sfn.start_execution(stateMachineArn=arn, input='{"n": 2}')["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="second")
+    assert json.loads(task["input"]) == {"n": 2}
+    sfn.send_task_success(taskToken=task["taskToken"], output='"ok"')
+    assert finished(sfn, ex)["status"] == "SUCCEEDED"
