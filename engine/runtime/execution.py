@@ -979,6 +979,7 @@ class Interpreter:
         options: Mapping[str, object],
     ) -> JSON:
         timeout = timeout_s
+        kind = getattr(executor, "history_events", "Task")
         started = self.config.started_details(call.service, call.resource)
         details: dict[str, JSON] = {
             "resourceType": started["resourceType"],
@@ -997,6 +998,11 @@ class Interpreter:
         elif pos.started:
             # Resumed after a restart: the Task's start is in the stored history already.
             resumed = True
+        elif kind == "Activity":
+            # AWS records activity Tasks as Activity* events; ActivityStarted comes when a worker
+            # takes the task (the executor records it).
+            self.event("ActivityScheduled", _activity_scheduled(details, call.resource))
+            pos.started = True
         else:
             self.event("TaskScheduled", details)
             self.event("TaskStarted", started)
@@ -1059,7 +1065,7 @@ class Interpreter:
         except StatesError as err:
             pos.started = False
             self.event(
-                "TaskFailed",
+                f"{kind}Failed",
                 {
                     "resourceType": details["resourceType"],
                     "resource": details["resource"],
@@ -1072,7 +1078,7 @@ class Interpreter:
             pos.started = False
             err2 = TaskFailed(cause=f"{type(exc).__name__}: {exc}")
             self.event(
-                "TaskFailed",
+                f"{kind}Failed",
                 {
                     "resourceType": details["resourceType"],
                     "resource": details["resource"],
@@ -1089,7 +1095,7 @@ class Interpreter:
             else:
                 err3 = HeartbeatTimeout(cause=None)
             self.event(
-                "TaskTimedOut",
+                f"{kind}TimedOut",
                 {
                     "resourceType": details["resourceType"],
                     "resource": details["resource"],
@@ -1102,7 +1108,7 @@ class Interpreter:
         size = self.guard.over(result)
         if size is not None:
             self.event(
-                "TaskFailed",
+                f"{kind}Failed",
                 {
                     "resourceType": details["resourceType"],
                     "resource": details["resource"],
@@ -1112,7 +1118,7 @@ class Interpreter:
             )
             self.guard.check(result, RESULT_WHAT, state.name)
         self.event(
-            "TaskSucceeded",
+            f"{kind}Succeeded",
             {"resourceType": details["resourceType"], "resource": details["resource"], "output": result},
         )
         return result
@@ -1503,6 +1509,19 @@ class _Detached(Interpreter):
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
         return self.history.append(event_type, self.clock.timestamp(), details)
+
+
+def _activity_scheduled(details: Mapping[str, JSON], resource: str) -> dict[str, JSON]:
+    """ActivityScheduled's details: the activity's ARN and the Task's input and timeouts."""
+    out: dict[str, JSON] = {
+        "resourceType": details["resourceType"],
+        "resource": resource,
+        "input": details["parameters"],
+    }
+    for key in ("timeoutInSeconds", "heartbeatInSeconds"):
+        if key in details:
+            out[key] = details[key]
+    return out
 
 
 def _token_submitted(pos: Position) -> bool:

@@ -7,8 +7,10 @@ task token (``engine.callbacks.TaskTokens``, the same tokens as
 activity, saves the token as its handle and waits for SendTaskSuccess /
 SendTaskFailure, parked when the engine allows. A worker's GetActivityTask
 takes the oldest queued task whose Task still waits, long-polling up to 60
-seconds as AWS does, and the execution's history records
-``ActivityScheduled`` and ``ActivityStarted`` (with the ``workerName``).
+seconds as AWS does. The execution's history has AWS's activity events:
+``ActivityScheduled``, ``ActivityStarted`` (with the ``workerName``, when a
+worker takes the task), then ``ActivitySucceeded``, ``ActivityFailed`` or
+``ActivityTimedOut``.
 """
 
 from __future__ import annotations
@@ -150,6 +152,9 @@ class Activities:
 class ActivityExecutor:
     """Runs Task states whose Resource is an activity ARN: queue the input, wait for a worker's answer."""
 
+    history_events: Final = "Activity"
+    """The engine records this executor's Tasks as ActivityScheduled / ActivitySucceeded / …, as AWS does."""
+
     def __init__(self, activities: Activities) -> None:
         self._activities = activities
 
@@ -168,10 +173,6 @@ class ActivityExecutor:
             token = tokens.issue(ctx.execution_arn)
             self._activities.enqueue(call.resource, token, input_text, ctx)
             ctx.save_handle({_HANDLE_KEY: token})
-            scheduled: dict[str, JSON] = {"input": input_text}
-            if ctx.heartbeat_seconds is not None:
-                scheduled["heartbeatInSeconds"] = int(ctx.heartbeat_seconds)
-            ctx.emit("ActivityScheduled", scheduled)
         return await tokens.wait(token, ctx)
 
 

@@ -7,9 +7,9 @@ never share counts). What is counted, and from where:
   ``statewright_executions_finished_total{status}``, from the engine's history
   events (``ExecutionStarted``, ``ExecutionSucceeded`` …);
 * ``statewright_state_transitions_total``: every ``*StateEntered`` event;
-* ``statewright_task_duration_seconds{resource}``: from ``TaskScheduled`` to
-  the Task's ``TaskSucceeded`` / ``TaskFailed`` / ``TaskTimedOut``, on the
-  engine's clock;
+* ``statewright_task_duration_seconds{resource}``: from ``TaskScheduled`` (or
+  ``ActivityScheduled``) to the Task's ``…Succeeded`` / ``…Failed`` /
+  ``…TimedOut``, on the engine's clock;
 * ``statewright_waiting_executions``: executions whose Task waits (parked, or
   awaiting a task token), read when scraped;
 * ``statewright_api_requests_total{operation,status}`` and
@@ -38,7 +38,10 @@ _FINAL: Final = {
     "ExecutionAborted": "ABORTED",
     "ExecutionTimedOut": "TIMED_OUT",
 }
-_TASK_END: Final = frozenset({"TaskSucceeded", "TaskFailed", "TaskTimedOut"})
+_TASK_START: Final = frozenset({"TaskScheduled", "ActivityScheduled"})
+_TASK_END: Final = frozenset(
+    {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "ActivitySucceeded", "ActivityFailed", "ActivityTimedOut"}
+)
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 
 
@@ -89,7 +92,7 @@ class Metrics:
         """The engine's ``on_event`` hook: count what the history records."""
         if event_type.endswith("StateEntered"):
             self.transitions.inc()
-        elif event_type == "TaskScheduled" and details is not None:
+        elif event_type in _TASK_START and details is not None:
             per = self._tasks.setdefault(record.execution_arn, {})
             per.setdefault(_resource(details), []).append(self._clock.monotonic())
         elif event_type in _TASK_END and details is not None:

@@ -145,7 +145,13 @@ def test_an_activity_worker_written_for_aws_runs_unchanged(api: ThreadedApi, sfn
     events = sfn.get_execution_history(executionArn=executions[0])["events"]
     started = [e for e in events if e["type"] == "ActivityStarted"]
     assert started[0]["activityStartedEventDetails"] == {"workerName": "worker-1"}
-    assert any(e["type"] == "ActivityScheduled" for e in events)
+    types = [e["type"] for e in events]
+    assert types[1:5] == ["TaskStateEntered", "ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+    assert not [
+        t for t in types if t.startswith("Task") and t != "TaskStateEntered" and t != "TaskStateExited"
+    ]
+    scheduled = events[2]["activityScheduledEventDetails"]
+    assert scheduled["resource"] == activity and json.loads(scheduled["input"]) == {"image": "a.png"}
 
 
 def test_get_activity_task_long_polls_then_answers_no_token(api: ThreadedApi, sfn: Any) -> None:
@@ -200,7 +206,10 @@ def test_a_poller_that_went_away_does_not_take_the_task(api: ThreadedApi, sfn: A
         "POST",
         "/",
         body=json.dumps({"activityArn": activity}),
-        headers={"X-Amz-Target": "AWSStepFunctions.GetActivityTask", "Content-Type": "application/x-amz-json-1.0"},
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.GetActivityTask",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
     )
     time.sleep(0.2)
     conn.close()  # the worker is gone while its poll waits
