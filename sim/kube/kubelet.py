@@ -15,7 +15,9 @@ behaves comes from the runtime:
 * ``process`` (opt-in): each container's ``command`` + ``args`` run as a local
   subprocess (the image is ignored, ``env`` is passed, stdout and stderr become the
   log, the exit code is the container's). This executes commands that API clients
-  send, so it is off unless asked for and the server only listens on loopback.
+  send, so it is off unless asked for and the server only listens on loopback;
+  containers start through a launcher and cannot read the server's environment
+  (``isolation``).
 
 Graceful deletion: when a running pod is deleted the registry asks the kubelet
 (``accepts_graceful_deletion``), the pod gets a ``deletionTimestamp``, the kubelet
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from sim.kube.errors import bad_request
+from sim.kube.isolation import launch_argv, scrub_initial_environment
 from sim.kube.registry import Registry, with_changes
 from sim.kube.store import ADDED, DELETED, Entry, Event, now_rfc3339
 
@@ -439,9 +442,11 @@ class Kubelet:
             return
         working_dir = spec.get("workingDir")
         cwd = working_dir if isinstance(working_dir, str) and working_dir else None
+        # No container may read this process's environment (see isolation).
+        scrub_initial_environment()
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                *launch_argv(argv),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
