@@ -471,7 +471,15 @@ class PostgresStore(DurableStore):
         target = self._target
         try:
             self._pool = await asyncpg.create_pool(
-                target.dsn, ssl=target.tls, min_size=1, max_size=self._pool_size, timeout=10
+                target.dsn,
+                ssl=target.tls,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=10,
+                # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
+                # plan that cannot see the batch's array sizes, and joins a batch of thousands to the
+                # table by nested loop. Planned per call with the values, a batch is a hash join.
+                server_settings={"plan_cache_mode": "force_custom_plan"},
             )
         except asyncpg.InvalidCatalogNameError:
             raise StoreError(
