@@ -13,7 +13,9 @@ standard streams, one JSON object per line:
   ``Failed`` condition, taken with ``time.time()`` inside the simulator when
   the status write happens: sub-millisecond, where ``completionTime`` has one
   second resolution), ``usage`` → ``{"cpu_s", "rss_peak_mb"}`` of this process,
-  ``clear`` → forgets the recorded times, ``stop`` (or end of input) → exits.
+  ``clear`` → forgets the recorded times, ``creations`` → ``{"creations": {key: n}}``
+  (how many Jobs were created per value of the ``bench.statewright.io/call``
+  label, for counting side effects done twice), ``stop`` (or end of input) → exits.
 
 Faults are :class:`sim.faults.FaultConfig` given to :class:`sim.stack.Simulators`
 (``faults`` for the Kubernetes API servers, ``aws_faults`` for EKS and STS):
@@ -86,6 +88,24 @@ class _FinishRecorder:
                 return
 
 
+CALL_LABEL: Final = "bench.statewright.io/call"
+
+
+class _CreateRecorder:
+    """Counts Job creations per ``bench.statewright.io/call`` label (a store listener)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, event: Any) -> None:
+        if event.type != "ADDED" or event.table.info.resource != "jobs":
+            return
+        labels = event.entry.obj["metadata"].get("labels") or {}
+        key = labels.get(CALL_LABEL)
+        if key is not None:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+
 async def _probe(url: str, ca_b64: str, token: str) -> None:
     context = ssl.create_default_context(cadata=base64.b64decode(ca_b64).decode("ascii"))
     async with (
@@ -118,10 +138,12 @@ async def _serve(args: argparse.Namespace) -> None:
         timings=timings, demo_cluster=args.cluster, kube_servers=not args.no_kube_servers
     ) as stack:
         recorder = _FinishRecorder()
+        creations = _CreateRecorder()
         cluster: dict[str, str] = {"name": args.cluster}
         if not args.no_kube_servers:
             kube = stack.cluster(args.cluster)
             kube.store.subscribe(recorder)
+            kube.store.subscribe(creations)
             await _probe(kube.url, kube.ca_b64, stack.token(args.cluster))
             cluster.update(endpoint=kube.url, ca=kube.ca_b64)
         if args.fault_rate > 0 or args.watch_cut is not None:
@@ -146,6 +168,8 @@ async def _serve(args: argparse.Namespace) -> None:
                 break
             if line == "finish_times":
                 _say({"finish_times": recorder.times})
+            elif line == "creations":
+                _say({"creations": creations.counts})
             elif line == "clear":
                 recorder.times = {}
                 _say({"cleared": True})
