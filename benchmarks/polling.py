@@ -62,6 +62,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -491,6 +492,7 @@ class RunConfig:
         hold: measure memory instead (``memory_probe``): Jobs that outlast the probe.
         tracemalloc: with ``hold``, also trace Python allocations (slow).
         loop: the engine process's event loop, ``asyncio`` or ``uvloop``.
+        store: with ``hold``, keep the executions in a SQLite store (a temporary file).
     """
 
     jobs: int
@@ -506,6 +508,7 @@ class RunConfig:
     hold: bool = False
     tracemalloc: bool = False
     loop: str = "asyncio"
+    store: bool = False
 
 
 def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
@@ -567,7 +570,11 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
         register(registry, EksExecutor(services))
         observer = Observer()
         options = executor_options(config, policy, eks_cancel_on_abort=False)
-        engine = Engine(registry=registry, executor_options=options, on_event=observer, seed=config.seed)
+        store_dir = tempfile.TemporaryDirectory(prefix="statewright-hold-") if config.store else None
+        store = f"sqlite:///{store_dir.name}/hold.db" if store_dir is not None else None
+        engine = Engine(
+            registry=registry, executor_options=options, on_event=observer, seed=config.seed, store=store
+        )
         machine = engine.compile(run_job_machine(sim.cluster))
         names = [f"hold-{config.seed}-{index:06d}" for index in range(config.jobs)]
         inputs = [{"job": job_manifest(name, HOLD_JOB_SECONDS)} for name in names]
@@ -607,6 +614,8 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
                 tracemalloc.stop()
                 types_after = _object_types()
             ended = [h.result() for h in handles if h.done]
+    if store_dir is not None:
+        store_dir.cleanup()
     traced = sum(change.size_diff for change in changes)
     top = [
         {"site": str(change.traceback[0]), "bytes_per_execution": round(change.size_diff / max(waiting, 1))}
@@ -623,6 +632,7 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
         "errors": dict(collections.Counter(f"{r.error}: {str(r.cause)[:200]}" for r in ended)),
         "bytes_per_waiting_execution": round(max(0, rss_after - rss_before) / waiting) if waiting else None,
         "memory_method": "rss_delta_all_waiting",
+        "store": "sqlite" if config.store else None,
         "traced_bytes_per_waiting_execution": round(traced / waiting)
         if waiting and config.tracemalloc
         else None,
@@ -794,6 +804,8 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
         argv.append("--hold")
     if config.tracemalloc:
         argv.append("--tracemalloc")
+    if config.store:
+        argv.append("--store")
     argv += ["--loop", config.loop]
     return argv
 
@@ -839,6 +851,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
     parser.add_argument("--hold", action="store_true", help="measure memory with all N waiting at once (RSS)")
     parser.add_argument("--tracemalloc", action="store_true", help="--hold: also trace allocations (slow)")
+    parser.add_argument("--store", action="store_true", help="--hold: with a durable SQLite store (temporary file)")
     parser.add_argument(
         "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the engine's event loop (default asyncio)"
     )
@@ -860,6 +873,7 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "hold": args.hold,
         "tracemalloc": args.tracemalloc,
         "loop": args.loop,
+        "store": args.store,
     }
     if args.jobs is None and args.policy is None and not args.hold:
         return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]
