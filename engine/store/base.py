@@ -36,6 +36,8 @@ from engine.runtime.execution import RUNNING, ExecutionRecord
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE: Final = 100
+MAX_BATCH: Final = 500
+"""Records per group commit at most (a burst of transitions is committed in several)."""
 
 
 class StoreError(StatewrightError):
@@ -460,7 +462,15 @@ class DurableStore(Store):
         while True:
             await wake.wait()
             wake.clear()
-            batch, self._pending = self._pending, _Batch()
+            pending = self._pending
+            if len(pending.records) > MAX_BATCH:
+                # A bounded transaction: serializing thousands of records at once would hold all
+                # their text in memory together. The rest (and the waiters) go with the next one.
+                arns = list(pending.records)[:MAX_BATCH]
+                batch = _Batch({arn: pending.records.pop(arn) for arn in arns})
+                wake.set()
+            else:
+                batch, self._pending = pending, _Batch()
             self._in_flight = batch
             try:
                 writes = [self._serialize(r) for r in batch.records.values()]
