@@ -98,7 +98,8 @@ class InvalidDefinition(StatewrightError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"invalid state machine definition ({len(self.problems)} problem(s)):\n{lines}")
+        n = len(self.problems)
+        super().__init__(f"invalid state machine definition ({n} problem{'' if n == 1 else 's'}):\n{lines}")
 
 
 class InvalidInput(StatewrightError):

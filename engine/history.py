@@ -22,6 +22,19 @@ from engine.jsonvalue import JSON, dumps_str
 
 _STRING_FIELDS: Final = frozenset({"input", "output", "parameters"})
 
+MAX_EVENTS: Final = 25_000
+"""AWS's hard quota on a Standard execution's history."""
+
+_CLOSING: Final = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+
+
+class HistoryLimitReached(Exception):
+    """The history holds ``MAX_EVENTS - 1`` events and the next one does not end the execution.
+
+    AWS then appends ``ExecutionFailed`` as the last event: the execution fails
+    whatever its Catch fields say, so this is no ``StatesError``.
+    """
+
 
 def details_key(event_type: str) -> str:
     """The AWS details member name for an event type."""
@@ -128,9 +141,9 @@ class History:
     other events store their details mapping.
     """
 
-    __slots__ = ("_base", "_count", "_rows", "committed", "enabled")
+    __slots__ = ("_base", "_count", "_last", "_rows", "committed", "enabled")
 
-    def __init__(self, *, enabled: bool = True) -> None:
+    def __init__(self, *, enabled: bool = True, limit: int | None = MAX_EVENTS) -> None:
         self._rows: list[_Row] = []
         self._count = 0
         # Events before ``_base`` were dropped from memory once a durable store held them.
@@ -138,6 +151,15 @@ class History:
         # The id of the last event a durable store has committed.
         self.committed = 0
         self.enabled = enabled
+        # The id after which only an event closing the execution may be recorded (counted even
+        # when events are not kept); None: no limit (Express executions, detached children).
+        self._last = limit - 1 if limit is not None else None
+
+    def _full(self, event_type: str) -> None:
+        if event_type not in _CLOSING:
+            raise HistoryLimitReached(
+                f"The execution reached the maximum number of history events ({self._last + 1})."  # type: ignore[operator]
+            )
 
     @property
     def last_id(self) -> int:
@@ -202,6 +224,8 @@ class History:
         ``previous`` defaults to the last event's id: AWS chains each event to
         the one that caused it, which for a sequential execution is the last.
         """
+        if self._last is not None and self._count >= self._last:
+            self._full(event_type)
         self._count += 1
         if self.enabled:
             if details is not None:
@@ -211,6 +235,8 @@ class History:
 
     def state_event(self, event_type: str, timestamp: float, name: str, value: JSON) -> int:
         """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output)."""
+        if self._last is not None and self._count >= self._last:
+            self._full(event_type)
         self._count += 1
         if self.enabled:
             self._rows.append((event_type, timestamp, name, value, None))

@@ -73,8 +73,14 @@ def parse_input(value: str | None) -> JSON:
         raise UsageError(f"the input is not valid JSON: {exc}") from None
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 problem``, ``2 problems``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _print_problems(exc: InvalidDefinition, path: str) -> None:
-    print(f"{path}: invalid state machine definition ({len(exc.problems)} problem(s)):", file=sys.stderr)
+    n = len(exc.problems)
+    print(f"{path}: invalid state machine definition ({_count(n, 'problem')}):", file=sys.stderr)
     for p in exc.problems:
         print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
 
@@ -292,7 +298,7 @@ def _validate(args: argparse.Namespace) -> int:
     except InvalidDefinition as exc:
         _print_problems(exc, args.file)
         return EXIT_USAGE
-    print(f"{args.file}: valid ({len(machine.states)} states, starts at {machine.start_at!r})")
+    print(f"{args.file}: valid ({_count(len(machine.states), 'state')}, starts at {machine.start_at!r})")
     return EXIT_SUCCEEDED
 
 

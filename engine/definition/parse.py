@@ -37,7 +37,7 @@ from engine.definition.model import (
 )
 from engine.errors import InvalidDefinition, Problem
 from engine.executor import ParameterChecker, static_parameters
-from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
+from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps, loads
 from engine.paths import PathSyntaxError, compile_path, compile_reference_path
 from engine.registry import ExecutorRegistry, UnknownResource
 from engine.templates import compile_dynamic, compile_template, pointer
@@ -188,6 +188,11 @@ def parse_definition(
             ) from None
     else:
         raw = definition
+        try:
+            # Walked without recursion: a definition of any depth gets an answer, not a RecursionError.
+            check_value(raw)
+        except NotJSON as exc:
+            raise InvalidDefinition([Problem("", "INVALID_JSON", f"definition is not JSON: {exc}")]) from None
     parser = _Parser(registry)
     machine = parser.machine(raw, "", JSONPATH, top=True)
     if isinstance(raw, dict):
@@ -414,8 +419,12 @@ class _Parser:
                 self.problem(
                     pointer(loc, "StartAt"), "MISSING_TARGET", f"StartAt '{start_at}' is not a state"
                 )
+                # The other transitions are still checked: every problem is listed at once.
+                self.graph_checks(None, states_raw, loc)
             else:
                 self.graph_checks(start_at, states_raw, loc)
+        elif isinstance(states_raw, dict) and states_raw:
+            self.graph_checks(None, states_raw, loc)
         if not isinstance(start_at, str):
             return None
         return StateMachine(
@@ -446,7 +455,8 @@ class _Parser:
             )
         return ql  # type: ignore[no-any-return]
 
-    def graph_checks(self, start_at: str, states_raw: Mapping[str, JSON], loc: str) -> None:
+    def graph_checks(self, start_at: str | None, states_raw: Mapping[str, JSON], loc: str) -> None:
+        """Every transition names a state; with a valid ``start_at``, every state is reachable."""
         edges: dict[str, list[str]] = {}
         for name, sraw in states_raw.items():
             targets: list[str] = []
@@ -474,6 +484,8 @@ class _Parser:
                                         f"'Next' names no state: '{t}'",
                                     )
             edges[name] = targets
+        if start_at is None:
+            return
         seen = {start_at}
         todo = [start_at]
         while todo:

@@ -22,6 +22,7 @@ from typing import Any, Final, cast
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 
 from engine.callbacks import TaskTokens
 from engine.definition.model import StateMachine
@@ -31,11 +32,12 @@ from engine.errors import (
     InvalidInput,
     Problem,
     StatesError,
+    StatesRuntime,
     StatewrightError,
 )
 from engine.executor import Parked
-from engine.history import History, format_timestamp
-from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
+from engine.history import MAX_EVENTS, History, HistoryLimitReached, format_timestamp
+from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps_str, loads
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock, SystemClock
 from engine.runtime.execution import (
@@ -68,6 +70,23 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_ACCOUNT: Final = "123456789012"
+
+
+class _NoInput:
+    """``start``'s input when none is given: the execution's input is then ``{}``, as on AWS."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_INPUT"
+
+
+NO_INPUT: Final[Any] = _NoInput()
+"""No input given (``None`` is an input: JSON null)."""
+NAME_RETENTION_SECONDS: Final = 90 * 24 * 3600
+"""AWS refuses a name used by the same state machine within the last 90 days."""
+DEFAULT_NAME_MEMORY: Final = 100_000
+"""How many given execution names the engine remembers at most (the oldest finished go first)."""
 
 
 @dataclass(frozen=True)
@@ -298,7 +317,13 @@ class Execution:
         try:
             with scope:
                 try:
+                    if self._stop_requested is not None and not interp.unparked:
+                        # Stopped before its first step: a cancel scope only acts at an await,
+                        # and a chain of plain states may never reach one. (A parked Task that
+                        # is run again cancelled must still run, to clean up.)
+                        await anyio.lowlevel.checkpoint()
                     output = await interp.run_scope(machine, rec.position, rec.variables)
+                    check_output(output)
                     over = interp.guard.over(output)
                     if over is not None:
                         raise _Failure(
@@ -310,7 +335,10 @@ class Execution:
                     rec.output = output
                     rec.status = SUCCEEDED
                     interp.event("ExecutionSucceeded", {"output": output})
-                except _Failure as f:
+                except Exception as exc:  # _Failure, HistoryLimitReached, or a fault of the engine
+                    if isinstance(exc, StoreError):
+                        raise  # the store's own failure: handled as the store decides, not an ASL failure
+                    f = _as_failure(exc, rec)
                     rec.status = FAILED
                     rec.error = f.error.error or None
                     rec.cause = f.error.cause if f.error.cause else None
@@ -355,6 +383,26 @@ class Execution:
                 self._done.set()
         if parked is not None:
             self._park(parked)
+
+
+def check_output(output: JSON) -> None:
+    """An execution's output must be JSON (no NaN or Infinity from an executor, for example)."""
+    try:
+        check_value(output)
+    except NotJSON as exc:
+        raise _Failure(StatesRuntime(cause=f"The execution output is not JSON: {exc}")) from None
+
+
+def _as_failure(exc: BaseException, rec: ExecutionRecord) -> _Failure:
+    """How an execution that raised ends: its ASL failure, the history quota, or an engine fault."""
+    if isinstance(exc, _Failure):
+        return exc
+    if isinstance(exc, HistoryLimitReached):
+        return _Failure(StatesRuntime(cause=str(exc)))
+    # A fault of the engine itself: the execution fails as AWS's would on an internal error,
+    # the traceback goes to the debug log, never to the user.
+    log.debug("execution %s failed inside the engine", rec.name, exc_info=exc)
+    return _Failure(StatesRuntime(cause=f"Internal error: {type(exc).__name__}: {exc}"))
 
 
 class _OwnedTasks:
@@ -453,6 +501,9 @@ class Engine:
         mock_config: a Step Functions Local mock configuration (a path, JSON
             text, a parsed object or a ``MockConfig``); executions started with
             ``test_case=`` answer its mocked Task states from it.
+        name_memory: how many caller-given execution names are remembered for
+            the uniqueness check (names are also forgotten after 90 days, as on
+            AWS; generated names are random UUIDs and never remembered).
     """
 
     def __init__(
@@ -477,6 +528,7 @@ class Engine:
         on_progress: Callable[[ExecutionRecord, str, Mapping[str, JSON]], None] | None = None,
         park_waiting: bool = True,
         mock_config: MockConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        name_memory: int = DEFAULT_NAME_MEMORY,
     ) -> None:
         if registry is None:
             registry = ExecutorRegistry()
@@ -526,7 +578,10 @@ class Engine:
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
         self._tasks: _OwnedTasks | None = None
-        self._names: dict[str, set[str]] = {}
+        # (state machine ARN, name) -> start time, oldest first: names given by callers,
+        # kept for AWS's 90-day uniqueness rule and bounded by name_memory.
+        self._names: dict[tuple[str, str], float] = {}
+        self.name_memory = name_memory
         self._executions: dict[str, Execution] = {}
 
     # -- lifecycle -------------------------------------------------------------
@@ -665,7 +720,7 @@ class Engine:
     def start(
         self,
         definition: str | bytes | Mapping[str, Any] | StateMachine,
-        input: JSON = None,
+        input: JSON = NO_INPUT,
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",
@@ -715,7 +770,7 @@ class Engine:
     async def submit(
         self,
         definition: str | bytes | Mapping[str, Any] | StateMachine,
-        input: JSON = None,
+        input: JSON = NO_INPUT,
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",
@@ -763,7 +818,7 @@ class Engine:
     def prepare(
         self,
         definition: str | bytes | Mapping[str, Any] | StateMachine,
-        input: JSON = None,
+        input: JSON = NO_INPUT,
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",
@@ -788,23 +843,27 @@ class Engine:
                 input = loads(input_json)
             except JSONDecodeError as exc:
                 raise InvalidInput(f"execution input is not valid JSON: {exc}") from None
-        if input is None:
+        elif input is NO_INPUT:
             input = {}
+        else:
+            try:
+                check_value(input)
+            except NotJSON as exc:
+                raise InvalidInput(f"execution input is not JSON: {exc}") from None
         size = self.guard.over(input)
         if size is not None:
             raise InvalidInput(
                 f"execution input is {size} bytes, over the {self.guard.limit}-byte limit (States.DataLimitExceeded)"
             )
-        name = name or self._ids()
-        if not (1 <= len(name) <= 80):
-            raise InvalidInput("execution names must be 1 to 80 characters")
         sm_arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
-        if state_machine_type != "EXPRESS":
-            # Express executions may share a name: their ARNs end with a unique id.
-            taken = self._names.setdefault(sm_arn, set())
-            if name in taken:
-                raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
-            taken.add(name)
+        if name is None:
+            name = self._ids()
+        else:
+            if not (1 <= len(name) <= 80):
+                raise InvalidInput("execution names must be 1 to 80 characters")
+            if state_machine_type != "EXPRESS":
+                # Express executions may share a name: their ARNs end with a unique id.
+                self._remember_name(sm_arn, name)
         now = self.clock.now()
         record = ExecutionRecord(
             execution_arn=(
@@ -819,7 +878,10 @@ class Engine:
             start_time=now,
             role_arn=role_arn or self.role_arn,
             position=Position(machine.start_at, input),
-            history=History(enabled=self.record_history),
+            # Express executions keep no history on AWS, so no 25,000-event quota either.
+            history=History(
+                enabled=self.record_history, limit=None if state_machine_type == "EXPRESS" else MAX_EVENTS
+            ),
             state_machine_type=state_machine_type,
         )
         if record_start:
@@ -835,7 +897,9 @@ class Engine:
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before resuming executions")
         machine = self.compile(definition)
-        self._names.setdefault(record.state_machine_arn, set()).add(record.name)
+        key = (record.state_machine_arn, record.name)
+        self._names.pop(key, None)
+        self._names[key] = record.start_time.timestamp()
         # The state that was running is entered again (its Entered event is already in the history).
         return self._launch(machine, record, started=False)
 
@@ -857,6 +921,22 @@ class Engine:
         if on_event is not None:
             on_event(record, "ExecutionRedriven", details)
         return self.resume(machine, record)
+
+    def _remember_name(self, sm_arn: str, name: str) -> None:
+        """Refuse a name in use; remember it, forgetting the expired and the oldest beyond the bound."""
+        names = self._names
+        key = (sm_arn, name)
+        now = self.clock.timestamp()
+        expired = now - NAME_RETENTION_SECONDS
+        if key in names and names[key] > expired:
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
+        names.pop(key, None)
+        while names:
+            oldest_key = next(iter(names))
+            if names[oldest_key] > expired and len(names) < self.name_memory:
+                break
+            del names[oldest_key]
+        names[key] = now
 
     def _launch(
         self, machine: StateMachine, record: ExecutionRecord, *, started: bool, mocks: MockSession | None = None
@@ -888,7 +968,7 @@ class Engine:
     async def run(
         self,
         definition: str | bytes | Mapping[str, Any] | StateMachine,
-        input: JSON = None,
+        input: JSON = NO_INPUT,
         *,
         name: str | None = None,
         state_machine_name: str = "StateMachine",

@@ -14,6 +14,7 @@ Task, Wait, Map and Parallel await. That keeps a transition cheap and every
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections import ChainMap
@@ -56,7 +57,7 @@ from engine.errors import (
 )
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern, Listen, Parked
 from engine.history import History, format_timestamp
-from engine.jsonvalue import JSON, dumps, dumps_str
+from engine.jsonvalue import JSON, NotJSON, check_value, dumps, dumps_str
 from engine.paths import PathNotFound, PathSetError, set_path
 from engine.registry import ExecutorRegistry, UnknownResource, parse_resource
 from engine.retry import error_matches, retry_delay
@@ -71,6 +72,10 @@ ABORTED: Final = "ABORTED"
 RUNNING: Final = "RUNNING"
 _EMPTY: Final[dict[str, JSON]] = {}
 _RETRYABLE: Final = frozenset({"Task", "Map", "Parallel"})
+SYNC_STEPS_PER_YIELD: Final = 100
+"""Plain states an execution runs in a row before it lets the loop run others (and its stop or timeout act)."""
+MAX_WAIT_SECONDS: Final = 99_999_999
+"""The largest Seconds a Wait state takes (AWS's definition rule, applied to SecondsPath too)."""
 RESULT_WHAT: Final = "The state/task '%s' returned a result"
 PARAMETERS_WHAT: Final = "The parameters of state/task '%s' are"
 
@@ -321,6 +326,7 @@ class Interpreter:
         "_execution_ctx_cache",
         "_fast_scope",
         "_machine_ctx",
+        "_sync_steps",
         "_timestamp",
         "clock",
         "config",
@@ -354,6 +360,7 @@ class Interpreter:
         self.unparked = False
         # Set for a test case: state name -> the executor that replaces the registry's, or None.
         self.task_override: Callable[[str], Any] | None = None
+        self._sync_steps = 0
         self._timestamp = config.clock.timestamp
         self._machine_ctx: dict[str, JSON] = {
             "Id": record.state_machine_arn,
@@ -446,6 +453,12 @@ class Interpreter:
                 handler = sync_handlers.get(state.type)
                 if handler is not None:
                     output, nxt = handler(self, state, pos, variables)
+                    self._sync_steps += 1
+                    if self._sync_steps >= SYNC_STEPS_PER_YIELD:
+                        # A loop of Pass or Choice states never awaits: yield now and then, so
+                        # other executions run and this one's stop and TimeoutSeconds can act.
+                        self._sync_steps = 0
+                        await asyncio.sleep(0)
                 elif state.type == "Task":
                     # Called directly, not through step(): one coroutine frame fewer
                     # for every execution waiting in a Task.
@@ -771,7 +784,7 @@ class Interpreter:
             stamp: str | None = state.timestamp
             if state.seconds_jsonata is not None:
                 v = self.jsonata_expr(state.seconds_jsonata, "Seconds", b)
-                if not _is_number(v) or v < 0:
+                if not _is_wait_seconds(v):
                     raise QueryEvaluationError(
                         cause=f"The JSONata expression '{state.seconds_jsonata.text}' specified for the field 'Seconds' "  # type: ignore[attr-defined]
                         f"returned an unexpected result type. Expected 'integer', but was '{_jtype(v)}' for value: {dumps_str(v)}"
@@ -794,7 +807,7 @@ class Interpreter:
             stamp = state.timestamp
             if state.seconds_path is not None:
                 v = _get_or_runtime(state.seconds_path, scope, "SecondsPath")
-                if not _is_number(v) or v < 0:
+                if not _is_wait_seconds(v):
                     raise StatesRuntime(
                         cause=f"The SecondsPath parameter does not reference a valid integer value: {dumps_str(v)}"
                     ).scoped()
@@ -1105,6 +1118,21 @@ class Interpreter:
             )
             raise err3
         pos.handle = None
+        try:
+            check_value(result)
+        except NotJSON as exc:
+            # NaN, Infinity or a Python object from an executor: no service can return that.
+            bad = StatesRuntime(cause=f"The state/task '{state.name}' returned a result that is not JSON: {exc}")
+            self.event(
+                "TaskFailed",
+                {
+                    "resourceType": details["resourceType"],
+                    "resource": details["resource"],
+                    "error": bad.error,
+                    "cause": bad.cause or "",
+                },
+            )
+            raise bad from None
         size = self.guard.over(result)
         if size is not None:
             self.event(
@@ -1330,33 +1358,54 @@ class Interpreter:
             ok_pct = tolerated_pct is not None and n > 0 and (len(failures) * 100.0 / n) <= tolerated_pct
             return not (ok_count or ok_pct)
 
+        # An exception that is no ASL failure (the history quota, a fault): it ends the execution.
+        fatal: list[Exception] = []
+
+        def fail(err: StatesError, tg: anyio.abc.TaskGroup) -> None:
+            failures.append(err)
+            if threshold_exceeded() and not first_failure:
+                # The first failure in time decides the Map's error, as on AWS; the siblings are cancelled.
+                first_failure.append(err)
+                tg.cancel_scope.cancel()
+
         async def one(index: int, tg: anyio.abc.TaskGroup) -> None:
             item = items[index]
-            map_ctx = {"Item": {"Index": index, "Value": item}}
-            if state.item_selector is not None:
-                if jsonata_mode:
-                    b = self.bindings(pos, effective, variables)
-                    b.maps[0]["states"]["context"]["Map"] = map_ctx
-                    item_input = self.jsonata_eval(state.item_selector, b)
-                else:
-                    sc = Scope(effective, self.context(pos, map_ctx), variables, self.rng)
-                    item_input = state.item_selector.evaluate(sc)  # type: ignore[misc]
-            else:
-                item_input = item
             key = f"{index}"
-            child = pos.children.get(key)
-            if child is None:
-                child = Position(state.processor.start_at, item_input)
-                pos.children[key] = child
-                interp.event("MapIterationStarted", {"name": state.name, "index": index})
-            # else: resumed in the middle of this iteration; it continues where it was.
+            started = False
             try:
+                child = pos.children.get(key)
+                if child is None:
+                    map_ctx = {"Item": {"Index": index, "Value": item}}
+                    if state.item_selector is not None:
+                        if jsonata_mode:
+                            b = self.bindings(pos, effective, variables)
+                            b.maps[0]["states"]["context"]["Map"] = map_ctx
+                            item_input = self.jsonata_eval(state.item_selector, b)
+                        else:
+                            sc = Scope(effective, self.context(pos, map_ctx), variables, self.rng)
+                            item_input = state.item_selector.evaluate(sc)  # type: ignore[misc]
+                    else:
+                        item_input = item
+                    child = Position(state.processor.start_at, item_input)
+                    pos.children[key] = child
+                    interp.event("MapIterationStarted", {"name": state.name, "index": index})
+                # else: resumed in the middle of this iteration; it continues where it was.
+                started = True
                 out = await interp.run_scope(state.processor, child, ChainMap({}, variables))
             except _Failure as f:
                 interp.event("MapIterationFailed", {"name": state.name, "index": index})
-                failures.append(f.error)
-                if threshold_exceeded() and not first_failure:
-                    first_failure.append(f.error)
+                fail(f.error, tg)
+                return
+            except StatesError as err:  # the ItemSelector failed: the iteration never started
+                fail(err, tg)
+                return
+            except anyio.get_cancelled_exc_class():
+                if started:
+                    interp.event("MapIterationAborted", {"name": state.name, "index": index})
+                raise
+            except Exception as exc:
+                if not fatal:
+                    fatal.append(exc)
                     tg.cancel_scope.cancel()
                 return
             finally:
@@ -1371,7 +1420,7 @@ class Interpreter:
                 await one(index, tg)
                 return
             async with limiter:
-                if not first_failure:
+                if not first_failure and not fatal:
                     await one(index, tg)
 
         if limiter is not None and max_conc == 1:
@@ -1384,13 +1433,15 @@ class Interpreter:
                 if i in progress.results:
                     continue
                 await one(i, seq)
-                if first_failure:
+                if first_failure or fatal:
                     break
         else:
             async with anyio.create_task_group() as tg:
                 for i in range(n):
                     if i not in progress.results:
                         tg.start_soon(guarded, i, tg)
+        if fatal:
+            raise fatal[0]
         if first_failure:
             err = first_failure[0]
             if state.distributed:
@@ -1455,6 +1506,7 @@ class Interpreter:
         if pos.map_progress is None:
             pos.map_progress = MapProgress()
         progress = pos.map_progress
+        fatal: list[Exception] = []
 
         async def one(i: int, tg: anyio.abc.TaskGroup) -> None:
             child = pos.children.get(f"branch{i}")
@@ -1468,8 +1520,13 @@ class Interpreter:
                 if self.config.on_transition is not None:  # the branch's result is progress to keep
                     self.config.on_transition(self.record)
             except _Failure as f:
-                if not failure:
+                # The first branch to fail decides the error, as on AWS; the others are cancelled.
+                if not failure and not fatal:
                     failure.append(f.error)
+                    tg.cancel_scope.cancel()
+            except Exception as exc:  # no ASL failure (the history quota, a fault): it ends the execution
+                if not fatal:
+                    fatal.append(exc)
                     tg.cancel_scope.cancel()
             finally:
                 pos.children.pop(f"branch{i}", None)
@@ -1480,6 +1537,8 @@ class Interpreter:
                     results[i] = progress.results[i]
                 else:
                     tg.start_soon(one, i, tg)
+        if fatal:
+            raise fatal[0]
         if failure:
             raise _Failure(failure[0])
         return results
@@ -1504,7 +1563,8 @@ class _Detached(Interpreter):
         record = parent.record
         for slot in Interpreter.__slots__:
             setattr(self, slot, getattr(parent, slot))
-        self.history = History(enabled=False)
+        # Not charged to the parent's 25,000-event budget either, as on AWS.
+        self.history = History(enabled=False, limit=None)
         self.record = record
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
@@ -1532,6 +1592,13 @@ def _token_submitted(pos: Position) -> bool:
         and isinstance(handle, dict)
         and handle.get("taskToken") == pos.task_token
     )
+
+
+def _is_wait_seconds(v: JSON) -> bool:
+    """Seconds as a Wait state's definition must give them: an integer from 0 to 99,999,999."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_WAIT_SECONDS
 
 
 def _is_number(v: JSON) -> bool:

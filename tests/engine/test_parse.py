@@ -692,7 +692,7 @@ def test_every_problem_is_listed_not_only_the_first() -> None:
     exc = info.value
     assert len(exc.problems) == 5
     text = str(exc)
-    assert "(5 problem(s))" in text
+    assert "(5 problems)" in text
     for p in exc.problems:
         assert str(p) in text
 
@@ -770,3 +770,18 @@ def test_invalid_definition_is_not_a_states_error() -> None:
     from engine import StatesError
 
     assert not issubclass(InvalidDefinition, StatesError)
+
+
+def test_a_wrong_start_at_and_a_missing_next_are_both_reported() -> None:
+    with pytest.raises(InvalidDefinition) as info:
+        parse_definition({"StartAt": "X", "States": {"A": {"Type": "Pass", "Next": "Z"}}})
+    assert sorted((p.location, p.code) for p in info.value.problems) == [
+        ("/StartAt", "MISSING_TARGET"),
+        ("/States/A/Next", "MISSING_TARGET"),
+    ]
+    assert "(2 problems)" in str(info.value)
+
+
+def test_one_problem_is_one_problem() -> None:
+    with pytest.raises(InvalidDefinition, match=r"\(1 problem\)"):
+        parse_definition({"StartAt": "X", "States": {"A": {"Type": "Pass", "End": True}}})

@@ -286,3 +286,29 @@ async def test_a_thousand_short_executions_run_concurrently_and_all_succeed(harn
         assert asyncio.get_running_loop().time() == pytest.approx(1)
     assert all(r.status == "SUCCEEDED" for r in results)
     assert [r.output["r"]["value"] for r in results] == [i + 1 for i in range(1000)]
+
+
+async def test_a_given_name_is_remembered_for_90_days_then_forgotten() -> None:
+    from engine.runtime.clock import ImmediateClock
+
+    pass_ = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    wait_91_days = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 91 * 86400, "End": True}}}
+    async with Engine(load_plugins=False, clock=ImmediateClock()) as engine:
+        await engine.run(pass_, name="nightly")
+        with pytest.raises(ExecutionAlreadyExists):
+            engine.start(pass_, name="nightly")
+        await engine.run(wait_91_days, name="the-wait")  # virtual time moves 91 days on
+        assert (await engine.run(pass_, name="nightly")).status == "SUCCEEDED"
+
+
+async def test_name_memory_is_bounded_and_forgets_the_oldest_first() -> None:
+    pass_ = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    async with Engine(load_plugins=False, name_memory=2) as engine:
+        for name in ("a", "b", "c"):
+            await engine.run(pass_, name=name)
+        assert (await engine.run(pass_, name="a")).status == "SUCCEEDED"  # forgotten: the oldest
+        with pytest.raises(ExecutionAlreadyExists):
+            engine.start(pass_, name="a")  # remembered again just now
+        for _ in range(100):
+            await engine.run(pass_)  # generated names are random UUIDs, never remembered
+        assert len(engine._names) <= 2

@@ -176,7 +176,7 @@ def test_validate_lists_every_problem_and_exits_two(
     code = main(["validate", _write(tmp_path, "bad.json", INVALID)])
     _out, err = capsys.readouterr()
     assert code == 2
-    assert "3 problem(s)" in err
+    assert "3 problems" in err
     for location in ("/States/A/Next", "/States/A/Bogus", "/States/B"):
         assert location in err
     assert "Traceback" not in err

@@ -165,8 +165,17 @@ async def test_any_json_value_can_be_the_execution_input_of_a_pass_chain(harness
     }
     async with harness.engine() as engine:
         result = await engine.run(definition, value)
-    # AWS treats a missing input as {}; every other JSON value passes through unchanged.
-    assert result.output == ({} if value is None else value)
+    # Every JSON value passes through unchanged, null included.
+    assert result.output == value
+
+
+async def test_a_missing_input_is_an_empty_object_and_null_stays_null(harness: Any) -> None:
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    async with harness.engine() as engine:
+        missing = await engine.run(definition)
+        null = await engine.run(definition, None)
+    assert (missing.output, null.output) == ({}, None)
+    assert null.history[0].details == {"input": None, "roleArn": null.history[0].details["roleArn"]}  # type: ignore[index]
 
 
 async def test_assign_takes_effect_after_the_state_and_is_visible_to_later_states(harness: Any) -> None:

@@ -129,3 +129,28 @@ async def test_wait_advances_the_immediate_clock_without_sleeping(harness: Any) 
     result = await harness.run(definition, {})
     assert result.output == {"t": "2026-01-02T00:00:00.000Z"}
     assert loop.time() - start < 1.0
+
+
+@pytest.mark.parametrize("seconds", [1.5, 1.7e308, 100_000_000, -1, True, "5"])
+async def test_seconds_path_follows_the_rule_for_seconds(harness: Any, seconds: Any) -> None:
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    result = await harness.run(definition, {"s": seconds})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+
+
+@pytest.mark.parametrize("seconds", [0, 3, 3.0, 99_999_999])
+async def test_seconds_path_takes_integers_up_to_the_maximum(harness: Any, seconds: Any) -> None:
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    result = await harness.run(definition, {"s": seconds})
+    assert result.status == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("seconds", ["1.5", "100000000"])
+async def test_jsonata_seconds_follow_the_same_rule(harness: Any, seconds: str) -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": "{% " + seconds + " %}", "End": True}},
+    }
+    result = await harness.run(definition, {})
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
