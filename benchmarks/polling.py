@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import datetime
 import gc
 import os
@@ -69,6 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import aioboto3
 import aiohttp
 import anyio
 import orjson
@@ -82,12 +84,17 @@ from executors.eks.auth import KubeConnections
 from executors.eks.polling import AwsPollPolicy, PollPolicy, parse_poll_policy
 from executors.eks.ratelimit import BURST_OPTION, QPS_OPTION
 from executors.eks.services import EksServices
+from sim.kube.process import KubeProcess
 from statewright import Engine, ExecutorRegistry
 
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"
 DEFAULT_AWS_COMPRESSION: Final = 60.0
 FAULT_RATE: Final = 0.05
+DROP_RATE: Final = 0.02
+"""With ``--faults``: the fraction of requests whose connection the simulator drops unanswered."""
 WATCH_CUT_SECONDS: Final = 3.0
+KILL_AFTER_FRACTION: Final = 0.3
+"""``--kill-server``: the simulator is killed once this share of the executions has left its Task."""
 SAMPLE_SECONDS: Final = 0.1
 RUN_TIMEOUT_SECONDS: Final = 600.0
 UNLIMITED_QPS: Final = 1_000_000.0
@@ -446,13 +453,15 @@ def run_job_machine(cluster: Mapping[str, str]) -> dict[str, JSON]:
     }
 
 
-def job_manifest(name: str, seconds: float) -> dict[str, JSON]:
-    """A Job the simulator runs for ``seconds``."""
+def job_manifest(name: str, seconds: float, *, ttl_zero: bool = False) -> dict[str, JSON]:
+    """A Job the simulator runs for ``seconds`` (deleted as it finishes with ``ttl_zero``)."""
+    spec: dict[str, JSON] = {"ttlSecondsAfterFinished": 0} if ttl_zero else {}
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": name},
         "spec": {
+            **spec,
             "backoffLimit": 0,
             "template": {
                 "metadata": {"annotations": {"sim.statewright.io/seconds": f"{seconds:.3f}"}},
@@ -493,6 +502,9 @@ class RunConfig:
         tracemalloc: with ``hold``, also trace Python allocations (slow).
         loop: the engine process's event loop, ``asyncio`` or ``uvloop``.
         store: with ``hold``, keep the executions in a SQLite store (a temporary file).
+        kill_server: SIGKILL the Kubernetes API server mid-run and restart it without its state
+            (the API server alone in its own process, ``sim.kube.process.KubeProcess``).
+        ttl_zero: Jobs with ``ttlSecondsAfterFinished: 0`` (deleted as they finish).
     """
 
     jobs: int
@@ -509,6 +521,8 @@ class RunConfig:
     tracemalloc: bool = False
     loop: str = "asyncio"
     store: bool = False
+    kill_server: bool = False
+    ttl_zero: bool = False
 
 
 def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
@@ -519,7 +533,7 @@ def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> 
 def sim_options(config: RunConfig, cpu: int | None, **extra: Any) -> SimOptions:
     """The simulator options of a run (faults when asked)."""
     if config.faults:
-        extra.update(fault_rate=FAULT_RATE, watch_cut=WATCH_CUT_SECONDS, fault_seed=config.seed)
+        extra.update(fault_rate=FAULT_RATE, drop_rate=DROP_RATE, watch_cut=WATCH_CUT_SECONDS, fault_seed=config.seed)
     return SimOptions(cpu=cpu, **extra)
 
 
@@ -650,50 +664,146 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
     }
 
 
+class StaticTokens:
+    """The bearer token of a Kubernetes simulator run alone (``--kill-server``): no STS to sign with."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self, cluster_name: str) -> str:
+        return self._token
+
+    def cached(self, cluster_name: str) -> str | None:
+        return self._token
+
+    def forget(self, cluster_name: str) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+KUBE_TOKEN: Final = "benchmark-admin-token"
+
+
+def kube_fault_args(config: RunConfig) -> list[str]:
+    """``python -m sim.kube`` options for the run's faults."""
+    if not config.faults:
+        return []
+    return ["--fault-rate", str(FAULT_RATE), "--drop-rate", str(DROP_RATE), "--watch-cut", str(WATCH_CUT_SECONDS),
+            "--fault-seed", str(config.seed)]  # fmt: skip
+
+
+def outcome_counts(
+    config: RunConfig,
+    names: list[str],
+    results: list[Any],
+    observer: Observer,
+    killed_at: float | None,
+    endpoint: str,
+) -> dict[str, Any]:
+    """How many executions ended right, wrong, or are still waiting.
+
+    Right: SUCCEEDED with its own Job; with ``--kill-server`` also ``EKS.404`` for a
+    Job created before the kill (the restarted server no longer has it), or
+    ``States.TaskFailed`` naming the API server while it was unreachable.
+    """
+    right = wrong = waiting = 0
+    wrong_errors: collections.Counter[str] = collections.Counter()
+    for name, result in zip(names, results, strict=True):
+        if result is None:
+            waiting += 1
+            continue
+        output = result.output if isinstance(result.output, dict) else {}
+        if result.status == "SUCCEEDED" and output.get("name") == name:
+            right += 1
+            continue
+        submitted = observer.submitted.get(name)
+        if config.kill_server and result.status == "FAILED" and (
+            (result.error == "EKS.404" and killed_at is not None and submitted is not None and submitted < killed_at)
+            or (result.error == "States.TaskFailed" and endpoint in str(result.cause))
+        ):
+            right += 1
+            continue
+        wrong += 1
+        wrong_errors[f"{result.status} {result.error}: {str(result.cause)[:160]}"] += 1
+    return {"right": right, "wrong": wrong, "still_waiting": waiting, "wrong_errors": dict(wrong_errors.most_common(5))}
+
+
 async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
     """Run one configuration and return its JSON record (without machine info)."""
     policy = build_policy(config.policy)
     sim_cpu, engine_cpus = cpu_split(config.pin)
     pin_to_cpus(engine_cpus)
-    async with SimProcess(sim_options(config, sim_cpu)) as sim:
-        apply_env(sim.env)
+    async with contextlib.AsyncExitStack() as stack:
         counter = RequestCounter()
-        services = await counting_services(counter)
+        sim: SimProcess | None = None
+        kube: KubeProcess | None = None
+        if config.kill_server:
+            kube = await stack.enter_async_context(KubeProcess(KUBE_TOKEN, kube_fault_args(config), cpu=sim_cpu))
+            cluster = {"name": "demo", "endpoint": kube.url, "ca": kube.ca_b64}
+            services = EksServices(
+                session=aioboto3.Session(),
+                region="us-east-1",
+                tokens=StaticTokens(KUBE_TOKEN),  # type: ignore[arg-type]
+                connections=CountingConnections(counter),
+            )
+        else:
+            sim = await stack.enter_async_context(SimProcess(sim_options(config, sim_cpu)))
+            apply_env(sim.env)
+            cluster = sim.cluster
+            services = await counting_services(counter)
         registry = ExecutorRegistry()
         register(registry, EksExecutor(services))
         observer = Observer()
         durations = job_durations(config.jobs, config.seed, config.min_seconds, config.max_seconds)
         names = [f"bench-{config.seed}-{index:06d}" for index in range(config.jobs)]
-        inputs = [{"job": job_manifest(n, d)} for n, d in zip(names, durations, strict=True)]
+        inputs = [{"job": job_manifest(n, d, ttl_zero=config.ttl_zero)} for n, d in zip(names, durations, strict=True)]
         engine = Engine(
             registry=registry,
             executor_options=executor_options(config, policy),
             on_event=observer,
             seed=config.seed,
         )
-        machine = engine.compile(run_job_machine(sim.cluster))
-        results: list[Any] = []
+        machine = engine.compile(run_job_machine(cluster))
+        ended_results: list[Any] = []
+        killed_at: float | None = None
+
+        async def kill_mid_run() -> None:
+            nonlocal killed_at
+            assert kube is not None
+            while len(observer.exited) < config.jobs * KILL_AFTER_FRACTION:
+                await anyio.sleep(SAMPLE_SECONDS / 2)
+            killed_at = time.time()
+            await kube.restart()  # SIGKILL, then the same address, CA and token, without any object
+
         async with engine, anyio.create_task_group() as tg:
             await warm_up(engine, machine, config.seed)
             counter.reset()
             observer.reset()
             gc.collect()
             sampler = MemorySampler(observer, baseline=rss_bytes())
-            sim_cpu_before = (await sim.ask("usage"))["cpu_s"]
+            sim_cpu_before = (await sim.ask("usage"))["cpu_s"] if sim is not None else 0.0
             cpu_before = time.process_time()
             began = time.time()
             tg.start_soon(sampler.run)
+            if kube is not None:
+                tg.start_soon(kill_mid_run)
             handles = [
                 engine.start(machine, item, name=name) for name, item in zip(names, inputs, strict=True)
             ]
             with anyio.move_on_after(config.timeout):
-                results = [await handle.wait() for handle in handles]
+                for handle in handles:
+                    await handle.wait()
+            ended_results = [handle.result() if handle.done else None for handle in handles]
             ended = time.time()
             tg.cancel_scope.cancel()
         cpu = time.process_time() - cpu_before
         sampler.sample()
-        sim_cpu_used = (await sim.ask("usage"))["cpu_s"] - sim_cpu_before
-        finish = await sim.finish_times()
+        sim_cpu_used = (await sim.ask("usage"))["cpu_s"] - sim_cpu_before if sim is not None else 0.0
+        finish = await sim.finish_times() if sim is not None else {}
+        outcomes = outcome_counts(config, names, ended_results, observer, killed_at, cluster["endpoint"])
+    results = [r for r in ended_results if r is not None]
     completed = sum(1 for r in results if r.status == "SUCCEEDED")
     errors = collections.Counter(str(r.error) for r in results if r.status != "SUCCEEDED")
     latencies: list[float] = []
@@ -718,6 +828,9 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
         "policy": policy.name,
         "jobs": config.jobs,
         "faults": config.faults,
+        "kill_server": config.kill_server,
+        "ttl_zero": config.ttl_zero,
+        **outcomes,
         "seed": config.seed,
         "job_seconds": [config.min_seconds, config.max_seconds],
         "completed": completed,
@@ -798,6 +911,10 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
     argv += ["--kube-qps", str(config.kube_qps), "--kube-burst", str(config.kube_burst)]
     if config.faults:
         argv.append("--faults")
+    if config.kill_server:
+        argv.append("--kill-server")
+    if config.ttl_zero:
+        argv.append("--ttl-zero")
     if not config.pin:
         argv.append("--no-pin")
     if config.hold:
@@ -835,7 +952,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, action="append", help="concurrent executions (repeatable)")
     parser.add_argument("--policy", action="append", help="poll policy spec (repeatable)")
     parser.add_argument("--seed", type=int, default=1, help="seed of Job durations and faults (default 1)")
-    parser.add_argument("--faults", action="store_true", help="5%% 429/5xx answers, watches cut every 3 s")
+    parser.add_argument(
+        "--faults", action="store_true", help="5%% 429/5xx answers, 2%% dropped connections, watches cut every 3 s"
+    )
+    parser.add_argument(
+        "--kill-server", action="store_true",
+        help="SIGKILL the Kubernetes API server mid-run and restart it without its state",
+    )
+    parser.add_argument("--ttl-zero", action="store_true", help="Jobs deleted as they finish (ttlSecondsAfterFinished: 0)")
     parser.add_argument(
         "--max", action="store_true", help="double N from --jobs until latency or errors degrade"
     )
@@ -874,6 +998,8 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "tracemalloc": args.tracemalloc,
         "loop": args.loop,
         "store": args.store,
+        "kill_server": args.kill_server,
+        "ttl_zero": args.ttl_zero,
     }
     if args.jobs is None and args.policy is None and not args.hold:
         return [RunConfig(n, p, faults=f, **common) for n, p, f in DEFAULT_SET]

@@ -55,7 +55,7 @@ TERMINAL_CONDITIONS: Final = ("Complete", "Failed")
 # -- the child ------------------------------------------------------------------------------------
 
 
-def _fault_config(rate: float, watch_cut: float | None, seed: int) -> Any:
+def _fault_config(rate: float, watch_cut: float | None, seed: int, drop_rate: float = 0.0) -> Any:
     from sim.faults import FaultConfig
 
     third = rate / 3
@@ -64,6 +64,7 @@ def _fault_config(rate: float, watch_cut: float | None, seed: int) -> Any:
         throttle_rate=third,
         error_rate=third,
         unavailable_rate=rate - 2 * third,
+        drop_rate=drop_rate,
         retry_after_seconds=1,
         watch_cut_seconds=watch_cut,
     )
@@ -146,8 +147,8 @@ async def _serve(args: argparse.Namespace) -> None:
             kube.store.subscribe(creations)
             await _probe(kube.url, kube.ca_b64, stack.token(args.cluster))
             cluster.update(endpoint=kube.url, ca=kube.ca_b64)
-        if args.fault_rate > 0 or args.watch_cut is not None:
-            config = _fault_config(args.fault_rate, args.watch_cut, args.fault_seed)
+        if args.fault_rate > 0 or args.drop_rate > 0 or args.watch_cut is not None:
+            config = _fault_config(args.fault_rate, args.watch_cut, args.fault_seed, args.drop_rate)
             if args.faults in ("kube", "both"):
                 # Clusters created from now on get them too (EksSimulator reads kube_faults then).
                 stack.eks.kube_faults = config
@@ -191,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="fraction of requests answered 429/500/503"
     )
+    parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of connections dropped unanswered")
     parser.add_argument("--watch-cut", type=float, default=None, help="end watch streams after SECONDS")
     parser.add_argument("--faults", choices=("kube", "aws", "both"), default="kube")
     parser.add_argument("--fault-seed", type=int, default=0)
@@ -228,6 +230,7 @@ class SimOptions:
         time_factor: multiplies every EKS duration.
         kube_servers: start a Kubernetes API server per ACTIVE cluster.
         fault_rate: fraction of requests answered 429/500/503 (0 for none).
+        drop_rate: fraction of requests whose connection is dropped unanswered.
         watch_cut: end watch streams after this many seconds (None: never).
         faults: where faults apply: ``kube``, ``aws`` or ``both``.
         fault_seed: seed of the fault draws.
@@ -238,6 +241,7 @@ class SimOptions:
     time_factor: float = 1.0
     kube_servers: bool = True
     fault_rate: float = 0.0
+    drop_rate: float = 0.0
     watch_cut: float | None = None
     faults: str = "kube"
     fault_seed: int = 0
@@ -274,6 +278,8 @@ class SimProcess:
         argv += [
             "--fault-rate",
             str(opts.fault_rate),
+            "--drop-rate",
+            str(opts.drop_rate),
             "--faults",
             opts.faults,
             "--fault-seed",

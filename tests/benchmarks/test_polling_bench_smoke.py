@@ -108,6 +108,14 @@ async def test_a_tiny_run_job_run_completes_every_execution_and_plots(
     assert all(png.exists() and png.stat().st_size > 0 for png in pngs)
 
 
+async def test_a_tiny_kill_server_run_reports_every_execution_ended_right(restored_environ: None) -> None:
+    config = RunConfig(20, "watch", seed=5, min_seconds=0.5, max_seconds=2.0, pin=False, timeout=90, kill_server=True)
+    record = await polling.run_job_benchmark(config)
+    assert (record["right"], record["wrong"], record["still_waiting"]) == (20, 0, 0), record["wrong_errors"]
+    assert record["kill_server"] is True
+    assert set(record["errors"]) <= {"EKS.404"}  # Jobs the restarted server no longer has
+
+
 async def test_the_memory_probe_measures_with_every_execution_waiting(restored_environ: None) -> None:
     config = RunConfig(3, "fixed:0.5", seed=3, pin=False, timeout=60, hold=True)
     record = await polling.memory_probe(config)
