@@ -326,6 +326,13 @@ class SimProcess:
         answer = await self.ask("finish_times")
         return {str(k): float(v) for k, v in answer["finish_times"].items()}
 
+    async def kill(self) -> None:
+        """SIGKILL the child (every simulator dies at once, as a crashed host would) and wait for it."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+
     async def close(self) -> None:
         """Stop the child (politely, then by signal) and delete the env file."""
         process, self._process = self._process, None
