@@ -46,7 +46,7 @@ async def test_every_waiter_on_a_coalesced_describe_fails_naming_the_endpoint_on
             machine = engine.compile(definition)
             executions = [engine.start(machine, {"name": f"c{i}"}) for i in range(20)]
             with anyio.fail_after(60):
-                while services.describes().calls < 3:  # noqa: ASYNC110 - polling a counter in a test
+                while services.describes().calls < 3:
                     await anyio.sleep(0.05)
             endpoint = sim.env["AWS_ENDPOINT_URL_EKS"]
             await sim.kill()
