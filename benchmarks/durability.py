@@ -1,6 +1,8 @@
 """Crash harness: a worker SIGKILLed at random moments loses nothing and does nothing twice.
 
     python -m benchmarks.durability [--executions 1000] [--kills 10] [--faults 0.05] [--seed 1]
+    python -m benchmarks.durability --store postgresql://USER@HOST:PORT/DB --workers 3 --executions 3000 \
+        --kill-workers 5 [--lease-seconds 15]
 
 The simulators run in their own process (``benchmarks.simproc``) with
 ``--faults`` of the Kubernetes API answered 429/500/503. ``--executions``
@@ -19,6 +21,15 @@ carries a ``bench.statewright.io/call`` label naming them), ``wrong_outputs``
 ``resume_p99_s`` (from a restart to every execution running again),
 ``transitions_per_s`` (states entered per second of the crashed run) and
 ``wall_s``. Targets: 0 lost, 0 duplicated, 0 wrong, over at least 10 kills.
+
+With ``--store postgresql://...`` the crashed run uses that database (its
+statewright tables are dropped first; the reference run stays on a SQLite
+file), and ``--workers N --kill-workers K`` runs it on N workers sharing the
+store, K of which are SIGKILLed at seeded moments and replaced
+(``benchmarks.takeover``); the line then also has ``takeover_p99_s`` (a
+killed worker's executions owned by another worker again; target: the lease
+plus 2 s), ``double_owner_writes`` (writes refused by the fencing epoch; none
+lands) and ``history_errors`` (histories that are not one unbroken sequence).
 """
 
 from __future__ import annotations
@@ -250,6 +261,28 @@ async def _outcomes(url: str, arns: list[str]) -> tuple[list[tuple[str, Any] | N
     return out, entered
 
 
+async def _single_worker(url: str, env_file: str, kill: int, rng: random.Random, resumes: list[float]) -> int:
+    """One worker, SIGKILLed ``kill`` times and restarted; returns the kills made."""
+    kills = 0
+    worker = Worker(url, env_file)
+    await worker.start()
+    while kills < kill:
+        await worker.resumed.wait()
+        resumes.append(worker.resumed_after)
+        await asyncio.sleep(rng.uniform(*KILL_INTERVAL_S))
+        if await _running(url) == 0:
+            break
+        await worker.kill()
+        kills += 1
+        worker = Worker(url, env_file)
+        await worker.start()
+    await worker.resumed.wait()
+    resumes.append(worker.resumed_after)
+    await _until_done(url, worker)
+    await worker.stop()
+    return kills
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     kinds = [rng.choice(KINDS) for _ in range(args.executions)]
@@ -266,27 +299,43 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await worker.stop()
             expected, _ = await _outcomes(reference_url, reference_arns)
 
-            arns = await _create_all(crash_url, definition, "run", kinds)
+            if args.store is not None:
+                crash_url = args.store
+                if _shared(crash_url):
+                    from benchmarks import takeover
+
+                    await takeover.empty(crash_url)
             t0 = time.monotonic()
             resumes: list[float] = []
             kills = 0
-            worker = Worker(crash_url, sim.env_file)
-            await worker.start()
-            while kills < args.kills:
-                await worker.resumed.wait()
-                resumes.append(worker.resumed_after)
-                await asyncio.sleep(rng.uniform(*KILL_INTERVAL_S))
-                if await _running(crash_url) == 0:
-                    break
-                await worker.kill()
-                kills += 1
-                worker = Worker(crash_url, sim.env_file)
-                await worker.start()
-            await worker.resumed.wait()
-            resumes.append(worker.resumed_after)
-            await _until_done(crash_url, worker)
+            shared: dict[str, Any] = {}
+            arns: list[str] = []
+            if args.workers > 1 or args.kill_workers:
+                from benchmarks import takeover
+
+                async def record() -> None:
+                    arns.extend(await _create_all(crash_url, definition, "run", kinds))
+
+                # The workers run first and the executions arrive while they do, so each gets a share.
+                shared = await takeover.crash_run(
+                    crash_url,
+                    sim.env_file,
+                    record=record,
+                    workers=args.workers,
+                    kill_workers=args.kill_workers,
+                    lease_seconds=args.lease_seconds,
+                    rng=rng,
+                    kill_interval=KILL_INTERVAL_S,
+                    until_done=_until_done,
+                    running=_running,
+                )
+                kills = shared.pop("kills")
+                resumes = shared.pop("resumes")
+            else:
+                arns = await _create_all(crash_url, definition, "run", kinds)
+                t0 = time.monotonic()
+                kills = await _single_worker(crash_url, sim.env_file, args.kills, rng, resumes)
             wall = time.monotonic() - t0
-            await worker.stop()
             got, entered = await _outcomes(crash_url, arns)
             creations = (await sim.ask("creations"))["creations"]
     duplicated = sum(n - 1 for key, n in creations.items() if key.startswith("run-") and n > 1)
@@ -306,10 +355,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "resume_p99_s": round(p99, 3) if p99 is not None else None,
         "transitions_per_s": round(entered / wall, 1),
         "wall_s": round(wall, 2),
+        **shared,
+        "store": _display(crash_url),
         "faults": args.faults,
         "seed": args.seed,
         "jobs_created": sum(n for key, n in creations.items() if key.startswith("run-")),
     }
+
+
+def _shared(url: str) -> bool:
+    return url.startswith(("postgresql:", "postgres:"))
+
+
+def _display(url: str) -> str:
+    """The store's URL without a password (the PostgreSQL store's own name for itself)."""
+    if _shared(url):
+        from engine.store.postgres import PostgresStore
+
+        return PostgresStore(url).url
+    return url
 
 
 def main() -> None:
@@ -318,9 +382,19 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--faults", type=float, default=0.05, help="fraction of Kubernetes API answers faulted")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--store", metavar="URL", help="the crashed run's store (default: a SQLite file); emptied")
+    parser.add_argument("--workers", type=int, default=1, help="workers sharing a PostgreSQL store (default 1)")
+    parser.add_argument("--kill-workers", type=int, default=0, help="with --workers: SIGKILL and replace this many")
+    parser.add_argument("--lease-seconds", type=float, default=15.0, help="the workers' lease (default 15)")
     args = parser.parse_args()
     if args.executions < 1 or args.kills < 0 or not 0 <= args.faults <= 1:
         parser.error("--executions must be positive, --kills not negative, --faults between 0 and 1")
+    if args.workers < 1 or args.kill_workers < 0 or args.lease_seconds <= 0:
+        parser.error("--workers must be positive, --kill-workers not negative, --lease-seconds above 0")
+    if (args.workers > 1 or args.kill_workers) and not (args.store and _shared(args.store)):
+        parser.error("--workers/--kill-workers need a store shared by several workers: --store postgresql://...")
+    if (args.workers > 1 or args.kill_workers) and "--kills" in sys.argv[1:]:
+        parser.error("with several workers, --kill-workers says how many are killed (not --kills)")
     emit(asyncio.run(run(args)))
 
 
