@@ -52,20 +52,55 @@ def _is_number(v: JSON) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _matches(pattern: str) -> Callable[[str], bool]:
-    # AWS: '*' matches any run of characters; '\*' is a literal star; nothing else is special.
-    parts: list[str] = []
+def _glob_segments(pattern: str) -> list[str]:
+    """The literal runs between unescaped stars (AWS: ``\\*`` is a star, ``\\\\`` a backslash)."""
+    segments: list[str] = []
+    current: list[str] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*\\":
-            parts.append(re.escape(pattern[i + 1]))
+            current.append(pattern[i + 1])
             i += 2
             continue
-        parts.append(".*" if ch == "*" else re.escape(ch))
+        if ch == "*":
+            segments.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
         i += 1
-    rx = re.compile("^" + "".join(parts) + "$", re.DOTALL)
-    return lambda s: rx.match(s) is not None
+    segments.append("".join(current))
+    return segments
+
+
+def _matches(pattern: str) -> Callable[[str], bool]:
+    """StringMatches in linear time: no backtracking, whatever the stars.
+
+    With only ``*`` as a wildcard, the text matches when it starts with the
+    first literal run, ends with the last, and holds the ones between in
+    order; taking each middle run at its leftmost place is always right, so
+    one left-to-right scan decides (a regex with one ``.*`` per star
+    backtracks polynomially).
+    """
+    segments = _glob_segments(pattern)
+    if len(segments) == 1:
+        literal = segments[0]
+        return lambda s: s == literal
+    first, middle, last = segments[0], segments[1:-1], segments[-1]
+    fixed = len(first) + len(last)
+
+    def match(s: str) -> bool:
+        if len(s) < fixed or not s.startswith(first) or not s.endswith(last):
+            return False
+        pos, end = len(first), len(s) - len(last)
+        for seg in middle:
+            found = s.find(seg, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(seg)
+        return True
+
+    return match
 
 
 def _compare(kind: str, op: str, a: JSON, b: JSON) -> bool:

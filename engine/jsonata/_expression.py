@@ -96,6 +96,13 @@ def scoped(error: QueryEvaluationError) -> QueryEvaluationError:
     return error
 
 
+EVALUATION_TIME_LIMIT_MS: Final = 500
+"""How long one JSONata evaluation may run. Payloads are at most 256 KiB, so real expressions
+take milliseconds; the bound keeps the loop answering (a one-second Wait elsewhere ends on time)."""
+EVALUATION_MAX_DEPTH: Final = 1000
+"""How deeply one evaluation may nest (a self-recursive function stops here, not at a RecursionError)."""
+
+
 def _subject(expression: str, field: str) -> str:
     return f"The JSONata expression '{expression}' specified for the field '{field}'"
 
@@ -259,7 +266,10 @@ class JsonataExpression:
                 except UnsupportedResult as exc:
                     raise JsonataEvaluationError(self.text, None, str(exc)) from exc
         frame = Jsonata.Frame(evaluation.frame())
-        frame.bindings = {"$": None, HOOK_NAMES[0]: None, HOOK_NAMES[1]: None}
+        frame.bindings = {"$": None}
+        # Bounded in time and depth (the library's time box): a runaway expression fails with
+        # D1012/D1011 instead of holding the event loop, and every other execution, for seconds.
+        frame.set_runtime_bounds(EVALUATION_TIME_LIMIT_MS, EVALUATION_MAX_DEPTH)
         push_context(evaluation.context())
         try:
             raw = self._compiled.eval(self._compiled.ast, None, frame)

@@ -134,6 +134,10 @@ def sfn_partition(array: object = None, size: object = None) -> object:
     return Utils.JList(chunks)
 
 
+MAX_SEQUENCE: Final = 10_000_000
+"""The most items ``$range`` makes: the library's own cap on the ``..`` operator (1e7)."""
+
+
 def sfn_range(start: object = None, end: object = None, step: object = None) -> object:
     """``$range(start, end, step)``: numbers from ``start`` to ``end`` inclusive.
 
@@ -147,7 +151,12 @@ def sfn_range(start: object = None, end: object = None, step: object = None) -> 
     if delta == 0:
         raise FunctionError("Argument 3 of function $range must not be zero")
     stop = last + 1 if delta > 0 else last - 1
-    return Utils.create_sequence_from_iter(range(first, stop, delta))
+    numbers = range(first, stop, delta)
+    if len(numbers) > MAX_SEQUENCE:
+        raise FunctionError(
+            f"The size of the sequence allocated by $range must not exceed 1e7 (it would be {len(numbers)})"
+        )
+    return Utils.create_sequence_from_iter(numbers)
 
 
 def sfn_hash(value: object = None, algorithm: object = None) -> object:
