@@ -101,6 +101,25 @@ class Executions:
             raise _not_found(arn)
         return entry
 
+    async def restore(self) -> int:
+        """Index the executions a durable store holds as RUNNING (the engine resumed them on entry).
+
+        So that the waiting-executions gauge and StopExecution see them before anyone asks for
+        them by ARN; finished ones are read back when asked for. Returns how many.
+        """
+        if self._store is None:
+            return 0
+        count = 0
+        token: str | None = None
+        while True:
+            page = await self._store.list_executions(status=RUNNING, next_token=token)
+            for stored in page.items:
+                if await self._find(stored.execution_arn) is not None:
+                    count += 1
+            token = page.next_token
+            if token is None:
+                return count
+
     async def _find(self, arn: str) -> ExecutionEntry | None:
         entry = self._by_arn.get(arn)
         if entry is None and self._store is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 from tests.statewright.api.conftest import ROLE, client, pass_machine
@@ -54,6 +55,8 @@ def test_a_restart_with_a_sqlite_store_loses_nothing(tmp_path: Path) -> None:
     second = ServeProcess("--store", store)
     try:
         sfn = client(second.url)
+        metrics = urllib.request.urlopen(second.url + "/metrics", timeout=10).read().decode()
+        assert "statewright_waiting_executions 1.0" in metrics  # the resumed activity Task, parked
         assert json.loads(
             sfn.describe_state_machine(stateMachineArn=done_machine)["definition"]
         ) == json.loads(pass_machine(v=1))
