@@ -53,7 +53,7 @@ from engine.runtime.execution import (
     RuntimeConfig,
     _Failure,
 )
-from engine.runtime.redrive import prepare_redrive
+from engine.runtime.redrive import ExecutionNotRedrivable, prepare_redrive
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
 from engine.store.base import Resumable, Store, StoreError
 from engine.testing import (
@@ -909,10 +909,15 @@ class Engine:
         """RedriveExecution: continue a FAILED, ABORTED or TIMED_OUT execution from the state it stopped in.
 
         Raises:
-            ExecutionNotRedrivable: the execution succeeded, still runs, or is an Express one.
+            ExecutionNotRedrivable: the execution succeeded, still runs, or is an Express one, or
+                the engine runs on a durable store (not supported there yet).
         """
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before redriving executions")
+        if self._durable:
+            # A durable store stops writing an execution once it has ended; a redrive it did not
+            # record would be lost on restart, so it is refused rather than run unrecorded.
+            raise ExecutionNotRedrivable("Redriving an execution is not supported on a durable store yet")
         machine = self.compile(definition)
         prepare_redrive(record)
         details: dict[str, JSON] = {"redriveCount": record.redrive_count}

@@ -51,6 +51,7 @@ from statewright.api._state_machines import (
     StateMachines,
 )
 
+NOT_ON_DURABLE_STORE: Final = "Redriving an execution is not supported on a durable store yet"
 STOP_WAIT_SECONDS: Final = 10.0
 """How long StopExecution waits for the execution's cleanup before answering."""
 _DATA_KEYS: Final = ("input", "inputDetails", "output", "outputDetails", "parameters", "parametersDetails")
@@ -325,6 +326,8 @@ class Executions:
             out["outputDetails"] = _INCLUDED
         if r.state_machine_type != EXPRESS:
             reason = not_redrivable_reason(r)
+            if reason is None and self._store is not None:
+                reason = NOT_ON_DURABLE_STORE
             out["redriveCount"] = r.redrive_count
             out["redriveDate"] = entry.redrive_date
             out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"

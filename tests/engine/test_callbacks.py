@@ -207,3 +207,17 @@ async def test_a_task_token_survives_a_restart_with_a_sqlite_store(
         result = await resumed.wait()
     assert result.status == "SUCCEEDED" and result.output == {"after": "restart"}
     assert len(handed) == 1  # the function that received the token was not called again
+
+
+async def test_redrive_is_refused_on_a_durable_store_rather_than_left_unrecorded(
+    harness: Harness, tmp_path: Any
+) -> None:
+    from engine.runtime.redrive import ExecutionNotRedrivable
+
+    harness.fn("broken", lambda p: (_ for _ in ()).throw(RuntimeError("no")))
+    machine = {"StartAt": "B", "States": {"B": harness.task("broken")}}
+    async with harness.engine(store=f"sqlite:///{tmp_path / 'r.db'}") as engine:
+        ex = engine.start(machine, {})
+        assert (await ex.wait()).status == "FAILED"
+        with pytest.raises(ExecutionNotRedrivable, match="durable store"):
+            engine.redrive(machine, ex.record)
