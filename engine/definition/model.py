@@ -180,6 +180,23 @@ class ParallelState(State):
     catch: tuple[Catcher, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ItemBatcher:
+    """A Map's ItemBatcher: items grouped into batches, each child's input ``{"Items": [...]}``.
+
+    Each limit is a number, a reference path (JSONPath) or a JSONata
+    expression; ``batch_input`` is added beside Items as ``BatchInput``.
+    """
+
+    max_items: int | None = None
+    max_items_path: object | None = None
+    max_items_jsonata: object | None = None
+    max_bytes: int | None = None
+    max_bytes_path: object | None = None
+    max_bytes_jsonata: object | None = None
+    batch_input: CompiledValue | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MapState(State):
     processor: StateMachine
@@ -198,6 +215,7 @@ class MapState(State):
     tolerated_failure_percentage: float | None = None
     tolerated_failure_percentage_path: object | None = None
     label: str | None = None
+    item_batcher: ItemBatcher | None = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
 

@@ -24,6 +24,7 @@ from engine.definition.model import (
     ChoiceState,
     CompiledValue,
     FailState,
+    ItemBatcher,
     MapState,
     ParallelState,
     PassState,
@@ -161,6 +162,8 @@ _RETRY_FIELDS: Final = frozenset(
 _CATCH_FIELDS: Final = frozenset({"ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"})
 _MAX_NAME: Final = 80
 _MAX_TIMEOUT: Final = 99999999
+_MAX_BATCH_BYTES: Final = 262_144
+"""MaxInputBytesPerBatch: at most 256 KiB, the payload limit."""
 
 
 def parse_definition(
@@ -1078,6 +1081,56 @@ class _Parser:
             tolerated_failure_percentage=tfp,
             tolerated_failure_percentage_path=tfp_path,
             label=raw.get("Label") if isinstance(raw.get("Label"), str) else None,
+            item_batcher=self.item_batcher(raw, loc, ql),
             retry=self.retriers(raw, loc),
             catch=self.catchers(raw, loc, ql),
+        )
+
+    def item_batcher(self, raw: Mapping[str, JSON], loc: str, ql: QueryLanguage) -> ItemBatcher | None:
+        """ItemBatcher as AWS defines it: at least one limit, each a number, a path or (JSONata) an expression."""
+        if "ItemBatcher" not in raw:
+            return None
+        braw = raw["ItemBatcher"]
+        bloc = pointer(loc, "ItemBatcher")
+        if not isinstance(braw, dict):
+            self.problem(bloc, "INVALID_TYPE", "'ItemBatcher' must be an object")
+            return None
+        allowed = {"MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"}
+        if ql == JSONPATH:
+            allowed |= {"MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"}
+        for key in braw:
+            if key not in allowed:
+                self.problem(pointer(bloc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported here")
+        limits: dict[str, Any] = {}
+        for key, maximum in (("MaxItemsPerBatch", None), ("MaxInputBytesPerBatch", _MAX_BATCH_BYTES)):
+            value: Any = None
+            expr: Any = None
+            v = braw.get(key)
+            if ql == JSONATA and isinstance(v, str):
+                expr = self.jsonata_or_literal(v, pointer(bloc, key))
+                if expr is None:
+                    self.problem(pointer(bloc, key), "INVALID_TYPE", f"'{key}' must be a positive integer or a JSONata expression")
+            elif key in braw:
+                n = self.number(braw, key, bloc, integer=True, minimum=1)
+                if n is not None and maximum is not None and n > maximum:
+                    self.problem(pointer(bloc, key), "INVALID_VALUE", f"'{key}' must be at most {maximum}")
+                value = int(n) if n is not None else None
+            path, _ = self.ref_path(braw, key + "Path", bloc, reference=False)
+            if key in braw and key + "Path" in braw:
+                self.problem(bloc, "MUTUALLY_EXCLUSIVE", f"'{key}' and '{key}Path' cannot both be set")
+            limits[key] = (value, path, expr)
+        if not any(k in braw for k in ("MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath")):
+            self.problem(bloc, "MISSING_FIELD", "'ItemBatcher' needs MaxItemsPerBatch or MaxInputBytesPerBatch (or a ...Path)")
+        batch_input = (
+            self.jsonpath_value(braw, "BatchInput", bloc) if ql == JSONPATH else self.jsonata_value(braw, "BatchInput", bloc)
+        )
+        items, nbytes = limits["MaxItemsPerBatch"], limits["MaxInputBytesPerBatch"]
+        return ItemBatcher(
+            max_items=items[0],
+            max_items_path=items[1],
+            max_items_jsonata=items[2],
+            max_bytes=nbytes[0],
+            max_bytes_path=nbytes[1],
+            max_bytes_jsonata=nbytes[2],
+            batch_input=batch_input,
         )

@@ -1215,6 +1215,8 @@ class Interpreter:
     ) -> tuple[JSON, str | None]:
         try:
             items, effective, max_conc, scope = self._map_items(state, pos, variables)
+            if state.item_batcher is not None:
+                items = self._batches(state, pos, variables, items, effective)
         except QueryEvaluationError as err:
             # AWS: EvaluationFailed, then MapStateFailed (conformance map_state_items_*).
             self.event(
@@ -1224,6 +1226,58 @@ class Interpreter:
             self.event("MapStateFailed")
             raise
         return await self._map_run(state, pos, variables, items, effective, max_conc, scope)
+
+    def _batches(
+        self, state: MapState, pos: Position, variables: MutableMapping[str, JSON], items: list[JSON], effective: JSON
+    ) -> list[JSON]:
+        """ItemBatcher: each item through ItemSelector, then grouped; a child's input is ``{"Items": [...]}``."""
+        batcher = state.item_batcher
+        assert batcher is not None
+        selected = [self._select_item(state, pos, variables, effective, i, item) for i, item in enumerate(items)]
+        max_items, max_bytes = batcher.max_items, batcher.max_bytes
+        batch_input: JSON = None
+        if state.query_language == JSONATA:
+            b = self.bindings(pos, effective, variables)
+            if batcher.max_items_jsonata is not None:
+                max_items = self._jsonata_positive(batcher.max_items_jsonata, "MaxItemsPerBatch", b)
+            if batcher.max_bytes_jsonata is not None:
+                max_bytes = self._jsonata_positive(batcher.max_bytes_jsonata, "MaxInputBytesPerBatch", b)
+            if batcher.batch_input is not None:
+                batch_input = self.jsonata_eval(batcher.batch_input, b)
+        else:
+            scope = self.scope_for(state, pos, effective, variables)
+            scope.input = effective
+            if batcher.max_items_path is not None:
+                max_items = _positive_from_path(batcher.max_items_path, scope, "MaxItemsPerBatchPath")
+            if batcher.max_bytes_path is not None:
+                max_bytes = _positive_from_path(batcher.max_bytes_path, scope, "MaxInputBytesPerBatchPath")
+            if batcher.batch_input is not None:
+                batch_input = batcher.batch_input.evaluate(scope)  # type: ignore[misc]
+        return _group(selected, max_items, max_bytes, batch_input, batcher.batch_input is not None)
+
+    def _select_item(
+        self, state: MapState, pos: Position, variables: MutableMapping[str, JSON], effective: JSON, index: int, item: JSON
+    ) -> JSON:
+        if state.item_selector is None:
+            return item
+        map_ctx = {"Item": {"Index": index, "Value": item}}
+        if state.query_language == JSONATA:
+            b = self.bindings(pos, effective, variables)
+            b.maps[0]["states"]["context"]["Map"] = map_ctx
+            return self.jsonata_eval(state.item_selector, b)
+        sc = Scope(effective, self.context(pos, map_ctx), variables, self.rng)
+        return state.item_selector.evaluate(sc)  # type: ignore[misc]
+
+    def _jsonata_positive(self, expr: Any, field_name: str, b: Mapping[str, JSON]) -> int:
+        v = self.jsonata_expr(expr, field_name, b)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise QueryEvaluationError(
+                cause=f"The JSONata expression '{expr.text}' specified for the field '{field_name}' returned an "
+                f"unexpected result type. Expected 'integer', but was '{_jtype(v)}' for value: {dumps_str(v)}"
+            ).scoped()
+        return v
 
     def _map_items(
         self, state: MapState, pos: Position, variables: MutableMapping[str, JSON]
@@ -1376,7 +1430,8 @@ class Interpreter:
                 child = pos.children.get(key)
                 if child is None:
                     map_ctx = {"Item": {"Index": index, "Value": item}}
-                    if state.item_selector is not None:
+                    if state.item_selector is not None and state.item_batcher is None:
+                        # (With ItemBatcher the selector ran on each item before batching.)
                         if jsonata_mode:
                             b = self.bindings(pos, effective, variables)
                             b.maps[0]["states"]["context"]["Map"] = map_ctx
@@ -1631,6 +1686,52 @@ def _get_or_runtime(path: Any, scope: Scope, field_name: str) -> JSON:
             cause=f"The JSONPath '{path.text}' specified for the field '{field_name}' could not be found in the input "
             f"'{dumps_str(scope.input)}'"
         ).scoped() from None
+
+
+def _positive_from_path(path: Any, scope: Scope, field_name: str) -> int:
+    v = _int_from_path(path, scope, field_name)
+    if v < 1:
+        raise StatesRuntime(
+            cause=f'The {field_name} field refers to value "{v}" which is not a valid positive integer: {path.text}'
+        ).scoped()
+    return v
+
+
+def _group(
+    items: list[JSON], max_items: int | None, max_bytes: int | None, batch_input: JSON, with_input: bool
+) -> list[JSON]:
+    """Items in order into batches of at most ``max_items`` items and ``max_bytes`` bytes of child input."""
+    empty: dict[str, JSON] = {"Items": []}
+    if with_input:
+        empty["BatchInput"] = batch_input
+    base = len(dumps(empty))
+    batches: list[list[JSON]] = []
+    current: list[JSON] = []
+    size = base
+    for index, item in enumerate(items):
+        item_size = len(dumps(item))
+        full = current and (
+            (max_items is not None and len(current) >= max_items)
+            or (max_bytes is not None and size + 1 + item_size > max_bytes)
+        )
+        if full:
+            batches.append(current)
+            current, size = [], base
+        if max_bytes is not None and not current and base + item_size > max_bytes:
+            raise StatesRuntime(
+                cause=f"The item at index {index} does not fit in a batch of MaxInputBytesPerBatch {max_bytes} bytes"
+            ).scoped()
+        size += item_size + (1 if current else 0)
+        current.append(item)
+    if current:
+        batches.append(current)
+    out: list[JSON] = []
+    for batch in batches:
+        child: dict[str, JSON] = {"Items": batch}
+        if with_input:
+            child["BatchInput"] = batch_input
+        out.append(child)
+    return out
 
 
 def _int_from_path(path: Any, scope: Scope, field_name: str) -> int:
