@@ -284,7 +284,8 @@ def _validate(args: argparse.Namespace) -> int:
         name = args.state_machine or Path(args.file).stem
         found = test_case_problems(text, registry, args.mock_config, name)
         for case, problems in found.items():
-            print(f"{args.file}: test case {case!r} of {name!r} ({len(problems)} problem(s)):", file=sys.stderr)
+            what = f"test case {case!r} of {name!r}" if case else f"mock configuration {args.mock_config}"
+            print(f"{args.file}: {what} ({len(problems)} problem(s)):", file=sys.stderr)
             for p in problems:
                 print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
         if found:

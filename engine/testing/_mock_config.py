@@ -40,9 +40,11 @@ _RANGE: Final = re.compile(r"^(0|[1-9][0-9]*)(?:-(0|[1-9][0-9]*))?$")
 class InvalidMockConfig(StatewrightError):
     """A mock configuration (or a choice of test case) with every problem found."""
 
-    def __init__(self, problems: list[Problem], source: str = "") -> None:
+    def __init__(self, problems: list[Problem], source: str = "", partial: MockConfig | None = None) -> None:
         self.problems = list(problems)
         self.source = source
+        # What parsed cleanly, so a validator can go on to check the test cases' state names.
+        self.partial = partial
         lines = "\n".join(f"  {p}" for p in self.problems)
         where = f"{source}: " if source else ""
         super().__init__(f"{where}invalid mock configuration ({len(self.problems)} problem(s)):\n{lines}")
@@ -97,6 +99,8 @@ class MockTestCase:
     state_machine: str
     name: str
     states: Mapping[str, MockedResponse]
+    unresolved: frozenset[str] = frozenset()
+    """States whose response is missing (only in an ``InvalidMockConfig.partial``): mocked, but unusable."""
 
     @property
     def location(self) -> str:
@@ -108,7 +112,7 @@ class MockTestCase:
         """Problems with this test case's state names for ``machine``: unknown states, non-Task states."""
         found = {name: state for _, name, state in walk_states(machine)}
         problems: list[Problem] = []
-        for name in self.states:
+        for name in [*self.states, *sorted(self.unresolved)]:
             where = pointer(self.location, name)
             state = found.get(name)
             if state is None:
@@ -196,9 +200,11 @@ class MockConfig:
                 raise InvalidMockConfig(
                     [Problem("", "UNREADABLE", f"mock configuration {source!r} is not UTF-8 text")]
                 ) from None
+        elif isinstance(config, str):
+            text = config
         else:
-            text = config if isinstance(config, str) else ""
-        if text:
+            text = None
+        if text is not None:
             try:
                 raw = loads(text)
             except JSONDecodeError as exc:
@@ -265,7 +271,7 @@ def parse_mock_config(raw: JSON, *, source: str = "") -> MockConfig:
     responses = _responses(raw.get("MockedResponses"), problems)
     machines = _state_machines(raw.get("StateMachines"), responses, problems)
     if problems:
-        raise InvalidMockConfig(problems, source)
+        raise InvalidMockConfig(problems, source, MockConfig(machines, responses, source))
     return MockConfig(machines, responses, source)
 
 
@@ -441,6 +447,7 @@ def _state_machines(
             case_loc = pointer(cases_loc, case_name)
             states = _object(mapping, case_loc, f"test case '{case_name}'", problems)
             bound: dict[str, MockedResponse] = {}
+            unresolved: set[str] = set()
             for state_name, response_name in (states or {}).items():
                 where = pointer(case_loc, state_name)
                 if not isinstance(response_name, str):
@@ -452,6 +459,7 @@ def _state_machines(
                     continue
                 response = responses.get(response_name)
                 if response is None:
+                    unresolved.add(state_name)
                     problems.append(
                         Problem(
                             where,
@@ -462,5 +470,5 @@ def _state_machines(
                     )
                     continue
                 bound[state_name] = response
-            out[machine][case_name] = MockTestCase(machine, case_name, bound)
+            out[machine][case_name] = MockTestCase(machine, case_name, bound, frozenset(unresolved))
     return out

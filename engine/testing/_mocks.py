@@ -127,7 +127,7 @@ def compile_with_mocks(
         if isinstance(definition, StateMachine)
         else parse_definition(definition, registry=_AnyResource(registry, _Unreachable()))
     )
-    problems = unserved_tasks(machine, registry, test_case.states)
+    problems = unserved_tasks(machine, registry, [*test_case.states, *test_case.unresolved])
     problems.extend(test_case.check(machine))
     if problems:
         raise InvalidDefinition(problems)

@@ -56,17 +56,23 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     """Register the durable-execution commands."""
     start = sub.add_parser("start", help="record a new execution in the store for a worker to run")
     start.add_argument("file", metavar="FILE", help="the state machine definition (JSON)")
-    start.add_argument("--input", metavar="JSON|@FILE", help="execution input: JSON text or @file (default {})")
+    start.add_argument(
+        "--input", metavar="JSON|@FILE", help="execution input: JSON text or @file (default {})"
+    )
     start.add_argument("--name", help="execution name (default: a random UUID)")
     start.add_argument(
-        "--state-machine", metavar="NAME", help="the state machine's name (default: FILE's name without its extension)"
+        "--state-machine",
+        metavar="NAME",
+        help="the state machine's name (default: FILE's name without its extension)",
     )
     _store_argument(start)
 
     worker = sub.add_parser("worker", help="run the store's executions until SIGTERM (then suspend them)")
     _store_argument(worker)
     worker.add_argument(
-        "--sim-env", metavar="FILE", help="read AWS endpoint variables from FILE (as written by statewright sim --env)"
+        "--sim-env",
+        metavar="FILE",
+        help="read AWS endpoint variables from FILE (as written by statewright sim --env)",
     )
     worker.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     worker.add_argument(
@@ -203,7 +209,10 @@ async def _start(args: argparse.Namespace) -> int:
             text, value, name=args.name, state_machine_name=args.state_machine or Path(args.file).stem
         )
     except InvalidDefinition as exc:
-        print(f"{args.file}: invalid state machine definition ({len(exc.problems)} problem(s)):", file=sys.stderr)
+        print(
+            f"{args.file}: invalid state machine definition ({len(exc.problems)} problem(s)):",
+            file=sys.stderr,
+        )
         for p in exc.problems:
             print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
         return EXIT_USAGE

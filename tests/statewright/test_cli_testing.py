@@ -268,3 +268,23 @@ def test_progress_shows_virtual_durations_under_virtual_time(
     _, err = capsys.readouterr()
     assert code == 0
     assert "<- LambdaState in 14.00s" in err
+
+
+def test_validate_lists_the_files_problems_and_the_test_cases_at_once(
+    files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = orjson.loads(Path(files["config"]).read_bytes())
+    cases = config["StateMachines"]["LambdaSQSIntegration"]["TestCases"]
+    cases["HappyPath"]["SQSState"] = "NoSuchResponse"
+    cases["HappyPath"]["Ghost"] = "MockedSQSSuccess"
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(orjson.dumps(config))
+    assert main(["validate", files["definition"], "--mock-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"mock configuration {bad} (1 problem(s))" in err
+    assert (
+        "/StateMachines/LambdaSQSIntegration/TestCases/HappyPath/SQSState: " in err
+        and "UNKNOWN_RESPONSE" in err
+    )
+    assert "/StateMachines/LambdaSQSIntegration/TestCases/HappyPath/Ghost: " in err and "UNKNOWN_STATE" in err
+    assert "state 'SQSState' is not mocked by the test case" not in err.split("test case 'HybridPath'")[0]
