@@ -337,10 +337,12 @@ class SQLiteStore(DurableStore):
                 (c.state_machine_arn, c.state_machine_name, c.type, digest, c.role_arn, c.start_date),
             )
             self._machines.add(c.state_machine_arn)
+        # The row is written as the write leaves it (an execution created and finished within
+        # one batch needs no UPDATE after).
         cur = db.execute(
             "INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, "
-            "role_arn, redrive_count, status, input, start_date, state, event_count, owner) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+            "role_arn, redrive_count, status, input, start_date, state, event_count, owner, output, error, cause, "
+            "stop_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 w.execution_arn,
                 c.state_machine_arn,
@@ -350,11 +352,16 @@ class SQLiteStore(DurableStore):
                 c.type,
                 c.role_arn,
                 c.redrive_count,
-                RUNNING,
+                w.status,
                 c.input,
                 c.start_date,
                 w.position,
+                w.event_count,
                 owner,
+                w.output,
+                w.error,
+                w.cause,
+                w.stop_date,
             ),
         )
         if cur.rowcount == 0:
@@ -373,7 +380,9 @@ class SQLiteStore(DurableStore):
                     conflicts.add(w.execution_arn)
                     continue
                 self._seqs[w.execution_arn] = created
-            seq = self._seqs.get(w.execution_arn)
+                seq: int | None = created
+            else:
+                seq = self._seqs.get(w.execution_arn)
             if seq is None:
                 # Not created, submitted or resumed through this store: an execution whose
                 # create found its name taken. Its changes must never reach the other's row.
@@ -381,9 +390,8 @@ class SQLiteStore(DurableStore):
             encoded = w.encoded
             if encoded is not None:
                 chunks.append((seq, encoded[0], w.event_count, encoded[1]))
-            updates.append(
-                (w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq)
-            )
+            if w.create is None:
+                updates.append((w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq))
             if w.status != RUNNING:
                 finished.append((w.execution_arn,))
                 self._seqs.pop(w.execution_arn, None)
@@ -482,7 +490,6 @@ class SQLiteStore(DurableStore):
             encoded = write.encoded
             if encoded is not None:
                 db.execute(_INSERT_CHUNK, (seq, encoded[0], write.event_count, encoded[1]))
-            db.execute("UPDATE executions SET event_count = ? WHERE seq = ?", (write.event_count, seq))
             return True
 
         if not await self._call(self._transaction, body):
