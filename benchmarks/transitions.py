@@ -52,9 +52,16 @@ TUNED_GC = (100_000, 50, 100)
 
 
 async def run_once(
-    executions: int, states: int, *, guard: bool, history: bool, tuned_gc: bool = False, store: str | None = None
+    executions: int,
+    states: int,
+    *,
+    guard: bool,
+    history: bool,
+    tuned_gc: bool = False,
+    store: str | None = None,
+    as_dict: bool = False,
 ) -> dict[str, object]:
-    machine = parse_definition(chain(states))
+    machine: object = chain(states) if as_dict else parse_definition(chain(states))
     registry = ExecutorRegistry()
     gc.collect()
     saved = gc.get_threshold()
@@ -86,7 +93,7 @@ async def _measure(
     ) as engine:
         t0 = time.perf_counter()
         cpu0 = time.process_time()
-        handles = [engine.start(machine, {"v": k}) for k in range(executions)]
+        handles = [engine.start(machine, {"v": k}) for k in range(executions)]  # type: ignore[arg-type]
         results = [await h.wait() for h in handles]
         if engine.store is not None:
             await engine.store.flush()  # a durable run ends when everything is committed
@@ -102,6 +109,7 @@ async def _measure(
         "history": history,
         "gc": "tuned" if tuned_gc else "default",
         "store": store,
+        "definition": "parsed" if not isinstance(machine, dict) else "dict",
         "succeeded": ok,
         "n": transitions,
         "seconds": round(seconds, 4),
@@ -128,7 +136,13 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--store", metavar="URL", help="keep executions in this store (sqlite:///PATH; replaced per run)")
+    parser.add_argument(
+        "--dict", action="store_true", help="pass the definition dict to every start (default GC), beside parsed-once"
+    )
     args = parser.parse_args()
+    if args.dict:
+        _dict_mode(args)
+        return
     rates: dict[tuple[bool, bool], list[float]] = {}
     for _ in range(args.repeat):
         for tuned in (False, True):
@@ -154,6 +168,30 @@ def main() -> None:
                 "size_guard_cost_us_per_transition": round((1 / on - 1 / off) * 1e6, 3),
             }
         )
+
+
+def _dict_mode(args: argparse.Namespace) -> None:
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(args.repeat):
+        for as_dict in (False, True):
+            rec = asyncio.run(
+                run_once(args.executions, args.states, guard=True, history=True, store=args.store, as_dict=as_dict)
+            )
+            rates[as_dict].append(float(rec["rate"]))  # type: ignore[arg-type]
+            emit(rec)
+    parsed, given = statistics.median(rates[False]), statistics.median(rates[True])
+    emit(
+        {
+            "name": "transitions.dict.median",
+            "executions": args.executions,
+            "states": args.states,
+            "repeat": args.repeat,
+            "gc": "default",
+            "rate_p50_parsed_once": parsed,
+            "rate_p50_dict": given,
+            "dict_vs_parsed": round(given / parsed, 3),
+        }
+    )
 
 
 if __name__ == "__main__":

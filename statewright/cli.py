@@ -53,7 +53,16 @@ class UsageError(Exception):
     """Bad input from the user: reported on stderr with exit code 2."""
 
 
+STDIN: Final = "-"
+"""``FILE`` (or ``@-`` for ``--input``) meaning standard input."""
+
+
 def _read_text(path: str, what: str) -> str:
+    if path == STDIN:
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError:
+            raise UsageError(f"{what} on standard input is not UTF-8 text") from None
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -71,6 +80,15 @@ def parse_input(value: str | None) -> JSON:
         return loads(text)
     except JSONDecodeError as exc:
         raise UsageError(f"the input is not valid JSON: {exc}") from None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("statewright")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _count(n: int, noun: str) -> str:
@@ -91,11 +109,14 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         prog="statewright",
         description="Run AWS Step Functions (ASL) state machines locally, with executors for Amazon EKS.",
     )
+    parser.add_argument("--version", action="version", version=f"statewright {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a state machine and print its result as one JSON object")
-    run.add_argument("file", metavar="FILE", help="the state machine definition (JSON)")
-    run.add_argument("--input", metavar="JSON|@FILE", help="execution input: JSON text or @file (default {})")
+    run.add_argument("file", metavar="FILE", help="the state machine definition (JSON); - reads standard input")
+    run.add_argument(
+        "--input", metavar="JSON|@FILE", help="execution input: JSON text, @file, or @- for standard input (default {})"
+    )
     run.add_argument("--name", help="execution name (default: a random UUID)")
     run.add_argument(
         "--sim",
@@ -152,8 +173,14 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     durable_commands.add_run_arguments(run)
     durable_commands.add_parsers(sub)
 
-    val = sub.add_parser("validate", help="check a definition; list every problem with its JSON location")
-    val.add_argument("file", metavar="FILE")
+    val = sub.add_parser(
+        "validate",
+        help="check a definition; list every problem with its JSON location",
+        description="Check a state machine definition against the installed executors and list every problem, "
+        "each with its JSON location.",
+        epilog="exit codes: 0 valid; 2 invalid (the problems on stderr) or unreadable",
+    )
+    val.add_argument("file", metavar="FILE", help="the state machine definition (JSON); - reads standard input")
     val.add_argument(
         "--mock-config",
         metavar="FILE",
@@ -200,6 +227,8 @@ def _poll_option(spec: str | None, use_sim: bool) -> dict[str, object]:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if args.file == STDIN and args.input == "@" + STDIN:
+        raise UsageError("the definition and the input cannot both come from standard input")
     text = _read_text(args.file, "definition file")
     input_value = parse_input(args.input)
     options = _poll_option(args.poll, args.sim)

@@ -37,7 +37,7 @@ from engine.errors import (
 )
 from engine.executor import Parked
 from engine.history import MAX_EVENTS, History, HistoryLimitReached, format_timestamp
-from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps_str, loads
+from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps, dumps_str, loads
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock, SystemClock
 from engine.runtime.execution import (
@@ -85,6 +85,8 @@ NO_INPUT: Final[Any] = _NoInput()
 """No input given (``None`` is an input: JSON null)."""
 NAME_RETENTION_SECONDS: Final = 90 * 24 * 3600
 """AWS refuses a name used by the same state machine within the last 90 days."""
+COMPILED_CACHE_SIZE: Final = 256
+"""How many compiled definitions an engine keeps (by content) for ``start``/``run`` with a dict or text."""
 DEFAULT_NAME_MEMORY: Final = 100_000
 """How many given execution names the engine remembers at most (the oldest finished go first)."""
 
@@ -583,6 +585,8 @@ class Engine:
         self._names: dict[tuple[str, str], float] = {}
         self.name_memory = name_memory
         self._executions: dict[str, Execution] = {}
+        # Definition text -> compiled machine (see ``compile``), oldest first, bounded.
+        self._compiled: dict[str | bytes, StateMachine] = {}
 
     # -- lifecycle -------------------------------------------------------------
     async def __aenter__(self) -> Engine:
@@ -711,10 +715,32 @@ class Engine:
 
     # -- definitions -----------------------------------------------------------
     def compile(self, definition: str | bytes | Mapping[str, Any] | StateMachine) -> StateMachine:
-        """Parse and validate a definition against this engine's executors."""
+        """Parse and validate a definition against this engine's executors.
+
+        Compiled machines are cached by content (the definition's JSON text),
+        so ``engine.run(definition_dict, ...)`` in a loop parses it once; a
+        dict changed afterwards has other content, and the cached machine was
+        built from a copy, so it never sees the change.
+        """
         if isinstance(definition, StateMachine):
             return definition
-        return parse_definition(definition, registry=self.registry)
+        if isinstance(definition, str | bytes):
+            key: str | bytes = definition
+            source: str | bytes = definition
+        else:
+            try:
+                key = source = dumps(definition)
+            except NotJSON:
+                return parse_definition(definition, registry=self.registry)  # reports the problem
+        cache = self._compiled
+        machine = cache.get(key)
+        if machine is not None:
+            return machine
+        machine = parse_definition(source, registry=self.registry)
+        if len(cache) >= COMPILED_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest first
+        cache[key] = machine
+        return machine
 
     # -- executions ------------------------------------------------------------
     def start(

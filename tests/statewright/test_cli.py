@@ -204,3 +204,60 @@ def test_run_on_uvloop_gives_the_same_result(tmp_path: Path, capsys: pytest.Capt
     out, err = capsys.readouterr()
     assert code == 0, err
     assert _one_json_object(out)["output"] == {"got": {"a": 1}}
+
+
+PASS_TEXT = '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}'
+
+
+def test_run_reads_the_definition_from_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASS_TEXT))
+    assert main(["run", "-", "--input", '{"a": 1}', "-q"]) == 0
+    assert _one_json_object(capsys.readouterr().out)["output"] == {"a": 1}
+
+
+def test_run_reads_the_input_from_standard_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"b": [1, 2]}'))
+    assert main(["run", _write(tmp_path, "p.json", orjson.loads(PASS_TEXT)), "--input", "@-", "-q"]) == 0
+    assert _one_json_object(capsys.readouterr().out)["output"] == {"b": [1, 2]}
+
+
+def test_the_definition_and_the_input_cannot_both_come_from_standard_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "-", "--input", "@-"]) == 2
+    assert "standard input" in capsys.readouterr().err
+
+
+def test_version_and_validate_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("statewright ")
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    text = capsys.readouterr().out
+    assert "FILE" in text and "exit codes: 0 valid; 2 invalid" in text
+
+
+def test_validate_says_one_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", _write(tmp_path, "p.json", orjson.loads(PASS_TEXT))]) == 0
+    assert "(1 state, starts at 'A')" in capsys.readouterr().out
+
+
+def test_a_deep_input_file_is_refused_with_exit_2_and_a_deep_but_valid_one_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = _write(tmp_path, "p.json", orjson.loads(PASS_TEXT))
+    too_deep = tmp_path / "deep.json"
+    too_deep.write_text("[" * 2000 + "]" * 2000)
+    assert main(["run", definition, "--input", f"@{too_deep}", "-q"]) == 2
+    ok = tmp_path / "ok.json"
+    ok.write_text("[" * 300 + "]" * 300)
+    assert main(["run", definition, "--input", f"@{ok}", "-q"]) == 0
+    assert "internal error" not in capsys.readouterr().err
