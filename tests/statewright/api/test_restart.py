@@ -81,3 +81,43 @@ def test_a_restart_with_a_sqlite_store_loses_nothing(tmp_path: Path) -> None:
     finally:
         code, err = second.stop()
     assert code == 0 and "Traceback" not in err
+
+
+def test_history_and_executions_page_from_a_sqlite_store(tmp_path: Path) -> None:
+    from tests.statewright.api.conftest import ThreadedApi
+    from tests.statewright.api.test_executions import _chain
+
+    api = ThreadedApi(store=f"sqlite:///{tmp_path / 'pages.db'}").start()
+    try:
+        sfn = client(api.url)
+        arn = sfn.create_state_machine(name="pages", definition=_chain(3), roleArn=ROLE)["stateMachineArn"]
+        runs = [sfn.start_execution(stateMachineArn=arn, name=f"p{i}")["executionArn"] for i in range(3)]
+        for ex in runs:
+            assert finished(sfn, ex)["status"] == "SUCCEEDED"
+        forward = [
+            e["id"]
+            for p in sfn.get_paginator("get_execution_history").paginate(
+                executionArn=runs[0], PaginationConfig={"PageSize": 3}
+            )
+            for e in p["events"]
+        ]
+        assert forward == list(range(1, 9))
+        first = sfn.get_execution_history(executionArn=runs[0], maxResults=3, reverseOrder=True)
+        second = sfn.get_execution_history(
+            executionArn=runs[0], maxResults=3, reverseOrder=True, nextToken=first["nextToken"]
+        )
+        assert [e["id"] for e in first["events"] + second["events"]] == [8, 7, 6, 5, 4, 3]
+        bare = sfn.get_execution_history(executionArn=runs[0], includeExecutionData=False)["events"]
+        assert "input" not in bare[0]["executionStartedEventDetails"]
+        names = [
+            e["name"]
+            for p in sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=arn, PaginationConfig={"PageSize": 1}
+            )
+            for e in p["executions"]
+        ]
+        assert names == ["p2", "p1", "p0"]
+        succeeded = sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED")["executions"]
+        assert len(succeeded) == 3
+    finally:
+        api.stop()
