@@ -145,7 +145,9 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     run.add_argument(
-        "--history", metavar="FILE", help="also write the execution history (AWS's shape) to FILE"
+        "--history",
+        metavar="FILE",
+        help="also write the execution history to FILE, as GetExecutionHistory answers it ({\"events\": [...]})",
     )
     run.add_argument(
         "--state-machine",
@@ -294,7 +296,9 @@ async def _execute(
         with stop_on_signals(execution) as caught:
             result = await execution.wait()
     if args.history:
-        await anyio.Path(args.history).write_text(dumps_str(result.history.to_aws()))
+        from statewright.commands.history_file import wire_history
+
+        await anyio.Path(args.history).write_bytes(wire_history(result.history))
     print(dumps_str(result.to_json()), flush=True)
     if caught.exit_code is not None:
         return caught.exit_code

@@ -36,7 +36,7 @@ async def test_the_pipeline_runs_on_the_embedded_simulators_with_progress_on_std
         assert f"-> {state} (" in stderr, f"no progress line for entering {state!r}"
         assert f"<- {state} in " in stderr, f"no progress line for leaving {state!r}"
 
-    events = json.loads(await anyio.Path(history_file).read_text())
+    events = json.loads(await anyio.Path(history_file).read_text())["events"]
     assert events[0]["type"] == "ExecutionStarted"
     assert events[-1]["type"] == "ExecutionSucceeded"
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))

@@ -100,6 +100,6 @@ async def test_each_stop_signal_deletes_the_job_writes_the_history_and_exits_128
             assert code == 128 + signum, (signum, code)
             result = json.loads(stdout)
             assert result["status"] == "ABORTED"
-            events = [e["type"] for e in json.loads(history.read_text())]
+            events = [e["type"] for e in json.loads(history.read_text())["events"]]
             assert events[-1] == "ExecutionAborted"
             assert not await job_exists(cluster, name)  # the stopped Task deleted its Job

@@ -90,13 +90,30 @@ def test_run_shows_progress_on_stderr_only(tmp_path: Path, capsys: pytest.Captur
 def test_run_writes_the_history_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     history = tmp_path / "history.json"
     assert main(["run", _write(tmp_path, "m.json", PASS), "-q", "--history", str(history)]) == 0
-    events = orjson.loads(history.read_bytes())
+    events = orjson.loads(history.read_bytes())["events"]
     assert [e["type"] for e in events] == [
         "ExecutionStarted",
         "PassStateEntered",
         "PassStateExited",
         "ExecutionSucceeded",
     ]
+
+
+def test_the_history_file_is_get_execution_history_s_wire_shape(tmp_path: Path) -> None:
+    import botocore.session
+
+    history = tmp_path / "history.json"
+    assert main(["run", _write(tmp_path, "m.json", PASS), "-q", "--history", str(history)]) == 0
+    body = orjson.loads(history.read_bytes())
+    assert list(body) == ["events"]
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    event_shape = model.operation_model("GetExecutionHistory").output_shape.members["events"].member
+    for event in body["events"]:
+        assert isinstance(event["timestamp"], float)  # epoch seconds, as the API sends them
+        assert set(event) <= set(event_shape.members)
+        for key, details in event.items():
+            if key.endswith("EventDetails"):
+                assert set(details) <= set(event_shape.members[key].members)
 
 
 def test_run_names_the_execution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,11 +88,11 @@ def test_virtual_time_skips_retry_back_off_and_keeps_real_timestamps(
     elapsed = time.monotonic() - started
     assert code == 0
     assert elapsed < 5, "14 s of back-off must not take real time"
-    events = orjson.loads(history.read_bytes())
-    from datetime import datetime
+    events = orjson.loads(history.read_bytes())["events"]
+    from datetime import UTC, datetime
 
     stamps = [
-        datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00"))
+        datetime.fromtimestamp(e["timestamp"], UTC)
         for e in events
         if e["type"] == "TaskScheduled"
     ]
@@ -117,11 +117,11 @@ def test_an_hour_of_waits_finishes_at_once_with_virtual_time(
     started = time.monotonic()
     assert main(["run", str(path), "--virtual-time", "--history", str(history), "-q"]) == 0
     assert time.monotonic() - started < 5
-    events = orjson.loads(history.read_bytes())
-    from datetime import datetime
+    events = orjson.loads(history.read_bytes())["events"]
+    from datetime import UTC, datetime
 
     first, last = (
-        datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")) for e in (events[0], events[-1])
+        datetime.fromtimestamp(e["timestamp"], UTC) for e in (events[0], events[-1])
     )
     assert round((last - first).total_seconds()) == 3600
 
