@@ -37,8 +37,9 @@ EXIT_USAGE: Final = 2
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS: Final = 0.2
 """How often a worker looks for new executions and stop requests (a stop is carried out within a second)."""
-NOTIFIED_POLL_SECONDS: Final = 1.0
-"""The fallback poll of a store that notifies (PostgreSQL): new work and stops arrive by NOTIFY at once."""
+NOTIFIED_POLL_SECONDS: Final = 0.5
+"""The fallback poll of a store that notifies (PostgreSQL): new work and stops arrive by NOTIFY at once;
+the poll finds executions whose owner's lease has lapsed (nobody notifies of that) soon after it lapses."""
 POLL_ENV: Final = "STATEWRIGHT_POLL"
 COMMANDS: Final = ("start", "worker", "describe", "history", "list", "stop")
 
