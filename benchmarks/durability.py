@@ -24,12 +24,13 @@ carries a ``bench.statewright.io/call`` label naming them), ``wrong_outputs``
 
 With ``--store postgresql://...`` the crashed run uses that database (its
 statewright tables are dropped first; the reference run stays on a SQLite
-file), and ``--workers N --kill-workers K`` runs it on N workers sharing the
-store, K of which are SIGKILLed at seeded moments and replaced
-(``benchmarks.takeover``); the line then also has ``takeover_p99_s`` (a
-killed worker's executions owned by another worker again; target: the lease
-plus 2 s), ``double_owner_writes`` (writes refused by the fencing epoch; none
-lands) and ``history_errors`` (histories that are not one unbroken sequence).
+file), and ``--workers N --kill-workers K [--pause-workers P]`` runs it on N
+workers sharing the store, K of which are SIGKILLed at seeded moments and
+replaced, P paused past their lease and let go on (``benchmarks.takeover``);
+the line then also has ``takeover_p99_s`` (a killed or paused worker's
+executions owned by another worker again; target: the lease plus 2 s),
+``double_owner_writes`` (writes refused by the fencing epoch; none lands) and
+``history_errors`` (histories that are not one unbroken sequence).
 """
 
 from __future__ import annotations
@@ -310,7 +311,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             kills = 0
             shared: dict[str, Any] = {}
             arns: list[str] = []
-            if args.workers > 1 or args.kill_workers:
+            if args.workers > 1 or args.kill_workers or args.pause_workers:
                 from benchmarks import takeover
 
                 async def record() -> None:
@@ -323,6 +324,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     record=record,
                     workers=args.workers,
                     kill_workers=args.kill_workers,
+                    pause_workers=args.pause_workers,
                     lease_seconds=args.lease_seconds,
                     rng=rng,
                     kill_interval=KILL_INTERVAL_S,
@@ -385,12 +387,17 @@ def main() -> None:
     parser.add_argument("--store", metavar="URL", help="the crashed run's store (default: a SQLite file); emptied")
     parser.add_argument("--workers", type=int, default=1, help="workers sharing a PostgreSQL store (default 1)")
     parser.add_argument("--kill-workers", type=int, default=0, help="with --workers: SIGKILL and replace this many")
+    parser.add_argument(
+        "--pause-workers", type=int, default=0, help="with --workers: SIGSTOP this many past their lease, then SIGCONT"
+    )
     parser.add_argument("--lease-seconds", type=float, default=15.0, help="the workers' lease (default 15)")
     args = parser.parse_args()
     if args.executions < 1 or args.kills < 0 or not 0 <= args.faults <= 1:
         parser.error("--executions must be positive, --kills not negative, --faults between 0 and 1")
-    if args.workers < 1 or args.kill_workers < 0 or args.lease_seconds <= 0:
-        parser.error("--workers must be positive, --kill-workers not negative, --lease-seconds above 0")
+    if args.workers < 1 or args.kill_workers < 0 or args.pause_workers < 0 or args.lease_seconds <= 0:
+        parser.error("--workers must be positive, --kill-workers/--pause-workers not negative, --lease-seconds above 0")
+    if args.pause_workers and args.workers < 2:
+        parser.error("--pause-workers needs --workers 2 or more (another worker takes over)")
     if (args.workers > 1 or args.kill_workers) and not (args.store and _shared(args.store)):
         parser.error("--workers/--kill-workers need a store shared by several workers: --store postgresql://...")
     if (args.workers > 1 or args.kill_workers) and "--kills" in sys.argv[1:]:

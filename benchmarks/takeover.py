@@ -10,6 +10,9 @@ SIGKILLs a random live worker and starts a new one in its place. It measures:
   the kill until the store shows it owned by another (live) worker — or
   ended, when that came first. Expected within the lease plus the claim poll
   (a worker polls each second when no notification comes).
+- With ``pause_workers``, some of the victims are not killed but SIGSTOPped
+  for the lease plus 3 s and then SIGCONTed: a paused worker comes back to
+  executions that others own by then, and its writes must be refused.
 - ``double_owner_writes``: writes refused by the fencing epoch (each worker
   logs ``another worker owns execution ... now; dropping it here`` when its
   write is refused), read from the workers' stderr.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -113,6 +117,7 @@ async def crash_run(
     record: Any,
     workers: int,
     kill_workers: int,
+    pause_workers: int = 0,
     lease_seconds: float,
     rng: random.Random,
     kill_interval: tuple[float, float],
@@ -130,10 +135,12 @@ async def crash_run(
     await record()
     takeovers: list[float] = []
     watchers: list[asyncio.Task[None]] = []
-    kills = 0
+    kills = pauses = 0
+    plan = ["kill"] * kill_workers + ["pause"] * pause_workers
+    rng.shuffle(plan)
     conn = await asyncpg.connect(url)
     try:
-        while kills < kill_workers:
+        for what in plan:
             await asyncio.sleep(rng.uniform(*kill_interval))
             if await running(url) == 0:
                 break
@@ -144,6 +151,15 @@ async def crash_run(
             if doomed is not None:
                 rows = await conn.fetch("SELECT arn FROM executions WHERE owner = $1 AND status = 'RUNNING'", doomed)
                 owned = [r["arn"] for r in rows]
+            if what == "pause":
+                victim.process.send_signal(signal.SIGSTOP)
+                paused_at = time.monotonic()
+                pauses += 1
+                if doomed is not None and owned:
+                    await _watch_takeover(url, doomed, owned, paused_at, takeovers)
+                await asyncio.sleep(max(0.0, paused_at + lease_seconds + 3 - time.monotonic()))
+                victim.process.send_signal(signal.SIGCONT)
+                continue
             await victim.kill()
             killed_at = time.monotonic()
             kills += 1
@@ -169,6 +185,7 @@ async def crash_run(
     return {
         "workers": workers,
         "kills": kills,
+        "pauses": pauses,
         "resumes": resumes,
         "lease_seconds": lease_seconds,
         "taken_over": len(takeovers),
