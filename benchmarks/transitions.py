@@ -28,8 +28,11 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import os
+import shutil
 import statistics
+import subprocess
 import time
 
 from benchmarks._common import emit
@@ -139,6 +142,9 @@ def main() -> None:
     parser.add_argument(
         "--dict", action="store_true", help="pass the definition dict to every start (default GC), beside parsed-once"
     )
+    parser.add_argument(
+        "--node-modules", metavar="DIR", help="with --dict: also run aws-local-stepfunctions installed in DIR"
+    )
     args = parser.parse_args()
     if args.dict:
         _dict_mode(args)
@@ -170,8 +176,28 @@ def main() -> None:
         )
 
 
+def _node_run(node_modules: str | None, executions: int, states: int) -> dict[str, object]:
+    """One run of the workload on aws-local-stepfunctions, or why it could not run."""
+    node = shutil.which("node")
+    if node is None:
+        return {"name": "transitions.node", "skipped": "node is not installed"}
+    if not node_modules or not os.path.isdir(os.path.join(node_modules, "node_modules", "aws-local-stepfunctions")):
+        return {
+            "name": "transitions.node",
+            "skipped": "aws-local-stepfunctions not found: npm install it in a folder and pass --node-modules FOLDER",
+        }
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_transitions.cjs")
+    done = subprocess.run(
+        [node, script, node_modules, str(executions), str(states)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return {"name": "transitions.node", "skipped": f"node failed: {done.stderr.strip()[-300:]}"}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def _dict_mode(args: argparse.Namespace) -> None:
     rates: dict[bool, list[float]] = {False: [], True: []}
+    node_rates: list[float] = []
     for _ in range(args.repeat):
         for as_dict in (False, True):
             rec = asyncio.run(
@@ -179,7 +205,19 @@ def _dict_mode(args: argparse.Namespace) -> None:
             )
             rates[as_dict].append(float(rec["rate"]))  # type: ignore[arg-type]
             emit(rec)
+        node_rec = _node_run(args.node_modules, args.executions, args.states)
+        emit(node_rec)
+        if "rate" in node_rec:
+            node_rates.append(float(node_rec["rate"]))  # type: ignore[arg-type]
     parsed, given = statistics.median(rates[False]), statistics.median(rates[True])
+    node_p50 = statistics.median(node_rates) if node_rates else None
+    emit(
+        {
+            "name": "transitions.node.median",
+            "rate_p50_node": node_p50,
+            "dict_vs_node": round(given / node_p50, 2) if node_p50 else None,
+        }
+    )
     emit(
         {
             "name": "transitions.dict.median",
