@@ -17,6 +17,8 @@ from engine.errors import (
     TaskFailed,
 )
 from engine.executor import (
+    ExecutionCleaner,
+    ExecutionEnd,
     Executor,
     ExecutorCall,
     ExecutorContext,
@@ -48,7 +50,9 @@ __all__ = [
     "Engine",
     "Execution",
     "ExecutionAlreadyExists",
+    "ExecutionCleaner",
     "ExecutionDoesNotExist",
+    "ExecutionEnd",
     "ExecutionRecord",
     "ExecutionResult",
     "Executor",

@@ -307,3 +307,48 @@ class PolicyProvider(Protocol):
     ) -> list[PolicyStatement]:
         """The statements the Task's execution role needs; an empty list when it needs none."""
         ...
+
+
+# -- cleanup when an execution ends (optional part of the protocol) -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionEnd:
+    """An execution that has ended, for executors that clean up after it.
+
+    Attributes:
+        execution_arn: the execution's ARN.
+        execution_name: its name.
+        status: ``SUCCEEDED``, ``FAILED``, ``ABORTED`` or ``TIMED_OUT``.
+        clock: the engine's clock (waits during cleanup go through it).
+        options: the engine-level executor options (``executor_options``).
+        emit: record a history event, before the execution's final event.
+        report: tell people watching what the cleanup waits for (``on_progress``).
+    """
+
+    execution_arn: str
+    execution_name: str
+    status: str
+    clock: Clock
+    options: Mapping[str, object]
+    emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
+    report: Callable[[Mapping[str, JSON]], None] = _no_report
+
+
+@runtime_checkable
+class ExecutionCleaner(Protocol):
+    """Optional: an executor that deletes what an execution left behind when it ends.
+
+    The engine calls ``execution_ended`` (a plain call, cheap) for every
+    execution that ends; when it returns True, the engine awaits
+    ``clean_up_execution`` shielded from cancellation, before it records the
+    execution's final event, so what was deleted is in the history.
+    """
+
+    def execution_ended(self, execution_arn: str, status: str) -> bool:
+        """Whether there is cleanup to do for this execution (forget it otherwise)."""
+        ...
+
+    async def clean_up_execution(self, end: ExecutionEnd) -> None:
+        """Delete what the execution left behind; report each outcome through ``end.emit``."""
+        ...

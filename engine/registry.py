@@ -86,6 +86,8 @@ class ExecutorRegistry:
     def __init__(self) -> None:
         self._exact: dict[str, Registration] = {}
         self._prefixes: list[Registration] = []
+        self.version = 0
+        """Changes with every registration, so users of the registry can cache what they derive from it."""
 
     def register(
         self,
@@ -100,6 +102,7 @@ class ExecutorRegistry:
         so applications can override built-in executors.
         """
         self._exact[resource] = Registration(resource, executor, frozenset(patterns))
+        self.version += 1
 
     def register_prefix(
         self,
@@ -112,10 +115,12 @@ class ExecutorRegistry:
         self._prefixes = [r for r in self._prefixes if r.base != prefix]
         self._prefixes.append(Registration(prefix, executor, frozenset(patterns)))
         self._prefixes.sort(key=lambda r: -len(r.base))
+        self.version += 1
 
     def unregister(self, resource: str) -> None:
         """Forget an exact registration (no error when absent)."""
         self._exact.pop(resource, None)
+        self.version += 1
 
     def lookup(self, resource: str) -> tuple[ParsedResource, Registration]:
         """Find the executor for a Resource ARN.

@@ -143,6 +143,13 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         default="asyncio",
         help="the event loop (uvloop: pip install 'statewright[speed]'; faster TLS and polling)",
     )
+    run.add_argument(
+        "--cleanup",
+        choices=("never", "aborted-task", "execution"),
+        help="what is deleted when things go wrong: nothing (never), what an aborted .sync Task was "
+        "creating (aborted-task, the default), or also everything the execution created when it fails, "
+        "is stopped or times out (execution)",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     run.add_argument(
         "--history",
@@ -234,6 +241,8 @@ async def _run(args: argparse.Namespace) -> int:
     text = _read_text(args.file, "definition file")
     input_value = parse_input(args.input)
     options = _poll_option(args.poll, args.sim)
+    if args.cleanup is not None:
+        options["cleanup"] = args.cleanup
     # Under --virtual-time progress shows loop time: waits appear as long as they are.
     clock = asyncio.get_running_loop().time if args.virtual_time else time.monotonic
     progress = None if args.quiet else Progress(sys.stderr, clock=clock)

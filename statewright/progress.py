@@ -10,7 +10,8 @@ and how (``on_progress``): ``waiting for cluster pipeline: CREATING (poll
 policy aws, next look in 60 s)`` or ``Job default/pi: active 1, succeeded 0,
 failed 0``, printed when the status changes and otherwise at most every
 ``REPEAT_SECONDS``, so a poll every half second does not flood the terminal;
-retries read ``retry 2 of 3 in 4 s``.
+retries read ``retry 2 of 3 in 4 s``. A cleanup (``--cleanup``) reports what
+it waits for the same way and each resource it deleted or could not delete.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ class Progress:
                 f"{details.get('maxAttempts')} in {seconds(details.get('delaySeconds'))} s",
             )
             return
-        if kind != "TaskWaiting":
+        if kind not in ("TaskWaiting", "CleanupWaiting"):
             return
+        if kind == "CleanupWaiting":
+            state = "cleanup"
         text = f"   {state}: waiting for {details.get('waitingFor')}: {details.get('status')}"
         how = [f"poll policy {details.get('pollPolicy')}"] if details.get("pollPolicy") else []
         if details.get("how"):
@@ -102,6 +105,10 @@ class Progress:
             start = self._entered.pop((record.execution_arn, name), None)
             took = f" in {self._now() - start:.2f}s" if start is not None else ""
             self._line(record, f"<- {name}{took}")
+        elif event_type == "ResourceDeleted" and details:
+            self._line(record, f"   cleanup: deleted {details.get('resource')} ({details.get('outcome')})")
+        elif event_type == "ResourceNotDeleted" and details:
+            self._line(record, f"   cleanup: could not delete {details.get('resource')}: {details.get('cause')}")
         elif event_type in ("TaskFailed", "TaskTimedOut") and details:
             self._line(record, f"   {event_type}: {details.get('error')}")
         elif event_type in _FINAL:

@@ -35,7 +35,7 @@ from engine.errors import (
     StatesRuntime,
     StatewrightError,
 )
-from engine.executor import Parked
+from engine.executor import ExecutionCleaner, ExecutionEnd, Parked
 from engine.history import MAX_EVENTS, History, HistoryLimitReached, format_timestamp
 from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps, dumps_str, loads
 from engine.registry import ExecutorRegistry
@@ -302,6 +302,41 @@ class Execution:
             out["cause"] = r.cause
         return out
 
+    async def _clean_up(self, status: str) -> None:
+        """Let executors that clean up after executions do so (``ExecutionCleaner``), shielded."""
+        cleaners = [
+            c for c in self._engine._cleaners() if c.execution_ended(self.record.execution_arn, status)
+        ]
+        if not cleaners:
+            return
+        interp = self._interp
+        config = self._engine._config
+        on_progress = config.on_progress
+        record = self.record
+
+        def report(details: Mapping[str, JSON]) -> None:
+            if on_progress is not None:
+                on_progress(record, "CleanupWaiting", details)
+
+        def emit(event_type: str, details: Mapping[str, JSON]) -> None:
+            interp.event(event_type, dict(details))
+
+        end = ExecutionEnd(
+            execution_arn=record.execution_arn,
+            execution_name=record.name,
+            status=status,
+            clock=self._engine.clock,
+            options=config.executor_options,
+            emit=emit,
+            report=report,
+        )
+        with anyio.CancelScope(shield=True):
+            for cleaner in cleaners:
+                try:
+                    await cleaner.clean_up_execution(end)
+                except Exception:
+                    log.exception("cleaning up after %s failed", record.execution_arn)
+
     async def _run(self, resumed: bool = False) -> None:
         interp = self._interp
         rec = self.record
@@ -335,12 +370,14 @@ class Execution:
                             )
                         )
                     rec.output = output
+                    await self._clean_up(SUCCEEDED)
                     rec.status = SUCCEEDED
                     interp.event("ExecutionSucceeded", {"output": output})
                 except Exception as exc:  # _Failure, HistoryLimitReached, or a fault of the engine
                     if isinstance(exc, StoreError):
                         raise  # the store's own failure: handled as the store decides, not an ASL failure
                     f = _as_failure(exc, rec)
+                    await self._clean_up(FAILED)
                     rec.status = FAILED
                     rec.error = f.error.error or None
                     rec.cause = f.error.cause if f.error.cause else None
@@ -351,6 +388,7 @@ class Execution:
                         details["cause"] = rec.cause
                     interp.event("ExecutionFailed", details)
             if scope.cancelled_caught and not (self._suspended and self._stop_requested is None):
+                await self._clean_up(ABORTED if self._stop_requested is not None else TIMED_OUT)
                 if self._stop_requested is not None:
                     rec.status = ABORTED
                     rec.error, rec.cause = self._stop_requested
@@ -580,6 +618,7 @@ class Engine:
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
         self._tasks: _OwnedTasks | None = None
+        self._cleaner_cache: tuple[int, list[ExecutionCleaner]] | None = None
         # (state machine ARN, name) -> start time, oldest first: names given by callers,
         # kept for AWS's 90-day uniqueness rule and bounded by name_memory.
         self._names: dict[tuple[str, str], float] = {}
@@ -712,6 +751,19 @@ class Engine:
                 if stored is None or stored.status != RUNNING:
                     await self.store.drop_stop_request(request.execution_arn)
         return done
+
+    def _cleaners(self) -> list[ExecutionCleaner]:
+        """The registered executors that clean up after executions, each once (cached per registry version)."""
+        version = self.registry.version
+        cached = self._cleaner_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found: dict[int, ExecutionCleaner] = {}
+        for reg in self.registry:
+            if isinstance(reg.executor, ExecutionCleaner):
+                found.setdefault(id(reg.executor), reg.executor)
+        self._cleaner_cache = (version, list(found.values()))
+        return self._cleaner_cache[1]
 
     # -- definitions -----------------------------------------------------------
     def compile(self, definition: str | bytes | Mapping[str, Any] | StateMachine) -> StateMachine:

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from engine.errors import TaskFailed
 from engine.executor import (
+    ExecutionEnd,
     ExecutorCall,
     ExecutorContext,
     IntegrationPattern,
@@ -29,6 +30,7 @@ from engine.executor import (
 )
 from engine.jsonvalue import JSON
 from engine.registry import SERVICE_ARN_PREFIX, ExecutorRegistry
+from executors.eks.cleanup import clean_up_execution
 from executors.eks.control_plane import ACTIONS, CONTROL_PLANE_PATTERNS, run_control_plane
 from executors.eks.params import check_static
 from executors.eks.policy import eks_policy_statements
@@ -119,6 +121,22 @@ class EksExecutor:
         if action not in RESOURCE_PATTERNS:
             return []
         return eks_policy_statements(action, pattern, parameters, target)
+
+    def execution_ended(self, execution_arn: str, status: str) -> bool:
+        """Whether the execution left resources to delete (``cleanup``: the ``execution`` policy)."""
+        if self._services is None:
+            return False
+        ledger = self._services.cleanup
+        if status == "SUCCEEDED":
+            # What a succeeded execution created is its result: keep it (not what aborted Tasks left).
+            ledger.keep_aborted(execution_arn)
+        return ledger.pending(execution_arn)
+
+    async def clean_up_execution(self, end: ExecutionEnd) -> None:
+        """Delete what the ended execution created and did not delete, in dependency order."""
+        created = self.services.cleanup.pop(end.execution_arn)
+        if created:
+            await clean_up_execution(self.services, created, end)
 
     async def aclose(self) -> None:
         """Close the shared clients (when this executor created or was given them)."""

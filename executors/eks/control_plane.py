@@ -46,6 +46,13 @@ import anyio
 from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from engine.jsonvalue import JSON, dumps_str
+from executors.eks.cleanup import (
+    EXECUTION,
+    NEVER,
+    Created,
+    Kind,
+    cleanup_policy,
+)
 from executors.eks.errors import eks_api_errors, task_failed
 from executors.eks.params import (
     TIMESTAMP_FORMATS,
@@ -227,10 +234,13 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
     kwargs = to_botocore(spec.operation, call.parameters, state_name=ctx.state_name)
     timestamps = _timestamp_option(ctx)
     with_metadata = _bool_option(ctx, SDK_METADATA_OPTION, True)
-    cancel_on_abort = _bool_option(ctx, CANCEL_ON_ABORT_OPTION, True)
+    _bool_option(ctx, CANCEL_ON_ABORT_OPTION, True)  # checked here; cleanup_policy reads it
+    cleanup = cleanup_policy(ctx.options)
     client = await services.eks_client()
+    identity = {target: kwargs[source] for source, target in spec.identity.items()}
     if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
         response = await _invoke(client, spec.method, kwargs)
+        _note(services, ctx, spec, identity, cleanup)
         output = _convert(spec.operation, response, timestamps)
         if with_metadata:
             output.update(sdk_metadata(response))
@@ -241,7 +251,6 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
         policy = policy_for(ctx, default=CONTROL_PLANE_DEFAULT_POLICY)
     except ValueError as exc:
         raise TaskFailed(None, str(exc)) from exc
-    identity = {target: kwargs[source] for source, target in spec.identity.items()}
     resource = f"{spec.action}{IntegrationPattern.SYNC.suffix}"
     handle = ctx.handle
     resumed = isinstance(handle, dict) and handle.get("resource") == resource and handle.get("identity") == identity
@@ -259,18 +268,34 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
             {"resourceType": RESOURCE_TYPE, "resource": resource, "output": dumps_str(event_output)},
         )
         ctx.save_handle({"resource": resource, "identity": identity, "submitted": submitted})
+        if spec.kind == "create":
+            _note(services, ctx, spec, identity, cleanup)
     shared = _SharedDescribe(
         services, ctx, client, spec, identity, timestamps, describe_max_age(policy), resumed=resumed
     )
     subject = waiting_for(spec, identity)
     if spec.kind == "delete":
-        return await _wait_deleted(ctx, spec, shared, submitted, policy, subject)
+        deleted = await _wait_deleted(ctx, spec, shared, submitted, policy, subject)
+        _note(services, ctx, spec, identity, cleanup)
+        return deleted
     try:
         return await _wait_created(ctx, spec, shared, policy, subject)
     except anyio.get_cancelled_exc_class():
-        if spec.undo is not None and cancel_on_abort and not ctx.suspending():
-            await _undo_on_abort(client, spec, identity)
+        if spec.undo is not None and cleanup != NEVER and not ctx.suspending():
+            await _undo_on_abort(ctx, services, client, spec, identity)
         raise
+
+
+def _note(
+    services: EksServices, ctx: ExecutorContext, spec: ControlPlaneAction, identity: Mapping[str, Any], cleanup: str
+) -> None:
+    """Keep the cleanup ledger: a create under the ``execution`` policy is noted, a delete crosses it out."""
+    kind = cast(Kind, spec.result_key)
+    names = {k: str(v) for k, v in identity.items()}
+    if spec.kind == "delete":
+        services.cleanup.remove(ctx.execution_arn, kind, names)
+    elif cleanup == EXECUTION:
+        services.cleanup.add(ctx.execution_arn, Created(kind, names, ctx.state_name))
 
 
 async def _create_once(
@@ -408,13 +433,27 @@ async def _wait_deleted(
     return await poll_until(ctx, policy, probe, last)
 
 
-async def _undo_on_abort(client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any]) -> None:
+async def _undo_on_abort(
+    ctx: ExecutorContext, services: EksServices, client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any]
+) -> None:
+    """Ask EKS to delete what the aborted Task was creating (shielded, time-limited).
+
+    A delete EKS cannot take yet (``ResourceInUseException`` while the resource
+    is still ``CREATING``) or that fails is not given up: the resource goes into
+    the cleanup ledger, and the execution's cleanup waits it out and deletes it
+    when the execution ends (``executors.eks.cleanup``).
+    """
     assert spec.undo is not None
+    accepted = False
     with anyio.move_on_after(ABORT_CLEANUP_SECONDS, shield=True) as scope:
         try:
             await _invoke(client, spec.undo, identity)
+            accepted = True
             log.info("aborted %s: requested deletion of %s", spec.action, dict(identity))
         except StatesError as exc:
-            log.warning("aborted %s: could not delete %s: %s", spec.action, dict(identity), exc.error)
+            log.info("aborted %s: %s not deleted yet (%s); the cleanup will", spec.action, dict(identity), exc.error)
     if scope.cancelled_caught:
-        log.warning("aborted %s: deleting %s timed out", spec.action, dict(identity))
+        log.warning("aborted %s: deleting %s timed out; the cleanup will retry", spec.action, dict(identity))
+    if not accepted:
+        names = {k: str(v) for k, v in identity.items()}
+        services.cleanup.add(ctx.execution_arn, Created(cast(Kind, spec.result_key), names, ctx.state_name, aborted=True))

@@ -50,6 +50,7 @@ from engine.executor import (
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
+from executors.eks.cleanup import EXECUTION, NEVER, Created, cleanup_policy
 from executors.eks.create import create_job
 from executors.eks.errors import task_failed
 from executors.eks.kube import (
@@ -248,6 +249,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
             raise TaskFailed(None, str(exc)) from exc
     resource = f"runJob{call.pattern.suffix}"
     client = client_for(services, params)
+    cleanup = cleanup_policy(ctx.options)
 
     ref = JobRef.from_handle(ctx.handle, resource)
     if ref is None:
@@ -257,6 +259,11 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
         created = await create_job(ctx, client, namespace, manifest)
         ref = JobRef.of(created, namespace)
         ctx.save_handle(ref.handle(resource))
+        if cleanup == EXECUTION:
+            ident = {"cluster": str(params["ClusterName"]), "endpoint": str(params["Endpoint"]),
+                     "ca": str(params["CertificateAuthority"]), "namespace": ref.namespace, "name": ref.name,
+                     "uid": ref.uid or ""}  # fmt: skip
+            services.cleanup.add(ctx.execution_arn, Created("job", ident, ctx.state_name))
         if not sync:
             return created
         ctx.emit(
@@ -275,7 +282,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
     except anyio.get_cancelled_exc_class():
         # UNCONFIRMED (spec §7.1, §14 item 20): a stopped runJob.sync deletes its Job, best effort.
         # A suspending engine (durable store) leaves the Job running: the next engine reattaches.
-        if ctx.options.get(CANCEL_ON_ABORT_OPTION, True) is not False and not ctx.suspending():
+        if cleanup != NEVER and not ctx.suspending():
             await _delete_on_abort(client, ref)
         raise
     result: dict[str, JSON] = dict(final)

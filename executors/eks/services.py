@@ -37,6 +37,7 @@ from botocore.config import Config
 
 from executors.eks import redact
 from executors.eks.auth import KubeConnections, TokenProvider
+from executors.eks.cleanup import CleanupLedger
 from executors.eks.errors import eks_api_errors
 from executors.eks.ratelimit import RateLimits
 
@@ -127,6 +128,7 @@ class EksServices:
         connections: pooled Kubernetes API sessions.
         rate_limits: per-cluster token buckets for Kubernetes requests.
         background: the task group of shared watches and pollers.
+        cleanup: what executions created under the ``execution`` cleanup policy.
     """
 
     session: aioboto3.Session
@@ -135,6 +137,7 @@ class EksServices:
     connections: KubeConnections
     rate_limits: RateLimits = field(default_factory=RateLimits)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    cleanup: CleanupLedger = field(default_factory=CleanupLedger)
     _watches: JobWatches | None = field(default=None, init=False, repr=False)
     _batches: JobBatches | None = field(default=None, init=False, repr=False)
     _describes: DescribeCoalescer | None = field(default=None, init=False, repr=False)

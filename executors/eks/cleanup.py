@@ -1,0 +1,376 @@
+"""Cleanup that really cleans: what an EKS execution leaves behind, deleted in order.
+
+The ``cleanup`` executor option (per engine, resource or state, like every
+executor option; ``statewright run --cleanup``) chooses:
+
+* ``never`` — nothing is deleted, not even what an aborted Task was creating;
+* ``aborted-task`` (the default, Step Functions' documented behaviour, spec §7.1)
+  — when a ``.sync`` Task is aborted (execution stopped, timed out, a Parallel
+  branch failed), what it was creating is deleted: the Task asks at once, and
+  what EKS cannot delete yet (a cluster still ``CREATING`` answers
+  ``ResourceInUseException``) is noted and deleted when the execution ends;
+* ``execution`` — besides, when the execution fails, is stopped or times out,
+  everything it created and did not delete itself (Jobs, Fargate profiles,
+  node groups, clusters) is deleted.
+
+Every create of a Task under ``execution`` is written into the engine's
+``CleanupLedger`` (one entry per resource, keyed by execution); the
+execution's own deletes take their resource out again. When the execution
+ends the engine asks ``clean_up_execution``, which deletes in dependency
+order — Jobs, then node groups and Fargate profiles, then their clusters —
+and records each outcome in the history (``ResourceDeleted`` /
+``ResourceNotDeleted`` with the reason), so the progress output shows it too.
+
+Deleting waits instead of giving up (``delete_control_plane``): a resource
+still ``CREATING`` or ``UPDATING`` is waited out, a ``ResourceInUseException``
+(a cluster whose node groups are still going, a second Fargate profile while
+one is deleting) is retried, a ``DELETE_FAILED`` node group is deleted again,
+all on the poll policy's cadence, until the resource is gone or the
+``cleanup_timeout_seconds`` option (one hour by default) runs out. Jobs are
+deleted with their uid as precondition, so a namesake created since is never
+touched.
+
+The ledger lives in memory: an engine that crashes forgets it (resuming a
+cleanup after a crash would need the durable store to keep it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import anyio
+
+from engine.errors import StatesError, TaskFailed
+from engine.executor import ExecutionEnd
+from engine.jsonvalue import JSON
+from executors.eks.errors import TransientEksError, eks_api_errors
+from executors.eks.polling import POLL_POLICY_OPTION, PollPolicy, parse_poll_policy
+
+log = logging.getLogger(__name__)
+
+CLEANUP_OPTION: Final = "cleanup"
+CLEANUP_TIMEOUT_OPTION: Final = "cleanup_timeout_seconds"
+LEGACY_CANCEL_OPTION: Final = "eks_cancel_on_abort"
+NEVER: Final = "never"
+ABORTED_TASK: Final = "aborted-task"
+EXECUTION: Final = "execution"
+POLICIES: Final = (NEVER, ABORTED_TASK, EXECUTION)
+DEFAULT_TIMEOUT_SECONDS: Final = 3600.0
+DEFAULT_CLEANUP_POLL: Final = "aws"
+MIN_WAIT_SECONDS: Final = 0.25
+"""A cleanup looks at most four times a second, whatever the poll policy: deletions take seconds at best."""
+MAX_DELETE_ATTEMPTS: Final = 3
+"""Deletes sent to a resource that keeps ending ``DELETE_FAILED`` before it is reported as not deleted."""
+NOT_FOUND: Final = "EKS.ResourceNotFoundException"
+IN_USE: Final = "EKS.ResourceInUseException"
+_WAIT_STATUSES: Final = frozenset({"CREATING", "UPDATING", "DELETING", "PENDING"})
+
+Kind = Literal["cluster", "nodegroup", "fargateProfile", "job"]
+Policy = Literal["never", "aborted-task", "execution"]
+
+
+def cleanup_policy(options: Mapping[str, object]) -> Policy:
+    """The cleanup policy the options choose (``eks_cancel_on_abort: false`` still means ``never``).
+
+    Raises:
+        TaskFailed: an unknown policy name.
+    """
+    value = options.get(CLEANUP_OPTION)
+    if value is None:
+        return NEVER if options.get(LEGACY_CANCEL_OPTION, True) is False else ABORTED_TASK
+    if value == NEVER or value == ABORTED_TASK or value == EXECUTION:
+        return value
+    raise TaskFailed(None, f"The executor option {CLEANUP_OPTION!r} must be one of {', '.join(POLICIES)}")
+
+
+def cleanup_timeout(options: Mapping[str, object]) -> float:
+    """How long a cleanup may wait for everything to be gone (``cleanup_timeout_seconds``)."""
+    value = options.get(CLEANUP_TIMEOUT_OPTION, DEFAULT_TIMEOUT_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise TaskFailed(None, f"The executor option {CLEANUP_TIMEOUT_OPTION!r} must be a positive number")
+    return float(value)
+
+
+def cleanup_poll_policy(options: Mapping[str, object]) -> PollPolicy:
+    """The cadence of a cleanup's waits: the engine's poll policy, AWS's by default."""
+    option = options.get(POLL_POLICY_OPTION)
+    if isinstance(option, PollPolicy):
+        return option
+    try:
+        return parse_poll_policy(option if isinstance(option, str) else DEFAULT_CLEANUP_POLL)
+    except ValueError:
+        return parse_poll_policy(DEFAULT_CLEANUP_POLL)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """One resource an execution created.
+
+    Attributes:
+        kind: ``cluster``, ``nodegroup``, ``fargateProfile`` or ``job``.
+        identity: for control-plane resources the botocore members naming it
+            (``name`` / ``clusterName`` + ``nodegroupName`` …); for a Job its
+            cluster triple, namespace, name and uid.
+        state: the Task state that created it.
+        aborted: its Task was aborted and could not delete it at once: deleted when the
+            execution ends, whatever its status (``aborted-task`` and ``execution`` alike).
+    """
+
+    kind: Kind
+    identity: Mapping[str, str]
+    state: str
+    aborted: bool = False
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies the resource (a Job by namespace and name on its endpoint)."""
+        if self.kind == "job":
+            return ("job", self.identity["endpoint"], self.identity["namespace"], self.identity["name"])
+        return (self.kind, *(self.identity[k] for k in sorted(self.identity)))
+
+    def describe(self) -> str:
+        """How history and progress name it, e.g. ``node group pipeline/workers``."""
+        if self.kind == "job":
+            return f"Job {self.identity['namespace']}/{self.identity['name']} on cluster {self.identity['cluster']}"
+        label = {"cluster": "cluster", "nodegroup": "node group", "fargateProfile": "Fargate profile"}[
+            self.kind
+        ]
+        return f"{label} {'/'.join(self.identity.values())}"
+
+
+class CleanupLedger:
+    """What each running execution created and has not deleted (only under the ``execution`` policy)."""
+
+    def __init__(self) -> None:
+        self._by_execution: dict[str, dict[tuple[str, ...], Created]] = {}
+
+    def __repr__(self) -> str:
+        return f"CleanupLedger(executions={len(self._by_execution)})"
+
+    def add(self, execution_arn: str, created: Created) -> None:
+        """Note a resource the execution created."""
+        self._by_execution.setdefault(execution_arn, {})[created.key] = created
+
+    def remove(self, execution_arn: str, kind: Kind, identity: Mapping[str, str]) -> None:
+        """The execution deleted a resource itself."""
+        entries = self._by_execution.get(execution_arn)
+        if entries is not None:
+            entries.pop(Created(kind, identity, "").key, None)
+
+    def pending(self, execution_arn: str) -> bool:
+        """Whether anything is noted for the execution."""
+        return bool(self._by_execution.get(execution_arn))
+
+    def keep_aborted(self, execution_arn: str) -> None:
+        """Forget all but what aborted Tasks could not delete (a succeeded execution keeps its resources)."""
+        entries = self._by_execution.get(execution_arn)
+        if entries is None:
+            return
+        kept = {key: item for key, item in entries.items() if item.aborted}
+        if kept:
+            self._by_execution[execution_arn] = kept
+        else:
+            del self._by_execution[execution_arn]
+
+    def pop(self, execution_arn: str) -> list[Created]:
+        """Everything noted for the execution, forgetting it."""
+        return list(self._by_execution.pop(execution_arn, {}).values())
+
+
+# -- deleting one control-plane resource ------------------------------------------------------------
+
+_OPERATIONS: Final[Mapping[str, tuple[str, str, str]]] = {
+    # kind → (describe method, delete method, response member)
+    "cluster": ("describe_cluster", "delete_cluster", "cluster"),
+    "nodegroup": ("describe_nodegroup", "delete_nodegroup", "nodegroup"),
+    "fargateProfile": ("describe_fargate_profile", "delete_fargate_profile", "fargateProfile"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How deleting one resource ended: ``deleted``, ``gone`` (already) or ``failed`` with the reason."""
+
+    result: Literal["deleted", "gone", "failed"]
+    reason: str = ""
+
+
+async def _call(client: Any, method: str, identity: Mapping[str, str]) -> Mapping[str, Any]:
+    with eks_api_errors():
+        answer: Mapping[str, Any] = await getattr(client, method)(**identity)
+    return answer
+
+
+async def delete_control_plane(
+    client: Any,
+    kind: Kind,
+    identity: Mapping[str, str],
+    *,
+    clock: Any,
+    policy: PollPolicy,
+    deadline: float,
+    report: Any = None,
+) -> Outcome:
+    """Delete a cluster, node group or Fargate profile and wait until it is gone.
+
+    Waits out ``CREATING``/``UPDATING``/``DELETING``, retries on
+    ``ResourceInUseException`` and transient errors, deletes a ``DELETE_FAILED``
+    resource again (up to ``MAX_DELETE_ATTEMPTS`` deletes), and gives up only
+    at ``deadline`` (the clock's monotonic time) or on a permanent error.
+
+    Args:
+        client: the EKS client.
+        kind: the resource's kind.
+        identity: its botocore members (``name``, or ``clusterName`` + item name).
+        clock: the engine's clock.
+        policy: the cadence of the waits.
+        deadline: when to give up.
+        report: called with progress details while waiting (optional).
+    """
+    describe, delete, member = _OPERATIONS[kind]
+    subject = Created(kind, identity, "").describe()
+    deletes = 0
+    last = "unknown"
+    delays = policy.delays()
+    while True:
+        try:
+            status = str((await _call(client, describe, identity)).get(member, {}).get("status"))
+        except StatesError as exc:
+            if exc.error == NOT_FOUND:
+                return Outcome("deleted" if deletes else "gone")
+            if not isinstance(exc, TransientEksError):
+                return Outcome("failed", f"{exc.error}: {exc.cause}")
+            status = "unknown"
+        last = status
+        if status not in _WAIT_STATUSES and status != "unknown":
+            if status == "DELETE_FAILED" and deletes >= MAX_DELETE_ATTEMPTS:
+                return Outcome("failed", f"{subject} ended DELETE_FAILED after {deletes} deletes")
+            try:
+                await _call(client, delete, identity)
+                deletes += 1
+                last = "DELETING"
+            except StatesError as exc:
+                if exc.error == NOT_FOUND:
+                    return Outcome("deleted" if deletes else "gone")
+                if exc.error == IN_USE:
+                    last = f"{status}, in use ({exc.cause.split(' (Service:')[0] if exc.cause else 'busy'})"
+                elif not isinstance(exc, TransientEksError):
+                    return Outcome("failed", f"{exc.error}: {exc.cause}")
+        delay = next(delays, None)
+        if delay is not None:
+            delay = max(delay, MIN_WAIT_SECONDS)
+        if delay is None or clock.monotonic() + delay > deadline:
+            return Outcome("failed", f"{subject} was still {last} when the cleanup timeout ran out")
+        if report is not None:
+            report(
+                {"waitingFor": subject, "status": last, "pollPolicy": policy.name, "nextPollSeconds": delay}
+            )
+        await clock.sleep(delay)
+
+
+# -- the execution's cleanup ---------------------------------------------------------------------
+
+ORDER: Final[Mapping[str, int]] = {"job": 0, "nodegroup": 1, "fargateProfile": 1, "cluster": 2}
+"""Dependency order: Jobs, then compute, then the clusters it runs on."""
+
+
+async def clean_up_execution(services: Any, created: list[Created], end: ExecutionEnd) -> None:
+    """Delete what an ended execution left behind, in dependency order, recording each outcome.
+
+    Args:
+        services: the engine's ``EksServices``.
+        created: the ledger's entries for the execution.
+        end: the ended execution (clock, options, ``emit`` and ``report``).
+    """
+    try:
+        policy = cleanup_poll_policy(end.options)
+        deadline = end.clock.monotonic() + cleanup_timeout(end.options)
+    except TaskFailed as exc:
+        for item in created:
+            _record(end, item, Outcome("failed", str(exc.cause)))
+        return
+    for rank in sorted(set(ORDER.values())):
+        batch = [item for item in created if ORDER[item.kind] == rank]
+        if not batch:
+            continue
+        # Resources of one rank do not depend on each other: delete them side by side.
+        async with anyio.create_task_group() as group:
+            for item in batch:
+                group.start_soon(_clean_one, services, item, end, policy, deadline)
+
+
+async def _clean_one(
+    services: Any, item: Created, end: ExecutionEnd, policy: PollPolicy, deadline: float
+) -> None:
+    try:
+        if item.kind == "job":
+            outcome = await _delete_job(services, item)
+        else:
+            client = await services.eks_client()
+            outcome = await delete_control_plane(
+                client,
+                item.kind,
+                item.identity,
+                clock=end.clock,
+                policy=policy,
+                deadline=deadline,
+                report=end.report,
+            )
+    except StatesError as exc:
+        outcome = Outcome("failed", f"{exc.error}: {exc.cause}")
+    _record(end, item, outcome)
+
+
+async def _delete_job(services: Any, item: Created) -> Outcome:
+    # Imported here: the Kubernetes side loads kubernetes-asyncio, which control-plane-only engines never need.
+    from executors.eks.kube import client_for
+
+    ident = item.identity
+    client = client_for(
+        services,
+        {"ClusterName": ident["cluster"], "Endpoint": ident["endpoint"], "CertificateAuthority": ident["ca"]},
+    )
+    try:
+        await client.delete_job(ident["namespace"], ident["name"], "Background", uid=ident.get("uid") or None)
+    except StatesError as exc:
+        if exc.error == "EKS.404":
+            return Outcome("gone")
+        if exc.error == "EKS.409":
+            # The uid precondition failed: the name now belongs to another Job, which is not ours.
+            return Outcome("gone", "the name now belongs to another Job")
+        return Outcome("failed", f"{exc.error}: {exc.cause}")
+    return Outcome("deleted")
+
+
+def _record(end: ExecutionEnd, item: Created, outcome: Outcome) -> None:
+    details: dict[str, JSON] = {"resourceType": "eks", "resource": item.describe(), "createdBy": item.state}
+    if outcome.result == "failed":
+        details["cause"] = outcome.reason
+        log.warning(
+            "cleanup of %s: could not delete %s: %s", end.execution_arn, item.describe(), outcome.reason
+        )
+        end.emit("ResourceNotDeleted", details)
+        return
+    details["outcome"] = "deleted" if outcome.result == "deleted" else "already gone"
+    end.emit("ResourceDeleted", details)
+
+
+__all__ = [
+    "ABORTED_TASK",
+    "CLEANUP_OPTION",
+    "CLEANUP_TIMEOUT_OPTION",
+    "EXECUTION",
+    "NEVER",
+    "POLICIES",
+    "CleanupLedger",
+    "Created",
+    "Outcome",
+    "clean_up_execution",
+    "cleanup_policy",
+    "cleanup_poll_policy",
+    "cleanup_timeout",
+    "delete_control_plane",
+]
