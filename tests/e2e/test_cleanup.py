@@ -26,6 +26,8 @@ pytestmark = pytest.mark.parametrize(
 """Cluster create 1.7 s, delete 0.6 s; node group create 0.36 s, delete 0.48 s; Fargate 0.24 s each way."""
 
 POLL = "fixed:0.05"
+LIMIT = {"cleanup_timeout_seconds": 60}
+"""A cleanup that cannot finish fails the test in a minute rather than waiting its default hour."""
 ROLE = "arn:aws:iam::123456789012:role/cluster"
 NODE_ROLE = "arn:aws:iam::123456789012:role/node"
 POD_ROLE = "arn:aws:iam::123456789012:role/pods"
@@ -109,7 +111,7 @@ async def test_stopped_while_the_cluster_is_creating_the_cluster_is_waited_out_a
     simulators: Simulators, sim_env: Mapping[str, str]
 ) -> None:
     definition = {"StartAt": "Create", "States": {"Create": create_cluster("c1", None)}}
-    async with e2e_engine(executor_options={"poll_policy": POLL}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, **LIMIT}) as engine:
         execution = engine.start(definition, {})
         result = await stop_when(execution, lambda: simulators.eks.cluster_status("c1") == "CREATING")
     assert result.status == "ABORTED"
@@ -123,7 +125,7 @@ async def test_with_cleanup_never_a_stopped_cluster_is_left_as_it_is(
     simulators: Simulators, sim_env: Mapping[str, str]
 ) -> None:
     definition = {"StartAt": "Create", "States": {"Create": create_cluster("kept", None)}}
-    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "never"}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "never", **LIMIT}) as engine:
         execution = engine.start(definition, {})
         result = await stop_when(execution, lambda: simulators.eks.cluster_status("kept") == "CREATING")
     assert "ResourceDeleted" not in result.history.types
@@ -148,7 +150,7 @@ async def test_stopped_while_the_node_group_is_creating_everything_the_execution
             and cluster.nodegroups["w2"].status == "CREATING"
         )
 
-    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution"}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution", **LIMIT}) as engine:
         execution = engine.start(definition, {})
         result = await stop_when(execution, nodegroup_creating)
     assert result.status == "ABORTED"
@@ -180,7 +182,7 @@ async def test_stopped_during_a_job_the_job_and_the_cluster_it_ran_on_are_delete
         except KeyError:
             return False
 
-    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution"}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution", **LIMIT}) as engine:
         execution = engine.start(definition, {})
         result = await stop_when(execution, job_running)
     assert result.status == "ABORTED"
@@ -197,7 +199,7 @@ async def test_a_failed_node_group_fails_the_execution_and_both_it_and_its_clust
         "StartAt": "Cluster",
         "States": {"Cluster": create_cluster("c4", "Workers"), "Workers": create_nodegroup("c4", "w4")},
     }
-    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution"}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution", **LIMIT}) as engine:
         result = await engine.run(definition, {})
     assert result.status == "FAILED"
     assert result.error == "States.TaskFailed"
@@ -217,7 +219,7 @@ async def test_profiles_deleted_one_at_a_time_wait_out_resource_in_use_then_the_
             "Boom": {"Type": "Fail", "Error": "Pipeline.Broken", "Cause": "on purpose"},
         },
     }
-    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution"}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution", **LIMIT}) as engine:
         result = await engine.run(definition, {})
     assert result.status == "FAILED" and result.error == "Pipeline.Broken"
     assert sorted(deleted(result.history)[:2]) == ["Fargate profile c5/p1", "Fargate profile c5/p2"]
@@ -229,7 +231,7 @@ async def test_a_succeeded_execution_keeps_what_it_created(
     simulators: Simulators, sim_env: Mapping[str, str]
 ) -> None:
     definition = {"StartAt": "Cluster", "States": {"Cluster": create_cluster("c6", None)}}
-    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution"}) as engine:
+    async with e2e_engine(executor_options={"poll_policy": POLL, "cleanup": "execution", **LIMIT}) as engine:
         result = await engine.run(definition, {})
     assert result.status == "SUCCEEDED"
     assert "ResourceDeleted" not in result.history.types
