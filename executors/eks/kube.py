@@ -846,9 +846,7 @@ def check_fields(
             problems += _problem(where, f'The field "{_dotted(where)}" is required')
     for name, value in known.items():
         rule = fields.get(name)
-        # A JSONata state's "{% ... %}" values are never known (they are dynamic); in a JSONPath
-        # state such a value is a plain string and is checked as one.
-        if rule is not None:
+        if rule is not None and not is_jsonata_template(value):
             problems += rule((*path, name), value)
     return problems
 

@@ -103,5 +103,6 @@ async def test_a_loop_can_be_stopped_while_it_runs_and_others_progress_meanwhile
         spinning.stop("Operator.Cancelled", "spinning")
         result = await spinning.wait()
     assert waited.status == "SUCCEEDED"
-    assert ended == pytest.approx(1, abs=0.5)
+    # Real time on a shared machine: the bound is loose, the point is that the Wait ends at all.
+    assert 1 <= ended < 3
     assert (result.status, result.error) == ("ABORTED", "Operator.Cancelled")

@@ -258,25 +258,3 @@ async def test_a_text_answer_such_as_a_pod_log_is_returned_as_a_string(
     assert result["StatusCode"] == 200
     assert isinstance(result["ResponseBody"], str) and '{"not": "parsed"}' in result["ResponseBody"]
 
-
-def test_a_jsonata_looking_method_in_a_jsonpath_state_is_a_plain_string_and_is_checked() -> None:
-    from engine import ExecutorRegistry, InvalidDefinition, parse_definition
-
-    registry = ExecutorRegistry()
-    registry.load_entry_points()
-    params = {
-        "ClusterName": "demo",
-        "CertificateAuthority": "Y2E=",
-        "Endpoint": "https://example.com",
-        "Method": "{% $states.input %}",
-        "Path": "/api/v1/namespaces",
-    }
-    jsonpath = {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": "arn:aws:states:::eks:call", "Parameters": params, "End": True}}}
-    with pytest.raises(InvalidDefinition, match="Method"):
-        parse_definition(jsonpath, registry=registry)
-    jsonata = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "C",
-        "States": {"C": {"Type": "Task", "Resource": "arn:aws:states:::eks:call", "Arguments": params, "End": True}},
-    }
-    assert parse_definition(jsonata, registry=registry).start_at == "C"
