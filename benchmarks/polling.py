@@ -705,7 +705,7 @@ def outcome_counts(
     """How many executions ended right, wrong, or are still waiting.
 
     Right: SUCCEEDED with its own Job; with ``--kill-server`` also ``EKS.404`` for a
-    Job created before the kill (the restarted server no longer has it), or
+    Job submitted before the killed server was gone (the restarted one no longer has it), or
     ``States.TaskFailed`` naming the API server while it was unreachable.
     """
     right = wrong = waiting = 0
@@ -774,8 +774,9 @@ async def run_job_benchmark(config: RunConfig) -> dict[str, Any]:
             assert kube is not None
             while len(observer.exited) < config.jobs * KILL_AFTER_FRACTION:
                 await anyio.sleep(SAMPLE_SECONDS / 2)
-            killed_at = time.time()
-            await kube.restart()  # SIGKILL, then the same address, CA and token, without any object
+            await kube.kill()
+            killed_at = time.time()  # dead: every Job created before now is gone with it
+            await kube.start()  # the same address, CA and token, without any object
 
         async with engine, anyio.create_task_group() as tg:
             await warm_up(engine, machine, config.seed)
