@@ -10,12 +10,11 @@ deterministic.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, cast
@@ -24,6 +23,10 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 
+from engine.aio.done import Done
+from engine.aio.ids import UuidFactory
+from engine.aio.owned import OwnedTasks
+from engine.aio.scopes import cancel_scope
 from engine.callbacks import TaskTokens
 from engine.definition.model import StateMachine
 from engine.definition.parse import parse_definition
@@ -120,56 +123,6 @@ class ExecutionResult:
         return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
 
 
-_SCOPE_CLASS: type[anyio.CancelScope] | None = None
-
-
-def _cancel_scope() -> anyio.CancelScope:
-    """A new cancel scope of the running backend.
-
-    ``anyio.CancelScope()`` looks the backend up on every call, which costs
-    more than the scope itself; the class is looked up once and reused.
-    """
-    global _SCOPE_CLASS
-    if _SCOPE_CLASS is None:
-        _SCOPE_CLASS = type(anyio.CancelScope())
-    return _SCOPE_CLASS()
-
-
-class _Done:
-    """Set once when an execution ends; awaited by whoever asks.
-
-    Lighter than ``asyncio.Event`` (whose waiter deque costs ~700 bytes): most
-    executions are never awaited one by one, so the list of waiters is made
-    only when someone waits.
-    """
-
-    __slots__ = ("_waiters", "is_set")
-
-    def __init__(self) -> None:
-        self.is_set = False
-        self._waiters: list[asyncio.Future[None]] | None = None
-
-    def set(self) -> None:
-        self.is_set = True
-        waiters, self._waiters = self._waiters, None
-        for waiter in waiters or ():
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def wait(self) -> None:
-        if self.is_set:
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        finally:
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)
-
-
 class Execution:
     """A handle on a running (or finished) execution."""
 
@@ -180,9 +133,9 @@ class Execution:
         self._interp = interp
         self._machine = machine
         self.record = interp.record
-        self._done = _Done()
+        self._done = Done()
         # One cancel scope per run of the task; None while parked (no task runs).
-        self._scope: anyio.CancelScope | None = _cancel_scope()
+        self._scope: anyio.CancelScope | None = cancel_scope()
         self._stop_requested: tuple[str | None, str | None] | None = None
         self._parked = False
 
@@ -276,7 +229,7 @@ class Execution:
             return
         self._parked = False
         self._interp.unparked = True
-        scope = self._scope = _cancel_scope()
+        scope = self._scope = cancel_scope()
         if self._stop_requested is not None:
             scope.cancel()
         tasks.spawn(self._run(), name=f"execution {self.record.name}")
@@ -445,62 +398,6 @@ def _as_failure(exc: BaseException, rec: ExecutionRecord) -> _Failure:
     return _Failure(StatesRuntime(cause=f"Internal error: {type(exc).__name__}: {exc}"))
 
 
-class _OwnedTasks:
-    """The engine's execution tasks: owned, awaited and never lost.
-
-    Executions are started with the loop's ``create_task`` rather than an
-    anyio task group's ``start_soon``: measured here, ``start_soon`` costs
-    about 50 µs per task against about 6 µs, which at 20 transitions per
-    execution is most of the per-execution overhead. Ownership stays
-    structured: every task is tracked here, ``join`` waits for all of them
-    when the engine closes (after the engine has stopped them), and a task
-    that dies of an unexpected exception is logged, never silently dropped.
-    Cancellation inside an execution still uses anyio cancel scopes.
-    """
-
-    __slots__ = ("_tasks",)
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s crashed", task.get_name(), exc_info=task.exception())
-
-    async def join(self) -> None:
-        """Wait for every task; if the wait itself is cancelled, cancel them and wait again."""
-        while self._tasks:
-            pending = list(self._tasks)
-            try:
-                await asyncio.gather(*pending, return_exceptions=True)
-            except asyncio.CancelledError:
-                for t in pending:
-                    t.cancel()
-                with anyio.CancelScope(shield=True):
-                    await asyncio.gather(*pending, return_exceptions=True)
-                raise
-
-
-@dataclass
-class _Ids:
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __call__(self) -> str:
-        # A version-4 UUID from the injected RNG, formatted directly (uuid.UUID's
-        # validation costs more than the rest of starting an execution's record).
-        n = self.rng.getrandbits(128)
-        n = (n & ~(0xF000 << 64)) | (4 << 76)
-        n = (n & ~(0xC000 << 48)) | (0x8000 << 48)
-        h = f"{n:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 class Engine:
     """Runs ASL state machines, many executions at once, on one event loop.
 
@@ -580,7 +477,7 @@ class Engine:
         self.region = region
         self.account = account
         self.rng = random.Random(seed)
-        self._ids = id_factory or _Ids(random.Random(self.rng.getrandbits(64)))
+        self._ids = id_factory or UuidFactory(random.Random(self.rng.getrandbits(64)))
         if isinstance(store, str):
             from engine.store import open_store
 
@@ -606,7 +503,10 @@ class Engine:
             guard=self.guard,
             region=region,
             # Executors mark what a durable execution creates, to recognize it after a crash.
-            executor_options={**(executor_options or {}), **({"durable_store": True} if self._durable else {})},
+            executor_options={
+                **(executor_options or {}),
+                **({"durable_store": True} if self._durable else {}),
+            },
             resource_options=dict(resource_options or {}),
             state_options=dict(state_options or {}),
             on_transition=store.save if store is not None else None,
@@ -617,7 +517,7 @@ class Engine:
             task_tokens=self.task_tokens,
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
-        self._tasks: _OwnedTasks | None = None
+        self._tasks: OwnedTasks | None = None
         self._cleaner_cache: tuple[int, list[ExecutionCleaner]] | None = None
         # (state machine ARN, name) -> start time, oldest first: names given by callers,
         # kept for AWS's 90-day uniqueness rule and bounded by name_memory.
@@ -632,7 +532,7 @@ class Engine:
         if self.store is not None:
             await self.store.open()
         self._suspending = self._config.suspending = False
-        self._tasks = _OwnedTasks()
+        self._tasks = OwnedTasks(log)
         if self._durable and self._resume_on_entry:
             await self.resume_stored()
         return self
@@ -826,7 +726,9 @@ class Engine:
             raise InvalidMockConfig(
                 [
                     Problem(
-                        "", "DURABLE_STORE", "test cases run on an engine without a durable store (mocks are not stored)"
+                        "",
+                        "DURABLE_STORE",
+                        "test cases run on an engine without a durable store (mocks are not stored)",
                     )
                 ]
             )
@@ -964,7 +866,9 @@ class Engine:
         )
         if record_start:
             record.history.append(
-                "ExecutionStarted", self.clock.timestamp(), {"input": record.input, "roleArn": record.role_arn}
+                "ExecutionStarted",
+                self.clock.timestamp(),
+                {"input": record.input, "roleArn": record.role_arn},
             )
         return machine, record
 
@@ -1022,7 +926,12 @@ class Engine:
         names[key] = now
 
     def _launch(
-        self, machine: StateMachine, record: ExecutionRecord, *, started: bool, mocks: MockSession | None = None
+        self,
+        machine: StateMachine,
+        record: ExecutionRecord,
+        *,
+        started: bool,
+        mocks: MockSession | None = None,
     ) -> Execution:
         assert self._tasks is not None
         # A duck-typed stand-in for random.Random (see LazyRandom).
