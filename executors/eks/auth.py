@@ -2,7 +2,8 @@
 
 Three things live here, each shared by every execution of an engine:
 
-* ``TokenProvider`` — the EKS bearer token Kubernetes expects (spec §10.1):
+* ``BearerTokens`` — what the executors ask of a token source (the protocol
+  tests fake), and ``TokenProvider``, its implementation: the EKS bearer token Kubernetes expects (spec §10.1):
   ``k8s-aws-v1.`` + unpadded base64url of a presigned STS GetCallerIdentity
   URL whose signed headers include ``x-k8s-aws-id: <cluster>``. The URL is
   presigned by botocore through a long-lived STS client (the aws-cli
@@ -33,7 +34,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 import aioboto3
@@ -102,6 +103,30 @@ class _CachedToken:
 
     def __repr__(self) -> str:
         return f"_CachedToken(value=<redacted>, minted_at={self.minted_at!r})"
+
+
+class BearerTokens(Protocol):
+    """A source of EKS bearer tokens, one per cluster name.
+
+    ``TokenProvider`` is the real one; tests hand the executors a fixed token
+    through the same four methods.
+    """
+
+    async def token(self, cluster_name: str) -> str:
+        """A token for ``cluster_name``, minted or cached."""
+        ...
+
+    def cached(self, cluster_name: str) -> str | None:
+        """The token ``token`` would return without an await, or None."""
+        ...
+
+    def forget(self, cluster_name: str) -> None:
+        """Drop what is cached for ``cluster_name`` (after a 401)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the source holds."""
+        ...
 
 
 class TokenProvider:
@@ -463,6 +488,7 @@ class KubeConnections:
 __all__ = [
     "K8S_AWS_ID_HEADER",
     "TOKEN_PREFIX",
+    "BearerTokens",
     "InvalidCertificateAuthority",
     "KubeConnections",
     "RequestSlots",

@@ -36,7 +36,7 @@ import anyio.abc
 from botocore.config import Config
 
 from executors.eks import redact
-from executors.eks.auth import KubeConnections, TokenProvider
+from executors.eks.auth import BearerTokens, KubeConnections, TokenProvider
 from executors.eks.cleanup import CleanupLedger
 from executors.eks.errors import eks_api_errors
 from executors.eks.ratelimit import RateLimits
@@ -133,7 +133,7 @@ class EksServices:
 
     session: aioboto3.Session
     region: str | None
-    tokens: TokenProvider
+    tokens: BearerTokens
     connections: KubeConnections
     rate_limits: RateLimits = field(default_factory=RateLimits)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
