@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aioboto3
 import anyio
 import pytest
 import trustme
 
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
-from executors.eks.auth import KubeConnections
 from executors.eks.call import eks_call
 from executors.eks.services import EksServices
-from sim.kube import KubeSimulator
+from tests.support.eks import DEFAULT_TOKEN, StaticTokens
 
-TOKEN = "tok"
+TOKEN = DEFAULT_TOKEN
 UNAUTHORIZED_CAUSE = {
     "ResponseBody": {
         "kind": "Status",
@@ -35,48 +32,9 @@ UNAUTHORIZED_CAUSE = {
 }
 
 
-class StaticTokens:
-    """A TokenProvider stand-in handing out one fixed token."""
-
-    def __init__(self, token: str = TOKEN) -> None:
-        self.value = token
-
-    async def token(self, cluster_name: str) -> str:
-        return self.value
-
-    def cached(self, cluster_name: str) -> str | None:
-        return None  # always through token(), so the tests see every request ask
-
-    def forget(self, cluster_name: str) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
-
-
 CTX = ExecutorContext(
     execution_arn="arn:exec", execution_name="run", state_machine_arn="arn:sm", state_name="Call"
 )
-
-
-@pytest.fixture
-async def kube() -> AsyncIterator[Any]:
-    async with KubeSimulator(static_tokens={TOKEN: "admin"}) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def services() -> AsyncIterator[EksServices]:
-    svc = EksServices(
-        session=aioboto3.Session(),
-        region="us-east-1",
-        tokens=StaticTokens(),  # type: ignore[arg-type]
-        connections=KubeConnections(),
-    )
-    try:
-        yield svc
-    finally:
-        await svc.connections.aclose()
 
 
 def call(kube: Any, method: str, path: str, **extra: Any) -> ExecutorCall:
@@ -139,9 +97,9 @@ async def test_a_missing_job_is_eks_404_with_the_documented_cause_shape(
 
 
 async def test_an_unauthorized_token_is_eks_401_exactly_as_the_docs_show(
-    kube: Any, services: EksServices
+    kube: Any, services: EksServices, tokens: StaticTokens
 ) -> None:
-    services.tokens.value = "k8s-aws-v1.bm90LW1hcHBlZA"  # type: ignore[attr-defined]
+    tokens.value = "k8s-aws-v1.bm90LW1hcHBlZA"
     with pytest.raises(StatesError) as caught:
         await eks_call(call(kube, "GET", "/api/v1/namespaces/default/pods"), CTX, services)
     assert caught.value.error == "EKS.401"

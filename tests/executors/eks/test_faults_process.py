@@ -29,7 +29,7 @@ from executors.eks import EksExecutor, register
 from executors.eks.call import eks_call
 from executors.eks.services import EksServices
 from sim.kube.process import KubeProcess
-from tests.executors.eks.test_watch import TOKEN, make_services, manifest, until
+from tests.executors.eks.test_watch import TOKEN, manifest, until
 
 pytestmark = pytest.mark.slow
 
@@ -40,15 +40,6 @@ RUN_LIMIT_SECONDS = 120.0
 async def kube_process() -> AsyncIterator[KubeProcess]:
     async with KubeProcess(TOKEN) as process:
         yield process
-
-
-@pytest.fixture
-async def services() -> AsyncIterator[EksServices]:
-    svc = make_services()
-    try:
-        yield svc
-    finally:
-        await svc.aclose()
 
 
 def machine(kube: KubeProcess, *, state: str = "Run", logs: bool = False) -> dict[str, Any]:

@@ -12,16 +12,15 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import aioboto3
 import anyio
 import pytest
 import trustme
 from aiohttp import web
 
 from engine.errors import StatesError, StatesRuntime
-from executors.eks.auth import KubeConnections
 from executors.eks.kube import KubeClient, check_api_path
 from executors.eks.services import EksServices
+from tests.support.eks import StaticTokens
 
 GOOD_TOKEN = "k8s-aws-v1.c2VjcmV0LXRva2Vu"
 UNAUTHORIZED = {
@@ -35,26 +34,9 @@ UNAUTHORIZED = {
 }
 
 
-class StaticTokens:
-    """A TokenProvider stand-in: one fixed token, remembers what was forgotten."""
-
-    def __init__(self, token: str = GOOD_TOKEN) -> None:
-        self.value = token
-        self.forgotten: list[str] = []
-        self.asked: list[str] = []
-
-    async def token(self, cluster_name: str) -> str:
-        self.asked.append(cluster_name)
-        return self.value
-
-    def cached(self, cluster_name: str) -> str | None:
-        return None  # always through token(), so the tests see every request ask
-
-    def forget(self, cluster_name: str) -> None:
-        self.forgotten.append(cluster_name)
-
-    async def aclose(self) -> None:
-        return None
+@pytest.fixture
+def tokens() -> StaticTokens:
+    return StaticTokens(GOOD_TOKEN)
 
 
 @dataclass
@@ -136,26 +118,12 @@ async def server() -> AsyncIterator[FakeServer]:
         await runner.cleanup()
 
 
-@pytest.fixture
-async def services() -> AsyncIterator[EksServices]:
-    svc = EksServices(
-        session=aioboto3.Session(),
-        region="us-east-1",
-        tokens=StaticTokens(),  # type: ignore[arg-type]
-        connections=KubeConnections(),
-    )
-    try:
-        yield svc
-    finally:
-        await svc.connections.aclose()
-
-
 def _client(services: EksServices, server: FakeServer, ca_b64: str | None = None) -> KubeClient:
     return KubeClient(services, "demo", server.url, ca_b64 or server.ca_b64)
 
 
 async def test_request_sends_the_bearer_token_and_returns_the_parsed_body(
-    server: FakeServer, services: EksServices
+    server: FakeServer, services: EksServices, tokens: StaticTokens
 ) -> None:
     server.recorder.answers[("GET", "/api/v1/namespaces/default/pods")] = lambda request, body: (
         web.json_response({"kind": "PodList", "items": []})
@@ -168,7 +136,7 @@ async def test_request_sends_the_bearer_token_and_returns_the_parsed_body(
     seen = server.recorder.seen[-1]
     assert seen.headers["Authorization"] == f"Bearer {GOOD_TOKEN}"
     assert seen.query == [("labelSelector", "job-name=pi"), ("x", "1"), ("x", "2")]
-    assert services.tokens.asked == ["demo"]  # type: ignore[attr-defined]
+    assert tokens.asked == ["demo"]
 
 
 async def test_a_non_2xx_answer_becomes_eks_status_with_the_documented_cause(
@@ -184,9 +152,9 @@ async def test_a_non_2xx_answer_becomes_eks_status_with_the_documented_cause(
 
 
 async def test_an_unmapped_token_fails_with_eks_401_exactly_as_documented_and_is_forgotten(
-    server: FakeServer, services: EksServices
+    server: FakeServer, services: EksServices, tokens: StaticTokens
 ) -> None:
-    services.tokens.value = "k8s-aws-v1.d3Jvbmc"  # type: ignore[attr-defined]
+    tokens.value = "k8s-aws-v1.d3Jvbmc"
     with pytest.raises(StatesError) as caught:
         await _client(services, server).request("GET", "/api/v1/namespaces")
     assert caught.value.error == "EKS.401"
@@ -197,8 +165,8 @@ async def test_an_unmapped_token_fails_with_eks_401_exactly_as_documented_and_is
     }
     assert "k8s-aws-v1" not in (caught.value.cause or "")
     # The first 401 renews the token and sends again; the second is the answer.
-    assert services.tokens.forgotten == ["demo", "demo"]  # type: ignore[attr-defined]
-    assert services.tokens.asked == ["demo", "demo"]  # type: ignore[attr-defined]
+    assert tokens.forgotten == ["demo", "demo"]
+    assert tokens.asked == ["demo", "demo"]
     assert [seen.raw_path for seen in server.recorder.seen] == ["/api/v1/namespaces"] * 2
 
 

@@ -9,46 +9,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import aioboto3
 import anyio
 import pytest
 
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
-from executors.eks.auth import KubeConnections
 from executors.eks.kube import KubeClient
 from executors.eks.run_job import job_outcome, run_job
 from executors.eks.services import EksServices
 from sim.faults import FaultConfig
-from sim.kube import KubeSimulator
+from tests.support.eks import DEFAULT_TOKEN, StaticTokens
 
-TOKEN = "tok"
+TOKEN = DEFAULT_TOKEN
 SECONDS = "sim.statewright.io/seconds"
 EXIT_CODE = "sim.statewright.io/exit-code"
 LOG = "sim.statewright.io/log"
-
-
-class StaticTokens:
-    """A TokenProvider stand-in handing out one fixed token."""
-
-    def __init__(self, token: str = TOKEN) -> None:
-        self.value = token
-
-    async def token(self, cluster_name: str) -> str:
-        return self.value
-
-    def cached(self, cluster_name: str) -> str | None:
-        return None  # always through token(), so the tests see every request ask
-
-    def forget(self, cluster_name: str) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
 
 
 @dataclass
@@ -74,26 +52,6 @@ class Recorded:
             emit=lambda kind, details: self.events.append((kind, dict(details))),
             heartbeat=beat,
         )
-
-
-@pytest.fixture
-async def kube() -> AsyncIterator[Any]:
-    async with KubeSimulator(static_tokens={TOKEN: "admin"}) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def services() -> AsyncIterator[EksServices]:
-    svc = EksServices(
-        session=aioboto3.Session(),
-        region="us-east-1",
-        tokens=StaticTokens(),  # type: ignore[arg-type]
-        connections=KubeConnections(),
-    )
-    try:
-        yield svc
-    finally:
-        await svc.connections.aclose()
 
 
 def job(
@@ -280,8 +238,10 @@ async def test_a_resumed_task_waits_for_its_job_instead_of_creating_it_again(
     assert again.events == [] and again.handles == []
 
 
-async def test_an_unauthorized_token_fails_with_eks_401(kube: Any, services: EksServices) -> None:
-    services.tokens.value = "not-mapped"  # type: ignore[attr-defined]
+async def test_an_unauthorized_token_fails_with_eks_401(
+    kube: Any, services: EksServices, tokens: StaticTokens
+) -> None:
+    tokens.value = "not-mapped"
     with pytest.raises(StatesError) as caught:
         await run_job(call(params(kube, job("nope"))), Recorded().context(), services)
     assert caught.value.error == "EKS.401"

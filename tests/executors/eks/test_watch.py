@@ -11,7 +11,6 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aioboto3
 import anyio
 import orjson
 import pytest
@@ -22,7 +21,6 @@ from engine import Engine, ExecutorRegistry
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from executors.eks import EksExecutor, batching, register
-from executors.eks.auth import KubeConnections
 from executors.eks.kube import KubeClient
 from executors.eks.polling import (
     CONTROL_PLANE_DEFAULT_POLICY,
@@ -36,27 +34,12 @@ from executors.eks.ratelimit import RetryRule
 from executors.eks.run_job import JobRef, job_outcome, run_job, wait_for_job
 from executors.eks.services import EksServices
 from sim.kube import KubeSimulator
+from tests.support.eks import DEFAULT_TOKEN, StaticTokens, services_with
 
-TOKEN = "tok"
+TOKEN = DEFAULT_TOKEN
 SECONDS = "sim.statewright.io/seconds"
 EXIT_CODE = "sim.statewright.io/exit-code"
 JOBS_PATH = "/apis/batch/v1/namespaces/default/jobs"
-
-
-class StaticTokens:
-    """A TokenProvider stand-in handing out one fixed token."""
-
-    async def token(self, cluster_name: str) -> str:
-        return TOKEN
-
-    def cached(self, cluster_name: str) -> str | None:
-        return None  # always through token(), so the tests see every request ask
-
-    def forget(self, cluster_name: str) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:
@@ -113,24 +96,6 @@ class CountingKube(KubeSimulator):
 async def kube() -> AsyncIterator[CountingKube]:
     async with CountingKube(static_tokens={TOKEN: "admin"}) as simulator:
         yield simulator
-
-
-def make_services() -> EksServices:
-    return EksServices(
-        session=aioboto3.Session(),
-        region="us-east-1",
-        tokens=StaticTokens(),  # type: ignore[arg-type]
-        connections=KubeConnections(),
-    )
-
-
-@pytest.fixture
-async def services() -> AsyncIterator[EksServices]:
-    svc = make_services()
-    try:
-        yield svc
-    finally:
-        await svc.aclose()
 
 
 def client_for(kube: KubeSimulator, services: EksServices, **kwargs: Any) -> KubeClient:
@@ -424,7 +389,7 @@ async def test_a_waiter_with_heartbeat_seconds_heartbeats_while_the_watch_is_hea
 async def test_closing_the_services_fails_waiting_executions_instead_of_leaving_them_hanging(
     kube: CountingKube,
 ) -> None:
-    services = make_services()
+    services = services_with(StaticTokens())
     client = client_for(kube, services)
     ref = await create(client, "forever", seconds=3600)
     errors: list[StatesError] = []
@@ -458,7 +423,7 @@ async def test_run_job_sync_waits_on_the_shared_watch_by_default(kube: CountingK
 
 
 async def test_waiting_after_the_services_closed_fails_at_once(kube: CountingKube) -> None:
-    services = make_services()
+    services = services_with(StaticTokens())
     client = client_for(kube, services)
     ref = await create(client, "late", seconds=3600)
     await services.aclose()
