@@ -179,7 +179,26 @@ class ExceedToleratedFailureThreshold(StatesError):
 
 
 class DataLimitExceeded(StatesError):
+    """A payload over the size limit; ``engine.size_guard`` raises it and words its cause.
+
+    Attributes:
+        size: the payload's size in bytes, when known.
+        limit: the limit it exceeded, when known.
+    """
+
     default_error = DATA_LIMIT_EXCEEDED
+
+    def __init__(
+        self,
+        error: str | None = None,
+        cause: str | None = None,
+        *,
+        size: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        super().__init__(error, cause)
+        self.size = size
+        self.limit = limit
 
 
 class Permissions(StatesError):
@@ -187,4 +206,13 @@ class Permissions(StatesError):
 
 
 class QueryEvaluationError(StatesError):
+    """A JSONata expression failed.
+
+    Attributes:
+        evaluation_recorded: its ``EvaluationFailed`` event is in the history
+            already (a Map records it before ``MapStateFailed``), so the state
+            loop must not record it again.
+    """
+
     default_error = QUERY_EVALUATION_ERROR
+    evaluation_recorded: bool = False

@@ -25,7 +25,9 @@ _STRING_FIELDS: Final = frozenset({"input", "output", "parameters"})
 MAX_EVENTS: Final = 25_000
 """AWS's hard quota on a Standard execution's history."""
 
-_CLOSING: Final = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+_CLOSING: Final = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+)
 
 
 class HistoryLimitReached(Exception):
@@ -155,10 +157,11 @@ class History:
         # when events are not kept); None: no limit (Express executions, detached children).
         self._last = limit - 1 if limit is not None else None
 
-    def _full(self, event_type: str) -> None:
+    @staticmethod
+    def _full(event_type: str, last: int) -> None:
         if event_type not in _CLOSING:
             raise HistoryLimitReached(
-                f"The execution reached the maximum number of history events ({self._last + 1})."  # type: ignore[operator]
+                f"The execution reached the maximum number of history events ({last + 1})."
             )
 
     @property
@@ -201,7 +204,10 @@ class History:
     def decode(first_id: int, data: bytes | str) -> list[HistoryEvent]:
         """The events ``encode_after`` encoded (ids from ``first_id``)."""
         rows = orjson.loads(data)
-        return [History._event(first_id - 1 + i, (row[0], row[1], row[2], row[3], row[4])) for i, row in enumerate(rows)]
+        return [
+            History._event(first_id - 1 + i, (row[0], row[1], row[2], row[3], row[4]))
+            for i, row in enumerate(rows)
+        ]
 
     @classmethod
     def from_events(cls, events: list[HistoryEvent], *, enabled: bool = True) -> History:
@@ -224,8 +230,9 @@ class History:
         ``previous`` defaults to the last event's id: AWS chains each event to
         the one that caused it, which for a sequential execution is the last.
         """
-        if self._last is not None and self._count >= self._last:
-            self._full(event_type)
+        last = self._last
+        if last is not None and self._count >= last:
+            self._full(event_type, last)
         self._count += 1
         if self.enabled:
             if details is not None:
@@ -235,8 +242,9 @@ class History:
 
     def state_event(self, event_type: str, timestamp: float, name: str, value: JSON) -> int:
         """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output)."""
-        if self._last is not None and self._count >= self._last:
-            self._full(event_type)
+        last = self._last
+        if last is not None and self._count >= last:
+            self._full(event_type, last)
         self._count += 1
         if self.enabled:
             self._rows.append((event_type, timestamp, name, value, None))

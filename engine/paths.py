@@ -702,9 +702,8 @@ class _FilterParser:
             p.name_stop = saved
         if any(isinstance(s, _Func) for s in segments):
             raise p.fail("functions are not supported in filters")
-        definite = all(isinstance(s, _Key | _Index) for s in segments)
-        if definite:
-            steps = tuple(s.name if isinstance(s, _Key) else s.index for s in segments)  # type: ignore[union-attr]
+        steps = _reference_steps(segments)
+        if steps is not None:
 
             def definite_operand(node: JSON, root: JSON) -> JSON:
                 cur = node if relative else root
@@ -750,9 +749,22 @@ def _step(node: JSON, step: Step) -> JSON:
 # --------------------------------------------------------------------------- building evaluators
 
 
+def _reference_steps(segments: list[_Segment]) -> tuple[Step, ...] | None:
+    """The keys and indices of a path made only of them (a Reference Path), else None."""
+    steps: list[Step] = []
+    for seg in segments:
+        if isinstance(seg, _Key):
+            steps.append(seg.name)
+        elif isinstance(seg, _Index):
+            steps.append(seg.index)
+        else:
+            return None
+    return tuple(steps)
+
+
 def _build(text: str, root: Root, variable: str | None, segments: list[_Segment]) -> Path:
-    if all(isinstance(s, _Key | _Index) for s in segments):
-        steps = tuple(s.name if isinstance(s, _Key) else s.index for s in segments)  # type: ignore[union-attr]
+    steps = _reference_steps(segments)
+    if steps is not None:
         getter = _reference_getter(text, root, variable, steps, segments)
         return Path(text, True, True, root, variable, steps, getter)
     if any(isinstance(s, _Func) for s in segments):

@@ -21,6 +21,12 @@ def payload_size(value: JSON) -> int:
     return len(dumps(value))
 
 
+def limit_cause(what: str, *args: object) -> str:
+    """AWS's cause for a payload over the limit; ``what`` names the payload (see ``SizeGuard.check``)."""
+    text = what % args if args else what
+    return f"{text} with a size exceeding the maximum number of bytes service limit."
+
+
 class SizeGuard:
     """Checks payload sizes against one configurable limit.
 
@@ -51,13 +57,7 @@ class SizeGuard:
         if size > limit:
             # AWS's wording, exactly (conformance start_large_input); the size
             # itself goes in the exception's attributes and the history event.
-            text = what % args if args else what
-            err = DataLimitExceeded(
-                cause=f"{text} with a size exceeding the maximum number of bytes service limit."
-            )
-            err.size = size  # type: ignore[attr-defined]
-            err.limit = limit  # type: ignore[attr-defined]
-            raise err
+            raise DataLimitExceeded(cause=limit_cause(what, *args), size=size, limit=limit)
 
     def over(self, value: JSON) -> int | None:
         """The size of ``value`` when it is over the limit, else None."""

@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from engine.definition.expressions import Evaluator, JsonataField, JsonataValue, Selector
 from engine.jsonvalue import JSON
+from engine.paths import Path
 from engine.scope import Scope
 
 JSONPATH: Final = "JSONPath"
@@ -24,9 +26,6 @@ QueryLanguage = Literal["JSONPath", "JSONata"]
 _TYPES: Final = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
 _ENTERED: Final = {t: f"{t}StateEntered" for t in _TYPES}
 _EXITED: Final = {t: f"{t}StateExited" for t in _TYPES}
-
-Evaluator = Callable[[Scope], JSON]
-"""A compiled JSONPath-side expression: path, intrinsic or payload template."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ class CompiledValue:
 
     field: str
     evaluate: Evaluator | None = None
-    jsonata: object | None = None  # engine.jsonata.JsonataTemplate; kept opaque to avoid an import cycle
+    jsonata: JsonataValue | None = None
     constant: bool = False
 
 
@@ -62,7 +61,7 @@ class Catcher:
 
     error_equals: tuple[str, ...]
     next: str
-    result_path: object | None = None  # engine.paths.Path, or None for ResultPath null (discard)
+    result_path: Path | None = None  # None: ResultPath null (discard)
     result_path_set: bool = False  # ResultPath given explicitly (null means discard)
     output: CompiledValue | None = None
     assign: CompiledValue | None = None
@@ -76,7 +75,7 @@ class ChoiceRule:
     next: str | None = None
     assign: CompiledValue | None = None
     output: CompiledValue | None = None
-    jsonata_condition: object | None = None  # engine.jsonata.JsonataExpression for JSONata rules
+    jsonata_condition: JsonataField | None = None  # JSONata rules
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,9 +88,9 @@ class State:
     next: str | None = None
     end: bool = False
     comment: str | None = None
-    input_path: object | None = None  # engine.paths.Path or None ($ by default; null → {})
+    input_path: Selector | None = None  # None: $ by default (null → {}, see input_path_null)
     input_path_null: bool = False
-    output_path: object | None = None
+    output_path: Selector | None = None
     output_path_null: bool = False
     assign: CompiledValue | None = None
     output: CompiledValue | None = None  # JSONata Output
@@ -113,7 +112,7 @@ class PassState(State):
     parameters: CompiledValue | None = None
     result: JSON = None
     has_result: bool = False
-    result_path: object | None = None
+    result_path: Path | None = None
     result_path_null: bool = False
     simple: bool = False  # JSONPath, no InputPath/OutputPath/Assign/$$: the interpreter's fast path
 
@@ -123,16 +122,16 @@ class TaskState(State):
     resource: str
     parameters: CompiledValue | None = None  # Parameters (JSONPath) or Arguments (JSONata)
     result_selector: CompiledValue | None = None
-    result_path: object | None = None
+    result_path: Path | None = None
     result_path_null: bool = False
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
     timeout_seconds: float | None = None
-    timeout_seconds_path: object | None = None
-    timeout_jsonata: object | None = None
+    timeout_seconds_path: Selector | None = None
+    timeout_jsonata: JsonataField | None = None
     heartbeat_seconds: float | None = None
-    heartbeat_seconds_path: object | None = None
-    heartbeat_jsonata: object | None = None
+    heartbeat_seconds_path: Selector | None = None
+    heartbeat_jsonata: JsonataField | None = None
     credentials: CompiledValue | None = None
 
 
@@ -145,11 +144,11 @@ class ChoiceState(State):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaitState(State):
     seconds: float | None = None
-    seconds_path: object | None = None
+    seconds_path: Selector | None = None
     timestamp: str | None = None
-    timestamp_path: object | None = None
-    seconds_jsonata: object | None = None
-    timestamp_jsonata: object | None = None
+    timestamp_path: Selector | None = None
+    seconds_jsonata: JsonataField | None = None
+    timestamp_jsonata: JsonataField | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,8 +164,8 @@ class FailState(State):
     cause_path: Evaluator | None = None
     error_path_text: str | None = None
     cause_path_text: str | None = None
-    error_jsonata: object | None = None
-    cause_jsonata: object | None = None
+    error_jsonata: JsonataField | None = None
+    cause_jsonata: JsonataField | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,7 +173,7 @@ class ParallelState(State):
     branches: tuple[StateMachine, ...] = ()
     parameters: CompiledValue | None = None
     result_selector: CompiledValue | None = None
-    result_path: object | None = None
+    result_path: Path | None = None
     result_path_null: bool = False
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
@@ -189,11 +188,11 @@ class ItemBatcher:
     """
 
     max_items: int | None = None
-    max_items_path: object | None = None
-    max_items_jsonata: object | None = None
+    max_items_path: Selector | None = None
+    max_items_jsonata: JsonataField | None = None
     max_bytes: int | None = None
-    max_bytes_path: object | None = None
-    max_bytes_jsonata: object | None = None
+    max_bytes_path: Selector | None = None
+    max_bytes_jsonata: JsonataField | None = None
     batch_input: CompiledValue | None = None
 
 
@@ -201,19 +200,19 @@ class ItemBatcher:
 class MapState(State):
     processor: StateMachine
     distributed: bool = False
-    items_path: object | None = None
+    items_path: Selector | None = None
     items: CompiledValue | None = None  # JSONata Items
     item_selector: CompiledValue | None = None
     result_selector: CompiledValue | None = None
-    result_path: object | None = None
+    result_path: Path | None = None
     result_path_null: bool = False
     max_concurrency: int = 0
-    max_concurrency_path: object | None = None
-    max_concurrency_jsonata: object | None = None
+    max_concurrency_path: Selector | None = None
+    max_concurrency_jsonata: JsonataField | None = None
     tolerated_failure_count: int | None = None
-    tolerated_failure_count_path: object | None = None
+    tolerated_failure_count_path: Selector | None = None
     tolerated_failure_percentage: float | None = None
-    tolerated_failure_percentage_path: object | None = None
+    tolerated_failure_percentage_path: Selector | None = None
     label: str | None = None
     item_batcher: ItemBatcher | None = None
     retry: tuple[Retrier, ...] = ()

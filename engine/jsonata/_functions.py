@@ -100,14 +100,10 @@ def java_random_double(seed: int) -> float:
     return ((high << 27) + low) * _DOUBLE_UNIT
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _integer_argument(function: str, position: int, value: object) -> int:
-    if not _is_number(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise FunctionError(f"Argument {position} of function ${function} must be a number")
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     if not math.isfinite(number):
         raise FunctionError(f"Argument {position} of function ${function} must be a finite number")
     # AWS rounds non-integer arguments of its integer parameters down.

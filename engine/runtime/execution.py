@@ -475,8 +475,8 @@ class Interpreter:
                         f"An error occurred while executing the state '{state.name}' "
                         f"(entered at the event id #{pos.entered_event_id}). {err.cause}"
                     )
-                if err.error == "States.QueryEvaluationError" and not getattr(
-                    err, "evaluation_recorded", False
+                if err.error == "States.QueryEvaluationError" and not (
+                    isinstance(err, QueryEvaluationError) and err.evaluation_recorded
                 ):
                     # AWS records the failed JSONata evaluation as its own event.
                     self.event(
@@ -646,7 +646,7 @@ class Interpreter:
                 out = result
             else:
                 try:
-                    out = set_path(raw, path, result)  # type: ignore[arg-type]
+                    out = set_path(raw, path, result)
                 except PathSetError:
                     out = self.result_path(state, raw, result)
             limit = self.guard.limit
@@ -731,7 +731,7 @@ class Interpreter:
                     ok = self.jsonata_expr(rule.jsonata_condition, "Condition", b)
                     if not isinstance(ok, bool):
                         raise QueryEvaluationError(
-                            cause=f"The JSONata expression '{rule.jsonata_condition.text}' specified for the field "  # type: ignore[attr-defined]
+                            cause=f"The JSONata expression '{rule.jsonata_condition.text}' specified for the field "
                             f"'Condition' returned an unexpected result type. Expected 'boolean', but was "
                             f"'{_jtype(ok)}' for value: {dumps_str(ok)}"
                         ).scoped()
@@ -786,7 +786,7 @@ class Interpreter:
                 v = self.jsonata_expr(state.seconds_jsonata, "Seconds", b)
                 if not _is_wait_seconds(v):
                     raise QueryEvaluationError(
-                        cause=f"The JSONata expression '{state.seconds_jsonata.text}' specified for the field 'Seconds' "  # type: ignore[attr-defined]
+                        cause=f"The JSONata expression '{state.seconds_jsonata.text}' specified for the field 'Seconds' "
                         f"returned an unexpected result type. Expected 'integer', but was '{_jtype(v)}' for value: {dumps_str(v)}"
                     ).scoped()
                 seconds = float(v)
@@ -1035,7 +1035,9 @@ class Interpreter:
             if timeout is not None or heartbeat is not None
             else None
         )
-        hooks = _TaskHooks(self, pos, details["resourceType"], details["resource"], scope, deadline, heartbeat)
+        hooks = _TaskHooks(
+            self, pos, details["resourceType"], details["resource"], scope, deadline, heartbeat
+        )
         ctx = ExecutorContext(
             execution_arn=self.record.execution_arn,
             execution_name=self.record.name,
@@ -1122,7 +1124,9 @@ class Interpreter:
             check_value(result)
         except NotJSON as exc:
             # NaN, Infinity or a Python object from an executor: no service can return that.
-            bad = StatesRuntime(cause=f"The state/task '{state.name}' returned a result that is not JSON: {exc}")
+            bad = StatesRuntime(
+                cause=f"The state/task '{state.name}' returned a result that is not JSON: {exc}"
+            )
             self.event(
                 "TaskFailed",
                 {
@@ -1201,7 +1205,7 @@ class Interpreter:
                     out = raw
                 else:
                     try:
-                        out = set_path(raw, c.result_path, error_output)  # type: ignore[arg-type]
+                        out = set_path(raw, c.result_path, error_output)
                     except PathSetError:
                         return None
                 self.apply_assign(updates, variables, state.name)
@@ -1222,18 +1226,25 @@ class Interpreter:
             self.event(
                 "EvaluationFailed", {"error": err.error, "cause": err.cause or "", "state": state.name}
             )
-            err.evaluation_recorded = True  # type: ignore[attr-defined]
+            err.evaluation_recorded = True
             self.event("MapStateFailed")
             raise
         return await self._map_run(state, pos, variables, items, effective, max_conc, scope)
 
     def _batches(
-        self, state: MapState, pos: Position, variables: MutableMapping[str, JSON], items: list[JSON], effective: JSON
+        self,
+        state: MapState,
+        pos: Position,
+        variables: MutableMapping[str, JSON],
+        items: list[JSON],
+        effective: JSON,
     ) -> list[JSON]:
         """ItemBatcher: each item through ItemSelector, then grouped; a child's input is ``{"Items": [...]}``."""
         batcher = state.item_batcher
         assert batcher is not None
-        selected = [self._select_item(state, pos, variables, effective, i, item) for i, item in enumerate(items)]
+        selected = [
+            self._select_item(state, pos, variables, effective, i, item) for i, item in enumerate(items)
+        ]
         max_items, max_bytes = batcher.max_items, batcher.max_bytes
         batch_input: JSON = None
         if state.query_language == JSONATA:
@@ -1256,7 +1267,13 @@ class Interpreter:
         return _group(selected, max_items, max_bytes, batch_input, batcher.batch_input is not None)
 
     def _select_item(
-        self, state: MapState, pos: Position, variables: MutableMapping[str, JSON], effective: JSON, index: int, item: JSON
+        self,
+        state: MapState,
+        pos: Position,
+        variables: MutableMapping[str, JSON],
+        effective: JSON,
+        index: int,
+        item: JSON,
     ) -> JSON:
         if state.item_selector is None:
             return item
@@ -1643,9 +1660,7 @@ def _token_submitted(pos: Position) -> bool:
     """Whether the current attempt already handed its task token over (its handle holds it)."""
     handle = pos.handle
     return (
-        pos.task_token is not None
-        and isinstance(handle, dict)
-        and handle.get("taskToken") == pos.task_token
+        pos.task_token is not None and isinstance(handle, dict) and handle.get("taskToken") == pos.task_token
     )
 
 
