@@ -26,7 +26,6 @@ import orjson
 import yaml
 from aiohttp import web
 
-from sim.kube import discovery, tables
 from sim.kube.auth import Attributes, Authenticator, Authorizer, UserInfo
 from sim.kube.errors import (
     UNAUTHORIZED_BODY,
@@ -38,13 +37,14 @@ from sim.kube.errors import (
     status_object,
     too_large_resource_version,
 )
+from sim.kube.kubectl import discovery, tables
+from sim.kube.kubectl.protobuf import decode_object
+from sim.kube.kubectl.tables import wants_table
 from sim.kube.kubelet import Kubelet
-from sim.kube.protobuf import decode_object
 from sim.kube.registry import Registry
 from sim.kube.resources import ResourceInfo
 from sim.kube.selectors import FieldSelector, parse_field_selector, parse_label_selector
 from sim.kube.store import Entry, Event, Watcher, decode_continue, encode_continue
-from sim.kube.tables import wants_table
 
 logger = logging.getLogger(__name__)
 JSON_HEADERS: Final = {"Content-Type": "application/json"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kube_support import Request
 
-from sim.kube.protobuf import MAGIC, decode_object
+from sim.kube.kubectl.protobuf import MAGIC, decode_object
 
 
 def field(number: int, payload: bytes) -> bytes:
