@@ -19,7 +19,7 @@ import base64
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -335,12 +335,12 @@ class Store:
         start_after: Key | None = None,
     ) -> Iterator[Entry]:
         """Matching entries in storage order, after ``start_after`` when paging."""
-        candidates: Iterable[Key] | None = None
+        candidates: Collection[Key] | None = None
         for requirement in labels.requirements:
             pair = requirement.equality()
             if pair is not None:
                 indexed = table.by_label.get(pair, set())
-                if candidates is None or len(indexed) < len(candidates):  # type: ignore[arg-type]
+                if candidates is None or len(indexed) < len(candidates):
                     candidates = indexed
         name = fields.name()
         if name is not None and namespace is not None:
