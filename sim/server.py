@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Final, Self, cast
 
@@ -197,8 +197,10 @@ class SimServer:
         """Replace the fault configuration (None turns injection off); the random stream restarts."""
         self._injector = FaultInjector(faults) if faults is not None else None
 
-    def _with_faults(self, handler: Handler) -> Handler:
-        async def serve(request: web.Request) -> web.StreamResponse:
+    def _with_faults(self, handler: Handler) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.BaseRequest) -> web.StreamResponse:
+            if not isinstance(request, web.Request):
+                raise TypeError("the low-level server must be built with start()'s request factory")
             if self._injector is None:
                 return await handler(request)
             return await self._fault_middleware(request, handler)
@@ -247,13 +249,14 @@ class SimServer:
         if handler is not None:
             limit = self.max_body_bytes
 
-            def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
-                return web.BaseRequest(
+            def make_request(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.Request:
+                # A full Request (not the low-level BaseRequest), so handlers get what ``Handler`` promises.
+                return web.Request(
                     message, payload, protocol, writer, task, asyncio.get_running_loop(), client_max_size=limit
                 )
 
             server = web.Server(
-                self._with_faults(handler),  # type: ignore[arg-type]
+                self._with_faults(handler),
                 access_log=None,
                 request_factory=make_request,
             )
