@@ -7,6 +7,7 @@ every listed name must really be importable.
 
 from __future__ import annotations
 
+import sys
 import types
 
 import pytest
@@ -138,3 +139,12 @@ def test_every_exported_name_exists(module: types.ModuleType) -> None:
 def test_statewright_re_exports_the_engine_objects_themselves() -> None:
     for name in STATEWRIGHT & ENGINE:
         assert getattr(statewright, name) is getattr(engine, name), name
+
+
+def test_executors_re_exports_the_objects_its_modules_define() -> None:
+    """Each name is the object its home module (``executors.eks`` or below) defines, not a copy or a wrapper."""
+    for name in executors.__all__:
+        value = getattr(executors, name)
+        home = sys.modules[getattr(value, "__module__", "executors.eks")]
+        assert home.__name__.startswith("executors."), (name, home.__name__)
+        assert getattr(home, name) is value, name

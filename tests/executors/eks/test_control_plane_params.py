@@ -339,33 +339,3 @@ def test_the_executor_delegates_kubernetes_parameter_checks() -> None:
             action, IntegrationPattern.REQUEST_RESPONSE, StaticParameters({}, frozenset())
         )
         assert ("ClusterName",) in {p.path for p in found}
-
-
-def test_the_executors_package_exports_exactly_its_public_api() -> None:
-    import executors
-
-    assert sorted(executors.__all__) == [
-        "AwsPollPolicy",
-        "EksExecutor",
-        "EksServices",
-        "ExponentialPollPolicy",
-        "FixedPollPolicy",
-        "KubeConnections",
-        "PollPolicy",
-        "RESOURCE_PATTERNS",
-        "TokenProvider",
-        "TransientEksError",
-        "eks_api_errors",
-        "kube_connection_errors",
-        "kube_http_error",
-        "parse_poll_policy",
-        "policy_for",
-        "poll_policy_names",
-        "poll_until",
-        "register",
-        "register_poll_policy",
-        "ssl_context_for_ca",
-        "task_failed",
-    ]
-    for name in executors.__all__:
-        assert getattr(executors, name) is not None

@@ -119,7 +119,8 @@ async def test_completions_and_parallelism_run_pods_in_waves(api: Request, kube:
 async def test_ttl_seconds_after_finished_deletes_the_job_and_its_pods(
     api: Request, kube: KubeSimulator
 ) -> None:
-    await api("POST", JOBS, json=job_manifest("short", seconds=0.02, ttlSecondsAfterFinished=0))
+    created = await api("POST", JOBS, json=job_manifest("short", seconds=0.02, ttlSecondsAfterFinished=0))
+    assert created.status == 201 and created.json["spec"]["ttlSecondsAfterFinished"] == 0
 
     await wait_for(lambda: not job(kube, "short") and not pods_of(kube, "short"))
 
