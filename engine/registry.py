@@ -140,9 +140,7 @@ class ExecutorRegistry:
             raise UnknownResource(f"no executor is registered for resource {resource!r}")
         if parsed.pattern not in reg.patterns:
             name = parsed.pattern.suffix or "request-response"
-            raise UnknownResource(
-                f"resource {parsed.base!r} does not support the {name} integration pattern"
-            )
+            raise UnknownResource(f"resource {parsed.base!r} does not support the {name} integration pattern")
         return parsed, reg
 
     def __iter__(self) -> Iterator[Registration]:

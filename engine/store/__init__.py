@@ -40,7 +40,9 @@ def open_store(url: str, *, create: bool = True) -> Store:
     if url in ("memory://", "memory:"):
         return InMemoryStore()
     scheme = url.partition(":")[0] if ":" in url else url
-    raise StoreError(f"{url!r}: unknown store (expected sqlite:///PATH, postgresql://USER@HOST:PORT/DB or memory://; not {scheme!r})")
+    raise StoreError(
+        f"{url!r}: unknown store (expected sqlite:///PATH, postgresql://USER@HOST:PORT/DB or memory://; not {scheme!r})"
+    )
 
 
 __all__ = [

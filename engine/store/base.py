@@ -307,7 +307,16 @@ class ExecutionWrite:
     def encoded(self) -> tuple[int, bytes] | None:
         """``(first id, JSON array)`` of the new events, or None when there are none."""
         if self._encoded is None and self._events:
-            rows = [(e.type, e.timestamp, None, dict(e.details) if e.details is not None else None, e.previous_event_id) for e in self._events]
+            rows = [
+                (
+                    e.type,
+                    e.timestamp,
+                    None,
+                    dict(e.details) if e.details is not None else None,
+                    e.previous_event_id,
+                )
+                for e in self._events
+            ]
             self._encoded = (self._events[0].id, orjson.dumps(rows))
         return self._encoded
 

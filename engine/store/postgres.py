@@ -273,7 +273,9 @@ class Target:
             parts = urlsplit(url)
             port = parts.port or 5432
         except ValueError as exc:
-            raise StoreError(f"not a PostgreSQL URL ({exc}): expected postgresql://USER@HOST:PORT/DB") from None
+            raise StoreError(
+                f"not a PostgreSQL URL ({exc}): expected postgresql://USER@HOST:PORT/DB"
+            ) from None
         if parts.scheme not in SCHEMES or not parts.hostname:
             raise StoreError("not a PostgreSQL URL: expected postgresql://USER@HOST:PORT/DB")
         user = unquote(parts.username or "") or os.environ.get("PGUSER", "") or "postgres"
@@ -447,7 +449,9 @@ class PostgresStore(DurableStore):
         self._io_thread.start()
         ready.wait()
         self._io_loop = io_loop
-        self._waiters = ThreadPoolExecutor(max_workers=WAITERS, thread_name_prefix="statewright-postgres-wait")
+        self._waiters = ThreadPoolExecutor(
+            max_workers=WAITERS, thread_name_prefix="statewright-postgres-wait"
+        )
         try:
             await self._call(self._open_io())
         except BaseException:
@@ -721,7 +725,9 @@ class PostgresStore(DurableStore):
         if any(w.create is not None for w in mine):
             await self._register()
         ids = {w.execution_arn: self._owned[w.execution_arn] for w in mine if w.execution_arn in self._owned}
-        conflicts, created, accepted = await self._retrying("committing", lambda conn: self._write(conn, mine, ids))
+        conflicts, created, accepted = await self._retrying(
+            "committing", lambda conn: self._write(conn, mine, ids)
+        )
         for arn, seq in created.items():
             self._owned[arn] = _Owned(seq, 1)
         lost: list[str] = []
@@ -796,7 +802,9 @@ class PostgresStore(DurableStore):
             assert c is not None
             digest = _digest(c.definition)
             definitions[digest] = c.definition
-            machines.setdefault(c.state_machine_arn, (c.state_machine_name, c.type, digest, c.role_arn, c.start_date))
+            machines.setdefault(
+                c.state_machine_arn, (c.state_machine_name, c.type, digest, c.role_arn, c.start_date)
+            )
         hashes = sorted(definitions)
         await conn.execute(
             "INSERT INTO definitions (hash, text) SELECT * FROM unnest($1::text[], $2::text[]) "
@@ -864,7 +872,9 @@ class PostgresStore(DurableStore):
         async def body(conn: asyncpg.Connection) -> None:
             async with conn.transaction():
                 await conn.execute(
-                    "INSERT INTO definitions (hash, text) VALUES ($1, $2) ON CONFLICT DO NOTHING", digest, definition
+                    "INSERT INTO definitions (hash, text) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    digest,
+                    definition,
                 )
                 await conn.execute(
                     "INSERT INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
@@ -935,7 +945,9 @@ class PostgresStore(DurableStore):
                 if seq is None:
                     return False
                 await self._insert_events(conn, [(seq, write)])
-                await conn.execute("UPDATE executions SET event_count = $1 WHERE seq = $2", write.event_count, seq)
+                await conn.execute(
+                    "UPDATE executions SET event_count = $1 WHERE seq = $2", write.event_count, seq
+                )
                 await conn.execute("SELECT pg_notify($1, 'start')", CHANNEL)
                 return True
 
@@ -962,7 +974,9 @@ class PostgresStore(DurableStore):
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:
         row = await self._query(
-            lambda conn: conn.fetchrow(f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = $1", execution_arn)
+            lambda conn: conn.fetchrow(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = $1", execution_arn
+            )
         )
         return self._execution(row) if row is not None else None
 
@@ -1028,7 +1042,9 @@ class PostgresStore(DurableStore):
         try:
             position, variables = state_from_text(row[15])
         except ValueError as exc:
-            raise StoreError(f"store {self.url}: execution {row[1]} has an unreadable position ({exc})") from None
+            raise StoreError(
+                f"store {self.url}: execution {row[1]} has an unreadable position ({exc})"
+            ) from None
         if events is None:
             history = History()
             history.resume_after(row[16])
@@ -1066,7 +1082,8 @@ class PostgresStore(DurableStore):
             if row is None:
                 return None
             events = await conn.fetch(
-                "SELECT first_id, events FROM history_chunks WHERE execution_seq = $1 ORDER BY first_id", row[0]
+                "SELECT first_id, events FROM history_chunks WHERE execution_seq = $1 ORDER BY first_id",
+                row[0],
             )
             return row, list(events)
 
@@ -1112,10 +1129,14 @@ class PostgresStore(DurableStore):
             "SELECT w.id, w.capacity, (SELECT count(*) FROM executions e WHERE e.status = 'RUNNING' "
             "AND e.owner = w.id) AS owned FROM workers w WHERE w.lease_expires > now()"
         )
-        rows = list(await conn.fetch(_CLAIM, self.worker_id, min(room, claimable, self._wanted(running, workers))))
+        rows = list(
+            await conn.fetch(_CLAIM, self.worker_id, min(room, claimable, self._wanted(running, workers)))
+        )
         unknown = sorted({r[18] for r in rows} - set(self._definitions_by_hash))
         if unknown:
-            found = await conn.fetch("SELECT hash, text FROM definitions WHERE hash = ANY($1::text[])", unknown)
+            found = await conn.fetch(
+                "SELECT hash, text FROM definitions WHERE hash = ANY($1::text[])", unknown
+            )
             self._definitions_by_hash.update({h: t for h, t in found})
         return rows
 
@@ -1130,7 +1151,9 @@ class PostgresStore(DurableStore):
         if share > mine:
             return share - mine
         others_have_room = any(
-            w["id"] != self.worker_id and w["owned"] < share and (w["capacity"] is None or w["owned"] < w["capacity"])
+            w["id"] != self.worker_id
+            and w["owned"] < share
+            and (w["capacity"] is None or w["owned"] < w["capacity"])
             for w in workers
         )
         return 0 if others_have_room else running
@@ -1176,4 +1199,6 @@ class PostgresStore(DurableStore):
         return [StopRequest(r[0], r[1], r[2]) for r in rows]
 
     async def drop_stop_request(self, execution_arn: str) -> None:
-        await self._query(lambda conn: conn.execute("DELETE FROM stop_requests WHERE arn = $1", execution_arn))
+        await self._query(
+            lambda conn: conn.execute("DELETE FROM stop_requests WHERE arn = $1", execution_arn)
+        )

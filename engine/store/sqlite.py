@@ -127,7 +127,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-_INSERT_CHUNK: Final = "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES (?, ?, ?, ?)"
+_INSERT_CHUNK: Final = (
+    "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES (?, ?, ?, ?)"
+)
 _EXECUTION_COLUMNS: Final = (
     "seq, arn, state_machine_arn, state_machine_name, name, type, role_arn, redrive_count, status, "
     "input, output, error, cause, start_date, stop_date"
@@ -171,7 +173,9 @@ class SQLiteStore(DurableStore):
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
-            raise StoreError(f"store {self.path}: synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+            raise StoreError(
+                f"store {self.path}: synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}"
+            )
         self._synchronous = synchronous.upper()
         self._max_pages = max_pages
         self._create = create
@@ -391,7 +395,9 @@ class SQLiteStore(DurableStore):
             if encoded is not None:
                 chunks.append((seq, encoded[0], w.event_count, encoded[1]))
             if w.create is None:
-                updates.append((w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq))
+                updates.append(
+                    (w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq)
+                )
             if w.status != RUNNING:
                 finished.append((w.execution_arn,))
                 self._seqs.pop(w.execution_arn, None)
@@ -573,12 +579,16 @@ class SQLiteStore(DurableStore):
             events = [e for e in events if e.id > after]
         return events[:max_results] if max_results is not None else events
 
-    def _record(self, row: Sequence[Any], state: str, event_count: int, events: list[HistoryEvent] | None) -> ExecutionRecord:
+    def _record(
+        self, row: Sequence[Any], state: str, event_count: int, events: list[HistoryEvent] | None
+    ) -> ExecutionRecord:
         try:
             # A finished execution keeps no position.
             position, variables = state_from_text(state) if state else (Position("", None), {})
         except ValueError as exc:
-            raise StoreError(f"store {self.path}: execution {row[1]} has an unreadable position ({exc})") from None
+            raise StoreError(
+                f"store {self.path}: execution {row[1]} has an unreadable position ({exc})"
+            ) from None
         if events is None:
             history = History()
             history.resume_after(event_count)
@@ -616,7 +626,8 @@ class SQLiteStore(DurableStore):
             if row is None:
                 return None
             events = db.execute(
-                "SELECT first_id, events FROM history_chunks WHERE execution_seq = ? ORDER BY first_id", (row[0],)
+                "SELECT first_id, events FROM history_chunks WHERE execution_seq = ? ORDER BY first_id",
+                (row[0],),
             ).fetchall()
             return row, row[-1], events
 
@@ -669,11 +680,15 @@ class SQLiteStore(DurableStore):
 
     async def stop_requests(self) -> list[StopRequest]:
         rows = await self._call(
-            self._read, lambda db: db.execute("SELECT arn, error, cause FROM stop_requests ORDER BY requested").fetchall()
+            self._read,
+            lambda db: db.execute(
+                "SELECT arn, error, cause FROM stop_requests ORDER BY requested"
+            ).fetchall(),
         )
         return [StopRequest(r[0], r[1], r[2]) for r in rows]
 
     async def drop_stop_request(self, execution_arn: str) -> None:
         await self._call(
-            self._transaction, lambda db: db.execute("DELETE FROM stop_requests WHERE arn = ?", (execution_arn,))
+            self._transaction,
+            lambda db: db.execute("DELETE FROM stop_requests WHERE arn = ?", (execution_arn,)),
         )
