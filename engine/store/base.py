@@ -32,6 +32,7 @@ from engine.errors import StatewrightError
 from engine.history import History, HistoryEvent
 from engine.jsonvalue import JSON, dumps_str
 from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.store.codec import state_to_text
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +336,34 @@ class ExecutionCreate:
     type: str
     redrive_count: int
 
+    @classmethod
+    def of(cls, record: ExecutionRecord, definition: str) -> ExecutionCreate:
+        """What ``record``'s row needs, with the definition's JSON text."""
+        return cls(
+            name=record.name,
+            state_machine_arn=record.state_machine_arn,
+            state_machine_name=record.state_machine_name,
+            definition=definition,
+            input=dumps_str(record.input),
+            start_date=record.start_time.timestamp(),
+            role_arn=record.role_arn,
+            type=record.state_machine_type,
+            redrive_count=record.redrive_count,
+        )
+
+
+def creation_write(record: ExecutionRecord, definition: str) -> ExecutionWrite:
+    """A new execution's first write (``Store.create_execution``): its row and every event so far."""
+    history = record.history
+    return ExecutionWrite(
+        execution_arn=record.execution_arn,
+        status=RUNNING,
+        position=state_to_text(record),
+        events=history.events_after(0),
+        event_count=history.last_id,
+        create=ExecutionCreate.of(record, definition),
+    )
+
 
 @dataclass(slots=True)
 class _Batch:
@@ -539,8 +568,6 @@ class DurableStore(Store):
         return found[1]
 
     def _serialize(self, record: ExecutionRecord) -> ExecutionWrite:
-        from engine.store.codec import state_to_text
-
         history = record.history
         encoded = (
             history.encode_after(history.committed)
@@ -562,15 +589,5 @@ class DurableStore(Store):
             write.stop_date = record.stop_time.timestamp() if record.stop_time is not None else None
         machine = self._creates.get(record.execution_arn)
         if machine is not None:
-            write.create = ExecutionCreate(
-                name=record.name,
-                state_machine_arn=record.state_machine_arn,
-                state_machine_name=record.state_machine_name,
-                definition=self.definition_text(machine),
-                input=dumps_str(record.input),
-                start_date=record.start_time.timestamp(),
-                role_arn=record.role_arn,
-                type=record.state_machine_type,
-                redrive_count=record.redrive_count,
-            )
+            write.create = ExecutionCreate.of(record, self.definition_text(machine))
         return write

@@ -47,7 +47,6 @@ open under an advisory lock, so workers starting together migrate once.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import os
@@ -67,9 +66,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
-from engine.history import History, HistoryEvent
-from engine.jsonvalue import dumps_str, loads
+from engine.history import HistoryEvent
 from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.store import rows
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,
     DurableStore,
@@ -80,8 +79,9 @@ from engine.store.base import (
     StoredExecution,
     StoredStateMachine,
     StoreError,
+    creation_write,
 )
-from engine.store.codec import state_from_text
+from engine.store.rows import EXECUTION_COLUMNS, STATE_MACHINE_QUERY
 
 log = logging.getLogger(__name__)
 
@@ -188,14 +188,6 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-_EXECUTION_COLUMNS: Final = (
-    "seq, arn, state_machine_arn, state_machine_name, name, type, role_arn, redrive_count, status, "
-    "input, output, error, cause, start_date, stop_date"
-)
-_SM_QUERY: Final = (
-    "SELECT s.arn, s.name, d.text, s.type, s.role_arn, s.creation_date FROM state_machines s "
-    "JOIN definitions d ON d.hash = s.definition_hash"
-)
 # Unowned, or owned by a worker whose lease has lapsed (or who is gone); never our own.
 _CLAIMABLE: Final = (
     "status = 'RUNNING' AND owner IS DISTINCT FROM $1 AND (owner IS NULL OR owner NOT IN "
@@ -206,7 +198,7 @@ _CLAIM: Final = f"""
         SELECT seq FROM executions WHERE {_CLAIMABLE} ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
     )
     UPDATE executions e SET owner = $1, epoch = e.epoch + 1 FROM picked WHERE e.seq = picked.seq
-    RETURNING e.{_EXECUTION_COLUMNS.replace(", ", ", e.")}, e.state, e.event_count, e.epoch, e.definition_hash
+    RETURNING e.{EXECUTION_COLUMNS.replace(", ", ", e.")}, e.state, e.event_count, e.epoch, e.definition_hash
 """
 _UPDATE: Final = """
     UPDATE executions e SET status = u.status, state = u.state, event_count = u.event_count,
@@ -245,14 +237,6 @@ TRANSIENT: Final = (
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections
     asyncpg.exceptions.TransactionRollbackError,  # deadlock or serialization failure: run it again
 )
-
-
-def _time(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -800,7 +784,7 @@ class PostgresStore(DurableStore):
         for w in creates:
             c = w.create
             assert c is not None
-            digest = _digest(c.definition)
+            digest = rows.definition_digest(c.definition)
             definitions[digest] = c.definition
             machines.setdefault(
                 c.state_machine_arn, (c.state_machine_name, c.type, digest, c.role_arn, c.start_date)
@@ -821,7 +805,7 @@ class PostgresStore(DurableStore):
             *[[machines[a][i] for a in arns] for i in range(5)],
         )
         cs = [w.create for w in creates]
-        rows = await conn.fetch(
+        inserted_rows = await conn.fetch(
             _INSERT_EXECUTIONS,
             owner,
             epoch,
@@ -829,7 +813,7 @@ class PostgresStore(DurableStore):
             [c.state_machine_arn for c in cs if c],
             [c.state_machine_name for c in cs if c],
             [c.name for c in cs if c],
-            [_digest(c.definition) for c in cs if c],
+            [rows.definition_digest(c.definition) for c in cs if c],
             [c.type for c in cs if c],
             [c.role_arn for c in cs if c],
             [c.redrive_count for c in cs if c],
@@ -837,7 +821,7 @@ class PostgresStore(DurableStore):
             [c.start_date for c in cs if c],
             [w.position for w in creates],
         )
-        inserted = {r[0]: r[1] for r in rows}
+        inserted = {r[0]: r[1] for r in inserted_rows}
         missing = [w.execution_arn for w in creates if w.execution_arn not in inserted]
         if missing and owner is not None:
             # A retried batch whose first try had committed: the rows are there, with us as owner.
@@ -867,7 +851,7 @@ class PostgresStore(DurableStore):
         self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
     ) -> StoredStateMachine:
         now = datetime.now(UTC).timestamp()
-        digest = _digest(definition)
+        digest = rows.definition_digest(definition)
 
         async def body(conn: asyncpg.Connection) -> None:
             async with conn.transaction():
@@ -893,51 +877,25 @@ class PostgresStore(DurableStore):
         assert found is not None
         return found
 
-    @staticmethod
-    def _sm(row: asyncpg.Record) -> StoredStateMachine:
-        created = _time(row[5])
-        assert created is not None
-        return StoredStateMachine(row[0], row[1], row[2], row[3], row[4], created)
-
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
-        row = await self._query(lambda conn: conn.fetchrow(f"{_SM_QUERY} WHERE s.arn = $1", arn))
-        return self._sm(row) if row is not None else None
+        row = await self._query(lambda conn: conn.fetchrow(f"{STATE_MACHINE_QUERY} WHERE s.arn = $1", arn))
+        return rows.state_machine(row) if row is not None else None
 
     async def list_state_machines(
         self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
     ) -> Page[StoredStateMachine]:
-        rows = await self._query(
+        found = await self._query(
             lambda conn: conn.fetch(
-                f"{_SM_QUERY} WHERE s.arn > $1 ORDER BY s.arn LIMIT $2", next_token or "", max_results + 1
+                f"{STATE_MACHINE_QUERY} WHERE s.arn > $1 ORDER BY s.arn LIMIT $2",
+                next_token or "",
+                max_results + 1,
             )
         )
-        items = [self._sm(r) for r in rows[:max_results]]
-        return Page(items, items[-1].arn if len(rows) > max_results else None)
+        return rows.state_machine_page(found, max_results)
 
     # -- executions -----------------------------------------------------------------------
     async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
-        from engine.store.base import ExecutionCreate
-        from engine.store.codec import state_to_text
-
-        history = record.history
-        write = ExecutionWrite(
-            execution_arn=record.execution_arn,
-            status=RUNNING,
-            position=state_to_text(record),
-            events=history.events_after(0),
-            event_count=history.last_id,
-            create=ExecutionCreate(
-                name=record.name,
-                state_machine_arn=record.state_machine_arn,
-                state_machine_name=record.state_machine_name,
-                definition=definition,
-                input=dumps_str(record.input),
-                start_date=record.start_time.timestamp(),
-                role_arn=record.role_arn,
-                type=record.state_machine_type,
-                redrive_count=record.redrive_count,
-            ),
-        )
+        write = creation_write(record, definition)
 
         async def body(conn: asyncpg.Connection) -> bool:
             async with conn.transaction():
@@ -953,32 +911,15 @@ class PostgresStore(DurableStore):
 
         if not await self._query(body):
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
-        history.committed = history.last_id
-
-    @staticmethod
-    def _execution(row: asyncpg.Record) -> StoredExecution:
-        start = _time(row[13])
-        assert start is not None
-        return StoredExecution(
-            execution_arn=row[1],
-            name=row[4],
-            state_machine_arn=row[2],
-            status=row[8],
-            input=loads(row[9]),
-            output=loads(row[10]) if row[10] is not None else None,
-            error=row[11],
-            cause=row[12],
-            start_date=start,
-            stop_date=_time(row[14]),
-        )
+        record.history.committed = record.history.last_id
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:
         row = await self._query(
             lambda conn: conn.fetchrow(
-                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = $1", execution_arn
+                f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = $1", execution_arn
             )
         )
-        return self._execution(row) if row is not None else None
+        return rows.execution(row) if row is not None else None
 
     async def list_executions(
         self,
@@ -989,7 +930,7 @@ class PostgresStore(DurableStore):
         next_token: str | None = None,
     ) -> Page[StoredExecution]:
         where = ["seq < $1"]
-        args: list[Any] = [int(next_token) if next_token and next_token.isdigit() else 2**62]
+        args: list[Any] = [rows.listing_start(next_token)]
         if state_machine_arn is not None:
             args.append(state_machine_arn)
             where.append(f"state_machine_arn = ${len(args)}")
@@ -998,21 +939,11 @@ class PostgresStore(DurableStore):
             where.append(f"status = ${len(args)}")
         args.append(max_results + 1)
         sql = (
-            f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE {' AND '.join(where)} "
+            f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE {' AND '.join(where)} "
             f"ORDER BY seq DESC LIMIT ${len(args)}"
         )
-        rows = await self._query(lambda conn: conn.fetch(sql, *args))
-        items = [self._execution(r) for r in rows[:max_results]]
-        token = str(rows[max_results - 1][0]) if len(rows) > max_results else None
-        return Page(items, token)
-
-    @staticmethod
-    def _events(chunks: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
-        """Events from ``(first_id, events)`` chunks in id order."""
-        out: list[HistoryEvent] = []
-        for first_id, data in chunks:
-            out.extend(History.decode(first_id, data))
-        return out
+        found = await self._query(lambda conn: conn.fetch(sql, *args))
+        return rows.execution_page(found, max_results)
 
     async def history(
         self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
@@ -1031,51 +962,13 @@ class PostgresStore(DurableStore):
                 )
             )
 
-        events = self._events(await self._query(body))
-        if reverse:
-            events = [e for e in reversed(events) if not after or e.id < after]
-        else:
-            events = [e for e in events if e.id > after]
-        return events[:max_results] if max_results is not None else events
-
-    def _record(self, row: asyncpg.Record, events: list[HistoryEvent] | None) -> ExecutionRecord:
-        try:
-            position, variables = state_from_text(row[15])
-        except ValueError as exc:
-            raise StoreError(
-                f"store {self.url}: execution {row[1]} has an unreadable position ({exc})"
-            ) from None
-        if events is None:
-            history = History()
-            history.resume_after(row[16])
-        else:
-            history = History.from_events(events)
-        start = _time(row[13])
-        assert start is not None
-        return ExecutionRecord(
-            execution_arn=row[1],
-            name=row[4],
-            state_machine_arn=row[2],
-            state_machine_name=row[3],
-            input=loads(row[9]),
-            start_time=start,
-            role_arn=row[6],
-            position=position,
-            variables=variables,
-            status=row[8],
-            output=loads(row[10]) if row[10] is not None else None,
-            error=row[11],
-            cause=row[12],
-            stop_time=_time(row[14]),
-            history=history,
-            redrive_count=row[7],
-            state_machine_type=row[5],
-        )
+        found = rows.events(await self._query(body))
+        return rows.history_page(found, after=after, max_results=max_results, reverse=reverse)
 
     async def load(self, execution_arn: str) -> Resumable | None:
         async def body(conn: asyncpg.Connection) -> tuple[Any, list[Any]] | None:
             row = await conn.fetchrow(
-                f"SELECT {_EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
+                f"SELECT {EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
                 "JOIN definitions d ON d.hash = definition_hash WHERE arn = $1",
                 execution_arn,
             )
@@ -1091,7 +984,7 @@ class PostgresStore(DurableStore):
         if found is None:
             return None
         row, events = found
-        return Resumable(row[-1], self._record(row, self._events(events)))
+        return Resumable(row[-1], rows.record(row, row[15], row[16], rows.events(events), store=self.url))
 
     # -- claims -----------------------------------------------------------------------------
     async def running(self) -> list[Resumable]:
@@ -1108,17 +1001,20 @@ class PostgresStore(DurableStore):
             room = min(room, CLAIM_BATCH)
             if room <= 0 or not self.lease_held():
                 return []
-            rows = await self._retrying("claiming executions", lambda conn: self._claim(conn, room))
+            claimed = await self._retrying("claiming executions", lambda conn: self._claim(conn, room))
         except StoreError as exc:
             log.error("%s", exc)
             return []
-        if len(rows) == room:
+        if len(claimed) == room:
             # Maybe more to take: the worker asks again at once (wait_for_work returns), and
             # workers starting together share from the first batches on.
             self._work.set()
-        for r in rows:
+        for r in claimed:
             self._owned[r[1]] = _Owned(r[0], r[17])
-        return [Resumable(self._definitions_by_hash[r[18]], self._record(r, None)) for r in rows]
+        return [
+            Resumable(self._definitions_by_hash[r[18]], rows.record(r, r[15], r[16], None, store=self.url))
+            for r in claimed
+        ]
 
     async def _claim(self, conn: asyncpg.Connection, room: int) -> list[Any]:
         claimable = await conn.fetchval(f"SELECT count(*) FROM executions WHERE {_CLAIMABLE}", self.worker_id)
@@ -1129,16 +1025,16 @@ class PostgresStore(DurableStore):
             "SELECT w.id, w.capacity, (SELECT count(*) FROM executions e WHERE e.status = 'RUNNING' "
             "AND e.owner = w.id) AS owned FROM workers w WHERE w.lease_expires > now()"
         )
-        rows = list(
+        claimed = list(
             await conn.fetch(_CLAIM, self.worker_id, min(room, claimable, self._wanted(running, workers)))
         )
-        unknown = sorted({r[18] for r in rows} - set(self._definitions_by_hash))
+        unknown = sorted({r[18] for r in claimed} - set(self._definitions_by_hash))
         if unknown:
             found = await conn.fetch(
                 "SELECT hash, text FROM definitions WHERE hash = ANY($1::text[])", unknown
             )
             self._definitions_by_hash.update({h: t for h, t in found})
-        return rows
+        return claimed
 
     def _wanted(self, running: int, workers: Sequence[asyncpg.Record]) -> int:
         """How many to claim: up to this worker's fair share of all running executions.
@@ -1186,7 +1082,7 @@ class PostgresStore(DurableStore):
     async def stop_requests(self) -> list[StopRequest]:
         """The stop requests for executions this worker owns (others' owners carry out theirs)."""
         try:
-            rows = await self._query(
+            found = await self._query(
                 lambda conn: conn.fetch(
                     "SELECT s.arn, s.error, s.cause FROM stop_requests s JOIN executions e ON e.arn = s.arn "
                     "WHERE e.owner = $1 OR e.status <> 'RUNNING' ORDER BY s.requested",
@@ -1196,7 +1092,7 @@ class PostgresStore(DurableStore):
         except StoreError as exc:
             log.error("%s", exc)
             return []
-        return [StopRequest(r[0], r[1], r[2]) for r in rows]
+        return [StopRequest(r[0], r[1], r[2]) for r in found]
 
     async def drop_stop_request(self, execution_arn: str) -> None:
         await self._query(

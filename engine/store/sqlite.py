@@ -19,7 +19,6 @@ records the owner only (one worker per file).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import sqlite3
 import uuid
@@ -31,9 +30,9 @@ from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
-from engine.history import History, HistoryEvent
-from engine.jsonvalue import dumps_str, loads
-from engine.runtime.execution import RUNNING, ExecutionRecord, Position
+from engine.history import HistoryEvent
+from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.store import rows
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,
     DurableStore,
@@ -44,8 +43,9 @@ from engine.store.base import (
     StoredExecution,
     StoredStateMachine,
     StoreError,
+    creation_write,
 )
-from engine.store.codec import state_from_text
+from engine.store.rows import EXECUTION_COLUMNS, STATE_MACHINE_QUERY
 
 APPLICATION_ID: Final = 0x53575431  # "SWT1": this file is a statewright store
 SCHEME: Final = "sqlite://"
@@ -130,14 +130,6 @@ SCHEMA_VERSION: Final = len(MIGRATIONS)
 _INSERT_CHUNK: Final = (
     "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES (?, ?, ?, ?)"
 )
-_EXECUTION_COLUMNS: Final = (
-    "seq, arn, state_machine_arn, state_machine_name, name, type, role_arn, redrive_count, status, "
-    "input, output, error, cause, start_date, stop_date"
-)
-
-
-def _time(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 def _describe(path: str, exc: BaseException) -> str:
@@ -325,7 +317,7 @@ class SQLiteStore(DurableStore):
     def _definition(self, db: sqlite3.Connection, text: str) -> str:
         digest = self._digests.get(text)
         if digest is None:
-            digest = hashlib.sha256(text.encode()).hexdigest()
+            digest = rows.definition_digest(text)
             db.execute("INSERT OR IGNORE INTO definitions (hash, text) VALUES (?, ?)", (digest, text))
             self._digests[text] = digest
         return digest
@@ -433,60 +425,27 @@ class SQLiteStore(DurableStore):
         assert found is not None
         return found
 
-    _SM_QUERY: Final = (
-        "SELECT s.arn, s.name, d.text, s.type, s.role_arn, s.creation_date FROM state_machines s "
-        "JOIN definitions d ON d.hash = s.definition_hash"
-    )
-
-    @staticmethod
-    def _sm(row: Sequence[Any]) -> StoredStateMachine:
-        created = _time(row[5])
-        assert created is not None
-        return StoredStateMachine(row[0], row[1], row[2], row[3], row[4], created)
-
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
         row = await self._call(
-            self._read, lambda db: db.execute(f"{self._SM_QUERY} WHERE s.arn = ?", (arn,)).fetchone()
+            self._read, lambda db: db.execute(f"{STATE_MACHINE_QUERY} WHERE s.arn = ?", (arn,)).fetchone()
         )
-        return self._sm(row) if row is not None else None
+        return rows.state_machine(row) if row is not None else None
 
     async def list_state_machines(
         self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
     ) -> Page[StoredStateMachine]:
         after = next_token or ""
-        rows = await self._call(
+        found = await self._call(
             self._read,
             lambda db: db.execute(
-                f"{self._SM_QUERY} WHERE s.arn > ? ORDER BY s.arn LIMIT ?", (after, max_results + 1)
+                f"{STATE_MACHINE_QUERY} WHERE s.arn > ? ORDER BY s.arn LIMIT ?", (after, max_results + 1)
             ).fetchall(),
         )
-        items = [self._sm(r) for r in rows[:max_results]]
-        return Page(items, items[-1].arn if len(rows) > max_results else None)
+        return rows.state_machine_page(found, max_results)
 
     # -- executions -----------------------------------------------------------------
     async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
-        from engine.store.base import ExecutionCreate
-        from engine.store.codec import state_to_text
-
-        history = record.history
-        write = ExecutionWrite(
-            execution_arn=record.execution_arn,
-            status=RUNNING,
-            position=state_to_text(record),
-            events=history.events_after(0),
-            event_count=history.last_id,
-            create=ExecutionCreate(
-                name=record.name,
-                state_machine_arn=record.state_machine_arn,
-                state_machine_name=record.state_machine_name,
-                definition=definition,
-                input=dumps_str(record.input),
-                start_date=record.start_time.timestamp(),
-                role_arn=record.role_arn,
-                type=record.state_machine_type,
-                redrive_count=record.redrive_count,
-            ),
-        )
+        write = creation_write(record, definition)
 
         def body(db: sqlite3.Connection) -> bool:
             seq = self._insert_execution(db, write, self._owner)
@@ -500,33 +459,16 @@ class SQLiteStore(DurableStore):
 
         if not await self._call(self._transaction, body):
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
-        history.committed = history.last_id
-
-    @staticmethod
-    def _execution(row: Sequence[Any]) -> StoredExecution:
-        start = _time(row[13])
-        assert start is not None
-        return StoredExecution(
-            execution_arn=row[1],
-            name=row[4],
-            state_machine_arn=row[2],
-            status=row[8],
-            input=loads(row[9]),
-            output=loads(row[10]) if row[10] is not None else None,
-            error=row[11],
-            cause=row[12],
-            start_date=start,
-            stop_date=_time(row[14]),
-        )
+        record.history.committed = record.history.last_id
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:
         row = await self._call(
             self._read,
             lambda db: db.execute(
-                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)
+                f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)
             ).fetchone(),
         )
-        return self._execution(row) if row is not None else None
+        return rows.execution(row) if row is not None else None
 
     async def list_executions(
         self,
@@ -537,7 +479,7 @@ class SQLiteStore(DurableStore):
         next_token: str | None = None,
     ) -> Page[StoredExecution]:
         where = ["seq < ?"]
-        args: list[Any] = [int(next_token) if next_token and next_token.isdigit() else 2**62]
+        args: list[Any] = [rows.listing_start(next_token)]
         if state_machine_arn is not None:
             where.append("state_machine_arn = ?")
             args.append(state_machine_arn)
@@ -545,19 +487,9 @@ class SQLiteStore(DurableStore):
             where.append("status = ?")
             args.append(status)
         args.append(max_results + 1)
-        sql = f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
-        rows = await self._call(self._read, lambda db: db.execute(sql, args).fetchall())
-        items = [self._execution(r) for r in rows[:max_results]]
-        token = str(rows[max_results - 1][0]) if len(rows) > max_results else None
-        return Page(items, token)
-
-    @staticmethod
-    def _events(chunks: Sequence[Sequence[Any]]) -> list[HistoryEvent]:
-        """Events from ``(first_id, events)`` chunks in id order."""
-        out: list[HistoryEvent] = []
-        for first_id, data in chunks:
-            out.extend(History.decode(first_id, data))
-        return out
+        sql = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        found = await self._call(self._read, lambda db: db.execute(sql, args).fetchall())
+        return rows.execution_page(found, max_results)
 
     async def history(
         self, execution_arn: str, *, after: int = 0, max_results: int | None = None, reverse: bool = False
@@ -566,60 +498,19 @@ class SQLiteStore(DurableStore):
             row = db.execute("SELECT seq FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
             if row is None:
                 raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
-            cond, bound = ("first_id < ?", after or 2**62) if reverse else ("last_id > ?", after)
+            cond, bound = ("first_id < ?", after or rows.NEWEST) if reverse else ("last_id > ?", after)
             return db.execute(
                 f"SELECT first_id, events FROM history_chunks WHERE execution_seq = ? AND {cond} ORDER BY first_id",
                 (row[0], bound),
             ).fetchall()
 
-        events = self._events(await self._call(self._read, body))
-        if reverse:
-            events = [e for e in reversed(events) if not after or e.id < after]
-        else:
-            events = [e for e in events if e.id > after]
-        return events[:max_results] if max_results is not None else events
-
-    def _record(
-        self, row: Sequence[Any], state: str, event_count: int, events: list[HistoryEvent] | None
-    ) -> ExecutionRecord:
-        try:
-            # A finished execution keeps no position.
-            position, variables = state_from_text(state) if state else (Position("", None), {})
-        except ValueError as exc:
-            raise StoreError(
-                f"store {self.path}: execution {row[1]} has an unreadable position ({exc})"
-            ) from None
-        if events is None:
-            history = History()
-            history.resume_after(event_count)
-        else:
-            history = History.from_events(events)
-        start = _time(row[13])
-        assert start is not None
-        return ExecutionRecord(
-            execution_arn=row[1],
-            name=row[4],
-            state_machine_arn=row[2],
-            state_machine_name=row[3],
-            input=loads(row[9]),
-            start_time=start,
-            role_arn=row[6],
-            position=position,
-            variables=variables,
-            status=row[8],
-            output=loads(row[10]) if row[10] is not None else None,
-            error=row[11],
-            cause=row[12],
-            stop_time=_time(row[14]),
-            history=history,
-            redrive_count=row[7],
-            state_machine_type=row[5],
-        )
+        found = rows.events(await self._call(self._read, body))
+        return rows.history_page(found, after=after, max_results=max_results, reverse=reverse)
 
     async def load(self, execution_arn: str) -> Resumable | None:
         def body(db: sqlite3.Connection) -> tuple[Any, str, list[Any]] | None:
             row = db.execute(
-                f"SELECT {_EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
+                f"SELECT {EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
                 "JOIN definitions d ON d.hash = definition_hash WHERE arn = ?",
                 (execution_arn,),
             ).fetchone()
@@ -635,34 +526,34 @@ class SQLiteStore(DurableStore):
         if found is None:
             return None
         row, definition, events = found
-        return Resumable(definition, self._record(row, row[15], row[16], self._events(events)))
+        return Resumable(definition, rows.record(row, row[15], row[16], rows.events(events), store=self.path))
 
     async def running(self) -> list[Resumable]:
         def body(db: sqlite3.Connection) -> list[Any]:
-            rows = db.execute(
-                f"SELECT {_EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
+            claimed = db.execute(
+                f"SELECT {EXECUTION_COLUMNS}, state, event_count, d.text FROM executions "
                 "JOIN definitions d ON d.hash = definition_hash "
                 "WHERE status = ? AND seq > ? AND (owner IS NULL OR owner != ?) ORDER BY seq",
                 (RUNNING, self._seen, self._owner),
             ).fetchall()
-            if rows:
+            if claimed:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     db.executemany(
                         "UPDATE executions SET owner = ?, epoch = epoch + 1 WHERE seq = ?",
-                        [(self._owner, r[0]) for r in rows],
+                        [(self._owner, r[0]) for r in claimed],
                     )
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-                for r in rows:
+                for r in claimed:
                     self._seqs[r[1]] = r[0]
-                self._seen = max(self._seen, rows[-1][0])
-            return rows
+                self._seen = max(self._seen, claimed[-1][0])
+            return claimed
 
-        rows = await self._call(self._read, body)
-        return [Resumable(r[-1], self._record(r, r[15], r[16], None)) for r in rows]
+        found = await self._call(self._read, body)
+        return [Resumable(r[-1], rows.record(r, r[15], r[16], None, store=self.path)) for r in found]
 
     # -- stop requests ----------------------------------------------------------------
     async def request_stop(self, execution_arn: str, error: str | None, cause: str | None) -> None:
@@ -679,13 +570,13 @@ class SQLiteStore(DurableStore):
         await self._call(self._transaction, body)
 
     async def stop_requests(self) -> list[StopRequest]:
-        rows = await self._call(
+        found = await self._call(
             self._read,
             lambda db: db.execute(
                 "SELECT arn, error, cause FROM stop_requests ORDER BY requested"
             ).fetchall(),
         )
-        return [StopRequest(r[0], r[1], r[2]) for r in rows]
+        return [StopRequest(r[0], r[1], r[2]) for r in found]
 
     async def drop_stop_request(self, execution_arn: str) -> None:
         await self._call(
