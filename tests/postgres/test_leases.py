@@ -149,9 +149,10 @@ async def test_a_lapsed_lease_lets_another_worker_take_over(postgres_url: str) -
         assert len(await a.running()) == 2
         assert await b.running() == []  # a's lease holds
         # a stops heartbeating (its heartbeat task is what a SIGKILL or a pause stops).
-        assert a._io_loop is not None
-        for task in list(a._tasks):
-            a._io_loop.call_soon_threadsafe(task.cancel)
+        io_loop = a._db.io_loop
+        assert io_loop is not None
+        for task in list(a._worker.tasks):
+            io_loop.call_soon_threadsafe(task.cancel)
         await anyio.sleep(1.2)
         taken = await b.running()
         assert len(taken) == 2
@@ -163,7 +164,7 @@ async def test_new_executions_and_stop_requests_wake_the_workers(postgres_url: s
     async with opened(postgres_url) as worker:
         await worker.running()  # registers and listens
         await anyio.sleep(0.2)
-        worker._work.clear()
+        worker._worker.work.clear()
         started = time.monotonic()
         async with anyio.create_task_group() as tg:
             tg.start_soon(record_executions, postgres_url, WAIT_LONG, 1)
