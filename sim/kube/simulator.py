@@ -192,7 +192,7 @@ class KubeSimulator(SimServer):
             bookmark_seconds=self._bookmark_seconds,
         )
         for entry in list(self.registry.table(self.kubelet.info).objects.values()):
-            self.kubelet._admit(entry)
+            self.kubelet.admit(entry)
         return self.api.handle
 
     async def on_close(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import orjson
 
+from sim.kube.errors import KubeError
 from sim.kube.resources import Catalog, ResourceInfo
 
 KUBERNETES_VERSION: Final = {
@@ -34,6 +35,7 @@ KUBERNETES_VERSION: Final = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
+PROTOBUF_V2: Final = "application/com.github.proto-openapi.spec.v2"
 SUBRESOURCE_VERBS: Final = {
     "status": ["get", "patch", "update"],
     "log": ["get"],
@@ -272,3 +274,37 @@ def openapi_v2_document(catalog: Catalog) -> dict[str, Any]:
         "paths": paths,
         "definitions": definitions,
     }
+
+
+def document(catalog: Catalog, host: str, segments: list[str], accept: str) -> dict[str, Any] | None:
+    """The discovery or OpenAPI document at the path ``segments`` (``/``-split), or None (404).
+
+    Raises:
+        KubeError: 406 for ``/openapi/v2`` asked for in protobuf only.
+    """
+    head = segments[0]
+    count = len(segments)
+    if head == "api" and count == 1:
+        return api_versions(host)
+    if head == "api" and count == 2:
+        return resource_list(catalog, "", segments[1])
+    if head == "apis" and count == 1:
+        return api_group_list(catalog)
+    if head == "apis" and count == 2:
+        return api_group(catalog, segments[1])
+    if head == "apis" and count == 3:
+        return resource_list(catalog, segments[1], segments[2])
+    if head != "openapi" or count < 2:
+        return None
+    if count == 2 and segments[1] == "v2":
+        if PROTOBUF_V2 in accept and "json" not in accept and "*/*" not in accept:
+            raise KubeError("NotAcceptable", "only application/json is served for /openapi/v2", code=406)
+        return openapi_v2_document(catalog)
+    if count == 2 and segments[1] == "v3":
+        return openapi_v3_index(catalog)
+    if count >= 4 and segments[1] == "v3":
+        if segments[2] == "api" and count == 4:
+            return openapi_v3_document(catalog, "", segments[3])
+        if segments[2] == "apis" and count == 5:
+            return openapi_v3_document(catalog, segments[3], segments[4])
+    return None

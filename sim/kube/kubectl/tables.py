@@ -13,6 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+import orjson
+
+from sim.kube.resources import ResourceInfo
+from sim.kube.store import Event
+
 TABLE_MEDIA: Final = "as=Table"
 Column = dict[str, Any]
 
@@ -212,3 +217,18 @@ def table(
             for obj in objects
         ],
     }
+
+
+def watch_event(info: ResourceInfo, event_type: str, obj: dict[str, Any]) -> bytes:
+    """A watch frame whose object is a one-row Table of ``obj``."""
+    rendered = table(info.key, [obj], str(obj["metadata"].get("resourceVersion", "")))
+    return orjson.dumps({"type": event_type, "object": rendered}) + b"\n"
+
+
+def watch_frame(event: Event, event_type: str) -> bytes:
+    """A Table watch frame of ``event``, built once per event for all Table watchers."""
+    key = f"table:{event_type}"
+    frame = event.frames.get(key)
+    if frame is None:
+        frame = event.frames[key] = watch_event(event.table.info, event_type, event.entry.obj)
+    return frame

@@ -1,9 +1,8 @@
-"""The simulated node: runs every pod, keeps container logs, stops pods on deletion.
+"""The kubelet's pod lifecycle: admit, start, exit, restart, stop, kill — by timers or subprocesses.
 
 Pods move Pending → Running → Succeeded/Failed the way a kubelet reports them
-(conditions, ``containerStatuses`` with waiting/running/terminated states,
-restart counts and ``lastState`` for ``OnFailure``/``Always``). How a container
-behaves comes from the runtime:
+(``status``), with restart counts and ``lastState`` for ``OnFailure``/``Always``.
+How a container behaves comes from the runtime:
 
 * ``model`` (default, cheap enough for 10,000 Jobs): the pod's annotations decide —
   ``sim.statewright.io/seconds`` (run time, default 1), ``sim.statewright.io/exit-code``
@@ -13,11 +12,11 @@ behaves comes from the runtime:
   ``.<container>`` suffix on a key targets one container. Each transition is one
   ``loop.call_later`` timer; there is no polling loop.
 * ``process`` (opt-in): each container's ``command`` + ``args`` run as a local
-  subprocess (the image is ignored, ``env`` is passed, stdout and stderr become the
-  log, the exit code is the container's). This executes commands that API clients
-  send, so it is off unless asked for and the server only listens on loopback;
-  containers start through a launcher and cannot read the server's environment
-  (``isolation``).
+  subprocess (the image is ignored, ``env`` is passed (``environment``), stdout and
+  stderr become the log, the exit code is the container's). This executes commands
+  that API clients send, so it is off unless asked for and the server only listens
+  on loopback; containers start through a launcher and cannot read the server's
+  environment (``isolation``).
 
 Graceful deletion: when a running pod is deleted the registry asks the kubelet
 (``accepts_graceful_deletion``), the pod gets a ``deletionTimestamp``, the kubelet
@@ -28,19 +27,20 @@ removes the pod.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import hashlib
 import itertools
 import os
 import signal
 import time
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from sim.kube.errors import bad_request
-from sim.kube.isolation import launch_argv, scrub_initial_environment
+from sim.kube.kubelet.environment import container_environment
+from sim.kube.kubelet.isolation import launch_argv, scrub_initial_environment
+from sim.kube.kubelet.logs import DEFAULT_LOG_OPTIONS, LogOptions, read_log
+from sim.kube.kubelet.node import NODE_NAME
+from sim.kube.kubelet.records import ContainerRun, PodRun
+from sim.kube.kubelet.status import pod_status
 from sim.kube.registry import Registry, with_changes
 from sim.kube.store import ADDED, DELETED, Entry, Event, now_rfc3339
 
@@ -48,114 +48,10 @@ Runtime = Literal["model", "process"]
 ANNOTATION_SECONDS: Final = "sim.statewright.io/seconds"
 ANNOTATION_EXIT_CODE: Final = "sim.statewright.io/exit-code"
 ANNOTATION_LOG: Final = "sim.statewright.io/log"
-NODE_NAME: Final = "sim-node-1"
-HOST_IP: Final = "10.0.0.10"
 DEFAULT_STARTUP_SECONDS: Final = 0.05
 MODEL_STOP_SECONDS: Final = 0.02
 SIGTERM_EXIT: Final = 143
 RESTART_BACKOFF_CAP: Final = 300.0
-
-
-def node_object() -> dict[str, Any]:
-    """The Node the kubelet runs every pod on (Ready, labelled like an EKS worker)."""
-    now = now_rfc3339()
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": NODE_NAME,
-            "labels": {
-                "kubernetes.io/hostname": NODE_NAME,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "node.kubernetes.io/instance-type": "m5.large",
-                "eks.amazonaws.com/nodegroup": "sim",
-            },
-        },
-        "spec": {"providerID": "aws:///us-east-1a/i-0000000000000000"},
-        "status": {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "KubeletReady",
-                    "message": "kubelet is posting ready status",
-                    "lastHeartbeatTime": now,
-                    "lastTransitionTime": now,
-                }
-            ],
-            "addresses": [
-                {"type": "InternalIP", "address": HOST_IP},
-                {"type": "Hostname", "address": NODE_NAME},
-            ],
-            "capacity": {"cpu": "2", "memory": "8Gi", "pods": "110"},
-            "allocatable": {"cpu": "1930m", "memory": "7Gi", "pods": "110"},
-            "nodeInfo": {
-                "kubeletVersion": "v1.32.0-eks-statewright",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-                "containerRuntimeVersion": "sim://1.0",
-            },
-        },
-    }
-
-
-def rfc3339_nano(moment: float) -> str:
-    """``2026-01-02T03:04:05.123456789Z`` — the timestamp format of ``timestamps=true`` logs."""
-    whole = int(moment)
-    nanos = round((moment - whole) * 1e9)
-    if nanos >= 1_000_000_000:
-        whole, nanos = whole + 1, nanos - 1_000_000_000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{nanos:09d}Z"
-
-
-@dataclass
-class ContainerRun:
-    """One container of a running pod: state, log and restarts."""
-
-    name: str
-    image: str
-    state: dict[str, Any] = field(default_factory=lambda: {"waiting": {"reason": "ContainerCreating"}})
-    last_state: dict[str, Any] = field(default_factory=dict)
-    log: list[tuple[float, bytes]] = field(default_factory=list)
-    previous_log: list[tuple[float, bytes]] | None = None
-    restart_count: int = 0
-    exit_code: int | None = None
-    process: asyncio.subprocess.Process | None = None
-    container_id: str = ""
-
-    @property
-    def running(self) -> bool:
-        """Whether the container is running now."""
-        return "running" in self.state
-
-    @property
-    def terminated(self) -> bool:
-        """Whether the container has stopped and will not restart."""
-        return "terminated" in self.state
-
-    def write(self, text: bytes, moment: float) -> None:
-        """Append output (split into lines, each with its time)."""
-        for line in text.splitlines(keepends=True):
-            self.log.append((moment, line))
-
-
-@dataclass
-class PodRun:
-    """The kubelet's record of one pod."""
-
-    namespace: str
-    name: str
-    uid: str
-    restart_policy: str
-    annotations: dict[str, str]
-    spec: dict[str, Any]
-    containers: dict[str, ContainerRun]
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    started_at: str = ""
-    pod_ip: str = ""
-    stopping: bool = False
 
 
 class Kubelet:
@@ -199,7 +95,7 @@ class Kubelet:
         metadata = event.entry.obj["metadata"]
         key = (metadata.get("namespace", ""), metadata["name"])
         if event.type == ADDED:
-            self._admit(event.entry)
+            self.admit(event.entry)
         elif event.type == DELETED:
             run = self.pods.pop(key, None)
             if run is not None:
@@ -216,7 +112,8 @@ class Kubelet:
         run = self.pods.get((metadata.get("namespace", ""), metadata["name"]))
         return run is not None and any(c.running for c in run.containers.values())
 
-    def _admit(self, entry: Entry) -> None:
+    def admit(self, entry: Entry) -> None:
+        """Take on a pod that is stored now (on its ADDED event, or at start-up)."""
         obj = entry.obj
         metadata = obj["metadata"]
         spec = obj.get("spec") or {}
@@ -252,88 +149,16 @@ class Kubelet:
         if entry is None or run.stopping:
             return
         spec = {**(entry.obj.get("spec") or {}), "nodeName": NODE_NAME}
-        status = self._status(run, entry.obj.get("status") or {})
+        status = pod_status(run, entry.obj.get("status") or {})
         self.registry.write_status(self.info, with_changes(entry, spec=spec, status=status))
 
     def _write_status(self, run: PodRun) -> None:
         entry = self._current(run)
         if entry is None:
             return
-        status = self._status(run, entry.obj.get("status") or {})
+        status = pod_status(run, entry.obj.get("status") or {})
         if status != entry.obj.get("status"):
             self.registry.write_status(self.info, with_changes(entry, status=status))
-
-    def _status(self, run: PodRun, old: dict[str, Any]) -> dict[str, Any]:
-        now = now_rfc3339()
-        containers = list(run.containers.values())
-        finished = bool(containers) and all(c.terminated for c in containers)
-        if finished:
-            phase = "Succeeded" if all(c.exit_code == 0 for c in containers) else "Failed"
-        elif run.started_at and any(c.running or c.restart_count or c.last_state for c in containers):
-            phase = "Running"
-        else:
-            phase = "Pending"
-        ready = phase == "Running" and all(c.running for c in containers)
-        old_conditions = {c.get("type"): c for c in old.get("conditions") or []}
-
-        def condition(kind: str, status: bool, reason: str | None = None) -> dict[str, Any]:
-            value = "True" if status else "False"
-            previous = old_conditions.get(kind)
-            moment = previous["lastTransitionTime"] if previous and previous.get("status") == value else now
-            result: dict[str, Any] = {
-                "type": kind,
-                "status": value,
-                "lastProbeTime": None,
-                "lastTransitionTime": moment,
-            }
-            if reason:
-                result["reason"] = reason
-            return result
-
-        not_ready = "PodCompleted" if finished else "ContainersNotReady"
-        status: dict[str, Any] = {
-            "phase": phase,
-            "conditions": [
-                condition("PodReadyToStartContainers", bool(run.started_at) and not finished),
-                condition("Initialized", True),
-                condition("Ready", ready, None if ready else not_ready),
-                condition("ContainersReady", ready, None if ready else not_ready),
-                condition("PodScheduled", True),
-            ],
-            "hostIP": HOST_IP,
-            "hostIPs": [{"ip": HOST_IP}],
-        }
-        if run.pod_ip:
-            status["podIP"] = run.pod_ip
-            status["podIPs"] = [{"ip": run.pod_ip}]
-        status["startTime"] = old.get("startTime") or now
-        status["containerStatuses"] = [
-            {
-                "containerID": c.container_id,
-                "image": c.image,
-                "imageID": f"sim://{c.image}",
-                "lastState": c.last_state,
-                "name": c.name,
-                "ready": c.running and ready,
-                "restartCount": c.restart_count,
-                "started": c.running,
-                "state": c.state,
-            }
-            if c.container_id
-            else {
-                "image": c.image,
-                "imageID": "",
-                "lastState": c.last_state,
-                "name": c.name,
-                "ready": False,
-                "restartCount": c.restart_count,
-                "started": False,
-                "state": c.state,
-            }
-            for c in containers
-        ]
-        status["qosClass"] = old.get("qosClass", "BestEffort")
-        return status
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -385,52 +210,6 @@ class Kubelet:
                 return spec
         return {}
 
-    def _environment(self, run: PodRun, spec: dict[str, Any]) -> dict[str, str]:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOSTNAME": run.name,
-            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
-        }
-        store = self.registry.store
-        for source in spec.get("envFrom") or []:
-            if not isinstance(source, dict):
-                continue
-            for kind, resource in (("configMapRef", "configmaps"), ("secretRef", "secrets")):
-                ref = source.get(kind)
-                if isinstance(ref, dict):
-                    obj = store.get("", resource, run.namespace, str(ref.get("name"))) or {}
-                    for k, v in (obj.get("data") or {}).items():
-                        env[str(source.get("prefix", "")) + k] = _decode(v, resource)
-        for variable in spec.get("env") or []:
-            if not isinstance(variable, dict) or not variable.get("name"):
-                continue
-            value = variable.get("value")
-            ref = variable.get("valueFrom") or {}
-            if value is None and isinstance(ref, dict):
-                value = self._value_from(run, ref)
-            env[str(variable["name"])] = "" if value is None else str(value)
-        return env
-
-    def _value_from(self, run: PodRun, ref: dict[str, Any]) -> str | None:
-        store = self.registry.store
-        for kind, resource in (("configMapKeyRef", "configmaps"), ("secretKeyRef", "secrets")):
-            selector = ref.get(kind)
-            if isinstance(selector, dict):
-                obj = store.get("", resource, run.namespace, str(selector.get("name"))) or {}
-                raw = (obj.get("data") or {}).get(str(selector.get("key")))
-                return None if raw is None else _decode(raw, resource)
-        field_ref = ref.get("fieldRef")
-        if isinstance(field_ref, dict):
-            return {
-                "metadata.name": run.name,
-                "metadata.namespace": run.namespace,
-                "metadata.uid": run.uid,
-                "spec.nodeName": NODE_NAME,
-                "status.podIP": run.pod_ip,
-                "status.hostIP": HOST_IP,
-            }.get(str(field_ref.get("fieldPath")))
-        return None
-
     async def _run_process(self, run: PodRun, container: ContainerRun) -> None:
         spec = self._container_spec(run, container.name)
         argv = [str(a) for a in (spec.get("command") or []) + (spec.get("args") or [])]
@@ -450,7 +229,7 @@ class Kubelet:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
-                env=self._environment(run, spec),
+                env=container_environment(self.registry.store, run, spec),
                 cwd=cwd,
                 start_new_session=True,
             )
@@ -602,79 +381,21 @@ class Kubelet:
     # -- logs ----------------------------------------------------------------------------------------
 
     def read_log(
-        self,
-        pod: dict[str, Any],
-        container: str | None,
-        *,
-        previous: bool = False,
-        tail_lines: int | None = None,
-        limit_bytes: int | None = None,
-        since_seconds: int | None = None,
-        since_time: float | None = None,
-        timestamps: bool = False,
+        self, pod: dict[str, Any], container: str | None, options: LogOptions = DEFAULT_LOG_OPTIONS
     ) -> bytes:
-        """The log of one container of ``pod``, as ``/pods/{name}/log`` answers it.
+        """The log of one container of ``pod``, as ``/pods/{name}/log`` answers it (see ``logs``).
 
         Raises:
             KubeError: 400 when several containers exist and none is named, the container is
                 unknown, has not started, or has no previous instance.
         """
-        metadata = pod["metadata"]
-        name = metadata["name"]
-        names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
-        default = (metadata.get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
-        if container is None:
-            if len(names) == 1:
-                container = names[0]
-            elif default in names:
-                container = default
-            else:
-                raise bad_request(
-                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
-                )
-        if container not in names:
-            raise bad_request(f"container {container} is not valid for pod {name}")
-        run = self.pods.get((metadata.get("namespace", ""), name))
-        state = run.containers.get(container) if run is not None else None
-        if previous:
-            if state is None or state.previous_log is None:
-                raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
-            lines = state.previous_log
-        else:
-            if state is None or not state.container_id:
-                reason = "ContainerCreating"
-                if state is not None and "waiting" in state.state:
-                    reason = state.state["waiting"].get("reason", reason)
-                raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
-            lines = state.log
-        if since_seconds is not None:
-            since_time = time.time() - since_seconds
-        if since_time is not None:
-            lines = [line for line in lines if line[0] >= since_time]
-        if tail_lines is not None:
-            lines = lines[-tail_lines:] if tail_lines > 0 else []
-        if timestamps:
-            data = b"".join(rfc3339_nano(moment).encode() + b" " + text for moment, text in lines)
-        else:
-            data = b"".join(text for _, text in lines)
-        if limit_bytes is not None:
-            data = data[:limit_bytes]
-        return data
+        return read_log(self.pods, pod, container, options)
 
     def log_follower(self, pod: dict[str, Any], container: str) -> ContainerRun | None:
         """The live container record of ``pod`` (for ``follow=true``), if it is running here."""
         metadata = pod["metadata"]
         run = self.pods.get((metadata.get("namespace", ""), metadata["name"]))
         return None if run is None else run.containers.get(container)
-
-
-def _decode(value: Any, resource: str) -> str:
-    if resource != "secrets":
-        return str(value)
-    try:
-        return base64.b64decode(str(value)).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return ""
 
 
 def _release(process: asyncio.subprocess.Process) -> None:
