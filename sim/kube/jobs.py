@@ -31,7 +31,8 @@ from typing import Any, Final
 import orjson
 
 from sim.kube.errors import KubeError
-from sim.kube.registry import Registry, with_changes
+from sim.kube.objects import with_changes
+from sim.kube.registry import Registry
 from sim.kube.store import DELETED, Entry, Event, now_rfc3339
 
 CONTROLLER_UID: Final = "batch.kubernetes.io/controller-uid"

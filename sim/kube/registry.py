@@ -1,73 +1,38 @@
-"""API semantics over the store: create, replace, patch, delete, garbage collection.
+"""API semantics over the store: create, replace, patch; deletion goes through ``deletion``.
 
 The HTTP layer and the controllers both go through a :class:`Registry`, so an
 object the Job controller creates is defaulted, validated and versioned exactly
 like one a client POSTs. It owns what kube-apiserver's generic registry owns:
 names and ``generateName``, uid/creationTimestamp/generation, resourceVersion
-preconditions, the ``status`` subresource split, finalizers and
-``deletionTimestamp``, ``propagationPolicy`` (Foreground, Background, Orphan)
-with the garbage collector that follows ownerReferences, and namespace
-termination. Pods that are running are deleted gracefully: they get a
-``deletionTimestamp`` and the kubelet removes them once their containers stop.
+preconditions, the ``status`` subresource split, the four patch types, and
+CustomResourceDefinitions registering their resources. Deletion, finalizers,
+propagation policies, graceful pod deletion, namespace termination and the
+garbage collector are :class:`~sim.kube.deletion.Deletion`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import random
 import uuid
-from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
 import yaml
 
-from sim.kube.errors import (
-    KubeError,
-    already_exists,
-    bad_request,
-    conflict,
-    invalid,
-    not_found,
-)
+from sim.kube.deletion import Deletion
+from sim.kube.errors import KubeError, already_exists, bad_request, conflict, invalid, not_found
+from sim.kube.objects import SYSTEM_FIELDS, clone, get_entry, ordered_metadata
 from sim.kube.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from sim.kube.resources import Catalog, ResourceInfo
-from sim.kube.store import DELETED, Entry, Event, Store, Table, now_rfc3339
-from sim.kube.strategies import BACKGROUND, FOREGROUND, GENERIC, ORPHAN, Strategy, strategies
+from sim.kube.store import Entry, Store, Table, now_rfc3339
+from sim.kube.strategies import GENERIC, Strategy, strategies
 
-IMMORTAL_NAMESPACES: Final = frozenset({"default", "kube-system", "kube-public"})
 NAME_ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"
-FOREGROUND_FINALIZER: Final = "foregroundDeletion"
-ORPHAN_FINALIZER: Final = "orphan"
-METADATA_ORDER: Final = (
-    "name",
-    "generateName",
-    "namespace",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-)
 PATCH_TYPES: Final = (
     "application/json-patch+json",
     "application/merge-patch+json",
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
-)
-SYSTEM_FIELDS: Final = (
-    "uid",
-    "creationTimestamp",
-    "generation",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
 )
 
 
@@ -76,46 +41,23 @@ def random_suffix(length: int = 5) -> str:
     return "".join(random.choice(NAME_ALPHABET) for _ in range(length))
 
 
-def ordered_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Metadata with its keys in kube-apiserver's order (unknown keys last)."""
-    ordered: dict[str, Any] = {key: metadata[key] for key in METADATA_ORDER if key in metadata}
-    ordered.update((key, value) for key, value in metadata.items() if key not in ordered)
-    return ordered
-
-
-def clone(entry: Entry) -> dict[str, Any]:
-    """A deep copy of a stored object (parsing its bytes is faster than ``copy.deepcopy``)."""
-    copied: dict[str, Any] = orjson.loads(entry.raw)
-    return copied
-
-
-def with_changes(entry: Entry, **fields: Any) -> dict[str, Any]:
-    """A new version of a stored object with top-level ``fields`` replaced.
-
-    Shallow: stored objects are never mutated, so the new version may share unchanged parts.
-    """
-    obj = dict(entry.obj)
-    obj["metadata"] = dict(obj["metadata"])
-    obj.update(fields)
-    return obj
-
-
 class Registry:
     """The API's write semantics.
 
     Args:
         store: the object store.
         catalog: the resource catalogue.
+
+    Attributes:
+        deletion: deletion and garbage collection (``delete`` and ``finish_pod_deletion`` go there).
     """
 
     def __init__(self, store: Store, catalog: Catalog) -> None:
         self.store = store
         self.catalog = catalog
         self.namespaces = catalog.lookup("", "v1", "namespaces")
-        self.pods = catalog.lookup("", "v1", "pods")
-        self.graceful_pod_hook: Callable[[Entry], bool] | None = None
         self._strategies = strategies()
-        store.subscribe(self._on_event)
+        self.deletion = Deletion(store, catalog, self.strategy_for)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -129,10 +71,7 @@ class Registry:
 
     def get(self, info: ResourceInfo, namespace: str, name: str) -> Entry:
         """The stored object, or 404."""
-        entry = self.store.lookup(self.table(info), namespace, name)
-        if entry is None:
-            raise not_found(info.group, info.resource, name)
-        return entry
+        return get_entry(self.store, info, namespace, name)
 
     def _check_namespace(self, info: ResourceInfo, namespace: str, *, creating: bool) -> None:
         if not info.namespaced or self.namespaces is None:
@@ -446,243 +385,12 @@ class Registry:
         *,
         dry_run: bool = False,
     ) -> tuple[Entry, bool]:
-        """Delete an object (DELETE) following ``propagationPolicy`` and ``gracePeriodSeconds``.
-
-        Args:
-            info: the resource.
-            namespace: namespace from the URL.
-            name: object name.
-            options: DeleteOptions (propagationPolicy, gracePeriodSeconds, preconditions, orphanDependents).
-            dry_run: report what would happen without doing it.
-
-        Returns:
-            The entry (the last stored state) and whether it is gone already.
-
-        Raises:
-            KubeError: 400 bad policy, 404, 409 failed precondition.
-        """
-        options = options or {}
-        key_ns = namespace if info.namespaced else ""
-        entry = self.get(info, key_ns, name)
-        preconditions = options.get("preconditions") or {}
-        if preconditions.get("uid") and preconditions["uid"] != entry.obj["metadata"].get("uid"):
-            raise conflict(
-                info.group,
-                info.resource,
-                name,
-                f"Precondition failed: UID in precondition: {preconditions['uid']}, "
-                f"UID in object meta: {entry.obj['metadata'].get('uid')}",
-            )
-        if preconditions.get("resourceVersion") and str(preconditions["resourceVersion"]) != str(entry.rv):
-            raise conflict(
-                info.group,
-                info.resource,
-                name,
-                f"Precondition failed: ResourceVersion in precondition: "
-                f"{preconditions['resourceVersion']}, ResourceVersion in object meta: {entry.rv}",
-            )
-        strategy = self.strategy_for(info)
-        policy = options.get("propagationPolicy")
-        if policy is None and options.get("orphanDependents") is not None:
-            policy = ORPHAN if options["orphanDependents"] else BACKGROUND
-        if policy is None:
-            policy = strategy.default_propagation
-        if policy not in (ORPHAN, BACKGROUND, FOREGROUND):
-            raise invalid(
-                "DeleteOptions",
-                "",
-                "",
-                [
-                    (
-                        "FieldValueNotSupported",
-                        "propagationPolicy",
-                        f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan", "nil"',
-                    )
-                ],
-            )
-        grace = options.get("gracePeriodSeconds")
-        if dry_run:
-            return entry, False
-        if info.key == ("", "namespaces"):
-            if name in IMMORTAL_NAMESPACES:
-                raise KubeError(
-                    "Forbidden",
-                    f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                    {"name": name, "kind": "namespaces"},
-                )
-            return self._delete_namespace(entry), False
-        obj = entry.obj
-        metadata = obj["metadata"]
-        finalizers = list(metadata.get("finalizers") or [])
-        extra = (
-            FOREGROUND_FINALIZER if policy == FOREGROUND else ORPHAN_FINALIZER if policy == ORPHAN else None
-        )
-        uid = metadata.get("uid", "")
-        has_dependents = bool(self.store.dependents.get(uid))
-        if extra is not None and has_dependents and extra not in finalizers:
-            finalizers.append(extra)
-        table = self.table(info)
-        if info.key == ("", "pods") and grace != 0 and self.graceful_pod_hook is not None:
-            if self.graceful_pod_hook(entry):
-                return self._mark_deleting(table, entry, finalizers, grace), False
-        if finalizers:
-            if metadata.get("deletionTimestamp") and finalizers == list(metadata.get("finalizers") or []):
-                return entry, False
-            marked = self._mark_deleting(table, entry, finalizers, 0)
-            self._process_finalizers(table, marked)
-            current = self.store.lookup(table, key_ns, name)
-            return (current, False) if current is not None else (marked, True)
-        removed = self.store.remove(table, (key_ns, name))
-        return removed, True
-
-    def _mark_deleting(self, table: Table, entry: Entry, finalizers: list[str], grace: Any) -> Entry:
-        obj = clone(entry)
-        metadata = obj["metadata"]
-        if not metadata.get("deletionTimestamp"):
-            metadata["deletionTimestamp"] = now_rfc3339()
-            metadata["deletionGracePeriodSeconds"] = (
-                int(grace)
-                if isinstance(grace, int)
-                else (
-                    int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-                    if table.info.key == ("", "pods")
-                    else 0
-                )
-            )
-        if finalizers:
-            metadata["finalizers"] = finalizers
-        obj["metadata"] = ordered_metadata(metadata)
-        return self.store.update(table, obj)
+        """Delete an object (DELETE); see :meth:`~sim.kube.deletion.Deletion.delete`."""
+        return self.deletion.delete(info, namespace, name, options, dry_run=dry_run)
 
     def finish_pod_deletion(self, namespace: str, name: str) -> None:
         """Remove a terminating pod once its containers have stopped (called by the kubelet)."""
-        if self.pods is None:
-            return
-        table = self.table(self.pods)
-        entry = self.store.lookup(table, namespace, name)
-        if entry is None or not entry.obj["metadata"].get("deletionTimestamp"):
-            return
-        finalizers = [f for f in entry.obj["metadata"].get("finalizers") or [] if f != FOREGROUND_FINALIZER]
-        if finalizers:
-            return
-        self.store.remove(table, (namespace, name))
-
-    def _process_finalizers(self, table: Table, entry: Entry) -> None:
-        """Run the garbage collector's part of Orphan and Foreground deletion for ``entry``."""
-        metadata = entry.obj["metadata"]
-        finalizers = list(metadata.get("finalizers") or [])
-        uid = metadata.get("uid", "")
-        dependents = list(self.store.dependents.get(uid, ()))
-        if ORPHAN_FINALIZER in finalizers:
-            for dep_table, key in dependents:
-                dep = dep_table.objects.get(key)
-                if dep is None:
-                    continue
-                obj = clone(dep)
-                refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-                if refs:
-                    obj["metadata"]["ownerReferences"] = refs
-                else:
-                    obj["metadata"].pop("ownerReferences", None)
-                self.store.update(dep_table, obj)
-            finalizers.remove(ORPHAN_FINALIZER)
-            entry = self._set_finalizers(table, entry, finalizers)
-            dependents = []
-        if FOREGROUND_FINALIZER in finalizers:
-            if dependents:
-                for dep_table, key in dependents:
-                    dep = dep_table.objects.get(key)
-                    if dep is not None and not dep.obj["metadata"].get("deletionTimestamp"):
-                        self._delete_quietly(dep_table.info, key, FOREGROUND)
-                return
-            finalizers.remove(FOREGROUND_FINALIZER)
-            entry = self._set_finalizers(table, entry, finalizers)
-
-    def _set_finalizers(self, table: Table, entry: Entry, finalizers: list[str]) -> Entry:
-        metadata = entry.obj["metadata"]
-        key = (metadata.get("namespace", ""), metadata["name"])
-        if not finalizers and metadata.get("deletionTimestamp"):
-            return self.store.remove(table, key)
-        obj = clone(entry)
-        obj["metadata"]["finalizers"] = finalizers
-        if not finalizers:
-            obj["metadata"].pop("finalizers")
-        return self.store.update(table, obj)
-
-    def _delete_quietly(self, info: ResourceInfo, key: tuple[str, str], policy: str) -> None:
-        try:
-            self.delete(info, key[0], key[1], {"propagationPolicy": policy})
-        except KubeError:
-            pass
-
-    def _on_event(self, event: Event) -> None:
-        """Garbage collection: react to deletions of owners and of dependents."""
-        if event.type != DELETED:
-            return
-        metadata = event.entry.obj["metadata"]
-        uid = metadata.get("uid", "")
-        if uid in self.store.dependents:
-            self._defer(functools.partial(self._collect, uid))
-        for ref in metadata.get("ownerReferences") or []:
-            owner_uid = ref.get("uid")
-            if owner_uid and not self.store.dependents.get(owner_uid):
-                self._defer(functools.partial(self._release_owner, str(owner_uid)))
-
-    def _collect(self, uid: str) -> None:
-        for dep_table, key in list(self.store.dependents.get(uid, ())):
-            self._delete_quietly(dep_table.info, key, BACKGROUND)
-
-    def _release_owner(self, uid: str) -> None:
-        if self.store.dependents.get(uid):
-            return
-        located = self.store.by_uid.get(uid)
-        if located is None:
-            return
-        table, key = located
-        entry = table.objects.get(key)
-        if entry is not None and entry.obj["metadata"].get("deletionTimestamp"):
-            self._process_finalizers(table, entry)
-
-    @staticmethod
-    def _defer(callback: Callable[[], None]) -> None:
-        try:
-            asyncio.get_running_loop().call_soon(callback)
-        except RuntimeError:
-            callback()
-
-    def _delete_namespace(self, entry: Entry) -> Entry:
-        assert self.namespaces is not None
-        ns_table = self.table(self.namespaces)
-        name = entry.obj["metadata"]["name"]
-        if not entry.obj["metadata"].get("deletionTimestamp"):
-            obj = clone(entry)
-            obj["metadata"]["deletionTimestamp"] = now_rfc3339()
-            obj["metadata"]["deletionGracePeriodSeconds"] = 0
-            obj["metadata"] = ordered_metadata(obj["metadata"])
-            obj["status"] = {"phase": "Terminating"}
-            entry = self.store.update(ns_table, obj)
-        for table in list(self.store.tables.values()):
-            if not table.info.namespaced:
-                continue
-            for key in [k for k in table.objects if k[0] == name]:
-                self._delete_quietly(table.info, key, BACKGROUND)
-        self._defer(lambda: self._finish_namespace(name, 0))
-        return entry
-
-    def _finish_namespace(self, name: str, attempt: int) -> None:
-        assert self.namespaces is not None
-        remaining = any(
-            key[0] == name
-            for table in self.store.tables.values()
-            if table.info.namespaced
-            for key in table.objects
-        )
-        ns_table = self.table(self.namespaces)
-        if remaining and attempt < 600:
-            asyncio.get_running_loop().call_later(0.05, self._finish_namespace, name, attempt + 1)
-            return
-        if (("", name)) in ns_table.objects:
-            self.store.remove(ns_table, ("", name))
+        self.deletion.finish_pod_deletion(namespace, name)
 
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,8 @@ from sim.kube.kubelet.logs import DEFAULT_LOG_OPTIONS, LogOptions, read_log
 from sim.kube.kubelet.node import NODE_NAME
 from sim.kube.kubelet.records import ContainerRun, PodRun
 from sim.kube.kubelet.status import pod_status
-from sim.kube.registry import Registry, with_changes
+from sim.kube.objects import with_changes
+from sim.kube.registry import Registry
 from sim.kube.store import ADDED, DELETED, Entry, Event, now_rfc3339
 
 Runtime = Literal["model", "process"]
@@ -84,7 +85,7 @@ class Kubelet:
         info = registry.catalog.lookup("", "v1", "pods")
         assert info is not None
         self.info = info
-        registry.graceful_pod_hook = self.accepts_graceful_deletion
+        registry.deletion.graceful_pod_hook = self.accepts_graceful_deletion
         registry.store.subscribe(self._on_event)
 
     # -- events ----------------------------------------------------------------------------------
