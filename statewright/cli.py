@@ -34,52 +34,32 @@ from engine import (
     InvalidMockConfig,
     StatewrightError,
 )
-from engine.jsonvalue import JSONDecodeError, dumps_str, loads
+from engine.jsonvalue import dumps_str
 from statewright.commands import durable as durable_commands
 from statewright.commands import test_state as test_state_command
+from statewright.commands.options import (
+    EXIT_USAGE,
+    POLL_ENV,
+    SIM_POLL,
+    STDIN,
+    UsageError,
+    add_file_argument,
+    add_input_argument,
+    add_name_argument,
+    add_quiet_argument,
+    add_state_machine_argument,
+    counted,
+    parse_input,
+    poll_options,
+    print_problems,
+    read_text,
+)
 from statewright.commands.signals import stop_on_signals
 from statewright.commands.virtual_time import run_virtual, virtual_clock
 from statewright.progress import Progress
 
 EXIT_SUCCEEDED: Final = 0
 EXIT_NOT_SUCCEEDED: Final = 1
-EXIT_USAGE: Final = 2
-SIM_DEFAULT_POLL: Final = "watch:0.5"
-POLL_ENV: Final = "STATEWRIGHT_POLL"
-"""The default of ``--poll``; ``statewright sim --env`` writes one suited to the simulators."""
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported on stderr with exit code 2."""
-
-
-STDIN: Final = "-"
-"""``FILE`` (or ``@-`` for ``--input``) meaning standard input."""
-
-
-def _read_text(path: str, what: str) -> str:
-    if path == STDIN:
-        try:
-            return sys.stdin.read()
-        except UnicodeDecodeError:
-            raise UsageError(f"{what} on standard input is not UTF-8 text") from None
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{what} {path!r} is not UTF-8 text") from None
-
-
-def parse_input(value: str | None) -> JSON:
-    """``--input``: JSON text, or ``@file`` holding it; ``{}`` when absent."""
-    if value is None:
-        return {}
-    text = _read_text(value[1:], "input file") if value.startswith("@") else value
-    try:
-        return loads(text)
-    except JSONDecodeError as exc:
-        raise UsageError(f"the input is not valid JSON: {exc}") from None
 
 
 def _version() -> str:
@@ -89,18 +69,6 @@ def _version() -> str:
         return version("statewright")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 problem``, ``2 problems``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _print_problems(exc: InvalidDefinition, path: str) -> None:
-    n = len(exc.problems)
-    print(f"{path}: invalid state machine definition ({_count(n, 'problem')}):", file=sys.stderr)
-    for p in exc.problems:
-        print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
 
 
 def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
@@ -113,11 +81,9 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a state machine and print its result as one JSON object")
-    run.add_argument("file", metavar="FILE", help="the state machine definition (JSON); - reads standard input")
-    run.add_argument(
-        "--input", metavar="JSON|@FILE", help="execution input: JSON text, @file, or @- for standard input (default {})"
-    )
-    run.add_argument("--name", help="execution name (default: a random UUID)")
+    add_file_argument(run, stdin=True)
+    add_input_argument(run, stdin=True)
+    add_name_argument(run)
     run.add_argument(
         "--sim",
         action="store_true",
@@ -135,7 +101,7 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         help="how .sync tasks wait: watch[:SECONDS] (Jobs: one shared watch per cluster; SECONDS is the "
         "control-plane poll interval), batched:SECONDS, aws, fixed:SECONDS, exponential:FIRST:MAX "
         f"(default: ${POLL_ENV} if set, else watch for runJob.sync and aws for clusters; "
-        f"{SIM_DEFAULT_POLL} with --sim)",
+        f"{SIM_POLL} with --sim)",
     )
     run.add_argument(
         "--loop",
@@ -150,17 +116,13 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         "creating (aborted-task, the default), or also everything the execution created when it fails, "
         "is stopped or times out (execution)",
     )
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    add_quiet_argument(run)
     run.add_argument(
         "--history",
         metavar="FILE",
-        help="also write the execution history to FILE, as GetExecutionHistory answers it ({\"events\": [...]})",
+        help='also write the execution history to FILE, as GetExecutionHistory answers it ({"events": [...]})',
     )
-    run.add_argument(
-        "--state-machine",
-        metavar="NAME",
-        help="the state machine's name (default: FILE's name without its extension)",
-    )
+    add_state_machine_argument(run)
     run.add_argument(
         "--mock-config",
         metavar="FILE",
@@ -189,25 +151,31 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         "each with its JSON location.",
         epilog="exit codes: 0 valid; 2 invalid (the problems on stderr) or unreadable",
     )
-    val.add_argument("file", metavar="FILE", help="the state machine definition (JSON); - reads standard input")
+    add_file_argument(val, stdin=True)
     val.add_argument(
         "--mock-config",
         metavar="FILE",
         help="also check every test case of this Step Functions Local mock configuration against FILE",
     )
     val.add_argument(
-        "--state-machine", metavar="NAME", help="with --mock-config: the state machine's name (default: FILE's stem)"
+        "--state-machine",
+        metavar="NAME",
+        help="with --mock-config: the state machine's name (default: FILE's stem)",
     )
 
     from statewright.commands import policy as policy_command
 
     policy_command.add_arguments(
-        sub.add_parser("policy", help="print the IAM policy document the state machine's execution role needs")
+        sub.add_parser(
+            "policy", help="print the IAM policy document the state machine's execution role needs"
+        )
     )
 
     test_state_command.add_parser(sub)
 
-    serve = sub.add_parser("serve", help="serve the Step Functions API (AWS JSON 1.0) for AWS SDKs and the AWS CLI")
+    serve = sub.add_parser(
+        "serve", help="serve the Step Functions API (AWS JSON 1.0) for AWS SDKs and the AWS CLI"
+    )
     from statewright.commands import serve as serve_command
 
     serve_command.add_arguments(serve)
@@ -220,27 +188,12 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def _poll_option(spec: str | None, use_sim: bool) -> dict[str, object]:
-    source = "--poll"
-    if spec is None and not use_sim:
-        # The simulators' env file names a policy that suits their timings (sim/stack.py).
-        spec, source = os.environ.get(POLL_ENV) or None, POLL_ENV
-    if spec is None and not use_sim:
-        return {}
-    from executors.eks.polling import parse_poll_policy
-
-    try:
-        return {"poll_policy": parse_poll_policy(spec or SIM_DEFAULT_POLL)}
-    except ValueError as exc:
-        raise UsageError(f"{source}: {exc}") from None
-
-
 async def _run(args: argparse.Namespace) -> int:
     if args.file == STDIN and args.input == "@" + STDIN:
         raise UsageError("the definition and the input cannot both come from standard input")
-    text = _read_text(args.file, "definition file")
+    text = read_text(args.file, "definition file")
     input_value = parse_input(args.input)
-    options = _poll_option(args.poll, args.sim)
+    options = poll_options(args.poll, sim=args.sim)
     if args.cleanup is not None:
         options["cleanup"] = args.cleanup
     # Under --virtual-time progress shows loop time: waits appear as long as they are.
@@ -292,7 +245,7 @@ async def _execute(
                     test_case=args.test_case,
                 )
         except InvalidDefinition as exc:
-            _print_problems(exc, args.file)
+            print_problems(exc, args.file)
             return EXIT_USAGE
         except ExecutionAlreadyExists as exc:
             print(f"statewright: ExecutionAlreadyExists: {exc}", file=sys.stderr)
@@ -317,7 +270,7 @@ async def _execute(
 def _validate(args: argparse.Namespace) -> int:
     from engine import ExecutorRegistry
 
-    text = _read_text(args.file, "definition file")
+    text = read_text(args.file, "definition file")
     registry = ExecutorRegistry()
     registry.load_entry_points()
     if args.mock_config is not None:
@@ -339,20 +292,20 @@ def _validate(args: argparse.Namespace) -> int:
 
         machine = parse_definition(text, registry=registry)
     except InvalidDefinition as exc:
-        _print_problems(exc, args.file)
+        print_problems(exc, args.file)
         return EXIT_USAGE
-    print(f"{args.file}: valid ({_count(len(machine.states), 'state')}, starts at {machine.start_at!r})")
+    print(f"{args.file}: valid ({counted(len(machine.states), 'state')}, starts at {machine.start_at!r})")
     return EXIT_SUCCEEDED
 
 
 def _policy(args: argparse.Namespace) -> int:
     from statewright.commands import policy as policy_command
 
-    text = _read_text(args.file, "definition file")
+    text = read_text(args.file, "definition file")
     try:
         document = policy_command.run(args, text)
     except InvalidDefinition as exc:
-        _print_problems(exc, args.file)
+        print_problems(exc, args.file)
         return EXIT_USAGE
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -399,9 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 try:
                     import uvloop
                 except ImportError:
-                    raise UsageError(
-                        "--loop uvloop needs uvloop: pip install 'statewright[speed]'"
-                    ) from None
+                    raise UsageError("--loop uvloop needs uvloop: pip install 'statewright[speed]'") from None
                 return int(uvloop.run(_run(args)))
             return asyncio.run(_run(args))
         from sim import cli as sim_cli

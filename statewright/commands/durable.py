@@ -28,54 +28,51 @@ from typing import Final
 
 from engine import Engine, ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidDefinition, InvalidInput
 from engine.history import format_timestamp
-from engine.jsonvalue import JSON, dumps_str, loads
+from engine.jsonvalue import JSON, dumps_str
 from engine.store import Store, StoreError, open_store
+from statewright.commands.options import (
+    EXIT_USAGE,
+    UsageError,
+    add_file_argument,
+    add_input_argument,
+    add_name_argument,
+    add_quiet_argument,
+    add_state_machine_argument,
+    add_store_argument,
+    parse_input,
+    poll_options,
+    print_problems,
+    read_text,
+)
 
 EXIT_OK: Final = 0
 EXIT_NOT_FOUND: Final = 1
-EXIT_USAGE: Final = 2
 STATUSES: Final = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS: Final = 0.2
 """How often a worker looks for new executions and stop requests (a stop is carried out within a second)."""
 NOTIFIED_POLL_SECONDS: Final = 0.5
 """The fallback poll of a store that notifies (PostgreSQL): new work and stops arrive by NOTIFY at once;
 the poll finds executions whose owner's lease has lapsed (nobody notifies of that) soon after it lapses."""
-POLL_ENV: Final = "STATEWRIGHT_POLL"
 COMMANDS: Final = ("start", "worker", "describe", "history", "list", "stop")
-
-
-def _store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        metavar="URL",
-        required=True,
-        help="the store: sqlite:///PATH (sqlite:////abs/path) or postgresql://USER@HOST:PORT/DB",
-    )
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the durable-execution commands."""
     start = sub.add_parser("start", help="record a new execution in the store for a worker to run")
-    start.add_argument("file", metavar="FILE", help="the state machine definition (JSON)")
-    start.add_argument(
-        "--input", metavar="JSON|@FILE", help="execution input: JSON text or @file (default {})"
-    )
-    start.add_argument("--name", help="execution name (default: a random UUID)")
-    start.add_argument(
-        "--state-machine",
-        metavar="NAME",
-        help="the state machine's name (default: FILE's name without its extension)",
-    )
-    _store_argument(start)
+    add_file_argument(start, stdin=False)
+    add_input_argument(start, stdin=False)
+    add_name_argument(start)
+    add_state_machine_argument(start)
+    add_store_argument(start)
 
     worker = sub.add_parser("worker", help="run the store's executions until SIGTERM (then suspend them)")
-    _store_argument(worker)
+    add_store_argument(worker)
     worker.add_argument(
         "--sim-env",
         metavar="FILE",
         help="read AWS endpoint variables from FILE (as written by statewright sim --env)",
     )
-    worker.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    add_quiet_argument(worker)
     worker.add_argument(
         "--lease-seconds",
         metavar="SECONDS",
@@ -92,20 +89,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     describe = sub.add_parser("describe", help="print an execution's DescribeExecution fields")
     describe.add_argument("arn", metavar="ARN")
-    _store_argument(describe)
+    add_store_argument(describe)
 
     history = sub.add_parser("history", help="print an execution's history (GetExecutionHistory's shape)")
     history.add_argument("arn", metavar="ARN")
-    _store_argument(history)
+    add_store_argument(history)
 
     listing = sub.add_parser("list", help="list the store's executions (ListExecutions' shape)")
-    _store_argument(listing)
+    add_store_argument(listing)
     listing.add_argument("--status", choices=STATUSES, help="only executions with this status")
     listing.add_argument("--state-machine", metavar="NAME", help="only executions of this state machine")
 
     stop = sub.add_parser("stop", help="stop an execution (a running worker carries it out)")
     stop.add_argument("arn", metavar="ARN")
-    _store_argument(stop)
+    add_store_argument(stop)
     stop.add_argument("--error", help="the error recorded with the abort")
     stop.add_argument("--cause", help="the cause recorded with the abort")
 
@@ -127,7 +124,7 @@ def _worker_store(args: argparse.Namespace) -> Store:
     """The worker's store; the lease and capacity options belong to a shared (PostgreSQL) store.
 
     Raises:
-        InputError: ``--lease-seconds``/``--capacity`` with a store that has no leases.
+        UsageError: ``--lease-seconds``/``--capacity`` with a store that has no leases.
     """
     if args.store.startswith(("postgresql:", "postgres:")):
         from engine.store.postgres import DEFAULT_LEASE_SECONDS, PostgresStore
@@ -139,14 +136,14 @@ def _worker_store(args: argparse.Namespace) -> Store:
         )
     for flag, value in (("--lease-seconds", args.lease_seconds), ("--capacity", args.capacity)):
         if value is not None:
-            raise InputError(f"{flag} is for a store shared by several workers (postgresql://...)")
+            raise UsageError(f"{flag} is for a store shared by several workers (postgresql://...)")
     return open_store(args.store, create=True)
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     """``run``'s ``--store``."""
-    run.add_argument(
-        "--store", metavar="URL", help="keep the execution in this store (sqlite:///PATH); it stays queryable"
+    add_store_argument(
+        run, required=False, help="keep the execution in this store (sqlite:///PATH); it stays queryable"
     )
 
 
@@ -174,48 +171,17 @@ async def _opened(url: str, *, create: bool = False) -> Store:
 # -- start ---------------------------------------------------------------------------------------------
 
 
-def _read(path: str, what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {path!r} is not UTF-8 text") from None
-
-
-class InputError(Exception):
-    """Bad input found before the store is touched (reported with exit code 2)."""
-
-
-def _input(value: str | None) -> JSON:
-    if value is None:
-        return {}
-    text = _read(value[1:], "input file") if value.startswith("@") else value
-    try:
-        return loads(text)
-    except ValueError as exc:
-        raise InputError(f"the input is not valid JSON: {exc}") from None
-
-
 async def _start(args: argparse.Namespace) -> int:
-    try:
-        text = _read(args.file, "definition file")
-        value = _input(args.input)
-    except InputError as exc:
-        print(f"statewright: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    # Bad input is found before the store is touched; start reads no standard input.
+    text = read_text(args.file, "definition file", stdin=False)
+    value = parse_input(args.input, stdin=False)
     engine = Engine()
     try:
         machine, record = engine.prepare(
             text, value, name=args.name, state_machine_name=args.state_machine or Path(args.file).stem
         )
     except InvalidDefinition as exc:
-        print(
-            f"{args.file}: invalid state machine definition ({len(exc.problems)} problem(s)):",
-            file=sys.stderr,
-        )
-        for p in exc.problems:
-            print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
+        print_problems(exc, args.file)
         return EXIT_USAGE
     except InvalidInput as exc:
         print(f"statewright: {exc}", file=sys.stderr)
@@ -236,21 +202,21 @@ def load_env_file(path: str) -> dict[str, str]:
     """``export K=V`` lines (shell-quoted, as ``statewright sim --env`` writes them) as a dict.
 
     Raises:
-        InputError: the file cannot be read or a line is not ``[export] K=V``.
+        UsageError: the file cannot be read or a line is not ``[export] K=V``.
     """
     out: dict[str, str] = {}
-    for number, line in enumerate(_read(path, "--sim-env file").splitlines(), 1):
+    for number, line in enumerate(read_text(path, "--sim-env file", stdin=False).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
             words = shlex.split(line)
         except ValueError as exc:
-            raise InputError(f"{path}:{number}: {exc}") from None
+            raise UsageError(f"{path}:{number}: {exc}") from None
         if words and words[0] == "export":
             words = words[1:]
         if len(words) != 1 or "=" not in words[0]:
-            raise InputError(f"{path}:{number}: expected 'export NAME=VALUE'")
+            raise UsageError(f"{path}:{number}: expected 'export NAME=VALUE'")
         key, _, val = words[0].partition("=")
         out[key] = val
     return out
@@ -258,21 +224,8 @@ def load_env_file(path: str) -> dict[str, str]:
 
 async def _worker(args: argparse.Namespace) -> int:
     if args.sim_env:
-        try:
-            os.environ.update(load_env_file(args.sim_env))
-        except InputError as exc:
-            print(f"statewright: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    options: dict[str, object] = {}
-    spec = os.environ.get(POLL_ENV)
-    if spec:
-        from executors.eks.polling import parse_poll_policy
-
-        try:
-            options["poll_policy"] = parse_poll_policy(spec)
-        except ValueError as exc:
-            print(f"statewright: {POLL_ENV}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        os.environ.update(load_env_file(args.sim_env))
+    options = poll_options(None)
     from statewright.progress import Progress
 
     progress = None if args.quiet else Progress(sys.stderr, show_execution=True)
@@ -280,11 +233,7 @@ async def _worker(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    try:
-        store = _worker_store(args)
-    except InputError as exc:
-        print(f"statewright: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    store = _worker_store(args)
     # A store that tells of new executions and stop requests is polled only as a fallback.
     poll = NOTIFIED_POLL_SECONDS if store.notifies else POLL_SECONDS
     engine = Engine(

@@ -25,16 +25,11 @@ import sys
 from typing import Any, Final
 
 from statewright.api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, SigV4Verifier
+from statewright.commands.options import EXIT_USAGE, UsageError, poll_options
 
 EXIT_OK: Final = 0
-EXIT_USAGE: Final = 2
 MEMORY_STORE: Final = "memory://"
-SIM_POLL: Final = "watch:0.5"
 MOCK_CONFIG_ENV: Final = "SFN_MOCK_CONFIG"
-
-
-class ServeUsageError(Exception):
-    """A bad option of ``serve``: reported on stderr with exit code 2."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +66,7 @@ def _verifier(spec: str | None) -> SigV4Verifier | None:
         return None
     key, sep, secret = spec.partition("=")
     if not sep or not key or not secret:
-        raise ServeUsageError("--verify-sigv4 takes KEY=SECRET (an access key id and its secret access key)")
+        raise UsageError("--verify-sigv4 takes KEY=SECRET (an access key id and its secret access key)")
     return SigV4Verifier(key, secret)
 
 
@@ -83,15 +78,13 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         try:
             options["store"] = open_store(args.store)
         except StoreError as exc:
-            raise ServeUsageError(f"--store: {exc}") from None
+            raise UsageError(f"--store: {exc}") from None
     mock_config = os.environ.get(MOCK_CONFIG_ENV)
     if mock_config:
         # Step Functions Local's variable: StartExecution on `stateMachineArn#TestCase` runs a test case.
         options["mock_config"] = mock_config
     if args.sim:
-        from executors.eks.polling import parse_poll_policy
-
-        options["executor_options"] = {"poll_policy": parse_poll_policy(SIM_POLL)}
+        options["executor_options"] = poll_options(None, sim=True)
     return options
 
 
@@ -122,9 +115,7 @@ async def _serve(args: argparse.Namespace) -> int:
                 ApiServer(host=args.host, port=args.port, verifier=verifier, engine_options=options)
             )
         except OSError as exc:
-            raise ServeUsageError(
-                f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
-            ) from None
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         print(f"statewright serve: listening on {server.url}", file=sys.stderr, flush=True)
         await _until_signalled()
     return EXIT_OK
@@ -134,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``serve`` to its end; returns the exit code."""
     try:
         return asyncio.run(_serve(args))
-    except ServeUsageError as exc:
+    except UsageError as exc:
         print(f"statewright: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine import JSON, Engine, InvalidDefinition, TestStateValidation
 from engine.jsonvalue import dumps_str
+from statewright.commands.options import parse_input, print_problems, read_text
 
 
 def add_parser(sub: Any) -> None:
@@ -54,9 +55,7 @@ def add_parser(sub: Any) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Run the command; bad files or JSON raise the command line's ``UsageError``."""
-    from statewright.cli import _read_text, parse_input
-
-    definition = _read_text(args.file, "definition file")
+    definition = read_text(args.file, "definition file")
     input_value: JSON = parse_input(args.input)
     mock = parse_input(args.mock) if args.mock is not None else None
     variables = parse_input(args.variables) if args.variables is not None else None
@@ -86,9 +85,7 @@ async def run(args: argparse.Namespace) -> int:
                 state_configuration=configuration,
             )
     except InvalidDefinition as exc:
-        print(f"{args.file}: invalid definition ({len(exc.problems)} problem(s)):", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  {p.location or '/'}: {p.message} [{p.code}]", file=sys.stderr)
+        print_problems(exc, args.file, what="invalid definition")
         return 2
     except TestStateValidation as exc:
         print(f"statewright: {exc}", file=sys.stderr)
