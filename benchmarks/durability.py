@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import signal
 import sys
 import tempfile
 import time
@@ -47,19 +45,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks._common import emit
+from benchmarks._workers import Worker, running, until_done
 from benchmarks.simproc import CALL_LABEL, SimOptions, SimProcess
 from engine import Engine
 from engine.jsonvalue import dumps_str
 from engine.store import open_store
 
-FINISH_TIMEOUT_S: Final = 600.0
 # Waits and Jobs last long enough (in wall time, which runs on while a worker is dead)
 # for the kills to land while much is still in flight.
 WAIT_SECONDS: Final = 30
 JOB_SECONDS: Final = 15
 KILL_INTERVAL_S: Final = (0.2, 2.0)
 KINDS: Final = ("chain", "chain", "wait", "map", "parallel", "retry", "job", "job")
-ROOT: Final = str(Path(__file__).resolve().parent.parent)
 
 
 def workload(cluster: dict[str, str]) -> dict[str, Any]:
@@ -171,78 +168,6 @@ async def _create_all(url: str, definition: dict[str, Any], prefix: str, kinds: 
     return arns
 
 
-class Worker:
-    """One ``statewright worker`` process; knows when it has resumed everything."""
-
-    def __init__(self, url: str, env_file: str) -> None:
-        self.url = url
-        self.env_file = env_file
-        self.process: asyncio.subprocess.Process | None = None
-        self.resumed = asyncio.Event()
-        self.started = 0.0
-        self.resumed_after = 0.0
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": ROOT}
-        self.started = time.monotonic()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "statewright", "worker", "--store", self.url, "--sim-env", self.env_file, "-q",
-            stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT,
-        )  # fmt: skip
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        async for line in self.process.stderr:
-            if b"resumed from" in line and not self.resumed.is_set():
-                self.resumed_after = time.monotonic() - self.started
-                self.resumed.set()
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-
-    async def stop(self) -> int:
-        assert self.process is not None
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-        return code
-
-
-async def _running(url: str) -> int:
-    store = open_store(url, create=False)
-    await store.open()
-    try:
-        n = 0
-        token: str | None = None
-        while True:
-            page = await store.list_executions(status="RUNNING", max_results=1000, next_token=token)
-            n += len(page.items)
-            token = page.next_token
-            if token is None:
-                return n
-    finally:
-        await store.close()
-
-
-async def _until_done(url: str, worker: Worker) -> None:
-    deadline = time.monotonic() + FINISH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if await _running(url) == 0:
-            return
-        assert worker.process is not None
-        if worker.process.returncode is not None:
-            raise RuntimeError(f"the worker exited with status {worker.process.returncode}")
-        await asyncio.sleep(0.5)
-
-
 async def _outcomes(url: str, arns: list[str]) -> tuple[list[tuple[str, Any] | None], int]:
     """Each execution's (status, output) or None when not findable, and the number of states entered."""
     store = open_store(url, create=False)
@@ -271,7 +196,7 @@ async def _single_worker(url: str, env_file: str, kill: int, rng: random.Random,
         await worker.resumed.wait()
         resumes.append(worker.resumed_after)
         await asyncio.sleep(rng.uniform(*KILL_INTERVAL_S))
-        if await _running(url) == 0:
+        if await running(url) == 0:
             break
         await worker.kill()
         kills += 1
@@ -279,7 +204,7 @@ async def _single_worker(url: str, env_file: str, kill: int, rng: random.Random,
         await worker.start()
     await worker.resumed.wait()
     resumes.append(worker.resumed_after)
-    await _until_done(url, worker)
+    await until_done(url, worker)
     await worker.stop()
     return kills
 
@@ -296,7 +221,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             reference_arns = await _create_all(reference_url, definition, "ref", kinds)
             worker = Worker(reference_url, sim.env_file)
             await worker.start()
-            await _until_done(reference_url, worker)
+            await until_done(reference_url, worker)
             await worker.stop()
             expected, _ = await _outcomes(reference_url, reference_arns)
 
@@ -328,8 +253,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     lease_seconds=args.lease_seconds,
                     rng=rng,
                     kill_interval=KILL_INTERVAL_S,
-                    until_done=_until_done,
-                    running=_running,
                 )
                 kills = shared.pop("kills")
                 resumes = shared.pop("resumes")

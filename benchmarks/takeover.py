@@ -24,18 +24,17 @@ SIGKILLs a random live worker and starts a new one in its place. It measures:
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import asyncpg
 
+from benchmarks._workers import Worker, running, until_done
+
 TAKEOVER_POLL_S: Final = 0.05
-FENCED_LINE: Final = b"dropping it here"
 END_EVENTS: Final = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 TABLES: Final = (
     "history", "history_chunks", "stop_requests", "executions", "state_machines", "definitions", "workers", "statewright_schema",
@@ -51,40 +50,7 @@ async def empty(url: str) -> None:
         await conn.close()
 
 
-def worker_class() -> type[Any]:
-    from benchmarks.durability import ROOT, Worker
-
-    class LeasedWorker(Worker):
-        """A ``statewright worker`` with a lease; counts the writes its store refused."""
-
-        def __init__(self, url: str, env_file: str, lease_seconds: float) -> None:
-            super().__init__(url, env_file)
-            self.lease_seconds = lease_seconds
-            self.fenced = 0
-
-        async def start(self) -> None:
-            env = {**os.environ, "PYTHONPATH": ROOT}
-            self.started = time.monotonic()
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "statewright", "worker", "--store", self.url, "--sim-env", self.env_file,
-                "--lease-seconds", str(self.lease_seconds), "-q",
-                stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT,
-            )  # fmt: skip
-            self._reader = asyncio.get_running_loop().create_task(self._read())
-
-        async def _read(self) -> None:
-            assert self.process is not None and self.process.stderr is not None
-            async for line in self.process.stderr:
-                if b"resumed from" in line and not self.resumed.is_set():
-                    self.resumed_after = time.monotonic() - self.started
-                    self.resumed.set()
-                if FENCED_LINE in line:
-                    self.fenced += 1
-
-    return LeasedWorker
-
-
-async def _owner_ids(conn: asyncpg.Connection, workers: Sequence[Any]) -> dict[int, str]:
+async def _owner_ids(conn: asyncpg.Connection, workers: Sequence[Worker]) -> dict[int, str]:
     rows = await conn.fetch("SELECT id, name FROM workers")
     pids = {w.process.pid: w for w in workers if w.process is not None}
     return {pid: r["id"] for r in rows for pid in pids if r["name"].endswith(f":{pid}")}
@@ -114,20 +80,17 @@ async def crash_run(
     url: str,
     env_file: str,
     *,
-    record: Any,
+    record: Callable[[], Awaitable[None]],
     workers: int,
     kill_workers: int,
     pause_workers: int = 0,
     lease_seconds: float,
     rng: random.Random,
     kill_interval: tuple[float, float],
-    until_done: Any,
-    running: Any,
 ) -> dict[str, Any]:
     """Start ``workers`` workers, ``record()`` the executions, and kill ``kill_workers`` workers on the way."""
-    cls = worker_class()
-    live = [cls(url, env_file, lease_seconds) for _ in range(workers)]
-    retired: list[Any] = []
+    live = [Worker(url, env_file, lease_seconds) for _ in range(workers)]
+    retired: list[Worker] = []
     for w in live:
         await w.start()
     for w in live:
@@ -145,20 +108,22 @@ async def crash_run(
             if await running(url) == 0:
                 break
             victim = rng.choice(live)
+            process = victim.process
+            assert process is not None
             ids = await _owner_ids(conn, live)
-            doomed = ids.get(victim.process.pid)
+            doomed = ids.get(process.pid)
             owned: list[str] = []
             if doomed is not None:
                 rows = await conn.fetch("SELECT arn FROM executions WHERE owner = $1 AND status = 'RUNNING'", doomed)
                 owned = [r["arn"] for r in rows]
             if what == "pause":
-                victim.process.send_signal(signal.SIGSTOP)
+                process.send_signal(signal.SIGSTOP)
                 paused_at = time.monotonic()
                 pauses += 1
                 if doomed is not None and owned:
                     await _watch_takeover(url, doomed, owned, paused_at, takeovers)
                 await asyncio.sleep(max(0.0, paused_at + lease_seconds + 3 - time.monotonic()))
-                victim.process.send_signal(signal.SIGCONT)
+                process.send_signal(signal.SIGCONT)
                 continue
             await victim.kill()
             killed_at = time.monotonic()
@@ -169,7 +134,7 @@ async def crash_run(
                 ))  # fmt: skip
             live.remove(victim)
             retired.append(victim)
-            fresh = cls(url, env_file, lease_seconds)
+            fresh = Worker(url, env_file, lease_seconds)
             await fresh.start()
             live.append(fresh)
         await until_done(url, live[0])
