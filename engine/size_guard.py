@@ -14,6 +14,10 @@ from engine.errors import DataLimitExceeded
 from engine.jsonvalue import JSON, dumps
 
 DEFAULT_LIMIT_BYTES: Final = 262_144
+RESULT_WHAT: Final = "The state/task '%s' returned a result"
+"""What ``check`` names for a state's result or output (AWS's wording)."""
+PARAMETERS_WHAT: Final = "The parameters of state/task '%s' are"
+"""What ``check`` names for a Task's resolved parameters."""
 
 
 def payload_size(value: JSON) -> int:

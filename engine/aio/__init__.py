@@ -9,6 +9,7 @@ rest of ``engine``), so any layer may use any of them:
 - ``done``: ``Done``, a set-once event lighter than ``asyncio.Event``.
 - ``ids``: ``UuidFactory``, version-4 UUID strings from an injected random source.
 - ``scopes``: ``cancel_scope``, a new anyio cancel scope without the per-call backend look-up.
+- ``random``: ``LazyRandom``, a seeded random source that seeds itself on the first draw.
 
 Nothing is re-exported here: import each kit from its own module.
 """

@@ -26,6 +26,7 @@ import anyio.lowlevel
 from engine.aio.done import Done
 from engine.aio.ids import UuidFactory
 from engine.aio.owned import OwnedTasks
+from engine.aio.random import LazyRandom
 from engine.aio.scopes import cancel_scope
 from engine.callbacks import TaskTokens
 from engine.definition.model import StateMachine
@@ -51,11 +52,10 @@ from engine.runtime.execution import (
     TIMED_OUT,
     ExecutionRecord,
     Interpreter,
-    LazyRandom,
     Position,
     RuntimeConfig,
-    _Failure,
 )
+from engine.runtime.execution import Failure as _Failure
 from engine.runtime.redrive import ExecutionNotRedrivable, prepare_redrive
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
 from engine.store.base import Resumable, Store, StoreError

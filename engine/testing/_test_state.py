@@ -64,8 +64,8 @@ from engine.runtime.execution import (
     ExecutionRecord,
     Interpreter,
     Position,
-    _Failure,
 )
+from engine.runtime.execution import Failure as _Failure
 from engine.scope import Scope
 from engine.templates import pointer
 from engine.testing._mock_config import walk_states
@@ -254,17 +254,17 @@ class _TestInterpreter(Interpreter):
         self._inspection.once("afterResultPath", out)
         return out
 
-    async def _invoke(
+    async def invoke(
         self, state: TaskState, pos: Position, executor: Any, call: ExecutorCall, *args: Any
     ) -> JSON:
         key = "afterArguments" if state.query_language == "JSONata" else "afterParameters"
         self._inspection.once(key, call.parameters)
-        result = await super()._invoke(state, pos, executor, call, *args)
+        result = await super().invoke(state, pos, executor, call, *args)
         self._inspection.once("result", result)
         self._inspection.invoked = True
         return result
 
-    async def _map_iterations(
+    async def map_iterations(
         self,
         state: MapState,
         pos: Position,
@@ -279,7 +279,7 @@ class _TestInterpreter(Interpreter):
         assert mock is not None  # validated: a Map is tested with a mock only
         self._inspection.once("afterItemsPath", items)
         if state.item_selector is not None:
-            self._inspection.once("afterItemSelector", [self._select_item(state, pos, variables, effective, i, item)
+            self._inspection.once("afterItemSelector", [self.select_item(state, pos, variables, effective, i, item)
                                                         for i, item in enumerate(items)])  # fmt: skip
         if state.distributed:
             if tolerated_count is not None:
@@ -308,7 +308,7 @@ class _TestInterpreter(Interpreter):
         self._inspection.invoked = True
         return mock.result
 
-    async def _branches(self, state: ParallelState, *args: Any) -> list[JSON]:
+    async def branches(self, state: ParallelState, *args: Any) -> list[JSON]:
         mock = self._mock
         assert mock is not None  # validated: a Parallel is tested with a mock only
         if mock.error is not None:
@@ -321,19 +321,7 @@ class _TestInterpreter(Interpreter):
         self._inspection.invoked = True
         return mock.result
 
-    def _select_item(
-        self, state: MapState, pos: Position, variables: Any, effective: JSON, index: int, item: JSON
-    ) -> JSON:
-        """ItemSelector for one item, as the Map's iterations apply it."""
-        map_ctx: dict[str, JSON] = {"Item": {"Index": index, "Value": item}}
-        selector: Any = state.item_selector
-        if state.query_language == "JSONata":
-            b = self.bindings(pos, effective, variables)
-            b.maps[0]["states"]["context"]["Map"] = map_ctx
-            return self.jsonata_eval(selector, b)
-        return selector.evaluate(Scope(effective, self.context(pos, map_ctx), variables, self.rng))
-
-    def _retry(self, retriers: tuple[Any, ...], pos: Position, err: StatesError) -> float | None:
+    def retry(self, retriers: tuple[Any, ...], pos: Position, err: StatesError) -> float | None:
         # TestState runs the state once: a matching Retrier with attempts left makes it RETRIABLE;
         # stateConfiguration.retrierRetryCount says how many that Retrier has used already.
         used = self._configuration.retrier_retry_count
@@ -626,7 +614,7 @@ async def _run(
     status, output, has_output, error, cause, nxt = "SUCCEEDED", None, False, None, None, None
     try:
         with anyio.fail_after(MAX_SECONDS):
-            output, nxt = await interp.step(state, pos, scope_vars, None)
+            output, nxt = await interp.step(state, pos, scope_vars)
         has_output = True
     except TimeoutError:
         status, error, cause = (

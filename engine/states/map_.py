@@ -1,0 +1,248 @@
+"""The Map state: run the processor once per item (inline or distributed), collect the results.
+
+``run`` resolves the items (ItemsPath or Items, ItemSelector, ItemBatcher),
+records MapStateStarted, retries as Retry says and makes the output;
+``iterations`` runs the children, as many at once as MaxConcurrency allows,
+and decides the Map's failure the way AWS does: the first failure in time
+(inline), or the tolerated-failure threshold (distributed). A distributed
+Map's children record their events in a history of their own.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Callable
+from typing import Final
+
+import anyio
+
+from engine.definition.model import MapState, State
+from engine.errors import ExceedToleratedFailureThreshold, QueryEvaluationError, StatesError, StatesRuntime
+from engine.jsonvalue import JSON, dumps
+from engine.runtime.record import MapProgress, Position
+from engine.size_guard import RESULT_WHAT
+from engine.states.io import IO, StepIO
+from engine.states.runner import Failure, Runner, Variables
+
+THRESHOLD_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
+
+
+async def run(runner: Runner, state: State, pos: Position, variables: Variables) -> tuple[JSON, str | None]:
+    """Run a Map state; return (output, next state)."""
+    assert isinstance(state, MapState)
+    try:
+        step = IO[state.query_language].begin(runner, state, pos, variables)
+        items = step.map_items(state)
+        max_conc = step.max_concurrency(state)
+        if state.item_batcher is not None:
+            items = _batches(runner, state, step, items)
+    except QueryEvaluationError as err:
+        # AWS: EvaluationFailed, then MapStateFailed (conformance map_state_items_*).
+        runner.event("EvaluationFailed", {"error": err.error, "cause": err.cause or "", "state": state.name})
+        err.evaluation_recorded = True
+        runner.event("MapStateFailed")
+        raise
+    if pos.due is not None:  # resumed in a retry back-off: wait what remains
+        await runner.sleep_until_due(pos)
+    if pos.map_progress is None:  # not when resumed with iterations already under way
+        runner.event("MapStateStarted", {"length": len(items)})
+    tolerated_count, tolerated_pct = step.tolerated(state)
+    while True:
+        try:
+            results = await runner.map_iterations(
+                state, pos, variables, items, step.effective, max_conc, tolerated_count, tolerated_pct
+            )
+            break
+        except Failure as f:
+            delay = runner.retry(state.retry, pos, f.error)
+            if delay is None:
+                runner.event("MapStateFailed")
+                raise f.error from None
+            pos.map_progress = None
+            await runner.retry_sleep(pos, delay)
+            runner.event("MapStateStarted", {"length": len(items)})
+    runner.guard.check(results, RESULT_WHAT, state.name)
+    runner.event("MapStateSucceeded")
+    out = step.finish_result(state, results, state.result_selector, task_like=True)
+    runner.guard.check(out, RESULT_WHAT, state.name)
+    runner.exited(state, out)
+    return out, state.next
+
+
+def _batches(runner: Runner, state: MapState, step: StepIO, items: list[JSON]) -> list[JSON]:
+    """ItemBatcher: each item through ItemSelector, then grouped; a child's input is ``{"Items": [...]}``."""
+    batcher = state.item_batcher
+    assert batcher is not None
+    effective = step.effective
+    selected = [
+        runner.select_item(state, step.pos, step.variables, effective, i, item)
+        for i, item in enumerate(items)
+    ]
+    max_items, max_bytes, batch_input = step.batch_limits(batcher)
+    return group(selected, max_items, max_bytes, batch_input, batcher.batch_input is not None)
+
+
+async def iterations(
+    runner: Runner,
+    state: MapState,
+    pos: Position,
+    variables: Variables,
+    items: list[JSON],
+    effective: JSON,
+    max_conc: int,
+    tolerated_count: int | None,
+    tolerated_pct: float | None,
+) -> list[JSON]:
+    """Run the iterations not finished yet; return every item's result in order.
+
+    Raises:
+        Failure: the Map failed (an iteration, or the tolerated threshold).
+    """
+    if pos.map_progress is None:
+        pos.map_progress = MapProgress()
+    progress = pos.map_progress
+    n = len(items)
+    failures: list[StatesError] = []
+    first_failure: list[StatesError] = []
+    limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
+    record = runner.record
+    if state.distributed:
+        runner.event("MapRunStarted", {"mapRunArn": f"{record.state_machine_arn}/{state.name}:{record.name}"})
+    child_runner = runner if not state.distributed else runner.detached()
+
+    def threshold_exceeded() -> bool:
+        if not state.distributed:
+            return bool(failures)
+        if tolerated_count is None and tolerated_pct is None:
+            return bool(failures)
+        ok_count = tolerated_count is not None and len(failures) <= tolerated_count
+        ok_pct = tolerated_pct is not None and n > 0 and (len(failures) * 100.0 / n) <= tolerated_pct
+        return not (ok_count or ok_pct)
+
+    # An exception that is no ASL failure (the history quota, a fault): it ends the execution.
+    fatal: list[Exception] = []
+
+    def fail(err: StatesError, cancel: Callable[[], None]) -> None:
+        failures.append(err)
+        if threshold_exceeded() and not first_failure:
+            # The first failure in time decides the Map's error, as on AWS; the siblings are cancelled.
+            first_failure.append(err)
+            cancel()
+
+    async def one(index: int, cancel: Callable[[], None]) -> None:
+        item = items[index]
+        key = f"{index}"
+        started = False
+        try:
+            child = pos.children.get(key)
+            if child is None:
+                # (With ItemBatcher the selector ran on each item before batching.)
+                item_input = (
+                    runner.select_item(state, pos, variables, effective, index, item)
+                    if state.item_batcher is None
+                    else item
+                )
+                child = Position(state.processor.start_at, item_input)
+                pos.children[key] = child
+                child_runner.event("MapIterationStarted", {"name": state.name, "index": index})
+            # else: resumed in the middle of this iteration; it continues where it was.
+            started = True
+            out = await child_runner.run_scope(state.processor, child, ChainMap({}, variables))
+        except Failure as f:
+            child_runner.event("MapIterationFailed", {"name": state.name, "index": index})
+            fail(f.error, cancel)
+            return
+        except StatesError as err:  # the ItemSelector failed: the iteration never started
+            fail(err, cancel)
+            return
+        except anyio.get_cancelled_exc_class():
+            if started:
+                child_runner.event("MapIterationAborted", {"name": state.name, "index": index})
+            raise
+        except Exception as exc:
+            if not fatal:
+                fatal.append(exc)
+                cancel()
+            return
+        finally:
+            pos.children.pop(key, None)
+        progress.results[index] = out
+        child_runner.event("MapIterationSucceeded", {"name": state.name, "index": index})
+        if runner.config.on_transition is not None:  # the iteration's result is progress to keep
+            runner.config.on_transition(record)
+
+    async def guarded(index: int, cancel: Callable[[], None]) -> None:
+        if limiter is None:
+            await one(index, cancel)
+            return
+        async with limiter:
+            if not first_failure and not fatal:
+                await one(index, cancel)
+
+    if limiter is not None and max_conc == 1:
+        # Sequential iterations need no task group: cheaper, and events stay in item order.
+        for i in range(n):
+            if i in progress.results:
+                continue
+            await one(i, _nothing_to_cancel)
+            if first_failure or fatal:
+                break
+    else:
+        async with anyio.create_task_group() as tg:
+            for i in range(n):
+                if i not in progress.results:
+                    tg.start_soon(guarded, i, tg.cancel_scope.cancel)
+    if fatal:
+        raise fatal[0]
+    if first_failure:
+        err = first_failure[0]
+        if state.distributed:
+            runner.event("MapRunFailed")
+            if tolerated_count is not None or tolerated_pct is not None:
+                raise Failure(ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE))
+        raise Failure(err)
+    if state.distributed:
+        runner.event("MapRunSucceeded")
+    # A tolerated failed iteration: AWS reports it as null in the results (no ResultWriter).
+    return [progress.results.get(i) for i in range(n)]
+
+
+def _nothing_to_cancel() -> None:
+    """Sequential iterations run in no task group: a failure just stops the loop."""
+
+
+def group(
+    items: list[JSON], max_items: int | None, max_bytes: int | None, batch_input: JSON, with_input: bool
+) -> list[JSON]:
+    """Items in order into batches of at most ``max_items`` items and ``max_bytes`` bytes of child input."""
+    empty: dict[str, JSON] = {"Items": []}
+    if with_input:
+        empty["BatchInput"] = batch_input
+    base = len(dumps(empty))
+    batches: list[list[JSON]] = []
+    current: list[JSON] = []
+    size = base
+    for index, item in enumerate(items):
+        item_size = len(dumps(item))
+        full = current and (
+            (max_items is not None and len(current) >= max_items)
+            or (max_bytes is not None and size + 1 + item_size > max_bytes)
+        )
+        if full:
+            batches.append(current)
+            current, size = [], base
+        if max_bytes is not None and not current and base + item_size > max_bytes:
+            raise StatesRuntime(
+                cause=f"The item at index {index} does not fit in a batch of MaxInputBytesPerBatch {max_bytes} bytes"
+            ).scoped()
+        size += item_size + (1 if current else 0)
+        current.append(item)
+    if current:
+        batches.append(current)
+    out: list[JSON] = []
+    for batch in batches:
+        child: dict[str, JSON] = {"Items": batch}
+        if with_input:
+            child["BatchInput"] = batch_input
+        out.append(child)
+    return out
