@@ -31,9 +31,9 @@ from typing import Any, Final
 import aiohttp
 import yaml
 
+from sim.aws.iam import Policy, PolicyError
+from sim.aws.identities import IdentityConfigError, parse_identity_option
 from sim.eks import MAX_TOKEN_TTL_SECONDS, Timings
-from sim.iam import Policy, PolicyError
-from sim.identities import IdentityConfigError, parse_identity_option
 from sim.stack import Simulators
 
 DEFAULT_TOKEN_REFRESH_SECONDS: Final = 600.0

@@ -73,24 +73,27 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 import aiohttp
-import yaml
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from sim.faults import Fault, FaultConfig
-from sim.iam import Decision, PolicySet, denial_message
-from sim.identities import (
+from sim.aws import aws_auth
+from sim.aws.arns import ROLE_ARN_RE, canonicalize_arn
+from sim.aws.iam import Decision, PolicySet, denial_message
+from sim.aws.identities import (
+    AwsIdentity,
     Identity,
     IdentityRegistry,
     UnknownAccessKeyError,
-    canonicalize_arn,
     random_access_key_id,
     random_secret_access_key,
 )
-from sim.kube import AwsIdentity, KubeSimulator
+from sim.aws.sigv4 import SigV4Error, SigV4Problem
+from sim.aws.times import utc_now
+from sim.aws.token import TokenError, make_eks_token
+from sim.faults import Fault, FaultConfig
+from sim.kube import KubeSimulator
 from sim.server import LOOPBACK, SimServer
-from sim.sigv4 import SigV4Error, SigV4Problem, TokenError, make_eks_token
-from sim.sts import StsSimulator, utc_now
+from sim.sts import StsSimulator
 from sim.tls import CertificateAuthority
 
 _log = logging.getLogger(__name__)
@@ -115,7 +118,6 @@ AWS_AUTH_ATTEMPTS: Final = 20
 _CLUSTER_NAME_RE: Final = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
 _COMPUTE_NAME_RE: Final = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")
 _VERSION_RE: Final = re.compile(r"^1\.\d{1,2}$")
-_ROLE_ARN_RE: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 _AMI_TYPES: Final = frozenset(
     {
@@ -867,7 +869,7 @@ class EksSimulator(SimServer):
             )
         m = _Members(body, clusterName=name)
         role_arn = m.required_string("roleArn")
-        if not _ROLE_ARN_RE.match(role_arn):
+        if not ROLE_ARN_RE.match(role_arn):
             raise _invalid_parameter(f"roleArn {role_arn!r} is not a valid IAM role ARN.", clusterName=name)
         vpc = m.obj("resourcesVpcConfig", required=True)
         assert vpc is not None
@@ -1000,7 +1002,7 @@ class EksSimulator(SimServer):
         m = _Members(body, clusterName=cluster_name, nodegroupName=name)
         subnets = m.strings("subnets", required=True, non_empty=True)
         node_role = m.required_string("nodeRole")
-        if not _ROLE_ARN_RE.match(node_role):
+        if not ROLE_ARN_RE.match(node_role):
             raise _invalid_parameter(
                 f"nodeRole {node_role!r} is not a valid IAM role ARN.",
                 clusterName=cluster_name,
@@ -1124,7 +1126,7 @@ class EksSimulator(SimServer):
             )
         m = _Members(body, clusterName=cluster_name, fargateProfileName=name)
         role_arn = m.required_string("podExecutionRoleArn")
-        if not _ROLE_ARN_RE.match(role_arn):
+        if not ROLE_ARN_RE.match(role_arn):
             raise _invalid_parameter(
                 f"podExecutionRoleArn {role_arn!r} is not a valid IAM role ARN.",
                 clusterName=cluster_name,
@@ -1264,6 +1266,7 @@ class EksSimulator(SimServer):
                 faults=self.kube_faults,
                 cluster_name=cluster.name,
             )
+            kube.authenticator.sts_endpoints = self.sts.endpoints
             if self.token_ttl is not None:
                 kube.authenticator.token_lifetime = self.token_ttl
             try:
@@ -1379,13 +1382,7 @@ class EksSimulator(SimServer):
             except TokenError as exc:
                 _log.debug("token refused for cluster %s: %s", cluster_name, exc)
                 return None
-            user_id, _, session_name = caller.user_id.partition(":")
-            return AwsIdentity(
-                arn=canonicalize_arn(caller.arn),
-                account=caller.account,
-                user_id=user_id,
-                session_name=session_name,
-            )
+            return AwsIdentity.from_caller(caller)
 
         return resolve
 
@@ -1485,7 +1482,7 @@ class _AwsAuthEditor:
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-                "data": {"mapRoles": _render_map_roles(_merge_role([], add))},
+                "data": {"mapRoles": aws_auth.render_entries(aws_auth.with_role([], *add))},
             }
             async with session.post(
                 f"{self._endpoint}{_AWS_AUTH_PATH}", json=document, ssl=self._ssl
@@ -1494,42 +1491,20 @@ class _AwsAuthEditor:
                     return None
                 return f"POST aws-auth answered {response.status}"
         data = current.get("data") or {}
-        roles = _parse_map_roles(data.get("mapRoles", ""))
+        roles = aws_auth.parse_entries(data.get("mapRoles", ""))
         if add is not None:
-            updated = _merge_role(roles, add)
+            updated = aws_auth.with_role(roles, *add)
+        elif remove is not None:
+            updated = aws_auth.without_role(roles, remove)
         else:
-            updated = [r for r in roles if canonicalize_arn(str(r.get("rolearn", ""))) != remove]
+            updated = roles
         if updated == roles:
             return None
-        current["data"] = {**data, "mapRoles": _render_map_roles(updated)}
+        current["data"] = {**data, "mapRoles": aws_auth.render_entries(updated)}
         async with session.put(url, json=current, ssl=self._ssl) as response:
             if response.status == 200:
                 return None
             return f"PUT aws-auth answered {response.status}"
-
-
-def _parse_map_roles(text: str) -> list[JsonObject]:
-    if not text or not text.strip():
-        return []
-    try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(parsed, list):
-        return []
-    return [entry for entry in parsed if isinstance(entry, dict)]
-
-
-def _merge_role(roles: list[JsonObject], add: tuple[str, str, tuple[str, ...]]) -> list[JsonObject]:
-    role_arn, username, groups = add
-    canonical = canonicalize_arn(role_arn)
-    if any(canonicalize_arn(str(r.get("rolearn", ""))) == canonical for r in roles):
-        return roles
-    return [*roles, {"groups": list(groups), "rolearn": canonical, "username": username}]
-
-
-def _render_map_roles(roles: list[JsonObject]) -> str:
-    return yaml.safe_dump(roles, default_flow_style=False, sort_keys=True)
 
 
 # -- pagination ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ kubeconfig a client needs. :class:`Simulators` starts them in dependency order
 (STS first: the clusters resolve bearer tokens through it) and stops them in
 reverse. Everything binds to loopback on port 0.
 
-Tokens are minted here with the stdlib SigV4 presigner of :mod:`sim.sigv4`:
+Tokens are minted here with the stdlib SigV4 presigner of :mod:`sim.aws.sigv4`:
 the simulators never import botocore.
 """
 
@@ -22,20 +22,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
-from sim.eks import EksSimulator, FailureRule, Runtime, Timings
-from sim.faults import FaultConfig
-from sim.iam import Policy, PolicySet
-from sim.identities import (
+from sim.aws.arns import canonicalize_arn
+from sim.aws.iam import Policy, PolicySet
+from sim.aws.identities import (
     DEFAULT_ACCOUNT,
     Identity,
     IdentityRegistry,
-    canonicalize_arn,
     default_identity,
     parse_identity_option,
 )
+from sim.aws.times import utc_now
+from sim.aws.token import make_eks_token
+from sim.eks import EksSimulator, FailureRule, Runtime, Timings
+from sim.faults import FaultConfig
 from sim.kube import KubeSimulator
-from sim.sigv4 import make_eks_token
-from sim.sts import StsSimulator, utc_now
+from sim.sts import StsSimulator
 from sim.tls import CertificateAuthority
 
 DEFAULT_REGION: Final = "us-east-1"

@@ -27,28 +27,22 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from sim.faults import Fault, FaultConfig
-from sim.identities import CallerIdentity, IdentityRegistry, UnknownAccessKeyError
-from sim.server import LOOPBACK, SimServer
-from sim.sigv4 import (
+from sim.aws.identities import CallerIdentity, IdentityRegistry, UnknownAccessKeyError
+from sim.aws.sigv4 import PRESIGNED_URL_LIFETIME, SigV4Error, SigV4Problem, host_header
+from sim.aws.times import utc_now
+from sim.aws.token import (
     CLUSTER_ID_HEADER,
-    PRESIGNED_URL_LIFETIME,
     STS_API_VERSION,
-    SigV4Error,
-    SigV4Problem,
+    StsEndpoints,
     TokenError,
     decode_eks_token,
-    host_header,
 )
+from sim.faults import Fault, FaultConfig
+from sim.server import LOOPBACK, SimServer
 from sim.tls import CertificateAuthority
 
 STS_XMLNS: Final = f"https://sts.amazonaws.com/doc/{STS_API_VERSION}/"
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    """The current time as an aware UTC datetime (the simulators' default clock)."""
-    return dt.datetime.now(dt.UTC)
 
 
 class StsError(Exception):
@@ -108,6 +102,11 @@ class StsSimulator(SimServer):
         self.region = region
         self._clock = clock
         self.request_count = 0
+
+    @property
+    def endpoints(self) -> StsEndpoints:
+        """This endpoint, as the clusters trust it in the tokens they are shown (once started)."""
+        return StsEndpoints.of_url(self.url)
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -237,12 +236,10 @@ class StsSimulator(SimServer):
         Raises:
             TokenError: the token is malformed, expired, for another cluster or for an unknown key.
         """
-        own = urlsplit(self.url)
         decoded = decode_eks_token(
             token,
-            allowed_hosts=(own.netloc,),
+            trusted=self.endpoints,
             now=self._clock(),
-            allowed_schemes=(own.scheme,),
             lifetime=max_age if max_age is not None else PRESIGNED_URL_LIFETIME,
         )
         parts = urlsplit(decoded.url)

@@ -10,8 +10,9 @@ controller), ``auth`` (EKS-style authentication and RBAC), ``api`` (HTTP),
 ``discovery`` (discovery and OpenAPI).
 """
 
+from sim.aws.identities import AwsIdentity
 from sim.faults import FaultConfig
-from sim.kube.auth import AwsIdentity, IdentityResolver, UserInfo, canonicalize_arn, check_eks_token
+from sim.kube.auth import IdentityResolver, UserInfo
 from sim.kube.kubelet import ANNOTATION_EXIT_CODE, ANNOTATION_LOG, ANNOTATION_SECONDS
 from sim.kube.simulator import KubeSimulator
 
@@ -24,6 +25,4 @@ __all__ = [
     "IdentityResolver",
     "KubeSimulator",
     "UserInfo",
-    "canonicalize_arn",
-    "check_eks_token",
 ]

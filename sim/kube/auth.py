@@ -3,14 +3,15 @@
 Authentication turns a bearer token into a Kubernetes user:
 
 * a static token (standalone use) is a user in ``system:masters``;
-* an EKS token (``k8s-aws-v1.`` + unpadded base64url of a presigned STS
-  GetCallerIdentity URL) is checked for format and age as aws-iam-authenticator
-  does, then handed to the pluggable :data:`IdentityResolver` (the EKS simulator
-  asks its STS simulator who signed it). Results are cached per token for a
-  minute, never beyond the token's own expiry.
+* an EKS token is checked for form and age by :func:`sim.aws.token.decode_eks_token`
+  (the one decoder, with aws-iam-authenticator's rules) against the STS endpoints
+  the cluster trusts, then handed to the pluggable :data:`IdentityResolver` (the
+  EKS simulator asks its STS simulator who signed it). Results are cached per
+  token for a minute, never beyond the token's own expiry.
 * The identity is then mapped: a cluster admin ARN (the creator) becomes
   ``kubernetes-admin`` in ``system:masters``; anything else must be mapped by the
-  ``aws-auth`` ConfigMap in ``kube-system``, or the request is 401 Unauthorized.
+  ``aws-auth`` ConfigMap in ``kube-system`` (read by :mod:`sim.aws.aws_auth`),
+  or the request is 401 Unauthorized.
 
 Authorization is RBAC over the Role/ClusterRole/RoleBinding/ClusterRoleBinding
 objects in the store (``system:masters`` may do anything). Rule sets are compiled
@@ -19,66 +20,27 @@ per user and cached until an RBAC object changes.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import calendar
+import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlsplit
 
-import yaml
-
+from sim.aws import aws_auth
+from sim.aws.arns import canonicalize_arn
+from sim.aws.aws_auth import AwsAuthMap, render_username
+from sim.aws.identities import AwsIdentity
+from sim.aws.token import StsEndpoints, TokenError, decode_eks_token
 from sim.kube.store import Event, Store
 
 logger = logging.getLogger(__name__)
-TOKEN_PREFIX: Final = "k8s-aws-v1."
-MAX_TOKEN_BYTES: Final = 4096
 TOKEN_LIFETIME_SECONDS: Final = 15 * 60
 RESOLVER_CACHE_SECONDS: Final = 60.0
 ADMIN_USERNAME: Final = "kubernetes-admin"
 MASTERS: Final = "system:masters"
 AUTHENTICATED: Final = "system:authenticated"
-ALLOWED_QUERY_KEYS: Final = frozenset(
-    {
-        "action",
-        "version",
-        "x-amz-algorithm",
-        "x-amz-credential",
-        "x-amz-date",
-        "x-amz-expires",
-        "x-amz-security-token",
-        "x-amz-signature",
-        "x-amz-signedheaders",
-    }
-)
-_STS_HOST = re.compile(
-    r"^sts(-fips)?(\.[a-z0-9-]+)?\.(amazonaws\.com(\.cn)?|api\.aws|c2s\.ic\.gov|sc2s\.sgov\.gov)$"
-)
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 RBAC_GROUP: Final = "rbac.authorization.k8s.io"
-
-
-@dataclass(frozen=True)
-class AwsIdentity:
-    """Who presented an EKS token, as STS GetCallerIdentity tells.
-
-    Attributes:
-        arn: canonical IAM ARN (``arn:aws:iam::123456789012:role/name``; assumed-role ARNs
-            canonicalized to the role) or ``...:user/name``.
-        account: the 12-digit account ID.
-        user_id: the unique ID (``AROA...`` for a role, ``AIDA...`` for a user).
-        session_name: the role session name for an assumed role.
-    """
-
-    arn: str
-    account: str
-    user_id: str = ""
-    session_name: str = ""
-
 
 IdentityResolver = Callable[[str], Awaitable[AwsIdentity | None]]
 
@@ -95,94 +57,6 @@ class UserInfo:
     def is_master(self) -> bool:
         """Whether the user is in ``system:masters``."""
         return MASTERS in self.groups
-
-
-def canonicalize_arn(arn: str) -> str:
-    """``arn:aws:sts::A:assumed-role/R/S`` → ``arn:aws:iam::A:role/R``; other ARNs unchanged."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
-        role = parts[5].split("/")[1]
-        return f"{parts[0]}:{parts[1]}:iam::{parts[4]}:role/{role}"
-    return arn
-
-
-def check_eks_token(token: str, now: float | None = None, lifetime: float = TOKEN_LIFETIME_SECONDS) -> float:
-    """Check an EKS token's format and age without contacting STS.
-
-    Returns:
-        When the token expires (epoch seconds): ``lifetime`` (15 minutes) after its ``X-Amz-Date``.
-
-    Raises:
-        ValueError: the token is malformed or expired (the message never contains the token).
-    """
-    if len(token) > MAX_TOKEN_BYTES:
-        raise ValueError("token is too large")
-    if not token.startswith(TOKEN_PREFIX):
-        raise ValueError("token is not an EKS token")
-    encoded = token[len(TOKEN_PREFIX) :]
-    try:
-        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("token is not base64url") from None
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    loopback = host in LOOPBACK_HOSTS
-    if parts.scheme != "https" and not (loopback and parts.scheme == "http"):
-        raise ValueError("token URL scheme is not https")
-    if parts.path != "/":
-        raise ValueError("token URL path is not /")
-    if not loopback and not _STS_HOST.match(host):
-        raise ValueError("token URL host is not an STS endpoint")
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        lowered = key.lower()
-        if lowered in query:
-            raise ValueError("token URL repeats a query parameter")
-        if lowered not in ALLOWED_QUERY_KEYS:
-            raise ValueError("token URL has an unexpected query parameter")
-        query[lowered] = value
-    if query.get("action") != "GetCallerIdentity":
-        raise ValueError("token URL action is not GetCallerIdentity")
-    if "x-k8s-aws-id" not in query.get("x-amz-signedheaders", "").lower().split(";"):
-        raise ValueError("token URL does not sign x-k8s-aws-id")
-    expires = query.get("x-amz-expires", "")
-    if not expires.isdigit() or not 0 <= int(expires) <= 900:
-        raise ValueError("token URL X-Amz-Expires is not between 0 and 900")
-    try:
-        signed_at = calendar.timegm(time.strptime(query.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ"))
-    except ValueError:
-        raise ValueError("token URL X-Amz-Date is malformed") from None
-    expiry = signed_at + lifetime
-    if (time.time() if now is None else now) > expiry:
-        raise ValueError("token is expired")
-    return expiry
-
-
-@dataclass(frozen=True)
-class _Mapping:
-    username: str
-    groups: tuple[str, ...]
-
-
-def _parse_entries(text: Any) -> list[dict[str, Any]]:
-    if not isinstance(text, str) or text.strip() in ("", "``", '""', "''"):
-        return []
-    try:
-        entries = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return []
-    return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
-
-
-def render_username(template: str, identity: AwsIdentity) -> str | None:
-    """Expand aws-iam-authenticator's username template; None when it needs what STS cannot tell."""
-    if "{{EC2PrivateDNSName}}" in template or "{{AccessKeyID}}" in template:
-        return None
-    return (
-        template.replace("{{AccountID}}", identity.account)
-        .replace("{{SessionNameRaw}}", identity.session_name)
-        .replace("{{SessionName}}", identity.session_name.replace("@", "-"))
-    )
 
 
 class Authenticator:
@@ -211,12 +85,12 @@ class Authenticator:
         self._cache: dict[str, tuple[float, AwsIdentity | None]] = {}
         self.token_lifetime: float = TOKEN_LIFETIME_SECONDS
         """How long after signing a token is accepted (``statewright sim --token-ttl`` shortens it)."""
+        self.sts_endpoints: StsEndpoints = StsEndpoints.standalone()
+        """The STS endpoints tokens may be presigned for (an EKS cluster trusts only its own STS)."""
         self.refused = 0
         """Tokens refused so far (expired, malformed, unknown signer)."""
         self._aws_auth_rv: str | None = None
-        self._roles: dict[str, _Mapping] = {}
-        self._users: dict[str, _Mapping] = {}
-        self._accounts: set[str] = set()
+        self._aws_auth = AwsAuthMap.empty()
 
     def add_admin(self, arn: str) -> None:
         """Treat ``arn`` as a cluster administrator."""
@@ -247,9 +121,15 @@ class Authenticator:
             return cached[1]
         if self.resolver is None:
             return None
+        wall = dt.datetime.now(dt.UTC)
         try:
-            expiry = check_eks_token(token, lifetime=self.token_lifetime)
-        except ValueError:
+            decoded = decode_eks_token(
+                token,
+                trusted=self.sts_endpoints,
+                now=wall,
+                lifetime=dt.timedelta(seconds=self.token_lifetime),
+            )
+        except TokenError:
             return None
         try:
             identity = await self.resolver(token)
@@ -259,7 +139,8 @@ class Authenticator:
             return None
         if len(self._cache) > 10_000:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-        self._cache[token] = (now + min(RESOLVER_CACHE_SECONDS, max(0.0, expiry - time.time())), identity)
+        remaining = (decoded.expires_at - wall).total_seconds()
+        self._cache[token] = (now + min(RESOLVER_CACHE_SECONDS, max(0.0, remaining)), identity)
         return identity
 
     def map_identity(self, identity: AwsIdentity) -> UserInfo | None:
@@ -267,46 +148,24 @@ class Authenticator:
         arn = canonicalize_arn(identity.arn)
         if arn.lower() in self.admin_arns:
             return UserInfo(ADMIN_USERNAME, (MASTERS, AUTHENTICATED), identity.user_id)
-        self._load_aws_auth()
-        mapping = self._roles.get(arn.lower()) or self._users.get(arn.lower())
-        if mapping is None:
-            if identity.account in self._accounts:
+        table = self._aws_auth_map()
+        entry = table.lookup(arn)
+        if entry is None:
+            if identity.account in table.accounts:
                 return UserInfo(arn, (AUTHENTICATED,), identity.user_id)
             return None
-        username = render_username(mapping.username or arn, identity)
+        username = render_username(entry.username or arn, identity)
         if username is None:
             return None
-        return UserInfo(username, (*mapping.groups, AUTHENTICATED), identity.user_id)
+        return UserInfo(username, (*entry.groups, AUTHENTICATED), identity.user_id)
 
-    def _load_aws_auth(self) -> None:
-        configmap = self.store.get("", "configmaps", "kube-system", "aws-auth")
+    def _aws_auth_map(self) -> AwsAuthMap:
+        configmap = self.store.get("", "configmaps", aws_auth.NAMESPACE, aws_auth.NAME)
         rv = None if configmap is None else str(configmap["metadata"].get("resourceVersion"))
-        if rv == self._aws_auth_rv:
-            return
-        self._aws_auth_rv = rv
-        self._roles, self._users, self._accounts = {}, {}, set()
-        data = (configmap or {}).get("data") or {}
-        for field, target, arn_key in (
-            ("mapRoles", self._roles, "rolearn"),
-            ("mapUsers", self._users, "userarn"),
-        ):
-            for entry in _parse_entries(data.get(field)):
-                arn = entry.get(arn_key)
-                if not isinstance(arn, str) or not arn:
-                    continue
-                groups = entry.get("groups") or []
-                target[canonicalize_arn(arn).lower()] = _Mapping(
-                    str(entry.get("username") or ""),
-                    tuple(str(g) for g in groups) if isinstance(groups, list) else (),
-                )
-        accounts = data.get("mapAccounts")
-        if isinstance(accounts, str) and accounts.strip():
-            try:
-                parsed = yaml.safe_load(accounts)
-            except yaml.YAMLError:
-                parsed = None
-            if isinstance(parsed, list):
-                self._accounts = {str(a) for a in parsed}
+        if rv != self._aws_auth_rv:
+            self._aws_auth_rv = rv
+            self._aws_auth = AwsAuthMap.from_data((configmap or {}).get("data") or {})
+        return self._aws_auth
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine import policy_for
-from sim.identities import DEFAULT_ACCOUNT
+from sim.aws.identities import DEFAULT_ACCOUNT
 from sim.stack import Simulators
 from tests.e2e.support import EXAMPLES, HAPPY_PATH, FastForwardClock, cluster_gone, e2e_engine, load_json
 from tests.e2e.test_pipeline import entered_states

@@ -21,10 +21,10 @@ import aiohttp
 import pytest
 
 from executors.eks.errors import PUBLIC_ENDPOINT_HINT
+from sim.aws.times import utc_now
+from sim.aws.token import make_eks_token
 from sim.eks import EksError
-from sim.sigv4 import make_eks_token
 from sim.stack import UNCHECKED_SECRET, Simulators
-from sim.sts import utc_now
 from tests.e2e.support import FastForwardClock, cluster_parameters, e2e_engine, model_job, single_task
 
 TTL = 2.0

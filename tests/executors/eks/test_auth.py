@@ -25,7 +25,8 @@ from executors.eks.auth import (
     ssl_context_for_ca,
 )
 from executors.eks.services import EksServices
-from sim.sigv4 import decode_eks_token, verify_signature
+from sim.aws.sigv4 import verify_signature
+from sim.aws.token import StsEndpoints, decode_eks_token
 from tests.executors.conftest import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION
 
 STS_HOST = f"sts.{REGION}.amazonaws.com"
@@ -57,7 +58,7 @@ def decode(token: str) -> str:
 
 
 def signature_matches(token: str, cluster: str) -> bool:
-    decoded = decode_eks_token(token, allowed_hosts=[STS_HOST], now=dt.datetime.now(dt.UTC))
+    decoded = decode_eks_token(token, trusted=StsEndpoints.named([STS_HOST]), now=dt.datetime.now(dt.UTC))
     parts = urlsplit(decoded.url)
     try:
         verify_signature(
@@ -99,7 +100,7 @@ async def test_token_is_the_unpadded_base64url_of_a_presigned_regional_sts_url(t
 
 async def test_token_passes_the_authenticators_format_checks(tokens: TokenProvider) -> None:
     token = await tokens.token("demo")
-    decoded = decode_eks_token(token, allowed_hosts=[STS_HOST], now=dt.datetime.now(dt.UTC))
+    decoded = decode_eks_token(token, trusted=StsEndpoints.named([STS_HOST]), now=dt.datetime.now(dt.UTC))
     assert decoded.info.service == "sts"
 
 

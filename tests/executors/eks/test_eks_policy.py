@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import policy_for
-from sim.iam import Decision, Policy
+from sim.aws.iam import Decision, Policy
 
 REGION = "sa-east-1"
 ACCOUNT = "444455556666"

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sim.sigv4 import TokenError, make_eks_token
+from sim.aws.token import TokenError, make_eks_token
 from sim.stack import Simulators
 
 OTHER_KEY = "AKIAOTHERPRINCIPAL01"

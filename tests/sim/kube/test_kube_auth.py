@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Any
 
 import aiohttp
-import pytest
 from kube_support import ACCOUNT, ADMIN_TOKEN, FakeSts, Request, eks_token
 
-from sim.kube import KubeSimulator, canonicalize_arn, check_eks_token
-from sim.kube.auth import AwsIdentity, render_username
+from sim.aws.identities import AwsIdentity
+from sim.aws.token import StsEndpoints
+from sim.kube import KubeSimulator
 
 UNAUTHORIZED = {
     "kind": "Status",
@@ -38,59 +37,6 @@ def aws_auth(kube: KubeSimulator, **data: str) -> None:
 def rbac(kube: KubeSimulator, *objects: dict[str, Any]) -> None:
     for obj in objects:
         kube.store.put({"apiVersion": "rbac.authorization.k8s.io/v1", **obj})
-
-
-def test_a_well_formed_token_is_accepted_until_fifteen_minutes_after_signing() -> None:
-    signed = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
-    token = eks_token("AKIA1", signed_at=signed, host="sts.us-east-1.amazonaws.com")
-
-    expiry = check_eks_token(token, now=signed.timestamp() + 60)
-
-    assert expiry == signed.timestamp() + 900
-    with pytest.raises(ValueError, match="expired"):
-        check_eks_token(token, now=signed.timestamp() + 901)
-
-
-@pytest.mark.parametrize(
-    ("url", "problem"),
-    [
-        ("https://evil.example.com/?Action=GetCallerIdentity", "STS endpoint"),
-        ("https://sts.amazonaws.com/path?Action=GetCallerIdentity", "path"),
-        (
-            "https://sts.amazonaws.com/?Action=AssumeRole&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id",
-            "GetCallerIdentity",
-        ),
-        ("https://sts.amazonaws.com/?Action=GetCallerIdentity&Foo=1", "unexpected"),
-        ("https://sts.amazonaws.com/?Action=GetCallerIdentity&X-Amz-SignedHeaders=host", "x-k8s-aws-id"),
-        ("https://sts.amazonaws.com/?Action=GetCallerIdentity&action=GetCallerIdentity", "repeats"),
-    ],
-)
-def test_malformed_eks_tokens_are_rejected(url: str, problem: str) -> None:
-    token = "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-
-    with pytest.raises(ValueError, match=problem):
-        check_eks_token(token)
-
-
-def test_tokens_without_the_prefix_are_rejected() -> None:
-    with pytest.raises(ValueError, match="not an EKS token"):
-        check_eks_token("abc")
-
-
-def test_assumed_role_arns_are_canonicalized_to_the_role() -> None:
-    assert (
-        canonicalize_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/admin/me")
-        == f"arn:aws:iam::{ACCOUNT}:role/admin"
-    )
-    assert canonicalize_arn(f"arn:aws:iam::{ACCOUNT}:user/u") == f"arn:aws:iam::{ACCOUNT}:user/u"
-
-
-def test_username_templates_expand_like_aws_iam_authenticator() -> None:
-    identity = AwsIdentity(arn="arn", account=ACCOUNT, session_name="me@example.com")
-
-    assert render_username("u-{{AccountID}}-{{SessionName}}", identity) == f"u-{ACCOUNT}-me-example.com"
-    assert render_username("{{SessionNameRaw}}", identity) == "me@example.com"
-    assert render_username("system:node:{{EC2PrivateDNSName}}", identity) is None
 
 
 async def test_a_missing_token_and_an_unmapped_identity_get_the_eks_401_status(
@@ -279,4 +225,32 @@ async def test_an_expired_eks_token_is_401_without_asking_the_resolver(
 
     assert reply.status == 401
     assert reply.json == UNAUTHORIZED
+    assert sts.calls == 0
+
+
+async def test_a_padded_eks_token_is_401_without_asking_the_resolver(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    """aws-iam-authenticator decodes with Go's RawURLEncoding, which refuses padding; so does the cluster."""
+    token = sts.add("AKIAPAD", f"arn:aws:iam::{ACCOUNT}:role/creator")
+    padded = token + "=" * (-(len(token) - len("k8s-aws-v1.")) % 4 or 4)
+
+    accepted = await api("GET", "/api/v1/namespaces", token=token)
+    refused = await api("GET", "/api/v1/namespaces", token=padded)
+
+    assert accepted.status == 200
+    assert refused.status == 401
+    assert refused.json == UNAUTHORIZED
+    assert sts.calls == 1
+
+
+async def test_a_cluster_trusting_one_sts_endpoint_refuses_tokens_for_another_without_asking(
+    api: Request, kube: KubeSimulator, sts: FakeSts
+) -> None:
+    token = sts.add("AKIAHOST", f"arn:aws:iam::{ACCOUNT}:role/creator")
+    kube.authenticator.sts_endpoints = StsEndpoints.of_url("https://127.0.0.1:2")
+
+    reply = await api("GET", "/api/v1/namespaces", token=token)
+
+    assert reply.status == 401
     assert sts.calls == 0

@@ -19,58 +19,31 @@ the canonicalisation botocore's signer uses (``botocore/auth.py``):
   presigned URLs are accepted with either the empty-body hash (what botocore
   presigns for STS) or ``UNSIGNED-PAYLOAD``.
 
-The EKS token helpers (:func:`make_eks_token`, :func:`decode_eks_token`)
-implement the format of spec §10: ``k8s-aws-v1.`` + unpadded base64url of a
-presigned STS ``GetCallerIdentity`` URL, with the checks aws-iam-authenticator
-applies before it calls STS.
+The EKS bearer token, a presigned STS URL, is built on :func:`presign_url` in
+:mod:`sim.aws.token`.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from sim.aws.times import TimestampError, format_amz_date, parse_amz_date
+
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
-_AMZ_DATE_RE: Final = re.compile(r"^\d{8}T\d{6}Z$")
-AMZ_DATE_FORMAT: Final = "%Y%m%dT%H%M%SZ"
 EMPTY_SHA256: Final = hashlib.sha256(b"").hexdigest()
 UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
 
-TOKEN_PREFIX: Final = "k8s-aws-v1."
-CLUSTER_ID_HEADER: Final = "x-k8s-aws-id"
-#: aws-iam-authenticator refuses tokens longer than this (pkg/token/token.go).
-MAX_TOKEN_BYTES: Final = 4096
-#: STS accepts a presigned GetCallerIdentity URL for 15 minutes after X-Amz-Date (spec §10.1 item 7).
+#: STS accepts a presigned URL for 15 minutes after X-Amz-Date, whatever its X-Amz-Expires.
 PRESIGNED_URL_LIFETIME: Final = dt.timedelta(minutes=15)
-#: The X-Amz-Expires the aws CLI and aws-iam-authenticator put in tokens (legacy, ignored by STS).
-TOKEN_EXPIRES_SECONDS: Final = 60
 #: A signature dated this far in the future is refused (AWS allows 5 minutes of clock skew).
 MAX_CLOCK_SKEW: Final = dt.timedelta(minutes=5)
-STS_API_VERSION: Final = "2011-06-15"
-
-_TOKEN_QUERY_KEYS: Final = frozenset(
-    key.lower()
-    for key in (
-        "Action",
-        "Version",
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-Security-Token",
-        "X-Amz-Signature",
-        "X-Amz-SignedHeaders",
-    )
-)
-_UNSIGNABLE_HEADERS: Final = frozenset({"expect", "transfer-encoding", "user-agent", "x-amzn-trace-id"})
 
 
 class SigV4Problem(Enum):
@@ -96,10 +69,6 @@ class SigV4Error(Exception):
         super().__init__(message)
         self.problem = problem
         self.message = message
-
-
-class TokenError(Exception):
-    """An EKS bearer token is not in the format aws-iam-authenticator accepts (spec §10.2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,35 +108,10 @@ class SignedRequestInfo:
         Raises:
             SigV4Error: ``X-Amz-Date`` is not ``YYYYMMDDTHHMMSSZ``.
         """
-        return parse_amz_date(self.amz_date)
-
-
-def parse_amz_date(value: str) -> dt.datetime:
-    """Parse an ``X-Amz-Date`` value into an aware UTC datetime.
-
-    Raises:
-        SigV4Error: the value is not ``YYYYMMDDTHHMMSSZ``.
-    """
-    # Sliced by hand: strptime costs more than the whole signature check.
-    if not _AMZ_DATE_RE.match(value):
-        raise SigV4Error(SigV4Problem.MALFORMED, "X-Amz-Date must have the form YYYYMMDDTHHMMSSZ.")
-    try:
-        return dt.datetime(
-            int(value[0:4]),
-            int(value[4:6]),
-            int(value[6:8]),
-            int(value[9:11]),
-            int(value[11:13]),
-            int(value[13:15]),
-            tzinfo=dt.UTC,
-        )
-    except ValueError:
-        raise SigV4Error(SigV4Problem.MALFORMED, "X-Amz-Date must have the form YYYYMMDDTHHMMSSZ.") from None
-
-
-def format_amz_date(moment: dt.datetime) -> str:
-    """Format an aware datetime as ``X-Amz-Date``."""
-    return moment.astimezone(dt.UTC).strftime(AMZ_DATE_FORMAT)
+        try:
+            return parse_amz_date(self.amz_date)
+        except TimestampError as exc:
+            raise SigV4Error(SigV4Problem.MALFORMED, str(exc)) from None
 
 
 def _split_credential(credential: str) -> tuple[str, str, str, str]:
@@ -491,125 +435,3 @@ def presign_url(
     )
     query = urlencode([*operation, *auth, ("X-Amz-Signature", signature)], quote_via=quote, safe="-_.~")
     return f"{parts.scheme}://{parts.netloc}{parts.path or '/'}?{query}"
-
-
-def make_eks_token(
-    *,
-    sts_url: str,
-    cluster_name: str,
-    access_key_id: str,
-    secret_access_key: str,
-    region: str,
-    now: dt.datetime,
-    session_token: str | None = None,
-) -> str:
-    """Mint an EKS bearer token as ``aws eks get-token`` does (spec §10.1).
-
-    Args:
-        sts_url: The STS endpoint (``https://host:port``) the token is presigned for.
-        cluster_name: The cluster name, signed as ``x-k8s-aws-id``.
-        access_key_id: The caller's access key.
-        secret_access_key: The caller's secret.
-        region: The signing region.
-        now: The signing time (the token is valid 15 minutes after it).
-        session_token: Optional session token for temporary credentials.
-
-    Returns:
-        ``k8s-aws-v1.`` followed by the unpadded base64url presigned URL.
-    """
-    base = sts_url.rstrip("/") + f"/?Action=GetCallerIdentity&Version={STS_API_VERSION}"
-    url = presign_url(
-        url=base,
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        region=region,
-        service="sts",
-        headers={CLUSTER_ID_HEADER: cluster_name},
-        expires=TOKEN_EXPIRES_SECONDS,
-        now=now,
-        session_token=session_token,
-    )
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedToken:
-    """A token that passed the format checks of spec §10.2.
-
-    Attributes:
-        url: The presigned STS URL.
-        host: The URL's ``host[:port]``.
-        query: The decoded query (each key once).
-        info: The parsed SigV4 query credentials.
-    """
-
-    url: str
-    host: str
-    query: Mapping[str, str]
-    info: SignedRequestInfo
-
-
-def decode_eks_token(
-    token: str,
-    *,
-    allowed_hosts: Iterable[str],
-    now: dt.datetime,
-    allowed_schemes: Iterable[str] = ("https",),
-    lifetime: dt.timedelta = PRESIGNED_URL_LIFETIME,
-) -> DecodedToken:
-    """Apply aws-iam-authenticator's format checks to an EKS bearer token.
-
-    Args:
-        token: The bearer token.
-        allowed_hosts: Accepted ``host[:port]`` values of the STS endpoint.
-        now: The current time, for the 15-minute window.
-        allowed_schemes: URL schemes accepted; ``http`` only for an STS simulator served without TLS.
-        lifetime: How long after ``X-Amz-Date`` the token is accepted (15 minutes, as STS does).
-
-    Raises:
-        TokenError: the token is not acceptable; the message says why without echoing the token.
-    """
-    if len(token.encode()) > MAX_TOKEN_BYTES:
-        raise TokenError("token is too large")
-    if not token.startswith(TOKEN_PREFIX):
-        raise TokenError(f"token is missing expected {TOKEN_PREFIX!r} prefix")
-    encoded = token[len(TOKEN_PREFIX) :]
-    if "=" in encoded:
-        raise TokenError("token must be unpadded base64url")
-    try:
-        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except ValueError:
-        raise TokenError("token is not valid base64url") from None
-    parts = urlsplit(url)
-    if parts.scheme not in allowed_schemes:
-        raise TokenError("presigned URL scheme must be https")
-    if parts.path != "/":
-        raise TokenError("presigned URL path must be /")
-    host = parts.netloc.lower()
-    if host not in {h.lower() for h in allowed_hosts}:
-        raise TokenError("presigned URL host is not an STS endpoint of this partition")
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() not in _TOKEN_QUERY_KEYS:
-            raise TokenError(f"non-allowlisted query parameter {key!r}")
-        if key.lower() in {k.lower() for k in query}:
-            raise TokenError(f"query parameter {key!r} is repeated")
-        query[key] = value
-    if query.get("Action") != "GetCallerIdentity":
-        raise TokenError("unexpected action parameter in presigned URL")
-    if CLUSTER_ID_HEADER not in query.get("X-Amz-SignedHeaders", "").lower().split(";"):
-        raise TokenError(f"client did not sign the {CLUSTER_ID_HEADER} header in the presigned URL")
-    try:
-        expires = int(query.get("X-Amz-Expires", ""))
-    except ValueError:
-        raise TokenError("X-Amz-Expires is not an integer") from None
-    if not 0 <= expires <= 900:
-        raise TokenError("X-Amz-Expires must be between 0 and 900")
-    try:
-        info = parse_presigned_query(query)
-        signed_at = info.signed_at()
-    except SigV4Error as exc:
-        raise TokenError(exc.message) from None
-    if now > signed_at + lifetime:
-        raise TokenError("token is expired")
-    return DecodedToken(url=url, host=host, query=query, info=info)

@@ -1,13 +1,14 @@
-"""Identities: the --identity option, what STS reports, the authenticator's canonical ARN."""
+"""Identities: the --identity option, what STS reports, what an authenticator makes of it."""
 
 from __future__ import annotations
 
 import pytest
 
-from sim.identities import (
+from sim.aws.identities import (
+    AwsIdentity,
+    CallerIdentity,
     IdentityConfigError,
     caller_identity_for,
-    canonicalize_arn,
     default_identity,
     parse_identity_option,
 )
@@ -36,15 +37,23 @@ def test_role_credentials_are_reported_as_an_assumed_role_session_without_the_pa
     assert caller_identity_for("arn:aws:iam::123456789012:root").user_id == "123456789012"
 
 
-def test_canonical_arns_follow_aws_iam_authenticator() -> None:
-    assert canonicalize_arn("arn:aws:sts::123456789012:assumed-role/my-role/sess") == (
-        "arn:aws:iam::123456789012:role/my-role"
+def test_an_authenticator_splits_the_caller_user_id_and_canonicalizes_its_arn() -> None:
+    caller = CallerIdentity(
+        arn="arn:aws:sts::123456789012:assumed-role/my-role/sess",
+        user_id="AROAEXAMPLE:sess",
+        account="123456789012",
     )
-    assert (
-        canonicalize_arn("arn:aws:iam::123456789012:role/path/my-role")
-        == "arn:aws:iam::123456789012:role/my-role"
+    user = CallerIdentity(
+        arn="arn:aws:iam::123456789012:user/bob", user_id="AIDAEXAMPLE", account="123456789012"
     )
-    assert canonicalize_arn("arn:aws:iam::123456789012:user/bob") == "arn:aws:iam::123456789012:user/bob"
+
+    assert AwsIdentity.from_caller(caller) == AwsIdentity(
+        arn="arn:aws:iam::123456789012:role/my-role",
+        account="123456789012",
+        user_id="AROAEXAMPLE",
+        session_name="sess",
+    )
+    assert AwsIdentity.from_caller(user).session_name == ""
 
 
 def test_the_default_identity_has_fresh_keys_each_time() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.iam import Decision, Policy, PolicyError, denial_message
+from sim.aws.iam import Decision, Policy, PolicyError, denial_message
 
 CLUSTER = "arn:aws:eks:us-east-1:111122223333:cluster/demo"
 NODEGROUP = "arn:aws:eks:us-east-1:111122223333:nodegroup/demo/workers/0b1c"

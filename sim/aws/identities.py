@@ -7,19 +7,18 @@ ARN). There is always a default identity — an IAM role in a 12-digit account
 with fresh random keys per run — whose credentials ``statewright sim --env``
 writes; more principals come from ``--identity ACCESS_KEY_ID=ARN``.
 
-This module also holds the two ARN transformations the token path needs:
-what STS ``GetCallerIdentity`` answers for a principal (a role's credentials
-are those of an *assumed-role session*, so STS answers an ``sts`` assumed-role
-ARN and a ``ROLEID:SESSION`` user ID), and the canonicalisation
-aws-iam-authenticator applies before looking the caller up in ``aws-auth``
-(assumed-role session → IAM role ARN without path).
+Two views of a principal follow from it: what STS ``GetCallerIdentity``
+answers (:class:`CallerIdentity`: a role's credentials are those of an
+*assumed-role session*, so STS answers an ``sts`` assumed-role ARN and a
+``ROLEID:SESSION`` user ID), and what a cluster's authenticator makes of that
+answer (:class:`AwsIdentity`: the canonical ARN, the user ID and the session
+name apart), which ``aws-auth`` username templates are expanded with.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import secrets
 import string
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +26,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl
 
-from sim.sigv4 import (
+from sim.aws.arns import ArnError, account_of, canonicalize_arn, validate_principal_arn
+from sim.aws.sigv4 import (
     SignedRequestInfo,
     SigV4Error,
     SigV4Problem,
@@ -42,7 +42,6 @@ DEFAULT_ROLE_NAME: Final = "statewright-sim"
 #: The session name STS reports for a role identity's credentials.
 DEFAULT_SESSION_NAME: Final = "statewright-sim"
 
-_ARN_RE: Final = re.compile(r"^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):(.+)$")
 _KEY_ALPHABET: Final = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET: Final = string.ascii_letters + string.digits + "+/"
 
@@ -70,6 +69,35 @@ class CallerIdentity:
     arn: str
     user_id: str
     account: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwsIdentity:
+    """Who presented an EKS token, as a cluster's authenticator learns it from STS.
+
+    Attributes:
+        arn: The canonical ARN (:func:`sim.aws.arns.canonicalize_arn`: an assumed-role
+            session becomes its role).
+        account: The 12-digit account ID.
+        user_id: The unique ID (``AROA...`` for a role, ``AIDA...`` for a user), without the session.
+        session_name: The role session name for an assumed role, else empty.
+    """
+
+    arn: str
+    account: str
+    user_id: str = ""
+    session_name: str = ""
+
+    @classmethod
+    def from_caller(cls, caller: CallerIdentity) -> AwsIdentity:
+        """What aws-iam-authenticator makes of a ``GetCallerIdentity`` answer."""
+        user_id, _, session_name = caller.user_id.partition(":")
+        return cls(
+            arn=canonicalize_arn(caller.arn),
+            account=caller.account,
+            user_id=user_id,
+            session_name=session_name,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,24 +136,10 @@ def validate_arn(arn: str) -> None:
     Raises:
         IdentityConfigError: with a message saying which forms are accepted.
     """
-    match = _ARN_RE.match(arn)
-    ok = False
-    if match is not None:
-        service, resource = match.group(2), match.group(4)
-        if service == "iam":
-            ok = resource == "root" or bool(re.match(r"^(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]+$", resource))
-        else:
-            ok = bool(re.match(r"^assumed-role/[\w+=,.@-]+/[\w+=,.@-]+$", resource))
-    if not ok:
-        raise IdentityConfigError(
-            f"{arn!r} is not a principal ARN; use arn:aws:iam::<12 digits>:role/NAME, "
-            ":user/NAME, :root, or arn:aws:sts::<12 digits>:assumed-role/ROLE/SESSION"
-        )
-
-
-def account_of(arn: str) -> str:
-    """The account field of a principal ARN."""
-    return arn.split(":")[4]
+    try:
+        validate_principal_arn(arn)
+    except ArnError as exc:
+        raise IdentityConfigError(str(exc)) from None
 
 
 def _stable_id(prefix: str, arn: str) -> str:
@@ -157,24 +171,6 @@ def caller_identity_for(arn: str, session_name: str = DEFAULT_SESSION_NAME) -> C
         role_arn = f"arn:{partition}:iam::{account}:role/{role_name}"
         return CallerIdentity(arn=arn, user_id=f"{_stable_id('AROA', role_arn)}:{session}", account=account)
     return CallerIdentity(arn=arn, user_id=_stable_id("AIDA", arn), account=account)
-
-
-def canonicalize_arn(arn: str) -> str:
-    """Canonicalise a caller ARN as aws-iam-authenticator does (``pkg/arn/arn.go``).
-
-    ``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` becomes ``arn:aws:iam::ACCT:role/ROLE``;
-    IAM roles lose their path; users, root and federated users are kept.
-    """
-    parts = arn.split(":", 5)
-    if len(parts) != 6:
-        return arn
-    partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
-    if service == "sts" and resource.startswith("assumed-role/"):
-        role_name = resource.split("/")[1]
-        return f"arn:{partition}:iam::{account}:role/{role_name}"
-    if service == "iam" and resource.startswith("role/"):
-        return f"arn:{partition}:iam::{account}:role/{resource.rsplit('/', 1)[-1]}"
-    return arn
 
 
 def random_access_key_id(prefix: str = "AKIA") -> str:
