@@ -41,11 +41,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import aiohttp
 import orjson
+
+from sim.faults import FaultConfig
+from sim.process import ChildProcess
 
 READY_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 20.0
@@ -53,21 +55,6 @@ TERMINAL_CONDITIONS: Final = ("Complete", "Failed")
 
 
 # -- the child ------------------------------------------------------------------------------------
-
-
-def _fault_config(rate: float, watch_cut: float | None, seed: int, drop_rate: float = 0.0) -> Any:
-    from sim.faults import FaultConfig
-
-    third = rate / 3
-    return FaultConfig(
-        seed=seed,
-        throttle_rate=third,
-        error_rate=third,
-        unavailable_rate=rate - 2 * third,
-        drop_rate=drop_rate,
-        retry_after_seconds=1,
-        watch_cut_seconds=watch_cut,
-    )
 
 
 class _FinishRecorder:
@@ -148,7 +135,12 @@ async def _serve(args: argparse.Namespace) -> None:
             await _probe(kube.url, kube.ca_b64, stack.token(args.cluster))
             cluster.update(endpoint=kube.url, ca=kube.ca_b64)
         if args.fault_rate > 0 or args.drop_rate > 0 or args.watch_cut is not None:
-            config = _fault_config(args.fault_rate, args.watch_cut, args.fault_seed, args.drop_rate)
+            config = FaultConfig.evenly(
+                args.fault_rate,
+                seed=args.fault_seed,
+                drop_rate=args.drop_rate,
+                watch_cut_seconds=args.watch_cut,
+            )
             if args.faults in ("kube", "both"):
                 # Clusters created from now on get them too (EksSimulator reads kube_faults then).
                 stack.eks.kube_faults = config
@@ -192,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="fraction of requests answered 429/500/503"
     )
-    parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of connections dropped unanswered")
+    parser.add_argument(
+        "--drop-rate", type=float, default=0.0, help="fraction of connections dropped unanswered"
+    )
     parser.add_argument("--watch-cut", type=float, default=None, help="end watch streams after SECONDS")
     parser.add_argument("--faults", choices=("kube", "aws", "both"), default="kube")
     parser.add_argument("--fault-seed", type=int, default=0)
@@ -248,8 +242,8 @@ class SimOptions:
     cpu: int | None = None
 
 
-class SimProcess:
-    """The parent's handle on ``python -m benchmarks.simproc``.
+class SimProcess(ChildProcess):
+    """The parent's handle on ``python -m benchmarks.simproc`` (a :class:`sim.process.ChildProcess`).
 
     Attributes (once started):
         env: the environment an AWS client needs (also written to ``env_file``).
@@ -257,10 +251,16 @@ class SimProcess:
     """
 
     def __init__(self, options: SimOptions | None = None) -> None:
+        # Answers such as finish_times for 100,000 Jobs are one long line.
+        super().__init__(
+            "the simulator process",
+            stop_by_stdin=True,
+            stop_timeout_seconds=STOP_TIMEOUT_SECONDS,
+            stream_limit=2**28,
+        )
         self.options = options or SimOptions()
         self.env: dict[str, str] = {}
         self.cluster: dict[str, str] = {}
-        self._process: asyncio.subprocess.Process | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
 
     @property
@@ -273,9 +273,8 @@ class SimProcess:
         """Start the child and wait until it reports ready."""
         opts = self.options
         self._tmpdir = tempfile.TemporaryDirectory(prefix="statewright-bench-")
-        argv = [sys.executable, "-m", "benchmarks.simproc", "--env", self.env_file]
-        argv += ["--timings", opts.timings, "--time-factor", str(opts.time_factor)]
-        argv += [
+        args = ["--env", self.env_file, "--timings", opts.timings, "--time-factor", str(opts.time_factor)]
+        args += [
             "--fault-rate",
             str(opts.fault_rate),
             "--drop-rate",
@@ -286,19 +285,12 @@ class SimProcess:
             str(opts.fault_seed),
         ]
         if opts.watch_cut is not None:
-            argv += ["--watch-cut", str(opts.watch_cut)]
+            args += ["--watch-cut", str(opts.watch_cut)]
         if not opts.kube_servers:
-            argv.append("--no-kube-servers")
+            args.append("--no-kube-servers")
         if opts.cpu is not None:
-            argv += ["--cpu", str(opts.cpu)]
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-        }
-        self._process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, limit=2**28
-        )
+            args += ["--cpu", str(opts.cpu)]
+        await self.spawn("benchmarks.simproc", args)
         ready = await asyncio.wait_for(self._read(), READY_TIMEOUT_SECONDS)
         if not ready.get("ready"):
             raise RuntimeError(f"the simulator process did not start: {ready}")
@@ -306,19 +298,12 @@ class SimProcess:
         self.cluster = dict(ready["cluster"])
 
     async def _read(self) -> dict[str, Any]:
-        assert self._process is not None and self._process.stdout is not None
-        line = await self._process.stdout.readline()
-        if not line:
-            code = await self._process.wait()
-            raise RuntimeError(f"the simulator process exited with status {code}")
-        answer: dict[str, Any] = orjson.loads(line)
+        answer: dict[str, Any] = orjson.loads(await self.readline())
         return answer
 
     async def ask(self, command: str) -> dict[str, Any]:
         """Send one command (``finish_times``, ``usage``, ``clear``) and return the answer."""
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(command.encode() + b"\n")
-        await self._process.stdin.drain()
+        await self.send(command.encode())
         return await self._read()
 
     async def finish_times(self) -> dict[str, float]:
@@ -326,42 +311,11 @@ class SimProcess:
         answer = await self.ask("finish_times")
         return {str(k): float(v) for k, v in answer["finish_times"].items()}
 
-    async def kill(self) -> None:
-        """SIGKILL the child (every simulator dies at once, as a crashed host would) and wait for it."""
-        process = self._process
-        if process is not None and process.returncode is None:
-            process.kill()
-            await process.wait()
-
-    async def close(self) -> None:
-        """Stop the child (politely, then by signal) and delete the env file."""
-        process, self._process = self._process, None
-        try:
-            if process is not None and process.returncode is None:
-                if process.stdin is not None:
-                    process.stdin.close()
-                try:
-                    await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECONDS)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
-        finally:
-            if self._tmpdir is not None:
-                self._tmpdir.cleanup()
-                self._tmpdir = None
-
-    async def __aenter__(self) -> Self:
-        try:
-            await self.start()
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
+    def cleanup(self) -> None:
+        """Delete the env file."""
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
 
 
 def apply_env(env: dict[str, str]) -> None:

@@ -51,6 +51,21 @@ class FaultConfig:
     latency_jitter_seconds: float = 0.0
     watch_cut_seconds: float | None = None
 
+    @classmethod
+    def evenly(
+        cls, rate: float, *, seed: int = 0, drop_rate: float = 0.0, watch_cut_seconds: float | None = None
+    ) -> FaultConfig:
+        """``rate`` of requests failed, split evenly between 429, 500 and 503 (``--fault-rate``)."""
+        third = rate / 3
+        return cls(
+            seed=seed,
+            throttle_rate=third,
+            error_rate=third,
+            unavailable_rate=rate - 2 * third,
+            drop_rate=drop_rate,
+            watch_cut_seconds=watch_cut_seconds,
+        )
+
     def __post_init__(self) -> None:
         rates = (self.throttle_rate, self.error_rate, self.unavailable_rate, self.drop_rate)
         if any(rate < 0 or rate > 1 for rate in rates) or sum(rates) > 1:

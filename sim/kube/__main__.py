@@ -47,17 +47,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS")
     parser.add_argument("--ca-dir", type=Path, default=None, help="keep the CA here and reuse it on restart")
     parser.add_argument(
-        "--header-timeout", type=float, default=HEADER_TIMEOUT_SECONDS,
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_SECONDS,
         help=f"close connections whose request head takes longer (default {HEADER_TIMEOUT_SECONDS:g} s)",
     )
     parser.add_argument(
-        "--handshake-timeout", type=float, default=HANDSHAKE_TIMEOUT_SECONDS,
+        "--handshake-timeout",
+        type=float,
+        default=HANDSHAKE_TIMEOUT_SECONDS,
         help=f"close connections whose TLS handshake takes longer (default {HANDSHAKE_TIMEOUT_SECONDS:g} s)",
     )
     parser.add_argument(
-        "--fault-rate", type=float, default=0.0, help="fraction of requests answered 429/500/503 (split evenly)"
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="fraction of requests answered 429/500/503 (split evenly)",
     )
-    parser.add_argument("--drop-rate", type=float, default=0.0, help="fraction of connections dropped unanswered")
+    parser.add_argument(
+        "--drop-rate", type=float, default=0.0, help="fraction of connections dropped unanswered"
+    )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
     parser.add_argument("--watch-cut", type=float, default=None, help="end watch streams after SECONDS")
     args = parser.parse_args(argv)
@@ -74,14 +83,8 @@ def fault_config(args: argparse.Namespace) -> FaultConfig | None:
     """The faults the options ask for, or None."""
     if not (args.fault_rate or args.drop_rate or args.watch_cut):
         return None
-    third = args.fault_rate / 3
-    return FaultConfig(
-        seed=args.fault_seed,
-        throttle_rate=third,
-        error_rate=third,
-        unavailable_rate=args.fault_rate - 2 * third,
-        drop_rate=args.drop_rate,
-        watch_cut_seconds=args.watch_cut,
+    return FaultConfig.evenly(
+        args.fault_rate, seed=args.fault_seed, drop_rate=args.drop_rate, watch_cut_seconds=args.watch_cut
     )
 
 

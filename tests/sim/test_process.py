@@ -1,0 +1,88 @@
+"""A simulator in a child process: its lines are read, it is stopped politely, killed, or reported dead."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sim.process import ChildProcess
+
+
+class JsonTool(ChildProcess):
+    """``python -m json.tool``: reads a document on stdin, prints it once stdin closes."""
+
+    def __init__(self) -> None:
+        super().__init__("python -m json.tool", stop_by_stdin=True)
+        self.cleaned = 0
+
+    async def start(self) -> None:
+        await self.spawn("json.tool", ["--compact"])
+
+    def cleanup(self) -> None:
+        self.cleaned += 1
+
+
+class Server(ChildProcess):
+    """``python -m http.server`` on loopback: it runs until it is stopped."""
+
+    def __init__(self) -> None:
+        super().__init__("python -m http.server", keep_stderr=True)
+
+    async def start(self) -> None:
+        await self.spawn("http.server", ["--bind", "127.0.0.1", "0"])
+        await self.readline()  # "Serving HTTP on 127.0.0.1 port …"
+
+
+class Refused(ChildProcess):
+    """``python -m sim.kube`` with an option it does not know: it exits at once."""
+
+    def __init__(self) -> None:
+        super().__init__("python -m sim.kube", keep_stderr=True)
+
+    async def start(self) -> None:
+        await self.spawn("sim.kube", ["--no-such-option"])
+        await self.readline()
+
+
+async def test_a_child_stopped_by_closing_its_stdin_answers_first_and_is_then_cleaned_up() -> None:
+    tool = JsonTool()
+    async with tool:
+        await tool.send(b'{"a": [1, 2]}')
+        assert tool.pid is not None
+        tool_process = tool._process
+        assert tool_process is not None and tool_process.stdin is not None
+        tool_process.stdin.close()
+        assert await tool.readline() == b'{"a":[1,2]}\n'
+    assert tool.pid is None
+    assert tool.cleaned == 1
+    assert tool_process.returncode == 0
+
+
+async def test_a_killed_child_dies_of_sigkill_and_close_afterwards_does_nothing_more() -> None:
+    server = Server()
+    async with server:
+        process = server._process
+        assert process is not None
+        await server.kill()
+        assert process.returncode == -9
+        assert server.pid is None
+    assert server.pid is None
+
+
+async def test_a_running_child_is_stopped_by_sigterm_on_close() -> None:
+    server = Server()
+    await server.start()
+    process = server._process
+    assert process is not None
+    await asyncio.wait_for(server.close(), 15)
+    assert process.returncode == -15
+
+
+async def test_a_child_that_exits_before_its_first_line_is_reported_with_its_status_and_stderr() -> None:
+    refused = Refused()
+    with pytest.raises(RuntimeError, match=r"^python -m sim\.kube exited with status 2$"):
+        async with refused:
+            pass
+    assert "unrecognized arguments: --no-such-option" in refused.stderr
+    assert refused.pid is None
