@@ -3,11 +3,15 @@
 Public surface: :class:`KubeSimulator` (one API server, an async context manager),
 :class:`AwsIdentity` and :data:`IdentityResolver` (how the EKS simulator tells who
 presented a token), :class:`FaultConfig` (re-exported) and the workload-model
-annotation names. Layout: ``store`` (objects, resourceVersions, watch fan-out),
-``registry`` (API semantics, garbage collection), ``strategies`` (per-kind
-defaults and validation), ``kubelet`` (pods and logs), ``jobs`` (the Job
-controller), ``auth`` (EKS-style authentication and RBAC), ``api`` (HTTP),
-``discovery`` (discovery and OpenAPI).
+annotation names. Layout, top to bottom (an import-linter contract keeps it):
+``simulator`` (wiring) and ``process`` (in a child process); ``api/`` (HTTP:
+routes, lists, watch, logs, reviews); ``kubectl/`` (what only kubectl needs:
+discovery, OpenAPI, Tables, protobuf); ``jobs`` (the Job controller),
+``kubelet/`` (pods, containers, logs), ``auth`` (EKS-style authentication and
+RBAC); ``registry`` (create, replace, patch); ``deletion`` (propagation,
+finalizers, garbage collection, namespaces); ``objects``, ``strategies``
+(per-kind defaults and validation), ``patch``; ``store`` (objects,
+resourceVersions, watch fan-out); ``selectors``, ``resources``, ``errors``.
 """
 
 from sim.aws.identities import AwsIdentity
