@@ -45,6 +45,7 @@ from engine.errors import StatesError
 from engine.executor import ExecutorContext
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
 from executors.eks import recovery
+from executors.eks.http1 import LeanHttpError, LeanTLSError
 from executors.eks.kube import KubeClient
 from executors.eks.ratelimit import MAX_RETRY_AFTER_SECONDS, RetryRule
 
@@ -105,9 +106,9 @@ def sent_nothing(exc: StatesError) -> bool:
 def broken_after_sending(exc: StatesError) -> bool:
     """Whether a transport failure may have come after the server received the request."""
     cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
+    if isinstance(cause, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch | LeanTLSError):
         return False
-    return isinstance(cause, aiohttp.ClientError | TimeoutError) and not sent_nothing(exc)
+    return isinstance(cause, aiohttp.ClientError | TimeoutError | LeanHttpError) and not sent_nothing(exc)
 
 
 def retry_after(exc: StatesError) -> float | None:

@@ -1,7 +1,8 @@
 """Foreign errors → AWS error names and cause shapes, in one place.
 
 Every EKS executor reaches the outside world through botocore (the EKS
-control plane) or aiohttp (the Kubernetes API). Their exceptions stop here and
+control plane) or, for the Kubernetes API, aiohttp and the lean read client
+(``http1``, its own ``LeanHttpError`` tree). Their exceptions stop here and
 become ``engine.StatesError`` with the name and cause Step Functions uses, so
 Retry and Catch match them exactly as on AWS:
 
@@ -9,7 +10,8 @@ Retry and Catch match them exactly as on AWS:
   with the Java-SDK style cause Step Functions' other optimized integrations show;
 * a Kubernetes answer that is not 2xx → ``EKS.<status>`` with the JSON cause
   ``{"ResponseBody", "StatusCode", "StatusText"}`` (spec §5.3);
-* a connection or TLS failure → ``States.TaskFailed`` with a text cause;
+* a connection or TLS failure → ``States.TaskFailed`` with a text cause naming
+  the failure (the same words for a read on the lean client as for aiohttp);
 * a ``.sync`` resource or Job that ended in a failure status →
   ``States.TaskFailed`` with the object as JSON cause (spec §6).
 
@@ -35,6 +37,15 @@ from botocore import exceptions as botoexc
 
 from engine.errors import StatesError, TaskFailed
 from engine.jsonvalue import JSON, dumps_str
+from executors.eks.http1 import (
+    LeanClosedError,
+    LeanConnectError,
+    LeanHttpError,
+    LeanPoolClosed,
+    LeanProtocolError,
+    LeanTimeout,
+    LeanTLSError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +180,8 @@ def connection_failed(exc: BaseException, what: str) -> StatesError:
         A transient error for refused/reset/timed-out connections, a permanent
         one for TLS verification failures.
     """
+    if isinstance(exc, LeanHttpError):
+        return _lean_connection_failed(exc, what)
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
         return TaskFailed(None, f"TLS verification failed for {what}: {exc.__class__.__name__}")
     if isinstance(exc, aiohttp.ClientConnectorError) or (
@@ -188,7 +201,40 @@ PUBLIC_ENDPOINT_HINT: Final = (
 )
 
 
-TRANSPORT_ERRORS: Final = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+def _lean_cause_name(exc: LeanHttpError) -> str:
+    """The failure's name in a cause: the one these failures have always carried on the read path.
+
+    The lean client used to raise aiohttp's types; a cause names the same kind of
+    failure in the same words still, so what users match in a cause does not change.
+    """
+    if isinstance(exc, LeanTLSError):
+        return "ClientConnectorCertificateError" if exc.verification else "ClientSSLError"
+    if isinstance(exc, LeanClosedError):
+        return "ServerDisconnectedError" if exc.os_error is None else "ClientOSError"
+    if isinstance(exc, LeanTimeout):
+        return "TimeoutError"
+    if isinstance(exc, LeanProtocolError):
+        return "ClientPayloadError"
+    if isinstance(exc, LeanPoolClosed):
+        return "ClientConnectionError"
+    return "ClientOSError"  # LeanConnectError: the OS refused or could not route the connection
+
+
+def _lean_connection_failed(exc: LeanHttpError, what: str) -> StatesError:
+    name = _lean_cause_name(exc)
+    if isinstance(exc, LeanTLSError):
+        return TaskFailed(None, f"TLS verification failed for {what}: {name}")
+    if isinstance(exc, LeanConnectError) and exc.errno in _UNREACHABLE_ERRNOS:
+        return TransientEksError(None, f"Unable to connect to {what}: {name}. {PUBLIC_ENDPOINT_HINT}")
+    return TransientEksError(None, f"Unable to connect to {what}: {name}")
+
+
+TRANSPORT_ERRORS: Final = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    TimeoutError,
+    LeanHttpError,
+)
 """The transport failures ``kube_connection_errors`` (and ``KubeClient``'s send loop) map."""
 
 
@@ -197,8 +243,8 @@ def kube_connection_errors(what: str) -> Iterator[None]:
     """Map aiohttp connection and timeout errors inside the block to ``StatesError``.
 
     HTTP status handling is the caller's (it has the body); this only covers
-    the transport: ``aiohttp.ClientConnectionError``, ``TimeoutError`` and
-    payload errors. ``StatesError`` passes through unchanged.
+    the transport: ``aiohttp.ClientConnectionError``, ``TimeoutError``, payload
+    errors and the lean client's ``LeanHttpError``. ``StatesError`` passes through unchanged.
 
     Args:
         what: a description of the peer for the cause, e.g. ``the Kubernetes API server``.

@@ -379,7 +379,7 @@ class KubeClient:
                     delay = rule.backoff(attempt)
                 log.debug("%s answered %d; trying again in %.2fs", self._what, status, delay)
             except TransientEksError as exc:
-                broken = isinstance(exc.__cause__, aiohttp.ClientError | TimeoutError)
+                broken = isinstance(exc.__cause__, aiohttp.ClientError | TimeoutError | http1.LeanHttpError)
                 if not broken or last or not rule.retryable(method, None):
                     raise
                 delay = rule.backoff(attempt)

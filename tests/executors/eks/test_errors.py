@@ -1,6 +1,9 @@
-"""The one mapping from botocore / aiohttp errors to AWS error names and causes."""
+"""The one mapping from botocore / aiohttp / lean-client errors to AWS error names and causes."""
 
 from __future__ import annotations
+
+import errno
+import ssl
 
 import aiohttp
 import orjson
@@ -15,6 +18,15 @@ from executors.eks.errors import (
     kube_connection_errors,
     kube_http_error,
     task_failed,
+)
+from executors.eks.http1 import (
+    LeanClosedError,
+    LeanConnectError,
+    LeanHttpError,
+    LeanPoolClosed,
+    LeanProtocolError,
+    LeanTimeout,
+    LeanTLSError,
 )
 
 
@@ -138,3 +150,47 @@ def test_a_tls_failure_is_a_permanent_task_failure() -> None:
     err = connection_failed(aiohttp.ClientConnectorCertificateError(key, ValueError("bad cert")), "the API")
     assert isinstance(err, TaskFailed) and not isinstance(err, TransientEksError)
     assert "TLS verification failed for the API" in (err.cause or "")
+
+
+API = "the Kubernetes API server at https://127.0.0.1:1"
+HINT = (
+    "The EKS integration reaches only clusters whose API server endpoint has public access "
+    "(resourcesVpcConfig.endpointPublicAccess)."
+)
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient", "cause"),
+    [
+        (LeanConnectError("refused", errno.ECONNREFUSED), True, f"Unable to connect to {API}: ClientOSError. {HINT}"),
+        (LeanConnectError("no such host", -2), True, f"Unable to connect to {API}: ClientOSError"),
+        (LeanTLSError("bad cert", verification=True), False, f"TLS verification failed for {API}: ClientConnectorCertificateError"),
+        (LeanTLSError("handshake", verification=False), False, f"TLS verification failed for {API}: ClientSSLError"),
+        (LeanClosedError("hung up"), True, f"Unable to connect to {API}: ServerDisconnectedError"),
+        (LeanClosedError("reset", ConnectionResetError(errno.ECONNRESET, "reset")), True, f"Unable to connect to {API}: ClientOSError"),
+        (LeanTimeout("slow"), True, f"Unable to connect to {API}: TimeoutError"),
+        (LeanProtocolError("bad"), True, f"Unable to connect to {API}: ClientPayloadError"),
+        (LeanPoolClosed("closed"), True, f"Unable to connect to {API}: ClientConnectionError"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else None,
+)  # fmt: skip
+def test_a_lean_client_failure_maps_to_the_same_task_failure_as_before(
+    exc: LeanHttpError, transient: bool, cause: str
+) -> None:
+    # The causes the read path has always produced (the lean client once raised aiohttp's types).
+    with pytest.raises(StatesError) as info, kube_connection_errors(API):
+        raise exc
+    assert info.value.error == "States.TaskFailed"
+    assert isinstance(info.value, TransientEksError) is transient
+    assert info.value.cause == cause
+    assert info.value.__cause__ is exc
+
+
+def test_the_lean_and_aiohttp_tls_failures_read_alike() -> None:
+    from aiohttp.client_reqrep import ConnectionKey
+
+    key = ConnectionKey("h", 443, True, True, None, None, None)
+    verification = ssl.SSLCertVerificationError("certificate verify failed")
+    via_aiohttp = connection_failed(aiohttp.ClientConnectorCertificateError(key, verification), API)
+    via_lean = connection_failed(LeanTLSError("certificate verify failed", verification=True), API)
+    assert (via_lean.error, via_lean.cause, type(via_lean)) == (via_aiohttp.error, via_aiohttp.cause, type(via_aiohttp))

@@ -1,20 +1,31 @@
-"""The lean HTTP/1.1 client: framing, keep-alive, failures, TLS, and a parser property."""
+"""The lean HTTP/1.1 client: framing, keep-alive, failures (its own errors), TLS, and a parser property."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pytest
 import trustme
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from executors.eks.http1 import LeanPool, LeanResponse, _Connection
+from executors.eks.http1 import (
+    MAX_HEAD_BYTES,
+    LeanClosedError,
+    LeanConnectError,
+    LeanPool,
+    LeanPoolClosed,
+    LeanProtocolError,
+    LeanResponse,
+    LeanTimeout,
+    LeanTLSError,
+    _Connection,
+)
 
 Answer = Callable[[bytes], bytes | None]
 """Given a request's head, the raw bytes to answer (None: close without answering)."""
@@ -169,7 +180,7 @@ async def test_a_server_that_hangs_up_mid_request_is_a_disconnect(make_server: A
     observed: list[tuple[str, str, int | None]] = []
     server = await make_server(lambda head: None)
     pool = server.pool(observer=lambda m, t, s, seconds: observed.append((m, t, s)))
-    with pytest.raises(aiohttp.ServerDisconnectedError):
+    with pytest.raises(LeanClosedError):
         await pool.request("GET", "/a", [], [])
     assert observed == [("GET", "/a", None)]
     pool.close()
@@ -187,7 +198,7 @@ async def test_no_answer_in_time_is_a_timeout(make_server: Any) -> None:
     silent = await asyncio.start_server(never, "127.0.0.1", 0, ssl=context)
     port = silent.sockets[0].getsockname()[1]
     pool = LeanPool(f"https://127.0.0.1:{port}", server.client_context())
-    with pytest.raises(TimeoutError):
+    with pytest.raises(LeanTimeout):
         await pool.request("GET", "/a", [], [], read_timeout=0.2)
     pool.close()
     silent.close()
@@ -196,8 +207,9 @@ async def test_no_answer_in_time_is_a_timeout(make_server: Any) -> None:
 async def test_a_server_certificate_from_another_ca_is_refused(make_server: Any) -> None:
     server = await make_server(lambda head: ok(b"{}"))
     pool = LeanPool(f"https://127.0.0.1:{server.port}", server.client_context(trustme.CA()))
-    with pytest.raises(aiohttp.ClientConnectorCertificateError):
+    with pytest.raises(LeanTLSError) as info:
         await pool.request("GET", "/a", [], [])
+    assert info.value.verification
     assert server.heads == []
     pool.close()
 
@@ -211,6 +223,108 @@ async def test_only_reads_and_clean_headers_are_sent(make_server: Any) -> None:
         await pool.request("GET", "/a", [], [("Authorization", "Bearer x\r\nX-Evil: 1")])
     assert server.heads == []
     pool.close()
+
+
+async def test_a_malformed_answer_is_a_protocol_error_and_its_connection_is_not_reused(make_server: Any) -> None:
+    answers = iter([b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n{}", ok(b"{}")])
+    server = await make_server(lambda head: next(answers))
+    pool = server.pool()
+    with pytest.raises(LeanProtocolError):
+        await pool.request("GET", "/a", [], [])
+    assert pool.idle == 0
+    assert (await pool.request("GET", "/a", [], [])).status == 200
+    assert server.connections == 2
+    pool.close()
+
+
+async def test_a_head_over_the_limit_is_refused(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b"{}", f"X-Padding: {'p' * MAX_HEAD_BYTES}"))
+    pool = server.pool()
+    with pytest.raises(LeanProtocolError, match="too large"):
+        await pool.request("GET", "/a", [], [])
+    assert pool.idle == 0
+    pool.close()
+
+
+async def test_a_body_cut_short_by_the_server_is_a_closed_connection(make_server: Any) -> None:
+    server = await make_server(lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    server.close_after_each = True
+    pool = server.pool()
+    with pytest.raises(LeanClosedError) as info:
+        await pool.request("GET", "/a", [], [])
+    assert info.value.os_error is None
+    pool.close()
+
+
+async def test_bytes_after_the_answer_keep_the_connection_out_of_the_pool(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b'{"n":1}') + ok(b'{"n":2}'))
+    pool = server.pool()
+    assert (await pool.request("GET", "/a", [], [])).body == b'{"n":1}'
+    assert (await pool.request("GET", "/a", [], [])).body == b'{"n":1}'
+    assert server.connections == 2 and pool.idle == 0
+    pool.close()
+
+
+async def test_a_head_answer_then_a_get_on_the_same_connection(make_server: Any) -> None:
+    server = await make_server(
+        lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n" if head.startswith(b"HEAD") else ok(b"{}")
+    )
+    pool = server.pool()
+    assert (await pool.request("HEAD", "/a", [], [])).status == 200
+    answer = await pool.request("GET", "/a", [], [])
+    assert (answer.status, answer.body) == (200, b"{}")
+    assert server.connections == 1 and pool.idle == 1
+    pool.close()
+
+
+async def test_a_no_content_answer_has_no_body_and_keeps_the_connection(make_server: Any) -> None:
+    server = await make_server(lambda head: b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")
+    pool = server.pool()
+    answer = await pool.request("GET", "/a", [], [])
+    assert (answer.status, answer.reason, answer.body, answer.headers.get("x-a")) == (204, "No Content", b"", "1")
+    assert (await pool.request("GET", "/a", [], [])).status == 204
+    assert server.connections == 1
+    pool.close()
+
+
+async def test_an_http_1_0_answer_is_read_and_its_connection_not_reused(make_server: Any) -> None:
+    server = await make_server(lambda head: b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    pool = server.pool()
+    assert (await pool.request("GET", "/a", [], [])).body == b"{}"
+    assert pool.idle == 0
+    pool.close()
+
+
+async def test_a_chunked_answer_with_extensions_and_trailers(make_server: Any) -> None:
+    server = await make_server(
+        lambda head: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3;name=value\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
+    )
+    pool = server.pool()
+    assert (await pool.request("GET", "/a", [], [])).body == b"abcde"
+    assert (await pool.request("GET", "/a", [], [])).body == b"abcde"
+    assert server.connections == 1
+    pool.close()
+
+
+async def test_a_refused_connection_is_a_connect_error_with_the_errno() -> None:
+    listener = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    listener.close()
+    await listener.wait_closed()
+    pool = LeanPool(f"https://127.0.0.1:{port}", ssl.create_default_context())
+    with pytest.raises(LeanConnectError) as info:
+        await pool.request("GET", "/a", [], [])
+    assert info.value.errno == errno.ECONNREFUSED
+
+
+async def test_a_closed_pool_refuses_requests(make_server: Any) -> None:
+    server = await make_server(lambda head: ok(b"{}"))
+    pool = server.pool()
+    pool.close()
+    with pytest.raises(LeanPoolClosed):
+        await pool.request("GET", "/a", [], [])
+    assert server.connections == 0
 
 
 def _feed(raw: bytes, cuts: list[int], *, head: bool = False) -> LeanResponse:
