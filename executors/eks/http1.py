@@ -19,7 +19,8 @@ connection when a reused one turns out to have been closed by the server
 before it answered (safe: only GET and HEAD come here).
 
 A connection goes back to the pool only with its answer read whole and nothing
-after it. Failures are this module's own errors,
+after it; any failure or cancellation closes it and disarms its read timer, so
+a connection is never reused half-read. Failures are this module's own errors,
 mapped to AWS's error names with the aiohttp ones in ``errors.connection_failed``:
 
 * ``LeanHttpError``: no complete answer came
@@ -273,8 +274,12 @@ class _Connection(asyncio.Protocol):
         return waiter
 
     def close(self) -> None:
+        """Close the connection; a request in flight is abandoned and its timer disarmed."""
         self.closed = True
         self.keep_alive = False
+        waiter = self._settle()
+        if waiter is not None:
+            waiter.set_exception(LeanClosedError("the connection was closed before the answer came"))
         if self.transport is not None:
             self.transport.close()
 
@@ -372,6 +377,8 @@ class LeanPool:
     ) -> LeanResponse:
         """Send a GET or HEAD and return the whole answer.
 
+        Cancelling the call closes its connection (never returned to the pool half-read).
+
         Args:
             method: ``GET`` or ``HEAD``.
             path: the percent-encoded path.
@@ -409,7 +416,7 @@ class LeanPool:
                     observer(method, target, None, time.perf_counter() - began)
                 raise
             except BaseException:
-                conn.close()
+                conn.close()  # cancelled or failed: never back to the pool, its timer disarmed
                 if observer is not None:
                     observer(method, target, None, time.perf_counter() - began)
                 raise
