@@ -155,7 +155,7 @@ class _Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self._reason = bytearray()
-        self._fields: list[tuple[str, str]] = []
+        self._fields: list[tuple[bytes, bytes]] = []
         self._headers: CIMultiDict[str] | None = None
         self._body = bytearray()
         self._head_bytes = 0
@@ -224,20 +224,22 @@ class _Connection(asyncio.Protocol):
         self._reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # Kept raw and decoded once per answer: this is called for every header of every poll.
+        self._fields.append((name, value))
         self._head_bytes += len(name) + len(value)
-        if self._head_bytes > MAX_HEAD_BYTES:
-            self._fail(LeanProtocolError("the answer's headers are too large"))
-            raise LeanProtocolError("too large")  # stops the parser; the waiter has its error
-        self._fields.append((name.decode("latin-1"), value.decode("latin-1").strip()))
 
     def on_headers_complete(self) -> None:
         if self._waiter is None:
             return
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._fail(LeanProtocolError("the answer's headers are too large"))
+            raise LeanProtocolError("too large")  # stops the parser; the waiter has its error
         status = self._parser.get_status_code()
         if 100 <= status < 200:
             self._interim = True  # 1xx: llhttp ends the message here; the real answer follows
             return
-        self._headers = CIMultiDict(self._fields)
+        # llhttp drops the spaces before a value, not those after it.
+        self._headers = CIMultiDict([(n.decode("latin-1"), v.rstrip().decode("latin-1")) for n, v in self._fields])
         if self._head_method:
             # A HEAD answer has no body whatever its Content-Length says, and httptools cannot be
             # told so: finish here and give the next answer a fresh parser.
