@@ -1,0 +1,354 @@
+"""One execution's handle and the task that runs it.
+
+``Execution`` is what ``Engine.start`` returns: it waits for the end, stops
+(StopExecution), describes, and runs the execution's task under its own
+cancel scope (TimeoutSeconds is that scope's deadline). A Task that waits
+may *park* the execution (no task runs, only its record is kept; a wake runs
+it again), and with a durable store the engine may *suspend* it (its task
+ends, its record stays RUNNING for the next engine). How the execution ends
+(SUCCEEDED, FAILED, TIMED_OUT, ABORTED) and the event that records it are
+decided here; ``ExecutionResult`` is that end as the caller sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.lowlevel
+
+from engine.aio.done import Done
+from engine.aio.scopes import cancel_scope
+from engine.definition.model import StateMachine
+from engine.errors import StatesError, StatesRuntime
+from engine.executor import ExecutionEnd, Parked
+from engine.history import History, HistoryLimitReached, format_timestamp
+from engine.jsonvalue import JSON, NotJSON, check_value
+from engine.runtime.execution import (
+    ABORTED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    ExecutionRecord,
+    Failure,
+    Interpreter,
+)
+from engine.store.base import StoreError
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+
+# The engine's logger, as before this module was split out of it: what operators configure.
+log = logging.getLogger("engine.runtime.engine")
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """How an execution ended.
+
+    Attributes:
+        status: SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+        output: the output (SUCCEEDED only), as a JSON value.
+        error: the error name (other statuses), if any.
+        cause: the cause, if any.
+        history: the execution history (AWS event types and fields).
+        execution_arn: the execution's ARN.
+        name: the execution's name.
+    """
+
+    status: str
+    output: JSON
+    error: str | None
+    cause: str | None
+    history: History
+    execution_arn: str
+    name: str
+    start_date: datetime
+    stop_date: datetime | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        """The CLI's shape: status, output, error, cause."""
+        return {"status": self.status, "output": self.output, "error": self.error, "cause": self.cause}
+
+
+class Execution:
+    """A handle on a running (or finished) execution."""
+
+    __slots__ = ("_done", "_engine", "_interp", "_machine", "_parked", "_scope", "_stop_requested", "record")
+
+    def __init__(self, engine: Engine, interp: Interpreter, machine: StateMachine) -> None:
+        self._engine = engine
+        self._interp = interp
+        self._machine = machine
+        self.record = interp.record
+        self._done = Done()
+        # One cancel scope per run of the task; None while parked (no task runs).
+        self._scope: anyio.CancelScope | None = cancel_scope()
+        self._stop_requested: tuple[str | None, str | None] | None = None
+        self._parked = False
+
+    @property
+    def execution_arn(self) -> str:
+        return self.record.execution_arn
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set
+
+    async def wait(self) -> ExecutionResult:
+        """Wait until the execution ends; return its result.
+
+        With a durable store, a history whose committed events were dropped
+        from memory while the execution waited is read back from the store.
+        """
+        await self._done.wait()
+        rec = self.record
+        if not rec.history.complete and rec.status != RUNNING:
+            await self._engine._read_back_history(rec)
+        return self.result()
+
+    def result(self) -> ExecutionResult:
+        """The result so far (status RUNNING while it runs)."""
+        r = self.record
+        return ExecutionResult(
+            status=r.status,
+            output=r.output,
+            error=r.error,
+            cause=r.cause,
+            history=r.history,
+            execution_arn=r.execution_arn,
+            name=r.name,
+            start_date=r.start_time,
+            stop_date=r.stop_time,
+        )
+
+    def stop(self, error: str | None = None, cause: str | None = None) -> None:
+        """Abort the execution (StopExecution): cancels everything under it."""
+        if self._done.is_set or self._stop_requested is not None:
+            return
+        self._stop_requested = (error, cause)
+        self._interp.may_park = False
+        if self._parked:
+            # Run the parked Task again, already cancelled: its executor cleans up as usual.
+            self._unpark()
+        elif self._scope is not None:
+            self._scope.cancel()
+
+    @property
+    def parked(self) -> bool:
+        """Whether the execution waits in a parked Task (no task of its own runs)."""
+        return self._parked
+
+    @property
+    def _suspended(self) -> bool:
+        """Whether the engine leaves this execution as it is (it suspends all, or another worker owns it)."""
+        engine = self._engine
+        return engine._suspending or self.record.execution_arn in engine._config.dropped
+
+    def _suspend(self) -> None:
+        """Leave the execution as it is (durable store): its task ends, its record stays RUNNING."""
+        if self._parked:
+            self._parked = False
+            self._engine._executions.pop(self.record.execution_arn, None)
+            self._engine._config.dropped.discard(self.record.execution_arn)
+            self._done.set()
+        elif self._scope is not None:
+            self._scope.cancel()
+
+    def _park(self, parked: Parked) -> None:
+        self._scope = None
+        self._parked = True
+        parked.listen(self._unpark)
+
+    def _unpark(self) -> None:
+        """The parked Task's wait may be over (or the execution was stopped): run it again."""
+        if not self._parked:
+            return
+        tasks = self._engine._tasks
+        if tasks is None:
+            return
+        self._parked = False
+        self._interp.unparked = True
+        scope = self._scope = cancel_scope()
+        if self._stop_requested is not None:
+            scope.cancel()
+        tasks.spawn(self._run(), name=f"execution {self.record.name}")
+
+    def describe(self) -> dict[str, JSON]:
+        """DescribeExecution's shape."""
+        r = self.record
+        out: dict[str, JSON] = {
+            "executionArn": r.execution_arn,
+            "stateMachineArn": r.state_machine_arn,
+            "name": r.name,
+            "status": r.status,
+            "startDate": format_timestamp(r.start_time),
+            "input": r.input,
+        }
+        if r.stop_time is not None:
+            out["stopDate"] = format_timestamp(r.stop_time)
+        if r.status == SUCCEEDED:
+            out["output"] = r.output
+        if r.error is not None:
+            out["error"] = r.error
+        if r.cause is not None:
+            out["cause"] = r.cause
+        return out
+
+    async def _clean_up(self, status: str) -> None:
+        """Let executors that clean up after executions do so (``ExecutionCleaner``), shielded."""
+        cleaners = [
+            c for c in self._engine._cleaners() if c.execution_ended(self.record.execution_arn, status)
+        ]
+        if not cleaners:
+            return
+        interp = self._interp
+        config = self._engine._config
+        on_progress = config.on_progress
+        record = self.record
+
+        def report(details: Mapping[str, JSON]) -> None:
+            if on_progress is not None:
+                on_progress(record, "CleanupWaiting", details)
+
+        def emit(event_type: str, details: Mapping[str, JSON]) -> None:
+            interp.event(event_type, dict(details))
+
+        end = ExecutionEnd(
+            execution_arn=record.execution_arn,
+            execution_name=record.name,
+            status=status,
+            clock=self._engine.clock,
+            options=config.executor_options,
+            emit=emit,
+            report=report,
+        )
+        with anyio.CancelScope(shield=True):
+            for cleaner in cleaners:
+                try:
+                    await cleaner.clean_up_execution(end)
+                except Exception:
+                    log.exception("cleaning up after %s failed", record.execution_arn)
+
+    async def _run(self, resumed: bool = False) -> None:
+        interp = self._interp
+        rec = self.record
+        machine = self._machine
+        scope = self._scope
+        assert scope is not None
+        timeout = machine.timeout_seconds
+        if timeout is not None:
+            clock = self._engine.clock
+            # TimeoutSeconds counts from the execution's start, also when it was resumed.
+            elapsed = max(0.0, clock.timestamp() - rec.start_time.timestamp()) if resumed else 0.0
+            scope.deadline = clock.monotonic() + timeout - elapsed
+        parked: Parked | None = None
+        engine = self._engine
+        try:
+            with scope:
+                try:
+                    if self._stop_requested is not None and not interp.unparked:
+                        # Stopped before its first step: a cancel scope only acts at an await,
+                        # and a chain of plain states may never reach one. (A parked Task that
+                        # is run again cancelled must still run, to clean up.)
+                        await anyio.lowlevel.checkpoint()
+                    output = await interp.run_scope(machine, rec.position, rec.variables)
+                    check_output(output)
+                    over = interp.guard.over(output)
+                    if over is not None:
+                        raise Failure(
+                            StatesError(
+                                "States.DataLimitExceeded",
+                                "The execution output with a size exceeding the maximum number of bytes service limit.",
+                            )
+                        )
+                    rec.output = output
+                    await self._clean_up(SUCCEEDED)
+                    rec.status = SUCCEEDED
+                    interp.event("ExecutionSucceeded", {"output": output})
+                except Exception as exc:  # Failure, HistoryLimitReached, or a fault of the engine
+                    if isinstance(exc, StoreError):
+                        raise  # the store's own failure: handled as the store decides, not an ASL failure
+                    f = _as_failure(exc, rec)
+                    await self._clean_up(FAILED)
+                    rec.status = FAILED
+                    rec.error = f.error.error or None
+                    rec.cause = f.error.cause if f.error.cause else None
+                    details: dict[str, JSON] = {}
+                    if rec.error is not None:
+                        details["error"] = rec.error
+                    if rec.cause is not None:
+                        details["cause"] = rec.cause
+                    interp.event("ExecutionFailed", details)
+            if scope.cancelled_caught and not (self._suspended and self._stop_requested is None):
+                await self._clean_up(ABORTED if self._stop_requested is not None else TIMED_OUT)
+                if self._stop_requested is not None:
+                    rec.status = ABORTED
+                    rec.error, rec.cause = self._stop_requested
+                    d: dict[str, JSON] = {}
+                    if rec.error is not None:
+                        d["error"] = rec.error
+                    if rec.cause is not None:
+                        d["cause"] = rec.cause
+                    interp.event("ExecutionAborted", d)
+                else:
+                    rec.status = TIMED_OUT
+                    rec.error = "States.Timeout"
+                    rec.cause = None
+                    interp.event("ExecutionTimedOut", {"error": "States.Timeout"})
+        except Parked as exc:
+            # The Task waits without this task: it ends here and a wake runs the Task again.
+            parked = exc
+        finally:
+            if parked is None and rec.status == RUNNING and self._suspended and self._stop_requested is None:
+                # Suspended with a durable store: the stored record stays RUNNING for the next engine.
+                engine._executions.pop(rec.execution_arn, None)
+                engine._config.dropped.discard(rec.execution_arn)
+                self._done.set()
+            elif parked is None:
+                if rec.status == RUNNING:
+                    # Cancelled from outside (the engine is closing): that is an abort.
+                    rec.status = ABORTED
+                    interp.history.append("ExecutionAborted", self._engine.clock.timestamp(), {})
+                rec.stop_time = self._engine.clock.now()
+                rec.position.children.clear()
+                self._engine._finished(self)
+                self._done.set()
+        if parked is not None:
+            self._park(parked)
+
+
+def check_output(output: JSON) -> None:
+    """An execution's output must be JSON (no NaN or Infinity from an executor, for example)."""
+    try:
+        check_value(output)
+    except NotJSON as exc:
+        raise Failure(StatesRuntime(cause=f"The execution output is not JSON: {exc}")) from None
+
+
+def _as_failure(exc: BaseException, rec: ExecutionRecord) -> Failure:
+    """How an execution that raised ends: its ASL failure, the history quota, or an engine fault."""
+    if isinstance(exc, Failure):
+        return exc
+    if isinstance(exc, HistoryLimitReached):
+        return Failure(StatesRuntime(cause=str(exc)))
+    # A fault of the engine itself: the execution fails as AWS's would on an internal error,
+    # the traceback goes to the debug log, never to the user.
+    log.debug("execution %s failed inside the engine", rec.name, exc_info=exc)
+    return Failure(StatesRuntime(cause=f"Internal error: {type(exc).__name__}: {exc}"))
+
+
+__all__ = ["Execution", "ExecutionResult", "check_output"]
