@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Final
 
-from engine.executor import Executor, IntegrationPattern
+from engine.executor import ExecutionCleaner, Executor, IntegrationPattern
 
 ENTRY_POINT_GROUP: Final = "statewright.executors"
 SERVICE_ARN_PREFIX: Final = "arn:aws:states:::"
@@ -88,6 +88,7 @@ class ExecutorRegistry:
         self._prefixes: list[Registration] = []
         self.version = 0
         """Changes with every registration, so users of the registry can cache what they derive from it."""
+        self._cleaners: tuple[int, list[ExecutionCleaner]] | None = None
 
     def register(
         self,
@@ -146,6 +147,18 @@ class ExecutorRegistry:
     def __iter__(self) -> Iterator[Registration]:
         yield from self._exact.values()
         yield from self._prefixes
+
+    def cleaners(self) -> list[ExecutionCleaner]:
+        """The registered executors that clean up after executions, each once (cached per version)."""
+        cached = self._cleaners
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        found: dict[int, ExecutionCleaner] = {}
+        for reg in self:
+            if isinstance(reg.executor, ExecutionCleaner):
+                found.setdefault(id(reg.executor), reg.executor)
+        self._cleaners = (self.version, list(found.values()))
+        return self._cleaners[1]
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Let every installed plugin in ``group`` register its executors.

@@ -26,29 +26,32 @@ from engine.aio.owned import OwnedTasks
 from engine.aio.random import LazyRandom
 from engine.callbacks import TaskTokens
 from engine.definition.model import StateMachine
-from engine.definition.parse import parse_definition
 from engine.errors import (
-    ExecutionAlreadyExists,
     InvalidInput,
     Problem,
-    StatewrightError,
 )
-from engine.executor import ExecutionCleaner
 from engine.history import MAX_EVENTS, History
-from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps, dumps_str, loads
+from engine.jsonvalue import JSON, dumps_str
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock, SystemClock
+from engine.runtime.durability import Durability
 from engine.runtime.execution import (
-    RUNNING,
     ExecutionRecord,
     Interpreter,
-    Position,
     RuntimeConfig,
 )
 from engine.runtime.handle import Execution, ExecutionResult
 from engine.runtime.redrive import ExecutionNotRedrivable, prepare_redrive
+from engine.runtime.startup import (
+    DEFAULT_NAME_MEMORY,
+    NO_INPUT,
+    CompiledDefinitions,
+    ExecutionNames,
+    Origin,
+    execution_input,
+)
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
-from engine.store.base import Resumable, Store, StoreError
+from engine.store.base import Store, StoreError
 from engine.testing import (
     InvalidMockConfig,
     MockConfig,
@@ -63,25 +66,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REGION: Final = "us-east-1"
 DEFAULT_ACCOUNT: Final = "123456789012"
-
-
-class _NoInput:
-    """``start``'s input when none is given: the execution's input is then ``{}``, as on AWS."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NO_INPUT"
-
-
-NO_INPUT: Final[Any] = _NoInput()
-"""No input given (``None`` is an input: JSON null)."""
-NAME_RETENTION_SECONDS: Final = 90 * 24 * 3600
-"""AWS refuses a name used by the same state machine within the last 90 days."""
-COMPILED_CACHE_SIZE: Final = 256
-"""How many compiled definitions an engine keeps (by content) for ``start``/``run`` with a dict or text."""
-DEFAULT_NAME_MEMORY: Final = 100_000
-"""How many given execution names the engine remembers at most (the oldest finished go first)."""
 
 
 class Engine:
@@ -162,6 +146,7 @@ class Engine:
         self.guard = SizeGuard(size_limit)
         self.region = region
         self.account = account
+        self._origin = Origin(region, account)
         self.rng = random.Random(seed)
         self._ids = id_factory or UuidFactory(random.Random(self.rng.getrandbits(64)))
         if isinstance(store, str):
@@ -172,13 +157,7 @@ class Engine:
         self._durable = store is not None and store.durable
         self._resume_on_entry = resume_on_entry
         self._suspending = False
-        self.store_failure: StoreError | None = None
-        """Why the durable store stopped taking writes (the engine then suspended everything)."""
-        if self._durable:
-            assert store is not None
-            store.on_failure = self._store_failed  # type: ignore[attr-defined]
-            store.on_conflict = self._name_conflict  # type: ignore[attr-defined]
-            store.on_lost = self._lost  # type: ignore[attr-defined]
+        self._durability = Durability(self, store) if store is not None else None
         self.record_history = record_history
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StatewrightExecutionRole"
         # Answers for .waitForTaskToken Tasks and activity tasks (SendTaskSuccess / Failure / Heartbeat).
@@ -204,14 +183,10 @@ class Engine:
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
         self._tasks: OwnedTasks | None = None
-        self._cleaner_cache: tuple[int, list[ExecutionCleaner]] | None = None
-        # (state machine ARN, name) -> start time, oldest first: names given by callers,
-        # kept for AWS's 90-day uniqueness rule and bounded by name_memory.
-        self._names: dict[tuple[str, str], float] = {}
-        self.name_memory = name_memory
+        # Names given by callers, kept for AWS's 90-day uniqueness rule and bounded by name_memory.
+        self._names = ExecutionNames(self.clock, name_memory)
         self._executions: dict[str, Execution] = {}
-        # Definition text -> compiled machine (see ``compile``), oldest first, bounded.
-        self._compiled: dict[str | bytes, StateMachine] = {}
+        self._compiled = CompiledDefinitions(registry)
 
     # -- lifecycle -------------------------------------------------------------
     async def __aenter__(self) -> Engine:
@@ -228,7 +203,8 @@ class Engine:
     ) -> bool | None:
         assert self._tasks is not None
         if self._durable:
-            await self._suspend_all()
+            assert self._durability is not None
+            await self._durability.suspend_all()
         else:
             # Leaving the block aborts whatever still runs: every execution is owned here.
             for ex in list(self._executions.values()):
@@ -248,52 +224,21 @@ class Engine:
                     await self.store.close()
 
     # -- durability ------------------------------------------------------------
-    async def _suspend_all(self) -> None:
-        """Commit what is pending, then end every execution's task without recording an end."""
-        store = self.store
-        assert store is not None
-        if self.store_failure is None:
-            for ex in self._executions.values():
-                store.save(ex.record)  # progress not yet marked (a branch's end) is kept too
-            try:
-                with anyio.CancelScope(shield=True):
-                    await store.flush()
-            except StoreError:
-                pass  # reported through store_failure; what was committed stays
-        store.freeze()
+    @property
+    def store_failure(self) -> StoreError | None:
+        """Why the durable store stopped taking writes (the engine then suspended everything)."""
+        return self._durability.failure if self._durability is not None else None
+
+    @store_failure.setter
+    def store_failure(self, exc: StoreError | None) -> None:
+        assert self._durability is not None
+        self._durability.failure = exc
+
+    def _suspend_executions(self) -> None:
+        """End every execution's task without recording an end (durable store: the records stay RUNNING)."""
         self._suspending = self._config.suspending = True
         for ex in list(self._executions.values()):
             ex._suspend()
-
-    def _store_failed(self, exc: StoreError) -> None:
-        self.store_failure = exc
-        if not self._suspending and self._tasks is not None:
-            self._suspending = self._config.suspending = True
-            for ex in list(self._executions.values()):
-                ex._suspend()
-
-    def _lost(self, execution_arn: str) -> None:
-        # Another worker claimed it (its lease had lapsed here): stop here, record no end, undo nothing.
-        ex = self._executions.get(execution_arn)
-        if ex is not None:
-            self._config.dropped.add(execution_arn)
-            ex._suspend()
-
-    def _name_conflict(self, record: ExecutionRecord) -> None:
-        ex = self._executions.get(record.execution_arn)
-        if ex is not None:
-            ex.stop("ExecutionAlreadyExists", f"Execution Already Exists: '{record.execution_arn}'")
-
-    async def _read_back_history(self, record: ExecutionRecord) -> None:
-        store = self.store
-        if store is None or not store.durable:
-            return
-        try:
-            await store.flush()
-            events = await store.history(record.execution_arn)
-        except StoreError:
-            return
-        record.history = History.from_events(events, enabled=record.history.enabled)
 
     async def resume_stored(self) -> list[Execution]:
         """Resume every RUNNING execution of the store not yet running here.
@@ -302,54 +247,13 @@ class Engine:
         started in the store (``statewright start``). A definition that no
         longer validates (an executor is missing) is logged and skipped.
         """
-        assert self.store is not None
-        resumed: list[Execution] = []
-        machines: dict[str, StateMachine] = {}
-        for item in await self.store.running():
-            if item.record.execution_arn in self._executions:
-                continue
-            ex = self._resume_item(item, machines)
-            if ex is not None:
-                resumed.append(ex)
-        return resumed
-
-    def _resume_item(self, item: Resumable, machines: dict[str, StateMachine]) -> Execution | None:
-        machine = machines.get(item.definition)
-        if machine is None:
-            try:
-                machine = machines[item.definition] = self.compile(item.definition)
-            except StatewrightError as exc:
-                log.error("cannot resume %s: %s", item.record.execution_arn, exc)
-                return None
-        return self.resume(machine, item.record)
+        assert self._durability is not None
+        return await self._durability.resume_stored()
 
     async def apply_stop_requests(self) -> int:
         """Carry out the stop requests recorded in the store (``statewright stop``); returns how many."""
-        assert self.store is not None
-        done = 0
-        for request in await self.store.stop_requests():
-            ex = self._executions.get(request.execution_arn)
-            if ex is not None:
-                ex.stop(request.error, request.cause)
-                done += 1
-            else:
-                stored = await self.store.get_execution(request.execution_arn)
-                if stored is None or stored.status != RUNNING:
-                    await self.store.drop_stop_request(request.execution_arn)
-        return done
-
-    def _cleaners(self) -> list[ExecutionCleaner]:
-        """The registered executors that clean up after executions, each once (cached per registry version)."""
-        version = self.registry.version
-        cached = self._cleaner_cache
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        found: dict[int, ExecutionCleaner] = {}
-        for reg in self.registry:
-            if isinstance(reg.executor, ExecutionCleaner):
-                found.setdefault(id(reg.executor), reg.executor)
-        self._cleaner_cache = (version, list(found.values()))
-        return self._cleaner_cache[1]
+        assert self._durability is not None
+        return await self._durability.apply_stop_requests()
 
     # -- definitions -----------------------------------------------------------
     def compile(self, definition: str | bytes | Mapping[str, Any] | StateMachine) -> StateMachine:
@@ -360,25 +264,7 @@ class Engine:
         dict changed afterwards has other content, and the cached machine was
         built from a copy, so it never sees the change.
         """
-        if isinstance(definition, StateMachine):
-            return definition
-        if isinstance(definition, str | bytes):
-            key: str | bytes = definition
-            source: str | bytes = definition
-        else:
-            try:
-                key = source = dumps(definition)
-            except NotJSON:
-                return parse_definition(definition, registry=self.registry)  # reports the problem
-        cache = self._compiled
-        machine = cache.get(key)
-        if machine is not None:
-            return machine
-        machine = parse_definition(source, registry=self.registry)
-        if len(cache) >= COMPILED_CACHE_SIZE:
-            del cache[next(iter(cache))]  # the oldest first
-        cache[key] = machine
-        return machine
+        return self._compiled.compile(definition)
 
     # -- executions ------------------------------------------------------------
     def start(
@@ -504,24 +390,8 @@ class Engine:
             InvalidDefinition, InvalidInput, ExecutionAlreadyExists: as ``start``.
         """
         machine = self.compile(definition)
-        if input_json is not None:
-            try:
-                input = loads(input_json)
-            except JSONDecodeError as exc:
-                raise InvalidInput(f"execution input is not valid JSON: {exc}") from None
-        elif input is NO_INPUT:
-            input = {}
-        else:
-            try:
-                check_value(input)
-            except NotJSON as exc:
-                raise InvalidInput(f"execution input is not JSON: {exc}") from None
-        size = self.guard.over(input)
-        if size is not None:
-            raise InvalidInput(
-                f"execution input is {size} bytes, over the {self.guard.limit}-byte limit (States.DataLimitExceeded)"
-            )
-        sm_arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine_name}"
+        input = execution_input(input, input_json, self.guard)
+        origin = self._origin
         if name is None:
             name = self._ids()
         else:
@@ -529,21 +399,19 @@ class Engine:
                 raise InvalidInput("execution names must be 1 to 80 characters")
             if state_machine_type != "EXPRESS":
                 # Express executions may share a name: their ARNs end with a unique id.
-                self._remember_name(sm_arn, name)
-        now = self.clock.now()
-        record = ExecutionRecord(
+                self._names.claim(origin.state_machine_arn(state_machine_name), name)
+        record = origin.new_record(
             execution_arn=(
-                f"arn:aws:states:{self.region}:{self.account}:express:{state_machine_name}:{name}:{self._ids()}"
+                origin.express_arn(state_machine_name, name, self._ids())
                 if state_machine_type == "EXPRESS"
-                else f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine_name}:{name}"
+                else origin.execution_arn(state_machine_name, name)
             ),
             name=name,
-            state_machine_arn=sm_arn,
             state_machine_name=state_machine_name,
             input=input,
-            start_time=now,
+            start_time=self.clock.now(),
+            start_at=machine.start_at,
             role_arn=role_arn or self.role_arn,
-            position=Position(machine.start_at, input),
             # Express executions keep no history on AWS, so no 25,000-event quota either.
             history=History(
                 enabled=self.record_history, limit=None if state_machine_type == "EXPRESS" else MAX_EVENTS
@@ -565,9 +433,7 @@ class Engine:
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before resuming executions")
         machine = self.compile(definition)
-        key = (record.state_machine_arn, record.name)
-        self._names.pop(key, None)
-        self._names[key] = record.start_time.timestamp()
+        self._names.resumed(record)
         # The state that was running is entered again (its Entered event is already in the history).
         return self._launch(machine, record, started=False)
 
@@ -594,22 +460,6 @@ class Engine:
         if on_event is not None:
             on_event(record, "ExecutionRedriven", details)
         return self.resume(machine, record)
-
-    def _remember_name(self, sm_arn: str, name: str) -> None:
-        """Refuse a name in use; remember it, forgetting the expired and the oldest beyond the bound."""
-        names = self._names
-        key = (sm_arn, name)
-        now = self.clock.timestamp()
-        expired = now - NAME_RETENTION_SECONDS
-        if key in names and names[key] > expired:
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
-        names.pop(key, None)
-        while names:
-            oldest_key = next(iter(names))
-            if names[oldest_key] > expired and len(names) < self.name_memory:
-                break
-            del names[oldest_key]
-        names[key] = now
 
     def _launch(
         self,
@@ -699,6 +549,11 @@ class Engine:
             reveal_secrets=reveal_secrets,
             state_configuration=state_configuration,
         )
+
+    @property
+    def name_memory(self) -> int:
+        """How many caller-given execution names are remembered for the uniqueness check."""
+        return self._names.memory
 
     def get(self, execution_arn: str) -> Execution | None:
         """A running execution's handle by ARN."""

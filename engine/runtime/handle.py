@@ -117,7 +117,9 @@ class Execution:
         await self._done.wait()
         rec = self.record
         if not rec.history.complete and rec.status != RUNNING:
-            await self._engine._read_back_history(rec)
+            durability = self._engine._durability
+            if durability is not None:
+                await durability.read_back_history(rec)
         return self.result()
 
     def result(self) -> ExecutionResult:
@@ -211,7 +213,9 @@ class Execution:
     async def _clean_up(self, status: str) -> None:
         """Let executors that clean up after executions do so (``ExecutionCleaner``), shielded."""
         cleaners = [
-            c for c in self._engine._cleaners() if c.execution_ended(self.record.execution_arn, status)
+            c
+            for c in self._engine.registry.cleaners()
+            if c.execution_ended(self.record.execution_arn, status)
         ]
         if not cleaners:
             return

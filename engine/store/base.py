@@ -146,6 +146,14 @@ class Store(abc.ABC):
     url: str = ""
     notifies: bool = False
     """Whether ``wait_for_work`` returns when other processes change the store (else only polling sees it)."""
+    # What a durable store reports back; the engine sets these (a store that is not durable never calls them).
+    on_failure: Callable[[StoreError], None] | None = None
+    """Set by the engine: called with the StoreError when a commit fails."""
+    on_lost: Callable[[str], None] | None = None
+    """Set by the engine: a shared store found another worker owning this execution (by ARN); stop
+    running it here without an end and without writing (the other worker continues it)."""
+    on_conflict: Callable[[ExecutionRecord], None] | None = None
+    """Set by the engine: a new execution's name was already taken in the store (nothing of it was written)."""
 
     # -- lifecycle -----------------------------------------------------------------
     async def open(self) -> None:  # noqa: B027 - optional hook
@@ -546,14 +554,6 @@ class DurableStore(Store):
                 waiter.set_exception(exc)
         if self.on_failure is not None:
             self.on_failure(exc)
-
-    on_failure: Callable[[StoreError], None] | None = None
-    """Set by the engine: called with the StoreError when a commit fails."""
-    on_lost: Callable[[str], None] | None = None
-    """Set by the engine: a shared store found another worker owning this execution (by ARN); stop
-    running it here without an end and without writing (the other worker continues it)."""
-    on_conflict: Callable[[ExecutionRecord], None] | None = None
-    """Set by the engine: a new execution's name was already taken in the store (nothing of it was written)."""
 
     def conflicted(self, record: ExecutionRecord) -> None:
         self._rejected.add(record.execution_arn)

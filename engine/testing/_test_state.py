@@ -60,12 +60,11 @@ from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
 from engine.registry import UnknownResource, parse_resource
 from engine.retry import error_matches, retry_delay
 from engine.runtime.clock import ImmediateClock
+from engine.runtime.execution import Failure as _Failure
 from engine.runtime.execution import (
-    ExecutionRecord,
     Interpreter,
     Position,
 )
-from engine.runtime.execution import Failure as _Failure
 from engine.scope import Scope
 from engine.templates import pointer
 from engine.testing._mock_config import walk_states
@@ -581,16 +580,16 @@ async def _run(
 ) -> TestStateResult:
     clock = ImmediateClock(engine.clock.now())
     config = dataclasses.replace(engine._config, clock=clock, on_event=None, on_transition=None, park=False)
-    sm_arn = f"arn:aws:states:{engine.region}:{engine.account}:stateMachine:TestState"
-    record = ExecutionRecord(
-        execution_arn=f"arn:aws:states:{engine.region}:{engine.account}:execution:TestState:{engine._ids()}",
+    origin = engine._origin
+    record = origin.new_record(
+        # TestState's execution is named TestState; its ARN ends with a unique id.
+        execution_arn=origin.execution_arn("TestState", engine._ids()),
         name="TestState",
-        state_machine_arn=sm_arn,
         state_machine_name="TestState",
         input=input_value,
         start_time=clock.now(),
+        start_at=state.name,
         role_arn=engine.role_arn,
-        position=Position(state.name, input_value),
         variables=variables,
         history=History(enabled=False),
     )

@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from engine import Engine
-from engine.runtime.engine import COMPILED_CACHE_SIZE
+from engine.runtime.startup import COMPILED_CACHE_SIZE
 
 
 def _definition(result: Any) -> dict[str, Any]:
