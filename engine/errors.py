@@ -12,14 +12,11 @@ The tree, at a glance::
         ├── StatesTimeout          States.Timeout
         ├── HeartbeatTimeout       States.HeartbeatTimeout
         ├── StatesRuntime          States.Runtime
-        ├── ParameterPathFailure   States.ParameterPathFailure
         ├── ResultPathMatchFailure States.ResultPathMatchFailure
         ├── IntrinsicFailure       States.IntrinsicFailure
         ├── NoChoiceMatched        States.NoChoiceMatched
-        ├── BranchFailed           States.BranchFailed
         ├── ExceedToleratedFailureThreshold
         ├── DataLimitExceeded      States.DataLimitExceeded (not caught by States.ALL)
-        ├── Permissions            States.Permissions
         └── QueryEvaluationError   States.QueryEvaluationError (JSONata)
 
 ``InvalidDefinition`` sits outside ``StatesError`` on purpose: a definition
@@ -36,38 +33,12 @@ TASK_FAILED: Final = "States.TaskFailed"
 TIMEOUT: Final = "States.Timeout"
 HEARTBEAT_TIMEOUT: Final = "States.HeartbeatTimeout"
 RUNTIME: Final = "States.Runtime"
-PARAMETER_PATH_FAILURE: Final = "States.ParameterPathFailure"
 RESULT_PATH_MATCH_FAILURE: Final = "States.ResultPathMatchFailure"
 INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 NO_CHOICE_MATCHED: Final = "States.NoChoiceMatched"
-BRANCH_FAILED: Final = "States.BranchFailed"
 EXCEED_TOLERATED_FAILURE_THRESHOLD: Final = "States.ExceedToleratedFailureThreshold"
 DATA_LIMIT_EXCEEDED: Final = "States.DataLimitExceeded"
-PERMISSIONS: Final = "States.Permissions"
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
-ITEM_READER_FAILED: Final = "States.ItemReaderFailed"
-RESULT_WRITER_FAILED: Final = "States.ResultWriterFailed"
-
-PREDEFINED_ERRORS: Final = frozenset(
-    {
-        ALL,
-        TASK_FAILED,
-        TIMEOUT,
-        HEARTBEAT_TIMEOUT,
-        RUNTIME,
-        PARAMETER_PATH_FAILURE,
-        RESULT_PATH_MATCH_FAILURE,
-        INTRINSIC_FAILURE,
-        NO_CHOICE_MATCHED,
-        BRANCH_FAILED,
-        EXCEED_TOLERATED_FAILURE_THRESHOLD,
-        DATA_LIMIT_EXCEEDED,
-        PERMISSIONS,
-        QUERY_EVALUATION_ERROR,
-        ITEM_READER_FAILED,
-        RESULT_WRITER_FAILED,
-    }
-)
 
 
 class StatewrightError(Exception):
@@ -154,9 +125,6 @@ class StatesRuntime(StatesError):
     default_error = RUNTIME
 
 
-class ParameterPathFailure(StatesError):
-    default_error = PARAMETER_PATH_FAILURE
-
 
 class ResultPathMatchFailure(StatesError):
     default_error = RESULT_PATH_MATCH_FAILURE
@@ -169,9 +137,6 @@ class IntrinsicFailure(StatesError):
 class NoChoiceMatched(StatesError):
     default_error = NO_CHOICE_MATCHED
 
-
-class BranchFailed(StatesError):
-    default_error = BRANCH_FAILED
 
 
 class ExceedToleratedFailureThreshold(StatesError):
@@ -200,9 +165,6 @@ class DataLimitExceeded(StatesError):
         self.size = size
         self.limit = limit
 
-
-class Permissions(StatesError):
-    default_error = PERMISSIONS
 
 
 class QueryEvaluationError(StatesError):

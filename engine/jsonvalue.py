@@ -21,8 +21,6 @@ Kept as ``Any`` on purpose: recursive aliases make every access site cast, and
 the engine checks shapes where it matters (paths, intrinsics, templates).
 """
 
-JSONObject: TypeAlias = dict[str, Any]
-
 
 MAX_DEPTH: Final = 1024
 """The deepest nesting of arrays and objects a value may have (orjson's parser limit)."""

@@ -38,10 +38,6 @@ class Clock(Protocol):
         """Sleep for ``seconds`` (a cancel point)."""
         ...
 
-    async def sleep_until(self, deadline: float) -> None:
-        """Sleep until ``monotonic() >= deadline`` (a cancel point)."""
-        ...
-
 
 def _loop_time() -> float:
     try:
@@ -66,9 +62,6 @@ class SystemClock:
         # The engine runs on asyncio (its tasks are the loop's): asyncio.sleep directly
         # skips anyio's backend lookup on a path every poll takes.
         await asyncio.sleep(max(0.0, seconds))
-
-    async def sleep_until(self, deadline: float) -> None:
-        await asyncio.sleep(max(0.0, deadline - self.monotonic()))
 
 
 class LoopClock(SystemClock):
@@ -116,6 +109,3 @@ class ImmediateClock(LoopClock):
     async def sleep(self, seconds: float) -> None:
         self._offset += max(0.0, seconds)
         await anyio.lowlevel.checkpoint()
-
-    async def sleep_until(self, deadline: float) -> None:
-        await self.sleep(deadline - self.monotonic())

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine import ExecutorCall, ExecutorContext, IntegrationPattern, InvalidDefinition, StatesError
+from engine import JSON, ExecutorCall, ExecutorContext, IntegrationPattern, InvalidDefinition, StatesError
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
 CUSTOM = "arn:aws:states:::custom:call"
@@ -196,3 +196,129 @@ async def test_a_task_chain_passes_each_result_on(harness: Any) -> None:
     result = await harness.run(definition, 1)
     assert result.output == 3
     assert harness.calls["inc"] == [1, 2]
+
+
+# -- JSONata Task states ---------------------------------------------------------
+
+
+def _jsonata(state: dict[str, Any]) -> dict[str, Any]:
+    return {"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": state}}
+
+
+async def test_jsonata_arguments_output_and_assign_see_input_and_result(harness: Any) -> None:
+    """Arguments read ``$states.input``; Output and Assign also read ``$states.result``."""
+    seen: list[ExecutorCall] = []
+
+    async def handler(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        seen.append(call)
+        return {"sum": call.parameters["a"] + call.parameters["b"]}
+
+    harness.handle(CUSTOM, handler)
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": CUSTOM,
+                "Arguments": {"a": "{% $states.input.x %}", "b": 2},
+                "Assign": {"total": "{% $states.result.sum %}"},
+                "Output": {"sum": "{% $states.result.sum %}", "x": "{% $states.input.x %}"},
+                "Next": "P",
+            },
+            "P": {"Type": "Pass", "Output": {"seen": "{% $total %}"}, "End": True},
+        },
+    }
+    result = await harness.run(definition, {"x": 40})
+    assert [c.parameters for c in seen] == [{"a": 40, "b": 2}]
+    assert result.output == {"seen": 42}
+    exited = next(e for e in result.history if e.type == "TaskStateExited")
+    assert exited.details["output"] == {"sum": 42, "x": 40}
+    assert exited.details["assignedVariables"] == {"total": "42"}
+
+
+async def test_jsonata_task_without_arguments_passes_its_input_and_outputs_the_result(harness: Any) -> None:
+    seen: list[JSON] = []
+
+    async def handler(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        seen.append(call.parameters)
+        return {"done": True}
+
+    harness.handle(CUSTOM, handler)
+    result = await harness.run(_jsonata({"Type": "Task", "Resource": CUSTOM, "End": True}), {"in": 1})
+    assert seen == [{"in": 1}]
+    assert result.output == {"done": True}
+
+
+async def test_jsonata_timeout_and_heartbeat_expressions_reach_the_executor_context(harness: Any) -> None:
+    contexts: list[ExecutorContext] = []
+
+    async def handler(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        contexts.append(ctx)
+        return {}
+
+    harness.handle(CUSTOM, handler)
+    state = {
+        "Type": "Task",
+        "Resource": CUSTOM,
+        "TimeoutSeconds": "{% $states.input.t %}",
+        "HeartbeatSeconds": "{% $states.input.t - 20 %}",
+        "End": True,
+    }
+    result = await harness.run(_jsonata(state), {"t": 30})
+    assert result.status == "SUCCEEDED"
+    (ctx,) = contexts
+    assert ctx.heartbeat_seconds == 10
+    scheduled = next(e for e in result.history if e.type == "TaskScheduled")
+    assert (scheduled.details["timeoutInSeconds"], scheduled.details["heartbeatInSeconds"]) == (30, 10)
+
+
+async def test_jsonata_timeout_that_is_not_a_positive_number_fails_with_aws_cause(harness: Any) -> None:
+    async def handler(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        raise AssertionError("the executor must not be called")
+
+    harness.handle(CUSTOM, handler)
+    state = {"Type": "Task", "Resource": CUSTOM, "TimeoutSeconds": "{% $states.input.t %}", "End": True}
+    result = await harness.run(_jsonata(state), {"t": "soon"})
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert result.cause == (
+        "An error occurred while executing the state 'T' (entered at the event id #2). "
+        "The JSONata expression '$states.input.t' specified for the field 'TimeoutSeconds' returned an "
+        "unexpected result type. Expected 'integer', but was 'string' for value: \"soon\""
+    )
+    assert "EvaluationFailed" in result.history.types
+    assert "TaskScheduled" not in result.history.types
+
+
+async def test_jsonata_catch_output_and_assign_see_the_error_output(harness: Any) -> None:
+    async def handler(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        raise StatesError("Custom.Boom", "it broke")
+
+    harness.handle(CUSTOM, handler)
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": CUSTOM,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Assign": {"why": "{% $states.errorOutput.Cause %}"},
+                        "Output": {"error": "{% $states.errorOutput.Error %}", "in": "{% $states.input %}"},
+                        "Next": "After",
+                    }
+                ],
+                "End": True,
+            },
+            "After": {
+                "Type": "Pass",
+                "Output": {"caught": "{% $states.input %}", "why": "{% $why %}"},
+                "End": True,
+            },
+        },
+    }
+    result = await harness.run(definition, {"n": 1})
+    assert result.status == "SUCCEEDED"
+    assert result.output == {"caught": {"error": "Custom.Boom", "in": {"n": 1}}, "why": "it broke"}

@@ -154,3 +154,80 @@ async def test_jsonata_seconds_follow_the_same_rule(harness: Any, seconds: str) 
     }
     result = await harness.run(definition, {})
     assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+
+
+# -- JSONata Wait states ---------------------------------------------------------
+
+
+def _jsonata_wait(**fields: Any) -> dict[str, Any]:
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "End": True, **fields}},
+    }
+
+
+@pytest.mark.looptime
+async def test_jsonata_seconds_expression_waits_that_long_in_loop_time(harness: Any) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    definition = _jsonata_wait(Seconds="{% $states.input.delay * 2 %}")
+    result = await harness.run(definition, {"delay": 30}, clock=SystemClock())
+    assert result.status == "SUCCEEDED"
+    assert result.output == {"delay": 30}
+    assert loop.time() - start == pytest.approx(60)
+
+
+@pytest.mark.looptime
+async def test_jsonata_timestamp_expression_waits_until_that_wall_time(harness: Any) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    origin = datetime(2026, 1, 1, tzinfo=UTC)
+    definition = _jsonata_wait(Timestamp="{% $states.input.at %}")
+    result = await harness.run(definition, {"at": "2026-01-01T00:02:00Z"}, clock=LoopClock(origin))
+    assert result.status == "SUCCEEDED"
+    assert loop.time() - start == pytest.approx(120)
+
+
+async def test_jsonata_wait_output_and_assign_apply_after_the_wait(harness: Any) -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "W",
+        "States": {
+            "W": {
+                "Type": "Wait",
+                "Seconds": 5,
+                "Assign": {"waited": "{% $states.input.n %}"},
+                "Output": {"n": "{% $states.input.n + 1 %}"},
+                "Next": "P",
+            },
+            "P": {
+                "Type": "Pass",
+                "Output": {"n": "{% $states.input.n %}", "waited": "{% $waited %}"},
+                "End": True,
+            },
+        },
+    }
+    result = await harness.run(definition, {"n": 1})
+    assert result.output == {"n": 2, "waited": 1}
+    exited = next(e for e in result.history if e.type == "WaitStateExited")
+    assert exited.details["assignedVariables"] == {"waited": "1"}
+
+
+async def test_jsonata_seconds_of_the_wrong_type_fail_with_aws_cause(harness: Any) -> None:
+    result = await harness.run(_jsonata_wait(Seconds="{% $states.input.s %}"), {"s": "ten"})
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert result.cause == (
+        "An error occurred while executing the state 'W' (entered at the event id #2). "
+        "The JSONata expression '$states.input.s' specified for the field 'Seconds' returned an "
+        "unexpected result type. Expected 'integer', but was 'string' for value: \"ten\""
+    )
+    assert result.history.types[-2:] == ["EvaluationFailed", "ExecutionFailed"]
+
+
+async def test_jsonata_timestamp_that_is_no_timestamp_fails_with_aws_cause(harness: Any) -> None:
+    result = await harness.run(_jsonata_wait(Timestamp="{% $states.input.at %}"), {"at": "tomorrow"})
+    assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
+    assert result.cause is not None and result.cause.endswith(
+        "The JSONata expression specified for the field 'Timestamp' returned an invalid timestamp: \"tomorrow\""
+    )
