@@ -24,7 +24,7 @@ import anyio.lowlevel
 from engine.aio.done import Done
 from engine.aio.scopes import cancel_scope
 from engine.definition.model import StateMachine
-from engine.errors import StatesError, StatesRuntime
+from engine.errors import DATA_LIMIT_EXCEEDED, StatesError, StatesRuntime
 from engine.executor import ExecutionEnd, Parked
 from engine.history import History, HistoryLimitReached, format_timestamp
 from engine.jsonvalue import JSON, NotJSON, check_value
@@ -38,6 +38,7 @@ from engine.runtime.execution import (
     Failure,
     Interpreter,
 )
+from engine.size_guard import limit_cause
 from engine.store.base import StoreError
 
 if TYPE_CHECKING:
@@ -273,12 +274,7 @@ class Execution:
                     check_output(output)
                     over = interp.guard.over(output)
                     if over is not None:
-                        raise Failure(
-                            StatesError(
-                                "States.DataLimitExceeded",
-                                "The execution output with a size exceeding the maximum number of bytes service limit.",
-                            )
-                        )
+                        raise Failure(StatesError(DATA_LIMIT_EXCEEDED, limit_cause("The execution output")))
                     rec.output = output
                     await self._clean_up(SUCCEEDED)
                     rec.status = SUCCEEDED
