@@ -77,15 +77,13 @@ async def test_without_a_listener_reports_cost_nothing_and_change_nothing() -> N
 def test_a_changed_status_prints_at_once() -> None:
     stream = io.StringIO()
     progress = Progress(stream)
-
-    class Record:
-        execution_arn = "arn"
-        name = "n"
-
+    _, record = Engine(registry=ExecutorRegistry()).prepare(
+        {"StartAt": "C", "States": {"C": {"Type": "Pass", "End": True}}}, {}, name="n"
+    )
     for status in ("CREATING", "CREATING", "ACTIVE"):
         progress.on_progress(
-            Record(), "TaskWaiting", {"state": "C", "waitingFor": "cluster c", "status": status}
-        )  # type: ignore[arg-type]
+            record, "TaskWaiting", {"state": "C", "waitingFor": "cluster c", "status": status}
+        )
     assert [line.split("] ", 1)[1] for line in stream.getvalue().splitlines()] == [
         "   C: waiting for cluster c: CREATING",
         "   C: waiting for cluster c: ACTIVE",
