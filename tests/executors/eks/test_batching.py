@@ -23,11 +23,10 @@ from tests.executors.eks.test_watch import (
     context,
     create,
     kube,
-    services,
     wait_all,
 )
 
-__all__ = ["kube", "services"]
+__all__ = ["kube"]
 
 ROLE = "arn:aws:iam::123456789012:role/statewright-test"
 

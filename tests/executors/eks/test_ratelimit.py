@@ -34,10 +34,9 @@ from tests.executors.eks.test_watch import (
     create,
     kube,
     manifest,
-    services,
 )
 
-__all__ = ["kube", "services"]
+__all__ = ["kube"]
 
 
 @pytest.mark.looptime

@@ -21,9 +21,7 @@ from engine.jsonvalue import JSON
 from executors.eks.run_job import job_outcome, run_job
 from executors.eks.services import EksServices
 from sim.faults import FaultConfig
-from tests.executors.eks.test_watch import CountingKube, manifest, services
-
-__all__ = ["services"]
+from tests.executors.eks.test_watch import CountingKube, manifest
 
 EXECUTIONS = 200
 FAULTS = FaultConfig(
