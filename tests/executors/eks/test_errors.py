@@ -11,6 +11,7 @@ import pytest
 from botocore import exceptions as botoexc
 
 from engine.errors import StatesError, TaskFailed
+from executors.eks.create import broken_after_sending
 from executors.eks.errors import (
     TransientEksError,
     connection_failed,
@@ -194,3 +195,24 @@ def test_the_lean_and_aiohttp_tls_failures_read_alike() -> None:
     via_aiohttp = connection_failed(aiohttp.ClientConnectorCertificateError(key, verification), API)
     via_lean = connection_failed(LeanTLSError("certificate verify failed", verification=True), API)
     assert (via_lean.error, via_lean.cause, type(via_lean)) == (via_aiohttp.error, via_aiohttp.cause, type(via_aiohttp))
+
+
+@pytest.mark.parametrize(
+    ("exc", "broken"),
+    [
+        (LeanClosedError("hung up"), True),
+        (LeanTimeout("slow"), True),
+        (LeanConnectError("refused", errno.ECONNREFUSED), True),
+        (LeanProtocolError("bad"), True),
+        (LeanTLSError("bad cert", verification=True), False),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else None,
+)
+def test_a_job_creation_reads_a_failed_lean_read_back_as_a_broken_connection_but_not_a_tls_failure(
+    exc: LeanHttpError, broken: bool
+) -> None:
+    # create_job reads a Job back over the lean client when an earlier create may have landed;
+    # a broken read is tried again, a TLS failure is not.
+    error = connection_failed(exc, API)
+    error.__cause__ = exc
+    assert broken_after_sending(error) is broken
