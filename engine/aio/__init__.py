@@ -10,6 +10,9 @@ rest of ``engine``), so any layer may use any of them:
 - ``ids``: ``UuidFactory``, version-4 UUID strings from an injected random source.
 - ``scopes``: ``cancel_scope``, a new anyio cancel scope without the per-call backend look-up.
 - ``random``: ``LazyRandom``, a seeded random source that seeds itself on the first draw.
+- ``slots``: ``RequestSlots``, a FIFO semaphore whose queued waiters keep only a future.
+- ``background``: ``BackgroundTasks``, a guarded task group for an owner's long-lived tasks,
+  hosted in a task of its own.
 
 Nothing is re-exported here: import each kit from its own module.
 """

@@ -23,10 +23,8 @@ queries are filtered out.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import collections
 import contextlib
 import functools
 import logging
@@ -42,6 +40,7 @@ import aiohttp
 import anyio
 import orjson
 
+from engine.aio.slots import RequestSlots
 from engine.errors import TaskFailed
 from executors.eks.errors import eks_api_errors
 from executors.eks.http1 import LeanPool, RequestObserver
@@ -317,79 +316,12 @@ READS: Final = "reads"
 WRITES: Final = "writes"
 
 
-class RequestSlots:
-    """A FIFO semaphore for requests to one API server, cheap for its many waiters.
-
-    ``asyncio.Semaphore.acquire`` is a coroutine: every queued request would keep
-    its frame as well as its future. Here a waiter keeps only the future it
-    awaits, and a released slot is handed straight to the oldest waiter.
-
-    Args:
-        size: how many requests may be in flight at once.
-    """
-
-    __slots__ = ("_free", "_waiters")
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def __repr__(self) -> str:
-        return f"RequestSlots(free={self._free}, waiting={len(self._waiters)})"
-
-    @property
-    def free(self) -> int:
-        """Slots nobody holds."""
-        return self._free
-
-    def try_acquire(self) -> bool:
-        """Take a slot if one is free (and nobody queues before us)."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return True
-        return False
-
-    def enqueue(self) -> asyncio.Future[None]:
-        """Join the queue; the future completes when a slot is handed over (then it is held)."""
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        return waiter
-
-    def abandon(self, waiter: asyncio.Future[None]) -> None:
-        """A queued waiter gave up (it was cancelled): leave the queue, or pass on a slot it was handed."""
-        if waiter.done() and not waiter.cancelled():
-            self.release()
-            return
-        with contextlib.suppress(ValueError):
-            self._waiters.remove(waiter)
-
-    def release(self) -> None:
-        """Give a slot back: to the oldest waiter still waiting, else to the pool."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
-
-    async def acquire(self) -> None:
-        """Take a slot, waiting in line when none is free."""
-        if self.try_acquire():
-            return
-        waiter = self.enqueue()
-        try:
-            await waiter
-        except BaseException:
-            self.abandon(waiter)
-            raise
-
-
 class KubeConnections:
     """Pooled HTTPS connections to Kubernetes API servers, per (endpoint, CA).
 
     Reads (GET and HEAD: status polls, lists, logs) go through the lean client's
     pool (``lean_pool``, ``executors.eks.http1``); everything else (creates,
-    deletes, watches, the typed kubernetes-asyncio calls) through one aiohttp
+    deletes, watches, eks:call's other methods) through one aiohttp
     session (``session``). Each side has its own request slots, so a poll never
     queues behind thousands of creates, nor a create behind polls.
 
@@ -491,7 +423,6 @@ __all__ = [
     "BearerTokens",
     "InvalidCertificateAuthority",
     "KubeConnections",
-    "RequestSlots",
     "TokenProvider",
     "encode_token",
     "normalize_endpoint",
