@@ -9,11 +9,29 @@ Kubernetes connection pools). ``.waitForTaskToken`` is not supported by any
 EKS resource (spec §1: the EKS page and the AWS SDK agree).
 
 ``register`` is the ``statewright.executors`` entry point.
+
+The rooms, top to bottom (an import-linter ``layers`` contract in
+``pyproject.toml`` keeps every import pointing down):
+
+* the resources: ``control_plane`` (clusters, node groups, Fargate profiles),
+  ``run_job`` (runJob and its logs), ``call`` (eks:call);
+* ``cleanup``: deleting what an execution left, in dependency order;
+* ``services``: the long-lived clients and shared waits of one engine;
+* the shared waits: ``watch`` (list-then-watch), ``batching`` (one LIST per
+  interval) on ``feeds`` (feeds, subscriptions, the waiter's side), and
+  ``create`` / ``recovery`` (a Job created once, recognized after a crash);
+* ``kube``: the Kubernetes REST client; ``auth`` (bearer token, CA, pools) and
+  ``ratelimit`` (per-cluster token bucket, retry rule) below it;
+* pure rooms: ``polling`` (poll policies and the poll loop), ``jobs`` (Job
+  objects: reference, outcome, the one read), ``fields`` (the parameter rules of
+  runJob and call), ``params`` (control-plane parameters from botocore's model),
+  ``policy`` (IAM statements), ``ledger`` (what executions created),
+  ``describe`` (coalesced Describe calls), ``redact`` (secrets out of logs);
+* ``errors`` (foreign errors to AWS names) and ``http1`` (the lean read client).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Coroutine
 from typing import Any, Final
 
@@ -30,17 +48,19 @@ from engine.executor import (
 )
 from engine.jsonvalue import JSON
 from engine.registry import SERVICE_ARN_PREFIX, ExecutorRegistry
+from executors.eks.call import check_parameters as check_call_parameters
+from executors.eks.call import eks_call
 from executors.eks.cleanup import clean_up_execution
 from executors.eks.control_plane import ACTIONS, CONTROL_PLANE_PATTERNS, run_control_plane
 from executors.eks.params import check_static
 from executors.eks.policy import eks_policy_statements
+from executors.eks.run_job import check_parameters as check_run_job_parameters
+from executors.eks.run_job import run_job
 from executors.eks.services import EksServices
 
 SERVICE: Final = "eks"
 RUN_JOB: Final = "runJob"
 CALL: Final = "call"
-RUN_JOB_MODULE: Final = "executors.eks.run_job"
-CALL_MODULE: Final = "executors.eks.call"
 
 RESOURCE_PATTERNS: Final[dict[str, frozenset[IntegrationPattern]]] = {
     **{action: CONTROL_PLANE_PATTERNS for action in ACTIONS},
@@ -48,12 +68,6 @@ RESOURCE_PATTERNS: Final[dict[str, frozenset[IntegrationPattern]]] = {
     CALL: frozenset({IntegrationPattern.REQUEST_RESPONSE}),
 }
 """Every EKS action and the integration patterns it supports (15 resources in all)."""
-
-
-def _part(module: str) -> Any:
-    # Imported on first use: the Kubernetes resources load kubernetes-asyncio,
-    # which control-plane-only engines never need.
-    return importlib.import_module(module)
 
 
 class EksExecutor:
@@ -83,19 +97,19 @@ class EksExecutor:
         here: a ``.sync`` task may wait for hours, and a dispatching frame
         would be kept alive for all of that in every waiting execution.
         """
+        services = self.services
+        services.bind(ctx)
         try:
             # Rate options (eks_kube_qps/burst) hold for every Kubernetes call, eks:call included.
-            self.services.apply_options(ctx.options)
+            services.apply_options(ctx.options)
         except ValueError as exc:
             return _fail(TaskFailed(None, str(exc)))
         if call.action in ACTIONS:
             return run_control_plane(call, ctx, self.services)
         if call.action == RUN_JOB:
-            job: Coroutine[Any, Any, JSON] = _part(RUN_JOB_MODULE).run_job(call, ctx, self.services)
-            return job
+            return run_job(call, ctx, self.services)
         if call.action == CALL:
-            request: Coroutine[Any, Any, JSON] = _part(CALL_MODULE).eks_call(call, ctx, self.services)
-            return request
+            return eks_call(call, ctx, self.services)
         return _fail(TaskFailed(None, f"eks:{call.action} is not a resource of the EKS integration"))
 
     def check_parameters(
@@ -107,11 +121,9 @@ class EksExecutor:
                 return []
             return check_static(ACTIONS[action].operation, parameters.known, parameters.dynamic)
         if action == RUN_JOB:
-            problems: list[ParameterProblem] = _part(RUN_JOB_MODULE).check_parameters(pattern, parameters)
-            return problems
+            return check_run_job_parameters(pattern, parameters)
         if action == CALL:
-            found: list[ParameterProblem] = _part(CALL_MODULE).check_parameters(pattern, parameters)
-            return found
+            return check_call_parameters(pattern, parameters)
         return [ParameterProblem((), f"eks:{action} is not a resource of the EKS integration")]
 
     def policy_statements(

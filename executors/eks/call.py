@@ -30,17 +30,16 @@ from engine.executor import (
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, loads
-from executors.eks.kube import (
+from executors.eks.fields import (
     CLUSTER_FIELDS,
     FieldRule,
-    check_api_path,
     check_static,
-    client_for,
     parameter_error,
     runtime_parameters,
     string_list_map_rule,
     string_rule,
 )
+from executors.eks.kube import check_api_path
 from executors.eks.services import EksServices
 
 METHODS: Final = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH")
@@ -146,7 +145,7 @@ async def eks_call(call: ExecutorCall, ctx: ExecutorContext, services: EksServic
         raise parameter_error(ctx, [p.message for p in cross])
     method = str(params["Method"])
     body: JSON | str | None = params.get("RequestBody")
-    client = client_for(services, params)
+    client = services.kube_client(params)
     response = await client.request(
         method,
         str(params["Path"]),

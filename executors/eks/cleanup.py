@@ -47,7 +47,9 @@ from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutionEnd
 from engine.jsonvalue import JSON
 from executors.eks.errors import TransientEksError, eks_api_errors
+from executors.eks.ledger import CleanupLedger, Created, Kind
 from executors.eks.polling import POLL_POLICY_OPTION, PollPolicy, parse_poll_policy
+from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,6 @@ NOT_FOUND: Final = "EKS.ResourceNotFoundException"
 IN_USE: Final = "EKS.ResourceInUseException"
 _WAIT_STATUSES: Final = frozenset({"CREATING", "UPDATING", "DELETING", "PENDING"})
 
-Kind = Literal["cluster", "nodegroup", "fargateProfile", "job"]
 Policy = Literal["never", "aborted-task", "execution"]
 
 
@@ -103,81 +104,6 @@ def cleanup_poll_policy(options: Mapping[str, object]) -> PollPolicy:
         return parse_poll_policy(option if isinstance(option, str) else DEFAULT_CLEANUP_POLL)
     except ValueError:
         return parse_poll_policy(DEFAULT_CLEANUP_POLL)
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    """One resource an execution created.
-
-    Attributes:
-        kind: ``cluster``, ``nodegroup``, ``fargateProfile`` or ``job``.
-        identity: for control-plane resources the botocore members naming it
-            (``name`` / ``clusterName`` + ``nodegroupName`` …); for a Job its
-            cluster triple, namespace, name and uid.
-        state: the Task state that created it.
-        aborted: its Task was aborted and could not delete it at once: deleted when the
-            execution ends, whatever its status (``aborted-task`` and ``execution`` alike).
-    """
-
-    kind: Kind
-    identity: Mapping[str, str]
-    state: str
-    aborted: bool = False
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        """What identifies the resource (a Job by namespace and name on its endpoint)."""
-        if self.kind == "job":
-            return ("job", self.identity["endpoint"], self.identity["namespace"], self.identity["name"])
-        return (self.kind, *(self.identity[k] for k in sorted(self.identity)))
-
-    def describe(self) -> str:
-        """How history and progress name it, e.g. ``node group pipeline/workers``."""
-        if self.kind == "job":
-            return f"Job {self.identity['namespace']}/{self.identity['name']} on cluster {self.identity['cluster']}"
-        label = {"cluster": "cluster", "nodegroup": "node group", "fargateProfile": "Fargate profile"}[
-            self.kind
-        ]
-        return f"{label} {'/'.join(self.identity.values())}"
-
-
-class CleanupLedger:
-    """What each running execution created and has not deleted (only under the ``execution`` policy)."""
-
-    def __init__(self) -> None:
-        self._by_execution: dict[str, dict[tuple[str, ...], Created]] = {}
-
-    def __repr__(self) -> str:
-        return f"CleanupLedger(executions={len(self._by_execution)})"
-
-    def add(self, execution_arn: str, created: Created) -> None:
-        """Note a resource the execution created."""
-        self._by_execution.setdefault(execution_arn, {})[created.key] = created
-
-    def remove(self, execution_arn: str, kind: Kind, identity: Mapping[str, str]) -> None:
-        """The execution deleted a resource itself."""
-        entries = self._by_execution.get(execution_arn)
-        if entries is not None:
-            entries.pop(Created(kind, identity, "").key, None)
-
-    def pending(self, execution_arn: str) -> bool:
-        """Whether anything is noted for the execution."""
-        return bool(self._by_execution.get(execution_arn))
-
-    def keep_aborted(self, execution_arn: str) -> None:
-        """Forget all but what aborted Tasks could not delete (a succeeded execution keeps its resources)."""
-        entries = self._by_execution.get(execution_arn)
-        if entries is None:
-            return
-        kept = {key: item for key, item in entries.items() if item.aborted}
-        if kept:
-            self._by_execution[execution_arn] = kept
-        else:
-            del self._by_execution[execution_arn]
-
-    def pop(self, execution_arn: str) -> list[Created]:
-        """Everything noted for the execution, forgetting it."""
-        return list(self._by_execution.pop(execution_arn, {}).values())
 
 
 # -- deleting one control-plane resource ------------------------------------------------------------
@@ -277,7 +203,7 @@ ORDER: Final[Mapping[str, int]] = {"job": 0, "nodegroup": 1, "fargateProfile": 1
 """Dependency order: Jobs, then compute, then the clusters it runs on."""
 
 
-async def clean_up_execution(services: Any, created: list[Created], end: ExecutionEnd) -> None:
+async def clean_up_execution(services: EksServices, created: list[Created], end: ExecutionEnd) -> None:
     """Delete what an ended execution left behind, in dependency order, recording each outcome.
 
     Args:
@@ -303,7 +229,7 @@ async def clean_up_execution(services: Any, created: list[Created], end: Executi
 
 
 async def _clean_one(
-    services: Any, item: Created, end: ExecutionEnd, policy: PollPolicy, deadline: float
+    services: EksServices, item: Created, end: ExecutionEnd, policy: PollPolicy, deadline: float
 ) -> None:
     try:
         if item.kind == "job":
@@ -324,14 +250,10 @@ async def _clean_one(
     _record(end, item, outcome)
 
 
-async def _delete_job(services: Any, item: Created) -> Outcome:
-    # Imported here: the Kubernetes side loads kubernetes-asyncio, which control-plane-only engines never need.
-    from executors.eks.kube import client_for
-
+async def _delete_job(services: EksServices, item: Created) -> Outcome:
     ident = item.identity
-    client = client_for(
-        services,
-        {"ClusterName": ident["cluster"], "Endpoint": ident["endpoint"], "CertificateAuthority": ident["ca"]},
+    client = services.kube_client(
+        {"ClusterName": ident["cluster"], "Endpoint": ident["endpoint"], "CertificateAuthority": ident["ca"]}
     )
     try:
         await client.delete_job(ident["namespace"], ident["name"], "Background", uid=ident.get("uid") or None)
@@ -367,6 +289,7 @@ __all__ = [
     "POLICIES",
     "CleanupLedger",
     "Created",
+    "Kind",
     "Outcome",
     "clean_up_execution",
     "cleanup_policy",

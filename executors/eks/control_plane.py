@@ -46,14 +46,9 @@ import anyio
 from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from engine.jsonvalue import JSON, dumps_str
-from executors.eks.cleanup import (
-    EXECUTION,
-    NEVER,
-    Created,
-    Kind,
-    cleanup_policy,
-)
+from executors.eks.cleanup import EXECUTION, NEVER, cleanup_policy
 from executors.eks.errors import eks_api_errors, task_failed
+from executors.eks.ledger import Created, Kind
 from executors.eks.params import (
     TIMESTAMP_FORMATS,
     TimestampFormat,

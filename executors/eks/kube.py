@@ -7,19 +7,16 @@ owns no sockets: every request goes through the pooled session
 ``TokenProvider`` per request, so tokens are renewed transparently and never
 stored here.
 
-Two paths, chosen by cost:
+Two paths, chosen by cost, both raw HTTP with orjson (Kubernetes' REST paths
+are few and stable, and runJob must return the Job exactly as Kubernetes wrote
+it, which typed client models do not: they drop fields they do not know and
+re-format timestamps):
 
-* Typed operations (create a Job, list a Job's pods, delete a Job) go through
-  kubernetes-asyncio's ``BatchV1Api`` / ``CoreV1Api``, which own the REST paths
-  and parameter names. Its ``ApiClient`` runs over our pooled session instead of
-  opening its own pool, and we ask for the raw response (``_preload_content=False``):
-  its typed models drop fields they do not know and re-format timestamps, while
-  runJob must return the Job exactly as Kubernetes wrote it.
-* The hot path (the status GET of every poll) and ``eks:call`` use aiohttp and
-  orjson directly: measured, that reads a Job about six times faster than
-  kubernetes-asyncio's models, and ``eks:call`` needs any method on any path.
-  Pod logs also go raw: kubernetes-asyncio's ``read_namespaced_pod_log`` has no
-  ``sinceTime`` and cannot pass through the ``LogParameters`` keys users give.
+* Reads (GET and HEAD: the status GET of every poll, lists, pod logs) go
+  through the lean keep-alive client of ``http1``, measured several times
+  cheaper per request than aiohttp.
+* Everything else (creates, deletes, ``eks:call``'s other methods) goes
+  through the pooled aiohttp session.
 
 Every answer, whichever path produced it, is finished in ``_finish``: the one
 place where a non-2xx status becomes ``EKS.<status>`` (``kube_http_error``).
@@ -33,33 +30,32 @@ place that sends is also the one place that paces and retries.
 splitting the newline-delimited frames itself (aiohttp's line reader refuses
 lines over its buffer size, and a Job can be larger).
 
-The module also holds the parameter checks runJob and call share (the
-cluster triple ``ClusterName`` / ``CertificateAuthority`` / ``Endpoint`` and the
-AWS-worded problem messages), because both build a ``KubeClient`` from them.
+The client is given what it sends with (the token source, the connection
+pools, the cluster's rate limiter) and the engine's clock and a seeded random
+source for its waits; it knows nothing of the services object that owns them.
+The parameter checks runJob and call share live in ``fields``.
 """
 
 from __future__ import annotations
 
 import http
 import logging
+import random
 import re
-import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import quote, unquote
 
 import aiohttp
-import anyio
-from kubernetes_asyncio.client import ApiClient, BatchV1Api, Configuration, CoreV1Api
-from kubernetes_asyncio.client.rest import RESTClientObject
 from yarl import URL
 
+from engine.aio.slots import RequestSlots
 from engine.errors import StatesError, StatesRuntime
-from engine.executor import ExecutorContext, ParameterProblem, StaticParameters
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
+from engine.runtime.clock import Clock
 from executors.eks import http1
-from executors.eks.auth import RequestSlots, normalize_endpoint
+from executors.eks.auth import KubeConnections, TokenProvider, normalize_endpoint
 from executors.eks.errors import (
     TRANSPORT_ERRORS,
     TransientEksError,
@@ -67,8 +63,7 @@ from executors.eks.errors import (
     kube_connection_errors,
     kube_http_error,
 )
-from executors.eks.ratelimit import DEFAULT_RETRY, RetryRule, retry_after_seconds
-from executors.eks.services import EksServices
+from executors.eks.ratelimit import DEFAULT_RETRY, RetryRule, TokenBucket, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +71,6 @@ JSON_CONTENT_TYPE: Final = "application/json"
 ACCEPT: Final = "application/json, */*"
 REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
 """Bounds one request, so a silent API server cannot stall a wait forever."""
-MAX_CAUSE_CHARS: Final = 32768
-"""AWS's limit on an error cause (TaskFailedEventDetails.cause)."""
 WATCH_READ_MARGIN_SECONDS: Final = 30.0
 """A watch stream silent this much longer than its ``timeoutSeconds`` is considered dead."""
 
@@ -134,50 +127,19 @@ def _media_type(headers: Mapping[str, str]) -> str:
     return headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
 
 
-class _PooledREST(RESTClientObject):
-    """kubernetes-asyncio's REST layer over a session we already pool.
-
-    Its own constructor would open a private connection pool and read the
-    system CA store from disk; ours keeps its request logic and borrows the
-    (endpoint, CA) session, which it must never close.
-    """
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        # Falsy values mean "none" to RESTClientObject.request.
-        self.pool_manager = session
-        self.proxy = ""
-        self.proxy_headers = {}
-        self.server_hostname = ""
-
-    async def close(self) -> None:
-        return None
-
-
-class _PooledApiClient(ApiClient):
-    """An ``ApiClient`` whose REST layer is ``_PooledREST`` (see there)."""
-
-    def __init__(self, configuration: Any, session: aiohttp.ClientSession) -> None:
-        # The attributes ApiClient.__init__ sets, minus building its own pool.
-        self.configuration = configuration
-        self.pool_threads = 1
-        self.rest_client = _PooledREST(session)
-        self.default_headers = {}
-        self.cookie = ""
-        self.user_agent = "statewright"
-        self.client_side_validation = configuration.client_side_validation
-
-
-_SHARED_API: weakref.WeakKeyDictionary[aiohttp.ClientSession, _PooledApiClient] = weakref.WeakKeyDictionary()
-
-
 class KubeClient:
     """Requests to one cluster's Kubernetes API, authenticated with an EKS token.
 
     Args:
-        services: the engine's shared EKS plumbing (tokens, connection pools).
+        tokens: the EKS bearer-token source.
+        connections: the pooled sessions and request slots per API server.
+        bucket: the API server's rate limiter (shared by every client of that server).
+        clock: the engine's clock; retry pauses sleep through it.
+        rng: the random source of retry jitter (seeded from the engine).
         cluster_name: the EKS cluster name the token is signed for.
         endpoint: the API server URL (``https://host[:port]``).
         ca_b64: the cluster's base64 CA bundle; TLS is verified against it.
+        retry: the retry rule of its requests.
 
     Raises:
         StatesError: ``States.TaskFailed`` when the endpoint is not an https
@@ -186,27 +148,30 @@ class KubeClient:
 
     def __init__(
         self,
-        services: EksServices,
+        tokens: TokenProvider,
+        connections: KubeConnections,
+        bucket: TokenBucket,
         cluster_name: str,
         endpoint: str,
         ca_b64: str,
         *,
+        clock: Clock,
+        rng: random.Random,
         retry: RetryRule = DEFAULT_RETRY,
     ) -> None:
-        self._services = services
-        self._tokens = services.tokens
+        self._tokens = tokens
         self._cluster = cluster_name
         self._origin = normalize_endpoint(endpoint)
         self._ca = ca_b64
-        connections = services.connections
         self._session = connections.session(self._origin, ca_b64)
         self._lean = connections.lean_pool(self._origin, ca_b64)
-        self._bucket = services.rate_limits.bucket(self._origin)
+        self._bucket = bucket
         self._in_flight = connections.request_slots(self._origin, ca_b64)
         self._read_slots = connections.request_slots(self._origin, ca_b64, reads=True)
+        self._clock = clock
+        self._rng = rng
         self._retry = retry
         self._what = f"the Kubernetes API server at {self._origin}"
-        self._api: _PooledApiClient | None = None
 
     def __repr__(self) -> str:
         return f"KubeClient(cluster={self._cluster!r}, endpoint={self._origin!r})"
@@ -222,30 +187,9 @@ class KubeClient:
         return self._origin
 
     @property
-    def services(self) -> EksServices:
-        """The engine's shared EKS plumbing this client was built from."""
-        return self._services
-
-    @property
     def key(self) -> tuple[str, str, str]:
         """``(origin, CA, cluster name)``: clients with equal keys reach the same server the same way."""
         return (self._origin, self._ca, self._cluster)
-
-    def _typed(self) -> _PooledApiClient:
-        # Callers hold the generated APIs as Any: their stubs promise typed models,
-        # but with _preload_content=False they return the raw aiohttp response.
-        if self._api is None:
-            # One typed client per pooled session (that is, per endpoint and CA), shared by
-            # every execution: it holds no credentials (auth is per request), and a
-            # Configuration per execution cost ~1.6 KB of each waiting execution.
-            api = _SHARED_API.get(self._session)
-            if api is None:
-                configuration = Configuration(host=self._origin)
-                configuration.verify_ssl = True
-                api = _PooledApiClient(configuration, self._session)
-                _SHARED_API[self._session] = api
-            self._api = api
-        return self._api
 
     async def _authorization(self) -> str:
         cached = self._tokens.cached(self._cluster)
@@ -376,15 +320,15 @@ class KubeClient:
                 finally:
                     slots.release()
                 if delay is None:
-                    delay = rule.backoff(attempt)
+                    delay = rule.backoff(attempt, self._rng)
                 log.debug("%s answered %d; trying again in %.2fs", self._what, status, delay)
             except TransientEksError as exc:
                 broken = isinstance(exc.__cause__, aiohttp.ClientError | TimeoutError | http1.LeanHttpError)
                 if not broken or last or not rule.retryable(method, None):
                     raise
-                delay = rule.backoff(attempt)
+                delay = rule.backoff(attempt, self._rng)
                 log.debug("lost the connection to %s; trying again in %.2fs", self._what, delay)
-            await anyio.sleep(delay)
+            await self._clock.sleep(delay)
             attempt += 1
 
     async def watch(
@@ -442,7 +386,7 @@ class KubeClient:
             if response.status == 429 and attempt + 1 < rule.max_attempts:
                 delay = retry_after_seconds(response.headers)
                 response.release()
-                await anyio.sleep(delay if delay is not None else rule.backoff(attempt))
+                await self._clock.sleep(delay if delay is not None else rule.backoff(attempt, self._rng))
                 attempt += 1
                 continue
             break
@@ -476,7 +420,7 @@ class KubeClient:
         passes one attempt and retries itself, reading back what an ambiguous failure left).
 
         Raw POST with orjson, like the status GET: every execution creates one
-        Job, and kubernetes-asyncio's path (a sanitized copy of the manifest,
+        Job, and a typed client's path (a sanitized copy of the manifest,
         stdlib JSON, a dozen frames per request) costs several times more CPU
         and transient memory while thousands of creates queue for a connection.
 
@@ -508,16 +452,10 @@ class KubeClient:
 
     async def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, JSON]]:
         """List the pods matching a label selector, as Kubernetes wrote them."""
-        api: Any = CoreV1Api(self._typed())
-
-        async def send() -> aiohttp.ClientResponse:
-            response: aiohttp.ClientResponse = await api.list_namespaced_pod(
-                namespace, label_selector=label_selector, _preload_content=False,
-                _request_auth=await self._request_auth(), _request_timeout=REQUEST_TIMEOUT,
-            )
-            return response
-
-        items = _object(await self._send("GET", send)).get("items")
+        response = await self.request(
+            "GET", f"/api/v1/namespaces/{_seg(namespace)}/pods", query=[("labelSelector", label_selector)]
+        )
+        items = _object(response).get("items")
         return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
     async def read_log(
@@ -551,7 +489,6 @@ class KubeClient:
             uid: when given, delete only the Job with this uid (a precondition),
                 never a namesake created since.
         """
-        api: Any = BatchV1Api(self._typed())
         options: dict[str, JSON] = {
             "apiVersion": "v1",
             "kind": "DeleteOptions",
@@ -559,20 +496,10 @@ class KubeClient:
         }
         if uid is not None:
             options["preconditions"] = {"uid": uid}
-
-        async def send() -> aiohttp.ClientResponse:
-            response: aiohttp.ClientResponse = await api.delete_namespaced_job(
-                name, namespace, body=options, propagation_policy=propagation, _preload_content=False,
-                _request_auth=await self._request_auth(), _request_timeout=REQUEST_TIMEOUT,
-            )
-            return response
-
-        await self._send("DELETE", send)
-
-    async def _request_auth(self) -> dict[str, str]:
-        # Per-request auth: the shared Configuration never holds a token.
-        token = await self._authorization()
-        return {"in": "header", "key": "authorization", "type": "api_key", "value": token}
+        await self.request(
+            "DELETE", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs/{_seg(name)}",
+            query=[("propagationPolicy", propagation)], body=options,
+        )
 
 
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
@@ -735,209 +662,9 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-# ---------------------------------------------------------------------------
-# Parameter checks shared by eks:runJob and eks:call.
-#
-# The same rules run twice: on the literal values of a definition (problems
-# with JSON locations, before anything runs) and on the resolved parameters of
-# a call (a States.Runtime error). Messages use the same wording as the
-# control-plane checks in ``params.py`` ("The field \"X\" is required", "The
-# value for the field \"X\" must be a STRING").
-
-FieldRule = Callable[[tuple[str, ...], JSON], list[ParameterProblem]]
-"""Checks one field's value at a location; returns the problems found."""
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    # Step Functions names the field itself, not its full path (the path is the location).
-    return path[-1] if path else "Parameters"
-
-
-def _problem(path: tuple[str, ...], message: str) -> list[ParameterProblem]:
-    return [ParameterProblem(path, message)]
-
-
-def string_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
-    """A non-empty string."""
-    if not isinstance(value, str):
-        return _problem(path, f'The value for the field "{_dotted(path)}" must be a STRING')
-    if not value:
-        return _problem(path, f'The value for the field "{_dotted(path)}" must not be empty')
-    return []
-
-
-def boolean_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
-    """A JSON boolean."""
-    if not isinstance(value, bool):
-        return _problem(path, f'The value for the field "{_dotted(path)}" must be a BOOLEAN')
-    return []
-
-
-def string_list_map_rule(
-    reserved: Mapping[str, str] | None = None,
-) -> FieldRule:
-    """A map of string to list of strings (``QueryParameters``, ``LogParameters``).
-
-    Args:
-        reserved: keys that may not appear, with the reason given to the user.
-    """
-
-    def rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
-        if not isinstance(value, dict):
-            return _problem(path, f'The value for the field "{_dotted(path)}" must be a map of STRING '
-                            "to a list of STRING")
-        problems: list[ParameterProblem] = []
-        for key, items in value.items():
-            name = key[:-2] if key.endswith(".$") else key
-            where = (*path, name)
-            if reserved and name in reserved:
-                message = f'The field "{_dotted(where)}" is not supported: {reserved[name]}'
-                problems += _problem(where, message)
-                continue
-            if key.endswith(".$"):
-                continue
-            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-                message = f'The value for the field "{_dotted(where)}" must be a list of STRING'
-                problems += _problem(where, message)
-        return problems
-
-    return rule
-
-
-def object_rule(fields: Mapping[str, FieldRule], required: Iterable[str] = ()) -> FieldRule:
-    """A JSON object with known fields; unknown fields are refused as AWS does."""
-    needed = tuple(required)
-
-    def rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
-        if not isinstance(value, dict):
-            return _problem(path, f'The value for the field "{_dotted(path)}" must be an OBJECT')
-        known = {k: v for k, v in value.items() if not k.endswith(".$")}
-        dynamic = frozenset(k[:-2] for k in value if k.endswith(".$"))
-        return check_fields(fields, needed, known, dynamic, path)
-
-    return rule
-
-
-def check_fields(
-    fields: Mapping[str, FieldRule],
-    required: Iterable[str],
-    known: Mapping[str, JSON],
-    dynamic: Iterable[str],
-    path: tuple[str, ...] = (),
-) -> list[ParameterProblem]:
-    """Check an object's fields: required ones present, no unknown ones, literal values valid.
-
-    Args:
-        fields: the allowed fields and the rule for each value.
-        required: the fields that must be present (literal or dynamic).
-        known: fields with literal (or resolved) values.
-        dynamic: fields computed at run time (checked only for presence and name).
-        path: the object's location, for messages.
-    """
-    dynamic = frozenset(dynamic)
-    problems: list[ParameterProblem] = []
-    for name in (*known, *sorted(dynamic - set(known))):
-        if name not in fields:
-            where = (*path, name)
-            problems += _problem(where, f'The field "{_dotted(where)}" is not supported by Step Functions')
-    for name in required:
-        if name not in known and name not in dynamic:
-            where = (*path, name)
-            problems += _problem(where, f'The field "{_dotted(where)}" is required')
-    for name, value in known.items():
-        rule = fields.get(name)
-        if rule is not None and not is_jsonata_template(value):
-            problems += rule((*path, name), value)
-    return problems
-
-
-def is_jsonata_template(value: JSON) -> bool:
-    """A JSONata ``{% … %}`` string: computed at run time, so not checked in a definition."""
-    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
-
-
-def check_static(
-    fields: Mapping[str, FieldRule], required: Iterable[str], parameters: StaticParameters
-) -> list[ParameterProblem]:
-    """``check_fields`` on what a definition shows; nothing when the whole object is computed."""
-    if parameters.dynamic is None:
-        return []
-    return check_fields(fields, required, parameters.known, parameters.dynamic)
-
-
-def runtime_parameters(
-    ctx: ExecutorContext, fields: Mapping[str, FieldRule], required: Iterable[str], parameters: JSON
-) -> dict[str, JSON]:
-    """The resolved parameters as an object, after the same checks the definition got.
-
-    Raises:
-        StatesRuntime: ``States.Runtime`` worded as AWS words a Task that cannot start.
-    """
-    # UNCONFIRMED (spec §2.1): AWS reports parameters resolved at run time that its
-    # schema refuses as States.Runtime "The Parameters … could not be used to start the Task".
-    if not isinstance(parameters, dict):
-        raise parameter_error(ctx, ["The Parameters must be a JSON object"])
-    problems = check_fields(fields, required, parameters, ())
-    if problems:
-        raise parameter_error(ctx, [p.message for p in problems])
-    return parameters
-
-
-def parameter_error(ctx: ExecutorContext, messages: list[str]) -> StatesRuntime:
-    """The ``States.Runtime`` error for parameters a Task cannot start with."""
-    where = f"the state '{ctx.state_name}'" if ctx.state_name else "the state"
-    cause = (
-        f"An error occurred while executing {where}. The Parameters could not be used to start the Task: "
-        f"[{', '.join(messages)}]"
-    )
-    return StatesRuntime(None, cause[:MAX_CAUSE_CHARS])
-
-
-CLUSTER_FIELDS: Final[Mapping[str, FieldRule]] = {
-    "ClusterName": string_rule,
-    "CertificateAuthority": string_rule,
-    "Endpoint": string_rule,
-}
-"""The fields that name the cluster, shared by runJob and call."""
-
-
-MAX_CACHED_CLIENTS: Final = 256
-"""``KubeClient`` objects kept per engine for reuse (one per cluster in practice)."""
-
-
-def client_for(services: EksServices, parameters: Mapping[str, JSON]) -> KubeClient:
-    """The ``KubeClient`` for the cluster checked parameters name.
-
-    Clients hold no per-call state, so executions on one cluster share one
-    (kept in ``services.kube_clients``) rather than each keeping its own while it waits.
-    """
-    key = (str(parameters["ClusterName"]), str(parameters["Endpoint"]), str(parameters["CertificateAuthority"]))
-    cache: dict[tuple[str, str, str], Any] = services.kube_clients
-    client = cache.get(key)
-    if isinstance(client, KubeClient) and not client.closed:
-        return client
-    client = KubeClient(services, *key)
-    if len(cache) >= MAX_CACHED_CLIENTS:
-        cache.pop(next(iter(cache)))
-    cache[key] = client
-    return client
-
-
 __all__ = [
-    "CLUSTER_FIELDS",
-    "FieldRule",
     "KubeClient",
     "KubeResponse",
-    "boolean_rule",
     "check_api_path",
-    "check_fields",
-    "check_static",
-    "client_for",
     "encode_path",
-    "is_jsonata_template",
-    "object_rule",
-    "parameter_error",
-    "runtime_parameters",
-    "string_list_map_rule",
-    "string_rule",
 ]

@@ -24,7 +24,7 @@ policy can be added later without touching this module's callers:
   waits describe each resource at most once every SECONDS, however many wait.
 
 Control-plane ``.sync`` waits coalesce their Describe calls under every
-policy (``executors.eks.batching.DescribeCoalescer``): waiters on one resource
+policy (``executors.eks.describe.DescribeCoalescer``): waiters on one resource
 share an in-flight call and reuse an answer younger than ``describe_max_age``.
 
 ``poll_until`` is deliberately a plain loop in the calling coroutine: one

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-import anyio
+from engine.runtime.clock import Clock, SystemClock
 
 QPS_OPTION: Final = "eks_kube_qps"
 BURST_OPTION: Final = "eks_kube_burst"
@@ -46,16 +46,16 @@ class TokenBucket:
     Args:
         qps: the sustained rate, > 0.
         burst: how many requests may go at once after a quiet spell, ≥ 1.
-        now: the monotonic time source (the event loop's, so virtual time works).
+        clock: the engine's clock: time is read and waited out through it (virtual time works).
     """
 
-    __slots__ = ("_burst", "_now", "_qps", "_stamp", "_tokens")
+    __slots__ = ("_burst", "_clock", "_qps", "_stamp", "_tokens")
 
-    def __init__(self, qps: float, burst: int, now: Callable[[], float] = anyio.current_time) -> None:
+    def __init__(self, qps: float, burst: int, clock: Clock | None = None) -> None:
         _check(qps, burst)
         self._qps = float(qps)
         self._burst = float(burst)
-        self._now = now
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._tokens = float(burst)
         self._stamp: float | None = None
 
@@ -81,7 +81,7 @@ class TokenBucket:
         self._tokens = min(self._tokens, self._burst)
 
     def _refill(self) -> None:
-        now = self._now()
+        now = self._clock.monotonic()
         if self._stamp is not None:
             self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._qps)
         self._stamp = now
@@ -101,7 +101,7 @@ class TokenBucket:
     async def wait_reserved(self, delay: float) -> None:
         """Sleep ``delay`` (from ``reserve``); a cancelled wait gives its token back."""
         try:
-            await anyio.sleep(delay)
+            await self._clock.sleep(delay)
         except BaseException:
             # Cancelled while waiting: the token was not used, give it back.
             self._tokens = min(self._burst, self._tokens + 1.0)
@@ -139,11 +139,14 @@ class RateLimits:
     Args:
         qps: requests a second per cluster.
         burst: the bucket size per cluster.
+        clock: the engine's clock, for every bucket.
     """
 
-    def __init__(self, qps: float = DEFAULT_QPS, burst: int = DEFAULT_BURST) -> None:
+    def __init__(self, qps: float = DEFAULT_QPS, burst: int = DEFAULT_BURST, clock: Clock | None = None) -> None:
         _check(qps, burst)
         self._qps, self._burst = float(qps), burst
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        """The clock of buckets created from now on (the engine's, once an executor runs)."""
         self._buckets: dict[str, TokenBucket] = {}
 
     def __repr__(self) -> str:
@@ -158,7 +161,7 @@ class RateLimits:
         """The bucket of one API server (created on first use)."""
         bucket = self._buckets.get(origin)
         if bucket is None:
-            bucket = self._buckets[origin] = TokenBucket(self._qps, self._burst)
+            bucket = self._buckets[origin] = TokenBucket(self._qps, self._burst, self.clock)
         return bucket
 
     def configure(self, qps: float, burst: int) -> None:
@@ -201,13 +204,10 @@ class RetryRule:
             return True
         return method in IDEMPOTENT_METHODS
 
-    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+    def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full-jitter exponential backoff before try ``attempt + 1`` (``attempt`` counts from 0)."""
         ceiling = min(self.cap_seconds, self.base_seconds * (2**attempt))
-        return (rng or _RNG).uniform(0.0, ceiling)
-
-
-_RNG: Final = random.Random()
+        return rng.uniform(0.0, ceiling)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -50,22 +50,23 @@ from engine.executor import (
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
-from executors.eks.cleanup import EXECUTION, NEVER, Created, cleanup_policy
+from executors.eks.cleanup import EXECUTION, NEVER, cleanup_policy
 from executors.eks.create import create_job
 from executors.eks.errors import task_failed
-from executors.eks.kube import (
+from executors.eks.fields import (
     CLUSTER_FIELDS,
     FieldRule,
-    KubeClient,
     boolean_rule,
     check_static,
-    client_for,
     object_rule,
     parameter_error,
     runtime_parameters,
     string_list_map_rule,
     string_rule,
 )
+from executors.eks.jobs import FAILED, JobRef, job_outcome, job_pods, pod_selector, read_job
+from executors.eks.kube import KubeClient
+from executors.eks.ledger import Created
 from executors.eks.polling import (
     JOB_DEFAULT_POLICY,
     BatchedPollPolicy,
@@ -80,8 +81,6 @@ log = logging.getLogger(__name__)
 
 RESOURCE_TYPE: Final = "eks"
 DEFAULT_NAMESPACE: Final = "default"
-COMPLETE: Final = "Complete"
-FAILED: Final = "Failed"
 ABORT_CLEANUP_SECONDS: Final = 15.0
 """How long a stopped task may spend deleting its Job."""
 ABORT_PROPAGATION: Final = "Foreground"
@@ -166,56 +165,6 @@ class LogOptions:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class JobRef:
-    """The Job a task created: what the resumable handle records.
-
-    Attributes:
-        namespace: the Job's namespace.
-        name: the Job's name (as Kubernetes set it, also with ``generateName``).
-        uid: the Job's uid, so a namesake created later is never mistaken for it.
-        resource_version: the Job's resourceVersion when it was created (not saved
-            in the handle): a shared watch already past it need not be asked again.
-    """
-
-    namespace: str
-    name: str
-    uid: str | None
-    resource_version: str | None = field(default=None, compare=False)
-
-    def handle(self, resource: str) -> dict[str, JSON]:
-        """The JSON handle saved in the execution record."""
-        return {"resource": resource, "namespace": self.namespace, "name": self.name, "uid": self.uid}
-
-    @classmethod
-    def from_handle(cls, handle: JSON, resource: str) -> JobRef | None:
-        """The Job a saved handle names, or None when the handle is not ours."""
-        if not isinstance(handle, dict) or handle.get("resource") != resource:
-            return None
-        namespace, name, uid = handle.get("namespace"), handle.get("name"), handle.get("uid")
-        if not isinstance(namespace, str) or not isinstance(name, str) or not isinstance(uid, str | None):
-            return None
-        return cls(namespace, name, uid)
-
-    @classmethod
-    def of(cls, job: Mapping[str, JSON], namespace: str) -> JobRef:
-        """The reference to a Job object Kubernetes returned."""
-        meta = job.get("metadata")
-        meta = meta if isinstance(meta, dict) else {}
-        name = meta.get("name")
-        if not isinstance(name, str) or not name:
-            raise TaskFailed(None, "The Kubernetes API server returned a Job without metadata.name")
-        ns = meta.get("namespace")
-        uid = meta.get("uid")
-        version = meta.get("resourceVersion")
-        return cls(
-            ns if isinstance(ns, str) and ns else namespace,
-            name,
-            uid if isinstance(uid, str) else None,
-            version if isinstance(version, str) else None,
-        )
-
-
 async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksServices) -> JSON:
     """Run ``eks:runJob`` (request-response) or ``eks:runJob.sync``.
 
@@ -248,14 +197,14 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
         except ValueError as exc:
             raise TaskFailed(None, str(exc)) from exc
     resource = f"runJob{call.pattern.suffix}"
-    client = client_for(services, params)
+    client = services.kube_client(params)
     cleanup = cleanup_policy(ctx.options)
 
     ref = JobRef.from_handle(ctx.handle, resource)
     if ref is None:
         if isinstance(policy, WatchPollPolicy):
             # The namespace's stream must be running before the Job exists, to see all of it.
-            await services.job_watches().prepare(client, namespace, policy)
+            await services.job_watches().prepare(client, namespace, policy, ctx.clock)
         created = await create_job(ctx, client, namespace, manifest)
         ref = JobRef.of(created, namespace)
         ctx.save_handle(ref.handle(resource))
@@ -278,7 +227,7 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
 
     assert policy is not None
     try:
-        final = await wait_for_job(ctx, client, ref, policy)
+        final = await wait_for_job(ctx, services, client, ref, policy)
     except anyio.get_cancelled_exc_class():
         # UNCONFIRMED (spec §7.1, §14 item 20): a stopped runJob.sync deletes its Job, best effort.
         # A suspending engine (durable store) leaves the Job running: the next engine reattaches.
@@ -305,24 +254,8 @@ def _manifest(ctx: ExecutorContext, value: JSON) -> dict[str, JSON]:
     return value
 
 
-def job_outcome(job: Mapping[str, JSON]) -> str | None:
-    """``Complete`` or ``Failed`` once the Job has that condition with status True, else None."""
-    status = job.get("status")
-    conditions = status.get("conditions") if isinstance(status, dict) else None
-    if not isinstance(conditions, list):
-        return None
-    for condition in conditions:
-        if (
-            isinstance(condition, dict)
-            and condition.get("status") == "True"
-            and condition.get("type") in (COMPLETE, FAILED)
-        ):
-            return str(condition["type"])
-    return None
-
-
 def wait_for_job(
-    ctx: ExecutorContext, client: KubeClient, ref: JobRef, policy: PollPolicy
+    ctx: ExecutorContext, services: EksServices, client: KubeClient, ref: JobRef, policy: PollPolicy
 ) -> Coroutine[Any, Any, dict[str, JSON]]:
     """Wait until a Job is ``Complete`` or ``Failed`` and return it.
 
@@ -335,7 +268,6 @@ def wait_for_job(
             (``EKS.404`` once it is deleted), ``States.TaskFailed`` when the name
             now belongs to another Job or the API server stays unreachable.
     """
-    services = client.services
     _apply_service_options(ctx, services)
     subject = f"Job {ref.namespace}/{ref.name}"
     # The shared waits' coroutines are returned, not awaited here: no frame of this
@@ -351,24 +283,11 @@ def wait_for_job(
     last: dict[str, JSON] = {"waitingFor": subject, "status": "created"}
 
     async def probe() -> dict[str, JSON] | None:
-        job = await client.get_job(ref.namespace, ref.name)
-        meta = job.get("metadata")
-        uid = meta.get("uid") if isinstance(meta, dict) else None
-        if ref.uid is not None and uid is not None and uid != ref.uid:
-            raise TaskFailed(
-                None, f"The Job {ref.namespace}/{ref.name} was deleted and another Job took its name"
-            )
+        job = await read_job(client, ref)
         last["status"] = job_pods(job)
         return job if job_outcome(job) is not None else None
 
     return poll_until(ctx, policy, probe, lambda: last)
-
-
-def job_pods(job: Mapping[str, JSON]) -> str:
-    """A Job's pod counts for progress, e.g. ``active 1, succeeded 0, failed 0``."""
-    status = job.get("status")
-    counts = status if isinstance(status, dict) else {}
-    return ", ".join(f"{key} {counts.get(key) or 0}" for key in ("active", "succeeded", "failed"))
 
 
 def _apply_service_options(ctx: ExecutorContext, services: EksServices) -> None:
@@ -391,49 +310,6 @@ async def _delete_on_abort(client: KubeClient, ref: JobRef) -> None:
             )
     if scope.cancelled_caught:
         log.warning("stopped runJob.sync: deleting Job %s/%s timed out", ref.namespace, ref.name)
-
-
-def pod_selector(job: Mapping[str, JSON]) -> str:
-    """The label selector for a Job's pods.
-
-    The Job's own ``spec.selector`` is what its controller matches pods with
-    (``controller-uid``), so pods orphaned by an earlier Job of the same name
-    are never included; without one, ``controller-uid`` then ``job-name``
-    (spec §11.1).
-    """
-    spec = job.get("spec")
-    selector = spec.get("selector") if isinstance(spec, dict) else None
-    terms: list[str] = []
-    if isinstance(selector, dict):
-        labels = selector.get("matchLabels")
-        if isinstance(labels, dict):
-            terms += [f"{key}={value}" for key, value in labels.items()]
-        expressions = selector.get("matchExpressions")
-        if isinstance(expressions, list):
-            terms += [t for t in (_expression(e) for e in expressions) if t]
-    if terms:
-        return ",".join(terms)
-    meta = job.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
-    if isinstance(meta.get("uid"), str):
-        return f"controller-uid={meta['uid']}"
-    return f"job-name={meta.get('name', '')}"
-
-
-def _expression(expression: JSON) -> str | None:
-    if not isinstance(expression, dict) or not isinstance(expression.get("key"), str):
-        return None
-    key, operator = expression["key"], expression.get("operator")
-    values = expression.get("values") or []
-    if operator == "In":
-        return f"{key} in ({','.join(map(str, values))})"
-    if operator == "NotIn":
-        return f"{key} notin ({','.join(map(str, values))})"
-    if operator == "Exists":
-        return str(key)
-    if operator == "DoesNotExist":
-        return f"!{key}"
-    return None
 
 
 def parse_log(text: str) -> JSON:
@@ -511,13 +387,10 @@ async def collect_logs(
 __all__ = [
     "FIELDS",
     "REQUIRED",
-    "JobRef",
     "LogOptions",
     "check_parameters",
     "collect_logs",
-    "job_outcome",
     "parse_log",
-    "pod_selector",
     "run_job",
     "wait_for_job",
 ]

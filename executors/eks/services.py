@@ -8,112 +8,61 @@ cost a TLS handshake and a credential lookup per poll; sharing them is what
 lets thousands of waiting executions cost a few sockets.
 
 It also owns what makes waiting cheap: the per-cluster rate limits
-(``ratelimit.RateLimits``), the shared Job watches (``watch.JobWatches``),
-the batched Job listers (``batching.JobBatches``) and the coalesced Describe
-calls (``batching.DescribeCoalescer``), each created on first use. Their
-long-lived tasks run in ``BackgroundTasks``, a task group owned by this
-object and closed by ``aclose``.
+(``ratelimit.RateLimits``), the shared ``KubeClient`` per cluster, the shared
+Job watches (``watch.JobWatches``), the batched Job listers
+(``batching.JobBatches``) and the coalesced Describe calls
+(``describe.DescribeCoalescer``), each created on first use. Their long-lived
+tasks run in ``engine.aio.background.BackgroundTasks``, a task group owned by
+this object and closed by ``aclose``.
 
-``BackgroundTasks`` hosts its task group in one task of its own: anyio
-requires a task group to be left by the task that entered it, and these
-services outlive every execution that happens to use them first. That host
-task is the one task here not started from a task group; ``aclose`` ends it.
+The services serve one engine: ``bind`` gives them its clock (every wait and
+rate limit reads time through it) and seeds their random source (retry and
+backoff jitter) from the first call, the one source of randomness the executor
+protocol offers (the execution ARN, itself from the engine's seeded ids, and the
+Task's place in it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
+import hashlib
 import os
-from collections.abc import Awaitable, Callable, Mapping
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import aioboto3
 import anyio
-import anyio.abc
 from botocore.config import Config
 
+from engine.aio.background import BackgroundTasks
+from engine.executor import ExecutorContext
+from engine.jsonvalue import JSON
+from engine.runtime.clock import Clock, SystemClock
 from executors.eks import redact
-from executors.eks.auth import BearerTokens, KubeConnections, TokenProvider
-from executors.eks.cleanup import CleanupLedger
+from executors.eks.auth import BearerTokens, KubeConnections, TokenProvider, normalize_endpoint
+from executors.eks.batching import JobBatches
+from executors.eks.describe import DescribeCoalescer
 from executors.eks.errors import eks_api_errors
-from executors.eks.ratelimit import RateLimits
+from executors.eks.kube import KubeClient
+from executors.eks.ledger import CleanupLedger
+from executors.eks.ratelimit import DEFAULT_RETRY, RateLimits, RetryRule
+from executors.eks.watch import JobWatches
 
-if TYPE_CHECKING:
-    from executors.eks.batching import DescribeCoalescer, JobBatches
-    from executors.eks.watch import JobWatches
+MAX_CACHED_CLIENTS: Final = 256
+"""``KubeClient`` objects kept per engine for reuse (one per cluster in practice)."""
 
-log = logging.getLogger(__name__)
+DescribeAnswer = tuple[dict[str, JSON], str | None]
+"""What a control-plane Describe gives its waiters: the converted output and the resource's status."""
+ClusterKey = tuple[str, str, str]
+"""(cluster name, endpoint, base64 CA): what names one cluster's ``KubeClient``."""
+
+
+def _background() -> BackgroundTasks:
+    return BackgroundTasks(name="statewright-eks-services", owner="the EKS services")
 
 EKS_CLIENT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=64)
-
-
-class BackgroundTasks:
-    """A task group for the services' long-lived tasks, started on first use.
-
-    Every task started here is guarded: an exception is logged, never
-    propagated to its siblings (a crashed watch must not cancel the others).
-    """
-
-    def __init__(self) -> None:
-        self._group: anyio.abc.TaskGroup | None = None
-        self._host: asyncio.Task[None] | None = None
-        self._ready: anyio.Event | None = None
-        self._stop: anyio.Event | None = None
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"BackgroundTasks(running={self._group is not None})"
-
-    async def start_soon(self, func: Callable[[], Awaitable[None]], name: str) -> None:
-        """Run ``func()`` in the group (started first if needed).
-
-        Raises:
-            RuntimeError: the services are closed.
-        """
-        if self._closed:
-            raise RuntimeError("the EKS services are closed")
-        if self._group is None:
-            if self._ready is None:
-                self._ready, self._stop = anyio.Event(), anyio.Event()
-                self._host = asyncio.get_running_loop().create_task(self._run(), name="statewright-eks-services")
-            await self._ready.wait()
-        if self._group is None:
-            raise RuntimeError("the EKS services are closed")
-        self._group.start_soon(_guarded, func, name, name=name)
-
-    async def _run(self) -> None:
-        assert self._ready is not None and self._stop is not None
-        try:
-            async with anyio.create_task_group() as group:
-                self._group = group
-                self._ready.set()
-                await self._stop.wait()
-                group.cancel_scope.cancel()
-        finally:
-            self._group = None
-            self._ready.set()
-
-    async def aclose(self) -> None:
-        """Cancel every task and wait for them to end."""
-        self._closed = True
-        host, self._host = self._host, None
-        if host is None:
-            return
-        assert self._stop is not None
-        self._stop.set()
-        await host
-
-
-async def _guarded(func: Callable[[], Awaitable[None]], name: str) -> None:
-    try:
-        await func()
-    except anyio.get_cancelled_exc_class():
-        raise
-    except Exception:
-        log.exception("background task %s crashed", name)
 
 
 @dataclass
@@ -129,6 +78,8 @@ class EksServices:
         rate_limits: per-cluster token buckets for Kubernetes requests.
         background: the task group of shared watches and pollers.
         cleanup: what executions created under the ``execution`` cleanup policy.
+        clock: the engine's clock, once ``bind`` has run (the system clock before).
+        rng: the random source of retry and backoff jitter, seeded by ``bind``.
     """
 
     session: aioboto3.Session
@@ -136,18 +87,21 @@ class EksServices:
     tokens: BearerTokens
     connections: KubeConnections
     rate_limits: RateLimits = field(default_factory=RateLimits)
-    background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    background: BackgroundTasks = field(default_factory=_background)
     cleanup: CleanupLedger = field(default_factory=CleanupLedger)
+    clock: Clock = field(default_factory=SystemClock, repr=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    _bound: bool = field(default=False, init=False, repr=False)
     _watches: JobWatches | None = field(default=None, init=False, repr=False)
     _batches: JobBatches | None = field(default=None, init=False, repr=False)
-    _describes: DescribeCoalescer | None = field(default=None, init=False, repr=False)
+    _describes: DescribeCoalescer[DescribeAnswer] | None = field(default=None, init=False, repr=False)
     _stack: contextlib.AsyncExitStack = field(
         default_factory=contextlib.AsyncExitStack, init=False, repr=False
     )
     _eks: Any = field(default=None, init=False, repr=False)
     _lock: anyio.Lock | None = field(default=None, init=False, repr=False)
-    kube_clients: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
-    """``executors.eks.kube.client_for``'s shared clients, by cluster (typed there: this module is below it)."""
+    kube_clients: dict[ClusterKey, KubeClient] = field(default_factory=dict, init=False, repr=False)
+    """The shared ``KubeClient`` of each cluster (``kube_client``)."""
 
     def __post_init__(self) -> None:
         # Secrets never reach a log record of the clients these services drive (see redact).
@@ -186,6 +140,46 @@ class EksServices:
                 redact.install()  # loggers botocore created for the client
         return self._eks
 
+    def bind(self, ctx: ExecutorContext) -> None:
+        """Take the engine's clock and seed the random source from the first call (later calls: nothing)."""
+        if self._bound:
+            return
+        self._bound = True
+        self.clock = self.rate_limits.clock = ctx.clock
+        seed = f"eks-services|{ctx.execution_arn}|{ctx.entered_event_id}|{ctx.attempt}"
+        self.rng.seed(hashlib.sha256(seed.encode()).digest())
+
+    def kube_client(self, parameters: Mapping[str, JSON]) -> KubeClient:
+        """The ``KubeClient`` for the cluster checked parameters name.
+
+        Clients hold no per-call state, so executions on one cluster share one
+        (kept in ``kube_clients``) rather than each keeping its own while it waits.
+        """
+        key = (str(parameters["ClusterName"]), str(parameters["Endpoint"]), str(parameters["CertificateAuthority"]))
+        cache = self.kube_clients
+        client = cache.get(key)
+        if client is not None and not client.closed:
+            return client
+        client = self.new_kube_client(*key)
+        if len(cache) >= MAX_CACHED_CLIENTS:
+            cache.pop(next(iter(cache)))
+        cache[key] = client
+        return client
+
+    def new_kube_client(
+        self, cluster_name: str, endpoint: str, ca_b64: str, *, retry: RetryRule = DEFAULT_RETRY
+    ) -> KubeClient:
+        """A new ``KubeClient`` sending through these services (``kube_client`` shares one per cluster).
+
+        Raises:
+            StatesError: ``States.TaskFailed`` for an endpoint that is not an https origin or a bad CA.
+        """
+        bucket = self.rate_limits.bucket(normalize_endpoint(endpoint))
+        return KubeClient(
+            self.tokens, self.connections, bucket, cluster_name, endpoint, ca_b64,
+            clock=self.clock, rng=self.rng, retry=retry,
+        )  # fmt: skip
+
     def apply_options(self, options: Mapping[str, object]) -> None:
         """Apply the executor options these services read (``eks_kube_qps``, ``eks_kube_burst``).
 
@@ -197,25 +191,19 @@ class EksServices:
     def job_watches(self) -> JobWatches:
         """The shared Job watches, one per (cluster, namespace); created on first use."""
         if self._watches is None:
-            from executors.eks.watch import JobWatches
-
-            self._watches = JobWatches(self.background)
+            self._watches = JobWatches(self.background, self.rng)
         return self._watches
 
     def job_batches(self) -> JobBatches:
         """The batched Job listers, one per (cluster, namespace, interval); created on first use."""
         if self._batches is None:
-            from executors.eks.batching import JobBatches
-
-            self._batches = JobBatches(self.background)
+            self._batches = JobBatches(self.background, self.rng)
         return self._batches
 
-    def describes(self) -> DescribeCoalescer:
+    def describes(self) -> DescribeCoalescer[DescribeAnswer]:
         """The coalescer of control-plane Describe calls; created on first use."""
         if self._describes is None:
-            from executors.eks.batching import DescribeCoalescer
-
-            self._describes = DescribeCoalescer()
+            self._describes = DescribeCoalescer[DescribeAnswer]()
         return self._describes
 
     async def aclose(self) -> None:

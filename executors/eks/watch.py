@@ -4,7 +4,7 @@ Shaped like kopf's ``queueing.py``: one stream per resource kind and place,
 fanned out to per-object waiters, created on demand and dropped when idle.
 Every runJob.sync of an engine waiting on Jobs in one namespace of one
 cluster subscribes to the same ``JobWatch`` by Job name and uid, and sleeps
-on its ``batching.Subscription`` (no task of its own); the watch wakes it
+on its ``feeds.Subscription`` (no task of its own); the watch wakes it
 when its Job reaches ``Complete`` or ``Failed``.
 
 The stream follows the Kubernetes protocol:
@@ -33,14 +33,14 @@ them. A deleted Job, or a name taken by another Job, makes its waiters read
 the Job themselves, which raises what the polling path raises — unless the
 stream saw it ``Complete`` or ``Failed`` first: a Job seen finished is
 finished, also when it is deleted right after (``ttlSecondsAfterFinished: 0``).
-Such Jobs are remembered for ``batching.FINISHED_KEEP_SECONDS`` so a waiter
+Such Jobs are remembered for ``feeds.FINISHED_KEEP_SECONDS`` so a waiter
 that subscribes after the deletion gets them too.
 
 Where watch is forbidden (403), the feed turns into the batched lister of
-``batching`` at the policy's fallback interval; where LIST is forbidden too,
-each waiter polls its own Job. After ``batching.MAX_FEED_FAILURES`` failed
+``feeds.JobFeed`` at the policy's fallback interval; where LIST is forbidden too,
+each waiter polls its own Job. After ``feeds.MAX_FEED_FAILURES`` failed
 rounds in a row the waiters fail with the last error. Without waiters, the
-stream is closed after ``batching.IDLE_SECONDS``.
+stream is closed after ``feeds.IDLE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ import anyio
 
 from engine.errors import StatesError
 from engine.jsonvalue import JSON, dumps_str
-from executors.eks.batching import FeedHub, JobFeed
+from engine.runtime.clock import Clock
 from executors.eks.errors import TRANSPORT_ERRORS, kube_http_error
+from executors.eks.feeds import FeedHub, JobFeed
 from executors.eks.kube import KubeClient
 from executors.eks.polling import WATCH_FALLBACK_SECONDS, PollPolicy, WatchPollPolicy
 
@@ -97,8 +98,9 @@ class JobWatch(JobFeed):
         namespace: str,
         interval: float,
         idle_seconds: float,
+        clock: Clock,
     ) -> None:
-        super().__init__(hub, key, client, namespace, interval, idle_seconds)
+        super().__init__(hub, key, client, namespace, interval, idle_seconds, clock)
         self.resource_version: str | None = None
         self.listing_fallback = False
         self.watches = 0
@@ -143,7 +145,7 @@ class JobWatch(JobFeed):
                 current = self.resource_version
                 if current is not None and current.isdecimal() and int(current) >= int(now):
                     break
-                await anyio.sleep(CATCH_UP_STEP_SECONDS)
+                await self.clock.sleep(CATCH_UP_STEP_SECONDS)
         return self.finished_job(name, uid)
 
     def on_busy(self) -> None:
@@ -152,7 +154,7 @@ class JobWatch(JobFeed):
 
     def on_idle(self) -> None:
         if self._scope is not None:
-            self._scope.deadline = anyio.current_time() + self.idle_seconds
+            self._scope.deadline = self.clock.monotonic() + self.idle_seconds
 
     async def round(self) -> None:
         """List when the position is unknown, else watch until the stream ends."""
@@ -266,23 +268,25 @@ class JobWatch(JobFeed):
 class JobWatches(FeedHub[JobWatch]):
     """The shared Job watches of one engine, by (cluster, namespace)."""
 
-    def make_feed(self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy) -> JobWatch:
+    def make_feed(
+        self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy, clock: Clock
+    ) -> JobWatch:
         fallback = policy.fallback_seconds if isinstance(policy, WatchPollPolicy) else WATCH_FALLBACK_SECONDS
-        return JobWatch(self, key, client, namespace, fallback, self.idle_seconds)
+        return JobWatch(self, key, client, namespace, fallback, self.idle_seconds, clock)
 
-    async def prepare(self, client: KubeClient, namespace: str, policy: PollPolicy) -> None:
+    async def prepare(self, client: KubeClient, namespace: str, policy: PollPolicy, clock: Clock) -> None:
         """Start the namespace's watch and let it list, before a Job is created there.
 
         Then the stream is behind the Job's creation and delivers all of it, also
         a Job that finishes and is deleted at once; a waiter that subscribed to a
         feed started only after its Job was gone could not tell it had finished.
         """
-        feed = await self.feed(client, namespace, policy)
+        feed = await self.feed(client, namespace, policy, clock)
         with anyio.move_on_after(PREPARE_SECONDS):
             # Polled: rare (only while the feed's first LIST runs), bounded, and the
             # flags change in several places that would each have to set an event.
-            while not (feed.synced or feed.closed or feed.listing_fallback or feed.forbidden):  # noqa: ASYNC110
-                await anyio.sleep(CATCH_UP_STEP_SECONDS)
+            while not (feed.synced or feed.closed or feed.listing_fallback or feed.forbidden):
+                await clock.sleep(CATCH_UP_STEP_SECONDS)
 
     @property
     def streams(self) -> int:

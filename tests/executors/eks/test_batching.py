@@ -12,9 +12,12 @@ import pytest
 from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from executors.eks import EksExecutor
-from executors.eks.batching import CONTROLLER_UID_LABEL, LABEL_SELECTOR_MAX, DescribeCoalescer, JobLister
+from executors.eks.batching import JobLister
+from executors.eks.describe import DescribeCoalescer
+from executors.eks.feeds import CONTROLLER_UID_LABEL, LABEL_SELECTOR_MAX
+from executors.eks.jobs import job_outcome
 from executors.eks.polling import BatchedPollPolicy, describe_max_age, parse_poll_policy
-from executors.eks.run_job import job_outcome, wait_for_job
+from executors.eks.run_job import wait_for_job
 from executors.eks.services import EksServices
 from sim.stack import DEMO_SUBNETS
 from tests.executors.eks.test_watch import (
@@ -37,7 +40,7 @@ async def test_many_batched_waiters_cost_one_list_per_interval_and_no_gets(
     client = client_for(kube, services)
     refs = [await create(client, f"job-{i}", seconds=0.2 + 0.01 * i) for i in range(60)]
     started = anyio.current_time()
-    results = await wait_all(context(), client, refs, BatchedPollPolicy(0.1))
+    results = await wait_all(context(), services, client, refs, BatchedPollPolicy(0.1))
     elapsed = anyio.current_time() - started
     assert all(job_outcome(r) == "Complete" for r in results)
     assert [r["metadata"]["uid"] for r in results] == [ref.uid for ref in refs]
@@ -51,18 +54,18 @@ async def test_a_lone_waiter_lists_its_job_by_name_and_a_few_by_controller_uid(
 ) -> None:
     client = client_for(kube, services)
     lone = await create(client, "lone", seconds=0.1)
-    await wait_for_job(context(), client, lone, BatchedPollPolicy(0.05))
+    await wait_for_job(context(), services, client, lone, BatchedPollPolicy(0.05))
     assert {q.get("fieldSelector") for q in kube.lists()} == {"metadata.name=lone"}
     kube.requests.clear()
     pair = [await create(client, "a", seconds=0.1), await create(client, "b", seconds=0.1)]
-    await wait_all(context(), client, pair, BatchedPollPolicy(0.05))
+    await wait_all(context(), services, client, pair, BatchedPollPolicy(0.05))
     selector = kube.lists()[0]["labelSelector"]
     assert selector == f"{CONTROLLER_UID_LABEL} in ({','.join(sorted(str(r.uid) for r in pair))})"
 
 
 async def test_many_waiters_list_the_whole_namespace(kube: CountingKube, services: EksServices) -> None:
     client = client_for(kube, services)
-    feed = JobLister(services.job_batches(), "k", client, "default", 1.0, 1.0)
+    feed = JobLister(services.job_batches(), "k", client, "default", 1.0, 1.0, services.clock)
     for i in range(LABEL_SELECTOR_MAX + 1):
         feed.subscribe(f"job-{i}", f"uid-{i}")
     assert feed.selectors() == (None, None)
@@ -74,7 +77,7 @@ async def test_a_job_with_its_own_labels_is_still_seen_when_a_selector_misses_it
     client = client_for(kube, services)
     labelled = await create(client, "own-labels", seconds=0.3, labels={"team": "data"})
     other = await create(client, "plain", seconds=0.3)
-    results = await wait_all(context(), client, [labelled, other], BatchedPollPolicy(0.05))
+    results = await wait_all(context(), services, client, [labelled, other], BatchedPollPolicy(0.05))
     assert [job_outcome(r) for r in results] == ["Complete", "Complete"]
     # The missing Job was read once, then the lister stopped narrowing by controller uid.
     assert kube.gets() == ["/apis/batch/v1/namespaces/default/jobs/own-labels"]
@@ -90,7 +93,7 @@ async def test_a_deleted_job_fails_its_batched_waiter_with_eks_404(
 
     async def wait() -> None:
         try:
-            await wait_for_job(context(), client, ref, BatchedPollPolicy(0.05))
+            await wait_for_job(context(), services, client, ref, BatchedPollPolicy(0.05))
         except StatesError as exc:
             errors.append(exc)
 
@@ -107,8 +110,8 @@ async def test_waiters_with_different_intervals_get_their_own_listers(
     client = client_for(kube, services)
     refs = [await create(client, "a", seconds=0.2), await create(client, "b", seconds=0.2)]
     async with anyio.create_task_group() as tg:
-        tg.start_soon(wait_for_job, context(), client, refs[0], BatchedPollPolicy(0.05))
-        tg.start_soon(wait_for_job, context(), client, refs[1], BatchedPollPolicy(0.07))
+        tg.start_soon(wait_for_job, context(), services, client, refs[0], BatchedPollPolicy(0.05))
+        tg.start_soon(wait_for_job, context(), services, client, refs[1], BatchedPollPolicy(0.07))
         await anyio.sleep(0.02)
         assert len(services.job_batches().feeds) == 2
 

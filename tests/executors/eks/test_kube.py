@@ -119,7 +119,7 @@ async def server() -> AsyncIterator[FakeServer]:
 
 
 def _client(services: EksServices, server: FakeServer, ca_b64: str | None = None) -> KubeClient:
-    return KubeClient(services, "demo", server.url, ca_b64 or server.ca_b64)
+    return services.new_kube_client("demo", server.url, ca_b64 or server.ca_b64)
 
 
 async def test_request_sends_the_bearer_token_and_returns_the_parsed_body(
@@ -183,7 +183,7 @@ async def test_a_server_whose_certificate_another_ca_signed_is_refused(
 
 async def test_an_invalid_certificate_authority_is_a_clear_task_error(services: EksServices) -> None:
     with pytest.raises(StatesError) as caught:
-        KubeClient(services, "demo", "https://127.0.0.1:1", "not base64 at all!")
+        services.new_kube_client("demo", "https://127.0.0.1:1", "not base64 at all!")
     assert caught.value.error == "States.TaskFailed"
     assert "CertificateAuthority" in (caught.value.cause or "")
 
@@ -202,7 +202,7 @@ async def test_an_endpoint_that_is_not_an_https_origin_is_refused(
     services: EksServices, endpoint: str
 ) -> None:
     with pytest.raises(StatesError) as caught:
-        KubeClient(services, "demo", endpoint, base64.b64encode(trustme.CA().cert_pem.bytes()).decode())
+        services.new_kube_client("demo", endpoint, base64.b64encode(trustme.CA().cert_pem.bytes()).decode())
     assert caught.value.error == "States.TaskFailed"
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
-from executors.eks.kube import KubeClient
-from executors.eks.run_job import job_outcome, run_job
+from executors.eks.jobs import job_outcome
+from executors.eks.run_job import run_job
 from executors.eks.services import EksServices
 from sim.faults import FaultConfig
 from tests.support.eks import DEFAULT_TOKEN, StaticTokens
@@ -265,7 +265,7 @@ async def test_cancelling_the_wait_deletes_the_job_and_leaves_no_task(
                 await anyio.sleep(0.01)
             tg.cancel_scope.cancel()
     assert not scope.cancelled_caught
-    client = KubeClient(services, "demo", kube.url, kube.ca_b64)
+    client = services.new_kube_client("demo", kube.url, kube.ca_b64)
     for _ in range(100):
         try:
             remaining = await client.get_job("default", "stopped")

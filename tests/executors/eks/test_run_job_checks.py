@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.executor import IntegrationPattern, StaticParameters
-from executors.eks.run_job import JobRef, LogOptions, check_parameters, job_outcome, parse_log, pod_selector
+from executors.eks.jobs import JobRef, job_outcome, pod_selector
+from executors.eks.run_job import LogOptions, check_parameters, parse_log
 
 
 def test_definition_time_checks_report_each_problem_with_its_location() -> None:

@@ -20,7 +20,8 @@ from aiohttp.typedefs import Handler
 from engine import Engine, ExecutorRegistry
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
-from executors.eks import EksExecutor, batching, register
+from executors.eks import EksExecutor, feeds, register
+from executors.eks.jobs import JobRef, job_outcome
 from executors.eks.kube import KubeClient
 from executors.eks.polling import (
     CONTROL_PLANE_DEFAULT_POLICY,
@@ -31,7 +32,7 @@ from executors.eks.polling import (
     policy_for,
 )
 from executors.eks.ratelimit import RetryRule
-from executors.eks.run_job import JobRef, job_outcome, run_job, wait_for_job
+from executors.eks.run_job import run_job, wait_for_job
 from executors.eks.services import EksServices
 from sim.kube import KubeSimulator
 from tests.support.eks import DEFAULT_TOKEN, StaticTokens, services_with
@@ -99,7 +100,7 @@ async def kube() -> AsyncIterator[CountingKube]:
 
 
 def client_for(kube: KubeSimulator, services: EksServices, **kwargs: Any) -> KubeClient:
-    return KubeClient(services, "demo", kube.url, kube.ca_b64, **kwargs)
+    return services.new_kube_client("demo", kube.url, kube.ca_b64, **kwargs)
 
 
 def context(poll_policy: object = "watch", options: dict[str, object] | None = None, **fields: Any) -> ExecutorContext:
@@ -151,11 +152,13 @@ async def capture(errors: list[StatesError], wait: Awaitable[Any]) -> None:
         errors.append(exc)
 
 
-async def wait_all(ctx: ExecutorContext, client: KubeClient, refs: list[JobRef], policy: Any) -> list[Any]:
+async def wait_all(
+    ctx: ExecutorContext, services: EksServices, client: KubeClient, refs: list[JobRef], policy: Any
+) -> list[Any]:
     results: list[Any] = [None] * len(refs)
 
     async def one(i: int, ref: JobRef) -> None:
-        results[i] = await wait_for_job(ctx, client, ref, policy)
+        results[i] = await wait_for_job(ctx, services, client, ref, policy)
 
     async with anyio.create_task_group() as tg:
         for i, ref in enumerate(refs):
@@ -168,7 +171,7 @@ async def test_many_waiters_on_one_cluster_share_exactly_one_watch_request(
 ) -> None:
     client = client_for(kube, services)
     refs = [await create(client, f"job-{i}", seconds=0.3 + i * 0.01) for i in range(30)]
-    results = await wait_all(context(), client, refs, WatchPollPolicy())
+    results = await wait_all(context(), services, client, refs, WatchPollPolicy())
     assert [job_outcome(r) for r in results] == ["Complete"] * 30
     assert [r["metadata"]["uid"] for r in results] == [ref.uid for ref in refs]
     assert len(kube.watches()) == 1
@@ -190,7 +193,7 @@ async def test_a_waiting_execution_holds_no_task_of_its_own(kube: CountingKube, 
     before = named_tasks()
     async with anyio.create_task_group() as tg:
         for ref in refs:
-            tg.start_soon(wait_for_job, context(), client, ref, WatchPollPolicy())
+            tg.start_soon(wait_for_job, context(), services, client, ref, WatchPollPolicy())
         await until(lambda: watches.waiters == 40 and all(s.sleeping for f in watches.feeds.values()
                                                             for s in f.all_subscriptions()))
         # One task per waiting execution (its own coroutine), plus the shared watch and its host.
@@ -204,7 +207,7 @@ async def test_a_job_that_fails_is_returned_with_its_failed_condition(
 ) -> None:
     client = client_for(kube, services)
     ref = await create(client, "bad", seconds=0.1, exit_code=3)
-    result = await wait_for_job(context(), client, ref, WatchPollPolicy())
+    result = await wait_for_job(context(), services, client, ref, WatchPollPolicy())
     assert job_outcome(result) == "Failed"
 
 
@@ -216,7 +219,7 @@ async def test_a_dropped_watch_resumes_from_the_last_resource_version_without_li
     results: list[Any] = []
 
     async def wait(ref: JobRef) -> None:
-        results.append(await wait_for_job(context(), client, ref, WatchPollPolicy()))
+        results.append(await wait_for_job(context(), services, client, ref, WatchPollPolicy()))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(wait, long_ref)
@@ -244,7 +247,7 @@ async def test_an_expired_resource_version_makes_the_watch_list_again(
     results: list[Any] = []
 
     async def wait() -> None:
-        results.append(await wait_for_job(context(), client, ref, WatchPollPolicy()))
+        results.append(await wait_for_job(context(), services, client, ref, WatchPollPolicy()))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(wait)
@@ -269,7 +272,7 @@ async def test_a_stopped_execution_unsubscribes_and_the_idle_watch_closes(
     ref = await create(client, "forever", seconds=3600)
     with anyio.move_on_after(5) as scope:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(wait_for_job, context(), client, ref, WatchPollPolicy())
+            tg.start_soon(wait_for_job, context(), services, client, ref, WatchPollPolicy())
             await until(lambda: watches.waiters == 1 and len(kube.watches()) == 1)
             tg.cancel_scope.cancel()
     assert not scope.cancelled_caught
@@ -290,10 +293,10 @@ async def test_a_new_waiter_after_the_idle_close_starts_a_new_watch(
     watches.idle_seconds = 0.1
     client = client_for(kube, services)
     first = await create(client, "first", seconds=0.05)
-    await wait_for_job(context(), client, first, WatchPollPolicy())
+    await wait_for_job(context(), services, client, first, WatchPollPolicy())
     await until(lambda: not watches.feeds, timeout=3)
     second = await create(client, "second", seconds=0.05)
-    result = await wait_for_job(context(), client, second, WatchPollPolicy())
+    result = await wait_for_job(context(), services, client, second, WatchPollPolicy())
     assert job_outcome(result) == "Complete"
     assert len(kube.watches()) == 2
 
@@ -304,7 +307,7 @@ async def test_a_forbidden_watch_falls_back_to_one_list_per_interval(
     kube.forbid_watch = True
     client = client_for(kube, services)
     refs = [await create(client, f"job-{i}", seconds=0.3) for i in range(10)]
-    results = await wait_all(context(), client, refs, parse_poll_policy("watch:0.1"))
+    results = await wait_all(context(), services, client, refs, parse_poll_policy("watch:0.1"))
     assert all(job_outcome(r) == "Complete" for r in results)
     assert len(kube.watches()) == 1
     assert len(kube.gets()) == 0
@@ -317,7 +320,7 @@ async def test_when_list_is_forbidden_too_every_waiter_polls_its_own_job(
     kube.forbid_watch = kube.forbid_list = True
     client = client_for(kube, services)
     refs = [await create(client, f"job-{i}", seconds=0.2) for i in range(5)]
-    results = await wait_all(context(), client, refs, parse_poll_policy("watch:0.05"))
+    results = await wait_all(context(), services, client, refs, parse_poll_policy("watch:0.05"))
     assert all(job_outcome(r) == "Complete" for r in results)
     assert len(kube.watches()) == 0
     assert len(kube.lists()) == 1
@@ -331,7 +334,7 @@ async def test_a_job_deleted_while_waited_on_fails_with_eks_404(
     ref = await create(client, "doomed", seconds=3600)
     errors: list[StatesError] = []
     async with anyio.create_task_group() as tg:
-        tg.start_soon(capture, errors, wait_for_job(context(), client, ref, WatchPollPolicy()))
+        tg.start_soon(capture, errors, wait_for_job(context(), services, client, ref, WatchPollPolicy()))
         await until(lambda: len(kube.watches()) == 1)
         await client.delete_job("default", "doomed", "Background")
     assert [e.error for e in errors] == ["EKS.404"]
@@ -345,7 +348,7 @@ async def test_a_namesake_job_fails_the_waiter_of_the_old_one(kube: CountingKube
     await until(lambda: kube.store.get("batch", "jobs", "default", "reused") is None)
     await create(client, "reused", seconds=3600)
     with pytest.raises(StatesError) as caught:
-        await wait_for_job(context(), client, old, WatchPollPolicy())
+        await wait_for_job(context(), services, client, old, WatchPollPolicy())
     assert caught.value.error == "States.TaskFailed"
     assert "another Job took its name" in str(caught.value.cause)
 
@@ -353,14 +356,14 @@ async def test_a_namesake_job_fails_the_waiter_of_the_old_one(kube: CountingKube
 async def test_an_unreachable_api_server_fails_every_waiter_with_the_polling_error(
     kube: CountingKube, services: EksServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batching, "feed_backoff", lambda failures: 0.01)
+    monkeypatch.setattr(feeds, "feed_backoff", lambda failures, rng: 0.01)
     client = client_for(kube, services, retry=RetryRule(max_attempts=1))
     refs = [await create(client, f"job-{i}", seconds=3600) for i in range(3)]
     errors: list[StatesError] = []
 
     async def wait(ref: JobRef) -> None:
         try:
-            await wait_for_job(context(), client, ref, WatchPollPolicy())
+            await wait_for_job(context(), services, client, ref, WatchPollPolicy())
         except StatesError as exc:
             errors.append(exc)
 
@@ -381,7 +384,7 @@ async def test_a_waiter_with_heartbeat_seconds_heartbeats_while_the_watch_is_hea
     client = client_for(kube, services)
     ref = await create(client, "slow", seconds=1.2)
     ctx = context(heartbeat_seconds=0.4, heartbeat=lambda: beats.append(anyio.current_time()))
-    result = await wait_for_job(ctx, client, ref, WatchPollPolicy())
+    result = await wait_for_job(ctx, services, client, ref, WatchPollPolicy())
     assert job_outcome(result) == "Complete"
     assert len(beats) >= 3
 
@@ -394,7 +397,7 @@ async def test_closing_the_services_fails_waiting_executions_instead_of_leaving_
     ref = await create(client, "forever", seconds=3600)
     errors: list[StatesError] = []
     async with anyio.create_task_group() as tg:
-        tg.start_soon(capture, errors, wait_for_job(context(), client, ref, WatchPollPolicy()))
+        tg.start_soon(capture, errors, wait_for_job(context(), services, client, ref, WatchPollPolicy()))
         await until(lambda: services.job_watches().waiters == 1)
         await services.aclose()
     assert [e.error for e in errors] == ["States.TaskFailed"]
@@ -428,7 +431,7 @@ async def test_waiting_after_the_services_closed_fails_at_once(kube: CountingKub
     ref = await create(client, "late", seconds=3600)
     await services.aclose()
     with anyio.fail_after(5), pytest.raises(StatesError) as caught:
-        await wait_for_job(context(), client, ref, WatchPollPolicy())
+        await wait_for_job(context(), services, client, ref, WatchPollPolicy())
     assert caught.value.error == "States.TaskFailed"
     assert not services.job_watches().feeds
 
@@ -437,7 +440,7 @@ async def test_a_job_deleted_while_the_watch_was_down_and_compacted_away_still_f
     kube: CountingKube, services: EksServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Invariant: the relist after 410 tells every waiter whose Job it does not show to read it.
-    monkeypatch.setattr(batching, "feed_backoff", lambda failures: 0.05)
+    monkeypatch.setattr(feeds, "feed_backoff", lambda failures, rng: 0.05)
     client = client_for(kube, services)
     ref = await create(client, "gone-in-the-gap", seconds=3600)
     errors: list[StatesError] = []
@@ -448,7 +451,7 @@ async def test_a_job_deleted_while_the_watch_was_down_and_compacted_away_still_f
     watches = services.job_watches()
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(capture, errors, wait_for_job(context(), client, ref, WatchPollPolicy()))
+            tg.start_soon(capture, errors, wait_for_job(context(), services, client, ref, WatchPollPolicy()))
             await until(lambda: len(kube.watches()) == 1 and all(
                 s.sleeping for f in watches.feeds.values() for s in f.all_subscriptions()) and watches.waiters == 1)
             down[0] = True
@@ -470,7 +473,7 @@ async def test_a_job_created_after_the_watch_position_needs_no_read_of_its_own(
     first = await create(client, "first", seconds=1.0)
     watches = services.job_watches()
     async with anyio.create_task_group() as tg:
-        tg.start_soon(wait_for_job, context(), client, first, WatchPollPolicy())
+        tg.start_soon(wait_for_job, context(), services, client, first, WatchPollPolicy())
         await until(lambda: any(f.synced for f in watches.feeds.values()))
         (feed,) = watches.feeds.values()
         assert feed.resource_version is not None

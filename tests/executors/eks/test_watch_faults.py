@@ -18,7 +18,8 @@ import pytest
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from engine.jsonvalue import JSON
-from executors.eks.run_job import job_outcome, run_job
+from executors.eks.jobs import job_outcome
+from executors.eks.run_job import run_job
 from executors.eks.services import EksServices
 from sim.faults import FaultConfig
 from tests.executors.eks.test_watch import CountingKube, manifest
