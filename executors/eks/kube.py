@@ -55,7 +55,7 @@ from engine.errors import StatesError, StatesRuntime
 from engine.jsonvalue import JSON, JSONDecodeError, dumps, loads
 from engine.runtime.clock import Clock
 from executors.eks import http1
-from executors.eks.auth import KubeConnections, TokenProvider, normalize_endpoint
+from executors.eks.auth import BearerTokens, KubeConnections, normalize_endpoint
 from executors.eks.errors import (
     TRANSPORT_ERRORS,
     TransientEksError,
@@ -148,7 +148,7 @@ class KubeClient:
 
     def __init__(
         self,
-        tokens: TokenProvider,
+        tokens: BearerTokens,
         connections: KubeConnections,
         bucket: TokenBucket,
         cluster_name: str,
