@@ -6,13 +6,13 @@ fast one process polls. This client does only what a keep-alive GET needs;
 everything else (writes, watches, unusual requests) stays on aiohttp.
 Measured with ``python -m benchmarks.http_get`` (``time.process_time()`` per TLS
 GET of a 2.4 KB Job answer on one keep-alive connection, the server in another
-process; medians of 20 runs of 2,000 GETs on the shared 2-core machine, CPython
-3.11, asyncio loop): this client 41 µs, aiohttp 101 µs, a ratio of 2.5 (with
-uvloop 24 µs against 78). Answers are parsed by httptools (llhttp, the parser of
-Node.js); the hand-written parser it replaced measured 52 µs against aiohttp's
-117 in the same interleaved runs, the same within this machine's noise. Handling
-one answer without the socket (parse, timer, future) costs about 6 µs with
-either parser: TLS and the event loop are the rest.
+process; medians of 50 runs of 2,000 GETs on the shared 2-core machine, CPython
+3.11): this client 41 µs, aiohttp 100 µs, a ratio of 2.4 on asyncio's loop (27
+against 77 µs, 2.9, on uvloop). Answers are parsed by httptools (llhttp, the
+parser of Node.js); the hand-written parser it replaced measured the same, 41 µs
+(aiohttp 104), in the same interleaved runs. Handling one answer without the
+socket (parse, timer, future) costs about 6 µs with either parser: TLS and the
+event loop are the rest.
 
 What it does: keep-alive TLS connections per API server (verified against the
 cluster's CA with host-name checking: the same ``ssl.SSLContext`` the aiohttp
