@@ -15,7 +15,7 @@ from typing import Final
 from engine.definition.model import StateMachine
 from engine.history import History
 from engine.jsonvalue import JSON, loads
-from engine.runtime.execution import ExecutionRecord, Position
+from engine.runtime.record import ExecutionRecord, Position
 from engine.store import InMemoryStore, Store
 
 __all__ = ["InMemoryStore", "Store", "position_to_json", "rebuild_record", "record_to_json"]

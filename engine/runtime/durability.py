@@ -14,19 +14,39 @@ another process (``statewright stop``) are carried out here too.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from engine.aio.owned import OwnedTasks
 from engine.definition.model import StateMachine
 from engine.errors import StatewrightError
 from engine.history import History
-from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.runtime.record import RUNNING, ExecutionRecord, RuntimeConfig
 from engine.store.base import Resumable, Store, StoreError
 
 if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
     from engine.runtime.handle import Execution
+
+
+class DurableOwner(Protocol):
+    """What the durable side needs of its engine (``Engine`` is one).
+
+    A protocol rather than the ``Engine`` class, so this module stays below the engine.
+    """
+
+    @property
+    def _config(self) -> RuntimeConfig: ...
+    @property
+    def _executions(self) -> dict[str, Execution]: ...
+    @property
+    def _tasks(self) -> OwnedTasks | None: ...
+    @property
+    def _suspending(self) -> bool: ...
+    def _suspend_executions(self) -> None: ...
+    def compile(self, definition: str) -> StateMachine: ...
+    def resume(self, definition: StateMachine, record: ExecutionRecord) -> Execution: ...
+
 
 # The engine's logger, as before this module was split out of it: what operators configure.
 log = logging.getLogger("engine.runtime.engine")
@@ -40,7 +60,7 @@ class Durability:
         store: its store.
     """
 
-    def __init__(self, engine: Engine, store: Store) -> None:
+    def __init__(self, engine: DurableOwner, store: Store) -> None:
         self._engine = engine
         self.store = store
         self.failure: StoreError | None = None

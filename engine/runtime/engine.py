@@ -35,12 +35,9 @@ from engine.jsonvalue import JSON, dumps_str
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock, SystemClock
 from engine.runtime.durability import Durability
-from engine.runtime.execution import (
-    ExecutionRecord,
-    Interpreter,
-    RuntimeConfig,
-)
+from engine.runtime.execution import Interpreter
 from engine.runtime.handle import Execution, ExecutionResult
+from engine.runtime.record import ExecutionRecord, RuntimeConfig
 from engine.runtime.redrive import ExecutionNotRedrivable, prepare_redrive
 from engine.runtime.startup import (
     DEFAULT_NAME_MEMORY,

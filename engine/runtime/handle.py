@@ -16,33 +16,60 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import anyio.lowlevel
 
 from engine.aio.done import Done
+from engine.aio.owned import OwnedTasks
 from engine.aio.scopes import cancel_scope
 from engine.definition.model import StateMachine
 from engine.errors import DATA_LIMIT_EXCEEDED, StatesError, StatesRuntime
 from engine.executor import ExecutionEnd, Parked
 from engine.history import History, HistoryLimitReached, format_timestamp
 from engine.jsonvalue import JSON, NotJSON, check_value
-from engine.runtime.execution import (
+from engine.registry import ExecutorRegistry
+from engine.runtime.clock import Clock
+from engine.runtime.execution import Failure, Interpreter
+from engine.runtime.record import (
     ABORTED,
     FAILED,
     RUNNING,
     SUCCEEDED,
     TIMED_OUT,
     ExecutionRecord,
-    Failure,
-    Interpreter,
+    RuntimeConfig,
 )
 from engine.size_guard import limit_cause
 from engine.store.base import StoreError
 
 if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
+    from engine.runtime.durability import Durability
+
+
+class ExecutionOwner(Protocol):
+    """What an execution's handle needs of the engine that runs it (``Engine`` is one).
+
+    A protocol rather than the ``Engine`` class, so this module stays below the engine.
+    """
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def registry(self) -> ExecutorRegistry: ...
+    @property
+    def _config(self) -> RuntimeConfig: ...
+    @property
+    def _executions(self) -> dict[str, Execution]: ...
+    @property
+    def _tasks(self) -> OwnedTasks | None: ...
+    @property
+    def _suspending(self) -> bool: ...
+    @property
+    def _durability(self) -> Durability | None: ...
+    def _finished(self, ex: Execution) -> None: ...
+
 
 # The engine's logger, as before this module was split out of it: what operators configure.
 log = logging.getLogger("engine.runtime.engine")
@@ -82,7 +109,7 @@ class Execution:
 
     __slots__ = ("_done", "_engine", "_interp", "_machine", "_parked", "_scope", "_stop_requested", "record")
 
-    def __init__(self, engine: Engine, interp: Interpreter, machine: StateMachine) -> None:
+    def __init__(self, engine: ExecutionOwner, interp: Interpreter, machine: StateMachine) -> None:
         self._engine = engine
         self._interp = interp
         self._machine = machine

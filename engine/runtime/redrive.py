@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from engine.errors import StatewrightError
-from engine.runtime.execution import ABORTED, FAILED, RUNNING, TIMED_OUT, ExecutionRecord
+from engine.runtime.record import ABORTED, FAILED, RUNNING, TIMED_OUT, ExecutionRecord
 
 REDRIVABLE: Final = frozenset({FAILED, ABORTED, TIMED_OUT})
 

@@ -24,7 +24,7 @@ from engine.history import History
 from engine.jsonvalue import JSON, JSONDecodeError, NotJSON, check_value, dumps, loads
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock
-from engine.runtime.execution import ExecutionRecord, Position
+from engine.runtime.record import ExecutionRecord, Position
 from engine.size_guard import SizeGuard
 
 

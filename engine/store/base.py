@@ -31,7 +31,7 @@ from engine.definition.model import StateMachine
 from engine.errors import StatewrightError
 from engine.history import History, HistoryEvent
 from engine.jsonvalue import JSON, dumps_str
-from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store.codec import state_to_text
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.jsonvalue import JSON, dumps_str, loads
-from engine.runtime.execution import ExecutionRecord, MapProgress, Position
+from engine.runtime.record import ExecutionRecord, MapProgress, Position
 
 
 def position_to_json(pos: Position) -> dict[str, JSON]:

@@ -11,7 +11,7 @@ from engine.definition.model import StateMachine
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from engine.history import HistoryEvent
 from engine.jsonvalue import dumps_str
-from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,
     Page,

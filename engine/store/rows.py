@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol
 
 from engine.history import History, HistoryEvent
 from engine.jsonvalue import loads
-from engine.runtime.execution import ExecutionRecord, Position
+from engine.runtime.record import ExecutionRecord, Position
 from engine.store.base import Page, StoredExecution, StoredStateMachine, StoreError
 from engine.store.codec import state_from_text
 

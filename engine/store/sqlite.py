@@ -31,7 +31,7 @@ from urllib.parse import parse_qs
 
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from engine.history import HistoryEvent
-from engine.runtime.execution import RUNNING, ExecutionRecord
+from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store import rows
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,

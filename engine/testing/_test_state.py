@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import random
 from collections import ChainMap
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import anyio
 
@@ -57,21 +58,40 @@ from engine.errors import InvalidDefinition, Problem, StatesError, StatewrightEr
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from engine.history import History
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
-from engine.registry import UnknownResource, parse_resource
+from engine.registry import ExecutorRegistry, UnknownResource, parse_resource
 from engine.retry import error_matches, retry_delay
-from engine.runtime.clock import ImmediateClock
+from engine.runtime.clock import Clock, ImmediateClock
 from engine.runtime.execution import Failure as _Failure
-from engine.runtime.execution import (
-    Interpreter,
-    Position,
-)
+from engine.runtime.execution import Interpreter
+from engine.runtime.record import Position, RuntimeConfig
+from engine.runtime.startup import Origin
 from engine.scope import Scope
 from engine.templates import pointer
 from engine.testing._mock_config import walk_states
 from engine.testing._mocks import _AnyResource, _Unreachable
 
-if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
+
+class TestStateEngine(Protocol):
+    """What TestState needs of the engine it runs on (``Engine`` is one).
+
+    A protocol rather than the ``Engine`` class: the engine calls TestState, so this stays below it.
+    """
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def registry(self) -> ExecutorRegistry: ...
+    @property
+    def rng(self) -> random.Random: ...
+    @property
+    def role_arn(self) -> str: ...
+    @property
+    def _config(self) -> RuntimeConfig: ...
+    @property
+    def _origin(self) -> Origin: ...
+    @property
+    def _ids(self) -> Callable[[], str]: ...
+
 
 INSPECTION_LEVELS: Final = ("INFO", "DEBUG", "TRACE")
 FIELD_VALIDATION_MODES: Final = ("STRICT", "PRESENT", "NONE")
@@ -457,7 +477,7 @@ async def _check_mocked_result(state: State, mock: _Mock, mode: str) -> None:
         raise TestStateValidation("the mocked result does not match the API's model: " + "; ".join(problems))
 
 
-def _require_executor(engine: Engine, machine: StateMachine, name: str) -> None:
+def _require_executor(engine: TestStateEngine, machine: StateMachine, name: str) -> None:
     """Without a mock the tested Task calls its real executor: one must serve its Resource."""
     for loc, found, state in walk_states(machine):
         if found != name or not isinstance(state, TaskState):
@@ -475,7 +495,7 @@ def _require_executor(engine: Engine, machine: StateMachine, name: str) -> None:
 
 
 async def run_test_state(
-    engine: Engine,
+    engine: TestStateEngine,
     definition: str | bytes | Mapping[str, Any],
     input: JSON = None,
     *,
@@ -568,7 +588,7 @@ def _require_no_mock_needed(state: State) -> None:
 
 
 async def _run(
-    engine: Engine,
+    engine: TestStateEngine,
     machine: StateMachine,
     state: State,
     input_value: JSON,

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from engine.runtime.execution import RUNNING
+from engine.runtime.record import RUNNING
 from engine.store.base import ExecutionWrite
 from engine.store.postgres._schema import INSERT_CHUNKS, INSERT_EXECUTIONS, UPDATE
 from engine.store.rows import definition_digest
