@@ -3,7 +3,8 @@
 A definition is parsed once (``engine.definition.parse``) into these frozen,
 slotted dataclasses. Every path, intrinsic call, payload template, JSONata
 expression and Choice rule inside them is already compiled to a callable, so
-executions interpret objects and never look at the raw JSON again.
+executions interpret objects and never look at the raw JSON again. The
+compiled fields are typed by the protocols of ``engine.definition.expressions``.
 
 Field names are the snake_case of the ASL keys (``result_path`` for
 ``ResultPath``); state classes keep AWS's names.

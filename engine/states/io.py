@@ -9,16 +9,19 @@ offers the same operations in both:
 - ``effective``: the input the state works on (InputPath in JSONPath; the raw
   input in JSONata);
 - ``value(cv)`` / ``arguments(cv)``: Parameters or Arguments, Credentials,
-  BatchInput;
+  BatchInput; ``pass_result``: a Pass state's result;
+- ``matches(rule)``: a Choice rule's test (a JSONata ``Condition`` must be a boolean);
 - the numbers and strings of fields that take a path or an expression
   (``task_seconds``, ``wait``, ``fail_fields``, ``map_items``,
   ``max_concurrency``, ``tolerated``, ``batch_limits``) with AWS's messages;
-- ``finish_value(value)`` (Choice, Wait, Succeed) and ``finish_result(result)``
-  (Pass, Task, Map, Parallel): Assign, then the output: ResultSelector,
-  ResultPath and OutputPath in JSONPath, Output in JSONata.
+- ``finish_value(value)`` (Choice, Wait, Succeed), ``finish_rule`` (a matched
+  Choice rule) and ``finish_result(result)`` (Pass, Task, Map, Parallel):
+  Assign, then the output: ResultSelector, ResultPath and OutputPath in
+  JSONPath, Output in JSONata.
 
-``StateIO.caught`` is a Catcher's output and assignments. ``IO`` maps a query
-language to its implementation: the one place the language is looked at.
+``StateIO.caught`` is a Catcher's output and assignments, ``StateIO.item_input``
+a Map item through ItemSelector. ``IO`` maps a query language to its
+implementation: the one place the language is looked at.
 
 The JSONPath primitives (``input_path``, ``result_path``, ``assign_jsonpath``…)
 are the runner's methods, which a TestState run observes; the functions they
