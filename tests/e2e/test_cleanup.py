@@ -84,9 +84,9 @@ def not_deleted(history: History) -> list[Any]:
 def nothing_left(simulators: Simulators) -> list[str]:
     """Every cluster but ``demo``, with its node groups and profiles, and every Job on ``demo``."""
     eks = simulators.eks
-    left = [name for name in eks._clusters if name != "demo"]
-    left += [f"nodegroup {n}" for c in eks._clusters.values() for n in c.nodegroups]
-    left += [f"profile {n}" for c in eks._clusters.values() for n in c.fargate_profiles]
+    left = [name for name in eks.clusters if name != "demo"]
+    left += [f"nodegroup {n}" for c in eks.clusters.values() for n in c.nodegroups]
+    left += [f"profile {n}" for c in eks.clusters.values() for n in c.fargate_profiles]
     return left
 
 
@@ -131,7 +131,7 @@ async def test_with_cleanup_never_a_stopped_cluster_is_left_as_it_is(
     assert "ResourceDeleted" not in result.history.types
     assert simulators.eks.cluster_status("kept") in ("CREATING", "ACTIVE")
     await simulators.eks.wait_cluster_active("kept")
-    simulators.eks._delete_cluster("kept")
+    simulators.eks.delete_cluster("kept")
 
 
 async def test_stopped_while_the_node_group_is_creating_everything_the_execution_made_is_deleted(
@@ -143,7 +143,7 @@ async def test_stopped_while_the_node_group_is_creating_everything_the_execution
     }
 
     def nodegroup_creating() -> bool:
-        cluster = simulators.eks._clusters.get("c2")
+        cluster = simulators.eks.clusters.get("c2")
         return (
             cluster is not None
             and "w2" in cluster.nodegroups
