@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sim.kube.errors import bad_request
+from sim.kube.objects import METADATA_ORDER
 from sim.kube.resources import Catalog, ResourceInfo
 
 CHECKED_GROUPS: Final = frozenset({"", "batch", "apps", "rbac.authorization.k8s.io"})
@@ -49,25 +50,7 @@ TOP_LEVEL_FIELDS: Final = frozenset(
         "reportingInstance",
     }
 )
-METADATA_FIELDS: Final = frozenset(
-    {
-        "name",
-        "generateName",
-        "namespace",
-        "selfLink",
-        "uid",
-        "resourceVersion",
-        "generation",
-        "creationTimestamp",
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-        "labels",
-        "annotations",
-        "ownerReferences",
-        "finalizers",
-        "managedFields",
-    }
-)
+METADATA_FIELDS: Final = frozenset((*METADATA_ORDER, "selfLink"))
 
 
 def check_fields(catalog: Catalog, info: ResourceInfo, body: Any, directive: str | None) -> Any:
