@@ -10,7 +10,7 @@ kubectl alone is here, so its cost is visible:
   kind to a path (every ``kubectl get|apply|delete`` of a type fails), and
   ``kubectl apply|create`` cannot download the schemas it validates with.
   ``/version`` is also what the benchmarks' readiness probe reads.
-* ``field_validation`` (87 lines): ``fieldValidation=Strict``, which the
+* ``field_validation`` (70 lines): ``fieldValidation=Strict``, which the
   OpenAPI documents tell kubectl the server does; without it unknown fields
   of built-in kinds are accepted silently.
 * ``tables`` (234 lines): server-side printing; without it ``kubectl get``
