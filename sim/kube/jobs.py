@@ -21,7 +21,6 @@ Ignore does not count the failure), and Indexed Jobs run each completion index o
 from __future__ import annotations
 
 import asyncio
-import calendar
 import time
 import uuid
 from collections import deque
@@ -30,6 +29,7 @@ from typing import Any, Final
 
 import orjson
 
+from sim.aws.times import rfc3339_epoch
 from sim.kube.errors import KubeError
 from sim.kube.objects import with_changes
 from sim.kube.registry import Registry
@@ -44,11 +44,6 @@ DEFAULT_BACKOFF_SECONDS: Final = 10.0
 MAX_BACKOFF_SECONDS: Final = 360.0
 DEFAULT_EVENT_TTL_SECONDS: Final = 3600.0
 EVENT_SWEEP_SECONDS: Final = 60.0
-
-
-def parse_time(text: str) -> float:
-    """Epoch seconds of an RFC 3339 ``...Z`` timestamp."""
-    return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
 
 
 @dataclass
@@ -273,7 +268,7 @@ class JobController:
                 start_time = moment
                 state.started = now
             elif state.started is None:
-                state.started = parse_time(start_time)
+                state.started = rfc3339_epoch(start_time)
             elapsed = now - state.started
             if isinstance(deadline, int) and elapsed >= deadline:
                 target = _condition("FailureTarget", "DeadlineExceeded", DEADLINE_MESSAGE, moment)
@@ -487,7 +482,7 @@ class JobController:
             ),
             None,
         )
-        elapsed = time.time() - parse_time(finished) if finished else 0.0
+        elapsed = time.time() - rfc3339_epoch(finished) if finished else 0.0
         metadata = job["metadata"]
         state.ttl = asyncio.get_running_loop().call_later(
             max(0.0, ttl - elapsed),

@@ -10,7 +10,6 @@ replaced, or the server shuts down.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiMapping
 
+from sim.aws.times import rfc3339_epoch
 from sim.kube.api.requests import TEXT_HEADERS, int_param, truthy
 from sim.kube.errors import KubeError, bad_request
 from sim.kube.kubelet import Kubelet, LogOptions
@@ -44,7 +44,7 @@ def log_options(query: MultiMapping[str], name: str) -> LogOptions:
     since_time = None
     if query.get("sinceTime"):
         try:
-            since_time = float(calendar.timegm(time.strptime(query["sinceTime"][:19], "%Y-%m-%dT%H:%M:%S")))
+            since_time = rfc3339_epoch(query["sinceTime"])
         except ValueError:
             raise bad_request(f"invalid sinceTime {query['sinceTime']!r}") from None
     return LogOptions(

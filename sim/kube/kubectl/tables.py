@@ -8,13 +8,13 @@ resource gets NAME and AGE, as kube-apiserver gives custom resources.
 
 from __future__ import annotations
 
-import calendar
 import time
 from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
 
+from sim.aws.times import rfc3339_epoch
 from sim.kube.resources import ResourceInfo
 from sim.kube.store import Event
 
@@ -64,7 +64,7 @@ def _epoch(stamp: Any) -> float | None:
     if not isinstance(stamp, str):
         return None
     try:
-        return float(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+        return rfc3339_epoch(stamp)
     except ValueError:
         return None
 
