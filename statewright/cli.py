@@ -32,6 +32,7 @@ from engine import (
     InvalidDefinition,
     InvalidInput,
     InvalidMockConfig,
+    StatesError,
     StatewrightError,
 )
 from engine.jsonvalue import dumps_str
@@ -60,6 +61,8 @@ from statewright.progress import Progress
 
 EXIT_SUCCEEDED: Final = 0
 EXIT_NOT_SUCCEEDED: Final = 1
+EXIT_BROKEN_PIPE: Final = 128 + 13
+"""stdout was closed by its reader (SIGPIPE is 13): the shells' status for a killed writer."""
 
 
 def _version() -> str:
@@ -108,6 +111,12 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         choices=("asyncio", "uvloop"),
         default="asyncio",
         help="the event loop (uvloop: pip install 'statewright[speed]'; faster TLS and polling)",
+    )
+    run.add_argument(
+        "--describe-cluster",
+        metavar="NAME",
+        help="before the run, describe the EKS cluster NAME and put its Name, Endpoint and "
+        "CertificateAuthority at $.cluster of the input (an object), where the examples read them",
     )
     run.add_argument(
         "--cleanup",
@@ -206,8 +215,28 @@ async def _run(args: argparse.Namespace) -> int:
             # The executors read boto3's standard configuration; pointing it at
             # the simulators is all --sim does (no simulator-specific path).
             os.environ.update(stack.env())
+            input_value = await _with_cluster(input_value, args.describe_cluster)
             return await _execute(text, input_value, args, options, progress)
+    input_value = await _with_cluster(input_value, args.describe_cluster)
     return await _execute(text, input_value, args, options, progress)
+
+
+async def _with_cluster(input_value: JSON, name: str | None) -> JSON:
+    """``--describe-cluster``: the input with the cluster's reference at ``$.cluster``."""
+    if name is None:
+        return input_value
+    if not isinstance(input_value, dict):
+        raise UsageError("--describe-cluster puts $.cluster into the input, which must then be a JSON object")
+    if "cluster" in input_value:
+        raise UsageError("--describe-cluster sets $.cluster, and the input already has a field cluster")
+    # Imported here: aioboto3 is slow to import, and only this option needs it before the run.
+    from executors.eks.reference import describe_cluster_reference
+
+    try:
+        reference = await describe_cluster_reference(name)
+    except StatesError as exc:
+        raise UsageError(f"--describe-cluster {name}: {exc}") from None
+    return {**input_value, "cluster": dict(reference)}
 
 
 async def _execute(
@@ -362,6 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"statewright: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours. Point stdout at /dev/null so
+        # the interpreter's final flush does not fail again, and exit as SIGPIPE would have.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("statewright: interrupted", file=sys.stderr)
         return 130
