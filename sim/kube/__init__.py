@@ -7,8 +7,8 @@ annotation names. Layout, top to bottom (an import-linter contract keeps it):
 ``simulator`` (wiring) and ``process`` (in a child process); ``api/`` (HTTP:
 routes, lists, watch, logs, reviews); ``kubectl/`` (what only kubectl needs:
 discovery, OpenAPI, Tables, protobuf); ``jobs`` (the Job controller),
-``kubelet/`` (pods, containers, logs), ``auth`` (EKS-style authentication and
-RBAC); ``registry`` (create, replace, patch); ``deletion`` (propagation,
+``kubelet/`` (pods, containers, logs), ``rbac`` (authorization); ``auth``
+(EKS-style authentication); ``registry`` (create, replace, patch); ``deletion`` (propagation,
 finalizers, garbage collection, namespaces); ``objects``, ``strategies``
 (per-kind defaults and validation), ``patch``; ``store`` (objects,
 resourceVersions, watch fan-out); ``selectors``, ``resources``, ``errors``.

@@ -18,10 +18,11 @@ from aiohttp.typedefs import Handler
 
 from sim.faults import Fault, FaultConfig
 from sim.kube.api import JSON_HEADERS, MAX_REQUEST_BODY_BYTES, KubeApi
-from sim.kube.auth import Authenticator, Authorizer, IdentityResolver, bootstrap_rbac
+from sim.kube.auth import Authenticator, IdentityResolver
 from sim.kube.errors import status_object
 from sim.kube.jobs import DEFAULT_BACKOFF_SECONDS, JobController
 from sim.kube.kubelet import DEFAULT_STARTUP_SECONDS, Kubelet, node_object
+from sim.kube.rbac import Authorizer, bootstrap_rbac
 from sim.kube.registry import Registry
 from sim.kube.resources import Catalog
 from sim.kube.store import DEFAULT_HISTORY, Store

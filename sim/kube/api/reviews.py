@@ -8,8 +8,9 @@ import orjson
 from aiohttp import web
 
 from sim.kube.api.requests import decode_body, json_response
-from sim.kube.auth import Attributes, Authorizer, UserInfo
+from sim.kube.auth import UserInfo
 from sim.kube.errors import bad_request
+from sim.kube.rbac import Attributes, Authorizer
 from sim.kube.resources import ResourceInfo
 
 

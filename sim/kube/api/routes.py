@@ -38,7 +38,7 @@ from sim.kube.api.requests import (
 )
 from sim.kube.api.reviews import access_review
 from sim.kube.api.watch import Watches
-from sim.kube.auth import Attributes, Authenticator, Authorizer, UserInfo
+from sim.kube.auth import Authenticator, UserInfo
 from sim.kube.errors import (
     UNAUTHORIZED_BODY,
     KubeError,
@@ -50,6 +50,7 @@ from sim.kube.errors import (
 from sim.kube.kubectl import discovery, tables
 from sim.kube.kubectl.field_validation import check_fields
 from sim.kube.kubelet import Kubelet
+from sim.kube.rbac import Attributes, Authorizer
 from sim.kube.registry import Registry
 from sim.kube.resources import ResourceInfo
 from sim.kube.store import Watcher

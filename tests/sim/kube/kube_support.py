@@ -36,6 +36,24 @@ def eks_token(access_key: str, *, signed_at: dt.datetime | None = None, host: st
     return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
+def aws_auth(kube: KubeSimulator, **data: str) -> None:
+    """Store a ``kube-system/aws-auth`` ConfigMap with ``data``."""
+    kube.store.put(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": data,
+        }
+    )
+
+
+def rbac(kube: KubeSimulator, *objects: dict[str, Any]) -> None:
+    """Store RBAC objects (the apiVersion is added)."""
+    for obj in objects:
+        kube.store.put({"apiVersion": "rbac.authorization.k8s.io/v1", **obj})
+
+
 class FakeSts:
     """An identity resolver mapping the access key inside an EKS token to an identity."""
 
