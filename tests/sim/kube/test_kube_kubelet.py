@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import sys
+import time
+import urllib.parse
 from collections.abc import AsyncIterator
 
 import pytest
@@ -71,6 +74,31 @@ async def test_logs_honour_tail_lines_limit_bytes_and_timestamps(api: Request, k
     assert limited.body == b"one\nt"
     assert re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n", stamped.body)
     assert recent.body == full.body
+
+
+async def test_logs_since_time_read_an_rfc3339_time_with_its_offset(
+    api: Request, kube: KubeSimulator
+) -> None:
+    await api("POST", PODS, json=pod("t", log="one\ntwo\n"))
+    await wait_for(lambda: phase(kube, "t") == "Succeeded")
+    written = time.time()
+
+    def since(moment: float, offset_hours: int = 0) -> str:
+        zone = dt.timezone(dt.timedelta(hours=offset_hours))
+        text = dt.datetime.fromtimestamp(int(moment), zone).isoformat()
+        return urllib.parse.quote(text.replace("+00:00", "Z"), safe="")
+
+    before = await api("GET", f"{PODS}/t/log?sinceTime={since(written - 60)}")
+    after = await api("GET", f"{PODS}/t/log?sinceTime={since(written + 60)}")
+    # One minute before, written as local time two hours east of UTC: the offset counts.
+    east = await api("GET", f"{PODS}/t/log?sinceTime={since(written - 60, offset_hours=2)}")
+    garbage = await api("GET", f"{PODS}/t/log?sinceTime=yesterday")
+
+    assert before.body == b"one\ntwo\n"
+    assert after.body == b""
+    assert east.body == b"one\ntwo\n"
+    assert garbage.status == 400
+    assert "invalid sinceTime 'yesterday'" in garbage.json["message"]
 
 
 async def test_logs_of_a_pod_with_several_containers_need_a_container_name(
