@@ -118,6 +118,7 @@ def _say(record: dict[str, Any]) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    # Only the child needs the simulators: the measured parent imports this module for SimProcess alone.
     from sim.eks import Timings
     from sim.stack import Simulators
 
