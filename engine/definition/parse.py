@@ -156,8 +156,13 @@ class _Parser(StateBuilders):
     def query_language(
         self, raw: Mapping[str, JSON], loc: str, inherited: QueryLanguage, *, top: bool
     ) -> QueryLanguage:
-        ql = raw.get("QueryLanguage", inherited)
-        if ql not in (JSONPATH, JSONATA):
+        given = raw.get("QueryLanguage", inherited)
+        ql: QueryLanguage
+        if given == JSONPATH:
+            ql = "JSONPath"
+        elif given == JSONATA:
+            ql = "JSONata"
+        else:
             self.problem(
                 pointer(loc, "QueryLanguage"), "INVALID_VALUE", "'QueryLanguage' must be JSONPath or JSONata"
             )
@@ -169,7 +174,7 @@ class _Parser(StateBuilders):
                 "INVALID_VALUE",
                 "a state cannot use JSONPath inside a JSONata state machine",
             )
-        return ql  # type: ignore[no-any-return]
+        return ql
 
     # -- states ----------------------------------------------------------
     def state(self, name: str, raw: JSON, loc: str, inherited: QueryLanguage) -> State | None:
