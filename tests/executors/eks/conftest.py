@@ -3,8 +3,8 @@
 * ``tokens`` — a fresh ``StaticTokens`` (``tests/support/eks.py``); a test module
   that needs another token overrides this fixture.
 * ``services`` — ``EksServices`` around ``tokens``, closed after the test.
-* ``kube`` — a Kubernetes simulator that maps the default token to an admin;
-  a module that counts or refuses requests overrides it with its subclass.
+* ``kube`` — a ``CountingKube`` (the Kubernetes simulator, recording every
+  request) that maps the default token to an admin.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from executors.eks.services import EksServices
-from sim.kube import KubeSimulator
-from tests.support.eks import DEFAULT_TOKEN, StaticTokens, services_with
+from tests.support.eks import DEFAULT_TOKEN, CountingKube, StaticTokens, services_with
 
 
 @pytest.fixture
@@ -33,6 +32,6 @@ async def services(tokens: StaticTokens) -> AsyncIterator[EksServices]:
 
 
 @pytest.fixture
-async def kube() -> AsyncIterator[KubeSimulator]:
-    async with KubeSimulator(static_tokens={DEFAULT_TOKEN: "admin"}) as simulator:
+async def kube() -> AsyncIterator[CountingKube]:
+    async with CountingKube(static_tokens={DEFAULT_TOKEN: "admin"}) as simulator:
         yield simulator

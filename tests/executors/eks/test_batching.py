@@ -21,15 +21,12 @@ from executors.eks.run_job import wait_for_job
 from executors.eks.services import EksServices
 from sim.stack import DEMO_SUBNETS
 from tests.executors.eks.test_watch import (
-    CountingKube,
     client_for,
     context,
     create,
-    kube,
     wait_all,
 )
-
-__all__ = ["kube"]
+from tests.support.eks import CountingKube
 
 ROLE = "arn:aws:iam::123456789012:role/statewright-test"
 

@@ -26,17 +26,12 @@ from executors.eks.ratelimit import (
 from executors.eks.run_job import run_job
 from executors.eks.services import EksServices
 from tests.executors.eks.test_watch import (
-    JOBS_PATH,
-    CountingKube,
-    _status,
     client_for,
     context,
     create,
-    kube,
     manifest,
 )
-
-__all__ = ["kube"]
+from tests.support.eks import JOBS_PATH, CountingKube, status_response
 
 
 @pytest.mark.looptime
@@ -146,7 +141,7 @@ async def test_a_429_is_tried_again_after_its_retry_after(kube: CountingKube, se
         stamps.append(time.monotonic())
         if len(stamps) > 1:
             return None
-        response = _status(429, "TooManyRequests", "Too many requests, please try again later.")
+        response = status_response(429, "TooManyRequests", "Too many requests, please try again later.")
         response.headers["Retry-After"] = "0.5"
         return response
 
@@ -165,7 +160,7 @@ async def test_a_throttled_create_is_tried_again(kube: CountingKube, services: E
         if request.method != "POST" or refused:
             return None
         refused.append(request.path)
-        response = _status(429, "TooManyRequests", "Too many requests")
+        response = status_response(429, "TooManyRequests", "Too many requests")
         response.headers["Retry-After"] = "0"
         return response
 
@@ -181,7 +176,7 @@ async def test_server_errors_on_reads_are_retried_with_backoff(kube: CountingKub
 
     def fail_twice(request: web.Request) -> web.Response | None:
         code = next(failures, None)
-        return None if code is None else _status(code, "InternalError", "injected")
+        return None if code is None else status_response(code, "InternalError", "injected")
 
     kube.answers.append(fail_twice)
     response = await client.request("GET", "/api/v1/namespaces/default/configmaps")
@@ -191,7 +186,7 @@ async def test_server_errors_on_reads_are_retried_with_backoff(kube: CountingKub
 
 async def test_a_server_error_on_a_write_is_not_retried(kube: CountingKube, services: EksServices) -> None:
     client = client_for(kube, services)
-    kube.answers.append(lambda request: _status(503, "ServiceUnavailable", "injected"))
+    kube.answers.append(lambda request: status_response(503, "ServiceUnavailable", "injected"))
     with pytest.raises(StatesError) as caught:
         await client.create_job("default", manifest("once"))
     assert caught.value.error == "EKS.503"
@@ -219,7 +214,7 @@ async def test_a_read_that_keeps_failing_gives_up_with_the_last_answer(
     kube: CountingKube, services: EksServices
 ) -> None:
     client = client_for(kube, services, retry=RetryRule(max_attempts=3, base_seconds=0.01))
-    kube.answers.append(lambda request: _status(500, "InternalError", "injected"))
+    kube.answers.append(lambda request: status_response(500, "InternalError", "injected"))
     with pytest.raises(StatesError) as caught:
         await client.request("GET", "/api/v1/namespaces/default/configmaps")
     assert caught.value.error == "EKS.500"

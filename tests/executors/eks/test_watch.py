@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import orjson
 import pytest
-from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from engine import Engine, ExecutorRegistry
 from engine.errors import StatesError
@@ -35,68 +32,18 @@ from executors.eks.ratelimit import RetryRule
 from executors.eks.run_job import run_job, wait_for_job
 from executors.eks.services import EksServices
 from sim.kube import KubeSimulator
-from tests.support.eks import DEFAULT_TOKEN, StaticTokens, services_with
+from tests.support.eks import (
+    DEFAULT_TOKEN,
+    JOBS_PATH,
+    CountingKube,
+    StaticTokens,
+    services_with,
+    status_response,
+)
 
 TOKEN = DEFAULT_TOKEN
 SECONDS = "sim.statewright.io/seconds"
 EXIT_CODE = "sim.statewright.io/exit-code"
-JOBS_PATH = "/apis/batch/v1/namespaces/default/jobs"
-
-
-def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}  # fmt: skip
-    return web.Response(status=code, body=orjson.dumps(body), headers={"Content-Type": "application/json"})
-
-
-class CountingKube(KubeSimulator):
-    """The Kubernetes simulator, recording every request and refusing what a test forbids."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self.forbid_watch = False
-        self.forbid_list = False
-        self.answers: list[Callable[[web.Request], web.Response | None]] = []
-
-    def build_handler(self) -> Handler:
-        inner = super().build_handler()
-
-        async def handle(request: web.Request) -> web.StreamResponse:
-            query = dict(request.query)
-            self.requests.append((request.method, request.path, query))
-            for answer in self.answers:
-                response = answer(request)
-                if response is not None:
-                    return response
-            if request.path.endswith("/jobs") and request.method == "GET":
-                if query.get("watch") and self.forbid_watch:
-                    return _status(403, "Forbidden", 'jobs.batch is forbidden: cannot watch resource "jobs"')
-                if not query.get("watch") and self.forbid_list:
-                    return _status(403, "Forbidden", 'jobs.batch is forbidden: cannot list resource "jobs"')
-            return await inner(request)
-
-        return handle
-
-    def watches(self) -> list[dict[str, str]]:
-        return [q for m, p, q in self.requests if p == JOBS_PATH and q.get("watch")]
-
-    def lists(self) -> list[dict[str, str]]:
-        return [q for m, p, q in self.requests if m == "GET" and p == JOBS_PATH and not q.get("watch")]
-
-    def gets(self) -> list[str]:
-        return [p for m, p, q in self.requests if m == "GET" and p.startswith(JOBS_PATH + "/")]
-
-    def cut_watches(self) -> None:
-        assert self.api is not None
-        for watcher in list(self.api.watchers):
-            watcher.close()
-
-
-@pytest.fixture
-async def kube() -> AsyncIterator[CountingKube]:
-    async with CountingKube(static_tokens={TOKEN: "admin"}) as simulator:
-        yield simulator
 
 
 def client_for(kube: KubeSimulator, services: EksServices, **kwargs: Any) -> KubeClient:
@@ -367,7 +314,7 @@ async def test_an_unreachable_api_server_fails_every_waiter_with_the_polling_err
         except StatesError as exc:
             errors.append(exc)
 
-    kube.answers.append(lambda request: _status(503, "ServiceUnavailable", "down"))
+    kube.answers.append(lambda request: status_response(503, "ServiceUnavailable", "down"))
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
             for ref in refs:
@@ -446,7 +393,7 @@ async def test_a_job_deleted_while_the_watch_was_down_and_compacted_away_still_f
     errors: list[StatesError] = []
     down = [False]
     kube.answers.append(
-        lambda request: _status(503, "ServiceUnavailable", "down") if down[0] and request.query.get("watch") else None
+        lambda request: status_response(503, "ServiceUnavailable", "down") if down[0] and request.query.get("watch") else None
     )
     watches = services.job_watches()
     with anyio.fail_after(10):

@@ -22,7 +22,8 @@ from executors.eks.jobs import job_outcome
 from executors.eks.run_job import run_job
 from executors.eks.services import EksServices
 from sim.faults import FaultConfig
-from tests.executors.eks.test_watch import CountingKube, manifest
+from tests.executors.eks.test_watch import manifest
+from tests.support.eks import CountingKube
 
 EXECUTIONS = 200
 FAULTS = FaultConfig(
