@@ -20,23 +20,8 @@ from engine.jsonvalue import JSON
 from engine.templates import pointer
 
 _VAR_REF_RE: Final = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)")
-_PATH_FIELDS: Final = frozenset(
-    {
-        "InputPath",
-        "OutputPath",
-        "ItemsPath",
-        "SecondsPath",
-        "TimestampPath",
-        "ErrorPath",
-        "CausePath",
-        "TimeoutSecondsPath",
-        "HeartbeatSecondsPath",
-        "MaxConcurrencyPath",
-        "ToleratedFailureCountPath",
-        "ToleratedFailurePercentagePath",
-        "Variable",
-    }
-)
+# Fields whose text is a path though the name does not end in "Path" (a Choice rule's Variable).
+_PATH_FIELDS: Final = frozenset({"Variable"})
 
 
 def _assigned_names(node: JSON, out: set[str]) -> None:
