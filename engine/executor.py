@@ -15,7 +15,7 @@ JSON location before anything runs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn, Protocol, runtime_checkable
 
@@ -186,6 +186,41 @@ class Executor(Protocol):
     async def run(self, call: ExecutorCall, ctx: ExecutorContext) -> JSON:
         """Perform the call and return AWS's output for it."""
         ...
+
+
+@runtime_checkable
+class OptionsChecker(Protocol):
+    """Optional: an executor that checks the executor options before anything runs.
+
+    The engine calls ``check_options`` once when it is built, for every
+    executor of its registry that implements it (``check_executor_options``),
+    with each level of options it was given: the engine-wide
+    ``executor_options`` first, then each resource's and each state's. A bad
+    value, or a name that is the executor's own but unknown to it, raises
+    ``ValueError`` naming the option, and the engine is not built.
+    """
+
+    def check_options(self, engine_wide: Mapping[str, object], overrides: list[Mapping[str, object]]) -> None:
+        """Raise ``ValueError`` for the first option that is wrong."""
+        ...
+
+
+def check_executor_options(
+    executors: Iterable[object],
+    engine_wide: Mapping[str, object],
+    overrides: list[Mapping[str, object]],
+) -> None:
+    """Let every ``OptionsChecker`` among ``executors`` check the options (each executor once).
+
+    Raises:
+        ValueError: what the first checker that objects says.
+    """
+    seen: set[int] = set()
+    for executor in executors:
+        if id(executor) in seen or not isinstance(executor, OptionsChecker):
+            continue
+        seen.add(id(executor))
+        executor.check_options(engine_wide, overrides)
 
 
 @dataclass(frozen=True, slots=True)

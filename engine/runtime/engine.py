@@ -30,6 +30,7 @@ from engine.errors import (
     InvalidInput,
     Problem,
 )
+from engine.executor import check_executor_options
 from engine.history import MAX_EVENTS, History
 from engine.jsonvalue import JSON, dumps_str
 from engine.registry import ExecutorRegistry
@@ -139,6 +140,12 @@ class Engine:
             if load_plugins:
                 registry.load_entry_points()
         self.registry = registry
+        # A misspelt or bad executor option stops the engine here, not a Task later.
+        check_executor_options(
+            (reg.executor for reg in registry),
+            executor_options or {},
+            [*(resource_options or {}).values(), *(state_options or {}).values()],
+        )
         self.clock: Clock = clock or SystemClock()
         self.guard = SizeGuard(size_limit)
         self.region = region
