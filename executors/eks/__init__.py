@@ -32,7 +32,7 @@ The rooms, top to bottom (an import-linter ``layers`` contract in
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, Final
 
 from engine.errors import TaskFailed
@@ -52,6 +52,7 @@ from executors.eks.call import check_parameters as check_call_parameters
 from executors.eks.call import eks_call
 from executors.eks.cleanup import clean_up_execution
 from executors.eks.control_plane import ACTIONS, CONTROL_PLANE_PATTERNS, run_control_plane
+from executors.eks.options import ENGINE_WIDE_OPTIONS, EksOptions
 from executors.eks.params import check_static
 from executors.eks.policy import eks_policy_statements
 from executors.eks.run_job import check_parameters as check_run_job_parameters
@@ -100,17 +101,41 @@ class EksExecutor:
         services = self.services
         services.bind(ctx)
         try:
-            # Rate options (eks_kube_qps/burst) hold for every Kubernetes call, eks:call included.
-            services.apply_options(ctx.options)
-        except ValueError as exc:
-            return _fail(TaskFailed(None, str(exc)))
+            options = services.options_of(ctx.options)
+        except TaskFailed as exc:
+            return _fail(exc)
+        # The rate (eks_kube_qps/burst) holds for every Kubernetes call, eks:call included; set
+        # once, by the engine-wide options (check_options), or else by the first call's.
+        services.fix_rate_limits(options.rate_limits)
         if call.action in ACTIONS:
-            return run_control_plane(call, ctx, self.services)
+            return run_control_plane(call, ctx, services, options)
         if call.action == RUN_JOB:
-            return run_job(call, ctx, self.services)
+            return run_job(call, ctx, services, options)
         if call.action == CALL:
-            return eks_call(call, ctx, self.services)
+            return eks_call(call, ctx, services)
         return _fail(TaskFailed(None, f"eks:{call.action} is not a resource of the EKS integration"))
+
+    def check_options(self, engine_wide: Mapping[str, object], overrides: list[Mapping[str, object]]) -> None:
+        """Check the engine's executor options once, when it is built (``options.EksOptions``).
+
+        The rate limit is engine-wide, so it is set here from ``engine_wide`` and
+        refused in per-resource or per-state options, where it used to hold
+        engine-wide for whichever Task ran last.
+
+        Raises:
+            ValueError: an unknown ``eks_`` option or a bad value, naming it.
+        """
+        options = EksOptions.parse(engine_wide)
+        for override in overrides:
+            EksOptions.parse(override)
+            for name in ENGINE_WIDE_OPTIONS:
+                if name in override:
+                    raise ValueError(
+                        f"the executor option {name!r} holds for the whole engine: "
+                        "set it in executor_options, not per resource or state"
+                    )
+        if options.rate_limits is not None:
+            self.services.fix_rate_limits(options.rate_limits)
 
     def check_parameters(
         self, action: str, pattern: IntegrationPattern, parameters: StaticParameters

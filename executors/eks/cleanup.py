@@ -47,21 +47,14 @@ from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutionEnd
 from engine.jsonvalue import JSON
 from executors.eks.errors import TransientEksError, eks_api_errors
-from executors.eks.ledger import CleanupLedger, Created, Kind
-from executors.eks.polling import POLL_POLICY_OPTION, PollPolicy, parse_poll_policy
+from executors.eks.ledger import Created, Kind
+from executors.eks.polling import PollPolicy, parse_poll_policy
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
 
-CLEANUP_OPTION: Final = "cleanup"
-CLEANUP_TIMEOUT_OPTION: Final = "cleanup_timeout_seconds"
-LEGACY_CANCEL_OPTION: Final = "eks_cancel_on_abort"
-NEVER: Final = "never"
-ABORTED_TASK: Final = "aborted-task"
-EXECUTION: Final = "execution"
-POLICIES: Final = (NEVER, ABORTED_TASK, EXECUTION)
-DEFAULT_TIMEOUT_SECONDS: Final = 3600.0
-DEFAULT_CLEANUP_POLL: Final = "aws"
+DEFAULT_CLEANUP_POLL: Final = parse_poll_policy("aws")
+"""The cadence of a cleanup's waits when the options choose no poll policy."""
 MIN_WAIT_SECONDS: Final = 0.25
 """A cleanup looks at most four times a second, whatever the poll policy: deletions take seconds at best."""
 MAX_DELETE_ATTEMPTS: Final = 3
@@ -69,42 +62,6 @@ MAX_DELETE_ATTEMPTS: Final = 3
 NOT_FOUND: Final = "EKS.ResourceNotFoundException"
 IN_USE: Final = "EKS.ResourceInUseException"
 _WAIT_STATUSES: Final = frozenset({"CREATING", "UPDATING", "DELETING", "PENDING"})
-
-Policy = Literal["never", "aborted-task", "execution"]
-
-
-def cleanup_policy(options: Mapping[str, object]) -> Policy:
-    """The cleanup policy the options choose (``eks_cancel_on_abort: false`` still means ``never``).
-
-    Raises:
-        TaskFailed: an unknown policy name.
-    """
-    value = options.get(CLEANUP_OPTION)
-    if value is None:
-        return NEVER if options.get(LEGACY_CANCEL_OPTION, True) is False else ABORTED_TASK
-    if value == NEVER or value == ABORTED_TASK or value == EXECUTION:
-        return value
-    raise TaskFailed(None, f"The executor option {CLEANUP_OPTION!r} must be one of {', '.join(POLICIES)}")
-
-
-def cleanup_timeout(options: Mapping[str, object]) -> float:
-    """How long a cleanup may wait for everything to be gone (``cleanup_timeout_seconds``)."""
-    value = options.get(CLEANUP_TIMEOUT_OPTION, DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise TaskFailed(None, f"The executor option {CLEANUP_TIMEOUT_OPTION!r} must be a positive number")
-    return float(value)
-
-
-def cleanup_poll_policy(options: Mapping[str, object]) -> PollPolicy:
-    """The cadence of a cleanup's waits: the engine's poll policy, AWS's by default."""
-    option = options.get(POLL_POLICY_OPTION)
-    if isinstance(option, PollPolicy):
-        return option
-    try:
-        return parse_poll_policy(option if isinstance(option, str) else DEFAULT_CLEANUP_POLL)
-    except ValueError:
-        return parse_poll_policy(DEFAULT_CLEANUP_POLL)
-
 
 # -- deleting one control-plane resource ------------------------------------------------------------
 
@@ -212,12 +169,13 @@ async def clean_up_execution(services: EksServices, created: list[Created], end:
         end: the ended execution (clock, options, ``emit`` and ``report``).
     """
     try:
-        policy = cleanup_poll_policy(end.options)
-        deadline = end.clock.monotonic() + cleanup_timeout(end.options)
+        options = services.options_of(end.options)
     except TaskFailed as exc:
         for item in created:
             _record(end, item, Outcome("failed", str(exc.cause)))
         return
+    policy = options.poll_policy_or(DEFAULT_CLEANUP_POLL)
+    deadline = end.clock.monotonic() + options.cleanup_timeout_seconds
     for rank in sorted(set(ORDER.values())):
         batch = [item for item in created if ORDER[item.kind] == rank]
         if not batch:
@@ -281,19 +239,7 @@ def _record(end: ExecutionEnd, item: Created, outcome: Outcome) -> None:
 
 
 __all__ = [
-    "ABORTED_TASK",
-    "CLEANUP_OPTION",
-    "CLEANUP_TIMEOUT_OPTION",
-    "EXECUTION",
-    "NEVER",
-    "POLICIES",
-    "CleanupLedger",
-    "Created",
-    "Kind",
     "Outcome",
     "clean_up_execution",
-    "cleanup_policy",
-    "cleanup_poll_policy",
-    "cleanup_timeout",
     "delete_control_plane",
 ]

@@ -27,9 +27,9 @@ answer as old as their policy allows (``polling.describe_max_age``), so under
 When a create ``.sync`` wait is cancelled (execution stopped, task timed out),
 a best-effort delete of the half-created resource runs shielded and
 time-limited (spec §7.1, UNCONFIRMED; the ``eks_cancel_on_abort`` option turns
-it off). Options read from ``ExecutorContext.options``: ``poll_policy``,
+it off). The options it reads (``options.EksOptions``): ``poll_policy``,
 ``eks_sdk_metadata``, ``eks_timestamp_format`` (``epoch_millis`` |
-``epoch_seconds`` | ``iso8601``) and ``eks_cancel_on_abort``.
+``epoch_seconds`` | ``iso8601``), ``cleanup`` and ``eks_cancel_on_abort``.
 """
 
 from __future__ import annotations
@@ -46,11 +46,10 @@ import anyio
 from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from engine.jsonvalue import JSON, dumps_str
-from executors.eks.cleanup import EXECUTION, NEVER, cleanup_policy
 from executors.eks.errors import eks_api_errors, task_failed
 from executors.eks.ledger import Created, Kind
+from executors.eks.options import EXECUTION, NEVER, EksOptions
 from executors.eks.params import (
-    TIMESTAMP_FORMATS,
     TimestampFormat,
     eks_service_model,
     from_botocore,
@@ -62,7 +61,7 @@ from executors.eks.polling import (
     CONTROL_PLANE_DEFAULT_POLICY,
     PollPolicy,
     describe_max_age,
-    policy_for,
+    parse_poll_policy,
     poll_until,
 )
 from executors.eks.recovery import is_own_tagged, mark_tags, marking
@@ -70,9 +69,8 @@ from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
 
-SDK_METADATA_OPTION: Final = "eks_sdk_metadata"
-TIMESTAMP_FORMAT_OPTION: Final = "eks_timestamp_format"
-CANCEL_ON_ABORT_OPTION: Final = "eks_cancel_on_abort"
+CONTROL_PLANE_DEFAULT: Final = parse_poll_policy(CONTROL_PLANE_DEFAULT_POLICY)
+"""The poll policy of control-plane ``.sync`` waits when the options choose none."""
 ABORT_CLEANUP_SECONDS: Final = 15.0
 NOT_FOUND: Final = "EKS.ResourceNotFoundException"
 RESOURCE_TYPE: Final = "eks"
@@ -166,21 +164,6 @@ async def _ensure_model() -> None:
         _model_loaded = True
 
 
-def _bool_option(ctx: ExecutorContext, name: str, default: bool) -> bool:
-    value = ctx.options.get(name, default)
-    if not isinstance(value, bool):
-        raise TaskFailed(None, f"The executor option {name!r} must be true or false")
-    return value
-
-
-def _timestamp_option(ctx: ExecutorContext) -> TimestampFormat:
-    value = ctx.options.get(TIMESTAMP_FORMAT_OPTION, "epoch_millis")
-    if value not in TIMESTAMP_FORMATS:
-        allowed = ", ".join(TIMESTAMP_FORMATS)
-        raise TaskFailed(None, f"The executor option {TIMESTAMP_FORMAT_OPTION!r} must be one of {allowed}")
-    return value
-
-
 def sdk_metadata(response: Mapping[str, Any]) -> dict[str, JSON]:
     """``SdkHttpMetadata`` and ``SdkResponseMetadata`` from botocore's ``ResponseMetadata``."""
     meta = response.get("ResponseMetadata") or {}
@@ -207,13 +190,16 @@ async def _invoke(client: Any, method: str, kwargs: Mapping[str, Any]) -> Mappin
     return cast(Mapping[str, Any], response)
 
 
-async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: EksServices) -> JSON:
+async def run_control_plane(
+    call: ExecutorCall, ctx: ExecutorContext, services: EksServices, options: EksOptions | None = None
+) -> JSON:
     """Run one control-plane resource (request-response or ``.sync``).
 
     Args:
         call: the Task's call; ``call.action`` is one of ``ACTIONS``.
         ctx: the executor context.
         services: the engine's shared EKS services.
+        options: the call's checked executor options (resolved from ``ctx.options`` when None).
 
     Returns:
         AWS's output for the resource, in Step Functions casing.
@@ -227,10 +213,11 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
         raise TaskFailed(None, f"eks:{call.action} is not a control-plane resource")
     await _ensure_model()
     kwargs = to_botocore(spec.operation, call.parameters, state_name=ctx.state_name)
-    timestamps = _timestamp_option(ctx)
-    with_metadata = _bool_option(ctx, SDK_METADATA_OPTION, True)
-    _bool_option(ctx, CANCEL_ON_ABORT_OPTION, True)  # checked here; cleanup_policy reads it
-    cleanup = cleanup_policy(ctx.options)
+    if options is None:
+        options = services.options_of(ctx.options)
+    timestamps = options.timestamp_format
+    with_metadata = options.sdk_metadata
+    cleanup = options.cleanup
     client = await services.eks_client()
     identity = {target: kwargs[source] for source, target in spec.identity.items()}
     if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
@@ -242,10 +229,7 @@ async def run_control_plane(call: ExecutorCall, ctx: ExecutorContext, services: 
         return output
     if call.pattern is not IntegrationPattern.SYNC:
         raise TaskFailed(None, f"eks:{call.action} does not support {call.pattern.suffix}")
-    try:
-        policy = policy_for(ctx, default=CONTROL_PLANE_DEFAULT_POLICY)
-    except ValueError as exc:
-        raise TaskFailed(None, str(exc)) from exc
+    policy = options.poll_policy_or(CONTROL_PLANE_DEFAULT)
     resource = f"{spec.action}{IntegrationPattern.SYNC.suffix}"
     handle = ctx.handle
     resumed = isinstance(handle, dict) and handle.get("resource") == resource and handle.get("identity") == identity

@@ -17,8 +17,8 @@ every method may be retried); 5xx answers and broken connections are retried
 with full-jitter exponential backoff, but only for idempotent reads (GET,
 HEAD), because a POST whose connection broke may have been applied.
 
-Options (``ExecutorContext.options``, engine-, resource- or state-level):
-``eks_kube_qps`` (default 50) and ``eks_kube_burst`` (default 100).
+The rate is set by the engine-wide executor options ``eks_kube_qps`` (default
+50) and ``eks_kube_burst`` (default 100), read once (``options.EksOptions``).
 """
 
 from __future__ import annotations
@@ -115,24 +115,6 @@ def _check(qps: float, burst: int) -> None:
         raise ValueError(f"the Kubernetes request burst must be at least 1, not {burst!r}")
 
 
-def limits_from_options(options: Mapping[str, object]) -> tuple[float, int] | None:
-    """The ``(qps, burst)`` executor options, or None when neither is set.
-
-    Raises:
-        ValueError: a value that is not a positive number (QPS) or a positive integer (burst).
-    """
-    qps_value, burst_value = options.get(QPS_OPTION), options.get(BURST_OPTION)
-    if qps_value is None and burst_value is None:
-        return None
-    qps = DEFAULT_QPS if qps_value is None else qps_value
-    burst = DEFAULT_BURST if burst_value is None else burst_value
-    if isinstance(qps, bool) or not isinstance(qps, int | float) or not math.isfinite(qps) or qps <= 0:
-        raise ValueError(f"the executor option {QPS_OPTION!r} must be a positive number, not {qps!r}")
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-        raise ValueError(f"the executor option {BURST_OPTION!r} must be a positive integer, not {burst!r}")
-    return float(qps), burst
-
-
 class RateLimits:
     """One ``TokenBucket`` per API server origin, all with the same settings.
 
@@ -172,16 +154,6 @@ class RateLimits:
         self._qps, self._burst = float(qps), burst
         for bucket in self._buckets.values():
             bucket.configure(qps, burst)
-
-    def apply_options(self, options: Mapping[str, object]) -> None:
-        """Apply ``eks_kube_qps`` / ``eks_kube_burst`` when the options set them.
-
-        Raises:
-            ValueError: an invalid value, with the option's name.
-        """
-        limits = limits_from_options(options)
-        if limits is not None:
-            self.configure(*limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +207,5 @@ __all__ = [
     "RateLimits",
     "RetryRule",
     "TokenBucket",
-    "limits_from_options",
     "retry_after_seconds",
 ]

@@ -50,7 +50,6 @@ from engine.executor import (
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
-from executors.eks.cleanup import EXECUTION, NEVER, cleanup_policy
 from executors.eks.create import create_job
 from executors.eks.errors import task_failed
 from executors.eks.fields import (
@@ -67,12 +66,13 @@ from executors.eks.fields import (
 from executors.eks.jobs import FAILED, JobRef, job_outcome, job_pods, pod_selector, read_job
 from executors.eks.kube import KubeClient
 from executors.eks.ledger import Created
+from executors.eks.options import EXECUTION, NEVER, EksOptions
 from executors.eks.polling import (
     JOB_DEFAULT_POLICY,
     BatchedPollPolicy,
     PollPolicy,
     WatchPollPolicy,
-    policy_for,
+    parse_poll_policy,
     poll_until,
 )
 from executors.eks.services import EksServices
@@ -85,8 +85,8 @@ ABORT_CLEANUP_SECONDS: Final = 15.0
 """How long a stopped task may spend deleting its Job."""
 ABORT_PROPAGATION: Final = "Foreground"
 """Delete the Job's pods with it, as the docs' eks:call example does (spec §5.1, §7.1)."""
-CANCEL_ON_ABORT_OPTION: Final = "eks_cancel_on_abort"
-"""Executor option: false keeps a stopped task's Job running (default true)."""
+JOB_DEFAULT: Final = parse_poll_policy(JOB_DEFAULT_POLICY)
+"""The poll policy of runJob.sync when the options choose none."""
 LOG_READ_CONCURRENCY: Final = 8
 """At most this many container logs are read at once."""
 MAX_CAUSE_CHARS: Final = 32768
@@ -165,14 +165,17 @@ class LogOptions:
         )
 
 
-async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksServices) -> JSON:
+async def run_job(
+    call: ExecutorCall, ctx: ExecutorContext, services: EksServices, options: EksOptions | None = None
+) -> JSON:
     """Run ``eks:runJob`` (request-response) or ``eks:runJob.sync``.
 
     Args:
         call: the resolved call; ``call.parameters`` holds ClusterName,
             CertificateAuthority, Endpoint, Namespace, Job and LogOptions.
-        ctx: the executor context (poll policy option, handle, events).
+        ctx: the executor context (handle, events).
         services: the engine's shared EKS plumbing.
+        options: the call's checked executor options (resolved from ``ctx.options`` when None).
 
     Returns:
         The created Job (request-response), or the final Job with optional ``logs`` (``.sync``).
@@ -185,20 +188,18 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
     if call.pattern not in (IntegrationPattern.REQUEST_RESPONSE, IntegrationPattern.SYNC):
         raise TaskFailed(None, f"eks:runJob does not support {call.pattern.suffix}")
     params = runtime_parameters(ctx, FIELDS, REQUIRED, call.parameters)
-    _apply_service_options(ctx, services)
+    if options is None:
+        options = services.options_of(ctx.options)
+        # The per-cluster rate limit must be in force before this execution's first request, the create.
+        services.fix_rate_limits(options.rate_limits)
     namespace = str(params.get("Namespace", DEFAULT_NAMESPACE))
     manifest = _manifest(ctx, params["Job"])
-    options = LogOptions.from_parameter(params.get("LogOptions"))
+    logs = LogOptions.from_parameter(params.get("LogOptions"))
     sync = call.pattern is IntegrationPattern.SYNC
-    policy: PollPolicy | None = None
-    if sync:
-        try:
-            policy = policy_for(ctx, default=JOB_DEFAULT_POLICY)
-        except ValueError as exc:
-            raise TaskFailed(None, str(exc)) from exc
+    policy = options.poll_policy_or(JOB_DEFAULT) if sync else None
     resource = f"runJob{call.pattern.suffix}"
     client = services.kube_client(params)
-    cleanup = cleanup_policy(ctx.options)
+    cleanup = options.cleanup
 
     ref = JobRef.from_handle(ctx.handle, resource)
     if ref is None:
@@ -235,8 +236,8 @@ async def run_job(call: ExecutorCall, ctx: ExecutorContext, services: EksService
             await _delete_on_abort(client, ref)
         raise
     result: dict[str, JSON] = dict(final)
-    if options.retrieve:
-        result["logs"] = await collect_logs(client, ref.namespace, final, options)
+    if logs.retrieve:
+        result["logs"] = await collect_logs(client, ref.namespace, final, logs)
     if job_outcome(final) == FAILED:
         # UNCONFIRMED (spec §6, §14 item 11): States.TaskFailed with the Job (and logs) as JSON cause.
         raise task_failed(result)
@@ -268,7 +269,6 @@ def wait_for_job(
             (``EKS.404`` once it is deleted), ``States.TaskFailed`` when the name
             now belongs to another Job or the API server stays unreachable.
     """
-    _apply_service_options(ctx, services)
     subject = f"Job {ref.namespace}/{ref.name}"
     # The shared waits' coroutines are returned, not awaited here: no frame of this
     # function stays alive in every waiting execution.
@@ -288,15 +288,6 @@ def wait_for_job(
         return job if job_outcome(job) is not None else None
 
     return poll_until(ctx, policy, probe, lambda: last)
-
-
-def _apply_service_options(ctx: ExecutorContext, services: EksServices) -> None:
-    # The per-cluster rate limit (eks_kube_qps / eks_kube_burst) must be in force
-    # before this execution's first request, the create.
-    try:
-        services.apply_options(ctx.options)
-    except ValueError as exc:
-        raise TaskFailed(None, str(exc)) from exc
 
 
 async def _delete_on_abort(client: KubeClient, ref: JobRef) -> None:

@@ -37,6 +37,7 @@ import anyio
 from botocore.config import Config
 
 from engine.aio.background import BackgroundTasks
+from engine.errors import TaskFailed
 from engine.executor import ExecutorContext
 from engine.jsonvalue import JSON
 from engine.runtime.clock import Clock, SystemClock
@@ -47,6 +48,7 @@ from executors.eks.describe import DescribeCoalescer
 from executors.eks.errors import eks_api_errors
 from executors.eks.kube import KubeClient
 from executors.eks.ledger import CleanupLedger
+from executors.eks.options import EksOptions, ResolvedOptions
 from executors.eks.ratelimit import DEFAULT_RETRY, RateLimits, RetryRule
 from executors.eks.watch import JobWatches
 
@@ -91,7 +93,10 @@ class EksServices:
     cleanup: CleanupLedger = field(default_factory=CleanupLedger)
     clock: Clock = field(default_factory=SystemClock, repr=False)
     rng: random.Random = field(default_factory=random.Random, repr=False)
+    resolved: ResolvedOptions = field(default_factory=ResolvedOptions, repr=False)
+    """The ``EksOptions`` of each merged options mapping calls came with (``options_of``)."""
     _bound: bool = field(default=False, init=False, repr=False)
+    _rates_fixed: bool = field(default=False, init=False, repr=False)
     _watches: JobWatches | None = field(default=None, init=False, repr=False)
     _batches: JobBatches | None = field(default=None, init=False, repr=False)
     _describes: DescribeCoalescer[DescribeAnswer] | None = field(default=None, init=False, repr=False)
@@ -180,13 +185,27 @@ class EksServices:
             clock=self.clock, rng=self.rng, retry=retry,
         )  # fmt: skip
 
-    def apply_options(self, options: Mapping[str, object]) -> None:
-        """Apply the executor options these services read (``eks_kube_qps``, ``eks_kube_burst``).
+    def options_of(self, options: Mapping[str, object]) -> EksOptions:
+        """The checked ``EksOptions`` of a call's (merged) options, resolved once per mapping.
 
         Raises:
-            ValueError: an invalid value, with the option's name.
+            TaskFailed: an invalid option, named (an engine has refused it at construction
+                already; this is for calls made without one).
         """
-        self.rate_limits.apply_options(options)
+        try:
+            return self.resolved.get(options)
+        except ValueError as exc:
+            raise TaskFailed(None, str(exc)) from exc
+
+    def fix_rate_limits(self, limits: tuple[float, int] | None) -> None:
+        """Set the per-cluster rate limit, once: later settings are ignored (it is engine-wide).
+
+        ``None`` (no rate option) leaves the defaults and fixes nothing.
+        """
+        if limits is None or self._rates_fixed:
+            return
+        self._rates_fixed = True
+        self.rate_limits.configure(*limits)
 
     def job_watches(self) -> JobWatches:
         """The shared Job watches, one per (cluster, namespace); created on first use."""

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, IntegrationPattern
+from executors.eks.options import EksOptions
 from executors.eks.ratelimit import (
     BURST_OPTION,
     DEFAULT_BURST,
@@ -20,7 +21,6 @@ from executors.eks.ratelimit import (
     RateLimits,
     RetryRule,
     TokenBucket,
-    limits_from_options,
     retry_after_seconds,
 )
 from executors.eks.run_job import run_job
@@ -80,9 +80,9 @@ async def test_tokens_saved_during_a_quiet_spell_never_exceed_the_burst() -> Non
 
 
 def test_rate_limit_options_are_checked_with_their_names() -> None:
-    assert limits_from_options({}) is None
-    assert limits_from_options({QPS_OPTION: 5}) == (5.0, DEFAULT_BURST)
-    assert limits_from_options({BURST_OPTION: 7}) == (DEFAULT_QPS, 7)
+    assert EksOptions.parse({}).rate_limits is None
+    assert EksOptions.parse({QPS_OPTION: 5}).rate_limits == (5.0, DEFAULT_BURST)
+    assert EksOptions.parse({BURST_OPTION: 7}).rate_limits == (DEFAULT_QPS, 7)
     for options, name in (
         ({QPS_OPTION: 0}, QPS_OPTION),
         ({QPS_OPTION: "fast"}, QPS_OPTION),
@@ -91,7 +91,7 @@ def test_rate_limit_options_are_checked_with_their_names() -> None:
         ({BURST_OPTION: 2.5}, BURST_OPTION),
     ):
         with pytest.raises(ValueError, match=name):
-            limits_from_options(options)
+            EksOptions.parse(options)
 
 
 def test_rate_limits_are_per_cluster_and_reconfigured_together() -> None:
@@ -99,7 +99,7 @@ def test_rate_limits_are_per_cluster_and_reconfigured_together() -> None:
     a, b = limits.bucket("https://a"), limits.bucket("https://b")
     assert a is limits.bucket("https://a") and a is not b
     assert (a.qps, a.burst) == (DEFAULT_QPS, DEFAULT_BURST)
-    limits.apply_options({QPS_OPTION: 2, BURST_OPTION: 3})
+    limits.configure(2, 3)
     assert (a.qps, a.burst, b.qps, limits.bucket("https://c").burst) == (2.0, 3, 2.0, 3)
 
 
