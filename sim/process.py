@@ -43,6 +43,7 @@ class ChildProcess:
 
     Attributes:
         stderr: everything the child wrote on stderr so far, over all its lives (``keep_stderr``).
+        returncode: the exit status of the child's last life once it is gone (-9: SIGKILL), else None.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class ChildProcess:
     ) -> None:
         self.name = name
         self.stderr = ""
+        self.returncode: int | None = None
         self._stop_by_stdin = stop_by_stdin
         self._keep_stderr = keep_stderr
         self._stop_timeout = stop_timeout_seconds
@@ -100,6 +102,7 @@ class ChildProcess:
             limit=self._stream_limit,
         )
         self._process = process
+        self.returncode = None
         if self._keep_stderr:
             self._stderr_task = asyncio.ensure_future(self._collect(process))
         return process
@@ -142,7 +145,7 @@ class ChildProcess:
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
-            await process.wait()
+            self.returncode = await process.wait()
         task, self._stderr_task = self._stderr_task, None
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):

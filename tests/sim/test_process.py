@@ -23,6 +23,16 @@ class JsonTool(ChildProcess):
         self.cleaned += 1
 
 
+class Zen(ChildProcess):
+    """``python -m this``: prints nineteen lines (and a title) and exits."""
+
+    def __init__(self) -> None:
+        super().__init__("python -m this")
+
+    async def start(self) -> None:
+        await self.spawn("this", [])
+
+
 class Server(ChildProcess):
     """``python -m http.server`` on loopback: it runs until it is stopped."""
 
@@ -45,38 +55,45 @@ class Refused(ChildProcess):
         await self.readline()
 
 
-async def test_a_child_stopped_by_closing_its_stdin_answers_first_and_is_then_cleaned_up() -> None:
+async def test_a_child_stopped_by_closing_its_stdin_ends_by_itself_and_is_cleaned_up() -> None:
     tool = JsonTool()
     async with tool:
         await tool.send(b'{"a": [1, 2]}')
         assert tool.pid is not None
-        tool_process = tool._process
-        assert tool_process is not None and tool_process.stdin is not None
-        tool_process.stdin.close()
-        assert await tool.readline() == b'{"a":[1,2]}\n'
+        assert tool.returncode is None
+    # close() closed its stdin: json.tool printed the document and ended by itself.
     assert tool.pid is None
     assert tool.cleaned == 1
-    assert tool_process.returncode == 0
+    assert tool.returncode == 0
+
+
+async def test_lines_are_read_until_the_child_exits_then_its_status_is_reported() -> None:
+    async with Zen() as zen:
+        first = await zen.readline()
+        lines = [first]
+        with pytest.raises(RuntimeError, match=r"^python -m this exited with status 0$"):
+            while True:
+                lines.append(await zen.readline())
+    assert first == b"The Zen of Python, by Tim Peters\n"
+    assert len(lines) == 21
+    assert zen.returncode == 0
 
 
 async def test_a_killed_child_dies_of_sigkill_and_close_afterwards_does_nothing_more() -> None:
     server = Server()
     async with server:
-        process = server._process
-        assert process is not None
         await server.kill()
-        assert process.returncode == -9
+        assert server.returncode == -9
         assert server.pid is None
     assert server.pid is None
+    assert server.returncode == -9
 
 
 async def test_a_running_child_is_stopped_by_sigterm_on_close() -> None:
     server = Server()
     await server.start()
-    process = server._process
-    assert process is not None
     await asyncio.wait_for(server.close(), 15)
-    assert process.returncode == -15
+    assert server.returncode == -15
 
 
 async def test_a_child_that_exits_before_its_first_line_is_reported_with_its_status_and_stderr() -> None:
