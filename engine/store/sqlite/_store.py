@@ -1,31 +1,17 @@
-"""The embedded durable store: one SQLite file in WAL mode.
+"""``SQLiteStore``: the embedded durable store's SQL, over its file (``_file``) and schema (``_schema``).
 
-All SQL for SQLite lives here. The connection belongs to one dedicated
-thread (``sqlite3`` is blocking; nothing blocks the event loop): every query
-and every group-committed batch is one hop to that thread. WAL mode lets
-readers (``statewright describe`` in another process) read while the worker
-writes; ``synchronous=FULL`` (the default here) makes each committed batch
-survive a power cut, ``NORMAL`` only a crash of the process
-(https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
-
-The schema is versioned with ``PRAGMA user_version`` and migrated forward on
-open; ``PRAGMA application_id`` marks the file as a statewright store, so a
-foreign SQLite file is refused rather than written into. Columns for leases
-(``owner``, ``lease_expires``, ``epoch``) are in the executions table from
-the first version: a shared store fences every write with them; this one
-records the owner only (one worker per file).
+Columns for leases (``owner``, ``lease_expires``, ``epoch``) are in the
+executions table from the first version: a shared store fences every write
+with them; this one records the owner only (one worker per file).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
@@ -46,99 +32,16 @@ from engine.store.base import (
     creation_write,
 )
 from engine.store.rows import EXECUTION_COLUMNS, STATE_MACHINE_QUERY
+from engine.store.sqlite._file import SQLiteFile
 
-APPLICATION_ID: Final = 0x53575431  # "SWT1": this file is a statewright store
 SCHEME: Final = "sqlite://"
 
 T = TypeVar("T")
 
-# Each entry is one schema version; a new version is appended, never edited.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
-    (
-        """CREATE TABLE definitions (
-            hash TEXT PRIMARY KEY,
-            text TEXT NOT NULL
-        )""",
-        """CREATE TABLE state_machines (
-            arn TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            type TEXT NOT NULL,
-            definition_hash TEXT NOT NULL REFERENCES definitions (hash),
-            role_arn TEXT NOT NULL,
-            creation_date REAL NOT NULL
-        )""",
-        """CREATE TABLE executions (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            arn TEXT NOT NULL UNIQUE,
-            state_machine_arn TEXT NOT NULL,
-            state_machine_name TEXT NOT NULL,
-            name TEXT NOT NULL,
-            definition_hash TEXT NOT NULL REFERENCES definitions (hash),
-            type TEXT NOT NULL,
-            role_arn TEXT NOT NULL,
-            redrive_count INTEGER NOT NULL DEFAULT 0,
-            status TEXT NOT NULL,
-            input TEXT NOT NULL,
-            output TEXT,
-            error TEXT,
-            cause TEXT,
-            start_date REAL NOT NULL,
-            stop_date REAL,
-            state TEXT NOT NULL,
-            event_count INTEGER NOT NULL,
-            owner TEXT,
-            lease_expires REAL,
-            epoch INTEGER NOT NULL DEFAULT 0,
-            UNIQUE (state_machine_arn, name)
-        )""",
-        "CREATE INDEX executions_by_status ON executions (status, seq)",
-        """CREATE TABLE history (
-            execution_seq INTEGER NOT NULL,
-            id INTEGER NOT NULL,
-            previous_id INTEGER NOT NULL,
-            timestamp REAL NOT NULL,
-            type TEXT NOT NULL,
-            details TEXT,
-            PRIMARY KEY (execution_seq, id)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE stop_requests (
-            arn TEXT PRIMARY KEY,
-            error TEXT,
-            cause TEXT,
-            requested REAL NOT NULL
-        )""",
-    ),
-    # 2: history kept as chunks, one row per execution per commit (each chunk a JSON array of
-    # [type, timestamp, name, value or details, previous id]): a commit writes one row for
-    # an execution's new events instead of one per event. Chunks are appended, never rewritten.
-    (
-        """CREATE TABLE history_chunks (
-            execution_seq INTEGER NOT NULL,
-            first_id INTEGER NOT NULL,
-            last_id INTEGER NOT NULL,
-            events BLOB NOT NULL,
-            PRIMARY KEY (execution_seq, first_id)
-        ) WITHOUT ROWID""",
-        """INSERT INTO history_chunks (execution_seq, first_id, last_id, events)
-            SELECT execution_seq, id, id, json_array(json_array(type, timestamp, NULL, json(details), previous_id))
-            FROM history""",
-        "DROP TABLE history",
-    ),
-)
-SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _INSERT_CHUNK: Final = (
     "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES (?, ?, ?, ?)"
 )
-
-
-def _describe(path: str, exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
-        return f"{path} is not a statewright store ({text})"
-    if "disk is full" in text or "database or disk is full" in text:
-        return f"store {path}: the disk is full ({text}); nothing committed before was lost"
-    return f"store {path}: {text}"
 
 
 class SQLiteStore(DurableStore):
@@ -168,11 +71,13 @@ class SQLiteStore(DurableStore):
             raise StoreError(
                 f"store {self.path}: synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}"
             )
-        self._synchronous = synchronous.upper()
-        self._max_pages = max_pages
-        self._create = create
-        self._thread: ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
+        self._file = SQLiteFile(
+            self.path,
+            synchronous=synchronous.upper(),
+            max_pages=max_pages,
+            create=create,
+            on_rollback=self._forget_known,
+        )
         self._owner = uuid.uuid4().hex
         self._seqs: dict[str, int] = {}  # writer thread only: live executions' row ids
         self._seen = 0  # writer thread only: the highest seq handed out by running()
@@ -180,6 +85,10 @@ class SQLiteStore(DurableStore):
         # when a transaction rolls back, since it may have been the one that added them).
         self._digests: dict[str, str] = {}
         self._machines: set[str] = set()
+
+    def _forget_known(self) -> None:
+        self._digests.clear()
+        self._machines.clear()
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> SQLiteStore:
@@ -205,114 +114,24 @@ class SQLiteStore(DurableStore):
             create=create,
         )
 
-    # -- the thread ---------------------------------------------------------------------
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._thread is None:
-            raise StoreError(f"store {self.path} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
-
-    def _conn(self) -> sqlite3.Connection:
-        assert self._db is not None
-        return self._db
-
+    # -- the file ---------------------------------------------------------------------
     async def _open(self) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statewright-sqlite")
-        try:
-            await self._call(self._open_sync)
-        except BaseException:
-            self._thread.shutdown(wait=False)
-            self._thread = None
-            raise
-
-    def _open_sync(self) -> None:
-        path = self.path
-        if os.path.isdir(path):
-            raise StoreError(f"cannot open store {path}: it is a directory")
-        parent = Path(path).parent
-        if not self._create and not os.path.exists(path):
-            raise StoreError(f"store {path} does not exist")
-        if not parent.is_dir():
-            raise StoreError(f"cannot open store {path}: the folder {parent} does not exist")
-        try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store {path}: {exc}") from None
-        try:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if app_id != APPLICATION_ID and (tables or app_id):
-                raise StoreError(f"{path} is not a statewright store (it is another SQLite database)")
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"store {path} has schema version {version}, newer than this statewright "
-                    f"understands ({SCHEMA_VERSION}): upgrade statewright to open it"
-                )
-            db.execute("PRAGMA busy_timeout = 10000")
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"cannot open store {path}: WAL mode is not available ({mode})")
-            db.execute(f"PRAGMA synchronous = {self._synchronous}")
-            if self._max_pages is not None:
-                db.execute(f"PRAGMA max_page_count = {int(self._max_pages)}")
-            for number in range(version + 1, SCHEMA_VERSION + 1):
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in MIGRATIONS[number - 1]:
-                        db.execute(statement)
-                    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                    db.execute(f"PRAGMA user_version = {number}")
-                    db.execute("COMMIT")
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-        except StoreError:
-            db.close()
-            raise
-        except sqlite3.Error as exc:
-            db.close()
-            raise StoreError(_describe(path, exc)) from None
-        self._db = db
+        await self._file.open()
 
     async def _close(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
+        await self._file.close()
 
-        def close() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+    async def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``body`` in one write transaction on the file's thread."""
+        return await self._file.call(self._file.transaction, body)
 
-        await asyncio.get_running_loop().run_in_executor(thread, close)
-        thread.shutdown(wait=True)
-
-    def _transaction(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        db = self._conn()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = body(db)
-                db.execute("COMMIT")
-            except BaseException:
-                self._digests.clear()
-                self._machines.clear()
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(_describe(self.path, exc)) from None
-        return result
-
-    def _read(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            return body(self._conn())
-        except sqlite3.Error as exc:
-            raise StoreError(_describe(self.path, exc)) from None
+    async def _query(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``body`` (reads) on the file's thread."""
+        return await self._file.call(self._file.read, body)
 
     # -- group commit ------------------------------------------------------------------
     async def _write_batch(self, writes: Sequence[ExecutionWrite]) -> set[str]:
-        return await self._call(self._transaction, lambda db: self._write_sync(db, writes))
+        return await self._write(lambda db: self._write_sync(db, writes))
 
     def _definition(self, db: sqlite3.Connection, text: str) -> str:
         digest = self._digests.get(text)
@@ -420,14 +239,14 @@ class SQLiteStore(DurableStore):
                 (arn, name, type, digest, role_arn, now.timestamp()),
             )
 
-        await self._call(self._transaction, body)
+        await self._write(body)
         found = await self.get_state_machine(arn)
         assert found is not None
         return found
 
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
-        row = await self._call(
-            self._read, lambda db: db.execute(f"{STATE_MACHINE_QUERY} WHERE s.arn = ?", (arn,)).fetchone()
+        row = await self._query(
+            lambda db: db.execute(f"{STATE_MACHINE_QUERY} WHERE s.arn = ?", (arn,)).fetchone()
         )
         return rows.state_machine(row) if row is not None else None
 
@@ -435,8 +254,7 @@ class SQLiteStore(DurableStore):
         self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
     ) -> Page[StoredStateMachine]:
         after = next_token or ""
-        found = await self._call(
-            self._read,
+        found = await self._query(
             lambda db: db.execute(
                 f"{STATE_MACHINE_QUERY} WHERE s.arn > ? ORDER BY s.arn LIMIT ?", (after, max_results + 1)
             ).fetchall(),
@@ -457,13 +275,12 @@ class SQLiteStore(DurableStore):
                 db.execute(_INSERT_CHUNK, (seq, encoded[0], write.event_count, encoded[1]))
             return True
 
-        if not await self._call(self._transaction, body):
+        if not await self._write(body):
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
         record.history.committed = record.history.last_id
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:
-        row = await self._call(
-            self._read,
+        row = await self._query(
             lambda db: db.execute(
                 f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE arn = ?", (execution_arn,)
             ).fetchone(),
@@ -488,7 +305,7 @@ class SQLiteStore(DurableStore):
             args.append(status)
         args.append(max_results + 1)
         sql = f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
-        found = await self._call(self._read, lambda db: db.execute(sql, args).fetchall())
+        found = await self._query(lambda db: db.execute(sql, args).fetchall())
         return rows.execution_page(found, max_results)
 
     async def history(
@@ -504,7 +321,7 @@ class SQLiteStore(DurableStore):
                 (row[0], bound),
             ).fetchall()
 
-        found = rows.events(await self._call(self._read, body))
+        found = rows.events(await self._query(body))
         return rows.history_page(found, after=after, max_results=max_results, reverse=reverse)
 
     async def load(self, execution_arn: str) -> Resumable | None:
@@ -522,7 +339,7 @@ class SQLiteStore(DurableStore):
             ).fetchall()
             return row, row[-1], events
 
-        found = await self._call(self._read, body)
+        found = await self._query(body)
         if found is None:
             return None
         row, definition, events = found
@@ -552,7 +369,7 @@ class SQLiteStore(DurableStore):
                 self._seen = max(self._seen, claimed[-1][0])
             return claimed
 
-        found = await self._call(self._read, body)
+        found = await self._query(body)
         return [Resumable(r[-1], rows.record(r, r[15], r[16], None, store=self.path)) for r in found]
 
     # -- stop requests ----------------------------------------------------------------
@@ -567,11 +384,10 @@ class SQLiteStore(DurableStore):
                     (execution_arn, error, cause, datetime.now(UTC).timestamp()),
                 )
 
-        await self._call(self._transaction, body)
+        await self._write(body)
 
     async def stop_requests(self) -> list[StopRequest]:
-        found = await self._call(
-            self._read,
+        found = await self._query(
             lambda db: db.execute(
                 "SELECT arn, error, cause FROM stop_requests ORDER BY requested"
             ).fetchall(),
@@ -579,7 +395,6 @@ class SQLiteStore(DurableStore):
         return [StopRequest(r[0], r[1], r[2]) for r in found]
 
     async def drop_stop_request(self, execution_arn: str) -> None:
-        await self._call(
-            self._transaction,
+        await self._write(
             lambda db: db.execute("DELETE FROM stop_requests WHERE arn = ?", (execution_arn,)),
         )
