@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Final
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from sim.aws.identities import CallerIdentity, IdentityRegistry, UnknownAccessKeyError
-from sim.aws.sigv4 import PRESIGNED_URL_LIFETIME, SigV4Error, SigV4Problem, host_header
+from sim.aws.sigv4 import PRESIGNED_URL_LIFETIME, SignedRequest, SigV4Error, SigV4Problem, host_header
 from sim.aws.times import utc_now
 from sim.aws.token import (
     CLUSTER_ID_HEADER,
@@ -130,19 +130,10 @@ class StsSimulator(SimServer):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.request_count += 1
-        body = await request.read()
-        headers: dict[str, list[str]] = {}
-        for name, value in request.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
+        signed = await SignedRequest.read(request)
         as_json = _wants_json(request.headers.get("Accept", ""))
         try:
-            caller = self.get_caller_identity(
-                method=request.method,
-                raw_path=request.raw_path.split("?", 1)[0],
-                query_string=request.query_string,
-                headers=headers,
-                body=body,
-            )
+            caller = self.get_caller_identity(signed)
         except StsError as error:
             return _error_response(error, as_json)
         request_id = str(uuid.uuid4())
@@ -174,35 +165,20 @@ class StsSimulator(SimServer):
 
     # -- the operation ------------------------------------------------------------------------
 
-    def get_caller_identity(
-        self,
-        *,
-        method: str,
-        raw_path: str,
-        query_string: str,
-        headers: Mapping[str, Sequence[str]],
-        body: bytes,
-    ) -> CallerIdentity:
+    def get_caller_identity(self, request: SignedRequest) -> CallerIdentity:
         """Run one STS request: authenticate it, check the action, answer GetCallerIdentity.
 
         Raises:
             StsError: the answer is an STS error.
         """
-        query_pairs = parse_qsl(query_string, keep_blank_values=True)
+        query_pairs = request.query_pairs()
         params = dict(query_pairs)
-        content_type = headers.get("content-type", [""])[0]
-        if body and content_type.startswith("application/x-www-form-urlencoded"):
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        content_type = request.headers.get("content-type", [""])[0]
+        if request.body and content_type.startswith("application/x-www-form-urlencoded"):
+            params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
             identity, _info = self.identities.authenticate(
-                method=method,
-                raw_path=raw_path,
-                query_string=query_string,
-                headers=headers,
-                body=body,
-                service="sts",
-                now=self._clock(),
-                query_pairs=query_pairs,
+                request, service="sts", now=self._clock(), query_pairs=query_pairs
             )
         except SigV4Error as exc:
             status, code = _SIGV4_ERRORS[exc.problem]
@@ -246,15 +222,16 @@ class StsSimulator(SimServer):
         self.request_count += 1
         try:
             return self.get_caller_identity(
-                method="GET",
-                raw_path=parts.path,
-                query_string=parts.query,
-                headers={
-                    "host": [host_header(decoded.url)],
-                    CLUSTER_ID_HEADER: [cluster_name],
-                    "accept": ["application/json"],
-                },
-                body=b"",
+                SignedRequest(
+                    method="GET",
+                    raw_path=parts.path,
+                    query_string=parts.query,
+                    headers={
+                        "host": [host_header(decoded.url)],
+                        CLUSTER_ID_HEADER: [cluster_name],
+                        "accept": ["application/json"],
+                    },
+                )
             )
         except StsError as error:
             # The authenticator reports STS's answer without the token or its URL.

@@ -21,13 +21,13 @@ import datetime as dt
 import hashlib
 import secrets
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qsl
 
 from sim.aws.arns import ArnError, account_of, canonicalize_arn, validate_principal_arn
 from sim.aws.sigv4 import (
+    SignedRequest,
     SignedRequestInfo,
     SigV4Error,
     SigV4Problem,
@@ -246,12 +246,8 @@ class IdentityRegistry:
 
     def authenticate(
         self,
+        request: SignedRequest,
         *,
-        method: str,
-        raw_path: str,
-        query_string: str,
-        headers: Mapping[str, Sequence[str]],
-        body: bytes,
         service: str,
         now: dt.datetime,
         query_pairs: list[tuple[str, str]] | None = None,
@@ -259,21 +255,18 @@ class IdentityRegistry:
         """Find and check the principal that signed a request.
 
         Args:
-            method: HTTP method.
-            raw_path: The path as sent, without the query.
-            query_string: The raw query string.
-            headers: Lower-case header names to their values.
-            body: The request body.
+            request: The request as sent.
             service: The signing name this endpoint expects (``eks`` or ``sts``).
             now: The current time.
-            query_pairs: ``query_string`` already decoded, when the caller has it.
+            query_pairs: The request's query already decoded, when the caller has it.
 
         Raises:
             SigV4Error: credentials missing, malformed, expired or with a wrong signature.
             UnknownAccessKeyError: the access key is not known.
         """
         if query_pairs is None:
-            query_pairs = parse_qsl(query_string, keep_blank_values=True)
+            query_pairs = request.query_pairs()
+        headers = request.headers
         authorization = headers.get("authorization")
         if authorization:
             amz_date = headers.get("x-amz-date")
@@ -295,10 +288,10 @@ class IdentityRegistry:
             verify_signature(
                 secret_access_key=identity.secret_access_key,
                 info=info,
-                method=method,
-                raw_path=raw_path,
+                method=request.method,
+                raw_path=request.raw_path,
                 query_pairs=query_pairs,
                 headers=headers,
-                body=body,
+                body=request.body,
             )
         return identity, info

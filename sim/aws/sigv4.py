@@ -31,7 +31,7 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from sim.aws.times import TimestampError, format_amz_date, parse_amz_date
@@ -69,6 +69,62 @@ class SigV4Error(Exception):
         super().__init__(message)
         self.problem = problem
         self.message = message
+
+
+class HttpRequest(Protocol):
+    """What :meth:`SignedRequest.read` needs of a server's request (aiohttp's ``web.Request`` has it)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def raw_path(self) -> str: ...
+
+    @property
+    def query_string(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def read(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """An HTTP request as SigV4 sees it.
+
+    Attributes:
+        method: The HTTP method.
+        raw_path: The path as sent (percent-encoded, without the query).
+        query_string: The raw query string.
+        headers: Lower-case header names to their values.
+        body: The request body.
+    """
+
+    method: str
+    raw_path: str
+    query_string: str
+    headers: Mapping[str, Sequence[str]]
+    body: bytes = b""
+
+    @classmethod
+    async def read(cls, request: HttpRequest) -> SignedRequest:
+        """Read a server's request (its body included) into the form SigV4 checks."""
+        body = await request.read()
+        headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        return cls(
+            method=request.method,
+            raw_path=request.raw_path.split("?", 1)[0],
+            query_string=request.query_string,
+            headers=headers,
+            body=body,
+        )
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """The decoded query, in order, blank values kept."""
+        return parse_qsl(self.query_string, keep_blank_values=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from sim.aws.identities import (
     random_access_key_id,
     random_secret_access_key,
 )
-from sim.aws.sigv4 import SigV4Error, SigV4Problem
+from sim.aws.sigv4 import SignedRequest, SigV4Error, SigV4Problem
 from sim.aws.times import utc_now
 from sim.aws.token import make_eks_token
 from sim.eks.clusters import MAX_TOKEN_TTL_SECONDS, Cluster, Clusters, KubeServers, Runtime
@@ -276,20 +276,9 @@ class EksSimulator(SimServer):
             raise
 
     async def _authenticate(self, request: web.Request) -> Identity:
-        body = await request.read()
-        headers: dict[str, list[str]] = {}
-        for name, value in request.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
+        signed = await SignedRequest.read(request)
         try:
-            identity, _info = self.identities.authenticate(
-                method=request.method,
-                raw_path=request.raw_path.split("?", 1)[0],
-                query_string=request.query_string,
-                headers=headers,
-                body=body,
-                service="eks",
-                now=utc_now(),
-            )
+            identity, _info = self.identities.authenticate(signed, service="eks", now=utc_now())
         except SigV4Error as exc:
             status, code = SIGV4_ERRORS[exc.problem]
             message = "Missing Authentication Token" if exc.problem is SigV4Problem.MISSING else exc.message

@@ -9,6 +9,7 @@ import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from multidict import CIMultiDict
 
 from sim.aws import sigv4
 from sim.aws.times import format_amz_date
@@ -103,3 +104,21 @@ def test_a_presigned_url_is_accepted_for_fifteen_minutes_after_its_date() -> Non
     with pytest.raises(sigv4.SigV4Error, match="Signature expired") as caught:
         sigv4.check_signing_time(info, NOW + dt.timedelta(minutes=15, seconds=1))
     assert caught.value.problem is sigv4.SigV4Problem.EXPIRED
+
+
+async def test_a_server_request_is_read_with_lower_case_repeated_headers_and_the_path_without_query() -> None:
+    class Request:
+        method = "POST"
+        raw_path = "/clusters/a%20b?maxResults=5"
+        query_string = "maxResults=5"
+        headers = CIMultiDict([("X-Amz-Date", "20261125T051429Z"), ("X-Custom", "a"), ("x-custom", "b")])
+
+        async def read(self) -> bytes:
+            return b"{}"
+
+    signed = await sigv4.SignedRequest.read(Request())
+
+    assert signed.raw_path == "/clusters/a%20b"
+    assert signed.headers == {"x-amz-date": ["20261125T051429Z"], "x-custom": ["a", "b"]}
+    assert signed.query_pairs() == [("maxResults", "5")]
+    assert signed.body == b"{}"
