@@ -1,4 +1,4 @@
-"""The two timestamp formats on the simulators' wires, each parsed and formatted in one place.
+"""The two timestamp formats on the simulators' wires, each parsed in one place; the default clock.
 
 * ``X-Amz-Date`` (``20261125T051429Z``): the ISO 8601 basic form SigV4 signs and
   presigned URLs carry. Parsed strictly, digit by digit, as Go's
@@ -6,8 +6,9 @@
   field or a missing ``Z`` is refused, never guessed.
 * RFC 3339 at second precision (``2026-11-25T05:14:29Z``): what Kubernetes puts
   in ``creationTimestamp``, Job conditions and ``sinceTime``. Fractional
-  seconds and a numeric offset are accepted when parsing, as Kubernetes'
-  ``metav1.Time`` does; formatting always gives the ``Z`` form.
+  seconds and a numeric offset are accepted, as Kubernetes' ``metav1.Time``
+  does. (The Kubernetes simulator formats its own stamps in ``sim.kube.store``,
+  cached per second.)
 
 :func:`utc_now` is the simulators' default clock (an aware UTC datetime).
 """
@@ -19,7 +20,6 @@ import re
 from typing import Final
 
 AMZ_DATE_FORMAT: Final = "%Y%m%dT%H%M%SZ"
-RFC3339_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 _AMZ_DATE_RE: Final = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$", re.ASCII)
 _RFC3339_RE: Final = re.compile(
@@ -97,10 +97,3 @@ def rfc3339_epoch(value: str) -> float:
         TimestampError: the value is not RFC 3339.
     """
     return parse_rfc3339(value).timestamp()
-
-
-def format_rfc3339(moment: dt.datetime | float) -> str:
-    """Second-precision RFC 3339 in UTC (``2026-11-25T05:14:29Z``) of a datetime or epoch seconds."""
-    if isinstance(moment, dt.datetime):
-        return moment.astimezone(dt.UTC).strftime(RFC3339_FORMAT)
-    return dt.datetime.fromtimestamp(int(moment), dt.UTC).strftime(RFC3339_FORMAT)

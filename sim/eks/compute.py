@@ -335,7 +335,6 @@ FARGATE_PROFILE: Final = ComputeKind(
     tracks_modified_at=False,
     unmaps_role_on_delete=False,
 )
-KINDS: Final = {"nodegroup": NODEGROUP, "fargate_profile": FARGATE_PROFILE}
 
 
 # -- the one path -----------------------------------------------------------------------------------

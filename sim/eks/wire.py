@@ -59,9 +59,6 @@ class Members:
     def _bad(self, message: str) -> EksError:
         return invalid_parameter(message, **self._fields)
 
-    def present(self, key: str) -> bool:
-        return self._body.get(key) is not None
-
     def string(self, key: str, *, required: bool = False) -> str | None:
         value = self._body.get(key)
         if value is None:
