@@ -57,6 +57,10 @@ class Position:
         started: the current Task's TaskScheduled/TaskStarted are recorded (a
             resumed Task does not record them again).
         task_token: the current ``.waitForTaskToken`` attempt's ``$$.Task.Token``.
+        started_at: when the current Task started (POSIX seconds; meaningful while
+            ``started``): a resumed Task's TimeoutSeconds counts from it.
+        variables: the variables assigned inside this scope (a Map iteration or a
+            Parallel branch; None until one is): kept so a resumed scope sees them.
     """
 
     state: str
@@ -69,6 +73,14 @@ class Position:
     due: float | None = None
     started: bool = False
     task_token: str | None = None
+    started_at: float = 0.0
+    variables: dict[str, JSON] | None = None
+
+    def own_variables(self) -> dict[str, JSON]:
+        """The variables this scope assigns (made on first use): a Map iteration's or branch's own."""
+        if self.variables is None:
+            self.variables = {}
+        return self.variables
 
     def enter(self, state: str, value: JSON) -> None:
         self.state = state

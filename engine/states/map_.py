@@ -147,7 +147,9 @@ async def iterations(
                 child_runner.event("MapIterationStarted", {"name": state.name, "index": index})
             # else: resumed in the middle of this iteration; it continues where it was.
             started = True
-            out = await child_runner.run_scope(state.processor, child, ChainMap({}, variables))
+            out = await child_runner.run_scope(
+                state.processor, child, ChainMap(child.own_variables(), variables)
+            )
         except Failure as f:
             child_runner.event("MapIterationFailed", {"name": state.name, "index": index})
             fail(f.error, cancel)

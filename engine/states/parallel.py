@@ -72,7 +72,7 @@ async def branches(
             pos.children[f"branch{i}"] = child
         try:
             results[i] = progress.results[i] = await runner.run_scope(
-                state.branches[i], child, ChainMap({}, variables)
+                state.branches[i], child, ChainMap(child.own_variables(), variables)
             )
             if runner.config.on_transition is not None:  # the branch's result is progress to keep
                 runner.config.on_transition(runner.record)

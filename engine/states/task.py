@@ -130,16 +130,22 @@ async def invoke(
         # takes the task (the executor records it).
         runner.event("ActivityScheduled", _activity_scheduled(details, call.resource))
         pos.started = True
+        pos.started_at = runner.clock.timestamp()
     else:
         runner.event("TaskScheduled", details)
         runner.event("TaskStarted", started)
         pos.started = True
+        pos.started_at = runner.clock.timestamp()
     commit = runner.config.commit
     if commit is not None:
         # A durable store: the call is made only once the record scheduling it is committed.
         await commit(runner.record)
     clock = runner.clock
-    deadline = clock.monotonic() + timeout if timeout is not None else math.inf
+    deadline = math.inf
+    if timeout is not None:
+        # A resumed Task's TimeoutSeconds counts from its original start, not from the resume.
+        elapsed = max(0.0, clock.timestamp() - pos.started_at) if resumed and pos.started_at else 0.0
+        deadline = clock.monotonic() + timeout - elapsed
     # Without TimeoutSeconds or HeartbeatSeconds nothing can expire: no cancel scope
     # (two sets each) for the many executions that wait in such a Task.
     scope = (

@@ -2,7 +2,9 @@
 
 Plain JSON (orjson) rather than pickle: a store written by one version is
 read by the next, and an operator can read it. Map progress keeps its
-iteration results under string keys (JSON objects have no integer keys).
+iteration results under string keys (JSON objects have no integer keys); a
+Map iteration's or Parallel branch's position keeps the variables assigned
+inside it. A field an older version did not write decodes as it did then.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ def position_to_json(pos: Position) -> dict[str, JSON]:
         out["due"] = pos.due
     if pos.started:
         out["started"] = True
+        out["started_at"] = pos.started_at
     if pos.task_token is not None:
         out["task_token"] = pos.task_token
     if pos.map_progress is not None:
         out["progress"] = {str(k): v for k, v in pos.map_progress.results.items()}
     if pos.children:
         out["children"] = {k: position_to_json(c) for k, c in pos.children.items()}
+    if pos.variables:
+        out["variables"] = pos.variables
     return out
 
 
@@ -48,6 +53,9 @@ def position_from_json(doc: Any) -> Position:
     due = doc.get("due")
     pos.due = float(due) if due is not None else None
     pos.started = bool(doc.get("started", False))
+    # Older records have no start time: their resumed Task's timeout counts from the resume.
+    started_at = doc.get("started_at")
+    pos.started_at = float(started_at) if isinstance(started_at, int | float) else 0.0
     token = doc.get("task_token")
     pos.task_token = token if isinstance(token, str) else None
     progress = doc.get("progress")
@@ -56,6 +64,9 @@ def position_from_json(doc: Any) -> Position:
     children = doc.get("children")
     if isinstance(children, dict):
         pos.children = {k: position_from_json(c) for k, c in children.items()}
+    scope_variables = doc.get("variables")
+    if isinstance(scope_variables, dict):
+        pos.variables = scope_variables
     return pos
 
 

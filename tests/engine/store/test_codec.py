@@ -1,0 +1,37 @@
+"""The stored position: what a resume needs round-trips, and records written before a field existed still read."""
+
+from __future__ import annotations
+
+from engine.runtime.record import MapProgress, Position
+from engine.store.codec import position_from_json, position_to_json
+
+
+def test_a_map_iteration_keeps_its_variables_and_a_task_its_start_time() -> None:
+    pos = Position("M", [1, 2], entered_event_id=3)
+    pos.map_progress = MapProgress({0: "a"})
+    child = Position("T", {"v": 2}, entered_event_id=9)
+    child.own_variables()["mine"] = {"deep": [1]}
+    child.started = True
+    child.started_at = 1_700_000_000.25
+    pos.children["1"] = child
+    back = position_from_json(position_to_json(pos))
+    assert back == pos
+    assert back.children["1"].variables == {"mine": {"deep": [1]}}
+    assert back.children["1"].started_at == 1_700_000_000.25
+
+
+def test_a_position_stored_without_the_newer_fields_reads_as_before() -> None:
+    old = {
+        "state": "M",
+        "input": [1],
+        "entered": 3,
+        "progress": {},
+        "children": {"0": {"state": "T", "input": 1, "entered": 5, "started": True}},
+    }
+    pos = position_from_json(old)
+    child = pos.children["0"]
+    assert child.started and child.started_at == 0.0  # its timeout then counts from the resume
+    assert child.variables is None
+    assert pos.variables is None
+    # Nothing unset is written: an untouched scope's document is as it was.
+    assert position_to_json(Position("P", None)) == {"state": "P", "input": None, "entered": 0}
