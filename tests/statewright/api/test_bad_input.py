@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.statewright.api.conftest import ROLE, ThreadedApi, pass_machine
+from tests.statewright.api.support import raw
 
 TARGET = "AWSStepFunctions."
-
-
-def raw(
-    api: ThreadedApi, body: bytes, target: str | None, *, method: str = "POST", path: str = "/"
-) -> tuple[int, dict[str, Any]]:
-    """One plain HTTP request: (status, decoded JSON body)."""
-    u = urlsplit(api.url)
-    conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=30)
-    headers = {"Content-Type": "application/x-amz-json-1.0"}
-    if target is not None:
-        headers["X-Amz-Target"] = target
-    conn.request(method, path, body=body, headers=headers)
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    assert resp.getheader("Content-Type", "").startswith("application/x-amz-json-1.0")
-    return resp.status, json.loads(data)
 
 
 @pytest.fixture(autouse=True)

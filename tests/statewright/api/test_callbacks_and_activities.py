@@ -12,13 +12,9 @@ from botocore.exceptions import ClientError
 
 from engine.callbacks import new_token
 from tests.statewright.api.conftest import ROLE, ThreadedApi
-from tests.statewright.api.test_executions import finished
+from tests.statewright.api.support import error_code, finished
 
 WAIT_LAMBDA = "arn:aws:states:::lambda:invoke.waitForTaskToken"
-
-
-def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
 
 
 def _callback_machine(**task: Any) -> str:
@@ -79,7 +75,7 @@ def test_wait_for_task_token_round_trip(sfn: Any, inbox: list[dict[str, Any]]) -
     # The token is spent: a second answer finds no task.
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=token, output="{}")
-    assert _code(exc) == "TaskDoesNotExist"
+    assert error_code(exc) == "TaskDoesNotExist"
     assert token not in json.dumps(exc.value.response["Error"])
 
 
@@ -97,13 +93,13 @@ def test_send_task_failure_fails_the_execution(sfn: Any, inbox: list[dict[str, A
 def test_token_errors(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken="forged", output="{}")
-    assert _code(exc) == "InvalidToken"
+    assert error_code(exc) == "InvalidToken"
     with pytest.raises(ClientError) as exc:
         sfn.send_task_heartbeat(taskToken=new_token())
-    assert _code(exc) == "TaskDoesNotExist"
+    assert error_code(exc) == "TaskDoesNotExist"
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=new_token(), output="not json")
-    assert _code(exc) == "InvalidOutput"
+    assert error_code(exc) == "InvalidOutput"
 
 
 def _activity_machine(activity_arn: str, **task: Any) -> str:
@@ -184,15 +180,15 @@ def test_activity_errors(sfn: Any) -> None:
     missing = "arn:aws:states:us-east-1:123456789012:activity:missing"
     with pytest.raises(ClientError) as exc:
         sfn.get_activity_task(activityArn=missing)
-    assert _code(exc) == "ActivityDoesNotExist"
+    assert error_code(exc) == "ActivityDoesNotExist"
     with pytest.raises(ClientError) as exc:
         sfn.describe_activity(activityArn="arn:aws:states:us-east-1:123456789012:stateMachine:x")
-    assert _code(exc) == "InvalidArn"
+    assert error_code(exc) == "InvalidArn"
     arn = sfn.create_activity(name="temp")["activityArn"]
     sfn.delete_activity(activityArn=arn)
     with pytest.raises(ClientError) as exc:
         sfn.describe_activity(activityArn=arn)
-    assert _code(exc) == "ActivityDoesNotExist"
+    assert error_code(exc) == "ActivityDoesNotExist"
 
 
 def test_a_poller_that_went_away_does_not_take_the_task(api: ThreadedApi, sfn: Any) -> None:

@@ -3,40 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.statewright.api.conftest import ROLE, ThreadedApi, pass_machine
+from tests.statewright.api.support import error_code, finished, pass_chain
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
-
-
-def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
-
-
-def finished(sfn: Any, arn: str) -> dict[str, Any]:
-    """DescribeExecution once the execution has left RUNNING (bounded)."""
-    deadline = time.monotonic() + 20
-    while True:
-        d: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING" or time.monotonic() > deadline:
-            return d
-        time.sleep(0.02)
-
-
-def _chain(n: int) -> str:
-    states: dict[str, Any] = {}
-    for i in range(n):
-        states[f"S{i}"] = {"Type": "Pass", "Result": i, "ResultPath": f"$.s{i}"}
-        if i + 1 < n:
-            states[f"S{i}"]["Next"] = f"S{i + 1}"
-        else:
-            states[f"S{i}"]["End"] = True
-    return json.dumps({"StartAt": "S0", "States": states})
 
 
 WAITING = json.dumps(
@@ -46,7 +21,9 @@ WAITING = json.dumps(
 
 @pytest.fixture
 def machine(sfn: Any) -> str:
-    return str(sfn.create_state_machine(name="chain", definition=_chain(5), roleArn=ROLE)["stateMachineArn"])
+    return str(
+        sfn.create_state_machine(name="chain", definition=pass_chain(5), roleArn=ROLE)["stateMachineArn"]
+    )
 
 
 def test_start_and_describe_a_successful_execution(sfn: Any, machine: str) -> None:
@@ -67,26 +44,26 @@ def test_the_same_name_and_input_while_running_is_the_same_execution(sfn: Any) -
     assert a["executionArn"] == b["executionArn"] and a["startDate"] == b["startDate"]
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=arn, name="once", input='{"other": true}')
-    assert _code(exc) == "ExecutionAlreadyExists"
+    assert error_code(exc) == "ExecutionAlreadyExists"
     sfn.stop_execution(executionArn=a["executionArn"])
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=arn, name="once", input="{}")
-    assert _code(exc) == "ExecutionAlreadyExists"
+    assert error_code(exc) == "ExecutionAlreadyExists"
 
 
 def test_bad_execution_input_and_unknown_executions(sfn: Any, machine: str) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=machine, input="{not json")
-    assert _code(exc) == "InvalidExecutionInput"
+    assert error_code(exc) == "InvalidExecutionInput"
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=machine, name="bad/name")
-    assert _code(exc) == "InvalidName"
+    assert error_code(exc) == "InvalidName"
     with pytest.raises(ClientError) as exc:
         sfn.describe_execution(executionArn="arn:aws:states:us-east-1:123456789012:execution:chain:nope")
-    assert _code(exc) == "ExecutionDoesNotExist"
+    assert error_code(exc) == "ExecutionDoesNotExist"
     with pytest.raises(ClientError) as exc:
         sfn.describe_execution(executionArn=machine)
-    assert _code(exc) == "InvalidArn"
+    assert error_code(exc) == "InvalidArn"
 
 
 def test_list_executions_filters_by_status_and_pages_newest_first(sfn: Any, machine: str) -> None:
@@ -115,7 +92,7 @@ def test_list_executions_filters_by_status_and_pages_newest_first(sfn: Any, mach
     sfn.stop_execution(executionArn=running)
     with pytest.raises(ClientError) as exc:
         sfn.list_executions(stateMachineArn=machine, nextToken=page.get("nextToken") or "x")
-    assert _code(exc) == "InvalidToken"
+    assert error_code(exc) == "InvalidToken"
 
 
 def test_history_pages_forward_and_in_reverse_with_or_without_data(sfn: Any, machine: str) -> None:
@@ -206,13 +183,13 @@ def test_redrive_restarts_a_failed_execution_from_the_failed_state(api: Threaded
     assert types.count("TaskStateEntered") == 3  # Prepare once, Flaky twice
     with pytest.raises(ClientError) as exc:
         sfn.redrive_execution(executionArn=ex)
-    assert _code(exc) == "ExecutionNotRedrivable"
+    assert error_code(exc) == "ExecutionNotRedrivable"
     listed = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"]
     assert [e["redriveCount"] for e in listed] == [1]
 
 
 def test_start_sync_execution_answers_the_result_of_an_express_machine(sfn: Any) -> None:
-    express = sfn.create_state_machine(name="fast", definition=_chain(3), roleArn=ROLE, type="EXPRESS")
+    express = sfn.create_state_machine(name="fast", definition=pass_chain(3), roleArn=ROLE, type="EXPRESS")
     result = sfn.start_sync_execution(stateMachineArn=express["stateMachineArn"], input='{"a": 0}')
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"]) == {"a": 0, "s0": 0, "s1": 1, "s2": 2}
@@ -225,16 +202,16 @@ def test_start_sync_execution_answers_the_result_of_an_express_machine(sfn: Any)
     standard = sfn.create_state_machine(name="std", definition=pass_machine(), roleArn=ROLE)
     with pytest.raises(ClientError) as exc:
         sfn.start_sync_execution(stateMachineArn=standard["stateMachineArn"])
-    assert _code(exc) == "StateMachineTypeNotSupported"
+    assert error_code(exc) == "StateMachineTypeNotSupported"
     with pytest.raises(ClientError) as exc:
         sfn.list_executions(stateMachineArn=express["stateMachineArn"])
-    assert _code(exc) == "StateMachineTypeNotSupported"
+    assert error_code(exc) == "StateMachineTypeNotSupported"
 
 
 def test_describe_state_machine_for_execution(sfn: Any, machine: str) -> None:
     ex = sfn.start_execution(stateMachineArn=machine)["executionArn"]
     d = sfn.describe_state_machine_for_execution(executionArn=ex)
-    assert d["stateMachineArn"] == machine and d["name"] == "chain" and d["definition"] == _chain(5)
+    assert d["stateMachineArn"] == machine and d["name"] == "chain" and d["definition"] == pass_chain(5)
     assert d["roleArn"] == ROLE and d["revisionId"]
 
 
@@ -247,4 +224,4 @@ def test_test_state_runs_one_state(sfn: Any) -> None:
     assert answer["nextState"] == "Later"
     with pytest.raises(ClientError) as exc:
         sfn.test_state(definition='{"Type": "Nope"}', roleArn=ROLE, input="{}")
-    assert _code(exc) == "InvalidDefinition"
+    assert error_code(exc) == "InvalidDefinition"

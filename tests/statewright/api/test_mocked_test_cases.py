@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.statewright.api.conftest import ROLE, ThreadedApi, client
-from tests.statewright.api.test_executions import finished
+from tests.statewright.api.support import finished
 
 DEFINITION = json.dumps(
     {

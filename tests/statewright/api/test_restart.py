@@ -7,8 +7,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.statewright.api.conftest import ROLE, client, pass_machine
-from tests.statewright.api.test_executions import finished
-from tests.statewright.api.test_serve_command import ServeProcess
+from tests.statewright.api.support import ServeProcess, finished
 
 
 def test_a_restart_with_a_sqlite_store_loses_nothing(tmp_path: Path) -> None:
@@ -85,12 +84,14 @@ def test_a_restart_with_a_sqlite_store_loses_nothing(tmp_path: Path) -> None:
 
 def test_history_and_executions_page_from_a_sqlite_store(tmp_path: Path) -> None:
     from tests.statewright.api.conftest import ThreadedApi
-    from tests.statewright.api.test_executions import _chain
+    from tests.statewright.api.support import pass_chain
 
     api = ThreadedApi(store=f"sqlite:///{tmp_path / 'pages.db'}").start()
     try:
         sfn = client(api.url)
-        arn = sfn.create_state_machine(name="pages", definition=_chain(3), roleArn=ROLE)["stateMachineArn"]
+        arn = sfn.create_state_machine(name="pages", definition=pass_chain(3), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
         runs = [sfn.start_execution(stateMachineArn=arn, name=f"p{i}")["executionArn"] for i in range(3)]
         for ex in runs:
             assert finished(sfn, ex)["status"] == "SUCCEEDED"

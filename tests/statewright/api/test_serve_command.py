@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,29 +15,7 @@ from botocore.exceptions import ClientError
 
 from statewright.api import SigV4Verifier
 from tests.statewright.api.conftest import ROLE, ThreadedApi, client, pass_machine
-from tests.statewright.api.test_bad_input import raw
-from tests.statewright.api.test_executions import finished
-
-
-class ServeProcess:
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "statewright", "serve", "--port", "0", *args],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self.proc.stderr is not None
-        line = self.proc.stderr.readline()
-        m = re.search(r"listening on (http://\S+)", line)
-        assert m, line
-        self.url = m.group(1)
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=30)
-        return self.proc.returncode, err
+from tests.statewright.api.support import ServeProcess, finished, raw
 
 
 @pytest.fixture

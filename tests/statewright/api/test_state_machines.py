@@ -9,10 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.statewright.api.conftest import ROLE, pass_machine
-
-
-def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
+from tests.statewright.api.support import error_code
 
 
 def test_create_then_describe_returns_the_definition_as_given(sfn: Any) -> None:
@@ -36,13 +33,13 @@ def test_an_invalid_definition_is_refused_with_the_validators_messages(sfn: Any)
     bad = json.dumps({"StartAt": "Missing", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name="bad", definition=bad, roleArn=ROLE)
-    assert _code(exc) == "InvalidDefinition"
+    assert error_code(exc) == "InvalidDefinition"
     message = exc.value.response["Error"]["Message"]
     assert message.startswith("Invalid State Machine Definition:")
     assert "MISSING_TARGET" in message and "/StartAt" in message
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name="bad", definition="{not json", roleArn=ROLE)
-    assert _code(exc) == "InvalidDefinition"
+    assert error_code(exc) == "InvalidDefinition"
 
 
 def test_creating_the_same_machine_twice_answers_the_first_and_a_different_one_is_refused(sfn: Any) -> None:
@@ -51,16 +48,16 @@ def test_creating_the_same_machine_twice_answers_the_first_and_a_different_one_i
     assert again["creationDate"] == first["creationDate"]
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name="twice", definition=pass_machine(other=1), roleArn=ROLE)
-    assert _code(exc) == "StateMachineAlreadyExists"
+    assert error_code(exc) == "StateMachineAlreadyExists"
 
 
 def test_names_and_role_arns_are_checked(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name="has space", definition=pass_machine(), roleArn=ROLE)
-    assert _code(exc) == "InvalidName"
+    assert error_code(exc) == "InvalidName"
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name="ok", definition=pass_machine(), roleArn="not-an-arn")
-    assert _code(exc) == "InvalidArn"
+    assert error_code(exc) == "InvalidArn"
 
 
 def test_list_state_machines_pages_with_next_token(sfn: Any) -> None:
@@ -81,7 +78,7 @@ def test_list_state_machines_pages_with_next_token(sfn: Any) -> None:
     assert paginated == names
     with pytest.raises(ClientError) as exc:
         sfn.list_state_machines(nextToken="garbage")
-    assert _code(exc) == "InvalidToken"
+    assert error_code(exc) == "InvalidToken"
 
 
 def test_update_changes_what_new_executions_run(sfn: Any) -> None:
@@ -99,10 +96,10 @@ def test_update_changes_what_new_executions_run(sfn: Any) -> None:
     ]["Result"] == {"v": 2}
     with pytest.raises(ClientError) as exc:
         sfn.update_state_machine(stateMachineArn=arn)
-    assert _code(exc) == "MissingRequiredParameter"
+    assert error_code(exc) == "MissingRequiredParameter"
     with pytest.raises(ClientError) as exc:
         sfn.update_state_machine(stateMachineArn=arn, definition='{"StartAt": 1}')
-    assert _code(exc) == "InvalidDefinition"
+    assert error_code(exc) == "InvalidDefinition"
 
 
 def test_delete_then_describe_is_state_machine_does_not_exist(sfn: Any) -> None:
@@ -110,10 +107,10 @@ def test_delete_then_describe_is_state_machine_does_not_exist(sfn: Any) -> None:
     sfn.delete_state_machine(stateMachineArn=arn)
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine(stateMachineArn=arn)
-    assert _code(exc) == "StateMachineDoesNotExist"
+    assert error_code(exc) == "StateMachineDoesNotExist"
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=arn)
-    assert _code(exc) == "StateMachineDoesNotExist"
+    assert error_code(exc) == "StateMachineDoesNotExist"
 
 
 def test_validate_reports_diagnostics_with_code_message_and_location(sfn: Any) -> None:
@@ -143,13 +140,13 @@ def test_tags_on_state_machines_and_activities(sfn: Any) -> None:
     missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nothing"
     with pytest.raises(ClientError) as exc:
         sfn.list_tags_for_resource(resourceArn=missing)
-    assert _code(exc) == "ResourceNotFound"
+    assert error_code(exc) == "ResourceNotFound"
     with pytest.raises(ClientError) as exc:
         sfn.tag_resource(resourceArn=arn, tags=[{"key": f"k{i}", "value": ""} for i in range(51)])
-    assert _code(exc) == "TooManyTags"
+    assert error_code(exc) == "TooManyTags"
 
 
 def test_publishing_versions_is_refused_not_ignored(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name="v", definition=pass_machine(), roleArn=ROLE, publish=True)
-    assert _code(exc) == "ValidationException"
+    assert error_code(exc) == "ValidationException"
