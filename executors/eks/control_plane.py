@@ -64,7 +64,7 @@ from executors.eks.polling import (
     parse_poll_policy,
     poll_until,
 )
-from executors.eks.recovery import is_own_tagged, mark_tags, marking
+from executors.eks.recovery import is_own_tagged, mark_tags
 from executors.eks.services import EksServices
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ async def run_control_plane(
         assert isinstance(handle, dict)
         submitted = handle.get("submitted")
     else:
-        response = await _create_once(ctx, client, spec, kwargs, identity)
+        response = await _create_once(ctx, client, spec, kwargs, identity, durable=options.durable_store)
         submitted = _convert(spec.operation, response, timestamps)
         event_output = dict(submitted)
         if with_metadata:
@@ -278,10 +278,16 @@ def _note(
 
 
 async def _create_once(
-    ctx: ExecutorContext, client: Any, spec: ControlPlaneAction, kwargs: dict[str, Any], identity: Mapping[str, Any]
+    ctx: ExecutorContext,
+    client: Any,
+    spec: ControlPlaneAction,
+    kwargs: dict[str, Any],
+    identity: Mapping[str, Any],
+    *,
+    durable: bool,
 ) -> Mapping[str, Any]:
     """Send the create, or find the resource this call created before a crash (see ``recovery``)."""
-    if spec.kind != "create" or not marking(ctx):
+    if spec.kind != "create" or not durable:
         return await _invoke(client, spec.method, kwargs)
     try:
         return await _invoke(client, spec.method, mark_tags(ctx, kwargs))

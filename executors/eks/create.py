@@ -68,14 +68,16 @@ def call_rng(owner: str) -> random.Random:
     return random.Random(hashlib.sha256(f"create|{owner}".encode()).digest())
 
 
-def mark_job(ctx: ExecutorContext, manifest: Mapping[str, JSON], rng: random.Random) -> dict[str, JSON]:
+def mark_job(
+    ctx: ExecutorContext, manifest: Mapping[str, JSON], rng: random.Random, *, durable: bool
+) -> dict[str, JSON]:
     """The manifest with a fixed name and this call's mark (a copy; see ``recovery.mark_job``).
 
     With a durable store the mark is ``recovery``'s label and annotations; without
     one, the annotations only (a label would replace the labels Kubernetes
     defaults from the pod template, ``job-name`` and ``controller-uid``).
     """
-    if recovery.marking(ctx):
+    if durable:
         out = recovery.mark_job(ctx, dict(manifest))
     else:
         out = dict(manifest)
@@ -163,9 +165,12 @@ def _already_exists(namespace: str, name: str) -> str:
 
 
 async def create_job(
-    ctx: ExecutorContext, client: KubeClient, namespace: str, manifest: Mapping[str, JSON]
+    ctx: ExecutorContext, client: KubeClient, namespace: str, manifest: Mapping[str, JSON], *, durable: bool
 ) -> dict[str, JSON]:
     """Create the Job once (see the module docstring) and return it as Kubernetes wrote it.
+
+    ``durable``: the engine's store is durable (the ``durable_store`` option), so the
+    Job carries ``recovery``'s label as well as its annotations.
 
     Raises:
         StatesError: the create's error when it is not worth another try, or the
@@ -173,7 +178,7 @@ async def create_job(
             belongs to a Job that is not this call's.
     """
     rng = call_rng(recovery.call_id(ctx))
-    job = mark_job(ctx, manifest, rng)
+    job = mark_job(ctx, manifest, rng, durable=durable)
     meta = job["metadata"]
     name = str(meta["name"]) if isinstance(meta, dict) and meta.get("name") else None
     unsure = False  # an earlier attempt may have created it

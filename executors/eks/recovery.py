@@ -22,22 +22,14 @@ import hashlib
 from collections.abc import Mapping
 from typing import Final
 
-from engine.errors import StatesError
 from engine.executor import ExecutorContext
 from engine.jsonvalue import JSON
-from executors.eks.kube import KubeClient
 
-DURABLE_OPTION: Final = "durable_store"
 CALL_LABEL: Final = "statewright.io/call"
 ARN_KEY: Final = "statewright.io/execution-arn"
 EVENT_KEY: Final = "statewright.io/entered-event-id"
 ATTEMPT_KEY: Final = "statewright.io/attempt"
 TAG_CALL: Final = "statewright:call"
-
-
-def marking(ctx: ExecutorContext) -> bool:
-    """Whether this call's resources are marked (the engine's store is durable)."""
-    return ctx.options.get(DURABLE_OPTION) is True
 
 
 def call_id(ctx: ExecutorContext) -> str:
@@ -77,38 +69,6 @@ def is_own_job(ctx: ExecutorContext, job: Mapping[str, JSON]) -> bool:
     return all(annotations.get(k) == v for k, v in marks(ctx).items())
 
 
-async def create_job_once(
-    ctx: ExecutorContext, client: KubeClient, namespace: str, manifest: dict[str, JSON]
-) -> dict[str, JSON]:
-    """Create the Job, or find the one this call created before a crash.
-
-    Raises:
-        StatesError: as ``KubeClient.create_job`` (``EKS.409`` when the name
-            belongs to a Job that is not this call's).
-    """
-    if not marking(ctx):
-        return await client.create_job(namespace, manifest)
-    manifest = mark_job(ctx, manifest)
-    meta = manifest.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    if ctx.resumed and not name:
-        # A generated name cannot collide: look for this call's Job by its label first.
-        listed = await client.list_jobs(namespace, label_selector=f"{CALL_LABEL}={call_id(ctx)}")
-        items = listed.get("items")
-        for item in items if isinstance(items, list) else ():
-            if isinstance(item, dict) and is_own_job(ctx, item):
-                return item
-    try:
-        return await client.create_job(namespace, manifest)
-    except StatesError as exc:
-        if exc.error != "EKS.409" or not isinstance(name, str) or not name:
-            raise
-        existing = await client.get_job(namespace, name)
-        if is_own_job(ctx, existing):
-            return existing
-        raise
-
-
 def mark_tags(ctx: ExecutorContext, kwargs: dict[str, object]) -> dict[str, object]:
     """An EKS create request's parameters with this call's mark among its tags (a copy)."""
     tags = kwargs.get("tags")
@@ -126,12 +86,9 @@ def is_own_tagged(ctx: ExecutorContext, tags: object) -> bool:
 
 __all__ = [
     "CALL_LABEL",
-    "DURABLE_OPTION",
     "call_id",
-    "create_job_once",
     "is_own_job",
     "is_own_tagged",
     "mark_job",
     "mark_tags",
-    "marking",
 ]

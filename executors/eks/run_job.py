@@ -206,7 +206,7 @@ async def run_job(
         if isinstance(policy, WatchPollPolicy):
             # The namespace's stream must be running before the Job exists, to see all of it.
             await services.job_watches().prepare(client, namespace, policy, ctx.clock)
-        created = await create_job(ctx, client, namespace, manifest)
+        created = await create_job(ctx, client, namespace, manifest, durable=options.durable_store)
         ref = JobRef.of(created, namespace)
         ctx.save_handle(ref.handle(resource))
         if cleanup == EXECUTION:

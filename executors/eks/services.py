@@ -52,6 +52,8 @@ from executors.eks.options import EksOptions, ResolvedOptions
 from executors.eks.ratelimit import DEFAULT_RETRY, RateLimits, RetryRule
 from executors.eks.watch import JobWatches
 
+UNBOUND_SEED: Final = 0
+"""The random source's seed until ``bind`` seeds it from the engine (services used without an executor)."""
 MAX_CACHED_CLIENTS: Final = 256
 """``KubeClient`` objects kept per engine for reuse (one per cluster in practice)."""
 
@@ -81,7 +83,8 @@ class EksServices:
         background: the task group of shared watches and pollers.
         cleanup: what executions created under the ``execution`` cleanup policy.
         clock: the engine's clock, once ``bind`` has run (the system clock before).
-        rng: the random source of retry and backoff jitter, seeded by ``bind``.
+        rng: the random source of retry and backoff jitter, seeded by ``bind``
+            (``UNBOUND_SEED`` before).
     """
 
     session: aioboto3.Session
@@ -92,7 +95,7 @@ class EksServices:
     background: BackgroundTasks = field(default_factory=_background)
     cleanup: CleanupLedger = field(default_factory=CleanupLedger)
     clock: Clock = field(default_factory=SystemClock, repr=False)
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    rng: random.Random = field(default_factory=lambda: random.Random(UNBOUND_SEED), repr=False)
     resolved: ResolvedOptions = field(default_factory=ResolvedOptions, repr=False)
     """The ``EksOptions`` of each merged options mapping calls came with (``options_of``)."""
     _bound: bool = field(default=False, init=False, repr=False)
