@@ -67,9 +67,11 @@ def rebuild_record(
 
     The top-level position comes from the last state entered and not yet
     exited (it is entered again on resume) or, after an exit, from that
-    state's ``Next`` with its output; a Choice is re-entered with its input,
-    since choosing is pure. Variables come from the ``assignedVariables`` of
-    top-level exits. Not rebuilt (they are in the live record, not the
+    state's ``Next`` with its output; after a Choice's exit, the Choice
+    again with its input and its Entered event's id, marked as exited
+    (``started``): it chooses again, since choosing is pure, and records
+    nothing twice. Variables come from the ``assignedVariables`` of
+    top-level exits (but that Choice's, which it assigns again). Not rebuilt (they are in the live record, not the
     history): retry counters, a Wait's due time, Map progress and an
     executor's handle, so a resumed Task or Map runs its current state again.
 
@@ -85,7 +87,9 @@ def rebuild_record(
     variables: dict[str, JSON] = {}
     depth = 0
     current: tuple[str, JSON, int] | None = None
-    last_exit: tuple[str, JSON, JSON] | None = None
+    last_exit: tuple[str, JSON, JSON, int] | None = None
+    # The last top-level exit's assignments, applied once the history goes on past it.
+    pending: dict[str, JSON] = {}
     status = "RUNNING"
     for ev in events[1:]:
         d = ev.details or {}
@@ -98,12 +102,16 @@ def rebuild_record(
             if ev.type in _UNNESTING:
                 depth -= 1
             if depth == 0:
-                entered_input = current[1] if current is not None else None
-                last_exit = (str(d.get("name")), entered_input, d.get("output"))
+                entered_input, entered_id = (current[1], current[2]) if current is not None else (None, 0)
+                last_exit = (str(d.get("name")), entered_input, d.get("output"), entered_id)
                 current = None
+                variables.update(pending)
                 assigned = d.get("assignedVariables")
-                if isinstance(assigned, dict):
-                    variables.update({k: loads(v) if isinstance(v, str) else v for k, v in assigned.items()})
+                pending = (
+                    {k: loads(v) if isinstance(v, str) else v for k, v in assigned.items()}
+                    if isinstance(assigned, dict)
+                    else {}
+                )
         elif ev.type in _FINAL:
             status = _FINAL[ev.type]
     if current is not None:
@@ -111,11 +119,13 @@ def rebuild_record(
     elif last_exit is not None:
         state = machine.states[last_exit[0]]
         if state.type == "Choice":
-            position = Position(state.name, last_exit[1])
+            position = Position(state.name, last_exit[1], entered_event_id=last_exit[3], started=True)
+            pending = {}  # the Choice assigns them again, after choosing with the variables it saw
         else:
             position = Position(state.next or state.name, last_exit[2])
     else:
         position = Position(machine.start_at, execution_input)
+    variables.update(pending)
     record = ExecutionRecord(
         execution_arn=execution_arn,
         name=name,

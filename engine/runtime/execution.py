@@ -164,6 +164,9 @@ class Interpreter:
             self._assigned = None
         self.event(f"{state.type}StateExited", details)
 
+    def exit_recorded(self) -> None:
+        self._assigned = None
+
     # -- context ---------------------------------------------------------
     def context(
         self,

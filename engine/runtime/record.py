@@ -54,8 +54,10 @@ class Position:
         children: positions of running branches/iterations, by key.
         entered_event_id: the id of the current state's Entered event.
         due: when the current Wait (or retry back-off) ends, as POSIX seconds.
-        started: the current Task's TaskScheduled/TaskStarted are recorded (a
-            resumed Task does not record them again).
+        started: the current state's events after its Entered are recorded: a
+            Task's TaskScheduled/TaskStarted (a resumed Task does not record
+            them again), a Choice's Exited (rebuilt from a history that ends
+            there, it chooses again without recording it).
         task_token: the current ``.waitForTaskToken`` attempt's ``$$.Task.Token``.
         started_at: when the current Task started (POSIX seconds; meaningful while
             ``started``): a resumed Task's TimeoutSeconds counts from it.

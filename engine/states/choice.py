@@ -2,6 +2,8 @@
 
 The rules themselves are compiled at parse time (``engine.definition.choice``
 for JSONPath, a JSONata ``Condition`` otherwise); here they are tried in order.
+A Choice rebuilt from a history that ends with its exit (``pos.started``)
+chooses again, since choosing is pure, without recording the exit twice.
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ def run(runner: Runner, state: State, pos: Position, variables: Variables) -> tu
     for rule in state.choices:
         if step.matches(rule):
             out = step.finish_rule(state, rule)
-            runner.exited(state, out)
+            _exited(runner, state, pos, out)
             return out, rule.next
     if state.default is None:
         raise NoChoiceMatched(cause=f"No Matches! at state '{state.name}'")
     out = step.finish_value(step.effective, state.assign, state.output)
-    runner.exited(state, out)
+    _exited(runner, state, pos, out)
     return out, state.default
+
+
+def _exited(runner: Runner, state: ChoiceState, pos: Position, out: JSON) -> None:
+    if pos.started:  # the exit is in the history already
+        pos.started = False
+        runner.exit_recorded()
+    else:
+        runner.exited(state, out)

@@ -77,6 +77,10 @@ class Runner(Protocol):
 
     def exited(self, state: State, out: JSON) -> None: ...
 
+    def exit_recorded(self) -> None:
+        """The state's Exited event is in the history already: its assignments are applied, not recorded."""
+        ...
+
     async def run_scope(self, machine: StateMachine, pos: Position, variables: Variables) -> JSON: ...
 
     def detached(self) -> Runner:

@@ -6,6 +6,7 @@ import anyio
 import pytest
 
 from engine import Engine, ExecutorRegistry, LoopClock, parse_definition
+from engine.history import History
 from engine.persistence import rebuild_record
 from engine.runtime.clock import ImmediateClock
 
@@ -26,6 +27,38 @@ DEFINITION = {
         "Never": {"Type": "Fail", "Error": "Wrong"},
         "Pause": {"Type": "Wait", "Seconds": 50, "Next": "Finish"},
         "Finish": {"Type": "Pass", "Parameters": {"seen.$": "$seen", "step.$": "$.step"}, "End": True},
+    },
+}
+
+
+CHOOSING = {
+    "StartAt": "Remember",
+    "States": {
+        "Remember": {
+            "Type": "Pass",
+            "Parameters": {"step": 1, "n.$": "$.n"},
+            "Assign": {"seen.$": "$.n"},
+            "Next": "Pick",
+        },
+        # The rule reads the variable its own Assign changes: it must see the value before.
+        "Pick": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$seen",
+                    "NumericEquals": 1,
+                    "Assign": {"seen": 2, "picked": "high"},
+                    "Next": "Finish",
+                }
+            ],
+            "Default": "Never",
+        },
+        "Never": {"Type": "Fail", "Error": "Wrong"},
+        "Finish": {
+            "Type": "Pass",
+            "Parameters": {"seen.$": "$.n", "n.$": "$seen", "picked.$": "$picked", "step.$": "$.step"},
+            "End": True,
+        },
     },
 }
 
@@ -55,26 +88,28 @@ async def test_a_history_cut_in_a_wait_rebuilds_the_wait_and_the_variables() -> 
     assert result.output == {"seen": 7, "step": 1}
 
 
-async def test_a_history_cut_after_a_choice_re_enters_the_choice_with_its_input() -> None:
-    machine = parse_definition(DEFINITION)
+async def test_a_history_cut_right_after_a_choice_resumes_without_recording_it_twice() -> None:
+    machine = parse_definition(CHOOSING)
     async with Engine(registry=ExecutorRegistry(), clock=ImmediateClock()) as engine:
-        result = await engine.run(machine, {"n": 1})
-    events = list(result.history)
+        whole = await engine.run(machine, {"n": 1})
+    assert (whole.status, whole.output) == ("SUCCEEDED", {"n": 2, "seen": 1, "picked": "high", "step": 1})
+    events = list(whole.history)
     cut = next(i for i, e in enumerate(events) if e.type == "ChoiceStateExited") + 1
-    from engine.history import History
-
-    partial = History()
-    for e in events[:cut]:
-        partial.append(e.type, e.timestamp, e.details)
+    partial = History.from_events(events[:cut])
     record = rebuild_record(machine, partial, execution_arn="arn:x", name="x", state_machine_arn="arn:sm")
-    assert record.position.state == "Pick"
-    assert record.position.input == {"step": 1, "n": 1}
+    assert (record.position.state, record.position.input) == ("Pick", {"step": 1, "n": 1})
     assert record.status == "RUNNING"
+    # The Choice chooses with the variables it saw, and assigns its own again.
+    assert record.variables == {"seen": 1}
+    async with Engine(registry=ExecutorRegistry(), clock=ImmediateClock()) as engine:
+        resumed = await engine.resume(machine, record).wait()
+    assert (resumed.status, resumed.output) == (whole.status, whole.output)
+    assert resumed.history.types == whole.history.types
+    assert [e.id for e in resumed.history] == list(range(1, len(events) + 1))
+    assert [e.details for e in resumed.history] == [e.details for e in events]
 
 
 def test_a_history_without_execution_started_is_refused() -> None:
-    from engine.history import History
-
     with pytest.raises(ValueError):
         rebuild_record(
             parse_definition(DEFINITION), History(), execution_arn="a", name="n", state_machine_arn="s"

@@ -44,12 +44,13 @@ FINAL_TYPES = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "Ex
 def _cuts(events: list[HistoryEvent], definition: dict[str, Any]) -> list[int]:
     """History lengths that end at a top-level state boundary (entered or exited, outside Map/Parallel).
 
-    Left out, because the history alone does not say where the run went on
-    (rebuild_record's documented rule takes the state's ``Next``; stores keep
-    the position itself, so they never resume from there by the history alone):
-    the exit of a Choice (which branch was taken), the exit of a state that
-    failed and was caught (the Catch's ``Next``) and the exit of the last state
-    (the history ends with the execution's own end event).
+    A Choice's exit is one (the rebuilt Choice chooses again, recording
+    nothing twice). Left out, because the history alone does not say where
+    the run went on (rebuild_record's documented rule takes the state's
+    ``Next``; stores keep the position itself, so they never resume from there
+    by the history alone): the exit of a state that failed and was caught (the
+    Catch's ``Next``) and the exit of the last state (the history ends with the
+    execution's own end event).
     """
     states = definition["States"]
     last = {name for name, s in states.items() if s.get("End") or s["Type"] in ("Succeed", "Fail")}
@@ -72,8 +73,6 @@ def _cuts(events: list[HistoryEvent], definition: dict[str, Any]) -> list[int]:
             depth -= 1
             if depth == 0 and not failed and not exits_last:
                 cuts.append(n)
-        elif depth == 0 and ev.type == "ChoiceStateExited":
-            continue
         elif depth == 0 and ev.type.endswith("StateEntered"):
             cuts.append(n)
         elif depth == 0 and ev.type.endswith("StateExited") and not failed and not exits_last:
