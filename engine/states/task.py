@@ -5,7 +5,9 @@ attempt; Retry between attempts); ``invoke`` is one call: the
 TaskScheduled/TaskStarted events, the commit a durable store needs first,
 TimeoutSeconds and HeartbeatSeconds as one cancel scope, the executor's
 context, and the events of its end (succeeded, failed, timed out, or a
-result that is not JSON or too large).
+result that is not JSON or too large). After a resume, TimeoutSeconds counts
+from the Task's original start (kept in the position); the HeartbeatSeconds
+window starts again, as heartbeats are not stored.
 """
 
 from __future__ import annotations

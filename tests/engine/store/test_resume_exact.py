@@ -3,8 +3,9 @@
 Each test runs on a real SQLite file and a real PostgreSQL database, and
 compares a run suspended in the middle and resumed on a new engine with the
 same run left alone: the variables assigned inside Map iterations and
-Parallel branches, a Task's TimeoutSeconds counted from its original start,
-and the 25,000-event history quota counted across the resume.
+Parallel branches, a Task's TimeoutSeconds counted from its original start
+(its HeartbeatSeconds window starts again: beats are not stored), and the
+25,000-event history quota counted across the resume.
 """
 
 from __future__ import annotations
@@ -146,6 +147,32 @@ async def test_a_task_whose_timeout_passed_while_down_times_out_at_once(harness:
         result = await engine._executions[execution.execution_arn].wait()
     assert result.output["error"]["Error"] == "States.Timeout"
     assert loop.time() - resumed_at < 1
+
+
+@pytest.mark.looptime
+async def test_a_resumed_task_gets_a_fresh_heartbeat_window_within_its_original_timeout(
+    harness: Any, store_url: str
+) -> None:
+    # Heartbeats are not stored (executors beat after every probe), and none can arrive while the
+    # engine is down: the window starts again at the resume. TimeoutSeconds still bounds it.
+    async def silent(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        await anyio.sleep_forever()
+
+    harness.handle(CUSTOM, silent)
+    definition = _waiting_task(1000)
+    definition["States"]["T"]["HeartbeatSeconds"] = 50
+    definition["States"]["T"]["Catch"][0]["ErrorEquals"] = ["States.HeartbeatTimeout"]
+    loop = asyncio.get_running_loop()
+    clock = LoopClock()
+    async with harness.engine(clock=clock, store=store_url) as engine:
+        execution = engine.start(definition, {})
+        await anyio.sleep(30)
+    await anyio.sleep(100)  # down longer than the heartbeat interval
+    resumed_at = loop.time()
+    async with harness.engine(clock=clock, store=store_url) as engine:
+        result = await engine._executions[execution.execution_arn].wait()
+    assert result.output["error"]["Error"] == "States.HeartbeatTimeout"
+    assert loop.time() - resumed_at == pytest.approx(50, abs=1)
 
 
 LOOP = {
