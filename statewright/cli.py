@@ -44,11 +44,13 @@ from statewright.commands.options import (
     SIM_POLL,
     STDIN,
     UsageError,
+    add_cleanup_argument,
     add_file_argument,
     add_input_argument,
     add_name_argument,
     add_quiet_argument,
     add_state_machine_argument,
+    cleanup_options,
     counted,
     parse_input,
     poll_options,
@@ -118,13 +120,7 @@ def build_parser(*, sim_options: bool = True) -> argparse.ArgumentParser:
         help="before the run, describe the EKS cluster NAME and put its Name, Endpoint and "
         "CertificateAuthority at $.cluster of the input (an object), where the examples read them",
     )
-    run.add_argument(
-        "--cleanup",
-        choices=("never", "aborted-task", "execution"),
-        help="what is deleted when things go wrong: nothing (never), what an aborted .sync Task was "
-        "creating (aborted-task, the default), or also everything the execution created when it fails, "
-        "is stopped or times out (execution)",
-    )
+    add_cleanup_argument(run)
     add_quiet_argument(run)
     run.add_argument(
         "--history",
@@ -203,8 +199,7 @@ async def _run(args: argparse.Namespace) -> int:
     text = read_text(args.file, "definition file")
     input_value = parse_input(args.input)
     options = poll_options(args.poll, sim=args.sim)
-    if args.cleanup is not None:
-        options["cleanup"] = args.cleanup
+    options.update(cleanup_options(args.cleanup))
     # Under --virtual-time progress shows loop time: waits appear as long as they are.
     clock = asyncio.get_running_loop().time if args.virtual_time else time.monotonic
     progress = None if args.quiet else Progress(sys.stderr, clock=clock)

@@ -108,7 +108,9 @@ class Progress:
         elif event_type == "ResourceDeleted" and details:
             self._line(record, f"   cleanup: deleted {details.get('resource')} ({details.get('outcome')})")
         elif event_type == "ResourceNotDeleted" and details:
-            self._line(record, f"   cleanup: could not delete {details.get('resource')}: {details.get('cause')}")
+            self._line(
+                record, f"   cleanup: could not delete {details.get('resource')}: {details.get('cause')}"
+            )
         elif event_type in ("TaskFailed", "TaskTimedOut") and details:
             self._line(record, f"   {event_type}: {details.get('error')}")
         elif event_type in _FINAL:

@@ -33,12 +33,14 @@ from engine.store import Store, StoreError, open_store
 from statewright.commands.options import (
     EXIT_USAGE,
     UsageError,
+    add_cleanup_argument,
     add_file_argument,
     add_input_argument,
     add_name_argument,
     add_quiet_argument,
     add_state_machine_argument,
     add_store_argument,
+    cleanup_options,
     parse_input,
     poll_options,
     print_problems,
@@ -73,6 +75,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="read AWS endpoint variables from FILE (as written by statewright sim --env)",
     )
     add_quiet_argument(worker)
+    add_cleanup_argument(worker)
     worker.add_argument(
         "--lease-seconds",
         metavar="SECONDS",
@@ -225,7 +228,7 @@ def load_env_file(path: str) -> dict[str, str]:
 async def _worker(args: argparse.Namespace) -> int:
     if args.sim_env:
         os.environ.update(load_env_file(args.sim_env))
-    options = poll_options(None)
+    options = {**poll_options(None), **cleanup_options(args.cleanup)}
     from statewright.progress import Progress
 
     progress = None if args.quiet else Progress(sys.stderr, show_execution=True)

@@ -83,6 +83,25 @@ def add_quiet_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
 
 
+CLEANUP_POLICIES: Final = ("never", "aborted-task", "execution")
+
+
+def add_cleanup_argument(parser: argparse.ArgumentParser) -> None:
+    """``--cleanup POLICY``, the executor option ``cleanup`` (run, worker and serve take it alike)."""
+    parser.add_argument(
+        "--cleanup",
+        choices=CLEANUP_POLICIES,
+        help="what is deleted when things go wrong: nothing (never), what an aborted .sync Task was "
+        "creating (aborted-task, the default), or also everything the execution created when it fails, "
+        "is stopped or times out (execution)",
+    )
+
+
+def cleanup_options(policy: str | None) -> dict[str, object]:
+    """The executor options ``--cleanup`` gives: none when absent (each executor's default)."""
+    return {} if policy is None else {"cleanup": policy}
+
+
 # -- values --------------------------------------------------------------------------------------------
 
 

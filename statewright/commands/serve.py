@@ -25,7 +25,13 @@ import sys
 from typing import Any, Final
 
 from statewright.api import DEFAULT_HOST, DEFAULT_PORT, ApiServer, SigV4Verifier
-from statewright.commands.options import EXIT_USAGE, UsageError, poll_options
+from statewright.commands.options import (
+    EXIT_USAGE,
+    UsageError,
+    add_cleanup_argument,
+    cleanup_options,
+    poll_options,
+)
 
 EXIT_OK: Final = 0
 MEMORY_STORE: Final = "memory://"
@@ -54,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also start the EKS, STS and Kubernetes simulators (EKS Tasks run offline)",
     )
+    add_cleanup_argument(parser)
     parser.add_argument(
         "--verify-sigv4",
         metavar="KEY=SECRET",
@@ -83,8 +90,10 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     if mock_config:
         # Step Functions Local's variable: StartExecution on `stateMachineArn#TestCase` runs a test case.
         options["mock_config"] = mock_config
-    if args.sim:
-        options["executor_options"] = poll_options(None, sim=True)
+    poll = poll_options(None, sim=True) if args.sim else {}
+    executor_options = {**poll, **cleanup_options(args.cleanup)}
+    if executor_options:
+        options["executor_options"] = executor_options
     return options
 
 
