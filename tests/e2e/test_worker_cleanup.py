@@ -42,7 +42,9 @@ ARN: Final = "arn:aws:states:us-east-1:123456789012:execution:pipeline:made"
 
 
 async def cli(env: dict[str, str], *argv: str) -> Any:
-    done = await anyio.run_process([sys.executable, "-m", "statewright", *argv], env=env, cwd=REPO, check=False)
+    done = await anyio.run_process(
+        [sys.executable, "-m", "statewright", *argv], env=env, cwd=REPO, check=False
+    )
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout) if done.stdout.strip() else None
 
