@@ -5,7 +5,8 @@ An engine talks to its store in two ways. On its hot path, synchronously:
 written there), and ``await commit(record)`` before every Task call returns
 once everything the record holds so far is committed. Everything else is an
 awaited query: state machines, executions by status with paging, history
-pages, stop requests — what the command line and an API server need.
+pages, stop requests, and the API's activities and tags — what the command
+line and an API server need.
 
 Durable backends (``DurableStore``) commit in groups: changed records
 accumulate while a commit is in flight and the next commit takes all of them
@@ -20,7 +21,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Generic, TypeVar
@@ -54,6 +55,17 @@ class StoredStateMachine:
     definition: str
     type: str
     role_arn: str
+    creation_date: datetime
+    settings: Mapping[str, JSON] = field(default_factory=dict)
+    """What the API keeps beyond the definition (logging, tracing, encryption, revision), as given."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredActivity:
+    """An activity as a store keeps it (its tasks live with the executions waiting on them)."""
+
+    arn: str
+    name: str
     creation_date: datetime
 
 
@@ -184,9 +196,25 @@ class Store(abc.ABC):
     # -- state machines ----------------------------------------------------------
     @abc.abstractmethod
     async def put_state_machine(
-        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+        self,
+        arn: str,
+        name: str,
+        definition: str,
+        *,
+        type: str = "STANDARD",
+        role_arn: str = "",
+        settings: Mapping[str, JSON] | None = None,
+        creation_date: datetime | None = None,
     ) -> StoredStateMachine:
-        """Create the state machine, or give it this definition (new executions use it)."""
+        """Create the state machine, or give it this definition, role and settings (new executions use them).
+
+        ``creation_date`` (now when None) is kept from the first put; ``settings``
+        is kept as given and replaced by each put.
+        """
+
+    @abc.abstractmethod
+    async def delete_state_machine(self, arn: str) -> None:
+        """Forget the state machine and its tags (its executions stay); nothing happens if it is unknown."""
 
     @abc.abstractmethod
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
@@ -197,6 +225,34 @@ class Store(abc.ABC):
         self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
     ) -> Page[StoredStateMachine]:
         """State machines by name."""
+
+    # -- activities ----------------------------------------------------------------
+    @abc.abstractmethod
+    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+        """Create the activity unless it exists; the activity as stored (the first put's date)."""
+
+    @abc.abstractmethod
+    async def list_activities(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredActivity]:
+        """Activities by ARN."""
+
+    @abc.abstractmethod
+    async def delete_activity(self, arn: str) -> None:
+        """Forget the activity and its tags; nothing happens if it is unknown."""
+
+    # -- tags -------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Add these tags to a state machine or activity (a key already there takes the new value)."""
+
+    @abc.abstractmethod
+    async def untag_resource(self, arn: str, keys: Collection[str]) -> None:
+        """Remove these tag keys (keys it does not have are ignored)."""
+
+    @abc.abstractmethod
+    async def list_tags(self, arn: str) -> dict[str, str]:
+        """A resource's tags, by key (empty when it has none)."""
 
     # -- executions --------------------------------------------------------------
     @abc.abstractmethod

@@ -7,10 +7,13 @@ the store (the command line, an API server) works the same on either.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
+
 from engine.definition.model import StateMachine
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from engine.history import HistoryEvent
-from engine.jsonvalue import dumps_str
+from engine.jsonvalue import JSON, dumps_str
 from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,
@@ -18,6 +21,7 @@ from engine.store.base import (
     Resumable,
     StopRequest,
     Store,
+    StoredActivity,
     StoredExecution,
     StoredStateMachine,
 )
@@ -32,6 +36,8 @@ class InMemoryStore(Store):
         self._records: dict[str, ExecutionRecord] = {}
         self._definitions: dict[str, str] = {}
         self._machines: dict[str, StoredStateMachine] = {}
+        self._activities: dict[str, StoredActivity] = {}
+        self._tags: dict[str, dict[str, str]] = {}
         self._stops: dict[str, StopRequest] = {}
         self._handed_out: set[str] = set()
 
@@ -49,14 +55,29 @@ class InMemoryStore(Store):
         return self._records.get(execution_arn)
 
     async def put_state_machine(
-        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+        self,
+        arn: str,
+        name: str,
+        definition: str,
+        *,
+        type: str = "STANDARD",
+        role_arn: str = "",
+        settings: Mapping[str, JSON] | None = None,
+        creation_date: datetime | None = None,
     ) -> StoredStateMachine:
-        from datetime import UTC, datetime
-
         old = self._machines.get(arn)
-        created = old.creation_date if old is not None else datetime.now(UTC)
-        sm = self._machines[arn] = StoredStateMachine(arn, name, definition, type, role_arn, created)
+        if old is not None:
+            created = old.creation_date
+        else:
+            created = creation_date if creation_date is not None else datetime.now(UTC)
+        sm = self._machines[arn] = StoredStateMachine(
+            arn, name, definition, type, role_arn, created, dict(settings or {})
+        )
         return sm
+
+    async def delete_state_machine(self, arn: str) -> None:
+        self._machines.pop(arn, None)
+        self._tags.pop(arn, None)
 
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
         return self._machines.get(arn)
@@ -67,6 +88,36 @@ class InMemoryStore(Store):
         arns = sorted(a for a in self._machines if a > (next_token or ""))
         page = [self._machines[a] for a in arns[:max_results]]
         return Page(page, page[-1].arn if len(arns) > max_results else None)
+
+    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+        found = self._activities.get(arn)
+        if found is None:
+            found = self._activities[arn] = StoredActivity(
+                arn, name, creation_date if creation_date is not None else datetime.now(UTC)
+            )
+        return found
+
+    async def list_activities(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredActivity]:
+        arns = sorted(a for a in self._activities if a > (next_token or ""))
+        page = [self._activities[a] for a in arns[:max_results]]
+        return Page(page, page[-1].arn if len(arns) > max_results else None)
+
+    async def delete_activity(self, arn: str) -> None:
+        self._activities.pop(arn, None)
+        self._tags.pop(arn, None)
+
+    async def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        self._tags.setdefault(arn, {}).update(tags)
+
+    async def untag_resource(self, arn: str, keys: Collection[str]) -> None:
+        held = self._tags.get(arn, {})
+        for key in keys:
+            held.pop(key, None)
+
+    async def list_tags(self, arn: str) -> dict[str, str]:
+        return dict(self._tags.get(arn, {}))
 
     async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
         if record.execution_arn in self._records or any(

@@ -2,13 +2,13 @@
 
 SQLite and PostgreSQL keep the same tables (see each backend's
 ``MIGRATIONS``) and select the same columns in the same order, so turning a
-row into a ``StoredStateMachine``, a ``StoredExecution`` or a resumable
+row into a ``StoredStateMachine``, a ``StoredActivity``, a ``StoredExecution`` or a resumable
 ``ExecutionRecord``, history chunks into events, and rows into a page is one
 piece of code here. What differs between the two, the SQL dialect and the
 driver, stays in each backend's module.
 
 Column order is the contract: ``EXECUTION_COLUMNS`` (then, where a record is
-rebuilt, ``state`` and ``event_count``) and ``STATE_MACHINE_QUERY``.
+rebuilt, ``state`` and ``event_count``), ``STATE_MACHINE_QUERY`` and ``ACTIVITY_QUERY``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 from engine.history import History, HistoryEvent
 from engine.jsonvalue import loads
 from engine.runtime.record import ExecutionRecord, Position
-from engine.store.base import Page, StoredExecution, StoredStateMachine, StoreError
+from engine.store.base import Page, StoredActivity, StoredExecution, StoredStateMachine, StoreError
 from engine.store.codec import state_from_text
 
 EXECUTION_COLUMNS: Final = (
@@ -30,10 +30,12 @@ EXECUTION_COLUMNS: Final = (
 )
 """The executions' columns every mapping below reads, in this order (``seq`` is index 0)."""
 STATE_MACHINE_QUERY: Final = (
-    "SELECT s.arn, s.name, d.text, s.type, s.role_arn, s.creation_date FROM state_machines s "
+    "SELECT s.arn, s.name, d.text, s.type, s.role_arn, s.creation_date, s.settings FROM state_machines s "
     "JOIN definitions d ON d.hash = s.definition_hash"
 )
 """A state machine with its definition's text (add a WHERE clause)."""
+ACTIVITY_QUERY: Final = "SELECT arn, name, creation_date FROM activities"
+"""An activity (add a WHERE clause)."""
 NEWEST: Final = 2**62
 """The ``seq`` bound of a listing's first page (listings go newest first, by ``seq``)."""
 
@@ -63,12 +65,29 @@ def state_machine(row: Row) -> StoredStateMachine:
     """A ``STATE_MACHINE_QUERY`` row."""
     created = to_datetime(row[5])
     assert created is not None
-    return StoredStateMachine(row[0], row[1], row[2], row[3], row[4], created)
+    # Written before the settings were kept (schema version 2): none.
+    settings = loads(row[6]) if row[6] is not None else {}
+    return StoredStateMachine(
+        row[0], row[1], row[2], row[3], row[4], created, settings if isinstance(settings, dict) else {}
+    )
 
 
 def state_machine_page(rows: Sequence[Row], max_results: int) -> Page[StoredStateMachine]:
     """A page from ``max_results + 1`` rows by ARN (one more tells a next page exists)."""
     items = [state_machine(r) for r in rows[:max_results]]
+    return Page(items, items[-1].arn if len(rows) > max_results else None)
+
+
+def activity(row: Row) -> StoredActivity:
+    """An ``ACTIVITY_QUERY`` row."""
+    created = to_datetime(row[2])
+    assert created is not None
+    return StoredActivity(row[0], row[1], created)
+
+
+def activity_page(rows: Sequence[Row], max_results: int) -> Page[StoredActivity]:
+    """A page from ``max_results + 1`` rows by ARN (one more tells a next page exists)."""
+    items = [activity(r) for r in rows[:max_results]]
     return Page(items, items[-1].arn if len(rows) > max_results else None)
 
 

@@ -97,6 +97,22 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             FROM history""",
         "DROP TABLE history",
     ),
+    # 3: what the API server kept in memory only, as in the SQLite store: a state machine's
+    # settings beyond its definition, tags of state machines and activities, the activities.
+    (
+        "ALTER TABLE state_machines ADD COLUMN settings text",
+        """CREATE TABLE tags (
+            resource_arn text NOT NULL,
+            key text NOT NULL,
+            value text NOT NULL,
+            PRIMARY KEY (resource_arn, key)
+        )""",
+        """CREATE TABLE activities (
+            arn text PRIMARY KEY,
+            name text NOT NULL,
+            creation_date double precision NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

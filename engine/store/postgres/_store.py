@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
@@ -19,6 +19,7 @@ import asyncpg
 
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from engine.history import HistoryEvent
+from engine.jsonvalue import JSON, dumps_str
 from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store import rows
 from engine.store.base import (
@@ -28,6 +29,7 @@ from engine.store.base import (
     Page,
     Resumable,
     StopRequest,
+    StoredActivity,
     StoredExecution,
     StoredStateMachine,
     StoreError,
@@ -38,7 +40,7 @@ from engine.store.postgres._schema import CHANNEL
 from engine.store.postgres._target import Target
 from engine.store.postgres._worker import Worker
 from engine.store.postgres._writes import Owned, insert_events, insert_executions, write_batch
-from engine.store.rows import EXECUTION_COLUMNS, STATE_MACHINE_QUERY
+from engine.store.rows import ACTIVITY_QUERY, EXECUTION_COLUMNS, STATE_MACHINE_QUERY
 
 log = logging.getLogger("engine.store.postgres")
 
@@ -214,10 +216,19 @@ class PostgresStore(DurableStore):
 
     # -- state machines -------------------------------------------------------------------
     async def put_state_machine(
-        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+        self,
+        arn: str,
+        name: str,
+        definition: str,
+        *,
+        type: str = "STANDARD",
+        role_arn: str = "",
+        settings: Mapping[str, JSON] | None = None,
+        creation_date: datetime | None = None,
     ) -> StoredStateMachine:
-        now = datetime.now(UTC).timestamp()
+        created = (creation_date or datetime.now(UTC)).timestamp()
         digest = rows.definition_digest(definition)
+        settings_text = dumps_str(dict(settings or {}))
 
         async def body(conn: asyncpg.Connection) -> None:
             async with conn.transaction():
@@ -227,21 +238,31 @@ class PostgresStore(DurableStore):
                     definition,
                 )
                 await conn.execute(
-                    "INSERT INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
-                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (arn) DO UPDATE SET "
-                    "definition_hash = excluded.definition_hash, role_arn = excluded.role_arn",
+                    "INSERT INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date, "
+                    "settings) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (arn) DO UPDATE SET "
+                    "definition_hash = excluded.definition_hash, role_arn = excluded.role_arn, "
+                    "settings = excluded.settings",
                     arn,
                     name,
                     type,
                     digest,
                     role_arn,
-                    now,
+                    created,
+                    settings_text,
                 )
 
         await self._query(body)
         found = await self.get_state_machine(arn)
         assert found is not None
         return found
+
+    async def delete_state_machine(self, arn: str) -> None:
+        async def body(conn: asyncpg.Connection) -> None:
+            async with conn.transaction():
+                await conn.execute("DELETE FROM state_machines WHERE arn = $1", arn)
+                await conn.execute("DELETE FROM tags WHERE resource_arn = $1", arn)
+
+        await self._query(body)
 
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
         row = await self._query(lambda conn: conn.fetchrow(f"{STATE_MACHINE_QUERY} WHERE s.arn = $1", arn))
@@ -258,6 +279,64 @@ class PostgresStore(DurableStore):
             )
         )
         return rows.state_machine_page(found, max_results)
+
+    # -- activities and tags ----------------------------------------------------------------
+    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+        created = (creation_date or datetime.now(UTC)).timestamp()
+
+        async def body(conn: asyncpg.Connection) -> Any:
+            await conn.execute(
+                "INSERT INTO activities (arn, name, creation_date) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                arn,
+                name,
+                created,
+            )
+            return await conn.fetchrow(f"{ACTIVITY_QUERY} WHERE arn = $1", arn)
+
+        return rows.activity(await self._query(body))
+
+    async def list_activities(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredActivity]:
+        found = await self._query(
+            lambda conn: conn.fetch(
+                f"{ACTIVITY_QUERY} WHERE arn > $1 ORDER BY arn LIMIT $2", next_token or "", max_results + 1
+            )
+        )
+        return rows.activity_page(found, max_results)
+
+    async def delete_activity(self, arn: str) -> None:
+        async def body(conn: asyncpg.Connection) -> None:
+            async with conn.transaction():
+                await conn.execute("DELETE FROM activities WHERE arn = $1", arn)
+                await conn.execute("DELETE FROM tags WHERE resource_arn = $1", arn)
+
+        await self._query(body)
+
+    async def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        keys = list(tags)
+        await self._query(
+            lambda conn: conn.execute(
+                "INSERT INTO tags (resource_arn, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) "
+                "AS u(k, v) ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+                arn,
+                keys,
+                [tags[k] for k in keys],
+            )
+        )
+
+    async def untag_resource(self, arn: str, keys: Collection[str]) -> None:
+        await self._query(
+            lambda conn: conn.execute(
+                "DELETE FROM tags WHERE resource_arn = $1 AND key = ANY($2::text[])", arn, list(keys)
+            )
+        )
+
+    async def list_tags(self, arn: str) -> dict[str, str]:
+        found = await self._query(
+            lambda conn: conn.fetch("SELECT key, value FROM tags WHERE resource_arn = $1 ORDER BY key", arn)
+        )
+        return {r[0]: r[1] for r in found}
 
     # -- executions -----------------------------------------------------------------------
     async def create_execution(self, record: ExecutionRecord, definition: str) -> None:

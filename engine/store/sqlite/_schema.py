@@ -83,5 +83,21 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             FROM history""",
         "DROP TABLE history",
     ),
+    # 3: what the API server kept in memory only: a state machine's settings beyond its definition
+    # (a JSON object), tags of state machines and activities, and the activities themselves.
+    (
+        "ALTER TABLE state_machines ADD COLUMN settings TEXT",
+        """CREATE TABLE tags (
+            resource_arn TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (resource_arn, key)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE activities (
+            arn TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            creation_date REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)

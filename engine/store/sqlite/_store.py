@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
 from engine.errors import ExecutionAlreadyExists, ExecutionDoesNotExist
 from engine.history import HistoryEvent
+from engine.jsonvalue import JSON, dumps_str
 from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store import rows
 from engine.store.base import (
@@ -26,12 +27,13 @@ from engine.store.base import (
     Page,
     Resumable,
     StopRequest,
+    StoredActivity,
     StoredExecution,
     StoredStateMachine,
     StoreError,
     creation_write,
 )
-from engine.store.rows import EXECUTION_COLUMNS, STATE_MACHINE_QUERY
+from engine.store.rows import ACTIVITY_QUERY, EXECUTION_COLUMNS, STATE_MACHINE_QUERY
 from engine.store.sqlite._file import SQLiteFile
 
 SCHEME: Final = "sqlite://"
@@ -226,23 +228,42 @@ class SQLiteStore(DurableStore):
 
     # -- state machines --------------------------------------------------------------
     async def put_state_machine(
-        self, arn: str, name: str, definition: str, *, type: str = "STANDARD", role_arn: str = ""
+        self,
+        arn: str,
+        name: str,
+        definition: str,
+        *,
+        type: str = "STANDARD",
+        role_arn: str = "",
+        settings: Mapping[str, JSON] | None = None,
+        creation_date: datetime | None = None,
     ) -> StoredStateMachine:
-        now = datetime.now(UTC)
+        created = (creation_date or datetime.now(UTC)).timestamp()
+        settings_text = dumps_str(dict(settings or {}))
 
         def body(db: sqlite3.Connection) -> None:
             digest = self._definition(db, definition)
             db.execute(
-                "INSERT INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (arn) DO UPDATE SET definition_hash = excluded.definition_hash, "
-                "role_arn = excluded.role_arn",
-                (arn, name, type, digest, role_arn, now.timestamp()),
+                "INSERT INTO state_machines (arn, name, type, definition_hash, role_arn, creation_date, settings) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arn) DO UPDATE SET "
+                "definition_hash = excluded.definition_hash, role_arn = excluded.role_arn, "
+                "settings = excluded.settings",
+                (arn, name, type, digest, role_arn, created, settings_text),
             )
 
         await self._write(body)
         found = await self.get_state_machine(arn)
         assert found is not None
         return found
+
+    async def delete_state_machine(self, arn: str) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
+            db.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
+            # An execution created after this must write the row again (it was its implicit create).
+            self._machines.discard(arn)
+
+        await self._write(body)
 
     async def get_state_machine(self, arn: str) -> StoredStateMachine | None:
         row = await self._query(
@@ -260,6 +281,61 @@ class SQLiteStore(DurableStore):
             ).fetchall(),
         )
         return rows.state_machine_page(found, max_results)
+
+    # -- activities and tags -------------------------------------------------------------
+    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+        created = (creation_date or datetime.now(UTC)).timestamp()
+
+        def body(db: sqlite3.Connection) -> Any:
+            db.execute(
+                "INSERT INTO activities (arn, name, creation_date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (arn, name, created),
+            )
+            return db.execute(f"{ACTIVITY_QUERY} WHERE arn = ?", (arn,)).fetchone()
+
+        return rows.activity(await self._write(body))
+
+    async def list_activities(
+        self, *, max_results: int = DEFAULT_PAGE_SIZE, next_token: str | None = None
+    ) -> Page[StoredActivity]:
+        after = next_token or ""
+        found = await self._query(
+            lambda db: db.execute(
+                f"{ACTIVITY_QUERY} WHERE arn > ? ORDER BY arn LIMIT ?", (after, max_results + 1)
+            ).fetchall(),
+        )
+        return rows.activity_page(found, max_results)
+
+    async def delete_activity(self, arn: str) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM activities WHERE arn = ?", (arn,))
+            db.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
+
+        await self._write(body)
+
+    async def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        await self._write(
+            lambda db: db.executemany(
+                "INSERT INTO tags (resource_arn, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT DO UPDATE SET value = excluded.value",
+                [(arn, k, v) for k, v in tags.items()],
+            )
+        )
+
+    async def untag_resource(self, arn: str, keys: Collection[str]) -> None:
+        await self._write(
+            lambda db: db.executemany(
+                "DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, k) for k in keys]
+            )
+        )
+
+    async def list_tags(self, arn: str) -> dict[str, str]:
+        found = await self._query(
+            lambda db: db.execute(
+                "SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key", (arn,)
+            ).fetchall()
+        )
+        return {r[0]: r[1] for r in found}
 
     # -- executions -----------------------------------------------------------------
     async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
