@@ -11,6 +11,10 @@ seconds as AWS does. The execution's history has AWS's activity events:
 ``ActivityScheduled``, ``ActivityStarted`` (with the ``workerName``, when a
 worker takes the task), then ``ActivitySucceeded``, ``ActivityFailed`` or
 ``ActivityTimedOut``.
+
+With a durable store the activities themselves (name, creation date, tags)
+are kept in the store, so a restarted server serves the same ones; their
+queues are not: a Task resumed after a restart queues its task again.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import anyio
 from engine import JSON, Engine, ExecutorCall, ExecutorContext, IntegrationPattern, StatesError
 from engine.callbacks import TaskTokens
 from engine.jsonvalue import dumps_str
+from engine.store import Store, StoreError
 from statewright.api._arns import check_name, parse_arn
-from statewright.api._errors import ApiError
+from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
 
 POLL_SECONDS: Final = 60.0
@@ -59,6 +64,8 @@ class Activities:
         self._engine = engine
         self._tokens: TaskTokens = engine.task_tokens
         self._by_arn: dict[str, ActivityEntry] = {}
+        store = engine.store
+        self._store: Store | None = store if store is not None and store.durable else None
         self.prefix = f"arn:aws:states:{engine.region}:{engine.account}:activity:"
         self.poll_seconds = POLL_SECONDS
         engine.registry.register_prefix(
@@ -75,8 +82,29 @@ class Activities:
     def find(self, arn: str) -> ActivityEntry | None:
         return self._by_arn.get(arn)
 
+    async def restore(self) -> int:
+        """Serve the activities a durable store holds, with their tags; returns how many."""
+        if self._store is None:
+            return 0
+        count = 0
+        token: str | None = None
+        while True:
+            page = await self._store.list_activities(next_token=token)
+            for stored in page.items:
+                tags = await self._store.list_tags(stored.arn)
+                entry = self._by_arn.get(stored.arn)
+                if entry is None:
+                    self._by_arn[stored.arn] = ActivityEntry(stored.arn, stored.name, stored.creation_date, tags)
+                else:
+                    # Served already for a Task the engine resumed on entry: it is the stored one.
+                    entry.created, entry.tags = stored.creation_date, tags
+                count += 1
+            token = page.next_token
+            if token is None:
+                return count
+
     # -- operations -------------------------------------------------------------------
-    def create(self, params: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    async def create(self, params: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
         name: str = params["name"]
         check_name(name)
         if params.get("encryptionConfiguration") not in (None, {"type": "AWS_OWNED_KEY"}):
@@ -84,7 +112,15 @@ class Activities:
         arn = self.prefix + name
         entry = self._by_arn.get(arn)
         if entry is None:
-            entry = self._by_arn[arn] = ActivityEntry(arn, name, self._engine.clock.now(), tags)
+            created = self._engine.clock.now()
+            if self._store is not None:
+                try:
+                    created = (await self._store.put_activity(arn, name, creation_date=created)).creation_date
+                    if tags:
+                        await self._store.tag_resource(arn, tags)
+                except StoreError as exc:
+                    raise store_failure(exc) from None
+            entry = self._by_arn.setdefault(arn, ActivityEntry(arn, name, created, tags))
         return {"activityArn": arn, "creationDate": entry.created}
 
     def describe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -105,9 +141,15 @@ class Activities:
             out["nextToken"] = make_token("ListActivities", start + size)
         return out
 
-    def delete(self, params: dict[str, Any]) -> dict[str, Any]:
-        parse_arn(params["activityArn"], "activity")
-        self._by_arn.pop(params["activityArn"], None)
+    async def delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params["activityArn"]
+        parse_arn(arn, "activity")
+        if self._store is not None:
+            try:
+                await self._store.delete_activity(arn)
+            except StoreError as exc:
+                raise store_failure(exc) from None
+        self._by_arn.pop(arn, None)
         return {}
 
     async def get_task(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +181,8 @@ class Activities:
     ) -> None:
         entry = self._by_arn.get(arn)
         if entry is None and resumed:
-            # A Task resumed from a durable store after a restart: activities themselves are not
-            # stored, so the one it waits on is served again for its workers.
+            # A Task resumed from a durable store after a restart, before the stored activities are
+            # served (or waiting on one deleted since): the one it waits on is served for its workers.
             name = arn[len(self.prefix) :]
             entry = self._by_arn[arn] = ActivityEntry(arn, name, self._engine.clock.now())
         if entry is None:

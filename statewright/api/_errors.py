@@ -63,4 +63,9 @@ def internal() -> ApiError:
     return ApiError("InternalFailure", "The server encountered an internal error.", SERVER_ERROR)
 
 
-__all__ = ["ApiError", "internal", "invalid_arn", "serialization", "validation"]
+def store_failure(exc: Exception) -> ApiError:
+    """``InternalFailure`` for a durable store that refused a write (full disk, lost server)."""
+    return ApiError("InternalFailure", f"The store cannot be written: {exc}", SERVER_ERROR)
+
+
+__all__ = ["ApiError", "internal", "invalid_arn", "serialization", "store_failure", "validation"]

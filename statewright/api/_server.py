@@ -86,6 +86,7 @@ class ApiServer:
         await self.engine.__aenter__()
         try:
             await self.service.machines.restore()
+            await self.service.activities.restore()
             await self.service.executions.restore()
             app = web.Application(client_max_size=MAX_REQUEST_BYTES)
             app.router.add_post("/", self._handle)

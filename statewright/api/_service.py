@@ -1,7 +1,8 @@
 """One Step Functions service: the operations, by name, over one engine.
 
 ``StepFunctionsService`` owns the catalogs (state machines, executions,
-activities), the callbacks and the tags, and maps each operation name of
+activities), the callbacks and the tags (kept in a durable store too, when
+the server runs on one), and maps each operation name of
 botocore's model to the method that serves it. Requests reach it already
 checked against the model (``_protocol``); answers leave it as plain
 mappings that ``_protocol`` shapes. Operations the model has and this server
@@ -15,10 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from engine import JSON, Engine, ExecutionRecord
+from engine.store import StoreError
 from statewright.api._activities import Activities
 from statewright.api._arns import parse_arn
 from statewright.api._callbacks import Callbacks
-from statewright.api._errors import ApiError
+from statewright.api._errors import ApiError, store_failure
 from statewright.api._executions import Executions
 from statewright.api._metrics import Metrics
 from statewright.api._state_machines import StateMachines
@@ -117,9 +119,9 @@ class StepFunctionsService:
                 self.machines.forget(sm.arn)
 
     # -- state machines and tags ------------------------------------------------------
-    def _delete_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
+    async def _delete_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
         running = self.executions.running_on(params["stateMachineArn"])
-        return self.machines.delete(params, running)
+        return await self.machines.delete(params, running)
 
     def _tagged(self, arn: str) -> dict[str, str]:
         parsed = parse_arn(arn, "stateMachine", "activity")
@@ -128,21 +130,32 @@ class StepFunctionsService:
             raise ApiError("ResourceNotFound", f"Resource not found: '{arn}'", resourceName=arn)
         return entry.tags
 
-    def _tag(self, params: dict[str, Any]) -> Mapping[str, Any]:
-        tags = self._tagged(params["resourceArn"])
+    async def _tag(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        arn = params["resourceArn"]
+        tags = self._tagged(arn)
         new = _tags_from(params)
         if len(tags.keys() | new.keys()) > MAX_TAGS:
-            raise ApiError(
-                "TooManyTags",
-                f"Too many tags: at most {MAX_TAGS} per resource",
-                resourceName=params["resourceArn"],
-            )
+            raise ApiError("TooManyTags", f"Too many tags: at most {MAX_TAGS} per resource", resourceName=arn)
+        store = self.machines.store
+        if store is not None and new:
+            try:
+                await store.tag_resource(arn, new)
+            except StoreError as exc:
+                raise store_failure(exc) from None
         tags.update(new)
         return {}
 
-    def _untag(self, params: dict[str, Any]) -> Mapping[str, Any]:
-        tags = self._tagged(params["resourceArn"])
-        for key in params["tagKeys"]:
+    async def _untag(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        arn = params["resourceArn"]
+        tags = self._tagged(arn)
+        keys: list[str] = params["tagKeys"]
+        store = self.machines.store
+        if store is not None and keys:
+            try:
+                await store.untag_resource(arn, keys)
+            except StoreError as exc:
+                raise store_failure(exc) from None
+        for key in keys:
             tags.pop(key, None)
         return {}
 

@@ -4,9 +4,12 @@ A state machine is kept with its definition text (returned as given), its
 compiled ``engine.StateMachine`` (parsed and validated once, at create or
 update) and a revision: each update makes a new ``revisionId``, and an
 execution keeps the revision it started with (DescribeStateMachineForExecution).
-With a durable store each create and update is written to the store before
-the answer (name, definition, type, role), and a server that starts on that
-store serves the state machines it holds. Definitions are validated by the engine's own validator against the
+With a durable store each create, update and delete is written to the store
+before the answer (name, definition, type, role, the settings beyond the
+definition with the revision, and the tags), and a server that starts on
+that store serves the state machines it holds as they were. A deleted state
+machine leaves the store at once; this server keeps answering it as
+DELETING until its running executions end, as AWS does. Definitions are validated by the engine's own validator against the
 executors the server runs, so ``InvalidDefinition`` carries the same problems,
 codes and JSON locations as ``statewright validate``.
 """
@@ -14,15 +17,16 @@ codes and JSON locations as ``statewright validate``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from engine import Engine, InvalidDefinition, StateMachine, StatewrightError, parse_definition
 from engine.jsonvalue import JSON
-from engine.store import Store, StoreError
+from engine.store import Store, StoredStateMachine, StoreError
 from statewright.api._arns import check_name, is_role_arn, parse_arn
-from statewright.api._errors import ApiError
+from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
 
 STANDARD: Final = "STANDARD"
@@ -60,6 +64,40 @@ class StateMachineEntry:
     deleting: bool = False
 
 
+def _settings(entry: StateMachineEntry) -> dict[str, JSON]:
+    """What the store keeps of a state machine beyond its definition, type and role."""
+    rev = entry.revision
+    return {
+        "revisionId": rev.revision_id,
+        "loggingConfiguration": rev.logging,
+        "tracingConfiguration": rev.tracing,
+        "encryptionConfiguration": rev.encryption,
+        "updateDate": rev.updated.timestamp() if rev.updated is not None else None,
+    }
+
+
+def _object(settings: Mapping[str, JSON], key: str) -> dict[str, JSON] | None:
+    value = settings.get(key)
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _revision(stored: StoredStateMachine, machine: StateMachine) -> Revision:
+    """The revision a stored state machine was left at (a new id if it was stored without one)."""
+    settings = stored.settings
+    revision_id = settings.get("revisionId")
+    updated = settings.get("updateDate")
+    return Revision(
+        revision_id=revision_id if isinstance(revision_id, str) else str(uuid.uuid4()),
+        definition=stored.definition,
+        machine=machine,
+        role_arn=stored.role_arn,
+        logging=_object(settings, "loggingConfiguration") or dict(DEFAULT_LOGGING),
+        tracing=_object(settings, "tracingConfiguration") or dict(DEFAULT_TRACING),
+        encryption=_object(settings, "encryptionConfiguration"),
+        updated=datetime.fromtimestamp(updated, UTC) if isinstance(updated, int | float) else None,
+    )
+
+
 def _problems_message(exc: InvalidDefinition) -> str:
     shown = "; ".join(f"{p.code}: {p.message} at {p.location or '/'}" for p in exc.problems)
     return f"Invalid State Machine Definition: '{shown}'"
@@ -91,16 +129,8 @@ class StateMachines:
                     name=stored.name,
                     type=stored.type,
                     created=stored.creation_date,
-                    revision=Revision(
-                        revision_id=str(uuid.uuid4()),
-                        definition=stored.definition,
-                        machine=machine,
-                        role_arn=stored.role_arn,
-                        logging=dict(DEFAULT_LOGGING),
-                        tracing=dict(DEFAULT_TRACING),
-                        encryption=None,
-                        updated=None,
-                    ),
+                    revision=_revision(stored, machine),
+                    tags=await self._store.list_tags(stored.arn),
                 )
             token = page.next_token
             if token is None:
@@ -112,10 +142,21 @@ class StateMachines:
         rev = entry.revision
         try:
             await self._store.put_state_machine(
-                entry.arn, entry.name, rev.definition, type=entry.type, role_arn=rev.role_arn
+                entry.arn,
+                entry.name,
+                rev.definition,
+                type=entry.type,
+                role_arn=rev.role_arn,
+                settings=_settings(entry),
+                creation_date=entry.created,
             )
         except StoreError as exc:
-            raise ApiError("InternalFailure", f"The store cannot be written: {exc}", 500) from None
+            raise store_failure(exc) from None
+
+    @property
+    def store(self) -> Store | None:
+        """The durable store the state machines are kept in, or None (they live here only)."""
+        return self._store
 
     # -- lookups ----------------------------------------------------------------
     def arn_for(self, name: str) -> str:
@@ -217,6 +258,11 @@ class StateMachines:
             tags=tags,
         )
         await self._persist(entry)
+        if tags and self._store is not None:
+            try:
+                await self._store.tag_resource(arn, tags)
+            except StoreError as exc:
+                raise store_failure(exc) from None
         self._by_arn[arn] = entry
         return {"stateMachineArn": arn, "creationDate": now}
 
@@ -286,16 +332,26 @@ class StateMachines:
         if params.get("encryptionConfiguration") is not None:
             changes["encryption"] = params["encryptionConfiguration"]
         now = self._engine.clock.now()
-        entry.revision = replace(rev, revision_id=str(uuid.uuid4()), updated=now, **changes)
-        await self._persist(entry)
-        return {"updateDate": now, "revisionId": entry.revision.revision_id}
+        revision = replace(rev, revision_id=str(uuid.uuid4()), updated=now, **changes)
+        entry.revision = revision
+        try:
+            await self._persist(entry)
+        except ApiError:
+            entry.revision = rev  # not stored: not made either
+            raise
+        return {"updateDate": now, "revisionId": revision.revision_id}
 
-    def delete(self, params: dict[str, Any], running: int) -> dict[str, Any]:
+    async def delete(self, params: dict[str, Any], running: int) -> dict[str, Any]:
         arn = params["stateMachineArn"]
         parse_arn(arn, "stateMachine")
         entry = self._by_arn.get(arn)
         if entry is None:
             return {}  # AWS: deleting what does not exist succeeds
+        if self._store is not None:
+            try:
+                await self._store.delete_state_machine(arn)
+            except StoreError as exc:
+                raise store_failure(exc) from None
         entry.deleting = True
         if running == 0:
             del self._by_arn[arn]

@@ -1,4 +1,4 @@
-"""`statewright serve --store sqlite:///PATH`: a restart of the server in between loses nothing."""
+"""`statewright serve --store URL`: a restart of the server in between loses nothing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.statewright.api.conftest import ROLE, client, pass_machine
-from tests.statewright.api.support import ServeProcess, finished
+from tests.statewright.api.support import ServeProcess, error_code, finished
 
 
 def test_a_restart_with_a_sqlite_store_loses_nothing(tmp_path: Path) -> None:
@@ -122,3 +125,69 @@ def test_history_and_executions_page_from_a_sqlite_store(tmp_path: Path) -> None
         assert len(succeeded) == 3
     finally:
         api.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_deletions_tags_settings_and_activities_are_the_same_after_a_restart(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = (
+        f"sqlite:///{tmp_path / 'sfn.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    )
+    logging = {"level": "ERROR", "includeExecutionData": True}
+    first = ServeProcess("--store", store)
+    try:
+        sfn = client(first.url)
+        gone = sfn.create_state_machine(name="gone", definition=pass_machine(), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        kept = sfn.create_state_machine(
+            name="kept", definition=pass_machine(), roleArn=ROLE, tags=[{"key": "team", "value": "data"}]
+        )["stateMachineArn"]
+        sfn.delete_state_machine(stateMachineArn=gone)
+        sfn.tag_resource(
+            resourceArn=kept, tags=[{"key": "env", "value": "test"}, {"key": "cost", "value": "1"}]
+        )
+        sfn.untag_resource(resourceArn=kept, tagKeys=["cost"])
+        updated = sfn.update_state_machine(
+            stateMachineArn=kept, loggingConfiguration=logging, tracingConfiguration={"enabled": True}
+        )
+        before = sfn.describe_state_machine(stateMachineArn=kept)
+        worker = sfn.create_activity(name="worker", tags=[{"key": "a", "value": "b"}])
+        dropped = sfn.create_activity(name="dropped")["activityArn"]
+        sfn.delete_activity(activityArn=dropped)
+    finally:
+        code, err = first.stop()
+    assert code == 0 and "Traceback" not in err
+
+    second = ServeProcess("--store", store)
+    try:
+        sfn = client(second.url)
+        with pytest.raises(ClientError) as exc:
+            sfn.describe_state_machine(stateMachineArn=gone)
+        assert error_code(exc) == "StateMachineDoesNotExist"
+        assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["kept"]
+        tags = sfn.list_tags_for_resource(resourceArn=kept)["tags"]
+        assert sorted((t["key"], t["value"]) for t in tags) == [("env", "test"), ("team", "data")]
+        after = sfn.describe_state_machine(stateMachineArn=kept)
+        assert after == {**before, "ResponseMetadata": after["ResponseMetadata"]}
+        assert (after["revisionId"], after["loggingConfiguration"]) == (updated["revisionId"], logging)
+        assert after["tracingConfiguration"] == {"enabled": True}
+        activities = sfn.list_activities()["activities"]
+        assert [(a["activityArn"], a["creationDate"]) for a in activities] == [
+            (worker["activityArn"], worker["creationDate"])
+        ]
+        assert sfn.list_tags_for_resource(resourceArn=worker["activityArn"])["tags"] == [
+            {"key": "a", "value": "b"}
+        ]
+        with pytest.raises(ClientError) as exc:
+            sfn.describe_activity(activityArn=dropped)
+        assert error_code(exc) == "ActivityDoesNotExist"
+        # The deleted name is free again, and starts with nothing of the old machine.
+        again = sfn.create_state_machine(name="gone", definition=pass_machine(v=2), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        assert sfn.list_tags_for_resource(resourceArn=again)["tags"] == []
+    finally:
+        code, err = second.stop()
+    assert code == 0 and "Traceback" not in err
