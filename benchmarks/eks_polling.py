@@ -307,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", action="store_true", help="5%% 429/500/503 from EKS and STS")
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT_SECONDS)
     parser.add_argument("--no-pin", action="store_true")
+    # The parent passes its children --loop (benchmarks.polling.child_argv): accept it here too.
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the engine's event loop (default asyncio)",
+    )
     add_rate_limit_arguments(parser)
     parser.add_argument("--out", help="append JSON lines here (default benchmarks/results/…)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
@@ -332,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "timeout": args.timeout,
         "kube_qps": args.kube_qps,
         "kube_burst": args.kube_burst,
+        "loop": args.loop,
     }
     if args.jobs is None and args.policy is None:
         pairs = list(DEFAULT_SET)
@@ -341,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"clusters": args.clusters, "time_factor": args.time_factor}
 
     def run_one(config: RunConfig) -> list[dict[str, Any]]:
+        if config.loop == "uvloop":
+            import uvloop
+
+            return uvloop.run(eks_benchmark(EksConfig(config, **extra)))
         return asyncio.run(eks_benchmark(EksConfig(config, **extra)))
 
     return drive(

@@ -8,7 +8,10 @@ bookkeeping (every execution completed, every request counted), never speed.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,7 +112,9 @@ async def test_a_tiny_run_job_run_completes_every_execution_and_plots(
 
 
 async def test_a_tiny_kill_server_run_reports_every_execution_ended_right(restored_environ: None) -> None:
-    config = RunConfig(20, "watch", seed=5, min_seconds=0.5, max_seconds=2.0, pin=False, timeout=90, kill_server=True)
+    config = RunConfig(
+        20, "watch", seed=5, min_seconds=0.5, max_seconds=2.0, pin=False, timeout=90, kill_server=True
+    )
     record = await polling.run_job_benchmark(config)
     assert (record["right"], record["wrong"], record["still_waiting"]) == (20, 0, 0), record["wrong_errors"]
     assert record["kill_server"] is True
@@ -144,3 +149,19 @@ def test_plot_reports_a_results_file_that_is_not_json_lines(
     broken.write_text("{not json\n")
     assert plot.main([str(broken)]) == 2
     assert "broken.jsonl:1" in capsys.readouterr().err
+
+
+def test_eks_polling_command_runs_each_configuration_in_a_child(tmp_path: Path) -> None:
+    # The parent re-runs itself with --single and the arguments of benchmarks.polling.child_argv.
+    out = tmp_path / "eks.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.eks_polling", "--jobs", "2", "--policy", "fixed:0.5",
+         "--time-factor", "0.001", "--clusters", "1", "--no-pin", "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["name"], r["completed"]) for r in records] == [
+        ("eks_polling.createCluster", 1),
+        ("eks_polling.createNodegroup", 2),
+    ]
