@@ -18,9 +18,15 @@ execution's RNG; ``$now()`` and ``$millis()`` read one timestamp per
 evaluation. Results are converted to plain JSON with JavaScript's number
 rules (``3.0`` is ``3``). Every failure is ``States.QueryEvaluationError``.
 
+Evaluation is synchronous, so it is bounded: in time and depth per
+evaluation, in time per turn of the event loop for all evaluations together,
+and regular expressions run by the regex module under the same deadline.
+
 The package is split by concern: ``_values`` (library values ⇄ JSON),
-``_functions`` (the Step Functions dialect), ``_expression`` (one
-expression, its errors and their AWS wording), ``_template`` (templates).
+``_functions`` (the Step Functions dialect), ``_budget`` (how long
+evaluation may hold the thread), ``_regex`` (regex literals, bounded),
+``_expression`` (one expression, its errors and their AWS wording),
+``_template`` (templates).
 """
 
 from ._expression import (

@@ -32,6 +32,7 @@ from jsonata.parser import Parser
 from engine.errors import QueryEvaluationError
 from engine.jsonvalue import JSON, dumps_str
 
+from . import _budget
 from ._functions import (
     HOOK_NAMES,
     EvaluationContext,
@@ -40,6 +41,7 @@ from ._functions import (
     pop_context,
     push_context,
 )
+from ._regex import RegexTimeout, compile_regex
 from ._values import NULL_VALUE, UNDEFINED, Undefined, UnsupportedResult, json_type_name, to_json
 
 _DIALECT_FRAME: Final = build_frame()
@@ -96,11 +98,14 @@ def scoped(error: QueryEvaluationError) -> QueryEvaluationError:
     return error
 
 
-EVALUATION_TIME_LIMIT_MS: Final = 500
-"""How long one JSONata evaluation may run. Payloads are at most 256 KiB, so real expressions
-take milliseconds; the bound keeps the loop answering (a one-second Wait elsewhere ends on time)."""
-EVALUATION_MAX_DEPTH: Final = 1000
-"""How deeply one evaluation may nest (a self-recursive function stops here, not at a RecursionError)."""
+def _detail(error: JException, limit_ms: int) -> str:
+    """The library's message, saying why a time limit was short when the loop's turn cut it."""
+    if error.error == "D1012" and limit_ms < _budget.EVALUATION_TIME_LIMIT_MS:
+        return (
+            f"{error} (the limit was {limit_ms} ms: other expressions had spent this moment's "
+            f"{_budget.TURN_BUDGET_MS} ms of evaluation)"
+        )
+    return str(error)
 
 
 def _subject(expression: str, field: str) -> str:
@@ -267,14 +272,18 @@ class JsonataExpression:
                     raise JsonataEvaluationError(self.text, None, str(exc)) from exc
         frame = Jsonata.Frame(evaluation.frame())
         frame.bindings = {"$": None}
-        # Bounded in time and depth (the library's time box): a runaway expression fails with
-        # D1012/D1011 instead of holding the event loop, and every other execution, for seconds.
-        frame.set_runtime_bounds(EVALUATION_TIME_LIMIT_MS, EVALUATION_MAX_DEPTH)
+        # Bounded in time and depth (the library's time box, with what the loop's turn has left):
+        # a runaway expression fails with D1012/D1011 instead of holding the event loop, and every
+        # other execution, for seconds.
+        limit_ms, started = _budget.begin()
+        frame.set_runtime_bounds(limit_ms, _budget.EVALUATION_MAX_DEPTH)
         push_context(evaluation.context())
         try:
             raw = self._compiled.eval(self._compiled.ast, None, frame)
         except JException as exc:
-            raise JsonataEvaluationError(self.text, exc.error, str(exc)) from exc
+            raise JsonataEvaluationError(self.text, exc.error, _detail(exc, limit_ms)) from exc
+        except RegexTimeout as exc:
+            raise JsonataEvaluationError(self.text, "D1012", str(exc)) from exc
         except RecursionError as exc:
             raise JsonataEvaluationError(
                 self.text, None, "Stack overflow error: Check for non-terminating recursive function"
@@ -283,6 +292,7 @@ class JsonataExpression:
             raise JsonataEvaluationError(self.text, None, str(exc) or type(exc).__name__) from exc
         finally:
             pop_context()
+            _budget.end(started)
         try:
             return to_json(raw)
         except UnsupportedResult as exc:
@@ -326,10 +336,10 @@ def compile_expression(text: str) -> JsonataExpression:
     """
     stripped = text.strip()
     try:
-        compiled = Jsonata(stripped)
+        compiled = Jsonata(stripped, compile_regex)
     except JException as exc:
         raise JsonataSyntaxError(stripped, exc.error, str(exc)) from exc
-    except Exception as exc:  # a bad regex literal surfaces as re.error, and so on
+    except Exception as exc:  # a bad regex literal surfaces as regex.error, and so on
         raise JsonataSyntaxError(stripped, None, str(exc) or type(exc).__name__) from exc
     if compiled.errors:
         first = compiled.errors[0]

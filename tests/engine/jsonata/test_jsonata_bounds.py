@@ -3,17 +3,21 @@
 Invariant: a runaway expression (endless recursion, a huge sequence, a map
 over millions of items) fails its state with ``States.QueryEvaluationError``
 instead of running on, and while it runs a one-second Wait in another
-execution still ends within about half a second of its time.
+execution still ends within about half a second of its time. Runaways at
+the same moment share one budget, so many of them hold the loop little
+longer than one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
 
 from engine import Engine
+from engine.jsonata import JsonataEvaluationError, compile_expression
 
 
 def _output(expression: str) -> dict[str, Any]:
@@ -62,3 +66,68 @@ async def test_a_wait_elsewhere_ends_on_time_while_runaway_expressions_run() -> 
         results = [await ex.wait() for ex in busy]
     assert all(r.error == "States.QueryEvaluationError" for r in results)
     assert ended < 1.6
+
+
+async def _watch_lag(period: float, worst: list[float]) -> None:
+    """Record, in ``worst[0]``, how late the loop came back to a ``period`` sleep (its own clock)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(period)
+        worst[0] = max(worst[0], loop.time() - asked - period)
+
+
+async def test_concurrent_runaway_expressions_share_one_budget_so_the_loop_stays_answering() -> None:
+    # Each runaway alone may hold the loop for the evaluation time limit (500 ms). Eight at the
+    # same moment must not add up to 8 x 500 ms: together they get one turn's budget, and a plain
+    # execution beside them, with the loop's own clock watching, is held far less than that.
+    runaways = 8
+    runaway = _output("($f := function($x){ $f($x+1) }; $f(0))")
+    plain = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": {"Type": "Pass", "End": True}},
+    }
+    loop = asyncio.get_running_loop()
+    worst = [0.0]
+    async with Engine(load_plugins=False) as engine:
+        watcher = asyncio.create_task(_watch_lag(0.01, worst))
+        await asyncio.sleep(0.05)
+        start = loop.time()
+        waiting = engine.start(plain)
+        busy = [engine.start(runaway, {}) for _ in range(runaways)]
+        await waiting.wait()
+        plain_took = loop.time() - start
+        results = [await ex.wait() for ex in busy]
+        watcher.cancel()
+    assert all(r.error == "States.QueryEvaluationError" for r in results)
+    # Before the shared budget: about 4 s of lag. A loaded 2-core machine gets twice the nominal
+    # 0.5 s + 7 x 20 ms.
+    assert worst[0] < 1.5, worst[0]
+    assert plain_took < 1 + 1.5, plain_took
+
+
+async def test_within_one_turn_a_spent_budget_cuts_runaways_short_but_not_ordinary_expressions() -> None:
+    # No await between the evaluations: they are all one turn of the loop.
+    runaway = compile_expression("($f := function($x){ $f($x+1) }; $f(0))")
+    ordinary = compile_expression("$sum($states.input.v) * 2")
+    bindings = {"states": {"input": {"v": [1, 2, 3]}}}
+    rng = random.Random(0)
+    with pytest.raises(JsonataEvaluationError) as first:
+        runaway.evaluate(bindings, rng=rng)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(JsonataEvaluationError) as second:
+        runaway.evaluate(bindings, rng=rng)
+    cut_short = loop.time() - start
+    assert ordinary.evaluate(bindings, rng=rng) == 12
+    assert first.value.code == second.value.code == "D1012"
+    assert "other expressions had spent" not in first.value.detail
+    assert "the limit was 20 ms" in second.value.detail
+    assert cut_short < 0.25
+    await asyncio.sleep(0)  # the next turn has the whole budget again
+    await asyncio.sleep(0)
+    start = loop.time()
+    with pytest.raises(JsonataEvaluationError) as third:
+        runaway.evaluate(bindings, rng=rng)
+    assert loop.time() - start >= 0.45
+    assert "other expressions had spent" not in third.value.detail
