@@ -49,8 +49,15 @@ PLAIN: Final = {
             "ItemProcessor": {
                 "StartAt": "Double",
                 "States": {
-                    "Double": {"Type": "Pass", "Parameters": {"v.$": "$"}, "Next": "Nap"},
-                    "Nap": {"Type": "Wait", "Seconds": 1, "End": True},
+                    "Double": {
+                        "Type": "Pass",
+                        "Parameters": {"v.$": "$"},
+                        "Assign": {"mine.$": "$.v"},
+                        "Next": "Nap",
+                    },
+                    "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Use"},
+                    # A variable assigned inside the iteration, read after a crash in its Wait.
+                    "Use": {"Type": "Pass", "Parameters": {"v.$": "$.v", "mine.$": "$mine"}, "End": True},
                 },
             },
             "ResultPath": "$.mapped",
@@ -63,8 +70,8 @@ PLAIN: Final = {
                 {
                     "StartAt": "R",
                     "States": {
-                        "R": {"Type": "Wait", "Seconds": 1, "Next": "R2"},
-                        "R2": {"Type": "Pass", "Result": "right", "End": True},
+                        "R": {"Type": "Wait", "Seconds": 1, "Assign": {"side": "right"}, "Next": "R2"},
+                        "R2": {"Type": "Pass", "Parameters": {"side.$": "$side"}, "End": True},
                     },
                 },
             ],
@@ -182,7 +189,12 @@ async def test_a_worker_killed_at_every_transition_gives_the_uncrashed_result(tm
     assert await _worker(plain, arn, env, kill_before=None) == 0
     expected = await _result(plain, arn)
     assert expected[0] == "SUCCEEDED"
-    assert expected[1] == {"n": 3, "mapped": [{"v": 1}, {"v": 2}], "both": ["left", "right"], "kept": 3}
+    assert expected[1] == {
+        "n": 3,
+        "mapped": [{"v": 1, "mine": 1}, {"v": 2, "mine": 2}],
+        "both": ["left", {"side": "right"}],
+        "kept": 3,
+    }
 
     await _create(crashed, PLAIN, "e", {"n": 3})
     kills = await _crash_at_every_step(crashed, arn, env)
