@@ -365,7 +365,7 @@ class Engine:
             state_machine_type=state_machine_type,
             role_arn=role_arn,
         )
-        await self.store.create_execution(record, dumps_str(machine.raw))
+        await self.store.create_execution(record, dumps_str(machine.raw), run_here=True)
         ex = self._launch(machine, record, started=False)
         if self._config.on_event is not None:
             self._config.on_event(record, "ExecutionStarted", record.history[0].details)
@@ -448,22 +448,61 @@ class Engine:
 
         Raises:
             ExecutionNotRedrivable: the execution succeeded, still runs, or is an Express one, or
-                the engine runs on a durable store (not supported there yet).
+                the engine runs on a durable store (``submit_redrive`` redrives there).
         """
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before redriving executions")
         if self._durable:
-            # A durable store stops writing an execution once it has ended; a redrive it did not
-            # record would be lost on restart, so it is refused rather than run unrecorded.
-            raise ExecutionNotRedrivable("Redriving an execution is not supported on a durable store yet")
+            # A durable store stops writing an execution once it has ended: the redrive must be
+            # committed before it runs, which only the awaited submit_redrive can wait for.
+            raise ExecutionNotRedrivable("On a durable store an execution is redriven with submit_redrive")
         machine = self.compile(definition)
         prepare_redrive(record)
-        details: dict[str, JSON] = {"redriveCount": record.redrive_count}
-        record.history.append("ExecutionRedriven", self.clock.timestamp(), details)
+        record.history.append(
+            "ExecutionRedriven", self.clock.timestamp(), {"redriveCount": record.redrive_count}
+        )
+        self._tell_redriven(record)
+        return self.resume(machine, record)
+
+    async def submit_redrive(
+        self, definition: str | bytes | Mapping[str, Any] | StateMachine, record: ExecutionRecord
+    ) -> Execution:
+        """RedriveExecution on a store: continue the execution once the store has committed the redrive.
+
+        On a durable store the execution is redriven as the store holds it
+        (``record`` only names it): made RUNNING there, with its ExecutionRedriven
+        event, before anything runs, so a restart right after resumes it. The
+        returned execution's record is the one that runs.
+
+        Raises:
+            ExecutionNotRedrivable: as ``redrive``; also when the stored execution is no longer
+                FAILED, ABORTED or TIMED_OUT (another process redrove it first).
+            StoreError: the store cannot be written.
+        """
+        store = self.store
+        if store is None or not self._durable:
+            return self.redrive(definition, record)
+        if self._tasks is None:
+            raise RuntimeError("use 'async with Engine() as engine:' before redriving executions")
+        machine = self.compile(definition)
+        await store.flush()  # its end may still be on its way to the store
+        stored = await store.load(record.execution_arn)
+        if stored is None:
+            raise ExecutionNotRedrivable(f"Execution Does Not Exist: '{record.execution_arn}'")
+        redriven = stored.record
+        prepare_redrive(redriven)
+        redriven.history.append(
+            "ExecutionRedriven", self.clock.timestamp(), {"redriveCount": redriven.redrive_count}
+        )
+        if not await store.redrive_execution(redriven):
+            raise ExecutionNotRedrivable(f"Execution {record.execution_arn} has been redriven already")
+        self._tell_redriven(redriven)
+        return self.resume(machine, redriven)
+
+    def _tell_redriven(self, record: ExecutionRecord) -> None:
         on_event = self._config.on_event
         if on_event is not None:
-            on_event(record, "ExecutionRedriven", details)
-        return self.resume(machine, record)
+            on_event(record, "ExecutionRedriven", {"redriveCount": record.redrive_count})
 
     def _launch(
         self,

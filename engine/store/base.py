@@ -83,6 +83,7 @@ class StoredExecution:
     cause: str | None
     start_date: datetime
     stop_date: datetime | None
+    redrive_count: int = 0
 
     def describe(self) -> dict[str, JSON]:
         """DescribeExecution's fields; ``input``/``output`` as JSON text, as AWS gives them."""
@@ -228,7 +229,9 @@ class Store(abc.ABC):
 
     # -- activities ----------------------------------------------------------------
     @abc.abstractmethod
-    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+    async def put_activity(
+        self, arn: str, name: str, *, creation_date: datetime | None = None
+    ) -> StoredActivity:
         """Create the activity unless it exists; the activity as stored (the first put's date)."""
 
     @abc.abstractmethod
@@ -256,11 +259,26 @@ class Store(abc.ABC):
 
     # -- executions --------------------------------------------------------------
     @abc.abstractmethod
-    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+    async def create_execution(
+        self, record: ExecutionRecord, definition: str, *, run_here: bool = False
+    ) -> None:
         """Record a new execution (with its ExecutionStarted event) and commit it.
+
+        With ``run_here`` this store's engine runs it (``Engine.submit``): a shared
+        store records it as this worker's at once; else it waits for whoever claims it.
 
         Raises:
             ExecutionAlreadyExists: the name is taken for that state machine.
+        """
+
+    @abc.abstractmethod
+    async def redrive_execution(self, record: ExecutionRecord) -> bool:
+        """Write a redriven execution back as RUNNING (its new events too) and commit it; this store runs it.
+
+        ``record`` is the stored execution made RUNNING again with its
+        ExecutionRedriven event. The write is made only if the stored execution
+        is still FAILED, ABORTED or TIMED_OUT (another process may have redriven
+        it first); returns whether it was.
         """
 
     @abc.abstractmethod
@@ -426,6 +444,22 @@ def creation_write(record: ExecutionRecord, definition: str) -> ExecutionWrite:
         events=history.events_after(0),
         event_count=history.last_id,
         create=ExecutionCreate.of(record, definition),
+    )
+
+
+REDRIVABLE_STATUSES: Final = ("FAILED", "ABORTED", "TIMED_OUT")
+"""The stored statuses ``redrive_execution`` turns back to RUNNING."""
+
+
+def redrive_write(record: ExecutionRecord) -> ExecutionWrite:
+    """A redriven execution's write (``Store.redrive_execution``): its position and its new events."""
+    history = record.history
+    return ExecutionWrite(
+        execution_arn=record.execution_arn,
+        status=RUNNING,
+        position=state_to_text(record),
+        event_count=history.last_id,
+        encoded=history.encode_after(history.committed) if history.committed < history.last_id else None,
     )
 
 
@@ -634,7 +668,8 @@ class DurableStore(Store):
         write = ExecutionWrite(
             execution_arn=record.execution_arn,
             status=record.status,
-            position="" if finished else state_to_text(record),
+            # An ended execution keeps its position only if a redrive may continue from it.
+            position=state_to_text(record) if not finished or record.status in REDRIVABLE_STATUSES else "",
             event_count=history.last_id,
             encoded=encoded,
         )

@@ -89,7 +89,9 @@ class InMemoryStore(Store):
         page = [self._machines[a] for a in arns[:max_results]]
         return Page(page, page[-1].arn if len(arns) > max_results else None)
 
-    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+    async def put_activity(
+        self, arn: str, name: str, *, creation_date: datetime | None = None
+    ) -> StoredActivity:
         found = self._activities.get(arn)
         if found is None:
             found = self._activities[arn] = StoredActivity(
@@ -119,7 +121,9 @@ class InMemoryStore(Store):
     async def list_tags(self, arn: str) -> dict[str, str]:
         return dict(self._tags.get(arn, {}))
 
-    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+    async def create_execution(
+        self, record: ExecutionRecord, definition: str, *, run_here: bool = False
+    ) -> None:
         if record.execution_arn in self._records or any(
             r.name == record.name and r.state_machine_arn == record.state_machine_arn
             for r in self._records.values()
@@ -128,11 +132,16 @@ class InMemoryStore(Store):
         self._records[record.execution_arn] = record
         self._definitions[record.execution_arn] = definition
 
+    async def redrive_execution(self, record: ExecutionRecord) -> bool:
+        # The records are the live ones: the redriven record is the stored one already.
+        self._records[record.execution_arn] = record
+        return True
+
     @staticmethod
     def _summary(r: ExecutionRecord) -> StoredExecution:
         return StoredExecution(
             r.execution_arn, r.name, r.state_machine_arn, r.status, r.input,
-            r.output, r.error, r.cause, r.start_time, r.stop_time,
+            r.output, r.error, r.cause, r.start_time, r.stop_time, r.redrive_count,
         )  # fmt: skip
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:

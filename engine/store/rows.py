@@ -106,6 +106,7 @@ def execution(row: Row) -> StoredExecution:
         cause=row[12],
         start_date=start,
         stop_date=to_datetime(row[14]),
+        redrive_count=row[7],
     )
 
 
@@ -142,7 +143,8 @@ def record(
 
     Args:
         row: an ``EXECUTION_COLUMNS`` row.
-        state: the ``state`` column: position and variables (empty once the execution ended).
+        state: the ``state`` column: position and variables (empty once the execution ended,
+            unless it ended FAILED, ABORTED or TIMED_OUT: a redrive continues from there).
         event_count: the ``event_count`` column.
         history_events: the whole history, or None to resume after ``event_count`` events
             without holding them.
@@ -152,7 +154,7 @@ def record(
         StoreError: the stored position cannot be read.
     """
     try:
-        # A finished execution keeps no position.
+        # A finished execution keeps no position (but one a redrive may continue from).
         position, variables = state_from_text(state) if state else (Position("", None), {})
     except ValueError as exc:
         raise StoreError(f"store {store}: execution {row[1]} has an unreadable position ({exc})") from None

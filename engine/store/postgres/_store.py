@@ -24,6 +24,7 @@ from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store import rows
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,
+    REDRIVABLE_STATUSES,
     DurableStore,
     ExecutionWrite,
     Page,
@@ -34,6 +35,7 @@ from engine.store.base import (
     StoredStateMachine,
     StoreError,
     creation_write,
+    redrive_write,
 )
 from engine.store.postgres._database import Database
 from engine.store.postgres._schema import CHANNEL
@@ -281,7 +283,9 @@ class PostgresStore(DurableStore):
         return rows.state_machine_page(found, max_results)
 
     # -- activities and tags ----------------------------------------------------------------
-    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+    async def put_activity(
+        self, arn: str, name: str, *, creation_date: datetime | None = None
+    ) -> StoredActivity:
         created = (creation_date or datetime.now(UTC)).timestamp()
 
         async def body(conn: asyncpg.Connection) -> Any:
@@ -339,24 +343,64 @@ class PostgresStore(DurableStore):
         return {r[0]: r[1] for r in found}
 
     # -- executions -----------------------------------------------------------------------
-    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+    async def create_execution(
+        self, record: ExecutionRecord, definition: str, *, run_here: bool = False
+    ) -> None:
         write = creation_write(record, definition)
+        # Run here: owned by this worker from the start, so its writes are not refused as another's
+        # (an unowned one is written by nobody until a claim takes it).
+        if run_here:
+            await self._register()
+        owner, epoch = (self.worker_id, 1) if run_here else (None, 0)
 
-        async def body(conn: asyncpg.Connection) -> bool:
+        async def body(conn: asyncpg.Connection) -> int | None:
             async with conn.transaction():
-                seq = (await insert_executions(conn, [write], None, 0)).get(record.execution_arn)
+                seq = (await insert_executions(conn, [write], owner, epoch)).get(record.execution_arn)
                 if seq is None:
-                    return False
+                    return None
                 await insert_events(conn, [(seq, write)])
                 await conn.execute(
                     "UPDATE executions SET event_count = $1 WHERE seq = $2", write.event_count, seq
                 )
-                await conn.execute("SELECT pg_notify($1, 'start')", CHANNEL)
-                return True
+                if not run_here:
+                    await conn.execute("SELECT pg_notify($1, 'start')", CHANNEL)
+                return seq
 
-        if not await self._query(body):
+        seq = await self._query(body)
+        if seq is None:
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
+        if run_here:
+            self._owned[record.execution_arn] = Owned(seq, epoch)
         record.history.committed = record.history.last_id
+
+    async def redrive_execution(self, record: ExecutionRecord) -> bool:
+        write = redrive_write(record)
+        await self._register()
+
+        async def body(conn: asyncpg.Connection) -> Any:
+            async with conn.transaction():
+                row = await conn.fetchrow(
+                    "UPDATE executions SET status = $1, state = $2, event_count = $3, redrive_count = $4, "
+                    "output = NULL, error = NULL, cause = NULL, stop_date = NULL, owner = $5, epoch = epoch + 1 "
+                    "WHERE arn = $6 AND status = ANY($7::text[]) RETURNING seq, epoch",
+                    RUNNING,
+                    write.position,
+                    write.event_count,
+                    record.redrive_count,
+                    self.worker_id,
+                    write.execution_arn,
+                    list(REDRIVABLE_STATUSES),
+                )
+                if row is not None:
+                    await insert_events(conn, [(row[0], write)])
+                return row
+
+        found = await self._query(body)
+        if found is None:
+            return False
+        self._owned[write.execution_arn] = Owned(found[0], found[1])
+        record.history.committed = record.history.last_id
+        return True
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:
         row = await self._query(

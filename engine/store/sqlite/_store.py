@@ -22,6 +22,7 @@ from engine.runtime.record import RUNNING, ExecutionRecord
 from engine.store import rows
 from engine.store.base import (
     DEFAULT_PAGE_SIZE,
+    REDRIVABLE_STATUSES,
     DurableStore,
     ExecutionWrite,
     Page,
@@ -32,6 +33,7 @@ from engine.store.base import (
     StoredStateMachine,
     StoreError,
     creation_write,
+    redrive_write,
 )
 from engine.store.rows import ACTIVITY_QUERY, EXECUTION_COLUMNS, STATE_MACHINE_QUERY
 from engine.store.sqlite._file import SQLiteFile
@@ -283,7 +285,9 @@ class SQLiteStore(DurableStore):
         return rows.state_machine_page(found, max_results)
 
     # -- activities and tags -------------------------------------------------------------
-    async def put_activity(self, arn: str, name: str, *, creation_date: datetime | None = None) -> StoredActivity:
+    async def put_activity(
+        self, arn: str, name: str, *, creation_date: datetime | None = None
+    ) -> StoredActivity:
         created = (creation_date or datetime.now(UTC)).timestamp()
 
         def body(db: sqlite3.Connection) -> Any:
@@ -338,7 +342,9 @@ class SQLiteStore(DurableStore):
         return {r[0]: r[1] for r in found}
 
     # -- executions -----------------------------------------------------------------
-    async def create_execution(self, record: ExecutionRecord, definition: str) -> None:
+    async def create_execution(
+        self, record: ExecutionRecord, definition: str, *, run_here: bool = False
+    ) -> None:
         write = creation_write(record, definition)
 
         def body(db: sqlite3.Connection) -> bool:
@@ -354,6 +360,34 @@ class SQLiteStore(DurableStore):
         if not await self._write(body):
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{record.execution_arn}'")
         record.history.committed = record.history.last_id
+
+    async def redrive_execution(self, record: ExecutionRecord) -> bool:
+        write = redrive_write(record)
+
+        def body(db: sqlite3.Connection) -> bool:
+            marks = ", ".join("?" for _ in REDRIVABLE_STATUSES)
+            row = db.execute(
+                f"SELECT seq FROM executions WHERE arn = ? AND status IN ({marks})",
+                (write.execution_arn, *REDRIVABLE_STATUSES),
+            ).fetchone()
+            if row is None:
+                return False
+            seq = int(row[0])
+            db.execute(
+                "UPDATE executions SET status = ?, state = ?, event_count = ?, redrive_count = ?, output = NULL, "
+                "error = NULL, cause = NULL, stop_date = NULL, owner = ?, epoch = epoch + 1 WHERE seq = ?",
+                (RUNNING, write.position, write.event_count, record.redrive_count, self._owner, seq),
+            )
+            encoded = write.encoded
+            if encoded is not None:
+                db.execute(_INSERT_CHUNK, (seq, encoded[0], write.event_count, encoded[1]))
+            self._seqs[write.execution_arn] = seq
+            return True
+
+        if not await self._write(body):
+            return False
+        record.history.committed = record.history.last_id
+        return True
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:
         row = await self._query(
