@@ -7,9 +7,10 @@ machine it started with, its input as sent, its trace header and its redrive
 date. Executions are listed newest first, as AWS lists them.
 
 With a durable store (``serve --store sqlite:///PATH``) the store is the
-truth: StartExecution commits the execution before answering, and an
-execution this process has not seen (started before a restart) is read back
-from the store — its record, definition and history; ListExecutions and
+truth: StartExecution and RedriveExecution commit the execution before
+answering, and an execution this process has not seen (started before a
+restart) is read back from the store — its record, definition and history
+(its redrive date is its last ExecutionRedriven event's); ListExecutions and
 GetExecutionHistory read the store's pages.
 
 Idempotency follows AWS: StartExecution with the name and input of a
@@ -21,7 +22,7 @@ redrive that already happened answers that redrive again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import anyio
@@ -39,7 +40,7 @@ from engine.runtime.execution import RUNNING, SUCCEEDED, ExecutionRecord
 from engine.runtime.redrive import ExecutionNotRedrivable, not_redrivable_reason
 from engine.store import Store, StoreError
 from statewright.api._arns import check_name, parse_arn
-from statewright.api._errors import ApiError
+from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
 from statewright.api._state_machines import (
     DEFAULT_LOGGING,
@@ -51,7 +52,6 @@ from statewright.api._state_machines import (
     StateMachines,
 )
 
-NOT_ON_DURABLE_STORE: Final = "Redriving an execution is not supported on a durable store yet"
 STOP_WAIT_SECONDS: Final = 10.0
 """How long StopExecution waits for the execution's cleanup before answering."""
 _DATA_KEYS: Final = ("input", "inputDetails", "output", "outputDetails", "parameters", "parametersDetails")
@@ -167,6 +167,7 @@ class Executions:
             input_text=dumps_str(record.input),
             trace_header=None,
             handle=live,
+            redrive_date=_last_redrive(item.record),  # the stored record has the whole history
         )
         self._by_arn[arn] = entry
         return entry
@@ -233,7 +234,7 @@ class Executions:
                     role_arn=sm.revision.role_arn,
                 )
         except StoreError as exc:
-            raise ApiError("InternalFailure", f"The store cannot be written: {exc}", 500) from None
+            raise store_failure(exc) from None
         except InvalidMockConfig as exc:
             raise ApiError("ValidationException", str(exc)) from None
         except InvalidInput as exc:
@@ -326,8 +327,6 @@ class Executions:
             out["outputDetails"] = _INCLUDED
         if r.state_machine_type != EXPRESS:
             reason = not_redrivable_reason(r)
-            if reason is None and self._store is not None:
-                reason = NOT_ON_DURABLE_STORE
             out["redriveCount"] = r.redrive_count
             out["redriveDate"] = entry.redrive_date
             out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
@@ -440,11 +439,17 @@ class Executions:
         if token is not None and token == entry.redrive_token and entry.redrive_date is not None:
             return {"redriveDate": entry.redrive_date}
         try:
-            ex = self._engine.redrive(entry.revision.machine, entry.record)
+            # On a durable store the redrive is committed before the answer (and runs the stored
+            # record, which the entry follows from now on).
+            ex = await self._engine.submit_redrive(entry.revision.machine, entry.record)
         except ExecutionNotRedrivable as exc:
             raise ApiError("ExecutionNotRedrivable", str(exc)) from None
+        except StoreError as exc:
+            raise store_failure(exc) from None
+        entry.record = ex.record
         entry.handle = ex
-        entry.redrive_date = self._engine.clock.now()
+        # The date its ExecutionRedriven event has: what a restarted server reads back.
+        entry.redrive_date = _last_redrive(ex.record) or self._engine.clock.now()
         entry.redrive_token = token
         return {"redriveDate": entry.redrive_date}
 
@@ -466,7 +471,7 @@ class Executions:
         items: list[dict[str, Any]] = []
         for e in page.items:
             known = self._by_arn.get(e.execution_arn)
-            count = known.record.redrive_count if known is not None else 0
+            count = known.record.redrive_count if known is not None else e.redrive_count
             if redrive is not None and (count > 0) != (redrive == "REDRIVEN"):
                 continue
             items.append(
@@ -508,6 +513,16 @@ class Executions:
 
 
 _NO_EVENT_ABOVE: Final = 2**62
+
+
+def _last_redrive(record: ExecutionRecord) -> datetime | None:
+    """When a stored execution was last redriven (its last ExecutionRedriven event), or None."""
+    if record.redrive_count == 0 or not record.history.complete:
+        return None
+    for ev in reversed(list(record.history)):
+        if ev.type == "ExecutionRedriven":
+            return datetime.fromtimestamp(ev.timestamp, UTC)
+    return None
 
 
 def _render_event(ev: Any, include_data: bool) -> dict[str, Any]:

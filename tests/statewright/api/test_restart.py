@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -191,3 +192,77 @@ def test_deletions_tags_settings_and_activities_are_the_same_after_a_restart(
     finally:
         code, err = second.stop()
     assert code == 0 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_redrive_on_a_durable_store_survives_restarts_before_and_after_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = (
+        f"sqlite:///{tmp_path / 'sfn.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    )
+
+    def serve(body: Any) -> Any:
+        server = ServeProcess("--store", store)
+        try:
+            return body(client(server.url))
+        finally:
+            code, err = server.stop()
+            assert code == 0 and "Traceback" not in err
+
+    def fail_once(sfn: Any) -> str:
+        activity = sfn.create_activity(name="approve")["activityArn"]
+        definition = json.dumps(
+            {"StartAt": "Approve", "States": {"Approve": {"Type": "Task", "Resource": activity, "End": True}}}
+        )
+        machine = sfn.create_state_machine(name="approval", definition=definition, roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        ex: str = sfn.start_execution(stateMachineArn=machine, name="once", input='{"n": 1}')["executionArn"]
+        token = sfn.get_activity_task(activityArn=activity)["taskToken"]
+        sfn.send_task_failure(taskToken=token, error="Rejected", cause="not yet")
+        assert finished(sfn, ex)["status"] == "FAILED"
+        return ex
+
+    ex = serve(fail_once)
+
+    def redrive(sfn: Any) -> Any:
+        d = sfn.describe_execution(executionArn=ex)
+        assert (d["status"], d["error"], d["redriveStatus"], d["redriveCount"]) == (
+            "FAILED",
+            "Rejected",
+            "REDRIVABLE",
+            0,
+        )
+        answer = sfn.redrive_execution(executionArn=ex)
+        d = sfn.describe_execution(executionArn=ex)
+        assert (d["status"], d["redriveCount"], d["redriveDate"]) == ("RUNNING", 1, answer["redriveDate"])
+        return answer["redriveDate"]
+
+    redriven_at = serve(redrive)
+
+    def finish(sfn: Any) -> None:
+        d = sfn.describe_execution(executionArn=ex)
+        assert (d["status"], d["redriveCount"], d["redriveDate"]) == ("RUNNING", 1, redriven_at)
+        activity = sfn.list_activities()["activities"][0]["activityArn"]
+        task = sfn.get_activity_task(activityArn=activity, workerName="after-restart")
+        assert json.loads(task["input"]) == {"n": 1}
+        sfn.send_task_success(taskToken=task["taskToken"], output='{"approved": true}')
+        d = finished(sfn, ex)
+        assert (d["status"], json.loads(d["output"]), d["redriveCount"]) == (
+            "SUCCEEDED",
+            {"approved": True},
+            1,
+        )
+        events = sfn.get_execution_history(executionArn=ex)["events"]
+        assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+        types = [e["type"] for e in events]
+        assert types.count("ExecutionRedriven") == 1 and types.count("ExecutionFailed") == 1
+        assert types[-1] == "ExecutionSucceeded"
+        listed = sfn.list_executions(stateMachineArn=d["stateMachineArn"], redriveFilter="REDRIVEN")
+        assert [(e["name"], e["redriveCount"]) for e in listed["executions"]] == [("once", 1)]
+        with pytest.raises(ClientError) as exc:
+            sfn.redrive_execution(executionArn=ex)
+        assert error_code(exc) == "ExecutionNotRedrivable"
+
+    serve(finish)
