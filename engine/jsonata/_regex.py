@@ -1,4 +1,4 @@
-"""JSONata's regular expressions, run by the regex module against the evaluation's deadline.
+r"""JSONata's regular expressions, run by the regex module against the evaluation's deadline.
 
 A regex literal (``/(a+)+$/i``) is the only way a regular expression enters
 JSONata: ``$match``, ``$replace``, ``$split`` and ``$contains`` take string
@@ -15,8 +15,28 @@ running evaluation's time (see ``_budget``), and an over-long match raises
 :class:`RegexTimeout`, which fails the evaluation like any runaway one
 (``D1012``).
 
+The pattern is JavaScript's, as JSONata defines it; :func:`translate` rewrites
+the constructs whose meaning differs in Python before compiling:
+
+- ``.`` excludes every JavaScript line terminator (``\n``, ``\r``, U+2028,
+  U+2029), not only ``\n``; ``^`` and ``$`` under ``m`` break lines at the
+  same four; without ``m``, ``$`` is the end of the input only (Python's
+  also matches before a final ``\n``).
+- ``\d``, ``\w``, ``\b`` and their negations are ASCII; ``\s`` is
+  JavaScript's whitespace (which has U+FEFF and lacks U+001C-U+001F and
+  U+0085). Inside a class the negations ``\D``, ``\W``, ``\S`` keep
+  Python's Unicode meaning (the regex module's version 0 syntax has no
+  class subtraction); ``\b`` there is a backspace.
+- ``[]`` matches nothing and ``[^]`` any character; a ``[`` inside a class
+  is literal.
+- ``{`` that does not open a quantifier (``{2}``, ``{2,}``, ``{2,5}``) is
+  literal, so ``x{,3}`` is the four characters it is in JavaScript.
+- An escaped letter JavaScript does not know (``\q``, ``\A``, ``\z``) is
+  that letter; ``\cJ`` is a control character; ``\k<name>`` refers back
+  to a named group.
+
 Replacement strings reach ``sub`` already rewritten by the library: ``$1``
-becomes ``\\g<1>``, ``$$`` becomes ``$``. They are expanded here as JSONata
+becomes ``\g<1>``, ``$$`` becomes ``$``. They are expanded here as JSONata
 defines them rather than as Python templates: a reference to a group the
 pattern lacks loses its last digits until it names one (``$12`` with one
 group is group 1 then ``2``), or else is empty, and a backslash is just a
@@ -49,12 +69,8 @@ class RegexTimeout(Exception):
 
 def compile_regex(pattern: str, flags: RegexFlags) -> BoundedPattern:
     """The library's regex engine hook: compile a literal's pattern with its ``i`` and ``m`` flags."""
-    native = 0
-    if flags.case_insensitive:
-        native |= regex.IGNORECASE
-    if flags.multiline:
-        native |= regex.MULTILINE
-    return BoundedPattern(pattern, regex.compile(pattern, native))
+    native = regex.IGNORECASE if flags.case_insensitive else 0
+    return BoundedPattern(pattern, regex.compile(translate(pattern, multiline=flags.multiline), native))
 
 
 class BoundedPattern:
@@ -78,25 +94,66 @@ class BoundedPattern:
             raise RegexTimeout(self.source) from exc
 
     def finditer(self, string: str) -> Iterator[regex.Match[str]]:
-        """Every match in ``string``, in order; the timeout covers them all."""
-        matches = self._compiled.finditer(string, timeout=_budget.seconds_left())
+        """Every match in ``string``, in order, as JavaScript's global ``exec`` finds them.
+
+        After an empty match the search resumes one character on (Python's own
+        ``finditer`` would accept a non-empty match at the same place).
+        """
+        search = self._compiled.search
+        position = 0
         try:
-            yield from matches
+            while position <= len(string):
+                match = search(string, position, timeout=_budget.seconds_left())
+                if match is None:
+                    return
+                yield match
+                position = match.end() if match.end() > match.start() else match.end() + 1
         except TimeoutError as exc:
             raise RegexTimeout(self.source) from exc
 
     def sub(self, repl: str | Callable[[regex.Match[str]], str], string: str, count: int = 0) -> str:
-        """``string`` with the first ``count`` matches (all when 0) replaced."""
+        """``string`` with the first ``count`` matches (all when 0) replaced, as JavaScript's ``replace``."""
         replace = _expander(repl) if isinstance(repl, str) else repl
-        try:
-            return self._compiled.sub(replace, string, count, timeout=_budget.seconds_left())
-        except TimeoutError as exc:
-            raise RegexTimeout(self.source) from exc
+        pieces: list[str] = []
+        last = 0
+        for number, match in enumerate(self.finditer(string)):
+            if count and number >= count:
+                break
+            pieces.append(string[last : match.start()])
+            pieces.append(replace(match))
+            last = match.end()
+        pieces.append(string[last:])
+        return "".join(pieces)
 
     def split(self, string: str, maxsplit: int = 0) -> list[str | None]:
-        """``string`` cut at each match, captured groups included (``None`` for one that took no part)."""
+        """``string`` cut at each match as JavaScript's ``split`` cuts it (ECMA-262 ``@@split``).
+
+        Captured groups go between the pieces (``None`` for one that took no
+        part); an empty match never cuts at the start, at the end, or right
+        after the previous cut. ``maxsplit`` limits the cuts (0: no limit).
+        """
+        search = self._compiled.search
+        size = len(string)
         try:
-            return self._compiled.split(string, maxsplit, timeout=_budget.seconds_left())
+            if size == 0:
+                return [] if search(string, timeout=_budget.seconds_left()) is not None else [string]
+            pieces: list[str | None] = []
+            cut = 0  # where the piece being built starts
+            position = 0  # where the next match may start
+            cuts = 0
+            while position < size and not (maxsplit and cuts >= maxsplit):
+                match = search(string, position, timeout=_budget.seconds_left())
+                if match is None or match.start() >= size:
+                    break
+                if match.end() == cut:
+                    position = match.start() + 1
+                    continue
+                pieces.append(string[cut : match.start()])
+                pieces.extend(match.groups())
+                cuts += 1
+                cut = position = match.end()
+            pieces.append(string[cut:])
+            return pieces
         except TimeoutError as exc:
             raise RegexTimeout(self.source) from exc
 
@@ -126,3 +183,129 @@ def _expander(template: str) -> Callable[[regex.Match[str]], str]:
         return "".join(out)
 
     return expand
+
+
+_LINE_TERMINATORS: Final = "\\n\\r\\u2028\\u2029"
+_WORD: Final = "A-Za-z0-9_"
+_SPACE: Final = "\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_WORD_BOUNDARY: Final = f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))"
+_NOT_WORD_BOUNDARY: Final = f"(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))"
+_OUTSIDE_ESCAPES: Final = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": f"[{_WORD}]",
+    "W": f"[^{_WORD}]",
+    "s": f"[{_SPACE}]",
+    "S": f"[^{_SPACE}]",
+    "b": _WORD_BOUNDARY,
+    "B": _NOT_WORD_BOUNDARY,
+}
+_CLASS_ESCAPES: Final = {
+    "d": "0-9",
+    "w": _WORD,
+    "s": _SPACE,
+    "b": "\\x08",
+    "D": "\\D",
+    "W": "\\W",
+    "S": "\\S",
+}
+#: Letter escapes that mean the same in both dialects.
+_SHARED_ESCAPES: Final = frozenset("nrtfv")
+_QUANTIFIER: Final = regex.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+_NAMED_REFERENCE: Final = regex.compile(r"k<([A-Za-z_$][A-Za-z0-9_$]*)>")
+
+
+def translate(pattern: str, *, multiline: bool = False) -> str:
+    """Rewrite a JavaScript pattern (JSONata's) into the regex module's syntax with the same meaning.
+
+    Raises:
+        regex.error: never for a valid JavaScript pattern that the regex module
+            can express; an invalid one surfaces when compiled.
+    """
+    out: list[str] = []
+    index = 0
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "\\":
+            text, index = _escape(pattern, index + 1, _OUTSIDE_ESCAPES)
+            out.append(text)
+        elif char == "[":
+            text, index = _class(pattern, index + 1)
+            out.append(text)
+        elif char == ".":
+            out.append(f"[^{_LINE_TERMINATORS}]")
+            index += 1
+        elif char == "^":
+            out.append(f"(?<![^{_LINE_TERMINATORS}])" if multiline else "^")
+            index += 1
+        elif char == "$":
+            out.append(f"(?![^{_LINE_TERMINATORS}])" if multiline else "\\Z")
+            index += 1
+        elif char == "{":
+            quantifier = _QUANTIFIER.match(pattern, index)
+            if quantifier is None:
+                out.append("\\{")
+                index += 1
+            else:
+                out.append(quantifier.group())
+                index = quantifier.end()
+        elif char == "}":
+            out.append("\\}")
+            index += 1
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
+
+
+def _escape(pattern: str, index: int, letters: dict[str, str]) -> tuple[str, int]:
+    """Translate the escape whose character is at ``index``; return it and the index after it."""
+    if index >= len(pattern):
+        return "\\\\", index  # a trailing backslash (a literal cannot end so: it escapes the slash)
+    char = pattern[index]
+    if char in letters:
+        return letters[char], index + 1
+    if (
+        char == "c"
+        and index + 1 < len(pattern)
+        and pattern[index + 1].isascii()
+        and pattern[index + 1].isalpha()
+    ):
+        return f"\\x{ord(pattern[index + 1]) % 32:02x}", index + 2
+    if char == "k":
+        reference = _NAMED_REFERENCE.match(pattern, index)
+        if reference is not None:
+            return f"(?P={reference.group(1)})", reference.end()
+    if char in _SHARED_ESCAPES or char.isdigit():
+        return "\\" + char, index + 1
+    if char in "xu":
+        digits = 2 if char == "x" else 4
+        code = pattern[index + 1 : index + 1 + digits]
+        if len(code) == digits and all(c in "0123456789abcdefABCDEF" for c in code):
+            return "\\" + char + code, index + 1 + digits
+    # JavaScript's identity escape: the character itself (a letter it does not know, or a sign).
+    return regex.escape(char), index + 1
+
+
+def _class(pattern: str, index: int) -> tuple[str, int]:
+    """Translate the class whose ``[`` ends before ``index``; return it and the index after its ``]``."""
+    negated = pattern.startswith("^", index)
+    if negated:
+        index += 1
+    if pattern.startswith("]", index):
+        return ("[\\s\\S]" if negated else "(?!)"), index + 1
+    out = ["[^" if negated else "["]
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "]":
+            out.append("]")
+            return "".join(out), index + 1
+        if char == "\\":
+            text, index = _escape(pattern, index + 1, _CLASS_ESCAPES)
+            out.append(text)
+            continue
+        out.append("\\[" if char == "[" else char)
+        index += 1
+    return "".join(out), index  # unterminated: left for the compiler to refuse
