@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +21,10 @@ import pytest
 
 from engine import Engine, ExecutorCall, ExecutorContext, ExecutorRegistry
 from engine.store import StoreError
+from engine.store.base import ExecutionWrite
 from engine.store.postgres import SCHEMA_VERSION, PostgresStore
+from engine.store.postgres import _store as postgres_store
+from engine.store.postgres._writes import Owned
 from executors.local import CallableExecutor
 from tests.support.postgres_fixtures import OwnPostgres
 
@@ -85,6 +90,73 @@ async def test_executions_survive_postgresql_stopping_and_starting_again(
     where = f"{urlsplit(own_postgres_url).hostname}:{urlsplit(own_postgres_url).port}"
     assert f"PostgreSQL at {where}" in caplog.text and "is back" in caplog.text
     assert urlsplit(own_postgres_url).password not in caplog.text
+
+
+def _end_backend(url: str, pid: int) -> None:
+    """End the server process behind a connection (as a shutdown does) and wait until it is gone.
+
+    From another thread: the caller's loop stays blocked meanwhile, so the server's FATAL and the
+    end of the stream are both waiting on its socket when it runs again.
+    """
+
+    async def end() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
+            while await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+                await asyncio.sleep(0.01)
+        finally:
+            await conn.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(end()))
+    thread.start()
+    thread.join()
+
+
+async def test_a_connection_the_server_ends_between_two_statements_is_not_used_again(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The race of the restart above, made certain: the server ends the writer's connection after the
+    # batch's statements, before its COMMIT. asyncpg reads the FATAL one turn of its loop before the
+    # end of the stream; a COMMIT sent in between is refused with InternalClientError ("cannot switch
+    # to state 15; another operation (2) is in progress"), which once failed the store for good.
+    write_batch = postgres_store.write_batch
+    ended: list[int] = []
+
+    async def ending_before_commit(
+        conn: asyncpg.Connection, worker_id: str, writes: Sequence[ExecutionWrite], ids: dict[str, Owned]
+    ) -> tuple[set[str], dict[str, int], set[int]]:
+        result = await write_batch(conn, worker_id, writes, ids)
+        if not ended:
+            ended.append(conn.get_server_pid())
+            _end_backend(postgres_url, ended[0])
+            await asyncio.sleep(0)  # asyncpg reads the FATAL
+            await asyncio.sleep(0)  # ... and this batch commits before it reads the end of the stream
+        return result
+
+    monkeypatch.setattr(postgres_store, "write_batch", ending_before_commit)
+
+    async def add_one(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        return {"n": call.parameters["n"] + 1}  # type: ignore[index,operator]
+
+    registry = ExecutorRegistry()
+    registry.register(CUSTOM, CallableExecutor(add_one))
+    caplog.set_level(logging.WARNING, logger="engine.store.postgres")
+    async with Engine(load_plugins=False, registry=registry, store=PostgresStore(postgres_url)) as engine:
+        with anyio.fail_after(30):
+            result = await engine.start(CHAIN, {"n": 1}).wait()
+    assert len(ended) == 1
+    assert result.output == {"n": 1 + STEPS}
+    assert "the server ended the connection; committing waits and retries" in caplog.text
+    assert "is back; committing goes on" in caplog.text
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        row = await conn.fetchrow("SELECT status, event_count FROM executions")
+        events = await conn.fetchval("SELECT sum(last_id - first_id + 1) FROM history_chunks")
+    finally:
+        await conn.close()
+    assert row is not None and row["status"] == "SUCCEEDED"
+    assert events == row["event_count"]  # the batch run again added no event twice
 
 
 async def test_a_schema_from_a_newer_statewright_is_refused(postgres_url: str) -> None:

@@ -17,12 +17,13 @@ the engine's loop and ``to_engine`` back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
@@ -30,7 +31,7 @@ import asyncpg
 
 from engine.store.base import StoreError
 from engine.store.postgres._schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
-from engine.store.postgres._target import TRANSIENT, Target, describe_failure
+from engine.store.postgres._target import ENDED_BETWEEN_STATEMENTS, TRANSIENT, Target, describe_failure
 
 log = logging.getLogger("engine.store.postgres")
 
@@ -195,10 +196,11 @@ class Database:
         """Run ``body`` once on a pooled connection; a lost server is a StoreError naming host and cause."""
         try:
             async with self.connection() as conn:
-                return await body(conn)
+                with _ended_connections_closed(conn):
+                    return await body(conn)
         except StoreError:
             raise
-        except TRANSIENT as exc:
+        except (*TRANSIENT, ENDED_BETWEEN_STATEMENTS) as exc:
             raise self.refused(exc) from None
         except asyncpg.PostgresError as exc:
             raise StoreError(f"store {self.url}: {describe_failure(exc)}") from None
@@ -206,15 +208,23 @@ class Database:
     async def retrying_io(self, what: str, body: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """Run ``body`` in a transaction until it commits: a lost server is waited for, with back-off."""
         delay = RETRY_FIRST
+        ended = 0  # connections found ended by the server in a row (see ENDED_BETWEEN_STATEMENTS)
         while True:
             try:
-                async with self.connection() as conn, conn.transaction():
-                    result = await body(conn)
+                async with self.connection() as conn:
+                    with _ended_connections_closed(conn):
+                        async with conn.transaction():
+                            result = await body(conn)
                 if self._down_since is not None:
                     log.warning("PostgreSQL at %s is back; %s goes on", self.target.where, what)
                     self._down_since = None
                 return result
-            except TRANSIENT as exc:
+            except (*TRANSIENT, ENDED_BETWEEN_STATEMENTS) as exc:
+                ended = ended + 1 if isinstance(exc, ENDED_BETWEEN_STATEMENTS) else 0
+                if ended > self._pool_size:
+                    # Each pooled connection holds at most one such FATAL per shutdown: more in a row
+                    # is not the server going away but asyncpg failing, which is reported.
+                    raise StoreError(f"store {self.url}: {what}: {type(exc).__name__}: {exc}") from None
                 since = self.flushing_since
                 if since is not None and time.monotonic() - since > CLOSE_PATIENCE:
                     # Leaving (SIGTERM) while the server is gone: what was committed stays, the rest is
@@ -240,5 +250,18 @@ class Database:
             return
         try:
             await asyncio.wait_for(pool.close(), CLOSE_PATIENCE)
-        except (*TRANSIENT, asyncpg.PostgresError):
+        except (*TRANSIENT, ENDED_BETWEEN_STATEMENTS, asyncpg.PostgresError):
             pool.terminate()
+
+
+@contextlib.contextmanager
+def _ended_connections_closed(conn: asyncpg.Connection) -> Iterator[None]:
+    """Close ``conn`` for good if the server ended it between two statements (the pool then connects anew).
+
+    The pool would hand it out again otherwise until asyncpg reads the end of the stream.
+    """
+    try:
+        yield
+    except ENDED_BETWEEN_STATEMENTS:
+        conn.terminate()
+        raise

@@ -34,6 +34,13 @@ TRANSIENT: Final = (
     asyncpg.exceptions.TransactionRollbackError,  # deadlock or serialization failure: run it again
 )
 
+#: What asyncpg raises on a connection the server ended between two statements (a shutdown,
+#: ``pg_terminate_backend``): the server's FATAL arrived while asyncpg expected no message, and
+#: the connection refuses every later statement ("cannot switch to state ...; another operation
+#: is in progress") until asyncpg reads the end of the stream. Such a connection is never used
+#: again; what ran on it is run again on another.
+ENDED_BETWEEN_STATEMENTS: Final = asyncpg.InternalClientError
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -110,6 +117,8 @@ def describe_failure(exc: BaseException) -> str:
         return "connection refused (is PostgreSQL running there?)"
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
+    if isinstance(exc, ENDED_BETWEEN_STATEMENTS):
+        return "the server ended the connection"
     if isinstance(exc, asyncpg.PostgresError):
         return exc.args[0] if exc.args else type(exc).__name__
     return str(exc) or type(exc).__name__

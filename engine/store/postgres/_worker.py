@@ -34,7 +34,7 @@ from engine.aio.crash import log_crash
 from engine.store.base import StoreError
 from engine.store.postgres._database import CLOSE_PATIENCE, RETRY_FIRST, RETRY_MAX, Database
 from engine.store.postgres._schema import CHANNEL, CLAIM, CLAIMABLE
-from engine.store.postgres._target import TRANSIENT, describe_failure
+from engine.store.postgres._target import ENDED_BETWEEN_STATEMENTS, TRANSIENT, describe_failure
 
 log = logging.getLogger("engine.store.postgres")
 
@@ -135,8 +135,8 @@ class Worker:
                 await conn.add_listener(CHANNEL, lambda *_args: self._db.to_engine(self.work.set))
                 self._db.to_engine(self.work.set)  # whatever was notified while nobody listened
                 await closed.wait()
-            except TRANSIENT:
-                pass
+            except (*TRANSIENT, ENDED_BETWEEN_STATEMENTS):
+                pass  # connected as the server went away: connect again (the connection is closed below)
             finally:
                 if not conn.is_closed():
                     conn.terminate()
@@ -192,7 +192,7 @@ class Worker:
             return
         try:
             await asyncio.wait_for(self._release(pool), CLOSE_PATIENCE)
-        except (*TRANSIENT, asyncpg.PostgresError) as exc:
+        except (*TRANSIENT, ENDED_BETWEEN_STATEMENTS, asyncpg.PostgresError) as exc:
             log.warning(
                 "PostgreSQL at %s: could not hand back this worker's executions (%s); "
                 "others take them over when its lease lapses",
