@@ -36,9 +36,15 @@ _EMPTY: Final[dict[str, JSON]] = {}
 
 @dataclass
 class MapProgress:
-    """Which Map iterations have finished, and their results (for resume)."""
+    """Which Map iterations (or Parallel branches) have finished, and their results (for resume).
+
+    ``failure`` is the (error, cause) of the iteration or branch whose failure
+    ends the state: its failed event may be committed before the state's end,
+    and a resumed Map or Parallel then fails with it, running nothing again.
+    """
 
     results: dict[int, JSON] = field(default_factory=dict)
+    failure: tuple[str, str | None] | None = None
 
 
 @dataclass(slots=True)

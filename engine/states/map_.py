@@ -22,7 +22,7 @@ from engine.jsonvalue import JSON, dumps
 from engine.runtime.record import MapProgress, Position
 from engine.size_guard import RESULT_WHAT
 from engine.states.io import IO, StepIO
-from engine.states.runner import Failure, Runner, Variables
+from engine.states.runner import Failure, Runner, Variables, stored_failure
 
 THRESHOLD_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
 
@@ -127,7 +127,17 @@ async def iterations(
         if threshold_exceeded() and not first_failure:
             # The first failure in time decides the Map's error, as on AWS; the siblings are cancelled.
             first_failure.append(err)
+            if not state.distributed:
+                progress.failure = (err.error, err.cause)
             cancel()
+
+    if progress.failure is not None and not state.distributed:
+        # Resumed after an iteration's failure was committed, before the Map's end: the
+        # iterations still running then are aborted, as they were being, and none runs again.
+        for key in sorted(pos.children, key=int):
+            child_runner.event("MapIterationAborted", {"name": state.name, "index": int(key)})
+        pos.children.clear()
+        raise Failure(stored_failure(progress.failure))
 
     async def one(index: int, cancel: Callable[[], None]) -> None:
         item = items[index]

@@ -18,7 +18,7 @@ from engine.jsonvalue import JSON
 from engine.runtime.record import MapProgress, Position
 from engine.size_guard import RESULT_WHAT
 from engine.states.io import IO
-from engine.states.runner import Failure, Runner, Variables
+from engine.states.runner import Failure, Runner, Variables, stored_failure
 
 
 async def run(runner: Runner, state: State, pos: Position, variables: Variables) -> tuple[JSON, str | None]:
@@ -63,6 +63,10 @@ async def branches(
     if pos.map_progress is None:
         pos.map_progress = MapProgress()
     progress = pos.map_progress
+    if progress.failure is not None:
+        # Resumed after a branch's failure was committed, before the Parallel's end: none runs again.
+        pos.children.clear()
+        raise Failure(stored_failure(progress.failure))
     fatal: list[Exception] = []
 
     async def one(i: int, tg: anyio.abc.TaskGroup) -> None:
@@ -80,6 +84,7 @@ async def branches(
             # The first branch to fail decides the error, as on AWS; the others are cancelled.
             if not failure and not fatal:
                 failure.append(f.error)
+                progress.failure = (f.error.error, f.error.cause)
                 tg.cancel_scope.cancel()
         except Exception as exc:  # no ASL failure (the history quota, a fault): it ends the execution
             if not fatal:

@@ -31,7 +31,7 @@ from engine.definition.model import (
     StateMachine,
     TaskState,
 )
-from engine.errors import StatesError
+from engine.errors import QUERY_EVALUATION_ERROR, QueryEvaluationError, StatesError
 from engine.executor import Executor, ExecutorCall
 from engine.history import History
 from engine.jsonvalue import JSON
@@ -53,6 +53,14 @@ class Failure(Exception):
     def __init__(self, error: StatesError) -> None:
         super().__init__(error.error)
         self.error = error
+
+
+def stored_failure(failure: tuple[str, str | None]) -> StatesError:
+    """The error a resumed Map or Parallel fails with: the one its progress recorded."""
+    error, cause = failure
+    if error == QUERY_EVALUATION_ERROR:
+        return QueryEvaluationError(cause=cause)
+    return StatesError(error, cause)
 
 
 class Runner(Protocol):

@@ -31,6 +31,8 @@ def position_to_json(pos: Position) -> dict[str, JSON]:
         out["task_token"] = pos.task_token
     if pos.map_progress is not None:
         out["progress"] = {str(k): v for k, v in pos.map_progress.results.items()}
+        if pos.map_progress.failure is not None:
+            out["failed"] = list(pos.map_progress.failure)
     if pos.children:
         out["children"] = {k: position_to_json(c) for k, c in pos.children.items()}
     if pos.variables:
@@ -61,6 +63,10 @@ def position_from_json(doc: Any) -> Position:
     progress = doc.get("progress")
     if isinstance(progress, dict):
         pos.map_progress = MapProgress({int(k): v for k, v in progress.items()})
+        failed = doc.get("failed")
+        if isinstance(failed, list) and len(failed) == 2 and isinstance(failed[0], str):
+            cause = failed[1]
+            pos.map_progress.failure = (failed[0], cause if isinstance(cause, str) else None)
     children = doc.get("children")
     if isinstance(children, dict):
         pos.children = {k: position_from_json(c) for k, c in children.items()}

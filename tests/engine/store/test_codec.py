@@ -8,7 +8,7 @@ from engine.store.codec import position_from_json, position_to_json
 
 def test_a_map_iteration_keeps_its_variables_and_a_task_its_start_time() -> None:
     pos = Position("M", [1, 2], entered_event_id=3)
-    pos.map_progress = MapProgress({0: "a"})
+    pos.map_progress = MapProgress({0: "a"}, failure=("States.TaskFailed", None))
     child = Position("T", {"v": 2}, entered_event_id=9)
     child.own_variables()["mine"] = {"deep": [1]}
     child.started = True
@@ -18,6 +18,7 @@ def test_a_map_iteration_keeps_its_variables_and_a_task_its_start_time() -> None
     assert back == pos
     assert back.children["1"].variables == {"mine": {"deep": [1]}}
     assert back.children["1"].started_at == 1_700_000_000.25
+    assert back.map_progress is not None and back.map_progress.failure == ("States.TaskFailed", None)
 
 
 def test_a_position_stored_without_the_newer_fields_reads_as_before() -> None:
@@ -33,5 +34,6 @@ def test_a_position_stored_without_the_newer_fields_reads_as_before() -> None:
     assert child.started and child.started_at == 0.0  # its timeout then counts from the resume
     assert child.variables is None
     assert pos.variables is None
+    assert pos.map_progress is not None and pos.map_progress.failure is None
     # Nothing unset is written: an untouched scope's document is as it was.
     assert position_to_json(Position("P", None)) == {"state": "P", "input": None, "entered": 0}

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from engine import ExecutorCall, ExecutorContext, LoopClock
+from engine import ExecutorCall, ExecutorContext, LoopClock, SystemClock, TaskFailed
 from engine.history import MAX_EVENTS
 from engine.store import open_store
 
@@ -220,3 +220,52 @@ async def test_the_history_quota_counts_the_events_committed_before_a_restart(
     finally:
         await reader.close()
     assert [e.id for e in stored] == list(range(1, MAX_EVENTS + 1))
+
+
+def _failing_scope(kind: str) -> dict[str, Any]:
+    task = {"Type": "Task", "Resource": CUSTOM, "End": True}
+    if kind == "Map":
+        state: dict[str, Any] = {"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": task}}}
+    else:
+        branches = [{"StartAt": "I", "States": {"I": {**task, "Parameters": n}}} for n in (0, 1)]
+        state = {"Type": "Parallel", "Branches": branches}
+    return {"StartAt": "S", "States": {"S": {**state, "End": True}}}
+
+
+@pytest.mark.parametrize("kind", ["Map", "Parallel"])
+async def test_a_failure_committed_before_the_scope_ended_is_not_run_again(
+    harness: Any, store_url: str, kind: str
+) -> None:
+    # Item 0 fails at once; item 1 takes a while to stop when cancelled: a commit falls between the
+    # first's failure and the state's end, and the engine stops there.
+    cancelled = asyncio.Event()
+    calls: list[Any] = []
+
+    async def item(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        calls.append(call.parameters)
+        if call.parameters == 0:
+            raise TaskFailed(cause="boom")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.2)
+
+    harness.handle(CUSTOM, item)
+    definition = _failing_scope(kind)
+    async with harness.engine(clock=SystemClock(), store=store_url) as engine:
+        whole = await engine.run(definition, [0, 1])
+    assert (whole.status, whole.error, whole.cause) == ("FAILED", "States.TaskFailed", "boom")
+    calls.clear()
+    cancelled.clear()
+    async with harness.engine(clock=SystemClock(), store=store_url) as engine:
+        execution = engine.start(definition, [0, 1])
+        await cancelled.wait()
+    assert execution.status == "RUNNING"
+    async with harness.engine(clock=SystemClock(), store=store_url) as engine:
+        result = await engine._executions[execution.execution_arn].wait()
+    assert (result.status, result.error, result.cause) == (whole.status, whole.error, whole.cause)
+    assert sorted(calls) == [0, 1]  # the failed item is not called again, nor the aborted one
+    assert result.history.types == whole.history.types
+    assert [e.id for e in result.history] == list(range(1, len(whole.history.types) + 1))
