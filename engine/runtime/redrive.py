@@ -54,6 +54,8 @@ def prepare_redrive(record: ExecutionRecord) -> None:
     pos.task_token = None
     pos.started = False
     pos.children.clear()
+    if pos.map_progress is not None:
+        pos.map_progress.failure = None  # the failed iterations or branches run again
 
 
 __all__ = ["REDRIVABLE", "ExecutionNotRedrivable", "not_redrivable_reason", "prepare_redrive"]

@@ -269,3 +269,31 @@ async def test_a_failure_committed_before_the_scope_ended_is_not_run_again(
     assert sorted(calls) == [0, 1]  # the failed item is not called again, nor the aborted one
     assert result.history.types == whole.history.types
     assert [e.id for e in result.history] == list(range(1, len(whole.history.types) + 1))
+
+
+@pytest.mark.parametrize("kind", ["Map", "Parallel"])
+@pytest.mark.parametrize("durable", [True, False])
+async def test_a_redriven_scope_runs_its_failed_item_again_and_not_the_others(
+    harness: Any, store_url: str, kind: str, durable: bool
+) -> None:
+    # The failure its progress keeps for a resume is not the redrive's: that runs the failed one again.
+    calls: list[Any] = []
+
+    async def item(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        calls.append(call.parameters)
+        if call.parameters == 1 and calls.count(1) == 1:
+            raise TaskFailed(cause="first time")
+        return call.parameters
+
+    harness.handle(CUSTOM, item)
+    definition = _failing_scope(kind)
+    if kind == "Map":
+        definition["States"]["S"]["MaxConcurrency"] = 1
+    async with harness.engine(clock=SystemClock(), **({"store": store_url} if durable else {})) as engine:
+        execution = engine.start(definition, [0, 1])
+        first = await execution.wait()
+        assert (first.status, first.cause) == ("FAILED", "first time")
+        redriven = await engine.submit_redrive(definition, execution.record)
+        result = await redriven.wait()
+    assert (result.status, result.output) == ("SUCCEEDED", [0, 1])
+    assert sorted(calls) == [0, 1, 1]
