@@ -29,6 +29,7 @@ evaluation may hold the thread), ``_regex`` (regex literals, bounded),
 ``_template`` (templates).
 """
 
+from ._budget import evaluation_pause
 from ._expression import (
     RESERVED_VARIABLES,
     JsonataEvaluationError,
@@ -60,6 +61,7 @@ __all__ = [
     "compile_expression",
     "compile_template",
     "evaluation_error_cause",
+    "evaluation_pause",
     "expression_text",
     "is_jsonata_template",
     "java_random_double",

@@ -6,12 +6,14 @@ nothing else. Two bounds keep the loop answering:
 - One evaluation may run :data:`EVALUATION_TIME_LIMIT_MS`. The library's time
   box checks it at every node it evaluates; a regular expression gets what is
   left of it as the regex module's ``timeout`` (see ``_regex``).
-- The evaluations run between two turns of the loop share
-  :data:`TURN_BUDGET_MS`. Once that is spent, each further evaluation of the
-  same turn gets :data:`SPENT_TURN_SLICE_MS`. K executions whose expressions run
-  away at the same moment so cost the loop about ``TURN_BUDGET_MS + (K - 1) *
-  SPENT_TURN_SLICE_MS``, not ``K * EVALUATION_TIME_LIMIT_MS``; an ordinary
-  expression, which takes well under a millisecond, never notices.
+- The evaluations run between two turns of the loop are added up. Once they
+  have spent :data:`TURN_BUDGET_MS`, the loop gets as long again to itself:
+  :func:`evaluation_pause` says how long JSONata states should wait before they
+  evaluate more, and the interpreter sleeps that long first. K executions whose
+  expressions run away at the same moment so hold the loop at most half the
+  time, one evaluation's limit at a stretch, whatever K; and every expression
+  still gets its whole limit (one that is slow but sound never fails because
+  others were busy).
 
 A turn ends when a callback that the turn's first evaluation scheduled with
 ``call_soon`` runs: asyncio runs such a callback on its next pass over the
@@ -36,10 +38,7 @@ take milliseconds; the bound keeps the loop answering (a one-second Wait elsewhe
 EVALUATION_MAX_DEPTH: Final = 1000
 """How deeply one evaluation may nest (a self-recursive function stops here, not at a RecursionError)."""
 TURN_BUDGET_MS: Final = EVALUATION_TIME_LIMIT_MS
-"""What all evaluations between two turns of the loop may spend together before each is cut short."""
-SPENT_TURN_SLICE_MS: Final = 20
-"""What an evaluation gets once its turn's budget is spent: ample for an ordinary expression,
-little enough that many runaway ones in one turn still let the loop come round soon."""
+"""What the evaluations between two turns of the loop may spend together before JSONata states pause."""
 
 
 class _Account(threading.local):
@@ -49,6 +48,8 @@ class _Account(threading.local):
         self.spent = 0.0
         self.limit_ms = EVALUATION_TIME_LIMIT_MS
         self.deadline = math.inf
+        # perf_counter time before which JSONata states should not evaluate (the loop's own time).
+        self.resume_at = 0.0
 
 
 _ACCOUNT: Final = _Account()
@@ -69,15 +70,13 @@ def begin() -> tuple[int, float]:
     loop = asyncio._get_running_loop()
     if loop is None:
         limit_ms = EVALUATION_TIME_LIMIT_MS
-    elif account.loop is not loop:
-        # The turn's first evaluation (or the first on a new loop: a closed one never reset).
-        account.loop = loop
-        account.spent = 0.0
-        loop.call_soon(_new_turn)
-        limit_ms = EVALUATION_TIME_LIMIT_MS
     else:
-        left_ms = int(TURN_BUDGET_MS - account.spent * 1000)
-        limit_ms = max(SPENT_TURN_SLICE_MS, min(EVALUATION_TIME_LIMIT_MS, left_ms))
+        if account.loop is not loop:
+            # The turn's first evaluation (or the first on a new loop: a closed one never reset).
+            account.loop = loop
+            account.spent = 0.0
+            loop.call_soon(_new_turn)
+        limit_ms = EVALUATION_TIME_LIMIT_MS
     account.limit_ms = limit_ms
     account.deadline = started + limit_ms / 1000
     return limit_ms, started
@@ -86,8 +85,18 @@ def begin() -> tuple[int, float]:
 def end(started: float) -> None:
     """Close the account :func:`begin` opened at ``started``; the time counts against the turn."""
     account = _ACCOUNT
-    account.spent += time.perf_counter() - started
+    now = time.perf_counter()
+    account.spent += now - started
     account.deadline = math.inf
+    if account.spent * 1000 >= TURN_BUDGET_MS:
+        # The turn spent its budget: leave the loop as long again to the others.
+        account.resume_at = max(account.resume_at, now + account.spent)
+
+
+def evaluation_pause() -> float:
+    """Seconds JSONata states should wait before evaluating more (0.0: go on now)."""
+    left = _ACCOUNT.resume_at - time.perf_counter()
+    return left if left > 0 else 0.0
 
 
 def seconds_left() -> float | None:

@@ -98,16 +98,6 @@ def scoped(error: QueryEvaluationError) -> QueryEvaluationError:
     return error
 
 
-def _detail(error: JException, limit_ms: int) -> str:
-    """The library's message, saying why a time limit was short when the loop's turn cut it."""
-    if error.error == "D1012" and limit_ms < _budget.EVALUATION_TIME_LIMIT_MS:
-        return (
-            f"{error} (the limit was {limit_ms} ms: other expressions had spent this moment's "
-            f"{_budget.TURN_BUDGET_MS} ms of evaluation)"
-        )
-    return str(error)
-
-
 def _subject(expression: str, field: str) -> str:
     return f"The JSONata expression '{expression}' specified for the field '{field}'"
 
@@ -281,7 +271,7 @@ class JsonataExpression:
         try:
             raw = self._compiled.eval(self._compiled.ast, None, frame)
         except JException as exc:
-            raise JsonataEvaluationError(self.text, exc.error, _detail(exc, limit_ms)) from exc
+            raise JsonataEvaluationError(self.text, exc.error, str(exc)) from exc
         except RegexTimeout as exc:
             raise JsonataEvaluationError(self.text, "D1012", str(exc)) from exc
         except RecursionError as exc:

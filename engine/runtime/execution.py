@@ -37,6 +37,7 @@ from engine.definition.model import (
 from engine.errors import QUERY_EVALUATION_ERROR, QueryEvaluationError, StatesError
 from engine.executor import Executor, ExecutorCall
 from engine.history import History, format_timestamp
+from engine.jsonata import evaluation_pause
 from engine.jsonvalue import JSON, dumps_str
 from engine.runtime.record import (
     ABORTED,
@@ -218,6 +219,12 @@ class Interpreter:
                     on_event(self.record, etype, {"name": state.name, "input": pos.input})
                 if on_transition is not None:
                     on_transition(self.record)
+            if state.query_language == "JSONata":
+                # JSONata held the loop for its whole budget (runaway expressions somewhere): give
+                # the others their time first; this state's expressions then get their whole limit.
+                while (pause := evaluation_pause()) > 0:
+                    self._sync_steps = 0
+                    await asyncio.sleep(pause)
             try:
                 handler = sync_states.get(state.type)
                 if handler is not None:

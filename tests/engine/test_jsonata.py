@@ -405,6 +405,7 @@ def test_the_public_surface_is_pinned() -> None:
         "compile_expression",
         "compile_template",
         "evaluation_error_cause",
+        "evaluation_pause",
         "expression_text",
         "is_jsonata_template",
         "java_random_double",
