@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Final
 
+import anyio
+
 from engine.executor import ExecutionCleaner, Executor, IntegrationPattern
 
 ENTRY_POINT_GROUP: Final = "statewright.executors"
@@ -147,6 +149,17 @@ class ExecutorRegistry:
     def __iter__(self) -> Iterator[Registration]:
         yield from self._exact.values()
         yield from self._prefixes
+
+    async def aclose(self, *, each_seconds: float = 5.0) -> None:
+        """Close every registered executor that has an ``aclose`` (its clients, pools, watches).
+
+        Shielded and bounded per executor: a stuck close cannot hold the engine's exit.
+        """
+        for reg in self:
+            close = getattr(reg.executor, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(each_seconds):
+                    await close()
 
     def cleaners(self) -> list[ExecutionCleaner]:
         """The registered executors that clean up after executions, each once (cached per version)."""

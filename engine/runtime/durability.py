@@ -23,6 +23,7 @@ from engine.definition.model import StateMachine
 from engine.errors import StatewrightError
 from engine.history import History
 from engine.runtime.record import RUNNING, ExecutionRecord, RuntimeConfig
+from engine.runtime.redrive import ExecutionNotRedrivable, begin_redrive
 from engine.store.base import Resumable, Store, StoreError
 
 if TYPE_CHECKING:
@@ -114,6 +115,28 @@ class Durability:
         except StoreError:
             return
         record.history = History.from_events(events, enabled=record.history.enabled)
+
+    async def redrive(self, execution_arn: str, timestamp: float) -> ExecutionRecord:
+        """Redrive the execution as the store holds it, committed before anything runs.
+
+        Raises:
+            ExecutionNotRedrivable: the stored execution does not exist, is not FAILED, ABORTED
+                or TIMED_OUT, or another process redrove it first.
+            StoreError: the store cannot be written.
+        """
+        store = self.store
+        await store.flush()  # its end may still be on its way to the store
+        stored = await store.load(execution_arn)
+        if stored is None:
+            raise ExecutionNotRedrivable(f"Execution Does Not Exist: '{execution_arn}'")
+        redriven = stored.record
+        begin_redrive(redriven, timestamp, None)
+        if not await store.redrive_execution(redriven):
+            raise ExecutionNotRedrivable(f"Execution {execution_arn} has been redriven already")
+        on_event = self._engine._config.on_event
+        if on_event is not None:  # told once the redrive is the store's, not before
+            on_event(redriven, "ExecutionRedriven", {"redriveCount": redriven.redrive_count})
+        return redriven
 
     async def resume_stored(self) -> list[Execution]:
         """See ``Engine.resume_stored``."""

@@ -26,10 +26,6 @@ from engine.aio.owned import OwnedTasks
 from engine.aio.random import LazyRandom
 from engine.callbacks import TaskTokens
 from engine.definition.model import StateMachine
-from engine.errors import (
-    InvalidInput,
-    Problem,
-)
 from engine.executor import check_executor_options
 from engine.history import MAX_EVENTS, History
 from engine.jsonvalue import JSON, dumps_str
@@ -39,7 +35,7 @@ from engine.runtime.durability import Durability
 from engine.runtime.execution import Interpreter
 from engine.runtime.handle import Execution, ExecutionResult
 from engine.runtime.record import ExecutionRecord, RuntimeConfig
-from engine.runtime.redrive import ExecutionNotRedrivable, prepare_redrive
+from engine.runtime.redrive import ExecutionNotRedrivable, begin_redrive
 from engine.runtime.startup import (
     DEFAULT_NAME_MEMORY,
     NO_INPUT,
@@ -51,7 +47,6 @@ from engine.runtime.startup import (
 from engine.size_guard import DEFAULT_LIMIT_BYTES, SizeGuard
 from engine.store.base import Store, StoreError
 from engine.testing import (
-    InvalidMockConfig,
     MockConfig,
     MockSession,
     TestStateResult,
@@ -218,11 +213,7 @@ class Engine:
             return None
         finally:
             self._tasks = None
-            for reg in self.registry:
-                close = getattr(reg.executor, "aclose", None)
-                if close is not None:
-                    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                        await close()
+            await self.registry.aclose()
             if self.store is not None:
                 with anyio.CancelScope(shield=True):
                     await self.store.close()
@@ -296,18 +287,7 @@ class Engine:
         """
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before starting executions")
-        mocks = mock_session(self.mock_config, state_machine_name, test_case)
-        if mocks is not None and self._durable:
-            # A stored record does not carry its test case: resumed, it would call real services.
-            raise InvalidMockConfig(
-                [
-                    Problem(
-                        "",
-                        "DURABLE_STORE",
-                        "test cases run on an engine without a durable store (mocks are not stored)",
-                    )
-                ]
-            )
+        mocks = mock_session(self.mock_config, state_machine_name, test_case, durable=self._durable)
         compiled = (
             definition if mocks is None else compile_with_mocks(definition, self.registry, mocks.test_case)
         )
@@ -396,18 +376,14 @@ class Engine:
         machine = self.compile(definition)
         input = execution_input(input, input_json, self.guard)
         origin = self._origin
-        if name is None:
-            name = self._ids()
-        else:
-            if not (1 <= len(name) <= 80):
-                raise InvalidInput("execution names must be 1 to 80 characters")
-            if state_machine_type != "EXPRESS":
-                # Express executions may share a name: their ARNs end with a unique id.
-                self._names.claim(origin.state_machine_arn(state_machine_name), name)
+        express = state_machine_type == "EXPRESS"
+        name = self._names.name(
+            name, self._ids, origin.state_machine_arn(state_machine_name), express=express
+        )
         record = origin.new_record(
             execution_arn=(
                 origin.express_arn(state_machine_name, name, self._ids())
-                if state_machine_type == "EXPRESS"
+                if express
                 else origin.execution_arn(state_machine_name, name)
             ),
             name=name,
@@ -417,9 +393,7 @@ class Engine:
             start_at=machine.start_at,
             role_arn=role_arn or self.role_arn,
             # Express executions keep no history on AWS, so no 25,000-event quota either.
-            history=History(
-                enabled=self.record_history, limit=None if state_machine_type == "EXPRESS" else MAX_EVENTS
-            ),
+            history=History(enabled=self.record_history, limit=None if express else MAX_EVENTS),
             state_machine_type=state_machine_type,
         )
         if record_start:
@@ -457,11 +431,7 @@ class Engine:
             # committed before it runs, which only the awaited submit_redrive can wait for.
             raise ExecutionNotRedrivable("On a durable store an execution is redriven with submit_redrive")
         machine = self.compile(definition)
-        prepare_redrive(record)
-        record.history.append(
-            "ExecutionRedriven", self.clock.timestamp(), {"redriveCount": record.redrive_count}
-        )
-        self._tell_redriven(record)
+        begin_redrive(record, self.clock.timestamp(), self._config.on_event)
         return self.resume(machine, record)
 
     async def submit_redrive(
@@ -479,30 +449,13 @@ class Engine:
                 FAILED, ABORTED or TIMED_OUT (another process redrove it first).
             StoreError: the store cannot be written.
         """
-        store = self.store
-        if store is None or not self._durable:
+        if self._durability is None or not self._durable:
             return self.redrive(definition, record)
         if self._tasks is None:
             raise RuntimeError("use 'async with Engine() as engine:' before redriving executions")
         machine = self.compile(definition)
-        await store.flush()  # its end may still be on its way to the store
-        stored = await store.load(record.execution_arn)
-        if stored is None:
-            raise ExecutionNotRedrivable(f"Execution Does Not Exist: '{record.execution_arn}'")
-        redriven = stored.record
-        prepare_redrive(redriven)
-        redriven.history.append(
-            "ExecutionRedriven", self.clock.timestamp(), {"redriveCount": redriven.redrive_count}
-        )
-        if not await store.redrive_execution(redriven):
-            raise ExecutionNotRedrivable(f"Execution {record.execution_arn} has been redriven already")
-        self._tell_redriven(redriven)
+        redriven = await self._durability.redrive(record.execution_arn, self.clock.timestamp())
         return self.resume(machine, redriven)
-
-    def _tell_redriven(self, record: ExecutionRecord) -> None:
-        on_event = self._config.on_event
-        if on_event is not None:
-            on_event(record, "ExecutionRedriven", {"redriveCount": record.redrive_count})
 
     def _launch(
         self,

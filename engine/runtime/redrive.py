@@ -10,9 +10,11 @@ the others run again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from engine.errors import StatewrightError
+from engine.jsonvalue import JSON
 from engine.runtime.record import ABORTED, FAILED, RUNNING, TIMED_OUT, ExecutionRecord
 
 REDRIVABLE: Final = frozenset({FAILED, ABORTED, TIMED_OUT})
@@ -59,3 +61,20 @@ def prepare_redrive(record: ExecutionRecord) -> None:
 
 
 __all__ = ["REDRIVABLE", "ExecutionNotRedrivable", "not_redrivable_reason", "prepare_redrive"]
+
+
+def begin_redrive(
+    record: ExecutionRecord,
+    timestamp: float,
+    on_event: Callable[[ExecutionRecord, str, dict[str, JSON]], None] | None,
+) -> None:
+    """``prepare_redrive``, then the ``ExecutionRedriven`` event in the history and to ``on_event``.
+
+    Raises:
+        ExecutionNotRedrivable: the record is not FAILED, ABORTED or TIMED_OUT.
+    """
+    prepare_redrive(record)
+    details: dict[str, JSON] = {"redriveCount": record.redrive_count}
+    record.history.append("ExecutionRedriven", timestamp, details)
+    if on_event is not None:
+        on_event(record, "ExecutionRedriven", details)

@@ -12,7 +12,7 @@ running the same definition in a loop parses it once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -101,6 +101,24 @@ class ExecutionNames:
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def name(
+        self, name: str | None, new_id: Callable[[], str], state_machine_arn: str, *, express: bool
+    ) -> str:
+        """A new execution's name: ``name`` checked and claimed, or a fresh id when it is None.
+
+        Raises:
+            InvalidInput: the name is not 1 to 80 characters.
+            ExecutionAlreadyExists: the state machine used the name within 90 days.
+        """
+        if name is None:
+            return new_id()
+        if not (1 <= len(name) <= 80):
+            raise InvalidInput("execution names must be 1 to 80 characters")
+        if not express:
+            # Express executions may share a name: their ARNs end with a unique id.
+            self.claim(state_machine_arn, name)
+        return name
 
     def claim(self, state_machine_arn: str, name: str) -> None:
         """Refuse a name in use; remember it, forgetting the expired and the oldest beyond the bound.

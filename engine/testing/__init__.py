@@ -46,14 +46,28 @@ def mock_session(
     config: MockConfig | str | os.PathLike[str] | Mapping[str, Any] | None,
     state_machine: str,
     test_case: str | None,
+    *,
+    durable: bool = False,
 ) -> MockSession | None:
     """A new execution's session for ``test_case`` of ``state_machine`` (None without a test case).
 
     Raises:
-        InvalidMockConfig: there is no mock configuration, or it has no such test case.
+        InvalidMockConfig: there is no mock configuration, or it has no such test case, or the
+            execution would be kept in a ``durable`` store.
     """
     if test_case is None:
         return None
+    if durable:
+        # A stored record does not carry its test case: resumed, it would call real services.
+        raise InvalidMockConfig(
+            [
+                Problem(
+                    "",
+                    "DURABLE_STORE",
+                    "test cases run on an engine without a durable store (mocks are not stored)",
+                )
+            ]
+        )
     if config is None:
         raise InvalidMockConfig(
             [
