@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import anyio
 import anyio.lowlevel
@@ -44,8 +44,11 @@ from engine.runtime.record import (
 from engine.size_guard import limit_cause
 from engine.store.base import StoreError
 
-if TYPE_CHECKING:
-    from engine.runtime.durability import Durability
+
+class HistoryReader(Protocol):
+    """Reads an ended execution's history back from the store (the engine's durable side)."""
+
+    async def read_back_history(self, record: ExecutionRecord) -> None: ...
 
 
 class ExecutionOwner(Protocol):
@@ -67,7 +70,7 @@ class ExecutionOwner(Protocol):
     @property
     def _suspending(self) -> bool: ...
     @property
-    def _durability(self) -> Durability | None: ...
+    def _durability(self) -> HistoryReader | None: ...
     def _finished(self, ex: Execution) -> None: ...
 
 
