@@ -80,7 +80,7 @@ class Durability:
                 store.save(ex.record)  # progress not yet marked (a branch's end) is kept too
             try:
                 with anyio.CancelScope(shield=True):
-                    await store.flush()
+                    await store.flush(leaving=True)
             except StoreError:
                 pass  # reported through store_failure; what was committed stays
         store.freeze()

@@ -188,8 +188,12 @@ class Store(abc.ABC):
         """Return once everything ``record`` holds so far is committed."""
         self.save(record)
 
-    async def flush(self) -> None:  # noqa: B027 - optional hook
-        """Return once every change saved so far is committed."""
+    async def flush(self, *, leaving: bool = False) -> None:  # noqa: B027 - optional hook
+        """Return once every change saved so far is committed.
+
+        ``leaving``: the engine is suspending or the store closing (SIGTERM); a store that waits
+        for a lost server may then wait only a bounded time. Any other flush waits it out.
+        """
 
     def freeze(self) -> None:  # noqa: B027 - optional hook
         """Accept no more changes (the engine suspends its executions)."""
@@ -525,7 +529,7 @@ class DurableStore(Store):
             return
         try:
             if self._failed is None:
-                await self.flush()
+                await self.flush(leaving=True)
         finally:
             writer, self._writer = self._writer, None
             if writer is not None:
@@ -573,7 +577,7 @@ class DurableStore(Store):
         self._pending.waiters.append(waiter)
         await waiter
 
-    async def flush(self) -> None:
+    async def flush(self, *, leaving: bool = False) -> None:
         if self._failed is not None:
             raise self._failed
         waiter = asyncio.get_running_loop().create_future()

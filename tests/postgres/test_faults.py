@@ -23,6 +23,7 @@ from engine import Engine, ExecutorCall, ExecutorContext, ExecutorRegistry
 from engine.store import StoreError
 from engine.store.base import ExecutionWrite
 from engine.store.postgres import SCHEMA_VERSION, PostgresStore
+from engine.store.postgres import _database as postgres_database
 from engine.store.postgres import _store as postgres_store
 from engine.store.postgres._writes import Owned
 from executors.local import CallableExecutor
@@ -157,6 +158,37 @@ async def test_a_connection_the_server_ends_between_two_statements_is_not_used_a
         await conn.close()
     assert row is not None and row["status"] == "SUCCEEDED"
     assert events == row["event_count"]  # the batch run again added no event twice
+
+
+async def test_a_flush_that_is_not_leaving_waits_a_lost_server_out(
+    own_postgres: OwnPostgres, own_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a flush on the way out (suspending, SIGTERM) gives up on a lost server after
+    # CLOSE_PATIENCE; one that an execution's wait() or the API server makes waits it out.
+    monkeypatch.setattr(postgres_database, "CLOSE_PATIENCE", 0.5)
+
+    async def add_one(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        await anyio.sleep(0.05)
+        n = call.parameters["n"]
+        assert isinstance(n, int)
+        return {"n": n + 1}
+
+    registry = ExecutorRegistry()
+    registry.register(CUSTOM, CallableExecutor(add_one))
+    store = PostgresStore(own_postgres_url)
+    async with Engine(load_plugins=False, registry=registry, store=store) as engine:
+        executions = [engine.start(CHAIN, {"n": i * 100}) for i in range(5)]
+        await anyio.sleep(0.1)
+        await anyio.to_thread.run_sync(own_postgres.cluster.stop)
+        flushing = asyncio.ensure_future(store.flush())
+        await anyio.sleep(1.5)  # three times a leaving flush's patience
+        assert not flushing.done()
+        await anyio.to_thread.run_sync(own_postgres.cluster.start)
+        with anyio.fail_after(30):
+            await flushing
+            results = [await e.wait() for e in executions]
+        assert engine.store_failure is None
+    assert [r.output for r in results] == [{"n": i * 100 + STEPS} for i in range(5)]
 
 
 async def test_a_schema_from_a_newer_statewright_is_refused(postgres_url: str) -> None:

@@ -138,13 +138,17 @@ class PostgresStore(DurableStore):
         finally:
             await self._db.close_pool_io()
 
-    async def flush(self) -> None:
-        # A flush (the engine suspending, SIGTERM) waits for a lost server a bounded time only.
+    async def flush(self, *, leaving: bool = False) -> None:
+        if not leaving:
+            # An execution reading its history back, the API server: wait a lost server out.
+            await super().flush()
+            return
+        # Leaving (the engine suspending, SIGTERM): wait for a lost server a bounded time only.
         db = self._db
         if db.flushing_since is None:
             db.flushing_since = time.monotonic()
         try:
-            await super().flush()
+            await super().flush(leaving=True)
         finally:
             db.flushing_since = None
 
