@@ -18,13 +18,12 @@ exact: a ``generateName`` manifest gets its name here (the prefix plus five
 characters of Kubernetes' alphabet, drawn from the call's seeded generator),
 and the Job carries the call's mark of ``recovery`` (the execution ARN, the
 Task state's Entered event id and the attempt as annotations; with a durable
-store also the ``statewright.io/call`` label), the same mark a resumed
-execution recognizes its Job by after a crash. A Job with our name and our
-mark is ours (adopted, never a 409); one with our name and another mark, or
-none, is a namesake (``EKS.409``, as AWS answers). Without a durable store
-the mark is annotations only: a Job created with labels of its own loses the
-labels Kubernetes would default from its pod template (``job-name``,
-``controller-uid``), which users select by.
+store also the ``statewright.io/call`` label, put on the pod template when
+the Job has no labels of its own so that Kubernetes still defaults the Job's
+labels from the template: ``job-name``, ``controller-uid``, which users select
+by), the same mark a resumed execution recognizes its Job by after a crash. A
+Job with our name and our mark is ours (adopted, never a 409); one with our
+name and another mark, or none, is a namesake (``EKS.409``, as AWS answers).
 
 Retries back off with full jitter from a ``random.Random`` seeded by the
 call's mark (the execution ARN comes from the engine's seeded id source), and sleep
@@ -74,8 +73,7 @@ def mark_job(
     """The manifest with a fixed name and this call's mark (a copy; see ``recovery.mark_job``).
 
     With a durable store the mark is ``recovery``'s label and annotations; without
-    one, the annotations only (a label would replace the labels Kubernetes
-    defaults from the pod template, ``job-name`` and ``controller-uid``).
+    one, the annotations only.
     """
     if durable:
         out = recovery.mark_job(ctx, dict(manifest))

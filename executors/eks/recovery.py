@@ -44,18 +44,34 @@ def marks(ctx: ExecutorContext) -> dict[str, str]:
 
 
 def mark_job(ctx: ExecutorContext, manifest: dict[str, JSON]) -> dict[str, JSON]:
-    """The Job manifest with this call's label and annotations (a copy; the input is not changed)."""
+    """The Job manifest with this call's label and annotations (a copy; the input is not changed).
+
+    A Job without labels of its own is given Kubernetes' defaults, the pod template's labels
+    (``job-name``, ``controller-uid`` …): the call's label then goes on the template, so the Job
+    still gets those defaults, and ours with them. A Job with labels of its own gets ours beside.
+    """
     meta = manifest.get("metadata")
     meta = dict(meta) if isinstance(meta, dict) else {}
-    labels = meta.get("labels")
-    labels = dict(labels) if isinstance(labels, dict) else {}
-    labels[CALL_LABEL] = call_id(ctx)
     annotations = meta.get("annotations")
     annotations = dict(annotations) if isinstance(annotations, dict) else {}
     annotations.update(marks(ctx))
-    meta["labels"] = labels
     meta["annotations"] = annotations
     out = dict(manifest)
+    own = meta.get("labels")
+    spec = manifest.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    if (not isinstance(own, dict) or not own) and isinstance(spec, dict) and isinstance(template, dict):
+        template_meta = template.get("metadata")
+        template_meta = dict(template_meta) if isinstance(template_meta, dict) else {}
+        labels = template_meta.get("labels")
+        labels = dict(labels) if isinstance(labels, dict) else {}
+        labels[CALL_LABEL] = call_id(ctx)
+        template_meta["labels"] = labels
+        out["spec"] = {**spec, "template": {**template, "metadata": template_meta}}
+    else:
+        labels = dict(own) if isinstance(own, dict) else {}
+        labels[CALL_LABEL] = call_id(ctx)
+        meta["labels"] = labels
     out["metadata"] = meta
     return out
 

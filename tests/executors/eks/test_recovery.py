@@ -42,7 +42,9 @@ async def test_a_cluster_created_before_a_crash_is_recognized_by_its_tag(
     assert again["Cluster"]["Arn"] == first["Cluster"]["Arn"]
     # Another call (another Task entered) must not take the cluster over.
     with pytest.raises(StatesError) as caught:
-        await eks_executor.run(call("createCluster", SYNC, params), make_ctx(FAST, options=DURABLE, entered_event_id=9))
+        await eks_executor.run(
+            call("createCluster", SYNC, params), make_ctx(FAST, options=DURABLE, entered_event_id=9)
+        )
     assert caught.value.error == "EKS.ResourceInUseException"
 
 
@@ -58,14 +60,52 @@ async def test_a_job_created_before_a_crash_is_recognized_by_its_annotations(
 ) -> None:
     from tests.e2e.support import cluster_parameters, model_job
 
-    params: dict[str, Any] = {**cluster_parameters(simulators), "Namespace": "default", "Job": model_job("mine", seconds="0.1")}
+    params: dict[str, Any] = {
+        **cluster_parameters(simulators),
+        "Namespace": "default",
+        "Job": model_job("mine", seconds="0.1"),
+    }
     run_job = ("runJob", SYNC)
-    first = await eks_executor.run(call(*run_job, params), make_ctx("fixed:0.05", options=DURABLE, entered_event_id=3))
+    first = await eks_executor.run(
+        call(*run_job, params), make_ctx("fixed:0.05", options=DURABLE, entered_event_id=3)
+    )
     again = await eks_executor.run(
         call(*run_job, params), make_ctx("fixed:0.05", options=DURABLE, entered_event_id=3, resumed=True)
     )
     assert again["metadata"]["uid"] == first["metadata"]["uid"]
-    assert again["metadata"]["labels"]["statewright.io/call"] == first["metadata"]["labels"]["statewright.io/call"]
+    assert (
+        again["metadata"]["labels"]["statewright.io/call"]
+        == first["metadata"]["labels"]["statewright.io/call"]
+    )
     with pytest.raises(StatesError) as caught:
-        await eks_executor.run(call(*run_job, params), make_ctx("fixed:0.05", options=DURABLE, entered_event_id=4))
+        await eks_executor.run(
+            call(*run_job, params), make_ctx("fixed:0.05", options=DURABLE, entered_event_id=4)
+        )
     assert caught.value.error == "EKS.409"
+
+
+@pytest.mark.parametrize("own_labels", [None, {"team": "data"}])
+async def test_a_marked_job_keeps_the_labels_kubernetes_defaults_or_its_own(
+    eks_executor: EksExecutor,
+    make_ctx: Callable[..., ExecutorContext],
+    simulators: Simulators,
+    own_labels: dict[str, str] | None,
+) -> None:
+    from tests.e2e.support import cluster_parameters, model_job
+
+    job = model_job("labelled", seconds="0.1")
+    if own_labels is not None:
+        job["metadata"]["labels"] = own_labels
+    params: dict[str, Any] = {**cluster_parameters(simulators), "Namespace": "default", "Job": job}
+    out = await eks_executor.run(
+        call("runJob", SYNC, params), make_ctx("fixed:0.05", options=DURABLE, entered_event_id=5)
+    )
+    labels = out["metadata"]["labels"]
+    assert labels["statewright.io/call"]
+    if own_labels is None:
+        # No labels of its own: Kubernetes' defaults from the pod template, which users select by.
+        assert labels["job-name"] == labels["batch.kubernetes.io/job-name"] == "labelled"
+        assert labels["controller-uid"] == out["metadata"]["uid"]
+    else:
+        assert labels["team"] == "data"
+        assert "job-name" not in labels  # as Kubernetes: a Job's own labels are not defaulted
