@@ -51,6 +51,9 @@ from multidict import CIMultiDict
 
 READ_TIMEOUT_SECONDS: Final = 120.0
 """A request with no complete answer this long after it was sent fails (as aiohttp's sock_read)."""
+CONNECT_TIMEOUT_SECONDS: Final = 30.0
+"""TCP connect and TLS handshake together, as the aiohttp sessions' ``sock_connect``: a
+blackholed endpoint fails the read in seconds, not after the system's connect timeout."""
 MAX_HEAD_BYTES: Final = 64 * 1024
 """An answer whose status line and headers exceed this is refused (a misbehaving peer)."""
 
@@ -238,7 +241,9 @@ class _Connection(asyncio.Protocol):
             self._interim = True  # 1xx: llhttp ends the message here; the real answer follows
             return
         # llhttp drops the spaces before a value, not those after it.
-        self._headers = CIMultiDict([(n.decode("latin-1"), v.rstrip().decode("latin-1")) for n, v in self._fields])
+        self._headers = CIMultiDict(
+            [(n.decode("latin-1"), v.rstrip().decode("latin-1")) for n, v in self._fields]
+        )
         if self._head_method:
             # A HEAD answer has no body whatever its Content-Length says, and httptools cannot be
             # told so: finish here and give the next answer a fresh parser.
@@ -323,9 +328,17 @@ class LeanPool:
         origin: ``https://host[:port]``.
         context: the verifying TLS context for the server's CA.
         observer: called after each attempt (metrics, benchmarks), or None.
+        connect_timeout: seconds the TCP connect and TLS handshake may take together.
     """
 
-    def __init__(self, origin: str, context: ssl.SSLContext, observer: RequestObserver | None = None) -> None:
+    def __init__(
+        self,
+        origin: str,
+        context: ssl.SSLContext,
+        observer: RequestObserver | None = None,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    ) -> None:
         parts = urlsplit(origin)
         assert parts.hostname is not None
         self._host = parts.hostname
@@ -333,6 +346,7 @@ class LeanPool:
         host_header = f"[{self._host}]" if ":" in self._host else self._host
         self._host_header = host_header if parts.port in (None, 443) else f"{host_header}:{self._port}"
         self._context = context
+        self._connect_timeout = connect_timeout
         self._idle: collections.deque[_Connection] = collections.deque()
         self._closed = False
         self.observer = observer
@@ -348,9 +362,14 @@ class LeanPool:
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            _, protocol = await loop.create_connection(
-                _Connection, self._host, self._port, ssl=self._context, server_hostname=self._host
-            )
+            async with asyncio.timeout(self._connect_timeout):
+                _, protocol = await loop.create_connection(
+                    _Connection, self._host, self._port, ssl=self._context, server_hostname=self._host
+                )
+        except TimeoutError as exc:
+            raise LeanTimeout(
+                f"connecting to {self._host}:{self._port} took over {self._connect_timeout:g} s"
+            ) from exc
         except ssl.SSLCertVerificationError as exc:
             raise LeanTLSError(f"the server's certificate is not trusted: {exc}", verification=True) from exc
         except ssl.SSLError as exc:

@@ -99,25 +99,38 @@ async def make_server() -> AsyncIterator[Callable[[Answer], Any]]:
 
 def ok(body: bytes, *headers: str) -> bytes:
     extra = "".join(f"{h}\r\n" for h in headers)
-    return f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
+        + body
+    )
 
 
 def chunked(body: bytes, size: int = 7) -> bytes:
     parts = [body[i : i + size] for i in range(0, len(body), size)]
     encoded = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts)
-    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n" + encoded + b"0\r\n\r\n"
+    return (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+        + encoded
+        + b"0\r\n\r\n"
+    )
 
 
 async def test_a_content_length_answer_is_read_whole_and_the_connection_reused(make_server: Any) -> None:
     server = await make_server(lambda head: ok(b'{"kind":"Job"}'))
     pool = server.pool()
-    first = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/a", [], [("Accept", "application/json")])
-    second = await pool.request("GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], [])
+    first = await pool.request(
+        "GET", "/apis/batch/v1/namespaces/default/jobs/a", [], [("Accept", "application/json")]
+    )
+    second = await pool.request(
+        "GET", "/apis/batch/v1/namespaces/default/jobs/b", [("x", "a b"), ("y", "1,2")], []
+    )
     assert second.status == 200
     assert (first.status, first.reason, await first.read()) == (200, "OK", b'{"kind":"Job"}')
     assert first.headers.get("content-type") == "application/json"
     assert server.connections == 1
-    assert server.heads[1].startswith(b"GET /apis/batch/v1/namespaces/default/jobs/b?x=a%20b&y=1%2C2 HTTP/1.1\r\n")
+    assert server.heads[1].startswith(
+        b"GET /apis/batch/v1/namespaces/default/jobs/b?x=a%20b&y=1%2C2 HTTP/1.1\r\n"
+    )
     assert f"Host: 127.0.0.1:{server.port}\r\n".encode() in server.heads[0]
     pool.close()
 
@@ -144,9 +157,7 @@ async def test_an_answer_without_length_is_read_until_close_and_not_reused(make_
 
 
 async def test_connection_close_and_interim_answers(make_server: Any) -> None:
-    server = await make_server(
-        lambda head: b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"{}", "Connection: close")
-    )
+    server = await make_server(lambda head: b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"{}", "Connection: close"))
     pool = server.pool()
     answer = await pool.request("GET", "/a", [], [])
     assert answer.status == 200 and await answer.read() == b"{}"
@@ -184,6 +195,30 @@ async def test_a_server_that_hangs_up_mid_request_is_a_disconnect(make_server: A
         await pool.request("GET", "/a", [], [])
     assert observed == [("GET", "/a", None)]
     pool.close()
+
+
+async def test_a_server_that_never_finishes_the_handshake_is_a_connect_timeout() -> None:
+    # A TCP peer that accepts and then says nothing (a blackholed TLS endpoint): the connect and
+    # handshake are bounded together, and nothing is left in the pool.
+    held: list[asyncio.StreamWriter] = []
+
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read()
+
+    silent = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    pool = LeanPool(f"https://127.0.0.1:{port}", ssl.create_default_context(), connect_timeout=0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(LeanTimeout, match=r"connecting to 127.0.0.1:\d+ took over 0.3 s"):
+        await pool.request("GET", "/a", [], [])
+    assert loop.time() - started < 5
+    assert pool.idle == 0
+    pool.close()
+    for writer in held:
+        writer.close()
+    silent.close()
 
 
 async def test_no_answer_in_time_is_a_timeout(make_server: Any) -> None:
@@ -225,7 +260,9 @@ async def test_only_reads_and_clean_headers_are_sent(make_server: Any) -> None:
     pool.close()
 
 
-async def test_a_malformed_answer_is_a_protocol_error_and_its_connection_is_not_reused(make_server: Any) -> None:
+async def test_a_malformed_answer_is_a_protocol_error_and_its_connection_is_not_reused(
+    make_server: Any,
+) -> None:
     answers = iter([b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n{}", ok(b"{}")])
     server = await make_server(lambda head: next(answers))
     pool = server.pool()
@@ -267,7 +304,9 @@ async def test_bytes_after_the_answer_keep_the_connection_out_of_the_pool(make_s
 
 async def test_a_head_answer_then_a_get_on_the_same_connection(make_server: Any) -> None:
     server = await make_server(
-        lambda head: b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n" if head.startswith(b"HEAD") else ok(b"{}")
+        lambda head: (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n" if head.startswith(b"HEAD") else ok(b"{}")
+        )
     )
     pool = server.pool()
     assert (await pool.request("HEAD", "/a", [], [])).status == 200
@@ -281,7 +320,12 @@ async def test_a_no_content_answer_has_no_body_and_keeps_the_connection(make_ser
     server = await make_server(lambda head: b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")
     pool = server.pool()
     answer = await pool.request("GET", "/a", [], [])
-    assert (answer.status, answer.reason, answer.body, answer.headers.get("x-a")) == (204, "No Content", b"", "1")
+    assert (answer.status, answer.reason, answer.body, answer.headers.get("x-a")) == (
+        204,
+        "No Content",
+        b"",
+        "1",
+    )
     assert (await pool.request("GET", "/a", [], [])).status == 204
     assert server.connections == 1
     pool.close()
@@ -297,8 +341,10 @@ async def test_an_http_1_0_answer_is_read_and_its_connection_not_reused(make_ser
 
 async def test_a_chunked_answer_with_extensions_and_trailers(make_server: Any) -> None:
     server = await make_server(
-        lambda head: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"3;name=value\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
+        lambda head: (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3;name=value\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
+        )
     )
     pool = server.pool()
     assert (await pool.request("GET", "/a", [], [])).body == b"abcde"
@@ -362,7 +408,9 @@ def _feed(raw: bytes, cuts: list[int], *, head: bool = False) -> LeanResponse:
     use_chunked=st.booleans(),
     data=st.data(),
 )
-def test_any_body_split_anywhere_reads_back_exactly(body: bytes, chunk: int, use_chunked: bool, data: Any) -> None:
+def test_any_body_split_anywhere_reads_back_exactly(
+    body: bytes, chunk: int, use_chunked: bool, data: Any
+) -> None:
     raw = chunked(body, chunk) if use_chunked else ok(body)
     cuts = data.draw(st.lists(st.integers(min_value=0, max_value=len(raw)), max_size=12))
     response = _feed(raw, cuts)
