@@ -237,44 +237,78 @@ class ParameterProblem:
     message: str
 
 
+class ParameterReading(enum.Enum):
+    """Which parts of a Task's parameters are computed at run time, by where they are read.
+
+    * ``JSONPATH``: a JSONPath state's ``Parameters`` as written. A member whose
+      key ends in ``.$`` (at any depth) is computed; a ``"{% … %}"`` string is a
+      plain string like any other.
+    * ``JSONATA``: a JSONata state's ``Arguments`` as written. A ``"{% … %}"``
+      string (a member's value or an array item, at any depth) is computed;
+      keys are plain, ``.$`` included.
+    * ``RESOLVED``: the parameters an executor is called with. Nothing is
+      computed any more: every value is what it is.
+    """
+
+    JSONPATH = "JSONPath"
+    JSONATA = "JSONata"
+    RESOLVED = "resolved"
+
+    def member(self, key: str, value: JSON) -> tuple[str, bool]:
+        """The field name of ``key: value`` in an object, and whether its value is computed."""
+        if self is ParameterReading.JSONPATH and key.endswith(".$"):
+            return key[:-2], True
+        return key, self.computed(value)
+
+    def computed(self, value: JSON) -> bool:
+        """Whether a value on its own (an array item, a member's value) is computed."""
+        from engine.jsonata import is_jsonata_template
+
+        return self is ParameterReading.JSONATA and is_jsonata_template(value)
+
+
 @dataclass(frozen=True, slots=True)
 class StaticParameters:
     """What is known about a Task's parameters at definition time.
 
     Attributes:
-        known: top-level keys with literal values (``"Name": "demo"``).
+        known: top-level keys with literal values (``"Name": "demo"``); nested
+            values may still hold computed parts, which ``reading`` tells apart.
         dynamic: top-level keys whose values are computed at run time
             (``"Name.$": "$.name"`` appears as ``Name``), or None when the
             whole object is computed (a JSONata expression).
+        reading: the state's query language, which decides what is computed
+            inside ``known`` values: ``.$`` keys (JSONPath) or ``"{% … %}"``
+            strings (JSONata), never both.
     """
 
     known: Mapping[str, JSON]
     dynamic: frozenset[str] | None
+    reading: ParameterReading = ParameterReading.JSONPATH
 
 
 def static_parameters(params: JSON, *, jsonata: bool) -> StaticParameters:
     """What a Task's raw ``Parameters`` (``jsonata=False``) or ``Arguments`` reveal before it runs.
 
     ``"Name.$": "$.name"`` (JSONPath) and ``"Name": "{% ... %}"`` (JSONata) are
-    dynamic; any other top-level value is known. A non-object (a whole JSONata
+    dynamic; any other top-level value is known (in a JSONPath state a
+    ``"{% ... %}"`` string is a plain string). A non-object (a whole JSONata
     expression) makes everything dynamic.
     """
-    from engine.jsonata import is_jsonata_template
-
+    reading = ParameterReading.JSONATA if jsonata else ParameterReading.JSONPATH
     if isinstance(params, dict):
         known: dict[str, JSON] = {}
         dynamic: set[str] = set()
         for k, v in params.items():
-            if not jsonata and k.endswith(".$"):
-                dynamic.add(k[:-2])
-            elif jsonata and is_jsonata_template(v):
-                dynamic.add(k)
+            name, computed = reading.member(k, v)
+            if computed:
+                dynamic.add(name)
             else:
                 known[k] = v
-        return StaticParameters(known=known, dynamic=frozenset(dynamic))
+        return StaticParameters(known=known, dynamic=frozenset(dynamic), reading=reading)
     if params is None:
-        return StaticParameters(known={}, dynamic=frozenset())
-    return StaticParameters(known={}, dynamic=None)
+        return StaticParameters(known={}, dynamic=frozenset(), reading=reading)
+    return StaticParameters(known={}, dynamic=None, reading=reading)
 
 
 @runtime_checkable

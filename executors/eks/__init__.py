@@ -144,7 +144,9 @@ class EksExecutor:
         if action in ACTIONS:
             if parameters.dynamic is None:
                 return []
-            return check_static(ACTIONS[action].operation, parameters.known, parameters.dynamic)
+            return check_static(
+                ACTIONS[action].operation, parameters.known, parameters.dynamic, parameters.reading
+            )
         if action == RUN_JOB:
             return check_run_job_parameters(pattern, parameters)
         if action == CALL:

@@ -27,6 +27,7 @@ from engine.executor import (
     ExecutorContext,
     IntegrationPattern,
     ParameterProblem,
+    ParameterReading,
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, loads
@@ -51,22 +52,22 @@ YAML_TYPE: Final = "application/yaml"
 APPLY_PATCH_TYPE: Final = "application/apply-patch+yaml"
 
 
-def _method_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+def _method_rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
     if value not in METHODS:
         message = f'The value for the field "Method" must be one of {", ".join(METHODS)}'
         return [ParameterProblem(path, message)]
     return []
 
 
-def _path_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
-    problems = string_rule(path, value)
+def _path_rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
+    problems = string_rule(path, value, reading)
     if problems:
         return problems
     problem = check_api_path(str(value))
     return [ParameterProblem(path, problem)] if problem is not None else []
 
 
-def _body_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+def _body_rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
     # Any JSON value or a string: nothing to refuse on its own (see the Method check).
     return []
 
@@ -83,7 +84,8 @@ REQUIRED: Final = ("ClusterName", "CertificateAuthority", "Endpoint", "Method", 
 
 def _cross_field_problems(known: Mapping[str, JSON]) -> list[ParameterProblem]:
     method = known.get("Method")
-    if method in BODYLESS_METHODS and "RequestBody" in known and known["RequestBody"] is not None:
+    # A Method of the wrong type (a list, an object) has its own problem; it is no bodyless verb.
+    if isinstance(method, str) and method in BODYLESS_METHODS and "RequestBody" in known and known["RequestBody"] is not None:
         return [ParameterProblem(("RequestBody",), f"A {method} request cannot carry a RequestBody")]
     return []
 

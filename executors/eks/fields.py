@@ -6,6 +6,10 @@ nested values, ``check_fields`` applies a table of rules to an object. The same
 rules run twice: on the literal values of a definition (problems with JSON
 locations, before anything runs: ``check_static``) and on the resolved
 parameters of a call (a ``States.Runtime`` error: ``runtime_parameters``).
+Every rule gets the ``ParameterReading`` of its value: in a definition it
+tells computed values (``.$`` keys of a JSONPath state, ``"{% … %}"`` strings
+of a JSONata state, at any depth) from literal ones, which alone are checked;
+at run time nothing is computed, so everything is checked.
 Messages use the same wording as the control-plane checks in ``params.py``
 ("The field \"X\" is required", "The value for the field \"X\" must be a STRING").
 
@@ -19,15 +23,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from engine.errors import StatesRuntime
-from engine.executor import ExecutorContext, ParameterProblem, StaticParameters
+from engine.executor import ExecutorContext, ParameterProblem, ParameterReading, StaticParameters
 from engine.jsonvalue import JSON
 
 MAX_CAUSE_CHARS: Final = 32768
 """AWS's limit on an error cause (TaskFailedEventDetails.cause)."""
 
 
-FieldRule = Callable[[tuple[str, ...], JSON], list[ParameterProblem]]
-"""Checks one field's value at a location; returns the problems found."""
+FieldRule = Callable[[tuple[str, ...], JSON, ParameterReading], list[ParameterProblem]]
+"""Checks one field's literal value at a location, read as the reading says; returns the problems."""
 
 
 def _dotted(path: tuple[str, ...]) -> str:
@@ -39,7 +43,7 @@ def _problem(path: tuple[str, ...], message: str) -> list[ParameterProblem]:
     return [ParameterProblem(path, message)]
 
 
-def string_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+def string_rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
     """A non-empty string."""
     if not isinstance(value, str):
         return _problem(path, f'The value for the field "{_dotted(path)}" must be a STRING')
@@ -48,7 +52,7 @@ def string_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
     return []
 
 
-def boolean_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+def boolean_rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
     """A JSON boolean."""
     if not isinstance(value, bool):
         return _problem(path, f'The value for the field "{_dotted(path)}" must be a BOOLEAN')
@@ -64,21 +68,23 @@ def string_list_map_rule(
         reserved: keys that may not appear, with the reason given to the user.
     """
 
-    def rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+    def rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
         if not isinstance(value, dict):
             return _problem(path, f'The value for the field "{_dotted(path)}" must be a map of STRING '
                             "to a list of STRING")
         problems: list[ParameterProblem] = []
         for key, items in value.items():
-            name = key[:-2] if key.endswith(".$") else key
+            name, computed = reading.member(key, items)
             where = (*path, name)
             if reserved and name in reserved:
                 message = f'The field "{_dotted(where)}" is not supported: {reserved[name]}'
                 problems += _problem(where, message)
                 continue
-            if key.endswith(".$"):
+            if computed:
                 continue
-            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            if not isinstance(items, list) or not all(
+                isinstance(item, str) or reading.computed(item) for item in items
+            ):
                 message = f'The value for the field "{_dotted(where)}" must be a list of STRING'
                 problems += _problem(where, message)
         return problems
@@ -90,12 +96,18 @@ def object_rule(fields: Mapping[str, FieldRule], required: Iterable[str] = ()) -
     """A JSON object with known fields; unknown fields are refused as AWS does."""
     needed = tuple(required)
 
-    def rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+    def rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
         if not isinstance(value, dict):
             return _problem(path, f'The value for the field "{_dotted(path)}" must be an OBJECT')
-        known = {k: v for k, v in value.items() if not k.endswith(".$")}
-        dynamic = frozenset(k[:-2] for k in value if k.endswith(".$"))
-        return check_fields(fields, needed, known, dynamic, path)
+        known: dict[str, JSON] = {}
+        dynamic: set[str] = set()
+        for key, item in value.items():
+            name, computed = reading.member(key, item)
+            if computed:
+                dynamic.add(name)
+            else:
+                known[key] = item
+        return check_fields(fields, needed, known, dynamic, path, reading)
 
     return rule
 
@@ -106,6 +118,7 @@ def check_fields(
     known: Mapping[str, JSON],
     dynamic: Iterable[str],
     path: tuple[str, ...] = (),
+    reading: ParameterReading = ParameterReading.RESOLVED,
 ) -> list[ParameterProblem]:
     """Check an object's fields: required ones present, no unknown ones, literal values valid.
 
@@ -115,6 +128,7 @@ def check_fields(
         known: fields with literal (or resolved) values.
         dynamic: fields computed at run time (checked only for presence and name).
         path: the object's location, for messages.
+        reading: how nested values are read (computed parts are not checked).
     """
     dynamic = frozenset(dynamic)
     problems: list[ParameterProblem] = []
@@ -128,14 +142,11 @@ def check_fields(
             problems += _problem(where, f'The field "{_dotted(where)}" is required')
     for name, value in known.items():
         rule = fields.get(name)
-        if rule is not None and not is_jsonata_template(value):
-            problems += rule((*path, name), value)
+        # Computed values never reach ``known``: a "{% … %}" string here is a JSONPath state's
+        # plain string, or a resolved value, and is checked as any other.
+        if rule is not None:
+            problems += rule((*path, name), value, reading)
     return problems
-
-
-def is_jsonata_template(value: JSON) -> bool:
-    """A JSONata ``{% … %}`` string: computed at run time, so not checked in a definition."""
-    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
 def check_static(
@@ -144,7 +155,7 @@ def check_static(
     """``check_fields`` on what a definition shows; nothing when the whole object is computed."""
     if parameters.dynamic is None:
         return []
-    return check_fields(fields, required, parameters.known, parameters.dynamic)
+    return check_fields(fields, required, parameters.known, parameters.dynamic, (), parameters.reading)
 
 
 def runtime_parameters(
@@ -189,7 +200,6 @@ __all__ = [
     "boolean_rule",
     "check_fields",
     "check_static",
-    "is_jsonata_template",
     "object_rule",
     "parameter_error",
     "runtime_parameters",

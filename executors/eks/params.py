@@ -10,9 +10,11 @@ updated when EKS adds a member.
 
 The same walk checks parameters: an unknown field, a missing required member
 or a literal of the wrong JSON type is a ``ParameterProblem`` with its path,
-worded like Step Functions' validation messages. At definition time dynamic
-values (``"Name.$"``, JSONata ``"{% … %}"``) are skipped; at run time every
-problem becomes ``States.Runtime``. Enum values and lengths are left to EKS,
+worded like Step Functions' validation messages. At definition time computed
+values are skipped, as the state's query language defines them (``"Name.$"``
+keys in a JSONPath state, where ``"{% … %}"`` is a plain string; ``"{% … %}"``
+strings in a JSONata state), at any depth; at run time every problem becomes
+``States.Runtime``. Enum values and lengths are left to EKS,
 which answers ``EKS.InvalidParameterException`` as AWS would.
 """
 
@@ -27,10 +29,9 @@ import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from engine.errors import StatesRuntime
-from engine.executor import ParameterProblem
+from engine.executor import ParameterProblem, ParameterReading
 from engine.jsonvalue import JSON
 
-DYNAMIC_SUFFIX: Final = ".$"
 TimestampFormat = Literal["epoch_millis", "epoch_seconds", "iso8601"]
 TIMESTAMP_FORMATS: Final[tuple[TimestampFormat, ...]] = ("epoch_millis", "epoch_seconds", "iso8601")
 
@@ -82,22 +83,18 @@ def _pascal_members(shape_name: str) -> Mapping[str, str]:
     return {pascal(member): member for member in shape.members}
 
 
-def _is_dynamic_string(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
-
-
 class _Walker:
     """One pass over a parameter value: converts and collects problems."""
 
-    def __init__(self, *, static: bool) -> None:
-        self.static = static
+    def __init__(self, reading: ParameterReading) -> None:
+        self.reading = reading
         self.problems: list[ParameterProblem] = []
 
     def problem(self, path: tuple[str, ...], message: str) -> None:
         self.problems.append(ParameterProblem(path, message))
 
     def value(self, shape: Shape, value: Any, path: tuple[str, ...]) -> Any:
-        if value is DYNAMIC or (self.static and _is_dynamic_string(value)):
+        if value is DYNAMIC or self.reading.computed(value):
             return value
         field = path[-1] if path else "Parameters"
         kind = shape.type_name
@@ -114,8 +111,8 @@ class _Walker:
                 return self.wrong_type(kind, field, path, value)
             out: dict[str, Any] = {}
             for k, v in value.items():
-                key = k[: -len(DYNAMIC_SUFFIX)] if self.static and k.endswith(DYNAMIC_SUFFIX) else k
-                out[key] = DYNAMIC if key != k else self.value(shape.value, v, (*path, key))
+                key, computed = self.reading.member(k, v)
+                out[key] = DYNAMIC if computed else self.value(shape.value, v, (*path, key))
             return out
         return self.scalar(kind, field, path, value)
 
@@ -148,8 +145,7 @@ class _Walker:
         out: dict[str, Any] = {}
         present: set[str] = set()
         for key, item in value.items():
-            dynamic = self.static and key.endswith(DYNAMIC_SUFFIX)
-            name = key[: -len(DYNAMIC_SUFFIX)] if dynamic else key
+            name, dynamic = self.reading.member(key, item)
             member = members.get(name)
             if member is None:
                 self.problem((*path, name), f'The field "{name}" is not supported by Step Functions')
@@ -163,7 +159,10 @@ class _Walker:
 
 
 def check_static(
-    operation: str, known: Mapping[str, JSON], dynamic: frozenset[str]
+    operation: str,
+    known: Mapping[str, JSON],
+    dynamic: frozenset[str],
+    reading: ParameterReading = ParameterReading.JSONPATH,
 ) -> list[ParameterProblem]:
     """Problems visible in a definition's Parameters for one EKS operation.
 
@@ -171,8 +170,9 @@ def check_static(
         operation: the EKS operation, e.g. ``CreateCluster``.
         known: top-level keys with literal values.
         dynamic: top-level keys computed at run time (their values are not checked).
+        reading: the state's query language, which says what is computed inside ``known``.
     """
-    walker = _Walker(static=True)
+    walker = _Walker(reading)
     value: dict[str, Any] = {k: DYNAMIC for k in dynamic}
     value.update(known)
     walker.structure(operation_model(operation).input_shape, value, ())
@@ -186,7 +186,7 @@ def to_botocore(operation: str, parameters: JSON, *, state_name: str = "") -> di
         StatesRuntime: the parameters are not an object, or have unknown
             fields, missing required members or values of the wrong type.
     """
-    walker = _Walker(static=False)
+    walker = _Walker(ParameterReading.RESOLVED)
     shape = operation_model(operation).input_shape
     if not isinstance(parameters, dict):
         walker.problem((), "The Parameters must be a JSON object")

@@ -47,6 +47,7 @@ from engine.executor import (
     ExecutorContext,
     IntegrationPattern,
     ParameterProblem,
+    ParameterReading,
     StaticParameters,
 )
 from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
@@ -101,7 +102,7 @@ RESERVED_LOG_PARAMETERS: Final[Mapping[str, str]] = {
 JOB_TYPE_MESSAGE: Final = 'The value for the field "Job" must be a JSON object or a string holding one'
 
 
-def _job_rule(path: tuple[str, ...], value: JSON) -> list[ParameterProblem]:
+def _job_rule(path: tuple[str, ...], value: JSON, reading: ParameterReading) -> list[ParameterProblem]:
     if isinstance(value, dict):
         return []
     if isinstance(value, str):

@@ -46,6 +46,7 @@ ENGINE = {
     "ParameterChecker",
     "Parked",
     "ParameterProblem",
+    "ParameterReading",
     "PolicyProvider",
     "PolicyStatement",
     "PolicyTarget",

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import StatesRuntime
-from engine.executor import IntegrationPattern, StaticParameters
+from engine.executor import IntegrationPattern, ParameterReading, StaticParameters
 from engine.registry import ExecutorRegistry, UnknownResource
 from executors.eks import RESOURCE_PATTERNS, EksExecutor, register
 from executors.eks.control_plane import ACTIONS, sdk_metadata
@@ -32,9 +32,12 @@ DOC_CLUSTER = {
 
 
 def problems_of(
-    operation: str, known: dict[str, Any], dynamic: frozenset[str] = frozenset()
+    operation: str,
+    known: dict[str, Any],
+    dynamic: frozenset[str] = frozenset(),
+    reading: ParameterReading = ParameterReading.JSONPATH,
 ) -> dict[tuple[str, ...], str]:
-    return {p.path: p.message for p in check_static(operation, known, dynamic)}
+    return {p.path: p.message for p in check_static(operation, known, dynamic, reading)}
 
 
 # --- Step Functions casing → botocore ----------------------------------------------------------
@@ -117,16 +120,45 @@ def test_unknown_fields_are_reported_at_every_depth() -> None:
     }
 
 
-def test_nested_dynamic_keys_and_jsonata_values_are_accepted_statically() -> None:
+def test_nested_dynamic_keys_of_a_jsonpath_state_are_accepted_statically() -> None:
     known = {
-        "Name": "{% $name %}",
+        "Name": "n",
         "RoleArn": "r",
-        "ResourcesVpcConfig": {"SubnetIds.$": "$.subnets", "EndpointPublicAccess": "{% $public %}"},
+        "ResourcesVpcConfig": {"SubnetIds.$": "$.subnets", "EndpointPublicAccess.$": "$.public"},
         "Tags": {"team.$": "$.team"},
     }
     assert problems_of("CreateCluster", known) == {}
     assert problems_of("CreateCluster", {**known, "ResourcesVpcConfig": {"Nope.$": "$.x"}}) == {
         ("ResourcesVpcConfig", "Nope"): 'The field "Nope" is not supported by Step Functions',
+    }
+
+
+def test_nested_jsonata_values_of_a_jsonata_state_are_accepted_statically() -> None:
+    known = {
+        "Name": "{% $name %}",
+        "RoleArn": "r",
+        "ResourcesVpcConfig": {"SubnetIds": ["{% $a %}", "s"], "EndpointPublicAccess": "{% $public %}"},
+        "Tags": {"team": "{% $team %}"},
+        "Logging": {"ClusterLogging": ["{% $logging %}"]},
+    }
+    assert problems_of("CreateCluster", known, reading=ParameterReading.JSONATA) == {}
+    # In a JSONata state ".$" is no suffix: the key is the field's whole name.
+    nope = {**known, "ResourcesVpcConfig": {"SubnetIds.$": "$.x"}}
+    assert problems_of("CreateCluster", nope, reading=ParameterReading.JSONATA) == {
+        ("ResourcesVpcConfig", "SubnetIds.$"): 'The field "SubnetIds.$" is not supported by Step Functions',
+    }
+
+
+def test_jsonata_looking_strings_of_a_jsonpath_state_are_plain_strings_and_are_checked() -> None:
+    known = {
+        "Name": "{% $name %}",
+        "RoleArn": "r",
+        "ResourcesVpcConfig": {"SubnetIds": ["s"], "EndpointPublicAccess": "{% $public %}"},
+        "Logging": {"ClusterLogging": ["{% $logging %}"]},
+    }
+    assert problems_of("CreateCluster", known) == {
+        ("ResourcesVpcConfig", "EndpointPublicAccess"): 'The value for the field "EndpointPublicAccess" must be a BOOLEAN',
+        ("Logging", "ClusterLogging", "0"): 'The value for the field "0" must be a OBJECT',
     }
 
 

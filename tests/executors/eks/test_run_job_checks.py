@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.executor import IntegrationPattern, StaticParameters
+from engine.executor import IntegrationPattern, ParameterReading, StaticParameters
 from executors.eks.jobs import JobRef, job_outcome, pod_selector
 from executors.eks.run_job import LogOptions, check_parameters, parse_log
 
@@ -110,6 +110,7 @@ def test_a_literal_job_string_that_is_not_a_json_object_is_reported() -> None:
                     "LogOptions": {"RetrieveLogs": "{% $x %}"},
                 },
                 dynamic=frozenset(),
+                reading=ParameterReading.JSONATA,
             ),
         )
         == []
