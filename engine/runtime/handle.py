@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -26,7 +26,7 @@ from engine.aio.owned import OwnedTasks
 from engine.aio.scopes import cancel_scope
 from engine.definition.model import StateMachine
 from engine.errors import DATA_LIMIT_EXCEEDED, StatesError, StatesRuntime
-from engine.executor import ExecutionEnd, Parked
+from engine.executor import ExecutionCleaner, ExecutionEnd, Parked
 from engine.history import History, HistoryLimitReached, format_timestamp
 from engine.jsonvalue import JSON, NotJSON, check_value
 from engine.registry import ExecutorRegistry
@@ -38,6 +38,7 @@ from engine.runtime.record import (
     RUNNING,
     SUCCEEDED,
     TIMED_OUT,
+    Ending,
     ExecutionRecord,
     RuntimeConfig,
 )
@@ -73,6 +74,13 @@ class ExecutionOwner(Protocol):
     def _durability(self) -> HistoryReader | None: ...
     def _finished(self, ex: Execution) -> None: ...
 
+
+_END_EVENTS: Final = {
+    SUCCEEDED: "ExecutionSucceeded",
+    FAILED: "ExecutionFailed",
+    ABORTED: "ExecutionAborted",
+    TIMED_OUT: "ExecutionTimedOut",
+}
 
 # The engine's logger, as before this module was split out of it: what operators configure.
 log = logging.getLogger("engine.runtime.engine")
@@ -241,15 +249,40 @@ class Execution:
             out["cause"] = r.cause
         return out
 
-    async def _clean_up(self, status: str) -> None:
-        """Let executors that clean up after executions do so (``ExecutionCleaner``), shielded."""
+    async def _end(self, ending: Ending) -> None:
+        """Let the executors clean up after the execution, then record its end.
+
+        The cleanup awaits (it deletes what the execution created): with a
+        durable store, the end is committed before it, so an execution resumed
+        in the middle of the cleanup finishes that and records this end,
+        running none of its states again (``ExecutionRecord.ending``).
+        """
+        rec = self.record
         cleaners = [
-            c
-            for c in self._engine.registry.cleaners()
-            if c.execution_ended(self.record.execution_arn, status)
+            c for c in self._engine.registry.cleaners() if c.execution_ended(rec.execution_arn, ending.status)
         ]
-        if not cleaners:
-            return
+        if cleaners:
+            commit = self._engine._config.commit
+            if commit is not None and rec.ending is None:
+                rec.ending = ending
+                await commit(rec)
+            await self._clean_up(cleaners, ending.status)
+        rec.ending = None
+        rec.status = ending.status
+        details: dict[str, JSON] = {}
+        if ending.status == SUCCEEDED:
+            rec.output = ending.output
+            details["output"] = ending.output
+        else:
+            rec.error, rec.cause = ending.error, ending.cause
+            if rec.error is not None:
+                details["error"] = rec.error
+            if rec.cause is not None and ending.status != TIMED_OUT:
+                details["cause"] = rec.cause
+        self._interp.event(_END_EVENTS[ending.status], details)
+
+    async def _clean_up(self, cleaners: list[ExecutionCleaner], status: str) -> None:
+        """Let executors that clean up after executions do so (``ExecutionCleaner``), shielded."""
         interp = self._interp
         config = self._engine._config
         on_progress = config.on_progress
@@ -295,50 +328,40 @@ class Execution:
         try:
             with scope:
                 try:
-                    if self._stop_requested is not None and not interp.unparked:
-                        # Stopped before its first step: a cancel scope only acts at an await,
-                        # and a chain of plain states may never reach one. (A parked Task that
-                        # is run again cancelled must still run, to clean up.)
-                        await anyio.lowlevel.checkpoint()
-                    output = await interp.run_scope(machine, rec.position, rec.variables)
-                    check_output(output)
-                    over = interp.guard.over(output)
-                    if over is not None:
-                        raise Failure(StatesError(DATA_LIMIT_EXCEEDED, limit_cause("The execution output")))
-                    rec.output = output
-                    await self._clean_up(SUCCEEDED)
-                    rec.status = SUCCEEDED
-                    interp.event("ExecutionSucceeded", {"output": output})
+                    if rec.ending is not None:
+                        # Resumed while the cleanup after its end ran: that end stands, no state runs again.
+                        await self._end(rec.ending)
+                    else:
+                        if self._stop_requested is not None and not interp.unparked:
+                            # Stopped before its first step: a cancel scope only acts at an await,
+                            # and a chain of plain states may never reach one. (A parked Task that
+                            # is run again cancelled must still run, to clean up.)
+                            await anyio.lowlevel.checkpoint()
+                        output = await interp.run_scope(machine, rec.position, rec.variables)
+                        check_output(output)
+                        over = interp.guard.over(output)
+                        if over is not None:
+                            raise Failure(
+                                StatesError(DATA_LIMIT_EXCEEDED, limit_cause("The execution output"))
+                            )
+                        rec.output = output
+                        await self._end(Ending(SUCCEEDED, output))
                 except Exception as exc:  # Failure, HistoryLimitReached, or a fault of the engine
                     if isinstance(exc, StoreError):
                         raise  # the store's own failure: handled as the store decides, not an ASL failure
                     f = _as_failure(exc, rec)
-                    await self._clean_up(FAILED)
-                    rec.status = FAILED
-                    rec.error = f.error.error or None
-                    rec.cause = f.error.cause if f.error.cause else None
-                    details: dict[str, JSON] = {}
-                    if rec.error is not None:
-                        details["error"] = rec.error
-                    if rec.cause is not None:
-                        details["cause"] = rec.cause
-                    interp.event("ExecutionFailed", details)
+                    await self._end(Ending(FAILED, None, f.error.error or None, f.error.cause or None))
             if scope.cancelled_caught and not (self._suspended and self._stop_requested is None):
-                await self._clean_up(ABORTED if self._stop_requested is not None else TIMED_OUT)
-                if self._stop_requested is not None:
-                    rec.status = ABORTED
-                    rec.error, rec.cause = self._stop_requested
-                    d: dict[str, JSON] = {}
-                    if rec.error is not None:
-                        d["error"] = rec.error
-                    if rec.cause is not None:
-                        d["cause"] = rec.cause
-                    interp.event("ExecutionAborted", d)
-                else:
-                    rec.status = TIMED_OUT
-                    rec.error = "States.Timeout"
-                    rec.cause = None
-                    interp.event("ExecutionTimedOut", {"error": "States.Timeout"})
+                # An end already decided stands (a stop or timeout while it was being committed).
+                ending = rec.ending
+                if ending is None and self._stop_requested is not None:
+                    ending = Ending(ABORTED, None, *self._stop_requested)
+                elif ending is None:
+                    ending = Ending(TIMED_OUT, None, "States.Timeout", None)
+                # Its own scope: a suspend must be able to cancel the commit of the end.
+                closing = self._scope = cancel_scope()
+                with closing:
+                    await self._end(ending)
         except Parked as exc:
             # The Task waits without this task: it ends here and a wake runs the Task again.
             parked = exc

@@ -106,6 +106,21 @@ class Position:
             self.children = {}
 
 
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How an execution ends, decided before the executors' cleanup after it runs.
+
+    Committed before that cleanup awaits (a durable store), so an execution
+    resumed in the middle of it only finishes the cleanup and records this end:
+    its last Task is not called again.
+    """
+
+    status: str
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+
+
 @dataclass(slots=True)
 class ExecutionRecord:
     """Everything about one execution; enough to resume it."""
@@ -127,6 +142,8 @@ class ExecutionRecord:
     history: History = field(default_factory=History)
     redrive_count: int = 0
     state_machine_type: str = "STANDARD"
+    ending: Ending | None = None
+    """The end decided while the cleanup after the execution runs (see ``Ending``)."""
 
 
 @dataclass

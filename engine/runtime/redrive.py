@@ -47,6 +47,7 @@ def prepare_redrive(record: ExecutionRecord) -> None:
     record.error = None
     record.cause = None
     record.stop_time = None
+    record.ending = None
     record.redrive_count += 1
     pos = record.position
     pos.entered_event_id = 0  # entered again, with a new StateEntered event

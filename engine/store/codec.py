@@ -4,7 +4,8 @@ Plain JSON (orjson) rather than pickle: a store written by one version is
 read by the next, and an operator can read it. Map progress keeps its
 iteration results under string keys (JSON objects have no integer keys); a
 Map iteration's or Parallel branch's position keeps the variables assigned
-inside it. A field an older version did not write decodes as it did then.
+inside it; an execution whose end was decided while the cleanup after it runs
+keeps that end (``ending``). A field an older version did not write decodes as it did then.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.jsonvalue import JSON, dumps_str, loads
-from engine.runtime.record import ExecutionRecord, MapProgress, Position
+from engine.runtime.record import Ending, ExecutionRecord, MapProgress, Position
 
 
 def position_to_json(pos: Position) -> dict[str, JSON]:
@@ -77,11 +78,20 @@ def position_from_json(doc: Any) -> Position:
 
 
 def state_to_text(record: ExecutionRecord) -> str:
-    """What changes between transitions (position and variables), as JSON text."""
-    return dumps_str({"position": position_to_json(record.position), "variables": record.variables})
+    """What changes between transitions (position, variables, a decided end), as JSON text."""
+    doc: dict[str, JSON] = {"position": position_to_json(record.position), "variables": record.variables}
+    ending = record.ending
+    if ending is not None:
+        doc["ending"] = {
+            "status": ending.status,
+            "output": ending.output,
+            "error": ending.error,
+            "cause": ending.cause,
+        }
+    return dumps_str(doc)
 
 
-def state_from_text(text: str) -> tuple[Position, dict[str, JSON]]:
+def state_from_text(text: str) -> tuple[Position, dict[str, JSON], Ending | None]:
     """The inverse of ``state_to_text``.
 
     Raises:
@@ -93,4 +103,18 @@ def state_from_text(text: str) -> tuple[Position, dict[str, JSON]]:
     variables = doc.get("variables") or {}
     if not isinstance(variables, dict):
         raise ValueError("stored variables are not an object")
-    return position_from_json(doc.get("position")), variables
+    return position_from_json(doc.get("position")), variables, _ending_from_json(doc.get("ending"))
+
+
+def _ending_from_json(doc: Any) -> Ending | None:
+    if doc is None:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("status"), str):
+        raise ValueError("not a stored execution end")
+    error, cause = doc.get("error"), doc.get("cause")
+    return Ending(
+        doc["status"],
+        doc.get("output"),
+        error if isinstance(error, str) else None,
+        cause if isinstance(cause, str) else None,
+    )

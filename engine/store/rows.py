@@ -155,7 +155,7 @@ def record(
     """
     try:
         # A finished execution keeps no position (but one a redrive may continue from).
-        position, variables = state_from_text(state) if state else (Position("", None), {})
+        position, variables, ending = state_from_text(state) if state else (Position("", None), {}, None)
     except ValueError as exc:
         raise StoreError(f"store {store}: execution {row[1]} has an unreadable position ({exc})") from None
     if history_events is None:
@@ -183,4 +183,5 @@ def record(
         history=history,
         redrive_count=row[7],
         state_machine_type=row[5],
+        ending=ending,
     )
