@@ -67,6 +67,9 @@ class Position:
         task_token: the current ``.waitForTaskToken`` attempt's ``$$.Task.Token``.
         started_at: when the current Task started (POSIX seconds; meaningful while
             ``started``): a resumed Task's TimeoutSeconds counts from it.
+        beat_at: when the current Task's executor last sent a heartbeat (POSIX
+            seconds; 0 before the first): a resumed Task's HeartbeatSeconds
+            counts from it (or from ``started_at``, whichever is later).
         variables: the variables assigned inside this scope (a Map iteration or a
             Parallel branch; None until one is): kept so a resumed scope sees them.
     """
@@ -82,6 +85,7 @@ class Position:
     started: bool = False
     task_token: str | None = None
     started_at: float = 0.0
+    beat_at: float = 0.0
     variables: dict[str, JSON] | None = None
 
     def own_variables(self) -> dict[str, JSON]:

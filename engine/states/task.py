@@ -6,8 +6,9 @@ TaskScheduled/TaskStarted events, the commit a durable store needs first,
 TimeoutSeconds and HeartbeatSeconds as one cancel scope, the executor's
 context, and the events of its end (succeeded, failed, timed out, or a
 result that is not JSON or too large). After a resume, TimeoutSeconds counts
-from the Task's original start (kept in the position); the HeartbeatSeconds
-window starts again, as heartbeats are not stored.
+from the Task's original start and HeartbeatSeconds from its last heartbeat
+(both kept in the position; a beat is saved with the next group commit, not
+committed on its own).
 """
 
 from __future__ import annotations
@@ -150,13 +151,14 @@ async def invoke(
         deadline = clock.monotonic() + timeout - elapsed
     # Without TimeoutSeconds or HeartbeatSeconds nothing can expire: no cancel scope
     # (two sets each) for the many executions that wait in such a Task.
-    scope = (
-        anyio.CancelScope(
-            deadline=min(deadline, clock.monotonic() + heartbeat if heartbeat is not None else math.inf)
-        )
-        if timeout is not None or heartbeat is not None
-        else None
-    )
+    scope = None
+    if heartbeat is not None:
+        # A resumed Task's window counts from its last beat (or its start): none came while down.
+        last = max(pos.beat_at, pos.started_at) if resumed else 0.0
+        silent = max(0.0, clock.timestamp() - last) if last else 0.0
+        scope = anyio.CancelScope(deadline=min(deadline, clock.monotonic() + heartbeat - silent))
+    elif timeout is not None:
+        scope = anyio.CancelScope(deadline=deadline)
     hooks = _TaskHooks(runner, pos, details["resourceType"], details["resource"], scope, deadline, heartbeat)
     ctx = ExecutorContext(
         execution_arn=runner.record.execution_arn,
@@ -311,7 +313,12 @@ class _TaskHooks:
 
     def beat(self) -> None:
         if self._heartbeat is not None and self._scope is not None:
-            self._scope.deadline = min(self._deadline, self._runner.clock.monotonic() + self._heartbeat)
+            runner = self._runner
+            self._scope.deadline = min(self._deadline, runner.clock.monotonic() + self._heartbeat)
+            # Kept for a resume (its window counts from here): saved with the next group commit.
+            self._pos.beat_at = runner.clock.timestamp()
+            if runner.config.on_transition is not None:
+                runner.config.on_transition(runner.record)
 
     def suspending(self) -> bool:
         config = self._runner.config

@@ -28,6 +28,8 @@ def position_to_json(pos: Position) -> dict[str, JSON]:
     if pos.started:
         out["started"] = True
         out["started_at"] = pos.started_at
+        if pos.beat_at > pos.started_at:
+            out["beat_at"] = pos.beat_at
     if pos.task_token is not None:
         out["task_token"] = pos.task_token
     if pos.map_progress is not None:
@@ -59,6 +61,8 @@ def position_from_json(doc: Any) -> Position:
     # Older records have no start time: their resumed Task's timeout counts from the resume.
     started_at = doc.get("started_at")
     pos.started_at = float(started_at) if isinstance(started_at, int | float) else 0.0
+    beat_at = doc.get("beat_at")
+    pos.beat_at = float(beat_at) if isinstance(beat_at, int | float) else 0.0
     token = doc.get("task_token")
     pos.task_token = token if isinstance(token, str) else None
     progress = doc.get("progress")

@@ -4,7 +4,7 @@ Each test runs on a real SQLite file and a real PostgreSQL database, and
 compares a run suspended in the middle and resumed on a new engine with the
 same run left alone: the variables assigned inside Map iterations and
 Parallel branches, a Task's TimeoutSeconds counted from its original start
-(its HeartbeatSeconds window starts again: beats are not stored), and the
+and its HeartbeatSeconds from its last stored heartbeat, and the
 25,000-event history quota counted across the resume.
 """
 
@@ -149,30 +149,70 @@ async def test_a_task_whose_timeout_passed_while_down_times_out_at_once(harness:
     assert loop.time() - resumed_at < 1
 
 
-@pytest.mark.looptime
-async def test_a_resumed_task_gets_a_fresh_heartbeat_window_within_its_original_timeout(
-    harness: Any, store_url: str
-) -> None:
-    # Heartbeats are not stored (executors beat after every probe), and none can arrive while the
-    # engine is down: the window starts again at the resume. TimeoutSeconds still bounds it.
-    async def silent(call: ExecutorCall, ctx: ExecutorContext) -> Any:
-        await anyio.sleep_forever()
-
-    harness.handle(CUSTOM, silent)
+def _beating_task() -> dict[str, Any]:
     definition = _waiting_task(1000)
     definition["States"]["T"]["HeartbeatSeconds"] = 50
     definition["States"]["T"]["Catch"][0]["ErrorEquals"] = ["States.HeartbeatTimeout"]
+    return definition
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("cut", ["suspend", "crash"])
+async def test_a_resumed_task_times_out_its_heartbeat_counting_from_the_last_beat(
+    harness: Any, store_url: str, cut: str
+) -> None:
+    # Beats at 10, 20 and 30 s; the engine goes at 35 s (suspended, or its store cut off as a
+    # SIGKILL leaves it: only the group-committed beats count) and is back at 60 s, where the
+    # executor stays silent: the window ends 50 s after the beat at 30 s, at 80 s.
+    async def beats_then_silent(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        if not ctx.resumed:
+            for _ in range(3):
+                await anyio.sleep(10)
+                ctx.heartbeat()
+        await anyio.sleep_forever()
+
+    harness.handle(CUSTOM, beats_then_silent)
+    loop = asyncio.get_running_loop()
+    clock = LoopClock()
+    start = loop.time()
+    async with harness.engine(clock=clock, store=store_url) as engine:
+        execution = engine.start(_beating_task(), {})
+        await anyio.sleep(35)
+        if cut == "crash":
+            assert engine.store is not None
+            engine.store.freeze()
+    await anyio.sleep(60 - (loop.time() - start))
+    async with harness.engine(clock=clock, store=store_url) as engine:
+        result = await engine._executions[execution.execution_arn].wait()
+    assert result.output["error"]["Error"] == "States.HeartbeatTimeout"
+    assert loop.time() - start == pytest.approx(80, abs=1)
+    assert result.history.types.count("TaskTimedOut") == 1
+
+
+@pytest.mark.looptime
+async def test_a_task_whose_last_beat_is_older_than_its_heartbeat_at_resume_times_out_at_once(
+    harness: Any, store_url: str
+) -> None:
+    calls: list[bool] = []
+
+    async def silent(call: ExecutorCall, ctx: ExecutorContext) -> Any:
+        calls.append(ctx.resumed)
+        await anyio.sleep_forever()
+
+    harness.handle(CUSTOM, silent)
     loop = asyncio.get_running_loop()
     clock = LoopClock()
     async with harness.engine(clock=clock, store=store_url) as engine:
-        execution = engine.start(definition, {})
+        execution = engine.start(_beating_task(), {})
         await anyio.sleep(30)
     await anyio.sleep(100)  # down longer than the heartbeat interval
     resumed_at = loop.time()
     async with harness.engine(clock=clock, store=store_url) as engine:
         result = await engine._executions[execution.execution_arn].wait()
     assert result.output["error"]["Error"] == "States.HeartbeatTimeout"
-    assert loop.time() - resumed_at == pytest.approx(50, abs=1)
+    assert loop.time() - resumed_at < 1
+    types = result.history.types
+    assert types.count("TaskStarted") == 1 and types.count("TaskTimedOut") == 1
 
 
 LOOP = {
