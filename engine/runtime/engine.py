@@ -273,10 +273,12 @@ class Engine:
         state_machine_type: str = "STANDARD",
         test_case: str | None = None,
         role_arn: str | None = None,
+        annotations: dict[str, JSON] | None = None,
     ) -> Execution:
         """Start an execution and return its handle (StartExecution).
 
         ``role_arn`` is the state machine's role (``$$.Execution.RoleArn``); the engine's by default.
+        ``annotations`` is kept with the execution as given (``ExecutionRecord.annotations``).
 
         Raises:
             InvalidDefinition: the definition is invalid.
@@ -300,6 +302,7 @@ class Engine:
             state_machine_type=state_machine_type,
             record_start=False,
             role_arn=role_arn,
+            annotations=annotations,
         )
         return self._launch(machine, record, started=True, mocks=mocks)
 
@@ -313,11 +316,13 @@ class Engine:
         input_json: str | bytes | None = None,
         state_machine_type: str = "STANDARD",
         role_arn: str | None = None,
+        annotations: dict[str, JSON] | None = None,
     ) -> Execution:
         """Start an execution once the store has committed it (StartExecution on a store).
 
         Unlike ``start``, the name is checked against the store itself, so a
-        name used by an earlier engine or another process is refused.
+        name used by an earlier engine or another process is refused. A
+        definition given as text is stored as that text (what it is read back as).
 
         Raises:
             ExecutionAlreadyExists: the name is taken for this state machine (in the store).
@@ -335,6 +340,7 @@ class Engine:
                 input_json=input_json,
                 state_machine_type=state_machine_type,
                 role_arn=role_arn,
+                annotations=annotations,
             )
         machine, record = self.prepare(
             definition,
@@ -344,8 +350,10 @@ class Engine:
             input_json=input_json,
             state_machine_type=state_machine_type,
             role_arn=role_arn,
+            annotations=annotations,
         )
-        await self.store.create_execution(record, dumps_str(machine.raw), run_here=True)
+        text = definition if isinstance(definition, str) else dumps_str(machine.raw)
+        await self.store.create_execution(record, text, run_here=True)
         ex = self._launch(machine, record, started=False)
         if self._config.on_event is not None:
             self._config.on_event(record, "ExecutionStarted", record.history[0].details)
@@ -362,6 +370,7 @@ class Engine:
         state_machine_type: str = "STANDARD",
         record_start: bool = True,
         role_arn: str | None = None,
+        annotations: dict[str, JSON] | None = None,
     ) -> tuple[StateMachine, ExecutionRecord]:
         """A new execution's machine and record, without running it.
 
@@ -396,6 +405,7 @@ class Engine:
             history=History(enabled=self.record_history, limit=None if express else MAX_EVENTS),
             state_machine_type=state_machine_type,
         )
+        record.annotations = annotations
         if record_start:
             record.history.append(
                 "ExecutionStarted",

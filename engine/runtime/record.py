@@ -148,6 +148,9 @@ class ExecutionRecord:
     state_machine_type: str = "STANDARD"
     ending: Ending | None = None
     """The end decided while the cleanup after the execution runs (see ``Ending``)."""
+    annotations: dict[str, JSON] | None = None
+    """What the starter keeps with the execution (the API server: the revision, version and alias
+    it started on); stored with it and read back as given, never read by the engine."""
 
 
 @dataclass

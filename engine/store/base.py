@@ -84,6 +84,10 @@ class StoredExecution:
     start_date: datetime
     stop_date: datetime | None
     redrive_count: int = 0
+    annotations: Mapping[str, JSON] | None = None
+    """What the execution was started with beyond its definition (``ExecutionRecord.annotations``)."""
+    redrive_date: datetime | None = None
+    """When it was last redriven (None if never, or if redriven before the store kept the date)."""
 
     def describe(self) -> dict[str, JSON]:
         """DescribeExecution's fields; ``input``/``output`` as JSON text, as AWS gives them."""
@@ -421,6 +425,8 @@ class ExecutionCreate:
     role_arn: str
     type: str
     redrive_count: int
+    annotations: str | None
+    """``record.annotations`` as JSON text, or None."""
 
     @classmethod
     def of(cls, record: ExecutionRecord, definition: str) -> ExecutionCreate:
@@ -435,6 +441,7 @@ class ExecutionCreate:
             role_arn=record.role_arn,
             type=record.state_machine_type,
             redrive_count=record.redrive_count,
+            annotations=dumps_str(record.annotations) if record.annotations is not None else None,
         )
 
 
@@ -453,6 +460,15 @@ def creation_write(record: ExecutionRecord, definition: str) -> ExecutionWrite:
 
 REDRIVABLE_STATUSES: Final = ("FAILED", "ABORTED", "TIMED_OUT")
 """The stored statuses ``redrive_execution`` turns back to RUNNING."""
+
+
+def redriven_at(record: ExecutionRecord) -> float | None:
+    """When ``record`` was redriven: its last ExecutionRedriven event not yet committed, or None."""
+    history = record.history
+    for event in reversed(history.events_after(history.committed)):
+        if event.type == "ExecutionRedriven":
+            return event.timestamp
+    return None
 
 
 def redrive_write(record: ExecutionRecord) -> ExecutionWrite:

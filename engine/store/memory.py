@@ -27,6 +27,16 @@ from engine.store.base import (
 )
 
 
+def _last_redrive(record: ExecutionRecord) -> datetime | None:
+    # The records here are the live ones, their whole history in memory.
+    if record.redrive_count == 0:
+        return None
+    for event in reversed(list(record.history)):
+        if event.type == "ExecutionRedriven":
+            return datetime.fromtimestamp(event.timestamp, UTC)
+    return None
+
+
 class InMemoryStore(Store):
     """A store that keeps the live records in a dict."""
 
@@ -141,7 +151,8 @@ class InMemoryStore(Store):
     def _summary(r: ExecutionRecord) -> StoredExecution:
         return StoredExecution(
             r.execution_arn, r.name, r.state_machine_arn, r.status, r.input,
-            r.output, r.error, r.cause, r.start_time, r.stop_time, r.redrive_count,
+            r.output, r.error, r.cause, r.start_time, r.stop_time, r.redrive_count, r.annotations,
+            _last_redrive(r),
         )  # fmt: skip
 
     async def get_execution(self, execution_arn: str) -> StoredExecution | None:

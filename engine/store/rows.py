@@ -8,7 +8,7 @@ piece of code here. What differs between the two, the SQL dialect and the
 driver, stays in each backend's module.
 
 Column order is the contract: ``EXECUTION_COLUMNS`` (then, where a record is
-rebuilt, ``state`` and ``event_count``), ``STATE_MACHINE_QUERY`` and ``ACTIVITY_QUERY``.
+rebuilt, ``state`` and ``event_count`` at ``STATE`` and ``EVENT_COUNT``), ``STATE_MACHINE_QUERY`` and ``ACTIVITY_QUERY``.
 """
 
 from __future__ import annotations
@@ -19,16 +19,20 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from engine.history import History, HistoryEvent
-from engine.jsonvalue import loads
+from engine.jsonvalue import JSON, loads
 from engine.runtime.record import ExecutionRecord, Position
 from engine.store.base import Page, StoredActivity, StoredExecution, StoredStateMachine, StoreError
 from engine.store.codec import state_from_text
 
 EXECUTION_COLUMNS: Final = (
     "seq, arn, state_machine_arn, state_machine_name, name, type, role_arn, redrive_count, status, "
-    "input, output, error, cause, start_date, stop_date"
+    "input, output, error, cause, start_date, stop_date, annotations, redrive_date"
 )
 """The executions' columns every mapping below reads, in this order (``seq`` is index 0)."""
+STATE: Final = len(EXECUTION_COLUMNS.split(", "))
+"""Where a query that rebuilds a record selects ``state``, right after ``EXECUTION_COLUMNS``."""
+EVENT_COUNT: Final = STATE + 1
+"""Where it selects ``event_count``, after ``state``."""
 STATE_MACHINE_QUERY: Final = (
     "SELECT s.arn, s.name, d.text, s.type, s.role_arn, s.creation_date, s.settings FROM state_machines s "
     "JOIN definitions d ON d.hash = s.definition_hash"
@@ -91,6 +95,12 @@ def activity_page(rows: Sequence[Row], max_results: int) -> Page[StoredActivity]
     return Page(items, items[-1].arn if len(rows) > max_results else None)
 
 
+def stored_annotations(text: str | None) -> dict[str, JSON] | None:
+    """The ``annotations`` column (None when the execution was started without any)."""
+    value = loads(text) if text is not None else None
+    return value if isinstance(value, dict) else None
+
+
 def execution(row: Row) -> StoredExecution:
     """An ``EXECUTION_COLUMNS`` row."""
     start = to_datetime(row[13])
@@ -107,6 +117,8 @@ def execution(row: Row) -> StoredExecution:
         start_date=start,
         stop_date=to_datetime(row[14]),
         redrive_count=row[7],
+        annotations=stored_annotations(row[15]),
+        redrive_date=to_datetime(row[16]),
     )
 
 
@@ -184,4 +196,5 @@ def record(
         redrive_count=row[7],
         state_machine_type=row[5],
         ending=ending,
+        annotations=stored_annotations(row[15]),
     )

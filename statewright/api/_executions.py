@@ -43,13 +43,13 @@ from statewright.api._arns import check_name, parse_arn
 from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
 from statewright.api._state_machines import (
-    DEFAULT_LOGGING,
-    DEFAULT_TRACING,
     EXPRESS,
     STANDARD,
     Revision,
     StateMachineEntry,
     StateMachines,
+    revision_settings,
+    stored_revision,
 )
 
 STOP_WAIT_SECONDS: Final = 10.0
@@ -71,6 +71,14 @@ class ExecutionEntry:
     handle: Execution | None
     redrive_date: datetime | None = None
     redrive_token: str | None = None
+
+
+def _annotations(sm: StateMachineEntry, revision: Revision) -> dict[str, JSON]:
+    """What an execution keeps of the revision it starts on beyond its definition and role."""
+    out = revision_settings(revision)
+    if out["updateDate"] is None:
+        out["updateDate"] = sm.created.timestamp()  # DescribeStateMachineForExecution's, never updated
+    return out
 
 
 def _not_found(arn: str) -> ApiError:
@@ -142,15 +150,9 @@ class Executions:
             machine = self._engine.compile(item.definition)
         except StatewrightError:
             return None
-        revision = Revision(
-            revision_id="stored",
-            definition=item.definition,
-            machine=machine,
-            role_arn=record.role_arn,
-            logging=dict(DEFAULT_LOGGING),
-            tracing=dict(DEFAULT_TRACING),
-            encryption=None,
-            updated=None,
+        # What it started with (kept since schema version 4; "stored" for an execution from before).
+        revision = stored_revision(
+            record.annotations or {}, item.definition, machine, record.role_arn, missing="stored"
         )
         sm = self._machines.find(record.state_machine_arn) or StateMachineEntry(
             arn=record.state_machine_arn,
@@ -170,6 +172,8 @@ class Executions:
             redrive_date=_last_redrive(item.record),  # the stored record has the whole history
         )
         self._by_arn[arn] = entry
+        if record.status == RUNNING:
+            self._by_machine.setdefault(record.state_machine_arn, []).append(entry)  # for running_on
         return entry
 
     def running_on(self, machine_arn: str) -> int:
@@ -203,6 +207,7 @@ class Executions:
         name = params.get("name")
         if name is not None:
             check_name(name)
+        annotations = _annotations(sm, sm.revision)
         try:
             if test_case:
                 ex = self._engine.start(
@@ -216,13 +221,15 @@ class Executions:
                 )
             elif self._store is not None and not sync:
                 # Committed before the answer: a restart right after StartExecution loses nothing.
+                # The definition as given is what is stored (DescribeStateMachineForExecution's).
                 ex = await self._engine.submit(
-                    sm.revision.machine,
+                    sm.revision.definition,
                     value,
                     name=name,
                     state_machine_name=sm.name,
                     state_machine_type=sm.type,
                     role_arn=sm.revision.role_arn,
+                    annotations=annotations,
                 )
             else:
                 ex = self._engine.start(
@@ -232,6 +239,7 @@ class Executions:
                     state_machine_name=sm.name,
                     state_machine_type=sm.type,
                     role_arn=sm.revision.role_arn,
+                    annotations=annotations,
                 )
         except StoreError as exc:
             raise store_failure(exc) from None
@@ -471,6 +479,9 @@ class Executions:
         items: list[dict[str, Any]] = []
         for e in page.items:
             known = self._by_arn.get(e.execution_arn)
+            if known is None and e.redrive_count > 0 and e.redrive_date is None:
+                # Redriven before the store kept the date: its history has it.
+                known = await self._find(e.execution_arn)
             count = known.record.redrive_count if known is not None else e.redrive_count
             if redrive is not None and (count > 0) != (redrive == "REDRIVEN"):
                 continue
@@ -483,7 +494,7 @@ class Executions:
                     "startDate": e.start_date,
                     "stopDate": known.record.stop_time if known is not None else e.stop_date,
                     "redriveCount": count,
-                    "redriveDate": known.redrive_date if known is not None else None,
+                    "redriveDate": known.redrive_date if known is not None else e.redrive_date,
                 }
             )
         return {"executions": items, "nextToken": page.next_token}

@@ -88,6 +88,7 @@ class ApiServer:
             await self.service.machines.restore()
             await self.service.activities.restore()
             await self.service.executions.restore()
+            await self.service.machines.drop_deleted(self.service.executions.running_on)
             app = web.Application(client_max_size=MAX_REQUEST_BYTES)
             app.router.add_post("/", self._handle)
             app.router.add_get("/metrics", self._metrics)

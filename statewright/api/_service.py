@@ -160,8 +160,10 @@ class StepFunctionsService:
         return {}
 
     def _list_tags(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        # AWS documents no order for the tags; ours is by key (code points, as Python sorts), so the
+        # answer is the same before and after a restart, whatever order they were added or stored in.
         tags = self._tagged(params["resourceArn"])
-        return {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        return {"tags": [{"key": k, "value": tags[k]} for k in sorted(tags)]}
 
 
 __all__ = ["StepFunctionsService"]

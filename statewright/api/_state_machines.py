@@ -7,9 +7,9 @@ execution keeps the revision it started with (DescribeStateMachineForExecution).
 With a durable store each create, update and delete is written to the store
 before the answer (name, definition, type, role, the settings beyond the
 definition with the revision, and the tags), and a server that starts on
-that store serves the state machines it holds as they were. A deleted state
-machine leaves the store at once; this server keeps answering it as
-DELETING until its running executions end, as AWS does. Definitions are validated by the engine's own validator against the
+that store serves the state machines it holds as they were. A state machine
+deleted while executions run on it is DELETING until they end, as on AWS, and
+stays so in the store across a restart; then it is gone. Definitions are validated by the engine's own validator against the
 executors the server runs, so ``InvalidDefinition`` carries the same problems,
 codes and JSON locations as ``statewright validate``.
 """
@@ -17,20 +17,21 @@ codes and JSON locations as ``statewright validate``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from engine import Engine, InvalidDefinition, StateMachine, StatewrightError, parse_definition
 from engine.jsonvalue import JSON
-from engine.store import Store, StoredStateMachine, StoreError
+from engine.store import Store, StoreError
 from statewright.api._arns import check_name, is_role_arn, parse_arn
 from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
 
 STANDARD: Final = "STANDARD"
 EXPRESS: Final = "EXPRESS"
+DELETING: Final = "DELETING"
 DEFAULT_LOGGING: Final[dict[str, JSON]] = {"level": "OFF", "includeExecutionData": False}
 DEFAULT_TRACING: Final[dict[str, JSON]] = {"enabled": False}
 DIAGNOSTICS_MAX: Final = 100
@@ -64,16 +65,23 @@ class StateMachineEntry:
     deleting: bool = False
 
 
+def revision_settings(revision: Revision) -> dict[str, JSON]:
+    """What a revision is beyond its definition and role, as JSON (stored, and read by ``stored_revision``)."""
+    return {
+        "revisionId": revision.revision_id,
+        "loggingConfiguration": revision.logging,
+        "tracingConfiguration": revision.tracing,
+        "encryptionConfiguration": revision.encryption,
+        "updateDate": revision.updated.timestamp() if revision.updated is not None else None,
+    }
+
+
 def _settings(entry: StateMachineEntry) -> dict[str, JSON]:
     """What the store keeps of a state machine beyond its definition, type and role."""
-    rev = entry.revision
-    return {
-        "revisionId": rev.revision_id,
-        "loggingConfiguration": rev.logging,
-        "tracingConfiguration": rev.tracing,
-        "encryptionConfiguration": rev.encryption,
-        "updateDate": rev.updated.timestamp() if rev.updated is not None else None,
-    }
+    settings = revision_settings(entry.revision)
+    if entry.deleting:
+        settings["status"] = DELETING  # kept until its last execution ends, across restarts
+    return settings
 
 
 def _object(settings: Mapping[str, JSON], key: str) -> dict[str, JSON] | None:
@@ -81,16 +89,17 @@ def _object(settings: Mapping[str, JSON], key: str) -> dict[str, JSON] | None:
     return dict(value) if isinstance(value, dict) else None
 
 
-def _revision(stored: StoredStateMachine, machine: StateMachine) -> Revision:
-    """The revision a stored state machine was left at (a new id if it was stored without one)."""
-    settings = stored.settings
+def stored_revision(
+    settings: Mapping[str, JSON], definition: str, machine: StateMachine, role_arn: str, *, missing: str
+) -> Revision:
+    """A revision from ``revision_settings``' JSON; its id is ``missing`` if it was stored without one."""
     revision_id = settings.get("revisionId")
     updated = settings.get("updateDate")
     return Revision(
-        revision_id=revision_id if isinstance(revision_id, str) else str(uuid.uuid4()),
-        definition=stored.definition,
+        revision_id=revision_id if isinstance(revision_id, str) else missing,
+        definition=definition,
         machine=machine,
-        role_arn=stored.role_arn,
+        role_arn=role_arn,
         logging=_object(settings, "loggingConfiguration") or dict(DEFAULT_LOGGING),
         tracing=_object(settings, "tracingConfiguration") or dict(DEFAULT_TRACING),
         encryption=_object(settings, "encryptionConfiguration"),
@@ -109,6 +118,7 @@ class StateMachines:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._by_arn: dict[str, StateMachineEntry] = {}
+        self._lingering: set[str] = set()  # forgotten here, still in the store as DELETING
         store = engine.store
         self._store: Store | None = store if store is not None and store.durable else None
 
@@ -124,17 +134,36 @@ class StateMachines:
                     machine = self._engine.compile(stored.definition)
                 except StatewrightError:
                     continue  # an executor it needs is not installed here: nothing could run it
+                revision = stored_revision(
+                    stored.settings, stored.definition, machine, stored.role_arn, missing=str(uuid.uuid4())
+                )
                 self._by_arn[stored.arn] = StateMachineEntry(
                     arn=stored.arn,
                     name=stored.name,
                     type=stored.type,
                     created=stored.creation_date,
-                    revision=_revision(stored, machine),
+                    revision=revision,
                     tags=await self._store.list_tags(stored.arn),
+                    deleting=stored.settings.get("status") == DELETING,
                 )
             token = page.next_token
             if token is None:
                 return len(self._by_arn)
+
+    async def drop_deleted(self, running_on: Callable[[str], int]) -> None:
+        """Forget, in the store too, the machines deleted before a restart whose executions have all ended."""
+        for entry in self.entries():
+            if entry.deleting and running_on(entry.arn) == 0:
+                del self._by_arn[entry.arn]
+                await self._drop(entry.arn)
+
+    async def _drop(self, arn: str) -> None:
+        self._lingering.discard(arn)
+        if self._store is not None:
+            try:
+                await self._store.delete_state_machine(arn)
+            except StoreError as exc:
+                raise store_failure(exc) from None
 
     async def _persist(self, entry: StateMachineEntry) -> None:
         if self._store is None:
@@ -178,10 +207,17 @@ class StateMachines:
         return self._by_arn.get(arn)
 
     def forget(self, arn: str) -> None:
-        """Drop a state machine marked for deletion once nothing runs on it."""
+        """Drop a state machine marked for deletion once nothing runs on it.
+
+        The store keeps it, marked DELETING, until its name is created again or the server
+        starts next (``drop_deleted``): this is called from the engine's events, which cannot wait
+        for a write, and what the store holds is read only at a start.
+        """
         entry = self._by_arn.get(arn)
         if entry is not None and entry.deleting:
             del self._by_arn[arn]
+            if self._store is not None:
+                self._lingering.add(arn)
 
     def entries(self) -> list[StateMachineEntry]:
         return list(self._by_arn.values())
@@ -239,6 +275,8 @@ class StateMachines:
             ):
                 raise ApiError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
             return {"stateMachineArn": arn, "creationDate": existing.created}
+        if arn in self._lingering:
+            await self._drop(arn)  # a new machine of that name starts with nothing of the old one
         now = self._engine.clock.now()
         entry = StateMachineEntry(
             arn=arn,
@@ -272,7 +310,7 @@ class StateMachines:
         return {
             "stateMachineArn": entry.arn,
             "name": entry.name,
-            "status": "DELETING" if entry.deleting else "ACTIVE",
+            "status": DELETING if entry.deleting else "ACTIVE",
             "definition": rev.definition,
             "roleArn": rev.role_arn,
             "type": entry.type,
@@ -347,14 +385,17 @@ class StateMachines:
         entry = self._by_arn.get(arn)
         if entry is None:
             return {}  # AWS: deleting what does not exist succeeds
-        if self._store is not None:
-            try:
-                await self._store.delete_state_machine(arn)
-            except StoreError as exc:
-                raise store_failure(exc) from None
-        entry.deleting = True
         if running == 0:
+            await self._drop(arn)
             del self._by_arn[arn]
+            return {}
+        if not entry.deleting:
+            entry.deleting = True
+            try:
+                await self._persist(entry)
+            except ApiError:
+                entry.deleting = False
+                raise
         return {}
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -378,4 +419,12 @@ class StateMachines:
         }
 
 
-__all__ = ["EXPRESS", "STANDARD", "Revision", "StateMachineEntry", "StateMachines"]
+__all__ = [
+    "EXPRESS",
+    "STANDARD",
+    "Revision",
+    "StateMachineEntry",
+    "StateMachines",
+    "revision_settings",
+    "stored_revision",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from engine.store.rows import EXECUTION_COLUMNS
+from engine.store.rows import EVENT_COUNT, EXECUTION_COLUMNS
 
 #: The channel every worker LISTENs on; the payload says what happened (start, stop, release).
 CHANNEL: Final = "statewright"
@@ -113,6 +113,12 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             creation_date double precision NOT NULL
         )""",
     ),
+    # 4: as in the SQLite store: what an execution started with beyond its definition
+    # (``ExecutionRecord.annotations``) and when it was last redriven.
+    (
+        "ALTER TABLE executions ADD COLUMN annotations text",
+        "ALTER TABLE executions ADD COLUMN redrive_date double precision",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -128,6 +134,10 @@ CLAIM: Final = f"""
     UPDATE executions e SET owner = $1, epoch = e.epoch + 1 FROM picked WHERE e.seq = picked.seq
     RETURNING e.{EXECUTION_COLUMNS.replace(", ", ", e.")}, e.state, e.event_count, e.epoch, e.definition_hash
 """
+CLAIM_EPOCH: Final = EVENT_COUNT + 1
+"""Where a ``CLAIM`` row has the claim's epoch (after ``state`` and ``event_count``)."""
+CLAIM_HASH: Final = EVENT_COUNT + 2
+"""Where a ``CLAIM`` row has its definition's hash."""
 UPDATE: Final = """
     UPDATE executions e SET status = u.status, state = u.state, event_count = u.event_count,
         output = u.output, error = u.error, cause = u.cause, stop_date = u.stop_date
@@ -146,11 +156,11 @@ INSERT_CHUNKS: Final = """
 """
 INSERT_EXECUTIONS: Final = """
     INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, role_arn,
-        redrive_count, status, input, start_date, state, event_count, owner, epoch)
-    SELECT a, sm, smn, n, h, t, r, rc, 'RUNNING', i, sd, st, 0, $1, $2
+        redrive_count, status, input, start_date, state, event_count, owner, epoch, annotations)
+    SELECT a, sm, smn, n, h, t, r, rc, 'RUNNING', i, sd, st, 0, $1, $2, an
     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                $10::integer[], $11::text[], $12::double precision[], $13::text[])
-        AS u(a, sm, smn, n, h, t, r, rc, i, sd, st)
+                $10::integer[], $11::text[], $12::double precision[], $13::text[], $14::text[])
+        AS u(a, sm, smn, n, h, t, r, rc, i, sd, st, an)
     ON CONFLICT DO NOTHING
     RETURNING arn, seq
 """

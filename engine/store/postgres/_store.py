@@ -36,13 +36,14 @@ from engine.store.base import (
     StoreError,
     creation_write,
     redrive_write,
+    redriven_at,
 )
 from engine.store.postgres._database import Database
-from engine.store.postgres._schema import CHANNEL
+from engine.store.postgres._schema import CHANNEL, CLAIM_EPOCH, CLAIM_HASH
 from engine.store.postgres._target import Target
 from engine.store.postgres._worker import Worker
 from engine.store.postgres._writes import Owned, insert_events, insert_executions, write_batch
-from engine.store.rows import ACTIVITY_QUERY, EXECUTION_COLUMNS, STATE_MACHINE_QUERY
+from engine.store.rows import ACTIVITY_QUERY, EVENT_COUNT, EXECUTION_COLUMNS, STATE, STATE_MACHINE_QUERY
 
 log = logging.getLogger("engine.store.postgres")
 
@@ -385,8 +386,8 @@ class PostgresStore(DurableStore):
             async with conn.transaction():
                 row = await conn.fetchrow(
                     "UPDATE executions SET status = $1, state = $2, event_count = $3, redrive_count = $4, "
-                    "output = NULL, error = NULL, cause = NULL, stop_date = NULL, owner = $5, epoch = epoch + 1 "
-                    "WHERE arn = $6 AND status = ANY($7::text[]) RETURNING seq, epoch",
+                    "output = NULL, error = NULL, cause = NULL, stop_date = NULL, owner = $5, epoch = epoch + 1, "
+                    "redrive_date = $8 WHERE arn = $6 AND status = ANY($7::text[]) RETURNING seq, epoch",
                     RUNNING,
                     write.position,
                     write.event_count,
@@ -394,6 +395,7 @@ class PostgresStore(DurableStore):
                     self.worker_id,
                     write.execution_arn,
                     list(REDRIVABLE_STATUSES),
+                    redriven_at(record),
                 )
                 if row is not None:
                     await insert_events(conn, [(row[0], write)])
@@ -477,7 +479,9 @@ class PostgresStore(DurableStore):
         if found is None:
             return None
         row, events = found
-        return Resumable(row[-1], rows.record(row, row[15], row[16], rows.events(events), store=self.url))
+        return Resumable(
+            row[-1], rows.record(row, row[STATE], row[EVENT_COUNT], rows.events(events), store=self.url)
+        )
 
     # -- claims -----------------------------------------------------------------------------
     async def running(self) -> list[Resumable]:
@@ -504,9 +508,12 @@ class PostgresStore(DurableStore):
             # workers starting together share from the first batches on.
             worker.work.set()
         for r in claimed:
-            self._owned[r[1]] = Owned(r[0], r[17])
+            self._owned[r[1]] = Owned(r[0], r[CLAIM_EPOCH])
         return [
-            Resumable(worker.definitions_by_hash[r[18]], rows.record(r, r[15], r[16], None, store=self.url))
+            Resumable(
+                worker.definitions_by_hash[r[CLAIM_HASH]],
+                rows.record(r, r[STATE], r[EVENT_COUNT], None, store=self.url),
+            )
             for r in claimed
         ]
 

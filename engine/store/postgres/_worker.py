@@ -33,7 +33,7 @@ import asyncpg
 from engine.aio.crash import log_crash
 from engine.store.base import StoreError
 from engine.store.postgres._database import CLOSE_PATIENCE, RETRY_FIRST, RETRY_MAX, Database
-from engine.store.postgres._schema import CHANNEL, CLAIM, CLAIMABLE
+from engine.store.postgres._schema import CHANNEL, CLAIM, CLAIM_HASH, CLAIMABLE
 from engine.store.postgres._target import ENDED_BETWEEN_STATEMENTS, TRANSIENT, describe_failure
 
 log = logging.getLogger("engine.store.postgres")
@@ -153,7 +153,7 @@ class Worker:
             "AND e.owner = w.id) AS owned FROM workers w WHERE w.lease_expires > now()"
         )
         claimed = list(await conn.fetch(CLAIM, self.id, min(room, claimable, self.wanted(running, workers))))
-        unknown = sorted({r[18] for r in claimed} - set(self.definitions_by_hash))
+        unknown = sorted({r[CLAIM_HASH] for r in claimed} - set(self.definitions_by_hash))
         if unknown:
             found = await conn.fetch(
                 "SELECT hash, text FROM definitions WHERE hash = ANY($1::text[])", unknown

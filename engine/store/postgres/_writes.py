@@ -130,6 +130,7 @@ async def insert_executions(
         [c.input for c in cs if c],
         [c.start_date for c in cs if c],
         [w.position for w in creates],
+        [c.annotations for c in cs if c],
     )
     inserted = {r[0]: r[1] for r in inserted_rows}
     missing = [w.execution_arn for w in creates if w.execution_arn not in inserted]

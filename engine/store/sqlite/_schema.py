@@ -99,5 +99,11 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             creation_date REAL NOT NULL
         )""",
     ),
+    # 4: what the API server needs of an execution after a restart: what it started with beyond
+    # the definition (``ExecutionRecord.annotations``, a JSON object) and when it was last redriven.
+    (
+        "ALTER TABLE executions ADD COLUMN annotations TEXT",
+        "ALTER TABLE executions ADD COLUMN redrive_date REAL",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -34,8 +34,9 @@ from engine.store.base import (
     StoreError,
     creation_write,
     redrive_write,
+    redriven_at,
 )
-from engine.store.rows import ACTIVITY_QUERY, EXECUTION_COLUMNS, STATE_MACHINE_QUERY
+from engine.store.rows import ACTIVITY_QUERY, EVENT_COUNT, EXECUTION_COLUMNS, STATE, STATE_MACHINE_QUERY
 from engine.store.sqlite._file import SQLiteFile
 
 SCHEME: Final = "sqlite://"
@@ -161,7 +162,8 @@ class SQLiteStore(DurableStore):
         cur = db.execute(
             "INSERT INTO executions (arn, state_machine_arn, state_machine_name, name, definition_hash, type, "
             "role_arn, redrive_count, status, input, start_date, state, event_count, owner, output, error, cause, "
-            "stop_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "stop_date, annotations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (
                 w.execution_arn,
                 c.state_machine_arn,
@@ -181,6 +183,7 @@ class SQLiteStore(DurableStore):
                 w.error,
                 w.cause,
                 w.stop_date,
+                c.annotations,
             ),
         )
         if cur.rowcount == 0:
@@ -363,6 +366,7 @@ class SQLiteStore(DurableStore):
 
     async def redrive_execution(self, record: ExecutionRecord) -> bool:
         write = redrive_write(record)
+        redriven = redriven_at(record)
 
         def body(db: sqlite3.Connection) -> bool:
             marks = ", ".join("?" for _ in REDRIVABLE_STATUSES)
@@ -375,8 +379,17 @@ class SQLiteStore(DurableStore):
             seq = int(row[0])
             db.execute(
                 "UPDATE executions SET status = ?, state = ?, event_count = ?, redrive_count = ?, output = NULL, "
-                "error = NULL, cause = NULL, stop_date = NULL, owner = ?, epoch = epoch + 1 WHERE seq = ?",
-                (RUNNING, write.position, write.event_count, record.redrive_count, self._owner, seq),
+                "error = NULL, cause = NULL, stop_date = NULL, owner = ?, epoch = epoch + 1, redrive_date = ? "
+                "WHERE seq = ?",
+                (
+                    RUNNING,
+                    write.position,
+                    write.event_count,
+                    record.redrive_count,
+                    self._owner,
+                    redriven,
+                    seq,
+                ),
             )
             encoded = write.encoded
             if encoded is not None:
@@ -453,7 +466,9 @@ class SQLiteStore(DurableStore):
         if found is None:
             return None
         row, definition, events = found
-        return Resumable(definition, rows.record(row, row[15], row[16], rows.events(events), store=self.path))
+        return Resumable(
+            definition, rows.record(row, row[STATE], row[EVENT_COUNT], rows.events(events), store=self.path)
+        )
 
     async def running(self) -> list[Resumable]:
         def body(db: sqlite3.Connection) -> list[Any]:
@@ -480,7 +495,9 @@ class SQLiteStore(DurableStore):
             return claimed
 
         found = await self._query(body)
-        return [Resumable(r[-1], rows.record(r, r[15], r[16], None, store=self.path)) for r in found]
+        return [
+            Resumable(r[-1], rows.record(r, r[STATE], r[EVENT_COUNT], None, store=self.path)) for r in found
+        ]
 
     # -- stop requests ----------------------------------------------------------------
     async def request_stop(self, execution_arn: str, error: str | None, cause: str | None) -> None:
