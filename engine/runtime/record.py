@@ -41,10 +41,14 @@ class MapProgress:
     ``failure`` is the (error, cause) of the iteration or branch whose failure
     ends the state: its failed event may be committed before the state's end,
     and a resumed Map or Parallel then fails with it, running nothing again.
+    ``failed`` holds a Distributed Map's failed iterations (tolerated or not),
+    by index, in the order they failed: a resumed Map counts them again
+    against its threshold instead of running them again.
     """
 
     results: dict[int, JSON] = field(default_factory=dict)
     failure: tuple[str, str | None] | None = None
+    failed: dict[int, tuple[str, str | None]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

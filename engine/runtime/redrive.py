@@ -59,6 +59,7 @@ def prepare_redrive(record: ExecutionRecord) -> None:
     pos.children.clear()
     if pos.map_progress is not None:
         pos.map_progress.failure = None  # the failed iterations or branches run again
+        pos.map_progress.failed.clear()
 
 
 __all__ = ["REDRIVABLE", "ExecutionNotRedrivable", "not_redrivable_reason", "prepare_redrive"]

@@ -98,6 +98,7 @@ async def iterations(
     Raises:
         Failure: the Map failed (an iteration, or the tolerated threshold).
     """
+    fresh = pos.map_progress is None
     if pos.map_progress is None:
         pos.map_progress = MapProgress()
     progress = pos.map_progress
@@ -106,7 +107,7 @@ async def iterations(
     first_failure: list[StatesError] = []
     limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
     record = runner.record
-    if state.distributed:
+    if state.distributed and fresh:  # (a resumed Map Run has started already)
         runner.event("MapRunStarted", {"mapRunArn": f"{record.state_machine_arn}/{state.name}:{record.name}"})
     child_runner = runner if not state.distributed else runner.detached()
 
@@ -122,14 +123,27 @@ async def iterations(
     # An exception that is no ASL failure (the history quota, a fault): it ends the execution.
     fatal: list[Exception] = []
 
-    def fail(err: StatesError, cancel: Callable[[], None]) -> None:
+    def fail(index: int, err: StatesError, cancel: Callable[[], None]) -> None:
         failures.append(err)
+        if state.distributed:
+            # Kept with the next commit: a resume counts it again instead of running the child again.
+            progress.failed[index] = (err.error, err.cause)
+            if runner.config.on_transition is not None:
+                runner.config.on_transition(record)
         if threshold_exceeded() and not first_failure:
             # The first failure in time decides the Map's error, as on AWS; the siblings are cancelled.
             first_failure.append(err)
             if not state.distributed:
                 progress.failure = (err.error, err.cause)
             cancel()
+
+    for index, stored in progress.failed.items():
+        # Resumed: the children that failed before count as they did, in the order they failed.
+        fail(index, stored_failure(stored), _nothing_to_cancel)
+    if first_failure:
+        # Their failures had crossed the threshold already: the children still running then were
+        # being cancelled, and none runs again.
+        pos.children.clear()
 
     if progress.failure is not None and not state.distributed:
         # Resumed after an iteration's failure was committed, before the Map's end: the
@@ -162,10 +176,10 @@ async def iterations(
             )
         except Failure as f:
             child_runner.event("MapIterationFailed", {"name": state.name, "index": index})
-            fail(f.error, cancel)
+            fail(index, f.error, cancel)
             return
         except StatesError as err:  # the ItemSelector failed: the iteration never started
-            fail(err, cancel)
+            fail(index, err, cancel)
             return
         except anyio.get_cancelled_exc_class():
             if started:
@@ -191,10 +205,12 @@ async def iterations(
             if not first_failure and not fatal:
                 await one(index, cancel)
 
-    if limiter is not None and max_conc == 1:
+    if first_failure:
+        pass
+    elif limiter is not None and max_conc == 1:
         # Sequential iterations need no task group: cheaper, and events stay in item order.
         for i in range(n):
-            if i in progress.results:
+            if i in progress.results or i in progress.failed:
                 continue
             await one(i, _nothing_to_cancel)
             if first_failure or fatal:
@@ -202,7 +218,7 @@ async def iterations(
     else:
         async with anyio.create_task_group() as tg:
             for i in range(n):
-                if i not in progress.results:
+                if i not in progress.results and i not in progress.failed:
                     tg.start_soon(guarded, i, tg.cancel_scope.cancel)
     if fatal:
         raise fatal[0]

@@ -36,6 +36,8 @@ def position_to_json(pos: Position) -> dict[str, JSON]:
         out["progress"] = {str(k): v for k, v in pos.map_progress.results.items()}
         if pos.map_progress.failure is not None:
             out["failed"] = list(pos.map_progress.failure)
+        if pos.map_progress.failed:
+            out["failed_items"] = {str(k): list(v) for k, v in pos.map_progress.failed.items()}
     if pos.children:
         out["children"] = {k: position_to_json(c) for k, c in pos.children.items()}
     if pos.variables:
@@ -72,6 +74,11 @@ def position_from_json(doc: Any) -> Position:
         if isinstance(failed, list) and len(failed) == 2 and isinstance(failed[0], str):
             cause = failed[1]
             pos.map_progress.failure = (failed[0], cause if isinstance(cause, str) else None)
+        failed_items = doc.get("failed_items")
+        if isinstance(failed_items, dict):
+            for k, v in failed_items.items():
+                if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str):
+                    pos.map_progress.failed[int(k)] = (v[0], v[1] if isinstance(v[1], str) else None)
     children = doc.get("children")
     if isinstance(children, dict):
         pos.children = {k: position_from_json(c) for k, c in children.items()}
