@@ -15,7 +15,7 @@ JSON location before anything runs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn, Protocol, runtime_checkable
 
@@ -69,6 +69,10 @@ def _no_handle(handle: JSON) -> None:
 
 
 def _no_report(details: Mapping[str, JSON]) -> None:
+    return None
+
+
+def _no_note(key: str, entry: JSON) -> None:
     return None
 
 
@@ -146,6 +150,12 @@ class ExecutorContext:
             scope of a machine without TimeoutSeconds. Call it from the
             coroutine ``run`` returned, not from a task-group child (its
             exception would arrive wrapped in an exception group).
+        ledger: note what the execution created, for its cleanup when it ends:
+            ``ledger(key, entry)`` keeps the JSON ``entry`` under ``key`` (keys are
+            the executor's own, e.g. prefixed with its service) in the execution's
+            record, ``ledger(key, None)`` crosses it out. With a durable store the
+            ledger is committed with the record, so a crash does not forget it; the
+            entries come back in ``ExecutionEnd.ledger`` (``ExecutionCleaner``).
     """
 
     execution_arn: str
@@ -167,6 +177,7 @@ class ExecutorContext:
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
     park: Callable[[Listen], NoReturn] | None = None
     report: Callable[[Mapping[str, JSON]], None] = _no_report
+    ledger: Callable[[str, JSON], None] = _no_note
 
 
 @runtime_checkable
@@ -393,6 +404,14 @@ class ExecutionEnd:
         options: the engine-level executor options (``executor_options``).
         emit: record a history event, before the execution's final event.
         report: tell people watching what the cleanup waits for (``on_progress``).
+        ledger: the entries of the execution's ledger this cleaner kept
+            (``ExecutionCleaner.execution_ended``), by key.
+        note: change an entry (``ExecutorContext.ledger``'s rule); the ledger is
+            saved with the record, so call ``note(key, None)`` right after the
+            ``emit`` that records the entry's outcome: both are committed
+            together, and a cleanup resumed after a crash sees neither again.
+        resumed: the cleanup started in an engine that is gone (it crashed) and
+            goes on here with what its ledger still holds.
     """
 
     execution_arn: str
@@ -402,22 +421,31 @@ class ExecutionEnd:
     options: Mapping[str, object]
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
     report: Callable[[Mapping[str, JSON]], None] = _no_report
+    ledger: Mapping[str, JSON] = field(default_factory=dict)
+    note: Callable[[str, JSON], None] = _no_note
+    resumed: bool = False
 
 
 @runtime_checkable
 class ExecutionCleaner(Protocol):
     """Optional: an executor that deletes what an execution left behind when it ends.
 
-    The engine calls ``execution_ended`` (a plain call, cheap) for every
-    execution that ends; when it returns True, the engine awaits
-    ``clean_up_execution`` shielded from cancellation, before it records the
-    execution's final event, so what was deleted is in the history.
+    What an execution created is in its ledger (``ExecutorContext.ledger``),
+    kept in its record. When it ends, the engine asks every cleaner which
+    entries still need cleaning up (``execution_ended``, a plain call, cheap)
+    and forgets the entries none keeps. If any are kept, it saves the
+    decided end with the ledger (a durable store), then awaits
+    ``clean_up_execution`` of each cleaner that kept some, shielded from
+    cancellation, before it records the execution's final event, so what was
+    deleted is in the history. An engine that resumes a record whose cleanup
+    was under way when its engine died runs the cleanup again with what the
+    ledger still holds (``ExecutionEnd.resumed``).
     """
 
-    def execution_ended(self, execution_arn: str, status: str) -> bool:
-        """Whether there is cleanup to do for this execution (forget it otherwise)."""
+    def execution_ended(self, status: str, ledger: Mapping[str, JSON]) -> Collection[str]:
+        """The keys of ``ledger`` (an execution that ended with ``status``) this cleaner will clean up."""
         ...
 
     async def clean_up_execution(self, end: ExecutionEnd) -> None:
-        """Delete what the execution left behind; report each outcome through ``end.emit``."""
+        """Delete what ``end.ledger`` names; record each outcome (``end.emit``) and cross it out (``end.note``)."""
         ...

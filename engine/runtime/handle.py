@@ -258,16 +258,16 @@ class Execution:
         running none of its states again (``ExecutionRecord.ending``).
         """
         rec = self.record
-        cleaners = [
-            c for c in self._engine.registry.cleaners() if c.execution_ended(rec.execution_arn, ending.status)
-        ]
+        resumed = rec.ending is not None
+        cleaners = self._cleaners(ending.status)
         if cleaners:
             commit = self._engine._config.commit
             if commit is not None and rec.ending is None:
                 rec.ending = ending
                 await commit(rec)
-            await self._clean_up(cleaners, ending.status)
+            await self._clean_up(cleaners, ending.status, resumed=resumed)
         rec.ending = None
+        rec.ledger = None
         rec.status = ending.status
         details: dict[str, JSON] = {}
         if ending.status == SUCCEEDED:
@@ -281,11 +281,30 @@ class Execution:
                 details["cause"] = rec.cause
         self._interp.event(_END_EVENTS[ending.status], details)
 
-    async def _clean_up(self, cleaners: list[ExecutionCleaner], status: str) -> None:
-        """Let executors that clean up after executions do so (``ExecutionCleaner``), shielded."""
+    def _cleaners(self, status: str) -> list[tuple[ExecutionCleaner, dict[str, JSON]]]:
+        """Each cleaner with the ledger entries it keeps; the ledger forgets every other entry."""
+        rec = self.record
+        ledger = rec.ledger
+        if not ledger:
+            return []
+        found: list[tuple[ExecutionCleaner, dict[str, JSON]]] = []
+        kept: dict[str, JSON] = {}
+        for cleaner in self._engine.registry.cleaners():
+            mine = {key: ledger[key] for key in cleaner.execution_ended(status, ledger) if key in ledger}
+            if mine:
+                found.append((cleaner, mine))
+                kept.update(mine)
+        rec.ledger = kept or None
+        return found
+
+    async def _clean_up(
+        self, cleaners: list[tuple[ExecutionCleaner, dict[str, JSON]]], status: str, *, resumed: bool
+    ) -> None:
+        """Let the cleaners delete what their ledger entries name (``ExecutionCleaner``), shielded."""
         interp = self._interp
         config = self._engine._config
         on_progress = config.on_progress
+        on_transition = config.on_transition
         record = self.record
 
         def report(details: Mapping[str, JSON]) -> None:
@@ -295,17 +314,25 @@ class Execution:
         def emit(event_type: str, details: Mapping[str, JSON]) -> None:
             interp.event(event_type, dict(details))
 
-        end = ExecutionEnd(
-            execution_arn=record.execution_arn,
-            execution_name=record.name,
-            status=status,
-            clock=self._engine.clock,
-            options=config.executor_options,
-            emit=emit,
-            report=report,
-        )
+        def note(key: str, entry: JSON) -> None:
+            record.note(key, entry)
+            if on_transition is not None:
+                on_transition(record)  # with the event emitted just before: one commit holds both
+
         with anyio.CancelScope(shield=True):
-            for cleaner in cleaners:
+            for cleaner, entries in cleaners:
+                end = ExecutionEnd(
+                    execution_arn=record.execution_arn,
+                    execution_name=record.name,
+                    status=status,
+                    clock=self._engine.clock,
+                    options=config.executor_options,
+                    emit=emit,
+                    report=report,
+                    ledger=entries,
+                    note=note,
+                    resumed=resumed,
+                )
                 try:
                     await cleaner.clean_up_execution(end)
                 except Exception:

@@ -155,6 +155,19 @@ class ExecutionRecord:
     annotations: dict[str, JSON] | None = None
     """What the starter keeps with the execution (the API server: the revision, version and alias
     it started on); stored with it and read back as given, never read by the engine."""
+    ledger: dict[str, JSON] | None = None
+    """What the execution's Tasks created, by key, for its cleanup (``ExecutorContext.ledger``)."""
+
+    def note(self, key: str, entry: JSON) -> None:
+        """Keep ``entry`` in the ledger under ``key``, or cross the key out when ``entry`` is None."""
+        if entry is not None:
+            if self.ledger is None:
+                self.ledger = {}
+            self.ledger[key] = entry
+        elif self.ledger is not None:
+            self.ledger.pop(key, None)
+            if not self.ledger:
+                self.ledger = None
 
 
 @dataclass

@@ -180,6 +180,7 @@ async def invoke(
         park=hooks.park if scope is None and runner.may_park and pos is runner.record.position else None,
         report=hooks.report if runner.config.on_progress is not None else _no_report,
         task_token=pos.task_token,
+        ledger=hooks.ledger,
     )
     result: JSON = None
     run: Callable[[ExecutorCall, ExecutorContext], Awaitable[JSON]] = executor.run
@@ -327,6 +328,12 @@ class _TaskHooks:
     def save_handle(self, handle: JSON) -> None:
         self._pos.handle = handle
         runner = self._runner
+        if runner.config.on_transition is not None:
+            runner.config.on_transition(runner.record)
+
+    def ledger(self, key: str, entry: JSON) -> None:
+        runner = self._runner
+        runner.record.note(key, entry)
         if runner.config.on_transition is not None:
             runner.config.on_transition(runner.record)
 

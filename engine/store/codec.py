@@ -5,7 +5,8 @@ read by the next, and an operator can read it. Map progress keeps its
 iteration results under string keys (JSON objects have no integer keys); a
 Map iteration's or Parallel branch's position keeps the variables assigned
 inside it; an execution whose end was decided while the cleanup after it runs
-keeps that end (``ending``). A field an older version did not write decodes as it did then.
+keeps that end (``ending``), and one whose Tasks noted what they created for
+its cleanup keeps that ledger (``ledger``), each only when there is one. A field an older version did not write decodes as it did then.
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ def position_from_json(doc: Any) -> Position:
 
 
 def state_to_text(record: ExecutionRecord) -> str:
-    """What changes between transitions (position, variables, a decided end), as JSON text."""
+    """What changes between transitions (position, variables, a decided end, the ledger), as JSON text."""
     doc: dict[str, JSON] = {"position": position_to_json(record.position), "variables": record.variables}
+    if record.ledger:
+        doc["ledger"] = record.ledger
     ending = record.ending
     if ending is not None:
         doc["ending"] = {
@@ -102,7 +105,7 @@ def state_to_text(record: ExecutionRecord) -> str:
     return dumps_str(doc)
 
 
-def state_from_text(text: str) -> tuple[Position, dict[str, JSON], Ending | None]:
+def state_from_text(text: str) -> tuple[Position, dict[str, JSON], Ending | None, dict[str, JSON] | None]:
     """The inverse of ``state_to_text``.
 
     Raises:
@@ -114,7 +117,13 @@ def state_from_text(text: str) -> tuple[Position, dict[str, JSON], Ending | None
     variables = doc.get("variables") or {}
     if not isinstance(variables, dict):
         raise ValueError("stored variables are not an object")
-    return position_from_json(doc.get("position")), variables, _ending_from_json(doc.get("ending"))
+    ledger = doc.get("ledger")
+    return (
+        position_from_json(doc.get("position")),
+        variables,
+        _ending_from_json(doc.get("ending")),
+        ledger if isinstance(ledger, dict) and ledger else None,
+    )
 
 
 def _ending_from_json(doc: Any) -> Ending | None:

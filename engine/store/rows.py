@@ -167,7 +167,9 @@ def record(
     """
     try:
         # A finished execution keeps no position (but one a redrive may continue from).
-        position, variables, ending = state_from_text(state) if state else (Position("", None), {}, None)
+        position, variables, ending, ledger = (
+            state_from_text(state) if state else (Position("", None), {}, None, None)
+        )
     except ValueError as exc:
         raise StoreError(f"store {store}: execution {row[1]} has an unreadable position ({exc})") from None
     if history_events is None:
@@ -197,4 +199,5 @@ def record(
         state_machine_type=row[5],
         ending=ending,
         annotations=stored_annotations(row[15]),
+        ledger=ledger,
     )

@@ -52,6 +52,7 @@ from executors.eks.call import check_parameters as check_call_parameters
 from executors.eks.call import eks_call
 from executors.eks.cleanup import clean_up_execution
 from executors.eks.control_plane import ACTIONS, CONTROL_PLANE_PATTERNS, run_control_plane
+from executors.eks.ledger import kept_at_end
 from executors.eks.options import ENGINE_WIDE_OPTIONS, EksOptions
 from executors.eks.params import check_static
 from executors.eks.policy import eks_policy_statements
@@ -161,21 +162,14 @@ class EksExecutor:
             return []
         return eks_policy_statements(action, pattern, parameters, target)
 
-    def execution_ended(self, execution_arn: str, status: str) -> bool:
-        """Whether the execution left resources to delete (``cleanup``: the ``execution`` policy)."""
-        if self._services is None:
-            return False
-        ledger = self._services.cleanup
-        if status == "SUCCEEDED":
-            # What a succeeded execution created is its result: keep it (not what aborted Tasks left).
-            ledger.keep_aborted(execution_arn)
-        return ledger.pending(execution_arn)
+    def execution_ended(self, status: str, ledger: Mapping[str, JSON]) -> list[str]:
+        """The entries left to delete (``cleanup``): all under ``execution``, what aborted Tasks left."""
+        return kept_at_end(status, ledger)
 
     async def clean_up_execution(self, end: ExecutionEnd) -> None:
         """Delete what the ended execution created and did not delete, in dependency order."""
-        created = self.services.cleanup.pop(end.execution_arn)
-        if created:
-            await clean_up_execution(self.services, created, end)
+        if end.ledger:
+            await clean_up_execution(self.services, end)
 
     async def aclose(self) -> None:
         """Close the shared clients (when this executor created or was given them)."""

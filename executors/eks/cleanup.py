@@ -13,12 +13,12 @@ executor option; ``statewright run --cleanup``) chooses:
   everything it created and did not delete itself (Jobs, Fargate profiles,
   node groups, clusters) is deleted.
 
-Every create of a Task under ``execution`` is written into the engine's
-``CleanupLedger`` (one entry per resource, keyed by execution); the
-execution's own deletes take their resource out again. When the execution
-ends the engine asks ``clean_up_execution``, which deletes in dependency
-order — Jobs, then node groups and Fargate profiles, then their clusters —
-and records each outcome in the history (``ResourceDeleted`` /
+Every create of a Task under ``execution`` is noted in the execution's
+ledger (``ledger.Created``, one entry per resource, kept in the execution
+record); the execution's own deletes cross their resource out again. When
+the execution ends the engine asks ``clean_up_execution``, which deletes in
+dependency order — Jobs, then node groups and Fargate profiles, then their
+clusters — and records each outcome in the history (``ResourceDeleted`` /
 ``ResourceNotDeleted`` with the reason), so the progress output shows it too.
 
 Deleting waits instead of giving up (``delete_control_plane``): a resource
@@ -30,15 +30,19 @@ all on the poll policy's cadence, until the resource is gone or the
 deleted with their uid as precondition, so a namesake created since is never
 touched.
 
-The ledger lives in memory: an engine that crashes forgets it (resuming a
-cleanup after a crash would need the durable store to keep it).
+With a durable store the ledger is committed with the record, and so is
+each outcome together with the crossing out of its entry: an engine that
+resumes the execution after a crash (before its end, or in the middle of
+its cleanup) deletes what is still noted, and records each outcome once. An
+entry is marked ``deleting`` once its delete was sent, so a resumed cleanup
+that finds the resource gone reports it deleted rather than already gone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 import anyio
@@ -96,6 +100,8 @@ async def delete_control_plane(
     policy: PollPolicy,
     deadline: float,
     report: Any = None,
+    asked: bool = False,
+    on_asked: Callable[[], None] | None = None,
 ) -> Outcome:
     """Delete a cluster, node group or Fargate profile and wait until it is gone.
 
@@ -112,10 +118,12 @@ async def delete_control_plane(
         policy: the cadence of the waits.
         deadline: when to give up.
         report: called with progress details while waiting (optional).
+        asked: a delete was sent before (by a cleanup an engine crash interrupted).
+        on_asked: called once, after the first delete EKS accepted.
     """
     describe, delete, member = _OPERATIONS[kind]
     subject = Created(kind, identity, "").describe()
-    deletes = 0
+    deletes = 1 if asked else 0
     last = "unknown"
     delays = policy.delays()
     while True:
@@ -135,6 +143,8 @@ async def delete_control_plane(
                 await _call(client, delete, identity)
                 deletes += 1
                 last = "DELETING"
+                if on_asked is not None and deletes == 1:
+                    on_asked()
             except StatesError as exc:
                 if exc.error == NOT_FOUND:
                     return Outcome("deleted" if deletes else "gone")
@@ -160,37 +170,43 @@ ORDER: Final[Mapping[str, int]] = {"job": 0, "nodegroup": 1, "fargateProfile": 1
 """Dependency order: Jobs, then compute, then the clusters it runs on."""
 
 
-async def clean_up_execution(services: EksServices, created: list[Created], end: ExecutionEnd) -> None:
+async def clean_up_execution(services: EksServices, end: ExecutionEnd) -> None:
     """Delete what an ended execution left behind, in dependency order, recording each outcome.
 
     Args:
         services: the engine's ``EksServices``.
-        created: the ledger's entries for the execution.
-        end: the ended execution (clock, options, ``emit`` and ``report``).
+        end: the ended execution (clock, options, ``emit`` and ``report``) and the
+            ledger entries to clean up (``end.ledger``).
     """
+    created = [(key, item) for key, entry in end.ledger.items() if (item := Created.from_entry(entry))]
     try:
         options = services.options_of(end.options)
     except TaskFailed as exc:
-        for item in created:
-            _record(end, item, Outcome("failed", str(exc.cause)))
+        for key, item in created:
+            _record(end, key, item, Outcome("failed", str(exc.cause)))
         return
     policy = options.poll_policy_or(DEFAULT_CLEANUP_POLL)
     deadline = end.clock.monotonic() + options.cleanup_timeout_seconds
     for rank in sorted(set(ORDER.values())):
-        batch = [item for item in created if ORDER[item.kind] == rank]
+        batch = [(key, item) for key, item in created if ORDER[item.kind] == rank]
         if not batch:
             continue
         # Resources of one rank do not depend on each other: delete them side by side.
         async with anyio.create_task_group() as group:
-            for item in batch:
-                group.start_soon(_clean_one, services, item, end, policy, deadline)
+            for key, item in batch:
+                group.start_soon(_clean_one, services, key, item, end, policy, deadline)
 
 
 async def _clean_one(
-    services: EksServices, item: Created, end: ExecutionEnd, policy: PollPolicy, deadline: float
+    services: EksServices, key: str, item: Created, end: ExecutionEnd, policy: PollPolicy, deadline: float
 ) -> None:
+    def asked() -> None:
+        end.note(key, replace(item, deleting=True).entry())
+
     try:
         if item.kind == "job":
+            if not item.deleting:
+                asked()  # a Job goes at once: a resumed cleanup that finds no Job then knows why
             outcome = await _delete_job(services, item)
         else:
             client = await services.eks_client()
@@ -202,10 +218,12 @@ async def _clean_one(
                 policy=policy,
                 deadline=deadline,
                 report=end.report,
+                asked=item.deleting,
+                on_asked=asked,
             )
     except StatesError as exc:
         outcome = Outcome("failed", f"{exc.error}: {exc.cause}")
-    _record(end, item, outcome)
+    _record(end, key, item, outcome)
 
 
 async def _delete_job(services: EksServices, item: Created) -> Outcome:
@@ -217,7 +235,7 @@ async def _delete_job(services: EksServices, item: Created) -> Outcome:
         await client.delete_job(ident["namespace"], ident["name"], "Background", uid=ident.get("uid") or None)
     except StatesError as exc:
         if exc.error == "EKS.404":
-            return Outcome("gone")
+            return Outcome("deleted" if item.deleting else "gone")
         if exc.error == "EKS.409":
             # The uid precondition failed: the name now belongs to another Job, which is not ours.
             return Outcome("gone", "the name now belongs to another Job")
@@ -225,7 +243,8 @@ async def _delete_job(services: EksServices, item: Created) -> Outcome:
     return Outcome("deleted")
 
 
-def _record(end: ExecutionEnd, item: Created, outcome: Outcome) -> None:
+def _record(end: ExecutionEnd, key: str, item: Created, outcome: Outcome) -> None:
+    """The outcome in the history, and the entry crossed out with it (one commit holds both)."""
     details: dict[str, JSON] = {"resourceType": "eks", "resource": item.describe(), "createdBy": item.state}
     if outcome.result == "failed":
         details["cause"] = outcome.reason
@@ -233,9 +252,10 @@ def _record(end: ExecutionEnd, item: Created, outcome: Outcome) -> None:
             "cleanup of %s: could not delete %s: %s", end.execution_arn, item.describe(), outcome.reason
         )
         end.emit("ResourceNotDeleted", details)
-        return
-    details["outcome"] = "deleted" if outcome.result == "deleted" else "already gone"
-    end.emit("ResourceDeleted", details)
+    else:
+        details["outcome"] = "deleted" if outcome.result == "deleted" else "already gone"
+        end.emit("ResourceDeleted", details)
+    end.note(key, None)
 
 
 __all__ = [

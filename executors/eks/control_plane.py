@@ -47,7 +47,7 @@ from engine.errors import StatesError, TaskFailed
 from engine.executor import ExecutorCall, ExecutorContext, IntegrationPattern
 from engine.jsonvalue import JSON, dumps_str
 from executors.eks.errors import eks_api_errors, task_failed
-from executors.eks.ledger import Created, Kind
+from executors.eks.ledger import Created, Kind, crossed_out
 from executors.eks.options import EXECUTION, NEVER, EksOptions
 from executors.eks.params import (
     TimestampFormat,
@@ -222,7 +222,7 @@ async def run_control_plane(
     identity = {target: kwargs[source] for source, target in spec.identity.items()}
     if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
         response = await _invoke(client, spec.method, kwargs)
-        _note(services, ctx, spec, identity, cleanup)
+        _note(ctx, spec, identity, cleanup)
         output = _convert(spec.operation, response, timestamps)
         if with_metadata:
             output.update(sdk_metadata(response))
@@ -248,33 +248,32 @@ async def run_control_plane(
         )
         ctx.save_handle({"resource": resource, "identity": identity, "submitted": submitted})
         if spec.kind == "create":
-            _note(services, ctx, spec, identity, cleanup)
+            _note(ctx, spec, identity, cleanup)
     shared = _SharedDescribe(
         services, ctx, client, spec, identity, timestamps, describe_max_age(policy), resumed=resumed
     )
     subject = waiting_for(spec, identity)
     if spec.kind == "delete":
         deleted = await _wait_deleted(ctx, spec, shared, submitted, policy, subject)
-        _note(services, ctx, spec, identity, cleanup)
+        _note(ctx, spec, identity, cleanup)
         return deleted
     try:
         return await _wait_created(ctx, spec, shared, policy, subject)
     except anyio.get_cancelled_exc_class():
         if spec.undo is not None and cleanup != NEVER and not ctx.suspending():
-            await _undo_on_abort(ctx, services, client, spec, identity)
+            await _undo_on_abort(ctx, client, spec, identity)
         raise
 
 
-def _note(
-    services: EksServices, ctx: ExecutorContext, spec: ControlPlaneAction, identity: Mapping[str, Any], cleanup: str
-) -> None:
+def _note(ctx: ExecutorContext, spec: ControlPlaneAction, identity: Mapping[str, Any], cleanup: str) -> None:
     """Keep the cleanup ledger: a create under the ``execution`` policy is noted, a delete crosses it out."""
     kind = cast(Kind, spec.result_key)
     names = {k: str(v) for k, v in identity.items()}
     if spec.kind == "delete":
-        services.cleanup.remove(ctx.execution_arn, kind, names)
+        ctx.ledger(crossed_out(kind, names), None)
     elif cleanup == EXECUTION:
-        services.cleanup.add(ctx.execution_arn, Created(kind, names, ctx.state_name))
+        created = Created(kind, names, ctx.state_name)
+        ctx.ledger(created.key, created.entry())
 
 
 async def _create_once(
@@ -419,13 +418,13 @@ async def _wait_deleted(
 
 
 async def _undo_on_abort(
-    ctx: ExecutorContext, services: EksServices, client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any]
+    ctx: ExecutorContext, client: Any, spec: ControlPlaneAction, identity: Mapping[str, Any]
 ) -> None:
     """Ask EKS to delete what the aborted Task was creating (shielded, time-limited).
 
     A delete EKS cannot take yet (``ResourceInUseException`` while the resource
     is still ``CREATING``) or that fails is not given up: the resource goes into
-    the cleanup ledger, and the execution's cleanup waits it out and deletes it
+    the execution's ledger, and its cleanup waits it out and deletes it
     when the execution ends (``executors.eks.cleanup``).
     """
     assert spec.undo is not None
@@ -441,4 +440,5 @@ async def _undo_on_abort(
         log.warning("aborted %s: deleting %s timed out; the cleanup will retry", spec.action, dict(identity))
     if not accepted:
         names = {k: str(v) for k, v in identity.items()}
-        services.cleanup.add(ctx.execution_arn, Created(cast(Kind, spec.result_key), names, ctx.state_name, aborted=True))
+        created = Created(cast(Kind, spec.result_key), names, ctx.state_name, aborted=True)
+        ctx.ledger(created.key, created.entry())

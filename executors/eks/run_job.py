@@ -214,7 +214,8 @@ async def run_job(
             ident = {"cluster": str(params["ClusterName"]), "endpoint": str(params["Endpoint"]),
                      "ca": str(params["CertificateAuthority"]), "namespace": ref.namespace, "name": ref.name,
                      "uid": ref.uid or ""}  # fmt: skip
-            services.cleanup.add(ctx.execution_arn, Created("job", ident, ctx.state_name))
+            noted = Created("job", ident, ctx.state_name)
+            ctx.ledger(noted.key, noted.entry())
         if not sync:
             return created
         ctx.emit(

@@ -47,7 +47,6 @@ from executors.eks.batching import JobBatches
 from executors.eks.describe import DescribeCoalescer
 from executors.eks.errors import eks_api_errors
 from executors.eks.kube import KubeClient
-from executors.eks.ledger import CleanupLedger
 from executors.eks.options import EksOptions, ResolvedOptions
 from executors.eks.ratelimit import DEFAULT_RETRY, RateLimits, RetryRule
 from executors.eks.watch import JobWatches
@@ -81,7 +80,6 @@ class EksServices:
         connections: pooled Kubernetes API sessions.
         rate_limits: per-cluster token buckets for Kubernetes requests.
         background: the task group of shared watches and pollers.
-        cleanup: what executions created under the ``execution`` cleanup policy.
         clock: the engine's clock, once ``bind`` has run (the system clock before).
         rng: the random source of retry and backoff jitter, seeded by ``bind``
             (``UNBOUND_SEED`` before).
@@ -93,7 +91,6 @@ class EksServices:
     connections: KubeConnections
     rate_limits: RateLimits = field(default_factory=RateLimits)
     background: BackgroundTasks = field(default_factory=_background)
-    cleanup: CleanupLedger = field(default_factory=CleanupLedger)
     clock: Clock = field(default_factory=SystemClock, repr=False)
     rng: random.Random = field(default_factory=lambda: random.Random(UNBOUND_SEED), repr=False)
     resolved: ResolvedOptions = field(default_factory=ResolvedOptions, repr=False)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from engine.runtime.record import MapProgress, Position
-from engine.store.codec import position_from_json, position_to_json
+from datetime import UTC, datetime
+
+from engine.jsonvalue import loads
+from engine.runtime.record import Ending, ExecutionRecord, MapProgress, Position
+from engine.store.codec import position_from_json, position_to_json, state_from_text, state_to_text
 
 
 def test_a_map_iteration_keeps_its_variables_and_a_task_its_start_time() -> None:
@@ -37,3 +40,17 @@ def test_a_position_stored_without_the_newer_fields_reads_as_before() -> None:
     assert pos.map_progress is not None and pos.map_progress.failure is None
     # Nothing unset is written: an untouched scope's document is as it was.
     assert position_to_json(Position("P", None)) == {"state": "P", "input": None, "entered": 0}
+
+
+def test_an_execution_ledger_round_trips_beside_its_decided_end_and_is_written_only_when_set() -> None:
+    record = ExecutionRecord("arn", "n", "sm", "sm", {}, datetime.now(UTC), "", Position("Broken", {}))
+    assert set(loads(state_to_text(record))) == {"position", "variables"}
+    record.note("eks:a", {"kind": "cluster"})
+    record.note("eks:b", {"kind": "job"})
+    record.note("eks:b", None)
+    record.ending = Ending("FAILED", None, "E", None)
+    _, _, ending, ledger = state_from_text(state_to_text(record))
+    assert ledger == {"eks:a": {"kind": "cluster"}}
+    assert ending == Ending("FAILED", None, "E", None)
+    record.note("eks:a", None)
+    assert record.ledger is None  # an emptied ledger is dropped, not stored as {}

@@ -12,6 +12,7 @@ or the engine suspends the execution there (what SIGTERM leaves).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import anyio
@@ -43,12 +44,13 @@ class _SlowCleaner:
 
     async def run(self, call: ExecutorCall, ctx: ExecutorContext) -> Any:
         self.calls += 1
+        ctx.ledger("custom:made", {"by": ctx.state_name})  # something to clean up after the execution
         if self.outcome == "fail":
             raise TaskFailed("Job.Failed", "the job failed")
         return {"done": self.calls}
 
-    def execution_ended(self, execution_arn: str, status: str) -> bool:
-        return True
+    def execution_ended(self, status: str, ledger: Mapping[str, Any]) -> list[str]:
+        return [key for key in ledger if key.startswith("custom:")]
 
     async def clean_up_execution(self, end: ExecutionEnd) -> None:
         self.cleanups.append(end.status)
@@ -57,6 +59,7 @@ class _SlowCleaner:
         self.cleaning.set()
         await end.clock.sleep(CLEANUP_SECONDS)
         end.emit("CleanedUp", {"status": end.status})
+        end.note("custom:made", None)
 
 
 DEFINITION: Final = {
