@@ -21,6 +21,7 @@ redrive that already happened answers that redrive again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -51,6 +52,7 @@ from statewright.api._state_machines import (
     revision_settings,
     stored_revision,
 )
+from statewright.api._versions import Versions, split_version
 
 STOP_WAIT_SECONDS: Final = 10.0
 """How long StopExecution waits for the execution's cleanup before answering."""
@@ -81,6 +83,15 @@ def _annotations(sm: StateMachineEntry, revision: Revision) -> dict[str, JSON]:
     return out
 
 
+VERSION_ARN: Final = "stateMachineVersionArn"
+"""The annotation naming the version an execution was started on."""
+
+
+def _annotation(annotations: Mapping[str, JSON] | None, key: str) -> str | None:
+    value = annotations.get(key) if annotations is not None else None
+    return value if isinstance(value, str) else None
+
+
 def _not_found(arn: str) -> ApiError:
     return ApiError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
 
@@ -94,9 +105,10 @@ def _type_not_supported() -> ApiError:
 class Executions:
     """The executions of one server."""
 
-    def __init__(self, engine: Engine, machines: StateMachines) -> None:
+    def __init__(self, engine: Engine, machines: StateMachines, versions: Versions) -> None:
         self._engine = engine
         self._machines = machines
+        self._versions = versions
         self._by_arn: dict[str, ExecutionEntry] = {}
         self._by_machine: dict[str, list[ExecutionEntry]] = {}
         self._seq = 0
@@ -186,13 +198,22 @@ class Executions:
         ]
 
     # -- starting -------------------------------------------------------------------
+    def _target(self, arn: str) -> tuple[StateMachineEntry, Revision, str | None]:
+        """What StartExecution's ``stateMachineArn`` starts: the machine, the revision, the version ARN."""
+        split = split_version(arn)
+        if split is None:
+            sm = self._machines.get(arn)
+            return sm, sm.revision, None
+        version = self._versions.get(arn)
+        return self._machines.get(split[0]), version.revision, version.arn
+
     async def _launch(
         self, params: dict[str, Any], *, sync: bool
-    ) -> tuple[Execution, StateMachineEntry, str]:
+    ) -> tuple[Execution, StateMachineEntry, Revision, str]:
         # ``stateMachineArn#TestCase``: Step Functions Local's way to run a test case of the
         # server's mock configuration (its mocked Task states answer from it).
         sm_arn, _, test_case = str(params["stateMachineArn"]).partition("#")
-        sm = self._machines.get(sm_arn)
+        sm, revision, version_arn = self._target(sm_arn)
         if sm.deleting:
             raise ApiError("StateMachineDeleting", f"State Machine is being deleted: '{sm.arn}'")
         if sync and sm.type != EXPRESS:
@@ -207,38 +228,40 @@ class Executions:
         name = params.get("name")
         if name is not None:
             check_name(name)
-        annotations = _annotations(sm, sm.revision)
+        annotations = _annotations(sm, revision)
+        if version_arn is not None:
+            annotations[VERSION_ARN] = version_arn
         try:
             if test_case:
                 ex = self._engine.start(
-                    sm.revision.machine.raw,
+                    revision.machine.raw,
                     value,
                     name=name,
                     state_machine_name=sm.name,
                     state_machine_type=sm.type,
-                    role_arn=sm.revision.role_arn,
+                    role_arn=revision.role_arn,
                     test_case=test_case,
                 )
             elif self._store is not None and not sync:
                 # Committed before the answer: a restart right after StartExecution loses nothing.
                 # The definition as given is what is stored (DescribeStateMachineForExecution's).
                 ex = await self._engine.submit(
-                    sm.revision.definition,
+                    revision.definition,
                     value,
                     name=name,
                     state_machine_name=sm.name,
                     state_machine_type=sm.type,
-                    role_arn=sm.revision.role_arn,
+                    role_arn=revision.role_arn,
                     annotations=annotations,
                 )
             else:
                 ex = self._engine.start(
-                    sm.revision.machine,
+                    revision.machine,
                     value,
                     name=name,
                     state_machine_name=sm.name,
                     state_machine_type=sm.type,
-                    role_arn=sm.revision.role_arn,
+                    role_arn=revision.role_arn,
                     annotations=annotations,
                 )
         except StoreError as exc:
@@ -251,7 +274,7 @@ class Executions:
             raise ApiError(
                 "ExecutionAlreadyExists", f"Execution Already Exists: '{self._execution_arn(sm, name or '')}'"
             ) from None
-        return ex, sm, input_text
+        return ex, sm, revision, input_text
 
     def _execution_arn(self, sm: StateMachineEntry, name: str) -> str:
         return f"arn:aws:states:{self._engine.region}:{self._engine.account}:execution:{sm.name}:{name}"
@@ -259,7 +282,7 @@ class Executions:
     async def start(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("name")
         if name is not None:
-            sm = self._machines.get(str(params["stateMachineArn"]).partition("#")[0])
+            sm = self._target(str(params["stateMachineArn"]).partition("#")[0])[0]
             existing = await self._find(self._execution_arn(sm, name)) if sm.type == STANDARD else None
             if existing is not None:
                 # AWS: the same name and input while it runs is the same request, answered again.
@@ -271,13 +294,13 @@ class Executions:
                 raise ApiError(
                     "ExecutionAlreadyExists", f"Execution Already Exists: '{existing.record.execution_arn}'"
                 )
-        ex, sm, input_text = await self._launch(params, sync=False)
+        ex, sm, revision, input_text = await self._launch(params, sync=False)
         self._seq += 1
         entry = ExecutionEntry(
             seq=self._seq,
             record=ex.record,
             machine=sm,
-            revision=sm.revision,
+            revision=revision,
             input_text=input_text,
             trace_header=params.get("traceHeader"),
             handle=ex,
@@ -292,7 +315,7 @@ class Executions:
         Synchronous Express executions are not kept once answered, as on AWS
         (they cannot be described or listed).
         """
-        ex, sm, input_text = await self._launch(params, sync=True)
+        ex, sm, _, input_text = await self._launch(params, sync=True)
         result = await ex.wait()
         r = ex.record
         out: dict[str, Any] = {
@@ -329,6 +352,7 @@ class Executions:
             "traceHeader": entry.trace_header,
             "error": r.error,
             "cause": r.cause,
+            "stateMachineVersionArn": _annotation(r.annotations, VERSION_ARN),
         }
         if r.status == SUCCEEDED:
             out["output"] = dumps_str(r.output)
@@ -395,6 +419,7 @@ class Executions:
                     "stopDate": r.stop_time,
                     "redriveCount": r.redrive_count,
                     "redriveDate": entry.redrive_date,
+                    "stateMachineVersionArn": _annotation(r.annotations, VERSION_ARN),
                     "_seq": entry.seq,
                 }
             )
@@ -495,6 +520,7 @@ class Executions:
                     "stopDate": known.record.stop_time if known is not None else e.stop_date,
                     "redriveCount": count,
                     "redriveDate": known.redrive_date if known is not None else e.redrive_date,
+                    "stateMachineVersionArn": _annotation(e.annotations, VERSION_ARN),
                 }
             )
         return {"executions": items, "nextToken": page.next_token}

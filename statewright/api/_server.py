@@ -86,6 +86,7 @@ class ApiServer:
         await self.engine.__aenter__()
         try:
             await self.service.machines.restore()
+            self.service.versions.restore_all(self.service.machines.held_versions)
             await self.service.activities.restore()
             await self.service.executions.restore()
             await self.service.machines.drop_deleted(self.service.executions.running_on)

@@ -6,7 +6,7 @@ the server runs on one), and maps each operation name of
 botocore's model to the method that serves it. Requests reach it already
 checked against the model (``_protocol``); answers leave it as plain
 mappings that ``_protocol`` shapes. Operations the model has and this server
-does not serve (versions, aliases, Map Runs) answer
+does not serve (aliases, Map Runs) answer
 ``UnknownOperationException`` naming the operation, never a silent success.
 """
 
@@ -20,11 +20,12 @@ from engine.store import StoreError
 from statewright.api._activities import Activities
 from statewright.api._arns import parse_arn
 from statewright.api._callbacks import Callbacks
-from statewright.api._errors import ApiError, store_failure
+from statewright.api._errors import ApiError, invalid_arn, store_failure
 from statewright.api._executions import Executions
 from statewright.api._metrics import Metrics
 from statewright.api._state_machines import StateMachines
 from statewright.api._test_state import test_state
+from statewright.api._versions import Versions, split_version
 
 MAX_TAGS: Final = 50
 _FINAL_EVENTS: Final = frozenset(
@@ -51,15 +52,19 @@ class StepFunctionsService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.machines = StateMachines(engine)
-        self.executions = Executions(engine, self.machines)
+        self.versions = Versions(self.machines)
+        self.executions = Executions(engine, self.machines, self.versions)
         self.activities = Activities(engine)
         self.callbacks = Callbacks(engine.task_tokens)
         self.metrics = Metrics(engine.clock, self.waiting)
         self._operations: dict[str, Operation] = {
-            "CreateStateMachine": lambda p: self.machines.create(p, _tags_from(p)),
-            "DescribeStateMachine": self.machines.describe,
+            "CreateStateMachine": self._create_state_machine,
+            "DescribeStateMachine": self._describe_state_machine,
             "ListStateMachines": self.machines.list,
-            "UpdateStateMachine": self.machines.update,
+            "UpdateStateMachine": self._update_state_machine,
+            "PublishStateMachineVersion": self.versions.publish_request,
+            "ListStateMachineVersions": self.versions.list,
+            "DeleteStateMachineVersion": lambda p: self.versions.delete(p, set()),
             "DeleteStateMachine": self._delete_state_machine,
             "ValidateStateMachineDefinition": self.machines.validate,
             "StartExecution": self.executions.start,
@@ -117,11 +122,38 @@ class StepFunctionsService:
             sm = self.machines.find(record.state_machine_arn)
             if sm is not None and sm.deleting and self.executions.running_on(sm.arn) == 0:
                 self.machines.forget(sm.arn)
+                self.versions.forget_of(sm.arn)
 
-    # -- state machines and tags ------------------------------------------------------
+    # -- state machines, versions and tags ---------------------------------------------
+    async def _create_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        out = await self.machines.create(params, _tags_from(params))
+        if params.get("publish"):
+            sm = self.machines.get(out["stateMachineArn"])
+            version = await self.versions.publish(sm, params.get("versionDescription"), None)
+            out["stateMachineVersionArn"] = version.arn
+        return out
+
+    async def _update_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        out = await self.machines.update(params)
+        if params.get("publish"):
+            sm = self.machines.get(params["stateMachineArn"])
+            version = await self.versions.publish(sm, params.get("versionDescription"), None)
+            out["stateMachineVersionArn"] = version.arn
+        return out
+
+    def _describe_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        if split_version(params["stateMachineArn"]) is not None:
+            return self.versions.describe(params["stateMachineArn"])
+        return self.machines.describe(params)
+
     async def _delete_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:
-        running = self.executions.running_on(params["stateMachineArn"])
-        return await self.machines.delete(params, running)
+        arn = params["stateMachineArn"]
+        if split_version(arn) is not None:
+            raise invalid_arn(arn, "Use DeleteStateMachineVersion to delete a state machine version")
+        out = await self.machines.delete(params, self.executions.running_on(arn))
+        if self.machines.find(arn) is None:
+            self.versions.forget_of(arn)  # gone with it (the store's rows went with the machine's)
+        return out
 
     def _tagged(self, arn: str) -> dict[str, str]:
         parsed = parse_arn(arn, "stateMachine", "activity")

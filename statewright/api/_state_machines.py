@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from engine import Engine, InvalidDefinition, StateMachine, StatewrightError, parse_definition
 from engine.jsonvalue import JSON
-from engine.store import Store, StoreError
+from engine.store import Store, StoredStateMachine, StoreError
 from statewright.api._arns import check_name, is_role_arn, parse_arn
 from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
@@ -63,6 +63,8 @@ class StateMachineEntry:
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     deleting: bool = False
+    last_version: int = 0
+    """The number of the last version published (numbers are never given twice)."""
 
 
 def revision_settings(revision: Revision) -> dict[str, JSON]:
@@ -79,6 +81,8 @@ def revision_settings(revision: Revision) -> dict[str, JSON]:
 def _settings(entry: StateMachineEntry) -> dict[str, JSON]:
     """What the store keeps of a state machine beyond its definition, type and role."""
     settings = revision_settings(entry.revision)
+    if entry.last_version:
+        settings["lastVersion"] = entry.last_version
     if entry.deleting:
         settings["status"] = DELETING  # kept until its last execution ends, across restarts
     return settings
@@ -107,6 +111,10 @@ def stored_revision(
     )
 
 
+def _count(value: JSON) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _problems_message(exc: InvalidDefinition) -> str:
     shown = "; ".join(f"{p.code}: {p.message} at {p.location or '/'}" for p in exc.problems)
     return f"Invalid State Machine Definition: '{shown}'"
@@ -118,7 +126,9 @@ class StateMachines:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._by_arn: dict[str, StateMachineEntry] = {}
-        self._lingering: set[str] = set()  # forgotten here, still in the store as DELETING
+        self._lingering: dict[str, int] = {}  # forgotten here, still in the store as DELETING: last version
+        self.held_versions: list[StoredStateMachine] = []
+        """The versions ``restore`` read (rows of ``arn:N``), for the server's ``Versions``."""
         store = engine.store
         self._store: Store | None = store if store is not None and store.durable else None
 
@@ -130,9 +140,11 @@ class StateMachines:
         while True:
             page = await self._store.list_state_machines(next_token=token)
             for stored in page.items:
-                try:
-                    machine = self._engine.compile(stored.definition)
-                except StatewrightError:
+                if stored.arn.count(":") == 7:
+                    self.held_versions.append(stored)  # a version (``arn:N``): the versions' to take
+                    continue
+                machine = self.compiled(stored.definition)
+                if machine is None:
                     continue  # an executor it needs is not installed here: nothing could run it
                 revision = stored_revision(
                     stored.settings, stored.definition, machine, stored.role_arn, missing=str(uuid.uuid4())
@@ -145,6 +157,7 @@ class StateMachines:
                     revision=revision,
                     tags=await self._store.list_tags(stored.arn),
                     deleting=stored.settings.get("status") == DELETING,
+                    last_version=_count(stored.settings.get("lastVersion")),
                 )
             token = page.next_token
             if token is None:
@@ -155,17 +168,31 @@ class StateMachines:
         for entry in self.entries():
             if entry.deleting and running_on(entry.arn) == 0:
                 del self._by_arn[entry.arn]
-                await self._drop(entry.arn)
+                await self._drop(entry.arn, entry.last_version)
 
-    async def _drop(self, arn: str) -> None:
-        self._lingering.discard(arn)
+    async def _drop(self, arn: str, last_version: int) -> None:
+        """Forget the machine in the store, its versions with it (as AWS deletes them with it)."""
+        self._lingering.pop(arn, None)
         if self._store is not None:
             try:
+                for number in range(last_version, 0, -1):
+                    await self._store.delete_state_machine(f"{arn}:{number}")
                 await self._store.delete_state_machine(arn)
             except StoreError as exc:
                 raise store_failure(exc) from None
 
-    async def _persist(self, entry: StateMachineEntry) -> None:
+    def compiled(self, definition: str) -> StateMachine | None:
+        """A stored definition compiled, or None if this server cannot run it (an executor is missing)."""
+        try:
+            return self._engine.compile(definition)
+        except StatewrightError:
+            return None
+
+    def now(self) -> datetime:
+        return self._engine.clock.now()
+
+    async def persist(self, entry: StateMachineEntry) -> None:
+        """Write the machine to the durable store (nothing without one)."""
         if self._store is None:
             return
         rev = entry.revision
@@ -217,7 +244,7 @@ class StateMachines:
         if entry is not None and entry.deleting:
             del self._by_arn[arn]
             if self._store is not None:
-                self._lingering.add(arn)
+                self._lingering[arn] = entry.last_version
 
     def entries(self) -> list[StateMachineEntry]:
         return list(self._by_arn.values())
@@ -244,13 +271,9 @@ class StateMachines:
 
     @staticmethod
     def _check_versions(params: dict[str, Any]) -> None:
-        # Versions and aliases are not served: refuse rather than ignore the request for one.
-        if params.get("publish"):
-            raise ApiError("ValidationException", "Publishing state machine versions is not supported")
-        if params.get("versionDescription") is not None:
-            raise ApiError(
-                "ValidationException", "versionDescription requires publish, which is not supported"
-            )
+        # The server publishes the version once the create or update is made (``publish``).
+        if params.get("versionDescription") is not None and not params.get("publish"):
+            raise ApiError("ValidationException", "Version description can only be set when publish is true")
 
     async def create(self, params: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
         name: str = params["name"]
@@ -276,7 +299,8 @@ class StateMachines:
                 raise ApiError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
             return {"stateMachineArn": arn, "creationDate": existing.created}
         if arn in self._lingering:
-            await self._drop(arn)  # a new machine of that name starts with nothing of the old one
+            # A new machine of that name starts with nothing of the old one.
+            await self._drop(arn, self._lingering[arn])
         now = self._engine.clock.now()
         entry = StateMachineEntry(
             arn=arn,
@@ -295,7 +319,7 @@ class StateMachines:
             ),
             tags=tags,
         )
-        await self._persist(entry)
+        await self.persist(entry)
         if tags and self._store is not None:
             try:
                 await self._store.tag_resource(arn, tags)
@@ -373,7 +397,7 @@ class StateMachines:
         revision = replace(rev, revision_id=str(uuid.uuid4()), updated=now, **changes)
         entry.revision = revision
         try:
-            await self._persist(entry)
+            await self.persist(entry)
         except ApiError:
             entry.revision = rev  # not stored: not made either
             raise
@@ -386,13 +410,13 @@ class StateMachines:
         if entry is None:
             return {}  # AWS: deleting what does not exist succeeds
         if running == 0:
-            await self._drop(arn)
+            await self._drop(arn, entry.last_version)
             del self._by_arn[arn]
             return {}
         if not entry.deleting:
             entry.deleting = True
             try:
-                await self._persist(entry)
+                await self.persist(entry)
             except ApiError:
                 entry.deleting = False
                 raise

@@ -144,9 +144,3 @@ def test_tags_on_state_machines_and_activities(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.tag_resource(resourceArn=arn, tags=[{"key": f"k{i}", "value": ""} for i in range(51)])
     assert error_code(exc) == "TooManyTags"
-
-
-def test_publishing_versions_is_refused_not_ignored(sfn: Any) -> None:
-    with pytest.raises(ClientError) as exc:
-        sfn.create_state_machine(name="v", definition=pass_machine(), roleArn=ROLE, publish=True)
-    assert error_code(exc) == "ValidationException"
