@@ -15,7 +15,14 @@ from typing import Any
 
 from engine import jsonata
 from engine.definition.choice import compile_rule
-from engine.definition.fields import MAX_BATCH_BYTES, FieldReader
+from engine.definition.fields import (
+    ITEM_BATCHER_FIELDS,
+    JSONATA_CHOICE_RULE_FIELDS,
+    JSONPATH_ONLY,
+    MAX_BATCH_BYTES,
+    PROCESSOR_CONFIG_FIELDS,
+    FieldReader,
+)
 from engine.definition.model import (
     JSONATA,
     JSONPATH,
@@ -43,7 +50,9 @@ class StateBuilders(FieldReader, abc.ABC):
     """Builds each state type from its fields (see the module docstring)."""
 
     @abc.abstractmethod
-    def machine(self, raw: JSON, loc: str, inherited: QueryLanguage, *, top: bool) -> StateMachine | None:
+    def machine(
+        self, raw: JSON, loc: str, inherited: QueryLanguage, *, top: bool, processor: bool = False
+    ) -> StateMachine | None:
         """A nested state machine (a Parallel branch, a Map processor): the parser's."""
 
     # -- one builder per state type ----------------------------------------
@@ -162,7 +171,7 @@ class StateBuilders(FieldReader, abc.ABC):
             self.problem(loc, "INVALID_TYPE", "a Choice rule must be an object")
             return ChoiceRule(test=lambda s: False)
         for key in r:
-            if key not in ("Condition", "Next", "Assign", "Output", "Comment"):
+            if key not in JSONATA_CHOICE_RULE_FIELDS:
                 self.problem(
                     pointer(loc, key),
                     "UNKNOWN_FIELD",
@@ -294,18 +303,11 @@ class StateBuilders(FieldReader, abc.ABC):
             self.problem(loc, "MISSING_FIELD", "'ItemProcessor' is required")
             return None
         distributed = False
-        if isinstance(proc_raw, dict):
-            cfg = proc_raw.get("ProcessorConfig")
-            if isinstance(cfg, dict):
-                mode = cfg.get("Mode", "INLINE")
-                if mode not in ("INLINE", "DISTRIBUTED"):
-                    self.problem(
-                        pointer(pointer(pointer(loc, key), "ProcessorConfig"), "Mode"),
-                        "INVALID_VALUE",
-                        "Mode must be INLINE or DISTRIBUTED",
-                    )
-                distributed = mode == "DISTRIBUTED"
-        processor = self.machine(proc_raw, pointer(loc, key), ql, top=False)
+        if isinstance(proc_raw, dict) and "ProcessorConfig" in proc_raw:
+            distributed = self.processor_config(
+                proc_raw["ProcessorConfig"], pointer(pointer(loc, key), "ProcessorConfig")
+            )
+        processor = self.machine(proc_raw, pointer(loc, key), ql, top=False, processor=True)
         if processor is None:
             return None
         if "ItemReader" in raw:
@@ -378,11 +380,67 @@ class StateBuilders(FieldReader, abc.ABC):
             tolerated_failure_count_path=tfc_path,
             tolerated_failure_percentage=tfp,
             tolerated_failure_percentage_path=tfp_path,
-            label=raw.get("Label") if isinstance(raw.get("Label"), str) else None,
+            label=self.label(raw, loc, distributed),
             item_batcher=self.item_batcher(raw, loc, ql),
             retry=self.retriers(raw, loc),
             catch=self.catchers(raw, loc, ql),
         )
+
+    def processor_config(self, cfg: JSON, loc: str) -> bool:
+        """A Map processor's ProcessorConfig; returns whether the Map is DISTRIBUTED."""
+        if not isinstance(cfg, dict):
+            self.problem(loc, "INVALID_TYPE", "'ProcessorConfig' must be an object")
+            return False
+        for name in cfg:
+            if name not in PROCESSOR_CONFIG_FIELDS:
+                self.problem(
+                    pointer(loc, name),
+                    "UNKNOWN_FIELD",
+                    f"Field '{name}' is not supported in a ProcessorConfig",
+                )
+        mode = cfg.get("Mode", "INLINE")
+        if mode not in ("INLINE", "DISTRIBUTED"):
+            self.problem(pointer(loc, "Mode"), "INVALID_VALUE", "Mode must be INLINE or DISTRIBUTED")
+        if "ExecutionType" in cfg:
+            if mode != "DISTRIBUTED":
+                # The child executions' type: an INLINE Map has no child executions.
+                self.problem(
+                    pointer(loc, "ExecutionType"),
+                    "DISTRIBUTED_ONLY",
+                    "'ExecutionType' is only supported with Mode DISTRIBUTED",
+                )
+            elif cfg["ExecutionType"] == "EXPRESS":
+                # Child executions run with the guarantees of Standard ones; Express children
+                # (at-least-once, five minutes at most) are not modelled, so they are refused.
+                self.problem(
+                    pointer(loc, "ExecutionType"),
+                    "UNSUPPORTED",
+                    "ExecutionType EXPRESS is not supported: a Distributed Map's children run as STANDARD",
+                )
+            elif cfg["ExecutionType"] != "STANDARD":
+                self.problem(
+                    pointer(loc, "ExecutionType"),
+                    "INVALID_VALUE",
+                    "ExecutionType must be STANDARD or EXPRESS",
+                )
+        return bool(mode == "DISTRIBUTED")
+
+    def label(self, raw: Mapping[str, JSON], loc: str, distributed: bool) -> str | None:
+        """A Map's Label: the name of its Map Runs, so only a DISTRIBUTED Map may have one."""
+        if "Label" not in raw:
+            return None
+        value = raw["Label"]
+        if not distributed:
+            self.problem(
+                pointer(loc, "Label"),
+                "DISTRIBUTED_ONLY",
+                "'Label' names the Map Runs of a Map in DISTRIBUTED mode; an INLINE Map has none",
+            )
+            return None
+        if not isinstance(value, str) or not value:
+            self.problem(pointer(loc, "Label"), "INVALID_TYPE", "'Label' must be a non-empty string")
+            return None
+        return value
 
     def item_batcher(self, raw: Mapping[str, JSON], loc: str, ql: QueryLanguage) -> ItemBatcher | None:
         """ItemBatcher as AWS defines it: at least one limit, each a number, a path or (JSONata) an expression."""
@@ -393,9 +451,7 @@ class StateBuilders(FieldReader, abc.ABC):
         if not isinstance(braw, dict):
             self.problem(bloc, "INVALID_TYPE", "'ItemBatcher' must be an object")
             return None
-        allowed = {"MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"}
-        if ql == JSONPATH:
-            allowed |= {"MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"}
+        allowed = ITEM_BATCHER_FIELDS if ql == JSONPATH else ITEM_BATCHER_FIELDS - JSONPATH_ONLY
         for key in braw:
             if key not in allowed:
                 self.problem(pointer(bloc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported here")

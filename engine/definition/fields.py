@@ -36,6 +36,7 @@ JSONPATH_ONLY: Final = frozenset(
         "InputPath",
         "OutputPath",
         "Parameters",
+        "Result",
         "ResultSelector",
         "ResultPath",
         "ItemsPath",
@@ -49,6 +50,8 @@ JSONPATH_ONLY: Final = frozenset(
         "ToleratedFailureCountPath",
         "ToleratedFailurePercentagePath",
         "Iterator",
+        "MaxItemsPerBatchPath",
+        "MaxInputBytesPerBatchPath",
     }
 )
 JSONATA_ONLY: Final = frozenset({"Arguments", "Output", "Items", "Condition"})
@@ -144,6 +147,23 @@ RETRY_FIELDS: Final = frozenset(
     }
 )
 CATCH_FIELDS: Final = frozenset({"ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"})
+JSONATA_CHOICE_RULE_FIELDS: Final = frozenset({"Condition", "Next", "Assign", "Output", "Comment"})
+ITEM_BATCHER_FIELDS: Final = frozenset(
+    {
+        "MaxItemsPerBatch",
+        "MaxItemsPerBatchPath",
+        "MaxInputBytesPerBatch",
+        "MaxInputBytesPerBatchPath",
+        "BatchInput",
+    }
+)
+"""A Map's ItemBatcher; its ``...Path`` fields are JSONPath-only (``JSONPATH_ONLY``)."""
+PROCESSOR_CONFIG_FIELDS: Final = frozenset({"Mode", "ExecutionType"})
+MACHINE_FIELDS: Final = frozenset({"StartAt", "States", "Comment", "QueryLanguage"})
+"""Every state machine's fields: the top one, a Parallel branch, a Map processor."""
+TOP_MACHINE_FIELDS: Final = frozenset({"TimeoutSeconds", "Version"})
+PROCESSOR_FIELDS: Final = frozenset({"ProcessorConfig"})
+"""A Map processor's own field (a Parallel branch has none)."""
 MAX_NAME: Final = 80
 MAX_TIMEOUT: Final = 99999999
 MAX_BATCH_BYTES: Final = 262_144

@@ -22,7 +22,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.definition.builders import StateBuilders
-from engine.definition.fields import ALLOWED_FIELDS, JSONATA_ONLY, JSONPATH_ONLY, MAX_NAME, STATE_TYPES
+from engine.definition.fields import (
+    ALLOWED_FIELDS,
+    JSONATA_ONLY,
+    JSONPATH_ONLY,
+    MACHINE_FIELDS,
+    MAX_NAME,
+    PROCESSOR_FIELDS,
+    STATE_TYPES,
+    TOP_MACHINE_FIELDS,
+)
 from engine.definition.model import (
     JSONATA,
     JSONPATH,
@@ -92,15 +101,17 @@ class _Parser(StateBuilders):
     """Definitions and their states: the scope of each state machine, the fields every state has."""
 
     # -- state machines --------------------------------------------------
-    def machine(self, raw: JSON, loc: str, inherited: QueryLanguage, *, top: bool) -> StateMachine | None:
+    def machine(
+        self, raw: JSON, loc: str, inherited: QueryLanguage, *, top: bool, processor: bool = False
+    ) -> StateMachine | None:
         if not isinstance(raw, dict):
             self.problem(loc, "INVALID_TYPE", "a state machine definition must be a JSON object")
             return None
-        allowed = {"StartAt", "States", "Comment", "QueryLanguage"}
+        allowed = set(MACHINE_FIELDS)
         if top:
-            allowed |= {"TimeoutSeconds", "Version"}
-        else:
-            allowed |= {"ProcessorConfig"}
+            allowed |= TOP_MACHINE_FIELDS
+        elif processor:
+            allowed |= PROCESSOR_FIELDS
         for key in raw:
             if key not in allowed:
                 self.problem(pointer(loc, key), "UNKNOWN_FIELD", f"Field '{key}' is not supported here")

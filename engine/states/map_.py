@@ -4,7 +4,8 @@
 records MapStateStarted, retries as Retry says and makes the output;
 ``iterations`` runs the children, as many at once as MaxConcurrency allows,
 and decides the Map's failure the way AWS does: the first failure in time
-(inline), or the tolerated-failure threshold (distributed). A distributed
+(no tolerated-failure threshold), or that threshold (ToleratedFailureCount,
+ToleratedFailurePercentage, in either mode, as the ASL defines them). A distributed
 Map's children record their events in a history of their own.
 """
 
@@ -108,13 +109,15 @@ async def iterations(
     limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
     record = runner.record
     if state.distributed and fresh:  # (a resumed Map Run has started already)
-        runner.event("MapRunStarted", {"mapRunArn": f"{record.state_machine_arn}/{state.name}:{record.name}"})
+        # The Map Run is named after the state's Label when it has one (AWS: "Label" names Map Runs).
+        run_name = state.label if state.label is not None else state.name
+        runner.event("MapRunStarted", {"mapRunArn": f"{record.state_machine_arn}/{run_name}:{record.name}"})
     child_runner = runner if not state.distributed else runner.detached()
 
+    tolerates = tolerated_count is not None or tolerated_pct is not None
+
     def threshold_exceeded() -> bool:
-        if not state.distributed:
-            return bool(failures)
-        if tolerated_count is None and tolerated_pct is None:
+        if not tolerates:
             return bool(failures)
         ok_count = tolerated_count is not None and len(failures) <= tolerated_count
         ok_pct = tolerated_pct is not None and n > 0 and (len(failures) * 100.0 / n) <= tolerated_pct
@@ -125,7 +128,7 @@ async def iterations(
 
     def fail(index: int, err: StatesError, cancel: Callable[[], None]) -> None:
         failures.append(err)
-        if state.distributed:
+        if state.distributed or tolerates:
             # Kept with the next commit: a resume counts it again instead of running the child again.
             progress.failed[index] = (err.error, err.cause)
             if runner.config.on_transition is not None:
@@ -134,7 +137,8 @@ async def iterations(
             # The first failure in time decides the Map's error, as on AWS; the siblings are cancelled.
             first_failure.append(err)
             if not state.distributed:
-                progress.failure = (err.error, err.cause)
+                final = ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE) if tolerates else err
+                progress.failure = (final.error, final.cause)
             cancel()
 
     for index, stored in progress.failed.items():
@@ -226,8 +230,8 @@ async def iterations(
         err = first_failure[0]
         if state.distributed:
             runner.event("MapRunFailed")
-            if tolerated_count is not None or tolerated_pct is not None:
-                raise Failure(ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE))
+        if tolerates:
+            raise Failure(ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE))
         raise Failure(err)
     if state.distributed:
         runner.event("MapRunSucceeded")

@@ -204,8 +204,8 @@ class StateConfiguration:
 def _threshold_exceeded(
     state: MapState, failures: int, n: int, tolerated_count: int | None, tolerated_pct: float | None
 ) -> bool:
-    """The engine's rule for a Map's failed iterations (no tolerance outside a Distributed Map)."""
-    if not state.distributed or (tolerated_count is None and tolerated_pct is None):
+    """The engine's rule for a Map's failed iterations (``engine.states.map_``'s, in either mode)."""
+    if tolerated_count is None and tolerated_pct is None:
         return failures > 0
     ok_count = tolerated_count is not None and failures <= tolerated_count
     ok_pct = tolerated_pct is not None and n > 0 and failures * 100.0 / n <= tolerated_pct
