@@ -221,7 +221,9 @@ async def run_control_plane(
     client = await services.eks_client()
     identity = {target: kwargs[source] for source, target in spec.identity.items()}
     if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
-        response = await _invoke(client, spec.method, kwargs)
+        # Finished even when a stop lands meanwhile (as the .sync create below): the ledger notes it.
+        with anyio.CancelScope(shield=True):
+            response = await _invoke(client, spec.method, kwargs)
         _note(ctx, spec, identity, cleanup)
         output = _convert(spec.operation, response, timestamps)
         if with_metadata:
@@ -237,7 +239,11 @@ async def run_control_plane(
         assert isinstance(handle, dict)
         submitted = handle.get("submitted")
     else:
-        response = await _create_once(ctx, client, spec, kwargs, identity, durable=options.durable_store)
+        # A stop that lands while EKS answers the create would leave what it made unknown to the
+        # abort and the ledger: the request is finished first (bounded by the client's timeouts),
+        # and the stop then acts at the wait below, which deletes it.
+        with anyio.CancelScope(shield=True):
+            response = await _create_once(ctx, client, spec, kwargs, identity, durable=options.durable_store)
         submitted = _convert(spec.operation, response, timestamps)
         event_output = dict(submitted)
         if with_metadata:

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import Final
 
 import aiohttp
+import anyio
 
 from engine.errors import StatesError
 from engine.executor import ExecutorContext
@@ -190,7 +191,10 @@ async def create_job(
                     log.info("the Job %s/%s was created by an earlier attempt; using it", namespace, name)
                     return found
                 unsure = False
-            return await client.create_job(namespace, job, retry=ONE_ATTEMPT)
+            # Finished even when a stop lands meanwhile: a Job made but unanswered would be unknown
+            # to the abort's delete and to the ledger (bounded by the client's timeouts).
+            with anyio.CancelScope(shield=True):
+                return await client.create_job(namespace, job, retry=ONE_ATTEMPT)
         except Namesake:
             if conflict is not None:
                 raise conflict from None

@@ -160,6 +160,36 @@ async def test_stopped_while_the_node_group_is_creating_everything_the_execution
     assert nothing_left(simulators) == []
 
 
+async def test_stopped_while_the_create_request_is_answered_the_node_group_is_still_deleted(
+    simulators: Simulators, sim_env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop lands after EKS made the node group, before its answer reached the Task: the race of a
+    stop "during node group CREATING" under load, made certain here by stopping from inside the create."""
+    definition = {
+        "StartAt": "Cluster",
+        "States": {"Cluster": create_cluster("c3", "Workers"), "Workers": create_nodegroup("c3", "w3")},
+    }
+    compute = simulators.eks._compute
+    original = compute.create
+    started: list[Execution] = []
+
+    def create_then_stop(cluster_name: str, kind: Any, body: Any) -> Any:
+        answer = original(cluster_name, kind, body)
+        started[0].stop("User.Stopped", "stopped while the create was answered")
+        return answer
+
+    monkeypatch.setattr(compute, "create", create_then_stop)
+    options = {"poll_policy": POLL, "cleanup": "execution", "cleanup_timeout_seconds": 10}
+    async with e2e_engine(executor_options=options) as engine:
+        started.append(engine.start(definition, {}))
+        with anyio.fail_after(40):
+            result = await started[0].wait()
+    assert result.status == "ABORTED"
+    assert not_deleted(result.history) == []
+    assert deleted(result.history) == ["node group c3/w3", "cluster c3"]
+    assert nothing_left(simulators) == []
+
+
 async def test_stopped_during_a_job_the_job_and_the_cluster_it_ran_on_are_deleted(
     simulators: Simulators, sim_env: Mapping[str, str]
 ) -> None:
