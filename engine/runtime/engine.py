@@ -191,6 +191,13 @@ class Engine:
     async def __aenter__(self) -> Engine:
         if self.store is not None:
             await self.store.open()
+            if self._durable:
+                try:
+                    await self.store.claim_runner()
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self.store.close()
+                    raise
         self._suspending = self._config.suspending = False
         self._tasks = OwnedTasks(log)
         if self._durable and self._resume_on_entry:

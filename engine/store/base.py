@@ -202,6 +202,13 @@ class Store(abc.ABC):
     def freeze(self) -> None:  # noqa: B027 - optional hook
         """Accept no more changes (the engine suspends its executions)."""
 
+    async def claim_runner(self) -> None:  # noqa: B027 - optional hook
+        """Become an engine that runs this store's executions (called once the store is open).
+
+        A store that allows one such engine at a time (SQLite) stands by here
+        until the other one stops; a store with leases (PostgreSQL) lets many run.
+        """
+
     # -- state machines ----------------------------------------------------------
     @abc.abstractmethod
     async def put_state_machine(

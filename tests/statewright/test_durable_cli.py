@@ -186,3 +186,57 @@ def test_a_worker_runs_started_executions_suspends_on_sigterm_and_carries_out_st
     code, history, _ = _cli(capsys, "history", _arn("long"), "--store", store)
     types = [e["type"] for e in history["events"]]
     assert types == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "WaitStateEntered", "ExecutionAborted"]
+
+
+class _Lines:
+    """A process's stderr, read line by line on a thread (a blocking read must not hang the test)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        stream = process.stderr
+        assert stream is not None
+        self._thread = threading.Thread(target=lambda: self.lines.extend(iter(stream.readline, "")), daemon=True)
+        self._thread.start()
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+
+def test_a_second_worker_on_one_sqlite_file_stands_by_until_the_first_dies(
+    capsys: pytest.CaptureFixture[str], setup: Any
+) -> None:
+    file, store = setup
+    _cli(capsys, "start", file, "--input", '{"wait": 3600}', "--name", "long", "--store", store)
+    first = _worker(store)
+    first_err = _Lines(first)
+    second: subprocess.Popen[str] | None = None
+    try:
+        _until(lambda: first_err.has("resumed"))
+        second = _worker(store)
+        second_err = _Lines(second)
+        _until(lambda: second_err.has(f"executions are run by another process (pid {first.pid}); standing by"))
+        # The commands that only record or read work while a worker holds the file; the new
+        # execution is run by the first worker alone (one of each event, ids in order).
+        assert _cli(capsys, "start", file, "--input", '{"wait": 0}', "--name", "quick", "--store", store)[0] == 0
+        _until(lambda: _status(capsys, store, _arn("quick")) == "SUCCEEDED")
+        code, history, _ = _cli(capsys, "history", _arn("quick"), "--store", store)
+        assert [e["id"] for e in history["events"]] == list(range(1, 9))
+        code, listed, _ = _cli(capsys, "list", "--store", store)
+        assert code == 0 and {e["name"] for e in listed["executions"]} == {"long", "quick"}
+        assert not second_err.has("resumed")
+        # SIGKILL: the kernel drops the lock, and the second worker takes the executions over at once.
+        first.kill()
+        first.wait(timeout=10)
+        _until(lambda: second_err.has("running its executions here") and second_err.has("resumed"), timeout=5)
+        assert _cli(capsys, "stop", _arn("long"), "--store", store)[0] == 0
+        _until(lambda: _status(capsys, store, _arn("long")) == "ABORTED", timeout=5)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=20) == 0
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert not any("Traceback" in line for line in second_err.lines)

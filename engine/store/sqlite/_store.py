@@ -2,7 +2,8 @@
 
 Columns for leases (``owner``, ``lease_expires``, ``epoch``) are in the
 executions table from the first version: a shared store fences every write
-with them; this one records the owner only (one worker per file).
+with them; this one records the owner only: one engine at a time runs a
+file's executions, the one holding its runner lock (``_runner``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from engine.store.base import (
 )
 from engine.store.rows import ACTIVITY_QUERY, EVENT_COUNT, EXECUTION_COLUMNS, STATE, STATE_MACHINE_QUERY
 from engine.store.sqlite._file import SQLiteFile
+from engine.store.sqlite._runner import RunnerLock
 
 SCHEME: Final = "sqlite://"
 
@@ -84,6 +86,7 @@ class SQLiteStore(DurableStore):
             on_rollback=self._forget_known,
         )
         self._owner = uuid.uuid4().hex
+        self._runner = RunnerLock(self.path)
         self._seqs: dict[str, int] = {}  # writer thread only: live executions' row ids
         self._seen = 0  # writer thread only: the highest seq handed out by running()
         # Writer thread only: definitions and state machines known to be in the file (forgotten
@@ -124,7 +127,14 @@ class SQLiteStore(DurableStore):
         await self._file.open()
 
     async def _close(self) -> None:
-        await self._file.close()
+        try:
+            await self._file.close()
+        finally:
+            self._runner.release()
+
+    async def claim_runner(self) -> None:
+        """Hold the file's runner lock, standing by while another process holds it (``_runner``)."""
+        await self._runner.acquire()
 
     async def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``body`` in one write transaction on the file's thread."""
