@@ -40,6 +40,7 @@ from engine.jsonvalue import JSON, JSONDecodeError, dumps_str, loads
 from engine.runtime.execution import RUNNING, SUCCEEDED, ExecutionRecord
 from engine.runtime.redrive import ExecutionNotRedrivable, not_redrivable_reason
 from engine.store import Store, StoreError
+from statewright.api._aliases import Aliases, split_alias
 from statewright.api._arns import check_name, parse_arn
 from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
@@ -85,6 +86,8 @@ def _annotations(sm: StateMachineEntry, revision: Revision) -> dict[str, JSON]:
 
 VERSION_ARN: Final = "stateMachineVersionArn"
 """The annotation naming the version an execution was started on."""
+ALIAS_ARN: Final = "stateMachineAliasArn"
+"""The annotation naming the alias an execution was started on."""
 
 
 def _annotation(annotations: Mapping[str, JSON] | None, key: str) -> str | None:
@@ -105,10 +108,11 @@ def _type_not_supported() -> ApiError:
 class Executions:
     """The executions of one server."""
 
-    def __init__(self, engine: Engine, machines: StateMachines, versions: Versions) -> None:
+    def __init__(self, engine: Engine, machines: StateMachines, versions: Versions, aliases: Aliases) -> None:
         self._engine = engine
         self._machines = machines
         self._versions = versions
+        self._aliases = aliases
         self._by_arn: dict[str, ExecutionEntry] = {}
         self._by_machine: dict[str, list[ExecutionEntry]] = {}
         self._seq = 0
@@ -198,14 +202,18 @@ class Executions:
         ]
 
     # -- starting -------------------------------------------------------------------
-    def _target(self, arn: str) -> tuple[StateMachineEntry, Revision, str | None]:
-        """What StartExecution's ``stateMachineArn`` starts: the machine, the revision, the version ARN."""
+    def _target(self, arn: str) -> tuple[StateMachineEntry, Revision, dict[str, JSON]]:
+        """What StartExecution's ``stateMachineArn`` starts: the machine, the revision, the version and alias."""
+        alias = split_alias(arn)
+        if alias is not None:
+            version = self._aliases.pick(arn)
+            return self._machines.get(alias[0]), version.revision, {VERSION_ARN: version.arn, ALIAS_ARN: arn}
         split = split_version(arn)
         if split is None:
             sm = self._machines.get(arn)
-            return sm, sm.revision, None
+            return sm, sm.revision, {}
         version = self._versions.get(arn)
-        return self._machines.get(split[0]), version.revision, version.arn
+        return self._machines.get(split[0]), version.revision, {VERSION_ARN: version.arn}
 
     async def _launch(
         self, params: dict[str, Any], *, sync: bool
@@ -213,7 +221,7 @@ class Executions:
         # ``stateMachineArn#TestCase``: Step Functions Local's way to run a test case of the
         # server's mock configuration (its mocked Task states answer from it).
         sm_arn, _, test_case = str(params["stateMachineArn"]).partition("#")
-        sm, revision, version_arn = self._target(sm_arn)
+        sm, revision, qualifiers = self._target(sm_arn)
         if sm.deleting:
             raise ApiError("StateMachineDeleting", f"State Machine is being deleted: '{sm.arn}'")
         if sync and sm.type != EXPRESS:
@@ -229,8 +237,7 @@ class Executions:
         if name is not None:
             check_name(name)
         annotations = _annotations(sm, revision)
-        if version_arn is not None:
-            annotations[VERSION_ARN] = version_arn
+        annotations.update(qualifiers)
         try:
             if test_case:
                 ex = self._engine.start(
@@ -353,6 +360,7 @@ class Executions:
             "error": r.error,
             "cause": r.cause,
             "stateMachineVersionArn": _annotation(r.annotations, VERSION_ARN),
+            "stateMachineAliasArn": _annotation(r.annotations, ALIAS_ARN),
         }
         if r.status == SUCCEEDED:
             out["output"] = dumps_str(r.output)
@@ -420,6 +428,7 @@ class Executions:
                     "redriveCount": r.redrive_count,
                     "redriveDate": entry.redrive_date,
                     "stateMachineVersionArn": _annotation(r.annotations, VERSION_ARN),
+                    "stateMachineAliasArn": _annotation(r.annotations, ALIAS_ARN),
                     "_seq": entry.seq,
                 }
             )
@@ -521,6 +530,7 @@ class Executions:
                     "redriveCount": count,
                     "redriveDate": known.redrive_date if known is not None else e.redrive_date,
                     "stateMachineVersionArn": _annotation(e.annotations, VERSION_ARN),
+                    "stateMachineAliasArn": _annotation(e.annotations, ALIAS_ARN),
                 }
             )
         return {"executions": items, "nextToken": page.next_token}

@@ -86,7 +86,9 @@ class ApiServer:
         await self.engine.__aenter__()
         try:
             await self.service.machines.restore()
-            self.service.versions.restore_all(self.service.machines.held_versions)
+            for held in self.service.machines.held_versions:  # versions (``:N``) and aliases (``:NAME``)
+                if not self.service.versions.restore(held):
+                    self.service.aliases.restore(held)
             await self.service.activities.restore()
             await self.service.executions.restore()
             await self.service.machines.drop_deleted(self.service.executions.running_on)

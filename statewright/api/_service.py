@@ -6,7 +6,7 @@ the server runs on one), and maps each operation name of
 botocore's model to the method that serves it. Requests reach it already
 checked against the model (``_protocol``); answers leave it as plain
 mappings that ``_protocol`` shapes. Operations the model has and this server
-does not serve (aliases, Map Runs) answer
+does not serve (Map Runs) answer
 ``UnknownOperationException`` naming the operation, never a silent success.
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Final
 from engine import JSON, Engine, ExecutionRecord
 from engine.store import StoreError
 from statewright.api._activities import Activities
+from statewright.api._aliases import Aliases
 from statewright.api._arns import parse_arn
 from statewright.api._callbacks import Callbacks
 from statewright.api._errors import ApiError, invalid_arn, store_failure
@@ -53,7 +54,8 @@ class StepFunctionsService:
         self.engine = engine
         self.machines = StateMachines(engine)
         self.versions = Versions(self.machines)
-        self.executions = Executions(engine, self.machines, self.versions)
+        self.aliases = Aliases(engine, self.machines, self.versions)
+        self.executions = Executions(engine, self.machines, self.versions, self.aliases)
         self.activities = Activities(engine)
         self.callbacks = Callbacks(engine.task_tokens)
         self.metrics = Metrics(engine.clock, self.waiting)
@@ -64,7 +66,12 @@ class StepFunctionsService:
             "UpdateStateMachine": self._update_state_machine,
             "PublishStateMachineVersion": self.versions.publish_request,
             "ListStateMachineVersions": self.versions.list,
-            "DeleteStateMachineVersion": lambda p: self.versions.delete(p, set()),
+            "DeleteStateMachineVersion": lambda p: self.versions.delete(p, self.aliases.routed()),
+            "CreateStateMachineAlias": self.aliases.create,
+            "DescribeStateMachineAlias": self.aliases.describe,
+            "ListStateMachineAliases": self.aliases.list,
+            "UpdateStateMachineAlias": self.aliases.update,
+            "DeleteStateMachineAlias": self.aliases.delete,
             "DeleteStateMachine": self._delete_state_machine,
             "ValidateStateMachineDefinition": self.machines.validate,
             "StartExecution": self.executions.start,
@@ -150,6 +157,8 @@ class StepFunctionsService:
         arn = params["stateMachineArn"]
         if split_version(arn) is not None:
             raise invalid_arn(arn, "Use DeleteStateMachineVersion to delete a state machine version")
+        if self.machines.find(arn) is not None:
+            await self.aliases.drop_of(arn)  # at once: nothing may start on them any more
         out = await self.machines.delete(params, self.executions.running_on(arn))
         if self.machines.find(arn) is None:
             self.versions.forget_of(arn)  # gone with it (the store's rows went with the machine's)

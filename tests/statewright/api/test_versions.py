@@ -70,7 +70,7 @@ def test_version_errors_are_aws_errors(sfn: Any) -> None:
         sfn.describe_state_machine(stateMachineArn=f"{machine}:7")
     assert error_code(exc) == "StateMachineDoesNotExist"
     with pytest.raises(ClientError) as exc:
-        sfn.start_execution(stateMachineArn=f"{machine}:x")
+        sfn.start_execution(stateMachineArn=f"{machine}:1:2")
     assert error_code(exc) == "InvalidArn"
     with pytest.raises(ClientError) as exc:
         sfn.delete_state_machine_version(stateMachineVersionArn=machine)
