@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import orjson
 
-from engine.jsonvalue import JSON, dumps_str
+from engine.jsonvalue import JSON, dumps_str, loads
 
 _STRING_FIELDS: Final = frozenset({"input", "output", "parameters"})
 
@@ -90,9 +90,14 @@ class HistoryEvent:
 
 
 _Row = tuple[str, float, str | None, Any, int | None]
+_WIDTH: Final = 5
+"""The cells of one event in ``History``'s flat list: the fields of ``_Row``."""
 
 PACK_THRESHOLD: Final = 1024
 """JSON text in event details longer than this many characters is kept zlib-compressed."""
+ENCODED_MAX: Final = 1024
+"""A state event's value whose JSON (already serialized by the size guard) is at most this many
+bytes is kept as that JSON: see ``History.state_event``."""
 
 
 class _Packed:
@@ -136,17 +141,19 @@ def _unpack(details: Mapping[str, Any]) -> Mapping[str, JSON]:
 class History:
     """An append-only list of events with AWS's id chaining.
 
-    Rows are stored as plain tuples and turned into ``HistoryEvent`` objects
-    only when read: recording is on every transition's path, and each
-    avoided object is one fewer for the garbage collector to track. A state's
-    Entered/Exited event stores just its name and value (the common case);
-    other events store their details mapping.
+    Each event is five cells of one flat list (the fields of ``_Row``),
+    turned into a ``HistoryEvent`` only when read: recording is on every
+    transition's path, and a tuple per event would be one more object per
+    transition for the garbage collector to track and scan for as long as
+    the execution lives. A state's Entered/Exited event stores just its name
+    and value (the common case); other events store their details mapping.
     """
 
-    __slots__ = ("_base", "_count", "_last", "_rows", "committed", "enabled")
+    __slots__ = ("_base", "_count", "_encoded", "_encoded_value", "_last", "_rows", "committed", "enabled")
 
     def __init__(self, *, enabled: bool = True, limit: int | None = MAX_EVENTS) -> None:
-        self._rows: list[_Row] = []
+        # The events in memory, _WIDTH cells each (see _Row).
+        self._rows: list[Any] = []
         self._count = 0
         # Events before ``_base`` were dropped from memory once a durable store held them.
         self._base = 0
@@ -156,6 +163,22 @@ class History:
         # The id after which only an event closing the execution may be recorded (counted even
         # when events are not kept); None: no limit (Express executions, detached children).
         self._last = limit - 1 if limit is not None else None
+        # The last value recorded with its JSON, and that JSON, for the event right after (see state_event).
+        self._encoded_value: JSON = None
+        self._encoded: orjson.Fragment | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # For copy and pickle: orjson's Fragment is neither, so a value kept as its JSON is parsed back.
+        state = {slot: getattr(self, slot) for slot in self.__slots__}
+        state["_rows"] = [
+            loads(orjson.dumps(cell)) if type(cell) is orjson.Fragment else cell for cell in self._rows
+        ]
+        state["_encoded"] = state["_encoded_value"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for slot, value in state.items():
+            setattr(self, slot, value)
 
     @staticmethod
     def _full(event_type: str, last: int) -> None:
@@ -177,13 +200,13 @@ class History:
     def events_after(self, event_id: int) -> list[HistoryEvent]:
         """The events in memory with an id above ``event_id``, in order."""
         start = max(event_id - self._base, 0)
-        return [self._event(i + self._base, row) for i, row in enumerate(self._rows[start:], start)]
+        return [self._event(i + self._base, self._row(i)) for i in range(start, len(self))]
 
     def drop_committed(self) -> None:
         """Forget the events a durable store has committed: a waiting execution keeps no history."""
         n = self.committed - self._base
         if n > 0 and self.enabled:
-            del self._rows[:n]
+            del self._rows[: n * _WIDTH]
             self._base = self.committed
 
     def resume_after(self, count: int) -> None:
@@ -193,20 +216,28 @@ class History:
     def encode_after(self, event_id: int) -> tuple[int, bytes]:
         """The events in memory with an id above ``event_id`` as one JSON array, and the first one's id.
 
-        Each element is ``[type, timestamp, name, value_or_details, previous]``
-        (the internal row): a durable store keeps a batch of events as one
-        value, encoded in one call, instead of one object per event.
+        The array is flat, five elements per event (``type, timestamp, name,
+        value_or_details, previous``: the internal row): a durable store keeps
+        a batch of events as one value, encoded in one call, instead of one
+        object per event.
         """
         start = max(event_id - self._base, 0)
-        return start + self._base + 1, orjson.dumps(self._rows[start:], default=_packed_text)
+        return start + self._base + 1, orjson.dumps(self._rows[start * _WIDTH :], default=_packed_text)
 
     @staticmethod
     def decode(first_id: int, data: bytes | str) -> list[HistoryEvent]:
-        """The events ``encode_after`` encoded (ids from ``first_id``)."""
-        rows = orjson.loads(data)
+        """The events ``encode_after`` encoded (ids from ``first_id``).
+
+        Stores written before the array was flat hold one array per event; both read back.
+        """
+        cells = loads(data)  # exact integers beyond 64 bits too
+        if cells and isinstance(cells[0], list):
+            cells = [cell for row in cells for cell in row]
         return [
-            History._event(first_id - 1 + i, (row[0], row[1], row[2], row[3], row[4]))
-            for i, row in enumerate(rows)
+            History._event(
+                first_id - 1 + i, (cells[j], cells[j + 1], cells[j + 2], cells[j + 3], cells[j + 4])
+            )
+            for i, j in enumerate(range(0, len(cells), _WIDTH))
         ]
 
     @classmethod
@@ -214,7 +245,7 @@ class History:
         """A history holding ``events`` (read back from a store), ids 1…n in order."""
         history = cls(enabled=enabled)
         for ev in events:
-            history._rows.append((ev.type, ev.timestamp, None, ev.details, ev.previous_event_id))
+            history._rows.extend((ev.type, ev.timestamp, None, ev.details, ev.previous_event_id))
         history._count = history.committed = len(events)
         return history
 
@@ -237,17 +268,39 @@ class History:
         if self.enabled:
             if details is not None:
                 details = _pack(details)
-            self._rows.append((event_type, timestamp, None, details, previous))
+            self._encoded = self._encoded_value = None
+            self._rows.extend((event_type, timestamp, None, details, previous))
         return self._count
 
-    def state_event(self, event_type: str, timestamp: float, name: str, value: JSON) -> int:
-        """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output)."""
+    def state_event(
+        self, event_type: str, timestamp: float, name: str, value: JSON, encoded: bytes | None = None
+    ) -> int:
+        """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output).
+
+        ``encoded`` is ``value``'s JSON when the caller has it (the size guard
+        serialized it): a small one is kept instead of the value, so the value
+        is freed once the execution moves on and the history holds no object
+        the garbage collector must scan (a tuple or dict per transition, alive
+        as long as the execution, is most of what a collection scans under
+        load). The event right after, when it records the same object (the
+        next state's Entered records the previous Exited's output), keeps the
+        same JSON. Reading an event back parses it.
+        """
         last = self._last
         if last is not None and self._count >= last:
             self._full(event_type, last)
         self._count += 1
         if self.enabled:
-            self._rows.append((event_type, timestamp, name, value, None))
+            payload: Any = value
+            if encoded is not None and len(encoded) <= ENCODED_MAX:
+                payload = self._encoded = orjson.Fragment(encoded)
+                self._encoded_value = value
+            elif self._encoded is not None:
+                if encoded is None and value is self._encoded_value:
+                    payload = self._encoded
+                # Only the event right after: no later change can make the JSON stale.
+                self._encoded = self._encoded_value = None
+            self._rows.extend((event_type, timestamp, name, payload, None))
         return self._count
 
     @staticmethod
@@ -256,27 +309,38 @@ class History:
         n = i + 1
         if name is not None:
             key = "input" if event_type.endswith("Entered") else "output"
+            if type(payload) is orjson.Fragment:
+                payload = loads(orjson.dumps(payload))  # kept as its JSON (see state_event)
             details: Mapping[str, JSON] | None = {"name": name, key: payload}
         else:
             details = _unpack(payload) if payload is not None else None
         return HistoryEvent(n, previous if previous is not None else n - 1, timestamp, event_type, details)
 
+    def _row(self, i: int) -> _Row:
+        """The ``i``-th event in memory (0-based) as a row."""
+        j = i * _WIDTH
+        r = self._rows
+        return (r[j], r[j + 1], r[j + 2], r[j + 3], r[j + 4])
+
     def __iter__(self) -> Iterator[HistoryEvent]:
-        for i, row in enumerate(self._rows, self._base):
-            yield self._event(i, row)
+        for i in range(len(self)):
+            yield self._event(i + self._base, self._row(i))
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._rows) // _WIDTH
 
     def __getitem__(self, i: int) -> HistoryEvent:
+        n = len(self)
         if i < 0:
-            i += len(self._rows)
-        return self._event(i + self._base, self._rows[i])
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("history index out of range")
+        return self._event(i + self._base, self._row(i))
 
     @property
     def types(self) -> list[str]:
         """The event types in order."""
-        return [row[0] for row in self._rows]
+        return self._rows[::_WIDTH]
 
     def to_aws(self) -> list[dict[str, JSON]]:
         """All events in AWS's shape."""
