@@ -68,7 +68,8 @@ def _no_handle(handle: JSON) -> None:
     return None
 
 
-def _no_report(details: Mapping[str, JSON]) -> None:
+def no_report(details: Mapping[str, JSON]) -> None:
+    """``ExecutorContext.report`` when nobody watches progress: executors may skip building reports."""
     return None
 
 
@@ -176,7 +177,7 @@ class ExecutorContext:
     save_handle: Callable[[JSON], None] = _no_handle
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
     park: Callable[[Listen], NoReturn] | None = None
-    report: Callable[[Mapping[str, JSON]], None] = _no_report
+    report: Callable[[Mapping[str, JSON]], None] = no_report
     ledger: Callable[[str, JSON], None] = _no_note
 
 
@@ -420,7 +421,7 @@ class ExecutionEnd:
     clock: Clock
     options: Mapping[str, object]
     emit: Callable[[str, Mapping[str, JSON]], None] = _no_event
-    report: Callable[[Mapping[str, JSON]], None] = _no_report
+    report: Callable[[Mapping[str, JSON]], None] = no_report
     ledger: Mapping[str, JSON] = field(default_factory=dict)
     note: Callable[[str, JSON], None] = _no_note
     resumed: bool = False

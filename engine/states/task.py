@@ -29,7 +29,15 @@ from engine.errors import (
     StatesTimeout,
     TaskFailed,
 )
-from engine.executor import Executor, ExecutorCall, ExecutorContext, IntegrationPattern, Listen, Parked
+from engine.executor import (
+    Executor,
+    ExecutorCall,
+    ExecutorContext,
+    IntegrationPattern,
+    Listen,
+    Parked,
+    no_report,
+)
 from engine.jsonvalue import JSON, NotJSON, check_value
 from engine.registry import UnknownResource, parse_resource
 from engine.runtime.record import Position
@@ -178,7 +186,7 @@ async def invoke(
         save_handle=hooks.save_handle,
         emit=hooks.emit,
         park=hooks.park if scope is None and runner.may_park and pos is runner.record.position else None,
-        report=hooks.report if runner.config.on_progress is not None else _no_report,
+        report=hooks.report if runner.config.on_progress is not None else no_report,
         task_token=pos.task_token,
         ledger=hooks.ledger,
     )
@@ -278,10 +286,6 @@ async def invoke(
 
 
 def _no_beat() -> None:
-    return None
-
-
-def _no_report(details: Mapping[str, JSON]) -> None:
     return None
 
 

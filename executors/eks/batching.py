@@ -29,6 +29,9 @@ class JobBatches(FeedHub[JobLister]):
     def key_for(self, client: KubeClient, namespace: str, policy: PollPolicy) -> Hashable:
         return (*client.key, namespace, _interval(policy))
 
+    def how(self, policy: PollPolicy) -> str:
+        return f"one shared list per cluster and namespace every {_interval(policy):g} s"
+
     def make_feed(
         self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy, clock: Clock
     ) -> JobLister:

@@ -38,22 +38,24 @@ import asyncio
 import copy
 import logging
 import random
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Final, Generic, TypeVar
 
 import anyio
 
 from engine.aio.background import BackgroundTasks
 from engine.errors import StatesError, TaskFailed
-from engine.executor import ExecutorContext, Parked, Wake
+from engine.executor import ExecutorContext, Parked, Wake, no_report
 from engine.jsonvalue import JSON
 from engine.runtime.clock import Clock
 from executors.eks.errors import TransientEksError
-from executors.eks.jobs import JobRef, job_outcome, read_job
+from executors.eks.jobs import JobRef, job_outcome, job_pods, read_job
 from executors.eks.kube import KubeClient
 from executors.eks.polling import MAX_CONSECUTIVE_TRANSIENT, PollPolicy, poll_until
 
 log = logging.getLogger(__name__)
+
+Report = Callable[[Mapping[str, JSON]], None]
 
 MAX_FEED_FAILURES: Final = 5
 """Failed rounds in a row (each already retried by ``KubeClient``) before a feed gives up."""
@@ -70,6 +72,8 @@ CHECK_BACKOFF_SECONDS: Final = 1.0
 CLOSED_CAUSE: Final = "The EKS services were closed while the task was waiting"
 FINISHED_KEEP_SECONDS: Final = 120.0
 """How long a Job seen finished and then deleted is remembered for waiters that subscribe late."""
+REPORT_SECONDS: Final = 30.0
+"""How often a feed repeats, for people following progress, what each of its waiters waits for."""
 FINISHED_KEEP_MAX: Final = 4096
 """At most this many such Jobs are remembered per feed (the oldest are forgotten first)."""
 
@@ -108,6 +112,8 @@ class Subscription:
         "own_poll",
         "parked",
         "parked_by",
+        "report",
+        "status",
         "suspect",
         "uid",
         "unlisted",
@@ -125,6 +131,10 @@ class Subscription:
         self.suspect = False
         self.parked = False
         self.parked_by: str | None = None
+        self.report: Report | None = None
+        """The waiting Task's progress report, when someone watches (``ctx.report``)."""
+        self.status = "running"
+        """The Job's pod counts as last delivered, for progress."""
         self._waiter: asyncio.Future[None] | None = None
         self._on_wake: Wake | None = None
 
@@ -222,6 +232,11 @@ class JobFeed:
         """Subscriptions held by parked executions (a closed feed is kept until they are claimed)."""
         self.finished: dict[str, tuple[str | None, dict[str, JSON], float]] = {}
         """Jobs seen Complete or Failed and then deleted: name → (uid, final Job, when deleted)."""
+        self.policy_name = ""
+        self.how = ""
+        """How the feed waits, in progress reports (set by the hub from its waiters' policy)."""
+        self.reporting = False
+        """Whether the periodic progress loop runs (only while some waiter's progress is followed)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client.endpoint}, {self.namespace!r}, waiters={self.count})"
@@ -334,8 +349,39 @@ class JobFeed:
             elif outcome is not None and sub.job is None:
                 sub.job = dict(job) if len(subs) == 1 else copy.deepcopy(dict(job))
             else:
+                if sub.report is not None:
+                    status = job_pods(job)
+                    if status != sub.status:
+                        sub.status = status
+                        sub.report(self.progress_of(sub))
                 continue
             sub.wake()
+
+    def progress_of(self, sub: Subscription) -> dict[str, JSON]:
+        """What ``sub``'s Task waits for and how, as ``ExecutorContext.report`` takes it."""
+        return {
+            "waitingFor": f"Job {self.namespace}/{sub.name}",
+            "status": sub.status,
+            "pollPolicy": self.policy_name,
+            "how": self.how,
+        }
+
+    async def report_loop(self) -> None:
+        """Every ``REPORT_SECONDS``, report each followed waiter's last status: a long wait stays visible.
+
+        One loop per feed, not a timer per waiter; it ends when no followed waiter is left.
+        """
+        try:
+            while not self.closed:
+                await self.clock.sleep(REPORT_SECONDS)
+                followed = [sub for sub in self.all_subscriptions() if sub.report is not None]
+                if not followed:
+                    return
+                for sub in followed:
+                    if sub.report is not None:
+                        sub.report(self.progress_of(sub))
+        finally:
+            self.reporting = False
 
     def deliver_gone(self, job: Mapping[str, JSON]) -> None:
         """A Job was deleted: finished, its waiters get it; else they read it themselves.
@@ -565,6 +611,10 @@ class FeedHub(Generic[FeedT]):
         """The feed key of a waiter."""
         return (*client.key, namespace)
 
+    def how(self, policy: PollPolicy) -> str:
+        """How this hub's feeds wait, in words for progress (subclasses)."""
+        return "one shared reader per cluster and namespace"
+
     def forget(self, feed: FeedT) -> None:
         """Drop a closed feed (a newer one under the same key stays).
 
@@ -635,6 +685,17 @@ class FeedHub(Generic[FeedT]):
         else:
             feed = await self.feed(client, ref.namespace, policy, ctx.clock)
             sub = feed.subscribe(ref.name, ref.uid, ref.resource_version)
+        if ctx.report is not no_report:
+            # Progress is followed (the command line): status changes and a periodic line, from the feed.
+            sub.report = ctx.report
+            if not feed.policy_name:
+                feed.policy_name, feed.how = policy.name, self.how(policy)
+            if not feed.reporting and not feed.closed:
+                feed.reporting = True
+                try:
+                    await self._background.start_soon(feed.report_loop, name=f"{feed!r} progress")
+                except RuntimeError:
+                    feed.reporting = False
         keep = False
         try:
             return await wait_on_feed(ctx, client, ref, policy, feed, sub)

@@ -275,13 +275,13 @@ def wait_for_job(
     # The shared waits' coroutines are returned, not awaited here: no frame of this
     # function stays alive in every waiting execution.
     if isinstance(policy, WatchPollPolicy):
-        ctx.report({"waitingFor": subject, "status": "running", "pollPolicy": policy.name,
-                    "how": "one shared watch per cluster and namespace"})  # fmt: skip
-        return services.job_watches().wait(ctx, client, ref, policy)
+        watches = services.job_watches()
+        ctx.report({"waitingFor": subject, "status": "running", "pollPolicy": policy.name, "how": watches.how(policy)})
+        return watches.wait(ctx, client, ref, policy)
     if isinstance(policy, BatchedPollPolicy):
-        ctx.report({"waitingFor": subject, "status": "running", "pollPolicy": policy.name,
-                    "how": f"one shared list per cluster and namespace every {policy.seconds:g} s"})  # fmt: skip
-        return services.job_batches().wait(ctx, client, ref, policy)
+        batches = services.job_batches()
+        ctx.report({"waitingFor": subject, "status": "running", "pollPolicy": policy.name, "how": batches.how(policy)})
+        return batches.wait(ctx, client, ref, policy)
     last: dict[str, JSON] = {"waitingFor": subject, "status": "created"}
 
     async def probe() -> dict[str, JSON] | None:

@@ -268,6 +268,9 @@ class JobWatch(JobFeed):
 class JobWatches(FeedHub[JobWatch]):
     """The shared Job watches of one engine, by (cluster, namespace)."""
 
+    def how(self, policy: PollPolicy) -> str:
+        return "one shared watch per cluster and namespace"
+
     def make_feed(
         self, key: Hashable, client: KubeClient, namespace: str, policy: PollPolicy, clock: Clock
     ) -> JobWatch:
