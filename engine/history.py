@@ -95,9 +95,6 @@ _WIDTH: Final = 5
 
 PACK_THRESHOLD: Final = 1024
 """JSON text in event details longer than this many characters is kept zlib-compressed."""
-ENCODED_MAX: Final = 1024
-"""A state event's value whose JSON (already serialized by the size guard) is at most this many
-bytes is kept as that JSON: see ``History.state_event``."""
 
 
 class _Packed:
@@ -149,7 +146,7 @@ class History:
     and value (the common case); other events store their details mapping.
     """
 
-    __slots__ = ("_base", "_count", "_encoded", "_encoded_value", "_last", "_rows", "committed", "enabled")
+    __slots__ = ("_base", "_count", "_last", "_rows", "committed", "enabled")
 
     def __init__(self, *, enabled: bool = True, limit: int | None = MAX_EVENTS) -> None:
         # The events in memory, _WIDTH cells each (see _Row).
@@ -163,22 +160,6 @@ class History:
         # The id after which only an event closing the execution may be recorded (counted even
         # when events are not kept); None: no limit (Express executions, detached children).
         self._last = limit - 1 if limit is not None else None
-        # The last value recorded with its JSON, and that JSON, for the event right after (see state_event).
-        self._encoded_value: JSON = None
-        self._encoded: orjson.Fragment | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        # For copy and pickle: orjson's Fragment is neither, so a value kept as its JSON is parsed back.
-        state = {slot: getattr(self, slot) for slot in self.__slots__}
-        state["_rows"] = [
-            loads(orjson.dumps(cell)) if type(cell) is orjson.Fragment else cell for cell in self._rows
-        ]
-        state["_encoded"] = state["_encoded_value"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for slot, value in state.items():
-            setattr(self, slot, value)
 
     @staticmethod
     def _full(event_type: str, last: int) -> None:
@@ -268,39 +249,17 @@ class History:
         if self.enabled:
             if details is not None:
                 details = _pack(details)
-            self._encoded = self._encoded_value = None
             self._rows.extend((event_type, timestamp, None, details, previous))
         return self._count
 
-    def state_event(
-        self, event_type: str, timestamp: float, name: str, value: JSON, encoded: bytes | None = None
-    ) -> int:
-        """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output).
-
-        ``encoded`` is ``value``'s JSON when the caller has it (the size guard
-        serialized it): a small one is kept instead of the value, so the value
-        is freed once the execution moves on and the history holds no object
-        the garbage collector must scan (a tuple or dict per transition, alive
-        as long as the execution, is most of what a collection scans under
-        load). The event right after, when it records the same object (the
-        next state's Entered records the previous Exited's output), keeps the
-        same JSON. Reading an event back parses it.
-        """
+    def state_event(self, event_type: str, timestamp: float, name: str, value: JSON) -> int:
+        """Record a ``<Type>StateEntered`` (value = input) or ``<Type>StateExited`` (value = output)."""
         last = self._last
         if last is not None and self._count >= last:
             self._full(event_type, last)
         self._count += 1
         if self.enabled:
-            payload: Any = value
-            if encoded is not None and len(encoded) <= ENCODED_MAX:
-                payload = self._encoded = orjson.Fragment(encoded)
-                self._encoded_value = value
-            elif self._encoded is not None:
-                if encoded is None and value is self._encoded_value:
-                    payload = self._encoded
-                # Only the event right after: no later change can make the JSON stale.
-                self._encoded = self._encoded_value = None
-            self._rows.extend((event_type, timestamp, name, payload, None))
+            self._rows.extend((event_type, timestamp, name, value, None))
         return self._count
 
     @staticmethod
@@ -309,8 +268,6 @@ class History:
         n = i + 1
         if name is not None:
             key = "input" if event_type.endswith("Entered") else "output"
-            if type(payload) is orjson.Fragment:
-                payload = loads(orjson.dumps(payload))  # kept as its JSON (see state_event)
             details: Mapping[str, JSON] | None = {"name": name, key: payload}
         else:
             details = _unpack(payload) if payload is not None else None

@@ -50,13 +50,9 @@ def run(runner: Runner, state: State, pos: Position, variables: Variables) -> tu
                 out = runner.result_path(state, raw, result)
         guard = runner.guard
         limit = guard.limit
-        encoded = None
-        if limit is not None:
-            encoded = dumps(out)
-            if len(encoded) > limit:
-                guard.check(out, RESULT_WHAT, state.name)
-        # The guard's JSON goes in the history too (kept instead of the value when small).
-        runner.history.state_event("PassStateExited", runner.timestamp(), state.name, out, encoded)
+        if limit is not None and len(dumps(out)) > limit:
+            guard.check(out, RESULT_WHAT, state.name)
+        runner.history.state_event("PassStateExited", runner.timestamp(), state.name, out)
         on_event = runner.config.on_event
         if on_event is not None:
             on_event(runner.record, "PassStateExited", {"name": state.name, "output": out})
