@@ -41,7 +41,7 @@ from ._functions import (
     pop_context,
     push_context,
 )
-from ._regex import RegexTimeout, compile_regex
+from ._regex import RegexTimeout, ZeroLengthMatch, compile_regex
 from ._values import NULL_VALUE, UNDEFINED, Undefined, UnsupportedResult, json_type_name, to_json
 
 _DIALECT_FRAME: Final = build_frame()
@@ -274,6 +274,8 @@ class JsonataExpression:
             raise JsonataEvaluationError(self.text, exc.error, str(exc)) from exc
         except RegexTimeout as exc:
             raise JsonataEvaluationError(self.text, "D1012", str(exc)) from exc
+        except ZeroLengthMatch as exc:
+            raise JsonataEvaluationError(self.text, exc.code, str(exc)) from exc
         except RecursionError as exc:
             raise JsonataEvaluationError(
                 self.text, None, "Stack overflow error: Check for non-terminating recursive function"

@@ -67,6 +67,21 @@ class RegexTimeout(Exception):
         )
 
 
+class ZeroLengthMatch(Exception):
+    """jsonata-js's D1004: a regex function asked for the next match and got an empty one.
+
+    jsonata-js (its regex matcher's ``next``) refuses such a match, since its loop
+    would never progress; a first match may be empty, and so may a match at
+    the very end (no next one is asked for there).
+    """
+
+    code: Final = "D1004"
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__(f"Regular expression matches zero length string: /{source}/")
+
+
 def compile_regex(pattern: str, flags: RegexFlags) -> BoundedPattern:
     """The library's regex engine hook: compile a literal's pattern with its ``i`` and ``m`` flags."""
     native = regex.IGNORECASE if flags.case_insensitive else 0
@@ -94,20 +109,23 @@ class BoundedPattern:
             raise RegexTimeout(self.source) from exc
 
     def finditer(self, string: str) -> Iterator[regex.Match[str]]:
-        """Every match in ``string``, in order, as JavaScript's global ``exec`` finds them.
+        """Every match in ``string``, in order, as jsonata-js's regex matcher gives them.
 
-        After an empty match the search resumes one character on (Python's own
-        ``finditer`` would accept a non-empty match at the same place).
+        Each next match is searched from where the previous one ended (a global
+        ``exec``'s ``lastIndex``), and only while that is inside the string; an
+        empty next match raises ``ZeroLengthMatch`` (D1004), lazily, so a caller
+        that stops early (``$match``'s limit) never sees it.
         """
         search = self._compiled.search
-        position = 0
         try:
-            while position <= len(string):
-                match = search(string, position, timeout=_budget.seconds_left())
-                if match is None:
-                    return
+            match = search(string, 0, timeout=_budget.seconds_left())
+            while match is not None:
                 yield match
-                position = match.end() if match.end() > match.start() else match.end() + 1
+                if match.end() >= len(string):
+                    return
+                match = search(string, match.end(), timeout=_budget.seconds_left())
+                if match is not None and match.end() == match.start():
+                    raise ZeroLengthMatch(self.source)
         except TimeoutError as exc:
             raise RegexTimeout(self.source) from exc
 
@@ -126,36 +144,22 @@ class BoundedPattern:
         return "".join(pieces)
 
     def split(self, string: str, maxsplit: int = 0) -> list[str | None]:
-        """``string`` cut at each match as JavaScript's ``split`` cuts it (ECMA-262 ``@@split``).
+        """``string`` cut at each match as jsonata-js's ``$split`` cuts it.
 
-        Captured groups go between the pieces (``None`` for one that took no
-        part); an empty match never cuts at the start, at the end, or right
-        after the previous cut. ``maxsplit`` limits the cuts (0: no limit).
+        The pieces between matches only (no captured groups), the rest after the
+        last match included; the matches are ``finditer``'s, so an empty one
+        after the first is D1004. ``maxsplit`` limits the pieces (0: no limit).
         """
-        search = self._compiled.search
-        size = len(string)
-        try:
-            if size == 0:
-                return [] if search(string, timeout=_budget.seconds_left()) is not None else [string]
-            pieces: list[str | None] = []
-            cut = 0  # where the piece being built starts
-            position = 0  # where the next match may start
-            cuts = 0
-            while position < size and not (maxsplit and cuts >= maxsplit):
-                match = search(string, position, timeout=_budget.seconds_left())
-                if match is None or match.start() >= size:
-                    break
-                if match.end() == cut:
-                    position = match.start() + 1
-                    continue
-                pieces.append(string[cut : match.start()])
-                pieces.extend(match.groups())
-                cuts += 1
-                cut = position = match.end()
-            pieces.append(string[cut:])
-            return pieces
-        except TimeoutError as exc:
-            raise RegexTimeout(self.source) from exc
+        pieces: list[str | None] = []
+        start = 0
+        for match in self.finditer(string):
+            if maxsplit and len(pieces) >= maxsplit:
+                return pieces
+            pieces.append(string[start : match.start()])
+            start = match.end()
+        if not maxsplit or len(pieces) < maxsplit:
+            pieces.append(string[start:])
+        return pieces
 
     def __repr__(self) -> str:
         return f"/{self.source}/"
