@@ -28,9 +28,10 @@ MAX_DEPTH: Final = 1024
 _INT_CHUNK: Final = 10**4000
 """Integers are rendered in chunks below CPython's 4,300-digit ``int``/``str`` conversion limit."""
 
-# orjson keeps integers exact only within [-2**63, 2**64); a longer digit run may be one that it rounds.
-_LONG_DIGITS: Final = re.compile(rb"[0-9]{20,}")
-_LONG_DIGITS_STR: Final = re.compile(r"[0-9]{20,}")
+# orjson keeps integers exact only within [-2**63, 2**64); a longer digit run may be one that it rounds,
+# and so may a negative one of 19 digits (-2**63 itself has 19).
+_LONG_DIGITS: Final = re.compile(rb"-[0-9]{19}|[0-9]{20,}")
+_LONG_DIGITS_STR: Final = re.compile(r"-[0-9]{19}|[0-9]{20,}")
 
 
 class JSONDecodeError(ValueError):

@@ -56,6 +56,15 @@ def test_json_text_keeps_long_integers_exact() -> None:
     assert dumps_str(loads(f"[{digits}]")) == f"[{digits}]"
 
 
+@pytest.mark.parametrize("number", [-(2**63) - 1, -(10**19) + 1, -(2**63), 2**64 - 1, 2**64, -(2**64)])
+def test_integers_at_the_edges_of_64_bits_read_back_exactly(number: int) -> None:
+    # -(2**63) - 1 has 19 digits, as -(2**63) does: a digit count alone does not tell it is outside.
+    for data in (str(number), str(number).encode(), f'{{"n": {number}}}'):
+        value = loads(data)
+        assert (value if isinstance(value, int) else value["n"]) == number
+        assert type(value if isinstance(value, int) else value["n"]) is int
+
+
 async def test_an_intrinsic_result_beyond_64_bits_is_kept() -> None:
     definition = {
         "StartAt": "A",
