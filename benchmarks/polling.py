@@ -500,6 +500,10 @@ class RunConfig:
             so the runs measure polling, not the limiter.
         hold: measure memory instead (``memory_probe``): Jobs that outlast the probe.
         tracemalloc: with ``hold``, also trace Python allocations (slow).
+        trace_frames: with ``tracemalloc``, the frames kept per allocation; above 1 the sites
+            are grouped by traceback (innermost frame first in the report) instead of by line.
+        malloc_stats: with ``hold``, also report what pymalloc's arenas and glibc's heap grew
+            by per waiting execution, and RSS after ``malloc_trim`` (diagnostics only).
         loop: the engine process's event loop, ``asyncio`` or ``uvloop``.
         store: with ``hold``, keep the executions in a SQLite store (a temporary file).
         kill_server: SIGKILL the Kubernetes API server mid-run and restart it without its state
@@ -519,6 +523,8 @@ class RunConfig:
     kube_burst: int = UNLIMITED_BURST
     hold: bool = False
     tracemalloc: bool = False
+    trace_frames: int = 1
+    malloc_stats: bool = False
     loop: str = "asyncio"
     store: bool = False
     kill_server: bool = False
@@ -550,6 +556,84 @@ SETTLE_SECONDS: Final = 2.0
 STEADY_SECONDS: Final = 5.0
 """The window, once all wait, over which steady requests per second and CPU shares are measured."""
 TOP_ALLOCATION_SITES: Final = 30
+
+
+def pymalloc_stats() -> dict[str, int]:
+    """pymalloc's arena figures (``sys._debugmallocstats``, which writes to the C stderr): what
+    Python's small-object allocator holds from the system, and how much of it is free inside."""
+    import re
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read().decode(errors="replace")
+    wanted = {
+        "arenas allocated current": "arenas",
+        "bytes in allocated blocks": "allocated_blocks",
+        "bytes in available blocks": "available_blocks",
+        "unused pools": "unused_pools",
+    }
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        for label, key in wanted.items():
+            if label in line and key not in found:
+                found[key] = int(re.sub(r"[^0-9]", "", line.rsplit("=", 1)[1]))
+    return found
+
+
+def glibc_heap() -> dict[str, int]:
+    """glibc's ``mallinfo2``: bytes handed out, free inside its heaps, and mmapped (empty elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                     "fordblks", "keepcost")]  # fmt: skip
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return {}
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return {"heap": info.arena, "in_use": info.uordblks, "free": info.fordblks, "mmapped": info.hblkhd}
+
+
+def malloc_stats() -> dict[str, dict[str, int]]:
+    """``--malloc-stats``: both allocators' figures now."""
+    return {"pymalloc": pymalloc_stats(), "glibc": glibc_heap()}
+
+
+def per_execution_change(
+    before: Mapping[str, Mapping[str, int]], after: Mapping[str, Mapping[str, int]], n: int
+) -> dict[str, dict[str, int]]:
+    """What each allocator figure grew by, per waiting execution."""
+    return {
+        group: {key: round((value - before[group].get(key, 0)) / max(n, 1)) for key, value in figures.items()}
+        for group, figures in after.items()
+    }
+
+
+def trimmed_rss() -> int | None:
+    """RSS after glibc's ``malloc_trim(0)`` gave back what it can (a diagnostic, never the figure)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        return None
+    return rss_bytes()
 
 
 def _object_types() -> collections.Counter[str]:
@@ -596,10 +680,11 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             await warm_up(engine, machine, config.seed)
             observer.reset()
             gc.collect()
+            stats_before = malloc_stats() if config.malloc_stats else {}
             rss_before = rss_bytes()
             types_before = _object_types() if config.tracemalloc else collections.Counter()
             if config.tracemalloc:
-                tracemalloc.start()
+                tracemalloc.start(config.trace_frames)
                 before = tracemalloc.take_snapshot()
             began = time.time()
             handles = [
@@ -621,10 +706,13 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
             steady_sim_cpu = ((await sim.ask("usage"))["cpu_s"] - steady_sim_before) / steady_s
             gc.collect()
             rss_after = rss_bytes()
+            stats_after = malloc_stats() if config.malloc_stats else {}
+            rss_trimmed = trimmed_rss() if config.malloc_stats else None
             changes = []
             types_after: collections.Counter[str] = collections.Counter()
             if config.tracemalloc:
-                changes = tracemalloc.take_snapshot().compare_to(before, "lineno")
+                grouping = "traceback" if config.trace_frames > 1 else "lineno"
+                changes = tracemalloc.take_snapshot().compare_to(before, grouping)
                 tracemalloc.stop()
                 types_after = _object_types()
             ended = [h.result() for h in handles if h.done]
@@ -632,9 +720,17 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
         store_dir.cleanup()
     traced = sum(change.size_diff for change in changes)
     top = [
-        {"site": str(change.traceback[0]), "bytes_per_execution": round(change.size_diff / max(waiting, 1))}
+        {
+            "site": " <- ".join(str(frame) for frame in reversed(change.traceback)),
+            "bytes_per_execution": round(change.size_diff / max(waiting, 1)),
+        }
         for change in changes[:TOP_ALLOCATION_SITES]
     ]
+    diagnostics: dict[str, Any] = {}
+    if config.malloc_stats:
+        diagnostics["malloc_per_execution"] = per_execution_change(stats_before, stats_after, waiting)
+        if rss_trimmed is not None and waiting:
+            diagnostics["bytes_per_waiting_execution_after_trim"] = round(max(0, rss_trimmed - rss_before) / waiting)
     grown = (types_after - types_before).most_common(TOP_ALLOCATION_SITES)
     return {
         "name": "polling.memory",
@@ -651,6 +747,7 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
         if waiting and config.tracemalloc
         else None,
         "top_allocation_sites": top,
+        **diagnostics,
         "top_object_types": [
             {"type": name, "per_execution": round(count / max(waiting, 1), 2)} for name, count in grown
         ],
@@ -922,6 +1019,10 @@ def child_argv(config: RunConfig, *, job_seconds: bool = True) -> list[str]:
         argv.append("--hold")
     if config.tracemalloc:
         argv.append("--tracemalloc")
+    if config.trace_frames != 1:
+        argv += ["--trace-frames", str(config.trace_frames)]
+    if config.malloc_stats:
+        argv.append("--malloc-stats")
     if config.store:
         argv.append("--store")
     argv += ["--loop", config.loop]
@@ -976,6 +1077,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-pin", action="store_true", help="do not pin simulator and engine to CPUs")
     parser.add_argument("--hold", action="store_true", help="measure memory with all N waiting at once (RSS)")
     parser.add_argument("--tracemalloc", action="store_true", help="--hold: also trace allocations (slow)")
+    parser.add_argument(
+        "--trace-frames", type=int, default=1, help="--tracemalloc: frames per site, grouped by traceback when > 1"
+    )
+    parser.add_argument(
+        "--malloc-stats", action="store_true", help="--hold: also report pymalloc/glibc growth and RSS after malloc_trim"
+    )
     parser.add_argument("--store", action="store_true", help="--hold: with a durable SQLite store (temporary file)")
     parser.add_argument(
         "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the engine's event loop (default asyncio)"
@@ -997,6 +1104,8 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         "kube_burst": args.kube_burst,
         "hold": args.hold,
         "tracemalloc": args.tracemalloc,
+        "trace_frames": args.trace_frames,
+        "malloc_stats": args.malloc_stats,
         "loop": args.loop,
         "store": args.store,
         "kill_server": args.kill_server,
@@ -1017,6 +1126,8 @@ def validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error("need 0 < --min-seconds <= --max-seconds")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
+    if args.trace_frames < 1:
+        parser.error("--trace-frames must be at least 1")
     if args.kube_qps <= 0 or args.kube_burst < 1:
         parser.error("--kube-qps must be positive and --kube-burst at least 1")
     for spec in args.policy or ():
