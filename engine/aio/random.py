@@ -16,12 +16,12 @@ class LazyRandom:
     """An execution's random source, created on first use.
 
     Args:
-        seed: the seed of the ``random.Random`` made on the first draw.
+        seed: the seed of the ``random.Random`` made on the first draw (anything it takes).
     """
 
     __slots__ = ("_rng", "_seed")
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str | bytes) -> None:
         self._seed = seed
         self._rng: random.Random | None = None
 
