@@ -102,6 +102,49 @@ def mark_job(
     return out
 
 
+class MarkedJob:
+    """The Job a create sends: the manifest with the call's name and mark, made when first sent.
+
+    Thousands of creates may queue for a connection at once (a burst of starts);
+    until its request is sent, each keeps only the manifest it was given (its
+    execution's own value), not a marked copy and a generator. Made once: every
+    attempt sends the same Job, with the same generated name.
+
+    Args:
+        ctx: the call's context (its mark).
+        manifest: the Job manifest as the Task gave it (not changed).
+        durable: mark it for a durable store (see ``mark_job``).
+    """
+
+    __slots__ = ("_ctx", "_durable", "_job", "_manifest", "_rng")
+
+    def __init__(self, ctx: ExecutorContext, manifest: Mapping[str, JSON], *, durable: bool) -> None:
+        self._ctx = ctx
+        self._manifest = manifest
+        self._durable = durable
+        self._job: dict[str, JSON] | None = None
+        self._rng: random.Random | None = None
+
+    @property
+    def rng(self) -> random.Random:
+        """The call's generator (``call_rng``): generated names and back-off jitter."""
+        if self._rng is None:
+            self._rng = call_rng(recovery.call_id(self._ctx))
+        return self._rng
+
+    def __call__(self) -> dict[str, JSON]:
+        """The marked Job (``mark_job``), made on the first call."""
+        if self._job is None:
+            self._job = mark_job(self._ctx, self._manifest, self.rng, durable=self._durable)
+        return self._job
+
+    @property
+    def name(self) -> str | None:
+        """The Job's name (a ``generateName`` one drawn here), None when it has neither."""
+        meta = self()["metadata"]
+        return str(meta["name"]) if isinstance(meta, dict) and meta.get("name") else None
+
+
 def sent_nothing(exc: StatesError) -> bool:
     """Whether a transport failure happened before the request left (the connection was never made)."""
     cause = exc.__cause__
@@ -182,16 +225,14 @@ async def create_job(
             last one after ``CREATE_MAX_ATTEMPTS``; ``EKS.409`` when the name
             belongs to a Job that is not this call's.
     """
-    rng = call_rng(recovery.call_id(ctx))
-    job = mark_job(ctx, manifest, rng, durable=durable)
-    meta = job["metadata"]
-    name = str(meta["name"]) if isinstance(meta, dict) and meta.get("name") else None
+    job = MarkedJob(ctx, manifest, durable=durable)
     unsure = False  # an earlier attempt may have created it
     conflict: StatesError | None = None  # the create's own 409, said again for a namesake
     attempt = 0
     while True:
         try:
-            if unsure and name is not None:
+            name = job.name if unsure else None
+            if name is not None:
                 found = await read_back(client, ctx, namespace, name)
                 if found is not None:
                     log.info("the Job %s/%s was created by an earlier attempt; using it", namespace, name)
@@ -206,24 +247,24 @@ async def create_job(
                 raise conflict from None
             raise
         except StatesError as exc:
-            if exc.error == "EKS.409" and name is not None:
+            if exc.error == "EKS.409" and job.name is not None:
                 # Taken: by an earlier attempt of this call (ours: use it) or by a namesake (EKS.409).
                 unsure = True
                 conflict = exc
                 delay = 0.0
             elif exc.error in AMBIGUOUS_STATUSES or broken_after_sending(exc):
                 unsure = True
-                delay = backoff(attempt, rng)
+                delay = backoff(attempt, job.rng)
             elif exc.error in SAFE_STATUSES or sent_nothing(exc):
-                delay = (retry_after(exc) if exc.error == "EKS.429" else None) or backoff(attempt, rng)
+                delay = (retry_after(exc) if exc.error == "EKS.429" else None) or backoff(attempt, job.rng)
             else:
                 raise
             attempt += 1
             if attempt >= CREATE_MAX_ATTEMPTS:
                 raise
-            log.debug("creating Job %s/%s failed (%s); trying again in %.2fs", namespace, name, exc.error, delay)
+            log.debug("creating Job %s/%s failed (%s); trying again in %.2fs", namespace, job.name, exc.error, delay)
         if delay > 0:
             await ctx.clock.sleep(delay)
 
 
-__all__ = ["Namesake", "create_job", "mark_job", "read_back"]
+__all__ = ["MarkedJob", "Namesake", "create_job", "mark_job", "read_back"]

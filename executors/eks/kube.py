@@ -412,12 +412,18 @@ class KubeClient:
             response.close()
 
     async def create_job(
-        self, namespace: str, job: Mapping[str, JSON], *, retry: RetryRule | None = None
+        self,
+        namespace: str,
+        job: Mapping[str, JSON] | Callable[[], Mapping[str, JSON]],
+        *,
+        retry: RetryRule | None = None,
     ) -> dict[str, JSON]:
         """Create a batch/v1 Job and return it as Kubernetes wrote it .
 
         ``retry`` replaces the client's rule for this request (``create.create_job``
         passes one attempt and retries itself, reading back what an ambiguous failure left).
+        ``job`` may be a function that makes the manifest: it is called once a request
+        slot is held, so a create queued for a connection keeps no manifest of its own.
 
         Raw POST with orjson, like the status GET: every execution creates one
         Job, and a typed client's path (a sanitized copy of the manifest,
@@ -429,7 +435,7 @@ class KubeClient:
         """
         response = await self.request(
             "POST", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs",
-            body=job if isinstance(job, dict) else dict(job), retry=retry,
+            body=job if isinstance(job, dict) or callable(job) else dict(job), retry=retry,
         )
         return _object(response)
 
@@ -562,6 +568,8 @@ class _RawRequest:
         headers = {"Authorization": await client._authorization(), "Accept": ACCEPT}
         data: bytes | None = None
         body = self.body
+        if callable(body):
+            body = body()  # made once a slot is held (a queued create keeps none; see create_job)
         if body is not None and self.method != "HEAD":
             data = body.encode() if isinstance(body, str) else dumps(body)
             headers["Content-Type"] = self.content_type or JSON_CONTENT_TYPE
