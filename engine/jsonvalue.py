@@ -215,10 +215,11 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
     Raises:
         NotJSON: what is wrong, the first problem found.
     """
+    # ``int`` covers bool; a ``bool | int`` here would build a union object per item checked.
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         v, depth = stack.pop()
-        if isinstance(v, str) or v is None or isinstance(v, bool) or isinstance(v, int):
+        if isinstance(v, str) or v is None or isinstance(v, int):
             continue
         if isinstance(v, float):
             if not math.isfinite(v):
@@ -230,11 +231,11 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
             for k, item in v.items():
                 if not isinstance(k, str):
                     raise NotJSON(f"object keys must be strings, not {type(k).__name__}")
-                if not (isinstance(item, str) or item is None or isinstance(item, bool | int)):
+                if not (isinstance(item, str) or item is None or isinstance(item, int)):
                     stack.append((item, depth + 1))
         elif isinstance(v, list):
             for item in v:
-                if not (isinstance(item, str) or item is None or isinstance(item, bool | int)):
+                if not (isinstance(item, str) or item is None or isinstance(item, int)):
                     stack.append((item, depth + 1))
         else:
             raise NotJSON(f"a {type(v).__name__} is not a JSON value")
