@@ -222,8 +222,10 @@ async def run_control_plane(
     identity = {target: kwargs[source] for source, target in spec.identity.items()}
     if call.pattern is IntegrationPattern.REQUEST_RESPONSE:
         # Finished even when a stop lands meanwhile (as the .sync create below): the ledger notes it.
+        # Marked as a .sync create is: a resumed call whose answer was lost finds its own resource
+        # (and notes it for cleanup) instead of failing on what its first attempt made.
         with anyio.CancelScope(shield=True):
-            response = await _invoke(client, spec.method, kwargs)
+            response = await _create_once(ctx, client, spec, kwargs, identity, durable=options.durable_store)
         _note(ctx, spec, identity, cleanup)
         output = _convert(spec.operation, response, timestamps)
         if with_metadata:

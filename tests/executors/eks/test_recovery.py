@@ -22,6 +22,7 @@ from tests.executors.eks.test_control_plane_sim import FAST, call, cluster_param
 
 DURABLE = {"durable_store": True}
 SYNC = IntegrationPattern.SYNC
+REQUEST_RESPONSE = IntegrationPattern.REQUEST_RESPONSE
 
 
 async def test_a_cluster_created_before_a_crash_is_recognized_by_its_tag(
@@ -44,6 +45,30 @@ async def test_a_cluster_created_before_a_crash_is_recognized_by_its_tag(
     with pytest.raises(StatesError) as caught:
         await eks_executor.run(
             call("createCluster", SYNC, params), make_ctx(FAST, options=DURABLE, entered_event_id=9)
+        )
+    assert caught.value.error == "EKS.ResourceInUseException"
+
+
+async def test_a_request_response_create_answered_before_a_crash_is_recognized_by_its_tag(
+    eks_executor: EksExecutor, make_ctx: Callable[..., ExecutorContext]
+) -> None:
+    # Request-response calls are at-least-once: a resumed Task calls again when its answer was not
+    # committed. Its own cluster is then its answer, not an EKS.ResourceInUseException that would
+    # also leave the cluster out of the execution's cleanup ledger.
+    params = cluster_params("answered-cluster")
+    first = await eks_executor.run(
+        call("createCluster", REQUEST_RESPONSE, params), make_ctx(FAST, options=DURABLE, entered_event_id=5)
+    )
+    assert "statewright:call" in first["Cluster"]["Tags"]
+    again = await eks_executor.run(
+        call("createCluster", REQUEST_RESPONSE, params),
+        make_ctx(FAST, options=DURABLE, entered_event_id=5, resumed=True),
+    )
+    assert again["Cluster"]["Name"] == "answered-cluster"
+    assert again["Cluster"]["Arn"] == first["Cluster"]["Arn"]
+    with pytest.raises(StatesError) as caught:
+        await eks_executor.run(
+            call("createCluster", REQUEST_RESPONSE, params), make_ctx(FAST, options=DURABLE, entered_event_id=6)
         )
     assert caught.value.error == "EKS.ResourceInUseException"
 
