@@ -87,7 +87,7 @@ class _Outcome:
 class _Pending:
     """One issued token whose Task has not ended yet."""
 
-    __slots__ = ("beat_at", "ctx", "execution_arn", "future", "outcome", "wake")
+    __slots__ = ("ctx", "execution_arn", "future", "outcome", "wake")
 
     def __init__(self, execution_arn: str) -> None:
         self.execution_arn = execution_arn
@@ -95,17 +95,6 @@ class _Pending:
         self.wake: Wake | None = None
         self.future: asyncio.Future[None] | None = None
         self.ctx: ExecutorContext | None = None  # while a Task awaits (not parked)
-        self.beat_at = 0.0
-
-    def timed_out(self) -> bool:
-        """Whether the awaiting Task's deadline or heartbeat has run out (else it was stopped)."""
-        ctx = self.ctx
-        if ctx is None:
-            return False
-        now = ctx.clock.monotonic()
-        if ctx.deadline is not None and now >= ctx.deadline:
-            return True
-        return ctx.heartbeat_seconds is not None and now >= self.beat_at + ctx.heartbeat_seconds
 
     def deliver(self, outcome: _Outcome) -> None:
         self.outcome = outcome
@@ -167,7 +156,6 @@ class TaskTokens:
         """SendTaskHeartbeat: the Task's HeartbeatSeconds timer starts again."""
         p = self._lookup(token)
         if p.ctx is not None:
-            p.beat_at = p.ctx.clock.monotonic()
             p.ctx.heartbeat()
 
     # -- the waiting side ------------------------------------------------------
@@ -211,14 +199,14 @@ class TaskTokens:
     async def _await(self, token: str, p: _Pending, ctx: ExecutorContext) -> None:
         p.future = asyncio.get_running_loop().create_future()
         p.ctx = ctx
-        p.beat_at = ctx.clock.monotonic()
         self.awaiting += 1
         try:
             await p.future
         except BaseException:
-            # Cancelled: a timeout (the deadline or the heartbeat ran out) or a stop.
+            # Cancelled: a timeout (the deadline or the heartbeat ran out) or a stop. The engine's
+            # scope says which: a resumed Task's window counts from its last stored beat.
             if p.outcome is None:
-                self._finish(token, timed_out=p.timed_out())
+                self._finish(token, timed_out=ctx.expired())
             raise
         finally:
             p.future = None

@@ -115,6 +115,10 @@ class ExecutorContext:
             to size their own waits.
         heartbeat_seconds: the Task's HeartbeatSeconds, or None.
         heartbeat: call to report liveness; resets the heartbeat timer.
+        expired: whether the Task's TimeoutSeconds or HeartbeatSeconds has run
+            out (its cancel scope's deadline has passed): a cancelled call asks
+            it to tell a timeout from a stop. A resumed Task's heartbeat window
+            counts from its last stored beat, so only the engine knows when.
         task_token: the ``$$.Task.Token`` for ``.waitForTaskToken`` tasks.
         options: engine-, resource- and state-level executor options
             (for example ``poll_policy``), merged in that order.
@@ -168,6 +172,7 @@ class ExecutorContext:
     deadline: float | None = None
     heartbeat_seconds: float | None = None
     heartbeat: Callable[[], None] = _no_heartbeat
+    expired: Callable[[], bool] = _never
     task_token: str | None = None
     options: Mapping[str, object] = field(default_factory=dict)
     handle: JSON = None

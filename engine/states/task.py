@@ -178,6 +178,7 @@ async def invoke(
         deadline=deadline if timeout is not None else None,
         heartbeat_seconds=heartbeat,
         heartbeat=hooks.beat if heartbeat is not None else _no_beat,
+        expired=hooks.expired,
         options=options,
         handle=pos.handle,
         entered_event_id=pos.entered_event_id,
@@ -324,6 +325,10 @@ class _TaskHooks:
             self._pos.beat_at = runner.clock.timestamp()
             if runner.config.on_transition is not None:
                 runner.config.on_transition(runner.record)
+
+    def expired(self) -> bool:
+        scope = self._scope
+        return scope is not None and self._runner.clock.monotonic() >= scope.deadline
 
     def suspending(self) -> bool:
         config = self._runner.config
