@@ -10,10 +10,26 @@ through the engine it is handed (:func:`compile_regex`); it then calls only
 Python's ``re`` cannot be interrupted: a backtracking pattern holds the thread,
 and with it the event loop, for as long as it backtracks, out of the reach
 of the library's time box. The regex module (mrab-regex) takes a ``timeout``
-on every matching call; :class:`BoundedPattern` passes what is left of the
-running evaluation's time (see ``_budget``), and an over-long match raises
-:class:`RegexTimeout`, which fails the evaluation like any runaway one
-(``D1012``).
+on every matching call, but counts it in the process's processor time
+(``clock()`` in its ``_regex.c``, checked every 65,536 steps): on a busy
+machine a 0.5 s timeout is 1 s of wall time when the process gets half a
+core. The evaluation's limit is wall time (``_budget``), so a call is bounded
+in two steps (:func:`_bounded`):
+
+1. It runs inline with a timeout of :data:`INLINE_SLICE_SECONDS` (or what is
+   left, if less): nearly every match ends well within it, at no extra cost.
+2. One that does not is run again on a worker thread with the GIL released
+   (``concurrent=True``) and what is left as its timeout, and the evaluation
+   waits for it at most what is left in wall time. Past that it raises
+   :class:`RegexTimeout`, which fails the evaluation like any runaway one
+   (``D1012``); the abandoned match stops itself once its own timeout has run
+   out in processor time, off the loop's thread.
+
+So a regular expression holds the loop at most what is left of the
+evaluation's limit in wall time, plus one slice of processor time; it fails
+once that has passed in wall time or in the process's processor time,
+whichever comes first (the second only when other threads of the process
+are busy too).
 
 The pattern is JavaScript's, as JSONata defines it; :func:`translate` rewrites
 the constructs whose meaning differs in Python before compiling:
@@ -45,7 +61,9 @@ backslash.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import regex
@@ -54,6 +72,10 @@ from jsonata.regex_engine import RegexFlags
 from . import _budget
 
 _GROUP_REFERENCE: Final = regex.compile(r"\\g<(\d+)>")
+INLINE_SLICE_SECONDS: Final = 0.01
+"""Processor time a match may take inline before it moves to a worker thread (see the docstring)."""
+MATCH_THREADS: Final = 2
+"""Worker threads for long matches: the cores of a small machine; more would only queue for them."""
 
 
 class RegexTimeout(Exception):
@@ -103,10 +125,7 @@ class BoundedPattern:
 
     def search(self, string: str) -> regex.Match[str] | None:
         """The first match in ``string``, or ``None``."""
-        try:
-            return self._compiled.search(string, timeout=_budget.seconds_left())
-        except TimeoutError as exc:
-            raise RegexTimeout(self.source) from exc
+        return _bounded(self._compiled, self.source, string, 0)
 
     def finditer(self, string: str) -> Iterator[regex.Match[str]]:
         """Every match in ``string``, in order, as jsonata-js's regex matcher gives them.
@@ -116,18 +135,15 @@ class BoundedPattern:
         empty next match raises ``ZeroLengthMatch`` (D1004), lazily, so a caller
         that stops early (``$match``'s limit) never sees it.
         """
-        search = self._compiled.search
-        try:
-            match = search(string, 0, timeout=_budget.seconds_left())
-            while match is not None:
-                yield match
-                if match.end() >= len(string):
-                    return
-                match = search(string, match.end(), timeout=_budget.seconds_left())
-                if match is not None and match.end() == match.start():
-                    raise ZeroLengthMatch(self.source)
-        except TimeoutError as exc:
-            raise RegexTimeout(self.source) from exc
+        compiled, source = self._compiled, self.source
+        match = _bounded(compiled, source, string, 0)
+        while match is not None:
+            yield match
+            if match.end() >= len(string):
+                return
+            match = _bounded(compiled, source, string, match.end())
+            if match is not None and match.end() == match.start():
+                raise ZeroLengthMatch(self.source)
 
     def sub(self, repl: str | Callable[[regex.Match[str]], str], string: str, count: int = 0) -> str:
         """``string`` with the first ``count`` matches (all when 0) replaced, as JavaScript's ``replace``."""
@@ -163,6 +179,49 @@ class BoundedPattern:
 
     def __repr__(self) -> str:
         return f"/{self.source}/"
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock: Final = threading.Lock()
+
+
+def _match_pool() -> ThreadPoolExecutor:
+    """The worker threads for long matches, started on first need (most processes never need them)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=MATCH_THREADS, thread_name_prefix="jsonata-regex")
+        return _pool
+
+
+def _bounded(
+    compiled: regex.Pattern[str], source: str, string: str, pos: int, inline: float = INLINE_SLICE_SECONDS
+) -> regex.Match[str] | None:
+    """``compiled.search(string, pos)`` within what is left of the evaluation's time, in wall time.
+
+    Args:
+        inline: processor time the match may take on this thread first (0: none).
+
+    Raises:
+        RegexTimeout: the match did not end within what was left.
+    """
+    left = _budget.seconds_left()
+    if left is None:  # outside an evaluation: nothing to bound
+        return compiled.search(string, pos)
+    if inline > 0:
+        try:
+            return compiled.search(string, pos, timeout=min(left, inline))
+        except TimeoutError:
+            if left <= inline:
+                raise RegexTimeout(source) from None
+    # A long match: off this thread (the GIL released), waited for in wall time.
+    rest = _budget.seconds_left() or 0.0
+    future = _match_pool().submit(compiled.search, string, pos, concurrent=True, timeout=rest)
+    try:
+        return future.result(timeout=rest)
+    except TimeoutError:  # the wait's (the match goes on, and stops at its own timeout) or the match's
+        future.cancel()  # if it is still queued behind abandoned ones
+        raise RegexTimeout(source) from None
 
 
 def _expander(template: str) -> Callable[[regex.Match[str]], str]:
