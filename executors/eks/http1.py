@@ -275,6 +275,11 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter = loop.create_future()
         self._head_method = head
         self.received_any = False
+        if self.closed or self.transport.is_closing():
+            # Closed before the request (connection_lost already came, or is on its way with the
+            # bytes dropped): nothing would ever answer it, so it fails now, not at its read timeout.
+            self._fail(LeanClosedError("the connection was closed before the request was sent"))
+            return waiter
         self._timer = loop.call_later(timeout, self._timed_out)
         self.transport.write(request)
         return waiter
@@ -421,9 +426,10 @@ class LeanPool:
         observer = self.observer
         began = time.perf_counter() if observer is not None else 0.0
         idle = self._idle
-        while idle and idle[-1].closed:
-            idle.pop()  # closed by the server while idle (connection_lost said so)
         for attempt in (0, 1):
+            # Before each try: while the first waited, the server may have closed the others too.
+            while idle and idle[-1].closed:
+                idle.pop()  # closed by the server while idle (connection_lost said so)
             reused = bool(idle)
             conn = idle.pop() if reused else await self._connect()
             try:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import pytest
 import trustme
 from hypothesis import given, settings
@@ -57,8 +58,8 @@ class RawServer:
                 await writer.drain()
                 if self.close_after_each:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass  # closed by the client, or by a test mid-request
         finally:
             writer.close()
 
@@ -184,6 +185,23 @@ async def test_an_idle_connection_the_server_closed_is_replaced_without_an_error
     await asyncio.sleep(0.05)
     answer = await pool.request("GET", "/a", [], [])
     assert answer.status == 200 and server.connections == 2
+    pool.close()
+
+
+async def test_a_connection_closed_while_the_first_try_waits_is_not_the_second_try(make_server: Any) -> None:
+    """The server closes every idle connection (it died): the first try is sent on one that does not
+    know yet, and by the time it fails the next idle one is known closed. The retry must not be sent on
+    that one: nothing more comes on a closed connection, so the request waited for its read timeout."""
+    server = await make_server(lambda head: ok(b"{}"))
+    pool = server.pool()
+    await asyncio.gather(pool.request("GET", "/a", [], []), pool.request("GET", "/b", [], []))
+    assert pool.idle == 2
+    for writer in server.writers:
+        writer.close()
+    # No pause: the client has not heard of the closes yet, so the first try is sent.
+    with anyio.fail_after(5):
+        answer = await pool.request("GET", "/c", [], [], read_timeout=60)
+    assert answer.status == 200 and server.connections == 3
     pool.close()
 
 
@@ -373,6 +391,32 @@ async def test_a_closed_pool_refuses_requests(make_server: Any) -> None:
     assert server.connections == 0
 
 
+async def test_a_request_on_a_connection_already_lost_fails_at_once() -> None:
+    """connection_lost came between the connect (or the pool's check) and the send: no answer and no
+    further close can come, so the request fails now instead of at its read timeout."""
+
+    class _Sink:
+        def write(self, data: bytes) -> None:
+            pass  # what a closed transport does: the bytes are dropped
+
+        def close(self) -> None:
+            pass
+
+        def is_closing(self) -> bool:
+            return True
+
+    conn = _Connection()
+    conn.connection_made(_Sink())  # type: ignore[arg-type]
+    conn.received_any = True  # it answered an earlier request
+    conn.connection_lost(None)
+    waiter = conn.send(b"GET / HTTP/1.1\r\n\r\n", head=False, timeout=60)
+    assert waiter.done()
+    with pytest.raises(LeanClosedError):
+        waiter.result()
+    # Nothing of this request came: the pool may try it again on a fresh connection.
+    assert not conn.received_any
+
+
 def _feed(raw: bytes, cuts: list[int], *, head: bool = False) -> LeanResponse:
     loop = asyncio.new_event_loop()
     try:
@@ -384,6 +428,9 @@ def _feed(raw: bytes, cuts: list[int], *, head: bool = False) -> LeanResponse:
 
             def close(self) -> None:
                 pass
+
+            def is_closing(self) -> bool:
+                return False
 
         conn.connection_made(_Transport())  # type: ignore[arg-type]
 
