@@ -189,7 +189,9 @@ async def read_back(client: KubeClient, ctx: ExecutorContext, namespace: str, na
             (as the create would have answered); the read's own error otherwise.
     """
     try:
-        job = await client.get_job(namespace, name)
+        # One attempt: create_job's loop is the one that retries (nested, a dead server
+        # cost five paced GETs per read-back, each create attempt).
+        job = await client.get_job(namespace, name, retry=ONE_ATTEMPT)
     except StatesError as exc:
         if exc.error == "EKS.404":
             return None

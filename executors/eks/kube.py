@@ -439,9 +439,11 @@ class KubeClient:
         )
         return _object(response)
 
-    async def get_job(self, namespace: str, name: str) -> dict[str, JSON]:
-        """Read a Job (the poll's hot path: raw GET, orjson)."""
-        response = await self.request("GET", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs/{_seg(name)}")
+    async def get_job(self, namespace: str, name: str, *, retry: RetryRule | None = None) -> dict[str, JSON]:
+        """Read a Job (the poll's hot path: raw GET, orjson); ``retry`` replaces the client's rule."""
+        response = await self.request(
+            "GET", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs/{_seg(name)}", retry=retry
+        )
         return _object(response)
 
     async def list_jobs(

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from engine.errors import StatesError
 from engine.executor import ExecutorCall, IntegrationPattern
+from engine.runtime.clock import ImmediateClock
+from executors.eks.create import CREATE_MAX_ATTEMPTS, create_job
 from executors.eks.options import EksOptions
 from executors.eks.ratelimit import (
     BURST_OPTION,
@@ -255,3 +257,30 @@ async def test_an_invalid_rate_limit_option_fails_the_task_naming_the_option(
     assert caught.value.error == "States.TaskFailed"
     assert caught.value.cause is not None and QPS_OPTION in caught.value.cause
     assert [m for m, _, _ in kube.requests] == []
+
+
+async def test_a_create_reads_its_job_back_with_one_get_per_attempt(
+    kube: CountingKube, services: EksServices
+) -> None:
+    """The create's own loop is what retries: a read-back is one GET, not a retried request of its own.
+
+    Nested, a server that answers nothing useful cost five paced GETs per create attempt (a dead
+    one, five connection attempts with backoff each), which kept such a create going ~40 s.
+    """
+    ctx = context(clock=ImmediateClock())
+    services.bind(ctx)
+    client = client_for(kube, services)
+
+    def fail(request: web.Request) -> web.Response | None:
+        if request.method == "POST":  # ambiguous: the Job may have been made
+            return status_response(500, "InternalError", "injected")
+        if request.path == f"{JOBS_PATH}/unsure":
+            return status_response(503, "ServiceUnavailable", "injected")
+        return None
+
+    kube.answers.append(fail)
+    with pytest.raises(StatesError) as caught:
+        await create_job(ctx, client, "default", manifest("unsure"), durable=False)
+    assert caught.value.error == "EKS.503"
+    methods = [m for m, p, _ in kube.requests if p.startswith(JOBS_PATH)]
+    assert methods == ["POST"] + ["GET"] * (CREATE_MAX_ATTEMPTS - 1)
