@@ -442,10 +442,12 @@ class ExecutionCleaner(Protocol):
     and forgets the entries none keeps. If any are kept, it saves the
     decided end with the ledger (a durable store), then awaits
     ``clean_up_execution`` of each cleaner that kept some, shielded from
-    cancellation, before it records the execution's final event, so what was
-    deleted is in the history. An engine that resumes a record whose cleanup
-    was under way when its engine died runs the cleanup again with what the
-    ledger still holds (``ExecutionEnd.resumed``).
+    stops and timeouts, before it records the execution's final event, so what
+    was deleted is in the history. Only a suspend (a durable engine leaving,
+    a worker's SIGTERM) cancels it: what it deleted is committed, the rest
+    stays in the ledger. An engine that resumes a record whose cleanup was
+    under way when its engine died or suspended runs the cleanup again with
+    what the ledger still holds (``ExecutionEnd.resumed``).
     """
 
     def execution_ended(self, status: str, ledger: Mapping[str, JSON]) -> Collection[str]:

@@ -118,7 +118,17 @@ class ExecutionResult:
 class Execution:
     """A handle on a running (or finished) execution."""
 
-    __slots__ = ("_done", "_engine", "_interp", "_machine", "_parked", "_scope", "_stop_requested", "record")
+    __slots__ = (
+        "_cleanup",
+        "_done",
+        "_engine",
+        "_interp",
+        "_machine",
+        "_parked",
+        "_scope",
+        "_stop_requested",
+        "record",
+    )
 
     def __init__(self, engine: ExecutionOwner, interp: Interpreter, machine: StateMachine) -> None:
         self._engine = engine
@@ -130,6 +140,8 @@ class Execution:
         self._scope: anyio.CancelScope | None = cancel_scope()
         self._stop_requested: tuple[str | None, str | None] | None = None
         self._parked = False
+        # The shielded scope of the cleanup after the end while it runs; left set if a suspend cut it.
+        self._cleanup: anyio.CancelScope | None = None
 
     @property
     def execution_arn(self) -> str:
@@ -200,7 +212,15 @@ class Execution:
         return engine._suspending or self.record.execution_arn in engine._config.dropped
 
     def _suspend(self) -> None:
-        """Leave the execution as it is (durable store): its task ends, its record stays RUNNING."""
+        """Leave the execution as it is (durable store): its task ends, its record stays RUNNING.
+
+        A cleanup after its end that is under way stops too (it is shielded
+        from stops and timeouts only): what it deleted is committed, what is
+        left stays in the ledger, and the engine that resumes the record
+        finishes it.
+        """
+        if self._cleanup is not None:
+            self._cleanup.cancel()
         if self._parked:
             self._parked = False
             self._engine._executions.pop(self.record.execution_arn, None)
@@ -266,6 +286,9 @@ class Execution:
                 rec.ending = ending
                 await commit(rec)
             await self._clean_up(cleaners, ending.status, resumed=resumed)
+            if self._cut_short:
+                # Suspended in the cleanup: the end stays decided, not recorded; the task ends here.
+                await anyio.lowlevel.checkpoint()
         rec.ending = None
         rec.ledger = None
         rec.status = ending.status
@@ -319,7 +342,7 @@ class Execution:
             if on_transition is not None:
                 on_transition(record)  # with the event emitted just before: one commit holds both
 
-        with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True) as self._cleanup:
             for cleaner, entries in cleaners:
                 end = ExecutionEnd(
                     execution_arn=record.execution_arn,
@@ -337,6 +360,13 @@ class Execution:
                     await cleaner.clean_up_execution(end)
                 except Exception:
                     log.exception("cleaning up after %s failed", record.execution_arn)
+        if not self._cleanup.cancelled_caught:
+            self._cleanup = None
+
+    @property
+    def _cut_short(self) -> bool:
+        """Whether a suspend stopped the cleanup after the end (outside it: it ran to its end otherwise)."""
+        return self._cleanup is not None
 
     async def _run(self, resumed: bool = False) -> None:
         interp = self._interp
@@ -378,7 +408,7 @@ class Execution:
                         raise  # the store's own failure: handled as the store decides, not an ASL failure
                     f = _as_failure(exc, rec)
                     await self._end(Ending(FAILED, None, f.error.error or None, f.error.cause or None))
-            if scope.cancelled_caught and not (self._suspended and self._stop_requested is None):
+            if scope.cancelled_caught and not self._cut_short and not (self._suspended and self._stop_requested is None):
                 # An end already decided stands (a stop or timeout while it was being committed).
                 ending = rec.ending
                 if ending is None and self._stop_requested is not None:
@@ -393,7 +423,12 @@ class Execution:
             # The Task waits without this task: it ends here and a wake runs the Task again.
             parked = exc
         finally:
-            if parked is None and rec.status == RUNNING and self._suspended and self._stop_requested is None:
+            if (
+                parked is None
+                and rec.status == RUNNING
+                and self._suspended
+                and (self._stop_requested is None or self._cut_short)
+            ):
                 # Suspended with a durable store: the stored record stays RUNNING for the next engine.
                 engine._executions.pop(rec.execution_arn, None)
                 engine._config.dropped.discard(rec.execution_arn)

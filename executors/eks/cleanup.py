@@ -33,7 +33,9 @@ touched.
 With a durable store the ledger is committed with the record, and so is
 each outcome together with the crossing out of its entry: an engine that
 resumes the execution after a crash (before its end, or in the middle of
-its cleanup) deletes what is still noted, and records each outcome once. An
+its cleanup) deletes what is still noted, and records each outcome once. A
+worker that is SIGTERMed (it suspends) stops its cleanup at once, mid-wait,
+and leaves the rest to the next worker the same way. An
 entry is marked ``deleting`` once its delete was sent, so a resumed cleanup
 that finds the resource gone reports it deleted rather than already gone.
 """

@@ -4,7 +4,8 @@ Every command takes ``--store URL`` (``sqlite:///PATH`` or
 ``postgresql://USER@HOST:PORT/DB``). ``start`` records a new execution in the store and prints ``{"executionArn", "startDate"}`` once
 it is committed, without running it; a ``worker`` runs every RUNNING
 execution of the store and every new one until SIGTERM (it then suspends
-them: they stay RUNNING for the next worker). The read commands print the
+them: they stay RUNNING for the next worker; a cleanup under way stops too,
+what it deleted is committed and the next worker deletes the rest). The read commands print the
 Step Functions API's shapes (DescribeExecution, GetExecutionHistory,
 ListExecutions); ``stop`` records a stop request that a running worker
 carries out within a second.
