@@ -19,7 +19,10 @@ A turn ends when a callback that the turn's first evaluation scheduled with
 ``call_soon`` runs: asyncio runs such a callback on its next pass over the
 ready queue, after it has polled for I/O and collected the timers that are
 due, so by then the loop has had its chance to serve the others. Without a
-running loop (a script evaluating directly) each evaluation stands alone.
+running loop (a script evaluating directly) each evaluation stands alone: it
+counts against no turn and makes no loop pause. A pause belongs to the loop
+whose turn spent the budget; another loop on the thread (the next
+``asyncio.run``) does not wait it out, having been held by nothing.
 
 The account is per thread, as a running loop is.
 """
@@ -48,8 +51,11 @@ class _Account(threading.local):
         self.spent = 0.0
         self.limit_ms = EVALUATION_TIME_LIMIT_MS
         self.deadline = math.inf
-        # perf_counter time before which JSONata states should not evaluate (the loop's own time).
+        # The loop the running evaluation holds (None: none is running, or it runs without a loop).
+        self.holding: asyncio.AbstractEventLoop | None = None
+        # perf_counter time before which JSONata states of ``paused`` should not evaluate.
         self.resume_at = 0.0
+        self.paused: asyncio.AbstractEventLoop | None = None
 
 
 _ACCOUNT: Final = _Account()
@@ -68,6 +74,7 @@ def begin() -> tuple[int, float]:
     account = _ACCOUNT
     started = time.perf_counter()
     loop = asyncio._get_running_loop()
+    account.holding = loop
     if loop is None:
         limit_ms = EVALUATION_TIME_LIMIT_MS
     else:
@@ -86,15 +93,24 @@ def end(started: float) -> None:
     """Close the account :func:`begin` opened at ``started``; the time counts against the turn."""
     account = _ACCOUNT
     now = time.perf_counter()
-    account.spent += now - started
     account.deadline = math.inf
+    loop, account.holding = account.holding, None
+    if loop is None:
+        # No loop was held: loop-less evaluations used to add up here, into a pause that the
+        # next loop on the thread then waited out (3 s of them: a 3 s wait before its first state).
+        return
+    account.spent += now - started
     if account.spent * 1000 >= TURN_BUDGET_MS:
         # The turn spent its budget: leave the loop as long again to the others.
-        account.resume_at = max(account.resume_at, now + account.spent)
+        earlier = account.resume_at if account.paused is loop else 0.0
+        account.resume_at = max(earlier, now + account.spent)
+        account.paused = loop
 
 
 def evaluation_pause() -> float:
     """Seconds JSONata states should wait before evaluating more (0.0: go on now)."""
+    if _ACCOUNT.paused is not asyncio._get_running_loop():
+        return 0.0
     left = _ACCOUNT.resume_at - time.perf_counter()
     return left if left > 0 else 0.0
 

@@ -44,6 +44,35 @@ async def test_a_runaway_expression_fails_with_query_evaluation_error(expression
     assert (result.status, result.error) == ("FAILED", "States.QueryEvaluationError")
 
 
+def _pause_in_a_new_loop() -> float:
+    async def pause() -> float:
+        return evaluation_pause()
+
+    return asyncio.run(pause())
+
+
+def test_evaluations_without_a_loop_make_no_loop_pause() -> None:
+    runaway = compile_expression("($f := function($x){ $f($x+1) }; $f(0))")
+    for _ in range(2):
+        with pytest.raises(JsonataEvaluationError):
+            runaway.evaluate({"states": {"input": {}}}, rng=random.Random(0))
+    # They held no loop: one that starts now has nothing to wait out (it waited 1 s, their sum).
+    assert _pause_in_a_new_loop() == 0
+
+
+def test_a_loop_does_not_wait_out_the_pause_another_loop_earned() -> None:
+    runaway = compile_expression("($f := function($x){ $f($x+1) }; $f(0))")
+
+    async def spend() -> float:
+        with pytest.raises(JsonataEvaluationError):
+            runaway.evaluate({"states": {"input": {}}}, rng=random.Random(0))
+        return evaluation_pause()
+
+    assert 0.3 < asyncio.run(spend()) <= 0.6
+    # The next asyncio.run on this thread was held by nothing (it paused 0.5 s before its first state).
+    assert _pause_in_a_new_loop() == 0
+
+
 async def test_bounded_expressions_still_work_recursion_included() -> None:
     async with Engine(load_plugins=False) as engine:
         result = await engine.run(_output("($f := function($x){ $x > 0 ? $x + $f($x-1) : 0 }; $f(100))"), {})
