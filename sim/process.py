@@ -88,6 +88,9 @@ class ChildProcess:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+            # Its stdout is a pipe, block-buffered by default: a readiness line printed without a
+            # flush (http.server's) would reach readline only when the child exits.
+            "PYTHONUNBUFFERED": "1",
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,

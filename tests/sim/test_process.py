@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import anyio
 import pytest
 
 from sim.process import ChildProcess
@@ -87,6 +88,17 @@ async def test_a_killed_child_dies_of_sigkill_and_close_afterwards_does_nothing_
         assert server.pid is None
     assert server.pid is None
     assert server.returncode == -9
+
+
+async def test_a_line_the_child_prints_without_flushing_is_read_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """http.server prints its "Serving HTTP" line without a flush; a parent run without
+    PYTHONUNBUFFERED (a plain shell, CI) must still read it while the child runs."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    server = Server()
+    with anyio.fail_after(30):
+        async with server:
+            assert server.returncode is None
+    assert server.returncode == -15
 
 
 async def test_a_running_child_is_stopped_by_sigterm_on_close() -> None:
