@@ -29,6 +29,7 @@ from engine.definition.model import StateMachine
 from engine.executor import check_executor_options
 from engine.history import MAX_EVENTS, History
 from engine.jsonvalue import JSON, dumps_str
+from engine.map_runs import MapRuns
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock, SystemClock
 from engine.runtime.durability import Durability
@@ -161,6 +162,8 @@ class Engine:
         self.role_arn = role_arn or f"arn:aws:iam::{account}:role/StatewrightExecutionRole"
         # Answers for .waitForTaskToken Tasks and activity tasks (SendTaskSuccess / Failure / Heartbeat).
         self.task_tokens = TaskTokens()
+        # The Distributed Maps' runs (DescribeMapRun, UpdateMapRun).
+        self.map_runs = MapRuns()
         self._config = RuntimeConfig(
             registry=registry,
             clock=self.clock,
@@ -179,6 +182,7 @@ class Engine:
             on_progress=on_progress,
             park=park_waiting,
             task_tokens=self.task_tokens,
+            map_runs=self.map_runs,
         )
         self.mock_config = MockConfig.load(mock_config) if mock_config is not None else None
         self._tasks: OwnedTasks | None = None

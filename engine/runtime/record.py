@@ -22,6 +22,7 @@ from typing import Final
 from engine.callbacks import TaskTokens
 from engine.history import History
 from engine.jsonvalue import JSON
+from engine.map_runs import MapRuns
 from engine.registry import ExecutorRegistry
 from engine.runtime.clock import Clock
 from engine.size_guard import SizeGuard
@@ -195,6 +196,8 @@ class RuntimeConfig:
     """Offer ``ExecutorContext.park`` to Tasks that can wait without a task of their own."""
     task_tokens: TaskTokens = field(default_factory=TaskTokens)
     """The tokens of ``.waitForTaskToken`` Tasks, answered through ``SendTask*``."""
+    map_runs: MapRuns = field(default_factory=MapRuns)
+    """The Distributed Maps' runs (UpdateMapRun reaches a running one through it)."""
     _merged_options: dict[tuple[str, str, str], Mapping[str, object]] = field(
         default_factory=dict, init=False, repr=False
     )

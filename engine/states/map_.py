@@ -20,6 +20,7 @@ import anyio
 from engine.definition.model import MapState, State
 from engine.errors import ExceedToleratedFailureThreshold, QueryEvaluationError, StatesError, StatesRuntime
 from engine.jsonvalue import JSON, dumps
+from engine.map_runs import ABORTED, FAILED, SUCCEEDED, TIMED_OUT, Child, MapRun, map_run_arn
 from engine.runtime.record import MapProgress, Position
 from engine.size_guard import RESULT_WHAT
 from engine.states.io import IO, StepIO
@@ -106,21 +107,35 @@ async def iterations(
     n = len(items)
     failures: list[StatesError] = []
     first_failure: list[StatesError] = []
-    limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
     record = runner.record
-    if state.distributed and fresh:  # (a resumed Map Run has started already)
-        # The Map Run is named after the state's Label when it has one (AWS: "Label" names Map Runs).
-        run_name = state.label if state.label is not None else state.name
-        runner.event("MapRunStarted", {"mapRunArn": f"{record.state_machine_arn}/{run_name}:{record.name}"})
+    run = (
+        _map_run(runner, state, pos, items, max_conc, tolerated_count, tolerated_pct, fresh)
+        if state.distributed
+        else None
+    )
+    limiter: anyio.Semaphore | anyio.CapacityLimiter | None
+    if run is not None:
+        # A limiter whose size UpdateMapRun can change while the children run.
+        limiter = run.limiter = anyio.CapacityLimiter(run.tokens())
+    else:
+        limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
     child_runner = runner if not state.distributed else runner.detached()
 
-    tolerates = tolerated_count is not None or tolerated_pct is not None
+    def tolerances() -> tuple[int | None, float | None]:
+        return (
+            (run.tolerated_count, run.tolerated_pct) if run is not None else (tolerated_count, tolerated_pct)
+        )
+
+    def tolerates() -> bool:
+        count, pct = tolerances()
+        return count is not None or pct is not None
 
     def threshold_exceeded() -> bool:
-        if not tolerates:
+        count, pct = tolerances()
+        if count is None and pct is None:
             return bool(failures)
-        ok_count = tolerated_count is not None and len(failures) <= tolerated_count
-        ok_pct = tolerated_pct is not None and n > 0 and (len(failures) * 100.0 / n) <= tolerated_pct
+        ok_count = count is not None and len(failures) <= count
+        ok_pct = pct is not None and n > 0 and (len(failures) * 100.0 / n) <= pct
         return not (ok_count or ok_pct)
 
     # An exception that is no ASL failure (the history quota, a fault): it ends the execution.
@@ -128,7 +143,7 @@ async def iterations(
 
     def fail(index: int, err: StatesError, cancel: Callable[[], None]) -> None:
         failures.append(err)
-        if state.distributed or tolerates:
+        if state.distributed or tolerates():
             # Kept with the next commit: a resume counts it again instead of running the child again.
             progress.failed[index] = (err.error, err.cause)
             if runner.config.on_transition is not None:
@@ -137,7 +152,7 @@ async def iterations(
             # The first failure in time decides the Map's error, as on AWS; the siblings are cancelled.
             first_failure.append(err)
             if not state.distributed:
-                final = ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE) if tolerates else err
+                final = ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE) if tolerates() else err
                 progress.failure = (final.error, final.cause)
             cancel()
 
@@ -157,6 +172,10 @@ async def iterations(
         pos.children.clear()
         raise Failure(stored_failure(progress.failure))
 
+    def child_ended(index: int, status: str) -> None:
+        if run is not None and (child := run.children.get(index)) is not None:
+            child.status, child.stop = status, runner.config.clock.timestamp()
+
     async def one(index: int, cancel: Callable[[], None]) -> None:
         item = items[index]
         key = f"{index}"
@@ -174,11 +193,14 @@ async def iterations(
                 pos.children[key] = child
                 child_runner.event("MapIterationStarted", {"name": state.name, "index": index})
             # else: resumed in the middle of this iteration; it continues where it was.
+            if run is not None:
+                run.children[index] = Child(index, _item_count(run, index), runner.config.clock.timestamp())
             started = True
             out = await child_runner.run_scope(
                 state.processor, child, ChainMap(child.own_variables(), variables)
             )
         except Failure as f:
+            child_ended(index, TIMED_OUT if f.error.error == "States.Timeout" else FAILED)
             child_runner.event("MapIterationFailed", {"name": state.name, "index": index})
             fail(index, f.error, cancel)
             return
@@ -187,6 +209,7 @@ async def iterations(
             return
         except anyio.get_cancelled_exc_class():
             if started:
+                child_ended(index, ABORTED)
                 child_runner.event("MapIterationAborted", {"name": state.name, "index": index})
             raise
         except Exception as exc:
@@ -196,6 +219,7 @@ async def iterations(
             return
         finally:
             pos.children.pop(key, None)
+        child_ended(index, SUCCEEDED)
         progress.results[index] = out
         child_runner.event("MapIterationSucceeded", {"name": state.name, "index": index})
         if runner.config.on_transition is not None:  # the iteration's result is progress to keep
@@ -209,34 +233,113 @@ async def iterations(
             if not first_failure and not fatal:
                 await one(index, cancel)
 
-    if first_failure:
-        pass
-    elif limiter is not None and max_conc == 1:
-        # Sequential iterations need no task group: cheaper, and events stay in item order.
-        for i in range(n):
-            if i in progress.results or i in progress.failed:
-                continue
-            await one(i, _nothing_to_cancel)
-            if first_failure or fatal:
-                break
-    else:
-        async with anyio.create_task_group() as tg:
+    try:
+        if first_failure:
+            pass
+        elif run is None and limiter is not None and max_conc == 1:
+            # Sequential iterations need no task group: cheaper, and events stay in item order.
             for i in range(n):
-                if i not in progress.results and i not in progress.failed:
-                    tg.start_soon(guarded, i, tg.cancel_scope.cancel)
+                if i in progress.results or i in progress.failed:
+                    continue
+                await one(i, _nothing_to_cancel)
+                if first_failure or fatal:
+                    break
+        else:
+            async with anyio.create_task_group() as tg:
+                if run is not None:
+                    run.on_update = lambda: _recheck(
+                        threshold_exceeded, failures, first_failure, tg.cancel_scope.cancel
+                    )
+                for i in range(n):
+                    if i not in progress.results and i not in progress.failed:
+                        tg.start_soon(guarded, i, tg.cancel_scope.cancel)
+    except anyio.get_cancelled_exc_class():
+        config = runner.config
+        if run is not None and not config.suspending and record.execution_arn not in config.dropped:
+            # Stopped (not suspended: a resumed run goes on), as AWS's MapRunAborted.
+            config.map_runs.ended(run, ABORTED, config.clock.timestamp())
+        raise
     if fatal:
+        if run is not None:
+            runner.config.map_runs.ended(run, FAILED, runner.config.clock.timestamp())
         raise fatal[0]
     if first_failure:
         err = first_failure[0]
-        if state.distributed:
+        if run is not None:
             runner.event("MapRunFailed")
-        if tolerates:
+            runner.config.map_runs.ended(run, FAILED, runner.config.clock.timestamp())
+        if tolerates():
             raise Failure(ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE))
         raise Failure(err)
-    if state.distributed:
+    if run is not None:
         runner.event("MapRunSucceeded")
+        runner.config.map_runs.ended(run, SUCCEEDED, runner.config.clock.timestamp())
     # A tolerated failed iteration: AWS reports it as null in the results (no ResultWriter).
     return [progress.results.get(i) for i in range(n)]
+
+
+def _map_run(
+    runner: Runner,
+    state: MapState,
+    pos: Position,
+    items: list[JSON],
+    max_conc: int,
+    tolerated_count: int | None,
+    tolerated_pct: float | None,
+    fresh: bool,
+) -> MapRun:
+    """The Map Run of a Distributed Map: started (MapRunStarted), or taken up again on resume."""
+    record = runner.record
+    # Named after the state's Label when it has one (AWS: "Label" names Map Runs); one run per
+    # attempt of the state (a Retry starts another), the same one again when resumed.
+    label = state.label if state.label is not None else state.name
+    seed = f"{pos.entered_event_id}/{sum(pos.retry_counts)}"
+    arn = map_run_arn(record.execution_arn, record.state_machine_name, label, seed)
+    now = runner.config.clock.timestamp()
+    run = MapRun(
+        arn=arn,
+        execution_arn=record.execution_arn,
+        state_machine_arn=record.state_machine_arn,
+        start=now,
+        max_concurrency=max_conc,
+        tolerated_count=tolerated_count,
+        tolerated_pct=tolerated_pct,
+        total=len(items),
+        item_counts=[_batch_size(item) for item in items] if state.item_batcher is not None else [],
+    )
+    progress = pos.map_progress
+    if progress is not None and not fresh:
+        # Resumed: what ended before counts as it ended (when it started is the run's record, not ours).
+        for index in progress.results:
+            run.children[index] = Child(index, _item_count(run, index), now, now, SUCCEEDED)
+        for index, (error, _) in progress.failed.items():
+            status = TIMED_OUT if error == "States.Timeout" else FAILED
+            run.children[index] = Child(index, _item_count(run, index), now, now, status)
+    if fresh:
+        runner.event("MapRunStarted", {"mapRunArn": arn})
+    runner.config.map_runs.started(run, resumed=not fresh)
+    return run
+
+
+def _batch_size(item: JSON) -> int:
+    batch = item.get("Items") if isinstance(item, dict) else None
+    return len(batch) if isinstance(batch, list) else 1
+
+
+def _item_count(run: MapRun, index: int) -> int:
+    return run.item_counts[index] if run.item_counts else 1
+
+
+def _recheck(
+    exceeded: Callable[[], bool],
+    failures: list[StatesError],
+    first_failure: list[StatesError],
+    cancel: Callable[[], None],
+) -> None:
+    """After UpdateMapRun: a lowered threshold that the failures so far exceed fails the run now."""
+    if failures and not first_failure and exceeded():
+        first_failure.append(failures[-1])
+        cancel()
 
 
 def _nothing_to_cancel() -> None:

@@ -17,6 +17,7 @@ effect are listed in ``INERT``, each with the reason.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -654,7 +655,12 @@ async def test_a_distributed_maps_label_names_its_map_run() -> None:
     async with Engine(load_plugins=False, registry=_registry()) as engine:
         result = await engine.run(machine, [1], name="run")
     started = next(e for e in result.history if e.type == "MapRunStarted")
-    assert started.details is not None and str(started.details["mapRunArn"]).endswith("/batch:run")
+    assert started.details is not None
+    # AWS's shape: arn:aws:states:REGION:ACCOUNT:mapRun:STATE_MACHINE_NAME/LABEL:UUID
+    assert re.fullmatch(
+        rf"arn:aws:states:us-east-1:\d{{12}}:mapRun:[^:/]+/batch:[0-9a-f-]{{36}}",
+        str(started.details["mapRunArn"]),
+    )
 
 
 @pytest.mark.parametrize(
