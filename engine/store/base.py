@@ -272,6 +272,19 @@ class Store(abc.ABC):
     async def list_tags(self, arn: str) -> dict[str, str]:
         """A resource's tags, by key (empty when it has none)."""
 
+    # -- map runs -------------------------------------------------------------------
+    @abc.abstractmethod
+    async def put_map_run(self, arn: str, execution_arn: str, document: str) -> None:
+        """Keep a Map Run's document (JSON text), replacing what was kept under its ARN."""
+
+    @abc.abstractmethod
+    async def get_map_run(self, arn: str) -> str | None:
+        """A Map Run's document, or None."""
+
+    @abc.abstractmethod
+    async def list_map_runs(self, execution_arn: str) -> list[str]:
+        """The documents of an execution's Map Runs, in the order they were first put."""
+
     # -- executions --------------------------------------------------------------
     @abc.abstractmethod
     async def create_execution(

@@ -47,6 +47,7 @@ class InMemoryStore(Store):
         self._definitions: dict[str, str] = {}
         self._machines: dict[str, StoredStateMachine] = {}
         self._activities: dict[str, StoredActivity] = {}
+        self._map_runs: dict[str, tuple[str, str]] = {}  # ARN -> (execution ARN, document), as first put
         self._tags: dict[str, dict[str, str]] = {}
         self._stops: dict[str, StopRequest] = {}
         self._handed_out: set[str] = set()
@@ -119,6 +120,16 @@ class InMemoryStore(Store):
     async def delete_activity(self, arn: str) -> None:
         self._activities.pop(arn, None)
         self._tags.pop(arn, None)
+
+    async def put_map_run(self, arn: str, execution_arn: str, document: str) -> None:
+        self._map_runs[arn] = (execution_arn, document)
+
+    async def get_map_run(self, arn: str) -> str | None:
+        found = self._map_runs.get(arn)
+        return found[1] if found is not None else None
+
+    async def list_map_runs(self, execution_arn: str) -> list[str]:
+        return [doc for owner, doc in self._map_runs.values() if owner == execution_arn]
 
     async def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
         self._tags.setdefault(arn, {}).update(tags)

@@ -118,6 +118,15 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         "ALTER TABLE executions ADD COLUMN annotations text",
         "ALTER TABLE executions ADD COLUMN redrive_date double precision",
+    ),  # 5: as in the SQLite store: the Map Runs of Distributed Map states, one JSON document each.
+    (
+        """CREATE TABLE map_runs (
+            seq bigserial PRIMARY KEY,
+            arn text NOT NULL UNIQUE,
+            execution_arn text NOT NULL,
+            document text NOT NULL
+        )""",
+        "CREATE INDEX map_runs_by_execution ON map_runs (execution_arn, seq)",
     ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)

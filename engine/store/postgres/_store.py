@@ -287,6 +287,32 @@ class PostgresStore(DurableStore):
         )
         return rows.state_machine_page(found, max_results)
 
+    # -- map runs ----------------------------------------------------------------------------
+    async def put_map_run(self, arn: str, execution_arn: str, document: str) -> None:
+        await self._query(
+            lambda conn: conn.execute(
+                "INSERT INTO map_runs (arn, execution_arn, document) VALUES ($1, $2, $3) "
+                "ON CONFLICT (arn) DO UPDATE SET document = excluded.document",
+                arn,
+                execution_arn,
+                document,
+            )
+        )
+
+    async def get_map_run(self, arn: str) -> str | None:
+        found = await self._query(
+            lambda conn: conn.fetchval("SELECT document FROM map_runs WHERE arn = $1", arn)
+        )
+        return str(found) if found is not None else None
+
+    async def list_map_runs(self, execution_arn: str) -> list[str]:
+        found = await self._query(
+            lambda conn: conn.fetch(
+                "SELECT document FROM map_runs WHERE execution_arn = $1 ORDER BY seq", execution_arn
+            )
+        )
+        return [str(row[0]) for row in found]
+
     # -- activities and tags ----------------------------------------------------------------
     async def put_activity(
         self, arn: str, name: str, *, creation_date: datetime | None = None

@@ -104,6 +104,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         "ALTER TABLE executions ADD COLUMN annotations TEXT",
         "ALTER TABLE executions ADD COLUMN redrive_date REAL",
+    ),  # 5: the Map Runs of Distributed Map states (one JSON document each, written when a run starts,
+    # is updated and ends), so DescribeMapRun and ListMapRuns answer the same after a restart.
+    (
+        """CREATE TABLE map_runs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            arn TEXT NOT NULL UNIQUE,
+            execution_arn TEXT NOT NULL,
+            document TEXT NOT NULL
+        )""",
+        "CREATE INDEX map_runs_by_execution ON map_runs (execution_arn, seq)",
     ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)

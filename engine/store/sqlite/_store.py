@@ -297,6 +297,30 @@ class SQLiteStore(DurableStore):
         )
         return rows.state_machine_page(found, max_results)
 
+    # -- map runs ------------------------------------------------------------------------
+    async def put_map_run(self, arn: str, execution_arn: str, document: str) -> None:
+        await self._write(
+            lambda db: db.execute(
+                "INSERT INTO map_runs (arn, execution_arn, document) VALUES (?, ?, ?) "
+                "ON CONFLICT (arn) DO UPDATE SET document = excluded.document",
+                (arn, execution_arn, document),
+            )
+        )
+
+    async def get_map_run(self, arn: str) -> str | None:
+        row = await self._query(
+            lambda db: db.execute("SELECT document FROM map_runs WHERE arn = ?", (arn,)).fetchone()
+        )
+        return str(row[0]) if row is not None else None
+
+    async def list_map_runs(self, execution_arn: str) -> list[str]:
+        found = await self._query(
+            lambda db: db.execute(
+                "SELECT document FROM map_runs WHERE execution_arn = ? ORDER BY seq", (execution_arn,)
+            ).fetchall()
+        )
+        return [str(row[0]) for row in found]
+
     # -- activities and tags -------------------------------------------------------------
     async def put_activity(
         self, arn: str, name: str, *, creation_date: datetime | None = None
