@@ -15,8 +15,8 @@ the item's index), so a resumed Map Run has the ARNs it had.
 running one through ``MapRun.update``: its concurrency limiter takes the new
 ``maxConcurrency`` at once and its failure threshold is checked again, so the
 change reaches the running Map and is not only stored. ``MapRuns.listener``
-is told when a run starts, is updated and ends (a server keeps them in its
-store then).
+is told when a run starts, is resumed, is updated and ends (a server keeps
+them in its store then).
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ class MapRun:
         items["total"] = sum(self.item_counts) if self.item_counts else self.total
         executions["pending"] = self.total - len(self.children)
         items["pending"] = items["total"] - sum(c.items for c in self.children.values())
-        if self.status == ABORTED:
-            # What never started is aborted with the run, as AWS counts it.
+        if self.status in (ABORTED, FAILED):
+            # A run that ended so starts nothing more: what never started is aborted with it.
             executions["aborted"] += executions["pending"]
             items["aborted"] += items["pending"]
             executions["pending"] = items["pending"] = 0
@@ -217,7 +217,7 @@ class MapRuns:
     def __init__(self) -> None:
         self._by_arn: dict[str, MapRun] = {}
         self.listener: Callable[[MapRun, str], None] | None = None
-        """Told ``(run, "started" | "updated" | "ended")``."""
+        """Told ``(run, "started" | "resumed" | "updated" | "ended")``."""
 
     def get(self, arn: str) -> MapRun | None:
         return self._by_arn.get(arn)
@@ -231,8 +231,7 @@ class MapRuns:
     def started(self, run: MapRun, *, resumed: bool) -> None:
         """Hold ``run`` (a resumed run replaces what was held under its ARN)."""
         self._by_arn[run.arn] = run
-        if not resumed:
-            self._tell(run, "started")
+        self._tell(run, "resumed" if resumed else "started")
 
     def updated(self, run: MapRun) -> None:
         self._tell(run, "updated")

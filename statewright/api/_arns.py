@@ -6,6 +6,7 @@ Shapes (``REGION`` and ``ACCOUNT`` are the server's)::
     arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME
     arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:ID
     arn:aws:states:REGION:ACCOUNT:activity:NAME
+    arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID
 
 An ARN of the wrong shape, or of a resource type the operation does not
 take, is ``InvalidArn`` as on AWS; a well-formed ARN that names nothing is
@@ -22,7 +23,7 @@ from typing import Final
 
 from statewright.api._errors import ApiError, invalid_arn
 
-_PARTS: Final = {"stateMachine": 1, "execution": 2, "express": 3, "activity": 1}
+_PARTS: Final = {"stateMachine": 1, "execution": 2, "express": 3, "activity": 1, "mapRun": 2}
 _NAME_RE: Final = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 
 

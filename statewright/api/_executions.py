@@ -390,8 +390,6 @@ class Executions:
 
     async def list(self, params: dict[str, Any]) -> dict[str, Any]:
         sm_arn = params.get("stateMachineArn")
-        if params.get("mapRunArn") is not None:
-            raise ApiError("ValidationException", "Listing the executions of a Map Run is not supported")
         if sm_arn is None:
             raise ApiError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
         sm = self._machines.get(sm_arn)

@@ -129,7 +129,7 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
                 f"Value '{value}' at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy enum value set: [{', '.join(enum)}]"
             )
-    elif kind in ("integer", "long"):
+    elif kind in ("integer", "long", "float", "double"):
         _check_range(shape, value, path, problems)
 
 
@@ -164,7 +164,7 @@ def _check_length(shape: Shape, n: int, path: str, problems: list[str], what: st
         )
 
 
-def _check_range(shape: Shape, v: int, path: str, problems: list[str]) -> None:
+def _check_range(shape: Shape, v: float, path: str, problems: list[str]) -> None:
     lo = shape.metadata.get("min")
     hi = shape.metadata.get("max")
     if lo is not None and v < lo:

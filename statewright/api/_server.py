@@ -15,6 +15,8 @@ told otherwise; leaving it stops both.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -76,6 +78,7 @@ class ApiServer:
         self.service = StepFunctionsService(self.engine)
         self._forward.target = self.service.on_event
         self._runner: web.AppRunner | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -83,6 +86,8 @@ class ApiServer:
         return f"http://{host}:{self.port}"
 
     async def __aenter__(self) -> ApiServer:
+        # Map Runs go to the store as they change (the engine resumes some as it enters).
+        self._writer = asyncio.get_running_loop().create_task(self.service.map_runs.run_writer())
         await self.engine.__aenter__()
         try:
             await self.service.machines.restore()
@@ -107,9 +112,17 @@ class ApiServer:
             if server is not None and server.sockets:
                 self.port = int(server.sockets[0].getsockname()[1])
         except BaseException:
+            await self._stop_writer()
             await self.engine.__aexit__(None, None, None)
             raise
         return self
+
+    async def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -119,6 +132,11 @@ class ApiServer:
                 await self._runner.cleanup()
         finally:
             self._runner = None
+            await self._stop_writer()
+            try:
+                await self.service.map_runs.flush()  # what changed last, while the store is open
+            except Exception:
+                log.exception("the Map Runs could not be written to the store")
             await self.engine.__aexit__(exc_type, exc, tb)
 
     # -- handlers ---------------------------------------------------------------------------

@@ -6,8 +6,8 @@ the server runs on one), and maps each operation name of
 botocore's model to the method that serves it. Requests reach it already
 checked against the model (``_protocol``); answers leave it as plain
 mappings that ``_protocol`` shapes. Operations the model has and this server
-does not serve (Map Runs) answer
-``UnknownOperationException`` naming the operation, never a silent success.
+does not serve answer ``UnknownOperationException`` naming the
+operation, never a silent success.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from statewright.api._arns import parse_arn
 from statewright.api._callbacks import Callbacks
 from statewright.api._errors import ApiError, invalid_arn, store_failure
 from statewright.api._executions import Executions
+from statewright.api._map_runs import MapRunIndex
 from statewright.api._metrics import Metrics
 from statewright.api._state_machines import StateMachines
 from statewright.api._test_state import test_state
@@ -57,6 +58,7 @@ class StepFunctionsService:
         self.aliases = Aliases(engine, self.machines, self.versions)
         self.executions = Executions(engine, self.machines, self.versions, self.aliases)
         self.activities = Activities(engine)
+        self.map_runs = MapRunIndex(engine)
         self.callbacks = Callbacks(engine.task_tokens)
         self.metrics = Metrics(engine.clock, self.waiting)
         self._operations: dict[str, Operation] = {
@@ -78,10 +80,13 @@ class StepFunctionsService:
             "StartSyncExecution": self.executions.start_sync,
             "DescribeExecution": self.executions.describe,
             "DescribeStateMachineForExecution": self.executions.describe_machine,
-            "ListExecutions": self.executions.list,
+            "ListExecutions": self._list_executions,
             "GetExecutionHistory": self.executions.history,
             "StopExecution": self.executions.stop,
             "RedriveExecution": self.executions.redrive,
+            "DescribeMapRun": self.map_runs.describe,
+            "ListMapRuns": self._list_map_runs,
+            "UpdateMapRun": self.map_runs.update,
             "SendTaskSuccess": self.callbacks.success,
             "SendTaskFailure": self.callbacks.failure,
             "SendTaskHeartbeat": self.callbacks.heartbeat,
@@ -130,6 +135,20 @@ class StepFunctionsService:
             if sm is not None and sm.deleting and self.executions.running_on(sm.arn) == 0:
                 self.machines.forget(sm.arn)
                 self.versions.forget_of(sm.arn)
+
+    # -- map runs ---------------------------------------------------------------------
+    async def _list_executions(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        if params.get("mapRunArn") is not None:
+            if params.get("stateMachineArn") is not None:
+                raise ApiError(
+                    "ValidationException", "Specify either a mapRunArn or a stateMachineArn, not both"
+                )
+            return await self.map_runs.children(params)
+        return await self.executions.list(params)
+
+    async def _list_map_runs(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        entry = await self.executions.get(params["executionArn"], "execution")
+        return await self.map_runs.list(params, entry.record.execution_arn)
 
     # -- state machines, versions and tags ---------------------------------------------
     async def _create_state_machine(self, params: dict[str, Any]) -> Mapping[str, Any]:

@@ -658,7 +658,7 @@ async def test_a_distributed_maps_label_names_its_map_run() -> None:
     assert started.details is not None
     # AWS's shape: arn:aws:states:REGION:ACCOUNT:mapRun:STATE_MACHINE_NAME/LABEL:UUID
     assert re.fullmatch(
-        rf"arn:aws:states:us-east-1:\d{{12}}:mapRun:[^:/]+/batch:[0-9a-f-]{{36}}",
+        r"arn:aws:states:us-east-1:\d{12}:mapRun:[^:/]+/batch:[0-9a-f-]{36}",
         str(started.details["mapRunArn"]),
     )
 

@@ -56,7 +56,7 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Any:
         (
             b'{"mapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:a/b:c"}',
             TARGET + "DescribeMapRun",
-            "UnknownOperationException",
+            "ResourceNotFound",
         ),
     ],
 )
