@@ -81,8 +81,13 @@ def _never() -> bool:
     return False
 
 
-Wake = Callable[[], None]
-"""Called once, from the event loop, when a parked wait may be over."""
+Wake = Callable[[], bool]
+"""Called once, from the event loop, when a parked wait may be over.
+
+Returns whether the Task runs again because of this call: False when the
+execution no longer waits there (it was woken already, stopped, ended, or left
+to another engine), so whatever the wake was to hand over goes to someone else.
+"""
 Listen = Callable[[Wake], None]
 """Given the engine's ``Wake``, arranges for it to be called (at once if the wait is already over)."""
 
@@ -143,8 +148,8 @@ class ExecutorContext:
             "pollPolicy": "aws", "nextPollSeconds": 60}``); goes to the engine's
             ``on_progress`` hook, never into the history. Cheap when nobody listens.
         park: when not None, the executor may call ``park(listen)`` (it raises
-            ``Parked``) once it has saved its handle and has nothing to do but
-            wait: the execution's task and its frames are released, and the
+            ``Parked``) once it has nothing to do but wait (its handle saved, or
+            nothing made yet): the execution's task and its frames are released, and the
             engine calls ``listen(wake)``; the executor arranges for ``wake()``
             to be called once when the wait may be over. The engine then runs
             the Task again with the same handle, without new ``TaskScheduled``

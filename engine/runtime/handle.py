@@ -234,19 +234,23 @@ class Execution:
         self._parked = True
         parked.listen(self._unpark)
 
-    def _unpark(self) -> None:
-        """The parked Task's wait may be over (or the execution was stopped): run it again."""
+    def _unpark(self) -> bool:
+        """The parked Task's wait may be over (or the execution was stopped): run it again.
+
+        Returns whether it runs again because of this call (the engine's ``Wake``).
+        """
         if not self._parked:
-            return
+            return False
         tasks = self._engine._tasks
         if tasks is None:
-            return
+            return False
         self._parked = False
         self._interp.unparked = True
         scope = self._scope = cancel_scope()
         if self._stop_requested is not None:
             scope.cancel()
         tasks.spawn(self._run(), name=f"execution {self.record.name}")
+        return True
 
     def describe(self) -> dict[str, JSON]:
         """DescribeExecution's shape."""

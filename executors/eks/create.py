@@ -28,6 +28,12 @@ name and another mark, or none, is a namesake (``EKS.409``, as AWS answers).
 Retries back off with full jitter from a ``random.Random`` seeded by the
 call's mark (the execution ARN comes from the engine's seeded id source), and sleep
 on ``ctx.clock``, so virtual time and replays see the same schedule.
+
+The first attempt holds one of the API server's write slots before anything is
+built. In a burst of starts thousands of creates wait for the few slots at
+once; an execution that may park (``ctx.park``) waits in the slots' line
+without a task or stack of its own, and its Task runs again once a slot is
+handed to it (the line stays in order; a parked call keeps only its place).
 """
 
 from __future__ import annotations
@@ -35,11 +41,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, cast
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 
 from engine.aio.random import LazyRandom
 from engine.errors import StatesError
@@ -214,13 +221,61 @@ def _already_exists(namespace: str, name: str) -> str:
     return dumps_str({"ResponseBody": body, "StatusCode": 409, "StatusText": "Conflict"})
 
 
+def call_key(ctx: ExecutorContext) -> tuple[str, int, int]:
+    """What names a parked call in the write slots' line: the same when its Task runs again."""
+    return (ctx.execution_arn, ctx.entered_event_id, ctx.attempt)
+
+
+async def hold_write_slot(
+    ctx: ExecutorContext, client: KubeClient, ready: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Hold one of the API server's write slots for a create; park in line while none is free.
+
+    A slot handed over while the call was parked is taken first, before any
+    await: its Task runs again for it, and nothing may come between. Otherwise
+    a free slot is taken, or the execution parks in line when it may (the
+    ``Parked`` raised ends its task), or waits in line with a future. A stop or
+    timeout that lands in line ends the call here, holding nothing and having
+    sent nothing.
+
+    Args:
+        ctx: the call's context (its key in the line, ``park``).
+        client: the API server's client (``write_slots``).
+        ready: awaited first (runJob.sync prepares its watch), with the slot when one was handed over.
+    """
+    slots = client.write_slots
+    held = slots.claim(call_key(ctx))
+    try:
+        if ready is not None:
+            await ready()
+        if not held and not slots.try_acquire():
+            park = ctx.park
+            listen = slots.park(call_key(ctx)) if park is not None else None
+            if park is not None and listen is not None:
+                park(listen)  # raises Parked: the execution's task ends here, its place in line stays
+            await slots.acquire()
+        held = True
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except BaseException:
+        if held:
+            slots.release()
+        raise
+
+
 async def create_job(
-    ctx: ExecutorContext, client: KubeClient, namespace: str, manifest: Mapping[str, JSON], *, durable: bool
+    ctx: ExecutorContext,
+    client: KubeClient,
+    namespace: str,
+    manifest: Mapping[str, JSON],
+    *,
+    durable: bool,
+    ready: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, JSON]:
     """Create the Job once (see the module docstring) and return it as Kubernetes wrote it.
 
     ``durable``: the engine's store is durable (the ``durable_store`` option), so the
-    Job carries ``recovery``'s label as well as its annotations.
+    Job carries ``recovery``'s label as well as its annotations. ``ready`` is awaited
+    before the first attempt (see ``hold_write_slot``).
 
     Raises:
         StatesError: the create's error when it is not worth another try, or the
@@ -228,6 +283,8 @@ async def create_job(
             belongs to a Job that is not this call's.
     """
     job = MarkedJob(ctx, manifest, durable=durable)
+    await hold_write_slot(ctx, client, ready)
+    held = True  # the first attempt's slot, handed to its request
     unsure = False  # an earlier attempt may have created it
     conflict: StatesError | None = None  # the create's own 409, said again for a namesake
     attempt = 0
@@ -243,7 +300,8 @@ async def create_job(
             # Finished even when a stop lands meanwhile: a Job made but unanswered would be unknown
             # to the abort's delete and to the ledger (bounded by the client's timeouts).
             with anyio.CancelScope(shield=True):
-                return await client.create_job(namespace, job, retry=ONE_ATTEMPT)
+                send_held, held = held, False
+                return await client.create_job(namespace, job, retry=ONE_ATTEMPT, held=send_held)
         except Namesake:
             if conflict is not None:
                 raise conflict from None
@@ -269,4 +327,4 @@ async def create_job(
             await ctx.clock.sleep(delay)
 
 
-__all__ = ["MarkedJob", "Namesake", "create_job", "mark_job", "read_back"]
+__all__ = ["MarkedJob", "Namesake", "call_key", "create_job", "hold_write_slot", "mark_job", "read_back"]

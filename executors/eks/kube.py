@@ -187,6 +187,15 @@ class KubeClient:
         return self._origin
 
     @property
+    def write_slots(self) -> RequestSlots:
+        """The request slots of the API server's writes pool (creates, deletes, ``eks:call``'s writes).
+
+        A caller may hold one itself (``try_acquire``, ``acquire``, or parked: ``park``
+        and ``claim``) and hand it to one request with ``held=True``.
+        """
+        return self._in_flight
+
+    @property
     def key(self) -> tuple[str, str, str]:
         """``(origin, CA, cluster name)``: clients with equal keys reach the same server the same way."""
         return (self._origin, self._ca, self._cluster)
@@ -224,6 +233,7 @@ class KubeClient:
         body: JSON | str | None = None,
         content_type: str | None = None,
         retry: RetryRule | None = None,
+        held: bool = False,
     ) -> Coroutine[Any, Any, KubeResponse]:
         """Send one request to a path on the cluster's endpoint (await the result).
 
@@ -240,6 +250,10 @@ class KubeClient:
             body: a JSON value (sent as JSON) or a string (sent as is); None for no body.
             content_type: the body's media type; JSON by default.
             retry: the retry rule for this request instead of the client's.
+            held: the caller holds one of the pool's request slots (``write_slots``
+                for anything but GET and HEAD) and hands it to this request: its
+                first attempt goes without queueing, and the slot is released
+                whatever happens.
 
         Returns:
             The 2xx answer.
@@ -249,15 +263,14 @@ class KubeClient:
                 for a connection or TLS failure, ``States.Runtime`` for a path
                 outside the endpoint.
         """
+        slots = self._read_slots if method in _READS else self._in_flight
         problem = check_api_path(path)
         if problem is not None:
+            if held:
+                slots.release()  # the caller's slot goes back with the refusal
             raise StatesRuntime(None, problem)
         send = _RawRequest(self, method, encode_path(path), _query_pairs(query), body, content_type)
-        reads = method in _READS
-        return self._send(
-            method, send, read_body=method != "HEAD", slots=self._read_slots if reads else self._in_flight,
-            rule=retry,
-        )
+        return self._send(method, send, read_body=method != "HEAD", slots=slots, rule=retry, held=held)
 
     async def _send(
         self,
@@ -267,6 +280,7 @@ class KubeClient:
         read_body: bool = True,
         slots: RequestSlots | None = None,
         rule: RetryRule | None = None,
+        held: bool = False,
     ) -> KubeResponse:
         """Pace, send, retry by the ``RetryRule``, and finish one request.
 
@@ -276,6 +290,7 @@ class KubeClient:
             read_body: read the body of the final answer (False for HEAD).
             slots: the request slots of the pool ``send`` uses (the writes pool's by default).
             rule: the retry rule (the client's by default).
+            held: the caller hands over a slot of ``slots`` it holds, for the first attempt.
         """
         if rule is None:
             rule = self._retry
@@ -288,11 +303,18 @@ class KubeClient:
             # The bucket's acquire, without a coroutine when a token is there (every poll).
             pause = self._bucket.reserve()
             if pause > 0:
-                await self._bucket.wait_reserved(pause)
+                try:
+                    await self._bucket.wait_reserved(pause)
+                except BaseException:
+                    if held:
+                        slots.release()
+                    raise
             try:
                 # At most as many requests in flight as the pool has connections: the rest
                 # wait here, holding a few hundred bytes each, not a built request apiece.
-                if not slots.try_acquire():
+                if held:
+                    held = False  # the caller's slot, for this attempt only
+                elif not slots.try_acquire():
                     # Await the bare future (no coroutine frame per queued request).
                     waiter = slots.enqueue()
                     try:
@@ -417,13 +439,15 @@ class KubeClient:
         job: Mapping[str, JSON] | Callable[[], Mapping[str, JSON]],
         *,
         retry: RetryRule | None = None,
+        held: bool = False,
     ) -> dict[str, JSON]:
-        """Create a batch/v1 Job and return it as Kubernetes wrote it .
+        """Create a batch/v1 Job and return it as Kubernetes wrote it.
 
         ``retry`` replaces the client's rule for this request (``create.create_job``
         passes one attempt and retries itself, reading back what an ambiguous failure left).
         ``job`` may be a function that makes the manifest: it is called once a request
         slot is held, so a create queued for a connection keeps no manifest of its own.
+        ``held``: the caller holds a slot of ``write_slots`` for it (see ``request``).
 
         Raw POST with orjson, like the status GET: every execution creates one
         Job, and a typed client's path (a sanitized copy of the manifest,
@@ -435,7 +459,7 @@ class KubeClient:
         """
         response = await self.request(
             "POST", f"/apis/batch/v1/namespaces/{_seg(namespace)}/jobs",
-            body=job if isinstance(job, dict) or callable(job) else dict(job), retry=retry,
+            body=job if isinstance(job, dict) or callable(job) else dict(job), retry=retry, held=held,
         )
         return _object(response)
 

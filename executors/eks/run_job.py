@@ -34,6 +34,7 @@ turns an oversized result into ``States.DataLimitExceeded``; ``LogParameters``
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -204,10 +205,13 @@ async def run_job(
 
     ref = JobRef.from_handle(ctx.handle, resource)
     if ref is None:
-        if isinstance(policy, WatchPollPolicy):
-            # The namespace's stream must be running before the Job exists, to see all of it.
-            await services.job_watches().prepare(client, namespace, policy, ctx.clock)
-        created = await create_job(ctx, client, namespace, manifest, durable=options.durable_store)
+        # The namespace's stream must be running before the Job exists, to see all of it.
+        ready = (
+            functools.partial(services.job_watches().prepare, client, namespace, policy, ctx.clock)
+            if isinstance(policy, WatchPollPolicy)
+            else None
+        )
+        created = await create_job(ctx, client, namespace, manifest, durable=options.durable_store, ready=ready)
         ref = JobRef.of(created, namespace)
         ctx.save_handle(ref.handle(resource))
         if cleanup == EXECUTION:
