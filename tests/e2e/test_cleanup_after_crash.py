@@ -1,7 +1,9 @@
 """A worker SIGKILLed in the middle of a cleanup: the next worker finishes it, and the history says it once.
 
 Real processes all through: the simulators in a process of their own with
-EKS's realistic timings scaled down (``benchmarks.simproc``), ``statewright
+EKS's realistic timings scaled down (``benchmarks.simproc``; one per test
+function, shared by its SQLite and PostgreSQL cases: each case leaves it as it
+found it, and checks so first), ``statewright
 start`` and ``statewright worker --cleanup execution`` on a real SQLite file
 or a real PostgreSQL database. The first worker runs an execution that
 creates and then fails, and is SIGKILLed while its cleanup waits; a second
@@ -27,13 +29,15 @@ from typing import Any, Final
 import aioboto3
 import anyio
 import pytest
+import pytest_asyncio
 
 from benchmarks.simproc import SimOptions, SimProcess
 from engine.history import HistoryEvent
 from engine.store import open_store
 from tests.e2e.support import REPO, base_environment
 
-pytestmark = pytest.mark.slow
+# The module's loop: the shared simulator processes are its children.
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 ROLE: Final = "arn:aws:iam::123456789012:role/cluster"
 POD_ROLE: Final = "arn:aws:iam::123456789012:role/pods"
@@ -83,6 +87,24 @@ def profile(name: str) -> tuple[str, dict[str, Any]]:
 
 #: Two Fargate profiles on the ready cluster: EKS deletes one at a time, so the cleanup has two steps.
 TWO_PROFILES_THEN_FAIL: Final = failing_after(profile("first"), profile("second"))
+
+
+def sim_process(time_factor: float) -> SimProcess:
+    return SimProcess(SimOptions(timings="realistic", time_factor=time_factor, kube_servers=False))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def creating_sim() -> AsyncIterator[SimProcess]:
+    """Cluster create 4.2 s, delete 1.5 s."""
+    async with sim_process(0.005) as sim:
+        yield sim
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def profiles_sim() -> AsyncIterator[SimProcess]:
+    """Fargate profile create and delete 3.6 s each."""
+    async with sim_process(0.03) as sim:
+        yield sim
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -167,13 +189,13 @@ class Stage:
 
 
 @asynccontextmanager
-async def stage(tmp_path: Path, store: str, time_factor: float) -> AsyncIterator[Stage]:
-    async with SimProcess(SimOptions(timings="realistic", time_factor=time_factor, kube_servers=False)) as sim:
-        staged = Stage(sim, tmp_path, store)
-        try:
-            yield staged
-        finally:
-            staged.kill_all()
+async def stage(sim: SimProcess, tmp_path: Path, store: str) -> AsyncIterator[Stage]:
+    staged = Stage(sim, tmp_path, store)
+    try:
+        assert await staged.eks_left() == [], "left in the shared simulators by an earlier case"
+        yield staged
+    finally:
+        staged.kill_all()
 
 
 async def until(what: str, ready: Callable[[], Any], *, within: float = 90.0) -> None:
@@ -230,9 +252,9 @@ def assert_failed_last_once(events: list[HistoryEvent]) -> None:
 
 
 async def test_a_cleanup_killed_while_the_cluster_is_creating_is_finished_by_the_next_worker(
-    tmp_path: Path, store_url: str
+    creating_sim: SimProcess, tmp_path: Path, store_url: str
 ) -> None:
-    """Cluster create 8.4 s, delete 3 s: the first worker dies waiting out CREATING."""
+    """Cluster create 4.2 s, delete 1.5 s: the first worker dies waiting out CREATING."""
 
     async def waiting_out_creating(log: Path, arn: str) -> bool:
         if "cleanup: waiting for cluster crashed: CREATING" not in log.read_text():
@@ -240,7 +262,7 @@ async def test_a_cleanup_killed_while_the_cluster_is_creating_is_finished_by_the
         # The failure, the ledger and the decided end are in one commit: wait until it is made.
         return any(e.type == "FailStateEntered" for e in await staged.history(arn))
 
-    async with stage(tmp_path, store_url, time_factor=0.01) as staged:
+    async with stage(creating_sim, tmp_path, store_url) as staged:
         arn = await crash_during_cleanup(staged, CLUSTER_THEN_FAIL, waiting_out_creating)
         assert await staged.eks_left() == ["crashed"]
         events = await finish_in_a_new_worker(staged, arn)
@@ -250,7 +272,7 @@ async def test_a_cleanup_killed_while_the_cluster_is_creating_is_finished_by_the
 
 
 async def test_a_cleanup_killed_between_two_deletions_records_each_deletion_once(
-    tmp_path: Path, store_url: str
+    profiles_sim: SimProcess, tmp_path: Path, store_url: str
 ) -> None:
     """Fargate profile create and delete 3.6 s each, one deleting at a time: killed after the first is gone."""
 
@@ -259,7 +281,7 @@ async def test_a_cleanup_killed_between_two_deletions_records_each_deletion_once
             return False
         return any(e.type == "ResourceDeleted" for e in await staged.history(arn))
 
-    async with stage(tmp_path, store_url, time_factor=0.03) as staged:
+    async with stage(profiles_sim, tmp_path, store_url) as staged:
         arn = await crash_during_cleanup(staged, TWO_PROFILES_THEN_FAIL, first_deleted_and_committed)
         before = deleted(await staged.history(arn))
         assert len(before) == 1 and before[0][1] == "deleted", before
