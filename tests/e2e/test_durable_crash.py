@@ -7,19 +7,30 @@ interrupted at every transition in turn, each time with the next step's work
 done in memory and lost. The last worker finishes it. The result, the
 history's event types and (for ``eks:runJob.sync`` on the simulators) the
 number of Jobs created must equal those of an uncrashed run.
+
+The workers are forked from one process that imported the command line once
+(``crash_worker --fork-server``): each is still a process of its own, killed
+with SIGKILL, but does not pay an interpreter start-up (about a second each,
+and up to 3 s on a loaded machine: what a chain of a dozen workers took most of
+its time for). What is under test is the worker's recovery, not its start-up.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import anyio
 import pytest
+from anyio.abc import Process
+from anyio.streams.buffered import BufferedByteReceiveStream
 
 from engine import Engine
 from engine.jsonvalue import dumps_str
@@ -135,32 +146,62 @@ async def _status(url: str, arn: str) -> str:
         await store.close()
 
 
-async def _worker(url: str, arn: str, env: Mapping[str, str], kill_before: int | None) -> int | None:
-    """Run one worker until it dies or the execution ends (then SIGTERM it); its exit status."""
-    if kill_before is None:
-        command = [sys.executable, "-m", "statewright", "worker", "--store", url, "-q"]
-    else:
-        command = [sys.executable, "-m", "tests.e2e.crash_worker", str(kill_before), "worker", "--store", url, "-q"]
-    process = await anyio.open_process(command, env=dict(env), cwd=REPO, stderr=subprocess.PIPE)
-    try:
-        with anyio.fail_after(WORKER_SECONDS):
-            while process.returncode is None:
-                if await _status(url, arn) != "RUNNING":
-                    process.send_signal(signal.SIGTERM)
-                    await process.wait()
-                    break
-                await anyio.sleep(0.05)
-        return process.returncode
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+class ForkServer:
+    """``python -m tests.e2e.crash_worker --fork-server``: workers forked one at a time, as real processes."""
+
+    def __init__(self, process: Process, folder: Path) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self.replies = BufferedByteReceiveStream(process.stdout)
+        self.log = folder / "workers.log"
+
+    async def _reply(self) -> dict[str, Any]:
+        line = await self.replies.receive_until(b"\n", 65536)
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    async def worker(self, url: str, arn: str, kill_before: int | None) -> int:
+        """Run one worker until it dies or the execution ends (then SIGTERM it); its exit status."""
+        request = {"argv": ["worker", "--store", url, "-q"], "kill_before": kill_before, "log": str(self.log)}
+        assert self.process.stdin is not None
+        await self.process.stdin.send((json.dumps(request) + "\n").encode())
+        pid = int((await self._reply())["pid"])
+        try:
+            with anyio.fail_after(WORKER_SECONDS):
+                while True:
+                    with anyio.move_on_after(0.05):
+                        return int((await self._reply())["exit"])
+                    if await _status(url, arn) != "RUNNING":
+                        os.kill(pid, signal.SIGTERM)
+                        return int((await self._reply())["exit"])
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            await self._reply()
+            raise
 
 
-async def _crash_at_every_step(url: str, arn: str, env: Mapping[str, str]) -> int:
+@asynccontextmanager
+async def fork_server(env: Mapping[str, str], folder: Path) -> AsyncIterator[ForkServer]:
+    command = [sys.executable, "-m", "tests.e2e.crash_worker", "--fork-server"]
+    async with await anyio.open_process(
+        command, env=dict(env), cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
+    ) as process:
+        server = ForkServer(process, folder)
+        try:
+            yield server
+        finally:
+            assert process.stdin is not None
+            await process.stdin.aclose()
+            with anyio.fail_after(30):
+                await process.wait()
+    # A worker that failed says why here.
+    assert process.returncode == 0, server.log.read_text() if server.log.exists() else process.returncode
+
+
+async def _crash_at_every_step(server: ForkServer, url: str, arn: str) -> int:
     kills = 0
     for _ in range(MAX_WORKERS):
-        code = await _worker(url, arn, env, kill_before=2)
+        code = await server.worker(url, arn, kill_before=2)
         if await _status(url, arn) != "RUNNING":
             assert code in (0, -signal.SIGKILL)
             return kills
@@ -186,18 +227,19 @@ async def test_a_worker_killed_at_every_transition_gives_the_uncrashed_result(tm
     plain = f"sqlite:///{tmp_path / 'plain.db'}"
     crashed = f"sqlite:///{tmp_path / 'crashed.db'}"
     arn = await _create(plain, PLAIN, "e", {"n": 3})
-    assert await _worker(plain, arn, env, kill_before=None) == 0
-    expected = await _result(plain, arn)
-    assert expected[0] == "SUCCEEDED"
-    assert expected[1] == {
-        "n": 3,
-        "mapped": [{"v": 1, "mine": 1}, {"v": 2, "mine": 2}],
-        "both": ["left", {"side": "right"}],
-        "kept": 3,
-    }
+    async with fork_server(env, tmp_path) as server:
+        assert await server.worker(plain, arn, kill_before=None) == 0
+        expected = await _result(plain, arn)
+        assert expected[0] == "SUCCEEDED"
+        assert expected[1] == {
+            "n": 3,
+            "mapped": [{"v": 1, "mine": 1}, {"v": 2, "mine": 2}],
+            "both": ["left", {"side": "right"}],
+            "kept": 3,
+        }
 
-    await _create(crashed, PLAIN, "e", {"n": 3})
-    kills = await _crash_at_every_step(crashed, arn, env)
+        await _create(crashed, PLAIN, "e", {"n": 3})
+        kills = await _crash_at_every_step(server, crashed, arn)
     got = await _result(crashed, arn)
     assert kills >= 5  # one per commit of the uncrashed run but the last
     assert got[:3] == expected[:3]
@@ -219,7 +261,8 @@ async def test_runjob_sync_killed_at_every_transition_creates_each_job_once(
     machine = _jobs_machine(simulators)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     arn = await _create(url, machine, "jobs", {})
-    kills = await _crash_at_every_step(url, arn, env)
+    async with fork_server(env, tmp_path) as server:
+        kills = await _crash_at_every_step(server, url, arn)
     status, output, types, ids = await _result(url, arn)
     assert (status, output) == (
         "SUCCEEDED",
