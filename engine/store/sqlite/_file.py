@@ -17,12 +17,20 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from engine.store.base import StoreError
 from engine.store.sqlite._schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 T = TypeVar("T")
+
+PAGE_SIZE: Final = 16_384
+"""The page size of a new file. A commit writes one history chunk per execution, a few KiB
+(a 20-transition execution's is 3.4 KiB); a ``WITHOUT ROWID`` table keeps in its leaf at most
+about a quarter of a page per row and spills the rest to overflow pages, so at SQLite's default
+4 KiB every such chunk took two pages more (10,000 such executions: 47 MB of pages for 35 MB of
+chunks; 41 MB at 16 KiB). Larger pages keep them inline and halve the time of a commit; a file
+made before keeps its page size."""
 
 
 def describe_failure(path: str, exc: BaseException) -> str:
@@ -107,6 +115,9 @@ class SQLiteFile:
                     f"understands ({SCHEMA_VERSION}): upgrade statewright to open it"
                 )
             db.execute("PRAGMA busy_timeout = 10000")
+            if not tables and not version:
+                # A new file only (a page size is fixed once WAL mode is on): see PAGE_SIZE.
+                db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"cannot open store {path}: WAL mode is not available ({mode})")

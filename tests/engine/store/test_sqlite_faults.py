@@ -157,3 +157,31 @@ async def test_a_version_1_store_is_migrated_and_keeps_its_history(tmp_path: Pat
         await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_a_new_file_has_large_pages_and_an_older_file_keeps_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine import Engine, parse_definition
+    from engine.store.sqlite import _file
+
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with monkeypatch.context() as patch:  # a file made before: SQLite's default page size
+        patch.setattr(_file, "PAGE_SIZE", 4096)
+        await _open(f"sqlite:///{old}")
+    for path in (new, old):
+        async with Engine(store=f"sqlite:///{path}") as engine:
+            result = await engine.start(parse_definition(PASS), {"n": 1}).wait()
+        assert result.status == "SUCCEEDED"
+        store = SQLiteStore(path, create=False)
+        await store.open()
+        try:
+            found = await store.get_execution(result.execution_arn)
+            assert found is not None and found.status == "SUCCEEDED"
+            assert [e.type for e in await store.history(result.execution_arn)][-1] == "ExecutionSucceeded"
+        finally:
+            await store.close()
+    with sqlite3.connect(new) as db:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == _file.PAGE_SIZE == 16_384
+    with sqlite3.connect(old) as db:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
