@@ -49,6 +49,36 @@ T = TypeVar("T")
 _INSERT_CHUNK: Final = (
     "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES (?, ?, ?, ?)"
 )
+# The set-based batch statements: a head, then ``_insert_rows`` adds the VALUES rows.
+_INSERT_CHUNKS: Final = "INSERT INTO history_chunks (execution_seq, first_id, last_id, events) VALUES "
+_INSERT_EXECUTIONS: Final = (
+    "INSERT INTO executions (seq, arn, state_machine_arn, state_machine_name, name, definition_hash, type, "
+    "role_arn, redrive_count, status, input, start_date, state, event_count, owner, output, error, cause, "
+    "stop_date, annotations) VALUES "
+)
+_UPDATE_EXECUTIONS: Final = (
+    "UPDATE executions SET status = v.column2, state = v.column3, event_count = v.column4, "
+    "output = v.column5, error = v.column6, cause = v.column7, stop_date = v.column8 FROM (VALUES "
+)
+_UPDATE_FROM: Final = ") AS v WHERE executions.seq = v.column1"
+
+
+def _parts(db: sqlite3.Connection, values: list[Any], width: int) -> list[list[Any]]:
+    """``values`` (rows of ``width`` flattened) cut to as many rows as one statement may bind."""
+    rows = max(1, min(_MAX_ROWS, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    step = rows * width
+    return [values[i : i + step] for i in range(0, len(values), step)]
+
+
+_MAX_ROWS: Final = 500
+"""Rows per statement at most (the statement's text grows with them)."""
+
+
+def _insert_rows(db: sqlite3.Connection, head: str, width: int, values: list[Any], tail: str = "") -> None:
+    """Run ``head`` + as many ``(?, …)`` rows as ``values`` holds (``width`` each) + ``tail``."""
+    row = f"({', '.join('?' * width)})"
+    for part in _parts(db, values, width):
+        db.execute(f"{head}{', '.join([row] * (len(part) // width))}{tail}", part)
 
 
 class SQLiteStore(DurableStore):
@@ -200,45 +230,81 @@ class SQLiteStore(DurableStore):
             return None
         return int(cur.lastrowid or 0)
 
+    def _insert_executions(
+        self, db: sqlite3.Connection, creates: Sequence[ExecutionWrite], owner: str | None
+    ) -> dict[str, int]:
+        """Insert new executions' rows, a few statements for the lot; ARN -> seq of those that landed.
+
+        Each gets the seq an AUTOINCREMENT insert would give it (above the highest ever handed
+        out: the write lock held since BEGIN IMMEDIATE keeps another process from taking one
+        meanwhile), so no row has to be inserted alone to learn its seq; a name already taken
+        leaves its row out (ON CONFLICT DO NOTHING) and its seq unused.
+        """
+        found = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'executions'").fetchone()
+        base = int(found[0]) if found is not None else 0
+        values: list[Any] = []
+        for i, w in enumerate(creates):
+            c = w.create
+            assert c is not None
+            digest = self._definition(db, c.definition)
+            if c.state_machine_arn not in self._machines:
+                db.execute(
+                    "INSERT OR IGNORE INTO state_machines (arn, name, type, definition_hash, role_arn, "
+                    "creation_date) VALUES (?, ?, ?, ?, ?, ?)",
+                    (c.state_machine_arn, c.state_machine_name, c.type, digest, c.role_arn, c.start_date),
+                )
+                self._machines.add(c.state_machine_arn)
+            # The row is written as the write leaves it (an execution created and finished within
+            # one batch needs no UPDATE after).
+            values += (
+                base + 1 + i, w.execution_arn, c.state_machine_arn, c.state_machine_name, c.name, digest, c.type,
+                c.role_arn, c.redrive_count, w.status, c.input, c.start_date, w.position, w.event_count, owner,
+                w.output, w.error, w.cause, w.stop_date, c.annotations,
+            )  # fmt: skip
+        _insert_rows(db, _INSERT_EXECUTIONS, 20, values, " ON CONFLICT DO NOTHING")
+        seqs = {w.execution_arn: base + 1 + i for i, w in enumerate(creates)}
+        landed = db.execute("SELECT count(*) FROM executions WHERE seq > ?", (base,)).fetchone()[0]
+        if landed != len(creates):
+            kept = {r[0] for r in db.execute("SELECT seq FROM executions WHERE seq > ?", (base,))}
+            seqs = {arn: seq for arn, seq in seqs.items() if seq in kept}
+        return seqs
+
     def _write_sync(self, db: sqlite3.Connection, writes: Sequence[ExecutionWrite]) -> set[str]:
+        # Set-based: one statement per kind of row for the whole batch rather than one per row.
+        # Each statement lets go of the GIL once (sqlite3 releases it per step), so the thread
+        # does not wait on the event loop for it row after row while the loop is busy.
         conflicts: set[str] = set()
-        chunks: list[tuple[int, int, int, bytes]] = []
-        updates: list[tuple[Any, ...]] = []
-        finished: list[tuple[str]] = []
+        creates = [w for w in writes if w.create is not None]
+        created = self._insert_executions(db, creates, self._owner) if creates else {}
+        chunks: list[Any] = []
+        updates: list[Any] = []
+        finished: list[str] = []
         for w in writes:
+            arn = w.execution_arn
             if w.create is not None:
-                created = self._insert_execution(db, w, self._owner)
-                if created is None:
-                    conflicts.add(w.execution_arn)
+                seq = created.get(arn)
+                if seq is None:
+                    conflicts.add(arn)
                     continue
-                self._seqs[w.execution_arn] = created
-                seq: int | None = created
+                self._seqs[arn] = seq
             else:
-                seq = self._seqs.get(w.execution_arn)
-            if seq is None:
-                # Not created, submitted or resumed through this store: an execution whose
-                # create found its name taken. Its changes must never reach the other's row.
-                continue
+                seq = self._seqs.get(arn)
+                if seq is None:
+                    # Not created, submitted or resumed through this store: an execution whose
+                    # create found its name taken. Its changes must never reach the other's row.
+                    continue
+                updates += (seq, w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date)
             encoded = w.encoded
             if encoded is not None:
-                chunks.append((seq, encoded[0], w.event_count, encoded[1]))
-            if w.create is None:
-                updates.append(
-                    (w.status, w.position, w.event_count, w.output, w.error, w.cause, w.stop_date, seq)
-                )
+                chunks += (seq, encoded[0], w.event_count, encoded[1])
             if w.status != RUNNING:
-                finished.append((w.execution_arn,))
-                self._seqs.pop(w.execution_arn, None)
-        if chunks:
-            db.executemany(_INSERT_CHUNK, chunks)
-        if updates:
-            db.executemany(
-                "UPDATE executions SET status = ?, state = ?, event_count = ?, output = ?, error = ?, "
-                "cause = ?, stop_date = ? WHERE seq = ?",
-                updates,
-            )
+                finished.append(arn)
+                self._seqs.pop(arn, None)
+        _insert_rows(db, _INSERT_CHUNKS, 4, chunks)
+        _insert_rows(db, _UPDATE_EXECUTIONS, 8, updates, _UPDATE_FROM)
         if finished:
-            db.executemany("DELETE FROM stop_requests WHERE arn = ?", finished)
+            for part in _parts(db, finished, 1):
+                db.execute(f"DELETE FROM stop_requests WHERE arn IN ({', '.join('?' * len(part))})", part)
         return conflicts
 
     # -- state machines --------------------------------------------------------------
