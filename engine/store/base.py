@@ -532,7 +532,8 @@ class DurableStore(Store):
         self._failed: StoreError | None = None
         self._frozen = False
         self._rejected: set[str] = set()
-        self._in_flight: _Batch | None = None  # new executions whose name the store already held
+        self._in_flight: _Batch | None = None  # the batch being written
+        self._ahead: _Batch | None = None  # the next one, serialized while that one is written
         self._opened = 0
         self.batches = 0
         """How many commits have been made (group commit: far fewer than transitions)."""
@@ -601,11 +602,12 @@ class DurableStore(Store):
             # Suspending: nothing more is written, so nothing more may be called.
             await asyncio.Event().wait()
         arn = record.execution_arn
-        in_flight = self._in_flight
+        in_flight, ahead = self._in_flight, self._ahead
         if (
             record.history.committed == record.history.last_id
             and arn not in self._pending.records
             and (in_flight is None or arn not in in_flight.records)
+            and (ahead is None or arn not in ahead.records)
         ):
             return  # nothing of it is uncommitted (a resumed Task picking up its call)
         self.save(record)
@@ -617,9 +619,10 @@ class DurableStore(Store):
         if self._failed is not None:
             raise self._failed
         waiter = asyncio.get_running_loop().create_future()
-        if not self._pending.records and self._in_flight is not None:
-            # Nothing new: what was saved so far is in the batch being written.
-            self._in_flight.waiters.append(waiter)
+        latest = self._ahead or self._in_flight
+        if not self._pending.records and latest is not None:
+            # Nothing new: what was saved so far is in the batch being written (or the next one).
+            latest.waiters.append(waiter)
         elif not self._pending.records:
             return
         else:
@@ -632,25 +635,74 @@ class DurableStore(Store):
         self._frozen = True
 
     # -- the writer ------------------------------------------------------------
+    def _take(self) -> _Batch:
+        """The next batch: every record marked (and their waiters), or MAX_BATCH of them."""
+        pending = self._pending
+        if len(pending.records) > MAX_BATCH:
+            # A bounded transaction: serializing thousands of records at once would hold all
+            # their text in memory together. The rest (and the waiters) go with the next one.
+            arns = list(pending.records)[:MAX_BATCH]
+            assert self._wake is not None
+            self._wake.set()
+            return _Batch({arn: pending.records.pop(arn) for arn in arns})
+        self._pending = _Batch()
+        return pending
+
+    def _take_ahead(self, writing: _Batch) -> _Batch | None:
+        """A full batch to serialize while ``writing`` is written, or None (no backlog).
+
+        Only with more than MAX_BATCH records marked: a group that is full already gains
+        nothing by waiting, while a smaller one keeps gathering until the commit before it
+        ends. Records in ``writing`` stay marked (their new events are serialized once it is
+        committed), and so do the waiters: they are answered by a later batch.
+        """
+        pending = self._pending
+        if len(pending.records) <= MAX_BATCH:
+            return None
+        arns: list[str] = []
+        for arn in pending.records:
+            if arn not in writing.records:
+                arns.append(arn)
+                if len(arns) == MAX_BATCH:
+                    break
+        return _Batch({arn: pending.records.pop(arn) for arn in arns}) if arns else None
+
     async def _write_loop(self) -> None:
         assert self._wake is not None
         wake = self._wake
+        loop = asyncio.get_running_loop()
+        ahead: tuple[_Batch, list[ExecutionWrite]] | None = None
         while True:
-            await wake.wait()
-            wake.clear()
-            pending = self._pending
-            if len(pending.records) > MAX_BATCH:
-                # A bounded transaction: serializing thousands of records at once would hold all
-                # their text in memory together. The rest (and the waiters) go with the next one.
-                arns = list(pending.records)[:MAX_BATCH]
-                batch = _Batch({arn: pending.records.pop(arn) for arn in arns})
-                wake.set()
+            if ahead is None:
+                await wake.wait()
+                wake.clear()
+                batch = self._take()
+                try:
+                    writes = [self._serialize(r) for r in batch.records.values()]
+                except Exception as exc:  # a bug must not pass silently
+                    self._fail(StoreError(f"store {self.url}: {type(exc).__name__}: {exc}"), batch)
+                    return
             else:
-                batch, self._pending = pending, _Batch()
+                batch, writes = ahead
+                ahead = None
             self._in_flight = batch
             try:
-                writes = [self._serialize(r) for r in batch.records.values()]
-                conflicts = await self._write_batch(writes) if writes else set()
+                if writes:
+                    written = loop.create_task(self._write_batch(writes))
+                    # Under a backlog, the next batch is serialized here while this one is written
+                    # (the event loop's work and the database's overlap); the task starts first.
+                    await asyncio.sleep(0)
+                    following = self._take_ahead(batch)
+                    if following is not None:
+                        self._ahead = following
+                        try:
+                            ahead = (following, [self._serialize(r) for r in following.records.values()])
+                        except BaseException:
+                            await asyncio.gather(written, return_exceptions=True)
+                            raise
+                    conflicts = await written
+                else:
+                    conflicts = set()
                 counts = {w.execution_arn: w.event_count for w in writes}
             except StoreError as exc:
                 self._fail(exc, batch)
@@ -658,7 +710,8 @@ class DurableStore(Store):
             except Exception as exc:  # a backend bug must not pass silently
                 self._fail(StoreError(f"store {self.url}: {type(exc).__name__}: {exc}"), batch)
                 return
-            self._in_flight = None
+            self._in_flight = self._ahead
+            self._ahead = None
             if writes:
                 self.batches += 1
             for arn, record in batch.records.items():
