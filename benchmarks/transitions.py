@@ -19,7 +19,11 @@ changes process-wide GC settings).
 
 With ``--store`` every execution is kept in that durable store (the file is
 replaced before each run) and a run ends once the store has committed
-everything, so the rate includes the group commits.
+everything, so the rate includes the group commits. Each store run is then
+followed by the same run in memory, and the median lines give the store's
+rate as a share of it (``store_vs_memory``): on a shared machine the load
+changes between runs, and a ratio of neighbouring runs is steadier than
+either rate.
 """
 
 from __future__ import annotations
@@ -150,6 +154,8 @@ def main() -> None:
         _dict_mode(args)
         return
     rates: dict[tuple[bool, bool], list[float]] = {}
+    memory: dict[tuple[bool, bool], list[float]] = {}
+    shares: dict[tuple[bool, bool], list[float]] = {}
     for _ in range(args.repeat):
         for tuned in (False, True):
             for guard in (True, False):
@@ -158,22 +164,35 @@ def main() -> None:
                         args.executions, args.states, guard=guard, history=True, tuned_gc=tuned, store=args.store
                     )
                 )
-                rates.setdefault((tuned, guard), []).append(float(rec["rate"]))  # type: ignore[arg-type]
+                rate = float(rec["rate"])  # type: ignore[arg-type]
+                rates.setdefault((tuned, guard), []).append(rate)
                 emit(rec)
+                if args.store is not None:
+                    mem = asyncio.run(run_once(args.executions, args.states, guard=guard, history=True, tuned_gc=tuned))
+                    mem_rate = float(mem["rate"])  # type: ignore[arg-type]
+                    memory.setdefault((tuned, guard), []).append(mem_rate)
+                    shares.setdefault((tuned, guard), []).append(rate / mem_rate)
+                    emit(mem)
     for tuned in (False, True):
         on, off = statistics.median(rates[(tuned, True)]), statistics.median(rates[(tuned, False)])
-        emit(
-            {
-                "name": "transitions.median",
-                "executions": args.executions,
-                "states": args.states,
-                "repeat": args.repeat,
-                "gc": "tuned" if tuned else "default",
-                "rate_p50_guard_on": on,
-                "rate_p50_guard_off": off,
-                "size_guard_cost_us_per_transition": round((1 / on - 1 / off) * 1e6, 3),
-            }
-        )
+        line: dict[str, object] = {
+            "name": "transitions.median",
+            "executions": args.executions,
+            "states": args.states,
+            "repeat": args.repeat,
+            "gc": "tuned" if tuned else "default",
+            "store": args.store,
+            "rate_p50_guard_on": on,
+            "rate_p50_guard_off": off,
+            "size_guard_cost_us_per_transition": round((1 / on - 1 / off) * 1e6, 3),
+        }
+        if args.store is not None:
+            # The median of each run's share of the memory run beside it, not a ratio of medians.
+            line["memory_rate_p50_guard_on"] = statistics.median(memory[(tuned, True)])
+            line["memory_rate_p50_guard_off"] = statistics.median(memory[(tuned, False)])
+            line["store_vs_memory_guard_on"] = round(statistics.median(shares[(tuned, True)]), 3)
+            line["store_vs_memory_guard_off"] = round(statistics.median(shares[(tuned, False)]), 3)
+        emit(line)
 
 
 def _node_run(node_modules: str | None, executions: int, states: int) -> dict[str, object]:
