@@ -392,22 +392,25 @@ class Executions:
         sm_arn = params.get("stateMachineArn")
         if sm_arn is None:
             raise ApiError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
-        sm = self._machines.get(sm_arn)
+        machine_arn, qualifier = self._qualified(sm_arn)
+        sm = self._machines.get(machine_arn)
         if sm.type == EXPRESS:
             raise _type_not_supported()
         status = params.get("statusFilter")
         redrive = params.get("redriveFilter")
         if self._store is not None:
-            return await self._list_stored(sm_arn, status, redrive, params)
+            return await self._list_stored(machine_arn, qualifier, status, redrive, params)
         listing = f"ListExecutions/{sm_arn}/{status}/{redrive}"
         below = read_token(params.get("nextToken"), listing)
         size = page_size(params)
         page: list[dict[str, Any]] = []
         more = False
-        for entry in reversed(self._by_machine.get(sm_arn, [])):
+        for entry in reversed(self._by_machine.get(machine_arn, [])):
             if below is not None and entry.seq >= below:
                 continue
             r = entry.record
+            if qualifier is not None and _annotation(r.annotations, qualifier[0]) != qualifier[1]:
+                continue
             if status is not None and r.status != status:
                 continue
             if redrive is not None and (r.redrive_count > 0) != (redrive == "REDRIVEN"):
@@ -434,6 +437,25 @@ class Executions:
         if more:
             out["nextToken"] = make_token(listing, page[-1]["_seq"])
         return out
+
+    def _qualified(self, arn: str) -> tuple[str, tuple[str, str] | None]:
+        """ListExecutions' machine, and the (annotation, ARN) its executions must have for a version or alias ARN.
+
+        AWS lists the executions started through that version (an alias's included,
+        whose version it picked) or that alias.
+
+        Raises:
+            ApiError: InvalidArn, StateMachineDoesNotExist (a version), ResourceNotFound (an alias).
+        """
+        alias = split_alias(arn)
+        if alias is not None:
+            self._aliases.get(arn)
+            return alias[0], (ALIAS_ARN, arn)
+        version = split_version(arn)
+        if version is not None:
+            self._versions.get(arn)
+            return version[0], (VERSION_ARN, arn)
+        return arn, None
 
     async def history(self, params: dict[str, Any]) -> dict[str, Any]:
         entry = await self.get(params["executionArn"])
@@ -495,7 +517,12 @@ class Executions:
 
     # -- a durable store's pages -----------------------------------------------------
     async def _list_stored(
-        self, sm_arn: str, status: str | None, redrive: str | None, params: dict[str, Any]
+        self,
+        sm_arn: str,
+        qualifier: tuple[str, str] | None,
+        status: str | None,
+        redrive: str | None,
+        params: dict[str, Any],
     ) -> dict[str, Any]:
         assert self._store is not None
         try:
@@ -510,6 +537,8 @@ class Executions:
             raise ApiError("InvalidToken", f"Invalid Token: '{params.get('nextToken')}'") from None
         items: list[dict[str, Any]] = []
         for e in page.items:
+            if qualifier is not None and _annotation(e.annotations, qualifier[0]) != qualifier[1]:
+                continue  # (a page may hold fewer than maxResults, as AWS allows)
             known = self._by_arn.get(e.execution_arn)
             if known is None and e.redrive_count > 0 and e.redrive_date is None:
                 # Redriven before the store kept the date: its history has it.
