@@ -21,9 +21,9 @@ from typing import Any, Final
 
 from engine import Engine
 from engine.jsonvalue import JSON
-from engine.store import StoredStateMachine, StoreError
+from engine.store import StoredStateMachine
 from statewright.api._arns import parse_arn
-from statewright.api._errors import ApiError, invalid_arn, store_failure
+from statewright.api._errors import ApiError, invalid_arn
 from statewright.api._paging import make_token, page_size, read_token
 from statewright.api._state_machines import StateMachineEntry, StateMachines
 from statewright.api._versions import VersionEntry, Versions, split_version
@@ -147,27 +147,16 @@ class Aliases:
         return sm, routing
 
     async def _persist(self, sm: StateMachineEntry, alias: AliasEntry) -> None:
-        store = self._machines.store
-        if store is None:
+        if self._machines.store is None:
             return
-        first = self._versions.get(alias.routing[0][0]).revision
         settings: dict[str, JSON] = {
             "routingConfiguration": [{"stateMachineVersionArn": v, "weight": w} for v, w in alias.routing],
             "description": alias.description,
             "updateDate": alias.updated.timestamp() if alias.updated is not None else None,
         }
-        try:
-            await store.put_state_machine(
-                alias.arn,
-                sm.name,
-                first.definition,
-                type=sm.type,
-                role_arn=first.role_arn,
-                settings=settings,
-                creation_date=alias.created,
-            )
-        except StoreError as exc:
-            raise store_failure(exc) from None
+        # The row carries its first version's definition and role.
+        first = self._versions.get(alias.routing[0][0]).revision
+        await self._machines.put_qualified(alias.arn, sm, first, settings, alias.created)
 
     async def create(self, params: dict[str, Any]) -> dict[str, Any]:
         name: str = params["name"]
@@ -266,12 +255,7 @@ class Aliases:
         return {}
 
     async def drop(self, arn: str) -> None:
-        store = self._machines.store
-        if store is not None:
-            try:
-                await store.delete_state_machine(arn)
-            except StoreError as exc:
-                raise store_failure(exc) from None
+        await self._machines.delete_qualified(arn)
         self._by_arn.pop(arn, None)
 
     async def drop_of(self, machine_arn: str) -> None:

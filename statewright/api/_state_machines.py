@@ -193,26 +193,59 @@ class StateMachines:
 
     async def persist(self, entry: StateMachineEntry) -> None:
         """Write the machine to the durable store (nothing without one)."""
-        if self._store is None:
-            return
-        rev = entry.revision
-        try:
-            await self._store.put_state_machine(
-                entry.arn,
-                entry.name,
-                rev.definition,
-                type=entry.type,
-                role_arn=rev.role_arn,
-                settings=_settings(entry),
-                creation_date=entry.created,
-            )
-        except StoreError as exc:
-            raise store_failure(exc) from None
+        if self._store is not None:
+            await self._write_row(entry.arn, entry, entry.revision, _settings(entry), entry.created)
 
     @property
     def store(self) -> Store | None:
         """The durable store the state machines are kept in, or None (they live here only)."""
         return self._store
+
+    async def put_qualified(
+        self,
+        arn: str,
+        sm: StateMachineEntry,
+        revision: Revision,
+        settings: dict[str, JSON],
+        created: datetime,
+    ) -> None:
+        """Write a version or alias of ``sm`` as a state machine row of its own ARN (nothing without a store).
+
+        Raises:
+            ApiError: InternalFailure, the store refused.
+        """
+        if self._store is not None:
+            await self._write_row(arn, sm, revision, settings, created)
+
+    async def _write_row(
+        self, arn: str, sm: StateMachineEntry, revision: Revision, settings: dict[str, JSON], created: datetime
+    ) -> None:
+        assert self._store is not None
+        try:
+            await self._store.put_state_machine(
+                arn,
+                sm.name,
+                revision.definition,
+                type=sm.type,
+                role_arn=revision.role_arn,
+                settings=settings,
+                creation_date=created,
+            )
+        except StoreError as exc:
+            raise store_failure(exc) from None
+
+    async def delete_qualified(self, arn: str) -> None:
+        """Remove a version's or alias's row (nothing without a store).
+
+        Raises:
+            ApiError: InternalFailure, the store refused.
+        """
+        if self._store is None:
+            return
+        try:
+            await self._store.delete_state_machine(arn)
+        except StoreError as exc:
+            raise store_failure(exc) from None
 
     # -- lookups ----------------------------------------------------------------
     def arn_for(self, name: str) -> str:

@@ -22,9 +22,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from engine.jsonvalue import JSON
-from engine.store import StoredStateMachine, StoreError
+from engine.store import StoredStateMachine
 from statewright.api._arns import parse_arn
-from statewright.api._errors import ApiError, invalid_arn, store_failure
+from statewright.api._errors import ApiError, invalid_arn
 from statewright.api._paging import make_token, page_size, read_token
 from statewright.api._state_machines import (
     Revision,
@@ -156,25 +156,8 @@ class Versions:
             )
         number = sm.last_version + 1
         version = VersionEntry(f"{sm.arn}:{number}", sm.arn, number, rev, description, self._machines.now())
-        store = self._machines.store
-        if store is not None:
-            settings: dict[str, JSON] = {
-                **revision_settings(rev),
-                "version": number,
-                "description": description,
-            }
-            try:
-                await store.put_state_machine(
-                    version.arn,
-                    sm.name,
-                    rev.definition,
-                    type=sm.type,
-                    role_arn=rev.role_arn,
-                    settings=settings,
-                    creation_date=version.created,
-                )
-            except StoreError as exc:
-                raise store_failure(exc) from None
+        settings: dict[str, JSON] = {**revision_settings(rev), "version": number, "description": description}
+        await self._machines.put_qualified(version.arn, sm, rev, settings, version.created)
         sm.last_version = number
         await self._machines.persist(sm)
         self._by_arn[version.arn] = version
@@ -223,12 +206,7 @@ class Versions:
         return {}
 
     async def drop(self, arn: str) -> None:
-        store = self._machines.store
-        if store is not None:
-            try:
-                await store.delete_state_machine(arn)
-            except StoreError as exc:
-                raise store_failure(exc) from None
+        await self._machines.delete_qualified(arn)
         self._by_arn.pop(arn, None)
 
     def describe(self, arn: str) -> dict[str, Any]:
