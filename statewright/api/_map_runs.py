@@ -6,7 +6,8 @@ or tolerated failure threshold reaches the running Map at once. With a
 durable store every run is a document in the store (``Store.put_map_run``),
 written when it starts, is updated and ends by a writer task that
 ``flush`` drains: reads flush first, and the server flushes before it
-stops. A run that was running when the server stopped is resumed with its
+stops. A run that ended is forgotten by the engine once written (the store
+answers for it), so memory does not grow with every run a server has seen. A run that was running when the server stopped is resumed with its
 execution; the document's start date, its children's dates and the
 settings UpdateMapRun gave it are taken up again (``_take_up``). A run known
 only to the store (its execution ended before a restart) is answered from
@@ -99,6 +100,8 @@ class MapRunIndex:
                 await store.put_map_run(arn, run.execution_arn, dumps_str(run.to_json()))
                 if self._pending.get(arn) is run:
                     del self._pending[arn]
+                    if run.status != RUNNING:
+                        self._runs.forget(arn)  # ended and written: the store answers for it now
 
     async def _flushed(self) -> None:
         try:

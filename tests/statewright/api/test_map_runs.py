@@ -106,8 +106,13 @@ def _counts(d: dict[str, Any]) -> dict[str, int]:
 
 
 @pytest.mark.skipif(AWS is None, reason="the AWS CLI is installed with the dev extras")
-def test_a_map_run_is_described_listed_updated_and_kept_across_restarts(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path / 'sfn.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_map_run_is_described_listed_updated_and_kept_across_restarts(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = (
+        f"sqlite:///{tmp_path / 'sfn.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    )
     first = ServeProcess("--store", store)
     try:
         sfn = client(first.url)
