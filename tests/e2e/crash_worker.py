@@ -13,10 +13,11 @@ worst moment: a Task's result or a created Job's handle not yet saved).
 then forks one worker process per request, so a chain of forty workers does
 not pay forty interpreter start-ups (about a second each) for what is not
 under test. One JSON request a line on stdin, ``{"argv": [...], "kill_before":
-N or null, "log": path}``, is answered on stdout with ``{"pid": P}`` once the
-worker runs and ``{"exit": code}`` when it ends (negative: the signal that
-ended it, as ``subprocess`` reports it). Workers run one at a time, each with
-its stdout and stderr appended to ``log``.
+N or null, "stdout": path, "stderr": path}``, is answered on stdout with
+``{"pid": P}`` once the process runs and ``{"exit": code}`` when it ends
+(negative: the signal that ended it, as ``subprocess`` reports it). Processes
+run one at a time, their output appended to the files named. :class:`ForkServer`
+is the tests' side.
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, NoReturn
+
+import anyio
+from anyio.abc import Process
+from anyio.streams.buffered import BufferedByteReceiveStream
 
 from engine.store.sqlite import SQLiteStore
 from statewright.cli import main
@@ -57,9 +65,8 @@ def _worker(request: dict[str, Any]) -> NoReturn:
     """The forked child: the request's command line, then exit without the server's clean-up."""
     code = 1
     try:
-        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            os.dup2(os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), fd)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         if request["kill_before"] is not None:
             install(int(request["kill_before"]))
@@ -74,7 +81,7 @@ def _worker(request: dict[str, Any]) -> NoReturn:
         os._exit(code)
 
 
-def fork_server() -> None:
+def serve() -> None:
     """Fork a worker per request line on stdin, one at a time (see the module docstring)."""
     for line in sys.stdin:
         request = json.loads(line)
@@ -86,9 +93,83 @@ def fork_server() -> None:
         _say({"exit": os.waitstatus_to_exitcode(status)})
 
 
+class Forked:
+    """One process the fork server runs: signal it, wait for its exit status."""
+
+    def __init__(self, server: ForkServer, pid: int) -> None:
+        self.server = server
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    async def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = int((await self.server.reply())["exit"])
+            self.server.running = None
+        return self.returncode
+
+    async def poll(self, seconds: float) -> int | None:
+        """The exit status if the process ends within ``seconds``, else None."""
+        with anyio.move_on_after(seconds):
+            return await self.wait()
+        return None
+
+
+class ForkServer:
+    """The tests' side of ``--fork-server`` (see the module docstring)."""
+
+    def __init__(self, process: Process) -> None:
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self.replies = BufferedByteReceiveStream(process.stdout)
+        self.running: Forked | None = None
+
+    async def reply(self) -> dict[str, Any]:
+        reply: dict[str, Any] = json.loads(await self.replies.receive_until(b"\n", 65536))
+        return reply
+
+    async def start(
+        self, argv: Sequence[str], stdout: Path, stderr: Path | None = None, kill_before: int | None = None
+    ) -> Forked:
+        """``statewright ARGV`` in a forked process (SIGKILLed before its ``kill_before``-th commit)."""
+        assert self.running is None, "one process at a time"
+        request = {"argv": list(argv), "kill_before": kill_before, "stdout": str(stdout), "stderr": str(stderr or stdout)}
+        assert self.process.stdin is not None
+        await self.process.stdin.send((json.dumps(request) + "\n").encode())
+        self.running = Forked(self, int((await self.reply())["pid"]))
+        return self.running
+
+    async def kill(self) -> None:
+        """SIGKILL the running process, if any, and reap it."""
+        if self.running is not None:
+            self.running.send_signal(signal.SIGKILL)
+            await self.running.wait()
+
+
+@asynccontextmanager
+async def fork_server(env: Mapping[str, str], cwd: Path) -> AsyncIterator[ForkServer]:
+    """A started fork server with environment ``env``; its process is killed and stopped afterwards."""
+    command = [sys.executable, "-m", "tests.e2e.crash_worker", "--fork-server"]
+    async with await anyio.open_process(
+        command, env=dict(env), cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
+    ) as process:
+        server = ForkServer(process)
+        try:
+            yield server
+        finally:
+            with anyio.CancelScope(shield=True), anyio.fail_after(30):
+                await server.kill()
+                assert process.stdin is not None
+                await process.stdin.aclose()
+                await process.wait()
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--fork-server"]:
-        fork_server()
+        serve()
     else:
         install(int(sys.argv[1]))
         sys.exit(main(sys.argv[2:]))

@@ -10,7 +10,10 @@ creates and then fails, and is SIGKILLed while its cleanup waits; a second
 worker takes the execution from the store, deletes what the ledger still
 holds, and records the end. Nothing may be left in the simulator, every
 resource may be reported deleted exactly once, and the execution's own end
-must come last, once.
+must come last, once. The command-line processes are forked from one that
+imported the command line once (``tests.e2e.crash_worker``): each is still a
+process of its own, SIGKILLed or SIGTERMed, without an interpreter start-up
+(about a second each, not what is under test).
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ import json
 import os
 import shlex
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ import pytest_asyncio
 from benchmarks.simproc import SimOptions, SimProcess
 from engine.history import HistoryEvent
 from engine.store import open_store
+from tests.e2e.crash_worker import Forked, ForkServer, fork_server
 from tests.e2e.support import REPO, base_environment
 
 # The module's loop: the shared simulator processes are its children.
@@ -119,6 +121,7 @@ class Stage:
     """The simulator process, the env file the workers read, and the store, for one test."""
 
     def __init__(self, sim: SimProcess, folder: Path, store: str) -> None:
+        self.server: ForkServer | None = None
         self.sim = sim
         self.folder = folder
         self.store = store
@@ -127,25 +130,25 @@ class Stage:
         self.env_file = folder / "sim.env"
         values = {**sim.env, "STATEWRIGHT_POLL": POLL}
         self.env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()))
-        self.workers: list[subprocess.Popen[bytes]] = []
+        self.workers = 0
 
     async def cli(self, *argv: str) -> Any:
-        done = await anyio.run_process(
-            [sys.executable, "-m", "statewright", *argv], env=self.env, cwd=REPO, check=False
-        )
-        assert done.returncode == 0, done.stderr.decode()
-        return json.loads(done.stdout) if done.stdout.strip() else None
+        assert self.server is not None
+        out, err = self.folder / "cli.out", self.folder / "cli.err"
+        out.write_text("")
+        done = await self.server.start(argv, out, err)
+        with anyio.fail_after(60):
+            assert await done.wait() == 0, err.read_text()
+        return json.loads(out.read_text()) if out.read_text().strip() else None
 
-    def worker(self) -> tuple[subprocess.Popen[bytes], Path]:
-        log = self.folder / f"worker{len(self.workers)}.log"
-        argv = [sys.executable, "-m", "statewright", "worker", "--store", self.store,
-                "--sim-env", str(self.env_file), "--cleanup", "execution"]  # fmt: skip
+    async def worker(self) -> tuple[Forked, Path]:
+        assert self.server is not None
+        log = self.folder / f"worker{self.workers}.log"
+        self.workers += 1
+        argv = ["worker", "--store", self.store, "--sim-env", str(self.env_file), "--cleanup", "execution"]
         if self.store.startswith("postgresql"):
             argv += ["--lease-seconds", LEASE_SECONDS]
-        with log.open("wb") as out:
-            proc = subprocess.Popen(argv, env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=out)
-        self.workers.append(proc)
-        return proc, log
+        return await self.server.start(argv, Path(os.devnull), log), log
 
     async def history(self, arn: str) -> list[HistoryEvent]:
         store = open_store(self.store, create=False)
@@ -181,21 +184,14 @@ class Stage:
             os.environ.clear()
             os.environ.update(saved)
 
-    def kill_all(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=30)
-
 
 @asynccontextmanager
 async def stage(sim: SimProcess, tmp_path: Path, store: str) -> AsyncIterator[Stage]:
     staged = Stage(sim, tmp_path, store)
-    try:
-        assert await staged.eks_left() == [], "left in the shared simulators by an earlier case"
+    assert await staged.eks_left() == [], "left in the shared simulators by an earlier case"
+    # Leaving kills the process still running, if any.
+    async with fork_server(staged.env, REPO) as staged.server:
         yield staged
-    finally:
-        staged.kill_all()
 
 
 async def until(what: str, ready: Callable[[], Any], *, within: float = 90.0) -> None:
@@ -213,24 +209,25 @@ async def crash_during_cleanup(
     path.write_text(json.dumps(definition))
     started = await staged.cli("start", str(path), "--name", "crash", "--store", staged.store)
     arn = str(started["executionArn"])
-    first, log = staged.worker()
+    first, log = await staged.worker()
     await until("the cleanup to be under way", lambda: killed_when(log, arn))
     first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    with anyio.fail_after(30):
+        assert await first.wait() == -signal.SIGKILL
     assert await staged.status(arn) == "RUNNING", log.read_text()
     return arn
 
 
 async def finish_in_a_new_worker(staged: Stage, arn: str) -> list[HistoryEvent]:
-    second, log = staged.worker()
+    second, log = await staged.worker()
 
     async def ended() -> bool:
         return await staged.status(arn) != "RUNNING"
 
     await until("the second worker to end the execution", ended)
     second.send_signal(signal.SIGTERM)
-    second.wait(timeout=30)
-    assert second.returncode == 0, log.read_text()
+    with anyio.fail_after(30):
+        assert await second.wait() == 0, log.read_text()
     return await staged.history(arn)
 
 

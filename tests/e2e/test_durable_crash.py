@@ -17,25 +17,19 @@ its time for). What is under test is the worker's recovery, not its start-up.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import anyio
 import pytest
-from anyio.abc import Process
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from engine import Engine
 from engine.jsonvalue import dumps_str
 from engine.store import open_store
 from sim.stack import Simulators
+from tests.e2e.crash_worker import ForkServer, fork_server
 from tests.e2e.support import REPO, base_environment, cluster_parameters, model_job
 
 pytestmark = pytest.mark.slow
@@ -146,62 +140,22 @@ async def _status(url: str, arn: str) -> str:
         await store.close()
 
 
-class ForkServer:
-    """``python -m tests.e2e.crash_worker --fork-server``: workers forked one at a time, as real processes."""
-
-    def __init__(self, process: Process, folder: Path) -> None:
-        assert process.stdin is not None and process.stdout is not None
-        self.process = process
-        self.replies = BufferedByteReceiveStream(process.stdout)
-        self.log = folder / "workers.log"
-
-    async def _reply(self) -> dict[str, Any]:
-        line = await self.replies.receive_until(b"\n", 65536)
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    async def worker(self, url: str, arn: str, kill_before: int | None) -> int:
-        """Run one worker until it dies or the execution ends (then SIGTERM it); its exit status."""
-        request = {"argv": ["worker", "--store", url, "-q"], "kill_before": kill_before, "log": str(self.log)}
-        assert self.process.stdin is not None
-        await self.process.stdin.send((json.dumps(request) + "\n").encode())
-        pid = int((await self._reply())["pid"])
-        try:
-            with anyio.fail_after(WORKER_SECONDS):
-                while True:
-                    with anyio.move_on_after(0.05):
-                        return int((await self._reply())["exit"])
-                    if await _status(url, arn) != "RUNNING":
-                        os.kill(pid, signal.SIGTERM)
-                        return int((await self._reply())["exit"])
-        except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
-            await self._reply()
-            raise
+async def _worker(server: ForkServer, folder: Path, url: str, arn: str, kill_before: int | None) -> int:
+    """Run one worker until it dies or the execution ends (then SIGTERM it); its exit status."""
+    log = folder / "workers.log"
+    worker = await server.start(["worker", "--store", url, "-q"], log, kill_before=kill_before)
+    with anyio.fail_after(WORKER_SECONDS):
+        while (code := await worker.poll(0.05)) is None:
+            if await _status(url, arn) != "RUNNING":
+                worker.send_signal(signal.SIGTERM)
+                return await worker.wait()
+    return code
 
 
-@asynccontextmanager
-async def fork_server(env: Mapping[str, str], folder: Path) -> AsyncIterator[ForkServer]:
-    command = [sys.executable, "-m", "tests.e2e.crash_worker", "--fork-server"]
-    async with await anyio.open_process(
-        command, env=dict(env), cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
-    ) as process:
-        server = ForkServer(process, folder)
-        try:
-            yield server
-        finally:
-            assert process.stdin is not None
-            await process.stdin.aclose()
-            with anyio.fail_after(30):
-                await process.wait()
-    # A worker that failed says why here.
-    assert process.returncode == 0, server.log.read_text() if server.log.exists() else process.returncode
-
-
-async def _crash_at_every_step(server: ForkServer, url: str, arn: str) -> int:
+async def _crash_at_every_step(server: ForkServer, folder: Path, url: str, arn: str) -> int:
     kills = 0
     for _ in range(MAX_WORKERS):
-        code = await server.worker(url, arn, kill_before=2)
+        code = await _worker(server, folder, url, arn, kill_before=2)
         if await _status(url, arn) != "RUNNING":
             assert code in (0, -signal.SIGKILL)
             return kills
@@ -227,8 +181,8 @@ async def test_a_worker_killed_at_every_transition_gives_the_uncrashed_result(tm
     plain = f"sqlite:///{tmp_path / 'plain.db'}"
     crashed = f"sqlite:///{tmp_path / 'crashed.db'}"
     arn = await _create(plain, PLAIN, "e", {"n": 3})
-    async with fork_server(env, tmp_path) as server:
-        assert await server.worker(plain, arn, kill_before=None) == 0
+    async with fork_server(env, REPO) as server:
+        assert await _worker(server, tmp_path, plain, arn, kill_before=None) == 0
         expected = await _result(plain, arn)
         assert expected[0] == "SUCCEEDED"
         assert expected[1] == {
@@ -239,7 +193,7 @@ async def test_a_worker_killed_at_every_transition_gives_the_uncrashed_result(tm
         }
 
         await _create(crashed, PLAIN, "e", {"n": 3})
-        kills = await _crash_at_every_step(server, crashed, arn)
+        kills = await _crash_at_every_step(server, tmp_path, crashed, arn)
     got = await _result(crashed, arn)
     assert kills >= 5  # one per commit of the uncrashed run but the last
     assert got[:3] == expected[:3]
@@ -261,8 +215,8 @@ async def test_runjob_sync_killed_at_every_transition_creates_each_job_once(
     machine = _jobs_machine(simulators)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     arn = await _create(url, machine, "jobs", {})
-    async with fork_server(env, tmp_path) as server:
-        kills = await _crash_at_every_step(server, url, arn)
+    async with fork_server(env, REPO) as server:
+        kills = await _crash_at_every_step(server, tmp_path, url, arn)
     status, output, types, ids = await _result(url, arn)
     assert (status, output) == (
         "SUCCEEDED",
