@@ -136,6 +136,9 @@ class ForkServer:
     ) -> Forked:
         """``statewright ARGV`` in a forked process (SIGKILLed before its ``kill_before``-th commit)."""
         assert self.running is None, "one process at a time"
+        for path in (stdout, stderr or stdout):
+            # There from the start, as a file handed to subprocess is: a test may read it at once.
+            path.open("ab").close()
         request = {"argv": list(argv), "kill_before": kill_before, "stdout": str(stdout), "stderr": str(stderr or stdout)}
         assert self.process.stdin is not None
         await self.process.stdin.send((json.dumps(request) + "\n").encode())
