@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -218,6 +218,8 @@ class MapRuns:
         self._by_arn: dict[str, MapRun] = {}
         self.listener: Callable[[MapRun, str], None] | None = None
         """Told ``(run, "started" | "resumed" | "updated" | "ended")``."""
+        self.persist: Callable[[MapRun], Awaitable[None]] | None = None
+        """Awaited by ``end``: keeps the ended run before its Map state goes on (a server's store)."""
 
     def get(self, arn: str) -> MapRun | None:
         return self._by_arn.get(arn)
@@ -241,6 +243,18 @@ class MapRuns:
         run.limiter = None
         run.on_update = None
         self._tell(run, "ended")
+
+    async def end(self, run: MapRun, status: str, stop: float) -> None:
+        """``ended``, and the end kept before the Map state exits.
+
+        The Map's exit is committed with the execution after this returns, so no
+        restart finds the execution past its Map and the run still RUNNING. It is
+        shielded: a stopped execution's run is kept ABORTED while it unwinds.
+        """
+        self.ended(run, status, stop)
+        if self.persist is not None:
+            with anyio.CancelScope(shield=True):
+                await self.persist(run)
 
     def forget(self, arn: str) -> None:
         self._by_arn.pop(arn, None)

@@ -257,23 +257,23 @@ async def iterations(
         config = runner.config
         if run is not None and not config.suspending and record.execution_arn not in config.dropped:
             # Stopped (not suspended: a resumed run goes on), as AWS's MapRunAborted.
-            config.map_runs.ended(run, ABORTED, config.clock.timestamp())
+            await config.map_runs.end(run, ABORTED, config.clock.timestamp())
         raise
     if fatal:
         if run is not None:
-            runner.config.map_runs.ended(run, FAILED, runner.config.clock.timestamp())
+            await runner.config.map_runs.end(run, FAILED, runner.config.clock.timestamp())
         raise fatal[0]
     if first_failure:
         err = first_failure[0]
         if run is not None:
             runner.event("MapRunFailed")
-            runner.config.map_runs.ended(run, FAILED, runner.config.clock.timestamp())
+            await runner.config.map_runs.end(run, FAILED, runner.config.clock.timestamp())
         if tolerates():
             raise Failure(ExceedToleratedFailureThreshold(cause=THRESHOLD_CAUSE))
         raise Failure(err)
     if run is not None:
         runner.event("MapRunSucceeded")
-        runner.config.map_runs.ended(run, SUCCEEDED, runner.config.clock.timestamp())
+        await runner.config.map_runs.end(run, SUCCEEDED, runner.config.clock.timestamp())
     # A tolerated failed iteration: AWS reports it as null in the results (no ResultWriter).
     return [progress.results.get(i) for i in range(n)]
 

@@ -48,6 +48,8 @@ class MapRunIndex:
         self._runs.listener = self._changed
         store = engine.store
         self._store: Store | None = store if store is not None and store.durable else None
+        if self._store is not None:
+            self._runs.persist = self._persist
         self._pending: dict[str, MapRun] = {}
         self._resumed: list[MapRun] = []
         # Made in the writer's loop (anyio's primitives need one).
@@ -102,6 +104,13 @@ class MapRunIndex:
                     del self._pending[arn]
                     if run.status != RUNNING:
                         self._runs.forget(arn)  # ended and written: the store answers for it now
+
+    async def _persist(self, run: MapRun) -> None:
+        """A run's end, written before its Map state exits (``MapRuns.end`` awaits it)."""
+        try:
+            await self.flush()
+        except StoreError:
+            pass  # kept pending: the writer writes it again (the execution goes on meanwhile)
 
     async def _flushed(self) -> None:
         try:

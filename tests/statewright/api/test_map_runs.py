@@ -202,6 +202,59 @@ def test_a_map_run_is_described_listed_updated_and_kept_across_restarts(
         third.stop()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("stop", ["kill", "term"])
+def test_a_map_run_that_ended_is_ended_after_a_restart_whatever_the_stop(
+    backend: str, stop: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Stopped (SIGKILL or SIGTERM) as soon as the execution is past its Map: the run has ended."""
+    store = (
+        f"sqlite:///{tmp_path / 'sfn.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    )
+    first = ServeProcess("--store", store)
+    try:
+        sfn = client(first.url)
+        work = sfn.create_activity(name="work")["activityArn"]
+        after = sfn.create_activity(name="after")["activityArn"]
+        definition = json.loads(_machine(work))
+        each = definition["States"]["Each"]
+        del each["End"]
+        each["Next"] = "After"
+        definition["States"]["After"] = {"Type": "Task", "Resource": after, "End": True}
+        machine = sfn.create_state_machine(name="fanout", definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        execution = sfn.start_execution(stateMachineArn=machine, input="[1, 2]")["executionArn"]
+        run = _one_run(sfn, execution)
+        for _ in range(2):
+            task = sfn.get_activity_task(activityArn=work, workerName="w")
+            sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+        assert sfn.get_activity_task(activityArn=after, workerName="w").get("taskToken")
+        # The execution is past its Map: stopped at once, before anything else is written.
+        if stop == "kill":
+            first.proc.kill()
+            first.proc.communicate(timeout=30)
+        else:
+            code, err = first.stop()
+            assert code == 0 and "Traceback" not in err
+    finally:
+        if first.proc.poll() is None:
+            first.stop()
+
+    second = ServeProcess("--store", store)
+    try:
+        sfn = client(second.url)
+        d = sfn.describe_map_run(mapRunArn=run)
+        assert (d["status"], _counts(d)) == ("SUCCEEDED", {"succeeded": 2, "total": 2})
+        assert d["stopDate"] >= d["startDate"]
+        children = sfn.list_executions(mapRunArn=run)["executions"]
+        assert [c["status"] for c in children] == ["SUCCEEDED", "SUCCEEDED"]
+        events = sfn.get_execution_history(executionArn=execution)["events"]
+        assert "MapStateExited" in [e["type"] for e in events]  # it was past its Map
+    finally:
+        second.stop()
+
+
 def test_a_lowered_failure_threshold_fails_the_running_map_run(tmp_path: Path) -> None:
     server = ServeProcess()
     try:
