@@ -91,6 +91,7 @@ class Interpreter:
         "guard",
         "history",
         "machine",
+        "map_run_scope",
         "may_park",
         "record",
         "rng",
@@ -107,6 +108,7 @@ class Interpreter:
         self.config = config
         self.rng = rng
         self.history = record.history
+        self.map_run_scope = ""
         self.clock = config.clock
         self.guard = config.guard
         self._execution_ctx_cache: dict[str, JSON] | None = None
@@ -271,8 +273,8 @@ class Interpreter:
             return handler(self, state, pos, variables)
         return await ASYNC_STATES[state.type](self, state, pos, variables)
 
-    def detached(self) -> Runner:
-        return _Detached(self)
+    def detached(self, map_run_scope: str) -> Runner:
+        return _Detached(self, map_run_scope)
 
     # -- I/O primitives (a TestState run overrides them to observe each step) ----
     def scope_for(self, state: State, pos: Position, value: JSON, variables: Mapping[str, JSON]) -> Scope:
@@ -417,13 +419,14 @@ class _Detached(Interpreter):
 
     __slots__ = ()
 
-    def __init__(self, parent: Interpreter) -> None:
+    def __init__(self, parent: Interpreter, map_run_scope: str) -> None:
         record = parent.record
         for slot in Interpreter.__slots__:
             setattr(self, slot, getattr(parent, slot))
         # Not charged to the parent's 25,000-event budget either, as on AWS.
         self.history = History(enabled=False, limit=None)
         self.record = record
+        self.map_run_scope = map_run_scope
 
     def event(self, event_type: str, details: Mapping[str, JSON] | None = None) -> int:
         return self.history.append(event_type, self.clock.timestamp(), details)

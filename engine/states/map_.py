@@ -119,7 +119,6 @@ async def iterations(
         limiter = run.limiter = anyio.CapacityLimiter(run.tokens())
     else:
         limiter = anyio.Semaphore(max_conc) if max_conc and max_conc > 0 else None
-    child_runner = runner if not state.distributed else runner.detached()
 
     def tolerances() -> tuple[int | None, float | None]:
         return (
@@ -168,7 +167,7 @@ async def iterations(
         # Resumed after an iteration's failure was committed, before the Map's end: the
         # iterations still running then are aborted, as they were being, and none runs again.
         for key in sorted(pos.children, key=int):
-            child_runner.event("MapIterationAborted", {"name": state.name, "index": int(key)})
+            runner.event("MapIterationAborted", {"name": state.name, "index": int(key)})
         pos.children.clear()
         raise Failure(stored_failure(progress.failure))
 
@@ -180,6 +179,8 @@ async def iterations(
         item = items[index]
         key = f"{index}"
         started = False
+        # A distributed Map's child runs detached, scoped by its run and its index.
+        child_runner = runner if run is None else runner.detached(f"{run.arn}|{index}")
         try:
             child = pos.children.get(key)
             if child is None:
@@ -294,6 +295,10 @@ def _map_run(
     # attempt of the state (a Retry starts another), the same one again when resumed.
     label = state.label if state.label is not None else state.name
     seed = f"{pos.entered_event_id}/{sum(pos.retry_counts)}"
+    if runner.map_run_scope:
+        # In a Distributed Map's child: event ids are the child's own, so the outer run and the
+        # child's index make the seed unique (both stay when resumed, and so does the ARN).
+        seed = f"{runner.map_run_scope}|{seed}"
     arn = map_run_arn(record.execution_arn, record.state_machine_name, label, seed)
     now = runner.config.clock.timestamp()
     run = MapRun(

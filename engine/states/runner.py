@@ -76,6 +76,8 @@ class Runner(Protocol):
     unparked: bool
     fast_scope: Scope | None
     timestamp: Callable[[], float]
+    map_run_scope: str
+    """"" in the execution; in a Distributed Map's child, its run's ARN and the child's index."""
 
     task_override: Callable[[str], Executor | None] | None
     """Set for a test case: state name -> the executor that replaces the registry's, or None."""
@@ -91,8 +93,12 @@ class Runner(Protocol):
 
     async def run_scope(self, machine: StateMachine, pos: Position, variables: Variables) -> JSON: ...
 
-    def detached(self) -> Runner:
-        """A runner for a Distributed Map's children: their events stay out of this history."""
+    def detached(self, map_run_scope: str) -> Runner:
+        """A runner for a Distributed Map's child: its events stay out of this history.
+
+        ``map_run_scope`` (the run's ARN and the child's index) makes the ARNs of the
+        Map Runs the child starts its own: its event ids alone are not.
+        """
         ...
 
     async def sleep_for(self, pos: Position, delay: float) -> None: ...

@@ -1,8 +1,10 @@
-"""A Map Run's end is kept before its Map state exits (``MapRuns.persist``, awaited by ``MapRuns.end``).
+"""Map Runs in the engine: their end is kept before the Map exits, and nested runs have ARNs of their own.
 
-A server writes the run's document there; the Map's exit is committed with
-the execution only after it, so no restart finds an execution past its Map
-with the run still RUNNING in the store.
+The end is kept through ``MapRuns.persist`` (awaited by ``MapRuns.end``): a
+server writes the run's document there, and the Map's exit is committed
+with the execution only after it, so no restart finds an execution past its
+Map with the run still RUNNING in the store. A Map Run started in a
+Distributed Map's child is seeded with the outer run and the child's index.
 """
 
 from __future__ import annotations
@@ -92,3 +94,45 @@ async def test_a_stopped_execution_keeps_its_run_aborted(harness: Any) -> None:
         handle.stop()
         await handle.wait()
         assert kept == ["ABORTED"]
+
+
+def _nested(label: str) -> dict[str, Any]:
+    inner = {
+        "Type": "Map",
+        "Label": "inner",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+    }
+    return {
+        "Type": "Map",
+        "Label": label,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Inner",
+            "States": {"Inner": inner},
+        },
+    }
+
+
+async def test_nested_map_runs_of_other_outer_children_and_runs_have_their_own_arns(harness: Any) -> None:
+    # Two outer runs (one per state), two children each, each child one inner run labelled alike.
+    machine = {
+        "StartAt": "First",
+        "States": {
+            "First": {**_nested("outer"), "ResultPath": None, "Next": "Second"},
+            "Second": {**_nested("outer"), "End": True},
+        },
+    }
+    async with harness.engine() as engine:
+        handle = engine.start(machine, [{"items": [1]}, {"items": [2]}])
+        result = await handle.wait()
+        assert result.status == "SUCCEEDED", result
+        runs = engine.map_runs.of(handle.record.execution_arn)
+        inner = [r.arn for r in runs if r.label == "inner"]
+        assert len([r for r in runs if r.label == "outer"]) == 2
+        assert len(inner) == 4 and len(set(inner)) == 4, inner
