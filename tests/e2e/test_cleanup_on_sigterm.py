@@ -18,11 +18,15 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
 
+import anyio
 import pytest
+import pytest_asyncio
 
+from benchmarks.simproc import SimProcess
 from tests.e2e.test_cleanup_after_crash import (
     ROLE,
     Stage,
@@ -31,11 +35,13 @@ from tests.e2e.test_cleanup_after_crash import (
     failing_after,
     finish_in_a_new_worker,
     profile,
+    sim_process,
     stage,
     until,
 )
 
-pytestmark = pytest.mark.slow
+# The module's loop: the shared simulator process is its child.
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 PROMPT_SECONDS: Final = 5.0
 """How soon a SIGTERMed worker must be gone (the cleanup it cut had about 15 s left)."""
@@ -59,6 +65,13 @@ CLUSTER_AND_PROFILE_THEN_FAIL: Final = failing_after(
 )
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def slow_sim() -> AsyncIterator[SimProcess]:
+    """Cluster create 16.8 s and delete 6 s, Fargate profile create and delete 2.4 s each."""
+    async with sim_process(0.02) as sim:
+        yield sim
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -75,12 +88,12 @@ async def _start(staged: Stage) -> str:
 
 
 async def test_sigterm_in_a_long_cleanup_exits_at_once_and_the_next_worker_deletes_the_rest_once(
-    tmp_path: Path, store_url: str
+    slow_sim: SimProcess, tmp_path: Path, store_url: str
 ) -> None:
-    """Cluster create 16.8 s and delete 6 s, Fargate profile create and delete 2.4 s each."""
-    async with stage(tmp_path, store_url, time_factor=0.02) as staged:
+    """The shared simulators' cluster is CREATING while the cleanup reaches it."""
+    async with stage(slow_sim, tmp_path, store_url) as staged:
         arn = await _start(staged)
-        first, log = staged.worker()
+        first, log = await staged.worker()
 
         async def profile_deleted_and_waiting_for_the_cluster() -> bool:
             text = log.read_text()
@@ -91,9 +104,10 @@ async def test_sigterm_in_a_long_cleanup_exits_at_once_and_the_next_worker_delet
         await until("the cleanup to wait for the cluster", profile_deleted_and_waiting_for_the_cluster)
         termed = time.monotonic()
         first.send_signal(signal.SIGTERM)
-        first.wait(timeout=60)
+        with anyio.fail_after(60):
+            code = await first.wait()
         took = time.monotonic() - termed
-        assert first.returncode == 0, log.read_text()
+        assert code == 0, log.read_text()
         assert took < PROMPT_SECONDS, f"the worker took {took:.1f} s to stop: {log.read_text()}"
         assert "suspended 1 running execution(s)" in log.read_text()
 
