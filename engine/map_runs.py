@@ -63,6 +63,12 @@ class Child:
     start: float
     stop: float | None = None
     status: str = RUNNING
+    input: str | None = None
+    """Its input (JSON text), as DescribeExecution of the child answers it."""
+    output: str | None = None
+    """Its output (JSON text) once it succeeded."""
+    error: str | None = None
+    cause: str | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -84,6 +90,8 @@ class MapRun:
     stop: float | None = None
     children: dict[int, Child] = field(default_factory=dict)
     limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
+    taken: dict[int, Child] = field(default_factory=dict, repr=False)
+    """A resumed run's children as its document had them, for those that start again later."""
     on_update: Callable[[], None] | None = field(default=None, repr=False)
     """Set by the running Map: checks its failure threshold again after an update."""
 
@@ -155,7 +163,10 @@ class MapRun:
             "toleratedFailurePercentage": self.tolerated_pct,
             "total": self.total,
             "itemCounts": list(self.item_counts),
-            "children": [[c.index, c.items, c.start, c.stop, c.status] for c in self.children.values()],
+            "children": [
+                [c.index, c.items, c.start, c.stop, c.status, c.input, c.output, c.error, c.cause]
+                for c in self.children.values()
+            ],
         }
 
     @classmethod
@@ -180,11 +191,14 @@ class MapRun:
                 stop=_optional_number(doc.get("stop")),
             )
             for row in _list(doc.get("children")):
-                index, items, start, stop, status = _list(row)
+                fields = _list(row)
+                index, items, start, stop, status = fields[:5]
+                # (Documents written before children kept their data have five fields.)
+                data = [None if v is None else str(v) for v in fields[5:9]] + [None] * (9 - len(fields))
                 child = Child(
-                    int(_number(index)), int(_number(items)), _number(start), _optional_number(stop)
-                )
-                child.status = str(status)
+                    int(_number(index)), int(_number(items)), _number(start), _optional_number(stop),
+                    str(status), *data,
+                )  # fmt: skip
                 run.children[child.index] = child
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a Map Run document: {exc}") from None
@@ -223,6 +237,10 @@ class MapRuns:
 
     def get(self, arn: str) -> MapRun | None:
         return self._by_arn.get(arn)
+
+    def held(self) -> list[MapRun]:
+        """Every run held."""
+        return list(self._by_arn.values())
 
     def of(self, execution_arn: str) -> list[MapRun]:
         """An execution's Map Runs, in the order they started."""

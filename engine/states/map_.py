@@ -19,7 +19,7 @@ import anyio
 
 from engine.definition.model import MapState, State
 from engine.errors import ExceedToleratedFailureThreshold, QueryEvaluationError, StatesError, StatesRuntime
-from engine.jsonvalue import JSON, dumps
+from engine.jsonvalue import JSON, dumps, dumps_str
 from engine.map_runs import ABORTED, FAILED, SUCCEEDED, TIMED_OUT, Child, MapRun, map_run_arn
 from engine.runtime.record import MapProgress, Position
 from engine.size_guard import RESULT_WHAT
@@ -171,9 +171,11 @@ async def iterations(
         pos.children.clear()
         raise Failure(stored_failure(progress.failure))
 
-    def child_ended(index: int, status: str) -> None:
+    def child_ended(index: int, status: str, err: StatesError | None = None) -> None:
         if run is not None and (child := run.children.get(index)) is not None:
             child.status, child.stop = status, runner.config.clock.timestamp()
+            if err is not None:
+                child.error, child.cause = err.error, err.cause
 
     async def one(index: int, cancel: Callable[[], None]) -> None:
         item = items[index]
@@ -183,6 +185,7 @@ async def iterations(
         child_runner = runner if run is None else runner.detached(f"{run.arn}|{index}")
         try:
             child = pos.children.get(key)
+            child_input: str | None = None
             if child is None:
                 # (With ItemBatcher the selector ran on each item before batching.)
                 item_input = (
@@ -192,16 +195,23 @@ async def iterations(
                 )
                 child = Position(state.processor.start_at, item_input)
                 pos.children[key] = child
+                if run is not None:
+                    child_input = dumps_str(item_input)
                 child_runner.event("MapIterationStarted", {"name": state.name, "index": index})
-            # else: resumed in the middle of this iteration; it continues where it was.
+            # else: resumed in the middle of this iteration; it continues where it was (its
+            # input is taken up from the run's document).
             if run is not None:
-                run.children[index] = Child(index, _item_count(run, index), runner.config.clock.timestamp())
+                now = runner.config.clock.timestamp()
+                before = run.taken.pop(index, None)
+                if before is not None and child_input is None:
+                    now, child_input = before.start, before.input  # the same child, going on
+                run.children[index] = Child(index, _item_count(run, index), now, input=child_input)
             started = True
             out = await child_runner.run_scope(
                 state.processor, child, ChainMap(child.own_variables(), variables)
             )
         except Failure as f:
-            child_ended(index, TIMED_OUT if f.error.error == "States.Timeout" else FAILED)
+            child_ended(index, TIMED_OUT if f.error.error == "States.Timeout" else FAILED, f.error)
             child_runner.event("MapIterationFailed", {"name": state.name, "index": index})
             fail(index, f.error, cancel)
             return
@@ -221,6 +231,8 @@ async def iterations(
         finally:
             pos.children.pop(key, None)
         child_ended(index, SUCCEEDED)
+        if run is not None and (ended := run.children.get(index)) is not None:
+            ended.output = dumps_str(out)
         progress.results[index] = out
         child_runner.event("MapIterationSucceeded", {"name": state.name, "index": index})
         if runner.config.on_transition is not None:  # the iteration's result is progress to keep
@@ -315,11 +327,14 @@ def _map_run(
     progress = pos.map_progress
     if progress is not None and not fresh:
         # Resumed: what ended before counts as it ended (when it started is the run's record, not ours).
-        for index in progress.results:
-            run.children[index] = Child(index, _item_count(run, index), now, now, SUCCEEDED)
-        for index, (error, _) in progress.failed.items():
+        for index, result in progress.results.items():
+            count = _item_count(run, index)
+            run.children[index] = Child(index, count, now, now, SUCCEEDED, output=dumps_str(result))
+        for index, (error, cause) in progress.failed.items():
             status = TIMED_OUT if error == "States.Timeout" else FAILED
-            run.children[index] = Child(index, _item_count(run, index), now, now, status)
+            run.children[index] = Child(
+                index, _item_count(run, index), now, now, status, error=error, cause=cause
+            )
     if fresh:
         runner.event("MapRunStarted", {"mapRunArn": arn})
     runner.config.map_runs.started(run, resumed=not fresh)

@@ -22,14 +22,23 @@ from typing import Any, Final
 import anyio
 
 from engine import Engine
-from engine.jsonvalue import dumps_str, loads
-from engine.map_runs import RUNNING, MapRun, MapRuns
+from engine.history import History
+from engine.jsonvalue import JSON, dumps_str, loads
+from engine.map_runs import RUNNING, Child, MapRun, MapRuns
 from engine.store import Store, StoreError
 from statewright.api._arns import parse_arn
 from statewright.api._errors import ApiError, store_failure
 from statewright.api._paging import make_token, page_size, read_token
 
 _CHILD_STATUS: Final = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+_END_EVENTS: Final = {
+    "SUCCEEDED": "ExecutionSucceeded",
+    "FAILED": "ExecutionFailed",
+    "TIMED_OUT": "ExecutionTimedOut",
+    "ABORTED": "ExecutionAborted",
+}
+_INCLUDED: Final[dict[str, JSON]] = {"truncated": False}
+_DATA_KEYS: Final = ("input", "inputDetails", "output", "outputDetails")
 
 
 def _date(ts: float | None) -> datetime | None:
@@ -51,6 +60,8 @@ class MapRunIndex:
         if self._store is not None:
             self._runs.persist = self._persist
         self._pending: dict[str, MapRun] = {}
+        self._children: dict[str, tuple[str, int]] = {}
+        """Child execution ARN -> (its run's ARN, its index), for the runs seen."""
         self._resumed: list[MapRun] = []
         # Made in the writer's loop (anyio's primitives need one).
         self._wake: anyio.Event | None = None
@@ -157,6 +168,118 @@ class MapRunIndex:
                 runs.setdefault(stored.arn, stored)
         return sorted(runs.values(), key=lambda r: r.start)
 
+    def _note(self, run: MapRun) -> None:
+        for index in run.children:
+            self._children.setdefault(run.child_arn(index), (run.arn, index))
+
+    async def child(self, arn: str) -> tuple[MapRun, Child] | None:
+        """The run and child of a child execution's ARN (``execution:MACHINE/LABEL:UUID``).
+
+        Looked up in the runs seen; else in the runs held, then in the stored runs of the
+        executions of ``MACHINE`` with the label ``LABEL``.
+        """
+        if arn not in self._children:
+            for run in self._runs.held():
+                self._note(run)
+        if arn not in self._children and self._store is not None:
+            await self._scan(arn)
+        hit = self._children.get(arn)
+        if hit is None:
+            return None
+        found = await self._find(hit[0])
+        child = found.children.get(hit[1]) if found is not None else None
+        return (found, child) if found is not None and child is not None else None
+
+    async def _scan(self, arn: str) -> None:
+        assert self._store is not None
+        head = arn.split(":")
+        machine_name, _, label = head[6].partition("/")
+        machine = ":".join([*head[:5], "stateMachine", machine_name])
+        await self._flushed()
+        token: str | None = None
+        try:
+            while True:
+                page = await self._store.list_executions(state_machine_arn=machine, next_token=token)
+                for stored in page.items:
+                    for doc in await self._store.list_map_runs(stored.execution_arn):
+                        run = MapRun.from_json(_object(doc))
+                        if run.label == label:
+                            self._note(run)
+                    if arn in self._children:
+                        return
+                token = page.next_token
+                if token is None:
+                    return
+        except StoreError as exc:
+            raise store_failure(exc) from None
+
+    async def describe_child(self, arn: str) -> dict[str, Any] | None:
+        """DescribeExecution of a Map Run's child execution (None: no such child)."""
+        found = await self.child(arn)
+        if found is None:
+            return None
+        run, child = found
+        out: dict[str, Any] = {
+            "executionArn": arn,
+            "stateMachineArn": run.child_machine_arn(),
+            "name": arn.rpartition(":")[2],
+            "status": child.status,
+            "startDate": _date(child.start),
+            "stopDate": _date(child.stop),
+            "input": child.input,
+            "inputDetails": {"included": True},
+            "mapRunArn": run.arn,
+            "error": child.error,
+            "cause": child.cause,
+        }
+        if child.status == "SUCCEEDED":
+            out["output"] = child.output
+            out["outputDetails"] = {"included": True}
+        return out
+
+    async def child_history(self, arn: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """GetExecutionHistory of a Map Run's child execution (None: no such child).
+
+        A child's own state events are not kept (they stay out of every history, as
+        its parent's); its history is what is kept of it: its start with its input,
+        and its end with its output or error.
+        """
+        found = await self.child(arn)
+        if found is None:
+            return None
+        _, child = found
+        history = History(limit=None)
+        history.append("ExecutionStarted", child.start, {"input": child.input, "inputDetails": _INCLUDED})
+        end = _END_EVENTS.get(child.status)
+        if end is not None and child.stop is not None:
+            details: dict[str, JSON] = (
+                {"output": child.output, "outputDetails": _INCLUDED}
+                if child.status == "SUCCEEDED"
+                else {k: v for k, v in (("error", child.error), ("cause", child.cause)) if v is not None}
+            )
+            history.append(end, child.stop, details)
+        reverse = bool(params.get("reverseOrder"))
+        include = params.get("includeExecutionData")
+        include_data = True if include is None else bool(include)
+        listing = f"GetExecutionHistory/{arn}/{reverse}"
+        at = read_token(params.get("nextToken"), listing)
+        n = len(history)
+        ids = range(n if at is None else min(at, n), 0, -1) if reverse else range(at or 1, n + 1)
+        size = page_size(params)
+        events = []
+        for i in ids[:size]:
+            event = history[i - 1].to_aws()
+            event["timestamp"] = _date(history[i - 1].timestamp)
+            if not include_data:
+                for key, value in event.items():
+                    if key.endswith("EventDetails") and isinstance(value, dict):
+                        event[key] = {k: v for k, v in value.items() if k not in _DATA_KEYS}
+            events.append(event)
+        out: dict[str, Any] = {"events": events}
+        if len(ids) > size:
+            out["nextToken"] = make_token(listing, ids[size])
+        return out
+
     # -- operations --------------------------------------------------------------------
     async def describe(self, params: dict[str, Any]) -> dict[str, Any]:
         run = await self.get(params["mapRunArn"])
@@ -234,6 +357,7 @@ class MapRunIndex:
             for c in sorted(run.children.values(), key=lambda c: (c.start, c.index), reverse=True)
             if status is None or c.status == status
         ]
+        self._note(run)
         machine = run.child_machine_arn()
         out: dict[str, Any] = {
             "executions": [
@@ -265,12 +389,17 @@ def _object(doc: str) -> dict[str, Any]:
 def _take_up(live: MapRun, stored: MapRun) -> None:
     """A resumed run goes on with what it had: its start, its children's dates, its updated settings."""
     live.start = stored.start
+    live.taken = {i: c for i, c in stored.children.items() if i not in live.children}
     for index, child in live.children.items():
         before = stored.children.get(index)
         if before is not None:
             child.start = before.start
+            if child.input is None:
+                child.input = before.input
             if child.status != RUNNING and before.status == child.status:
                 child.stop = before.stop
+                child.output = child.output or before.output
+                child.error, child.cause = child.error or before.error, child.cause or before.cause
     live.update(stored.max_concurrency, stored.tolerated_count, stored.tolerated_pct)
 
 

@@ -78,10 +78,10 @@ class StepFunctionsService:
             "ValidateStateMachineDefinition": self.machines.validate,
             "StartExecution": self.executions.start,
             "StartSyncExecution": self.executions.start_sync,
-            "DescribeExecution": self.executions.describe,
+            "DescribeExecution": self._describe_execution,
             "DescribeStateMachineForExecution": self.executions.describe_machine,
             "ListExecutions": self._list_executions,
-            "GetExecutionHistory": self.executions.history,
+            "GetExecutionHistory": self._execution_history,
             "StopExecution": self.executions.stop,
             "RedriveExecution": self.executions.redrive,
             "DescribeMapRun": self.map_runs.describe,
@@ -145,6 +145,23 @@ class StepFunctionsService:
                 )
             return await self.map_runs.children(params)
         return await self.executions.list(params)
+
+    async def _describe_execution(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        arn = params["executionArn"]
+        if "/" in (arn.split(":") + [""] * 7)[6]:
+            # A Map Run's child (execution:MACHINE/LABEL:UUID): no execution name has a "/".
+            child = await self.map_runs.describe_child(arn)
+            if child is not None:
+                return child
+        return await self.executions.describe(params)
+
+    async def _execution_history(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        arn = params["executionArn"]
+        if "/" in (arn.split(":") + [""] * 7)[6]:
+            history = await self.map_runs.child_history(arn, params)
+            if history is not None:
+                return history
+        return await self.executions.history(params)
 
     async def _list_map_runs(self, params: dict[str, Any]) -> Mapping[str, Any]:
         entry = await self.executions.get(params["executionArn"], "execution")

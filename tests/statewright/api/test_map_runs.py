@@ -151,6 +151,18 @@ def test_a_map_run_is_described_listed_updated_and_kept_across_restarts(
                 c["executionArn"] == f"{machine.replace(':stateMachine:', ':execution:')}/items:{c['name']}"
             )
             assert (c["mapRunArn"], c["itemCount"]) == (run, 1)
+            # A child is an execution in its own right: DescribeExecution and its history answer.
+            child = sfn.describe_execution(executionArn=c["executionArn"])
+            assert (child["status"], child["mapRunArn"], child["stateMachineArn"]) == (
+                "RUNNING",
+                run,
+                machine + "/items",
+            )
+            assert child["name"] == c["name"] and json.loads(child["input"]) in [1, 2, 3, 4]
+            assert "stopDate" not in child and "output" not in child
+            events = sfn.get_execution_history(executionArn=c["executionArn"])["events"]
+            assert [e["type"] for e in events] == ["ExecutionStarted"]
+            assert events[0]["executionStartedEventDetails"]["input"] == child["input"]
         before = sfn.describe_map_run(mapRunArn=run)
     finally:
         code, err = first.stop()
@@ -178,7 +190,15 @@ def test_a_map_run_is_described_listed_updated_and_kept_across_restarts(
         assert len(children["executions"]) == 3
         rest = sfn.list_executions(mapRunArn=run, nextToken=children["nextToken"])["executions"]
         assert {c["status"] for c in children["executions"] + rest} == {"SUCCEEDED"} and len(rest) == 1
+        inputs = []
+        for c in children["executions"] + rest:
+            child = sfn.describe_execution(executionArn=c["executionArn"])
+            assert (child["status"], child["mapRunArn"]) == ("SUCCEEDED", run)
+            assert child["output"] == child["input"] and child["stopDate"] >= child["startDate"]
+            inputs.append(json.loads(child["input"]))
+        assert sorted(inputs) == [1, 2, 3, 4]  # taken up for the children that ran across the restart
         listed = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+        listed_children = children["executions"]
     finally:
         code, err = second.stop()
     assert code == 0 and "Traceback" not in err
@@ -188,6 +208,26 @@ def test_a_map_run_is_described_listed_updated_and_kept_across_restarts(
         sfn = client(third.url)
         assert _answer(sfn.describe_map_run(mapRunArn=run)) == _answer(done)
         assert sfn.list_map_runs(executionArn=execution)["mapRuns"] == listed
+        # Known only to the store now: a child is still found by its ARN.
+        last = listed_children[0]
+        child = sfn.describe_execution(executionArn=last["executionArn"])
+        assert (child["status"], child["mapRunArn"], child["startDate"]) == (
+            "SUCCEEDED",
+            run,
+            last["startDate"],
+        )
+        history = sfn.get_execution_history(
+            executionArn=last["executionArn"], reverseOrder=True, maxResults=1
+        )
+        assert [e["type"] for e in history["events"]] == ["ExecutionSucceeded"]
+        assert history["events"][0]["executionSucceededEventDetails"]["output"] == child["output"]
+        rest_history = sfn.get_execution_history(
+            executionArn=last["executionArn"], reverseOrder=True, nextToken=history["nextToken"]
+        )
+        assert [e["type"] for e in rest_history["events"]] == ["ExecutionStarted"]
+        with pytest.raises(ClientError) as exc:
+            sfn.describe_execution(executionArn=last["executionArn"][:-4] + "0000")
+        assert error_code(exc) == "ExecutionDoesNotExist"
         code, out, _ = _cli(third.url, tmp_path, "describe-map-run", "--map-run-arn", run)
         assert code == 0 and (out["status"], out["executionCounts"]["succeeded"]) == ("SUCCEEDED", 4)
         code, out, _ = _cli(third.url, tmp_path, "list-map-runs", "--execution-arn", execution)
@@ -281,6 +321,12 @@ def test_a_lowered_failure_threshold_fails_the_running_map_run(tmp_path: Path) -
         assert _counts(d) == {"failed": 1, "aborted": 2, "total": 3}
         statuses = [c["status"] for c in sfn.list_executions(mapRunArn=run)["executions"]]
         assert sorted(statuses) == ["ABORTED", "FAILED"]
+        failed = sfn.list_executions(mapRunArn=run, statusFilter="FAILED")["executions"][0]
+        child = sfn.describe_execution(executionArn=failed["executionArn"])
+        assert (child["status"], child["error"], "output" in child) == ("FAILED", "Boom", False)
+        events = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
+        assert [e["type"] for e in events] == ["ExecutionStarted", "ExecutionFailed"]
+        assert events[1]["executionFailedEventDetails"]["error"] == "Boom"
         assert [
             c["status"] for c in sfn.list_executions(mapRunArn=run, statusFilter="FAILED")["executions"]
         ] == ["FAILED"]
