@@ -65,7 +65,27 @@ ClusterKey = tuple[str, str, str]
 def _background() -> BackgroundTasks:
     return BackgroundTasks(name="statewright-eks-services", owner="the EKS services")
 
-EKS_CLIENT_CONFIG: Final = Config(retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=64)
+EKS_RETRY_MODE: Final = "standard"
+"""botocore's retry mode for the EKS client unless ``AWS_RETRY_MODE`` or the profile's ``retry_mode`` names one."""
+EKS_TOTAL_MAX_ATTEMPTS: Final = 5
+"""Tries per EKS call, the first included, unless ``AWS_MAX_ATTEMPTS`` or the profile's ``max_attempts`` says."""
+
+
+def eks_client_config(session: aioboto3.Session) -> Config:
+    """The EKS client's ``Config``: the defaults above for what boto3's standard configuration leaves unset.
+
+    A ``retries`` key in a client ``Config`` overrides the environment and the
+    config file, so only the keys the user has not configured are given; botocore
+    fills the others from ``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` / the profile.
+    """
+    core = session._session  # boto3 exposes no public accessor for its botocore session
+    retries: dict[str, Any] = {}
+    # retry_mode has a default ("legacy") in botocore's lookup, so whether it was set is read at the sources.
+    if not os.environ.get("AWS_RETRY_MODE") and not core.get_scoped_config().get("retry_mode"):
+        retries["mode"] = EKS_RETRY_MODE
+    if core.get_config_variable("max_attempts") is None:
+        retries["total_max_attempts"] = EKS_TOTAL_MAX_ATTEMPTS
+    return Config(retries=retries, max_pool_connections=64)
 
 
 @dataclass
@@ -140,7 +160,9 @@ class EksServices:
             if self._eks is None:
                 with eks_api_errors():
                     self._eks = await self._stack.enter_async_context(
-                        self.session.client("eks", region_name=self.region, config=EKS_CLIENT_CONFIG)
+                        self.session.client(
+                            "eks", region_name=self.region, config=eks_client_config(self.session)
+                        )
                     )
                 redact.install()  # loggers botocore created for the client
         return self._eks
