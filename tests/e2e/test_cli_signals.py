@@ -3,7 +3,10 @@
 The simulators run as ``statewright sim`` in a process of their own; each run
 starts a runJob.sync whose Job would run for an hour, is sent the signal once
 the Job exists, and must then delete the Job, write the history file, print
-the result (ABORTED) and exit with 128 + the signal's number.
+the result (ABORTED) and exit with 128 + the signal's number. The runs are
+forked from a fork server that imported the command line once
+(``tests.e2e.crash_worker``): each is still a process of its own, sent a real
+signal; only the interpreter start-up is shared.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ import base64
 import json
 import signal
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import anyio
 import pytest
 import yaml
 
+from tests.e2e.crash_worker import fork_server
 from tests.e2e.support import REPO
 from tests.e2e.test_cli_with_sim_env import statewright_sim
 
@@ -78,28 +80,30 @@ async def test_each_stop_signal_deletes_the_job_writes_the_history_and_exits_128
         }
         machine = tmp_path / "machine.json"
         machine.write_text(json.dumps(definition(cluster)))
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            name = f"signalled-{signum.name.lower()}"
-            history = tmp_path / f"{name}.json"
-            command = [
-                sys.executable, "-m", "statewright", "run", str(machine), "--quiet", "--poll", "fixed:0.2",
-                "--input", json.dumps({"job": job(name)}), "--history", str(history),
-            ]  # fmt: skip
-            process = await anyio.open_process(
-                command, env=sim.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-            async with process:
+        async with fork_server(sim.env, REPO) as server:
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                name = f"signalled-{signum.name.lower()}"
+                history = tmp_path / f"{name}.json"
+                argv = [
+                    "run", str(machine), "--quiet", "--poll", "fixed:0.2",
+                    "--input", json.dumps({"job": job(name)}), "--history", str(history),
+                ]  # fmt: skip
+                stdout, stderr = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+                process = await server.start(argv, stdout=stdout, stderr=stderr)
                 with anyio.fail_after(60):
                     while not await job_exists(cluster, name):
-                        assert process.returncode is None, "the run ended before its Job existed"
+                        ended = await process.poll(0)
+                        assert ended is None, (
+                            "the run ended before its Job existed",
+                            ended,
+                            stderr.read_text(),
+                        )
                         await anyio.sleep(0.1)
                     process.send_signal(signum)
                     code = await process.wait()
-                    assert process.stdout is not None and process.stderr is not None
-                    stdout = (await process.stdout.receive()).decode() if code is not None else ""
-            assert code == 128 + signum, (signum, code)
-            result = json.loads(stdout)
-            assert result["status"] == "ABORTED"
-            events = [e["type"] for e in json.loads(history.read_text())["events"]]
-            assert events[-1] == "ExecutionAborted"
-            assert not await job_exists(cluster, name)  # the stopped Task deleted its Job
+                assert code == 128 + signum, (signum, code, stderr.read_text())
+                result = json.loads(stdout.read_text())
+                assert result["status"] == "ABORTED"
+                events = [e["type"] for e in json.loads(history.read_text())["events"]]
+                assert events[-1] == "ExecutionAborted"
+                assert not await job_exists(cluster, name)  # the stopped Task deleted its Job

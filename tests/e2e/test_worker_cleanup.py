@@ -1,7 +1,11 @@
 """``statewright worker --cleanup execution``: a worker deletes what a failed execution created.
 
-The worker is a real subprocess on a real SQLite store, reaching the simulators
-(started by the test) through its ``--sim-env`` file only. The execution creates
+The worker is a real process on a real SQLite store, reaching the simulators
+(started by the test) through its ``--sim-env`` file only. It and the
+``start`` / ``describe`` / ``history`` commands are forked from fork servers
+that imported the command line once (``tests.e2e.crash_worker``): each command is
+still a process of its own (the worker stops on a real SIGTERM); only the
+interpreter start-up, a second or more per polling ``describe``, is shared. The execution creates
 a cluster, then fails; under ``execution`` the worker deletes the cluster and
 records it (``ResourceDeleted``) before ``ExecutionFailed``.
 """
@@ -11,14 +15,13 @@ from __future__ import annotations
 import json
 import shlex
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Final
 
 import anyio
 
 from sim.stack import Simulators
+from tests.e2e.crash_worker import ForkServer, fork_server
 from tests.e2e.support import REPO, base_environment
 
 DEFINITION: Final = {
@@ -41,12 +44,15 @@ DEFINITION: Final = {
 ARN: Final = "arn:aws:states:us-east-1:123456789012:execution:pipeline:made"
 
 
-async def cli(env: dict[str, str], *argv: str) -> Any:
-    done = await anyio.run_process(
-        [sys.executable, "-m", "statewright", *argv], env=env, cwd=REPO, check=False
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    return json.loads(done.stdout) if done.stdout.strip() else None
+async def cli(server: ForkServer, outputs: Path, *argv: str) -> Any:
+    """``statewright ARGV`` in a process forked by ``server``; its JSON output, if any."""
+    stdout, stderr = outputs / "cli.out", outputs / "cli.err"
+    for path in (stdout, stderr):
+        path.write_text("")
+    code = await (await server.start(argv, stdout=stdout, stderr=stderr)).wait()
+    assert code == 0, stderr.read_text()
+    text = stdout.read_text()
+    return json.loads(text) if text.strip() else None
 
 
 async def test_a_worker_with_cleanup_execution_deletes_what_the_failed_execution_created(
@@ -58,28 +64,30 @@ async def test_a_worker_with_cleanup_execution_deletes_what_the_failed_execution
     definition.write_text(json.dumps(DEFINITION))
     store = f"sqlite:///{tmp_path / 'store.db'}"
     env = base_environment(tmp_path)
-    await cli(env, "start", str(definition), "--name", "made", "--store", store)
+    # Two servers: one forks the worker, the other the commands run while it works (one process each at a time).
+    async with fork_server(env, REPO) as commands, fork_server(env, REPO) as workers:
+        await cli(commands, tmp_path, "start", str(definition), "--name", "made", "--store", store)
 
-    worker = await anyio.open_process(
-        [sys.executable, "-m", "statewright", "worker", "--store", store, "--sim-env", str(env_file),
-         "--cleanup", "execution"],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        with anyio.fail_after(90):
-            while (await cli(env, "describe", ARN, "--store", store))["status"] == "RUNNING":
-                await anyio.sleep(0.2)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        with anyio.fail_after(30):
-            await worker.wait()
-        assert worker.stderr is not None
-        err = (await worker.stderr.receive()).decode() if worker.returncode is not None else ""
-        await worker.aclose()
+        worker_err = tmp_path / "worker.err"
+        worker = await workers.start(
+            ["worker", "--store", store, "--sim-env", str(env_file), "--cleanup", "execution"],
+            stdout=tmp_path / "worker.out", stderr=worker_err,
+        )  # fmt: skip
+        try:
+            with anyio.fail_after(90):
+                describe = ("describe", ARN, "--store", store)
+                while (await cli(commands, tmp_path, *describe))["status"] == "RUNNING":
+                    await anyio.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            with anyio.fail_after(30):
+                await worker.wait()
+            err = worker_err.read_text()
 
-    described = await cli(env, "describe", ARN, "--store", store)
-    assert (described["status"], described["error"]) == ("FAILED", "Pipeline.Broken")
-    assert "worker-made" not in simulators.eks.clusters, err
-    types = [event["type"] for event in (await cli(env, "history", ARN, "--store", store))["events"]]
+        described = await cli(commands, tmp_path, "describe", ARN, "--store", store)
+        assert (described["status"], described["error"]) == ("FAILED", "Pipeline.Broken")
+        assert "worker-made" not in simulators.eks.clusters, err
+        history = await cli(commands, tmp_path, "history", ARN, "--store", store)
+    types = [event["type"] for event in history["events"]]
     assert types.count("ResourceDeleted") == 1
     assert types.index("ResourceDeleted") < types.index("ExecutionFailed") == len(types) - 1

@@ -26,7 +26,9 @@ async def failing_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> A
 
     async def fail(request: web.Request) -> web.Response:
         seen.append(request.path)
-        return web.json_response({"message": "boom"}, status=500, headers={"x-amzn-ErrorType": "ServerException"})
+        return web.json_response(
+            {"message": "boom"}, status=500, headers={"x-amzn-ErrorType": "ServerException"}
+        )
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", fail)
@@ -79,9 +81,7 @@ async def test_aws_max_attempts_of_one_makes_a_single_try(
     assert len(failing_endpoint) == 1
 
 
-async def test_the_config_file_sets_mode_and_tries(
-    failing_endpoint: list[str], tmp_path: Path
-) -> None:
+async def test_the_config_file_sets_mode_and_tries(failing_endpoint: list[str], tmp_path: Path) -> None:
     (tmp_path / "config").write_text("[default]\nretry_mode = adaptive\nmax_attempts = 2\n")
     retries = await describe_once()
     assert len(failing_endpoint) == 2
@@ -105,6 +105,9 @@ async def test_without_configuration_the_executor_defaults_apply(
     try:
         client = await services.eks_client()
         # The settings only: waiting out five tries' backoff against the endpoint would take seconds.
-        assert dict(client.meta.config.retries) == {"mode": "standard", "total_max_attempts": EKS_TOTAL_MAX_ATTEMPTS}
+        assert dict(client.meta.config.retries) == {
+            "mode": "standard",
+            "total_max_attempts": EKS_TOTAL_MAX_ATTEMPTS,
+        }
     finally:
         await services.aclose()
