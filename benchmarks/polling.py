@@ -483,6 +483,12 @@ def parse_rfc3339(text: str) -> float:
     return moment.timestamp()
 
 
+SETTLE_SECONDS: Final = 2.0
+"""The memory probe's wait, once all wait, before it measures (a few polls, or the watch's steady state)."""
+STEADY_SECONDS: Final = 5.0
+"""The window, once all wait, over which steady requests per second and CPU shares are measured."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """One benchmark run.
@@ -509,6 +515,8 @@ class RunConfig:
         kill_server: SIGKILL the Kubernetes API server mid-run and restart it without its state
             (the API server alone in its own process, ``sim.kube.process.KubeProcess``).
         ttl_zero: Jobs with ``ttlSecondsAfterFinished: 0`` (deleted as they finish).
+        settle_seconds, steady_seconds: with ``hold``, the wait before measuring and the steady
+            window (``SETTLE_SECONDS`` / ``STEADY_SECONDS``; shorter in the smoke test).
     """
 
     jobs: int
@@ -529,6 +537,8 @@ class RunConfig:
     store: bool = False
     kill_server: bool = False
     ttl_zero: bool = False
+    settle_seconds: float = SETTLE_SECONDS
+    steady_seconds: float = STEADY_SECONDS
 
 
 def executor_options(config: RunConfig, policy: PollPolicy, **extra: object) -> dict[str, object]:
@@ -552,9 +562,6 @@ async def warm_up(engine: Engine, machine: Any, seed: int) -> None:
 
 
 HOLD_JOB_SECONDS: Final = 3600.0
-SETTLE_SECONDS: Final = 2.0
-STEADY_SECONDS: Final = 5.0
-"""The window, once all wait, over which steady requests per second and CPU shares are measured."""
 TOP_ALLOCATION_SITES: Final = 30
 
 
@@ -647,7 +654,7 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
     """Bytes per waiting execution, with every execution waiting at once.
 
     N executions start Jobs that run for an hour; once all N have submitted
-    theirs and waited ``SETTLE_SECONDS`` more (a few polls, or the watch's
+    theirs and waited ``config.settle_seconds`` more (a few polls, or the watch's
     steady state), the growth of the resident set since just before the first
     start (after a full collection) is divided by the executions waiting. With
     ``config.tracemalloc`` the Python allocations over the same span are traced
@@ -694,12 +701,12 @@ async def memory_probe(config: RunConfig) -> dict[str, Any]:
                 while observer.waiting + sum(1 for h in handles if h.done) < config.jobs:
                     await anyio.sleep(SAMPLE_SECONDS)
             submitted_s = time.time() - began
-            await anyio.sleep(SETTLE_SECONDS)
+            await anyio.sleep(config.settle_seconds)
             waiting = observer.waiting
             counter.reset()
             steady_sim_before = (await sim.ask("usage"))["cpu_s"]
             steady_cpu_before, steady_began = time.process_time(), time.perf_counter()
-            await anyio.sleep(STEADY_SECONDS)
+            await anyio.sleep(config.steady_seconds)
             steady_s = time.perf_counter() - steady_began
             steady_cpu = (time.process_time() - steady_cpu_before) / steady_s
             steady_requests, steady_kinds = counter.total, dict(counter.by_kind)

@@ -122,7 +122,10 @@ async def test_a_tiny_kill_server_run_reports_every_execution_ended_right(restor
 
 
 async def test_the_memory_probe_measures_with_every_execution_waiting(restored_environ: None) -> None:
-    config = RunConfig(3, "fixed:0.5", seed=3, pin=False, timeout=60, hold=True)
+    # A 0.6 s settle and a 1.2 s steady window (5 s by default): two polls of each execution, enough for the kinds.
+    config = RunConfig(
+        3, "fixed:0.5", seed=3, pin=False, timeout=60, hold=True, settle_seconds=0.6, steady_seconds=1.2
+    )
     record = await polling.memory_probe(config)
     assert (record["waiting"], record["ended_early"]) == (3, 0)
     assert record["memory_method"] == "rss_delta_all_waiting"
