@@ -2,7 +2,11 @@
 
 Real processes: ``statewright start``, ``statewright worker`` (several at
 once), ``statewright stop``, ``describe``; a worker is SIGKILLed and the
-others take its executions over once its lease lapses.
+others take its executions over once its lease lapses. The two lease tests
+fork theirs from fork servers started at their beginning, which imported the
+command line meanwhile (``tests.e2e.crash_worker``): each is still a process of
+its own, sent real signals; only the interpreter start-up is shared. The
+last two tests run ``python -m statewright`` from scratch.
 """
 
 from __future__ import annotations
@@ -13,12 +17,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 import asyncpg
 import pytest
+
+from tests.e2e.crash_worker import Forked, ForkServer, fork_server
+from tests.e2e.support import REPO
 
 WAIT_THEN_PASS = {
     "StartAt": "W",
@@ -40,50 +49,50 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 class Workers:
-    """Worker processes started by one test, all killed at its end."""
+    """Worker processes started by one test (one fork server each), and the commands it runs (one more)."""
 
-    def __init__(self, url: str, folder: Path) -> None:
+    def __init__(self, url: str, folder: Path, servers: list[ForkServer]) -> None:
         self.url = url
         self.folder = folder
-        self.procs: list[subprocess.Popen[str]] = []
+        self.commands, *self.free = servers
+        self.procs: list[Forked] = []
 
-    def start(self, *extra: str) -> subprocess.Popen[str]:
-        log = (self.folder / f"worker{len(self.procs)}.log").open("w")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "statewright", "worker", "--store", self.url, "--quiet", *extra],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    async def start(self, *extra: str) -> Forked:
+        log = self.folder / f"worker{len(self.procs)}.log"
+        argv = ["worker", "--store", self.url, "--quiet", *extra]
+        proc = await self.free.pop(0).start(argv, stdout=log)
         self.procs.append(proc)
         return proc
+
+    async def cli(self, *args: str) -> str:
+        """``statewright ARGS`` forked from the commands' server; its standard output."""
+        out, err = self.folder / "cli.out", self.folder / "cli.err"
+        for path in (out, err):
+            path.write_text("")
+        code = await (await self.commands.start(args, stdout=out, stderr=err)).wait()
+        if code != 0:
+            raise AssertionError(f"statewright {' '.join(args)} exited {code}: {err.read_text()}")
+        return out.read_text()
 
     def logs(self) -> str:
         return "".join(p.read_text() for p in sorted(self.folder.glob("worker*.log")))
 
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
 
 @pytest.fixture
-def workers(postgres_url: str, tmp_path: Path) -> Iterator[Workers]:
-    w = Workers(postgres_url, tmp_path)
-    try:
-        yield w
-    finally:
-        w.close()
+async def workers(postgres_url: str, tmp_path: Path) -> AsyncIterator[Workers]:
+    # Three servers, started at once: they import the command line while the test sets up.
+    async with AsyncExitStack() as stack:
+        servers = [await stack.enter_async_context(fork_server(os.environ, REPO)) for _ in range(3)]
+        yield Workers(postgres_url, tmp_path, servers)  # leaving kills what still runs
 
 
-def record(url: str, definition: dict[str, object], tmp_path: Path, names: list[str], **inputs: object) -> list[str]:
-    path = tmp_path / "machine.json"
+async def record(workers: Workers, definition: dict[str, object], names: list[str]) -> list[str]:
+    path = workers.folder / "machine.json"
     path.write_text(json.dumps(definition))
     arns = []
     for i, name in enumerate(names):
-        out = cli("start", str(path), "--store", url, "--name", name, "--input", json.dumps({"i": i, **inputs}))
-        arns.append(json.loads(out.stdout)["executionArn"])
+        argv = ("start", str(path), "--store", workers.url, "--name", name, "--input", json.dumps({"i": i}))
+        arns.append(json.loads(await workers.cli(*argv))["executionArn"])
     return arns
 
 
@@ -136,21 +145,21 @@ async def record_many(url: str, definition: dict[str, object], names: list[str])
         await store.close()
 
 
-def worker_id(rows: list[asyncpg.Record], proc: subprocess.Popen[str]) -> str:
+def worker_id(rows: list[asyncpg.Record], proc: Forked) -> str:
     return next(r["id"] for r in rows if r["name"].endswith(f":{proc.pid}"))
 
 
 @pytest.mark.slow
 async def test_a_killed_workers_executions_run_on_elsewhere_within_the_lease(
-    postgres_url: str, workers: Workers, tmp_path: Path
+    postgres_url: str, workers: Workers
 ) -> None:
     lease = 2.0
-    first = workers.start("--lease-seconds", str(lease))
-    second = workers.start("--lease-seconds", str(lease))
+    first = await workers.start("--lease-seconds", str(lease))
+    second = await workers.start("--lease-seconds", str(lease))
     _, registered = await until(postgres_url, "SELECT id, name FROM workers", lambda r: len(r) == 2, 20)
     doomed = worker_id(registered, first)
     # An execution started from another process is picked up within a second.
-    (arn,) = record(postgres_url, WAIT_THEN_PASS, tmp_path, ["solo"])
+    (arn,) = await record(workers, WAIT_THEN_PASS, ["solo"])
     took, _ = await until(postgres_url, f"SELECT owner FROM executions WHERE arn = '{arn}'", lambda r: r[0]["owner"], 5)
     assert took < 1
     await record_many(postgres_url, WAIT_THEN_PASS, [f"x{i}" for i in range(11)])
@@ -158,7 +167,7 @@ async def test_a_killed_workers_executions_run_on_elsewhere_within_the_lease(
     _, owners = await until(postgres_url, OWNERS, lambda r: sum(x["n"] for x in r) == 12, 5)
     assert len(owners) == 2 and all(x["n"] >= 3 for x in owners), [tuple(x) for x in owners]
     first.send_signal(signal.SIGKILL)
-    first.wait()
+    assert await first.wait() == -signal.SIGKILL
     took, _ = await until(
         postgres_url,
         f"SELECT count(*) AS n FROM executions WHERE owner = '{doomed}' AND status = 'RUNNING'",
@@ -171,33 +180,35 @@ async def test_a_killed_workers_executions_run_on_elsewhere_within_the_lease(
     )
     rows = await query(postgres_url, "SELECT output FROM executions")
     assert sorted(json.loads(r["output"])["done"] for r in rows) == sorted([0, *range(11)])
-    assert second.poll() is None
+    assert await second.poll(0) is None
     second.send_signal(signal.SIGTERM)
-    assert second.wait(timeout=20) == 0
+    with anyio.fail_after(20):
+        assert await second.wait() == 0
 
 
 @pytest.mark.slow
 async def test_capacity_caps_a_worker_and_stop_reaches_the_owner_within_a_second(
-    postgres_url: str, workers: Workers, tmp_path: Path
+    postgres_url: str, workers: Workers
 ) -> None:
     arns = await record_many(postgres_url, WAIT_LONG, [f"c{i}" for i in range(5)])
-    workers.start("--capacity", "2")
+    await workers.start("--capacity", "2")
     _, owners = await until(postgres_url, OWNERS, lambda r: sum(x["n"] for x in r) == 2, 20)
     await until(postgres_url, OWNERS, lambda r: sum(x["n"] for x in r) == 2, 1.5)  # and no more
-    workers.start()
+    await workers.start()
     _, owners = await until(postgres_url, OWNERS, lambda r: sum(x["n"] for x in r) == 5, 20)
     assert sorted(x["n"] for x in owners) == [2, 3]
-    cli("stop", arns[0], "--store", postgres_url, "--error", "Operator", "--cause", "enough")
+    await workers.cli("stop", arns[0], "--store", postgres_url, "--error", "Operator", "--cause", "enough")
     took, _ = await until(
         postgres_url, f"SELECT status FROM executions WHERE arn = '{arns[0]}'", lambda r: r[0]["status"] == "ABORTED", 5
     )
     assert took < 1  # from the stop being recorded to the owner having carried it out
-    described = json.loads(cli("describe", arns[0], "--store", postgres_url).stdout)
+    described = json.loads(await workers.cli("describe", arns[0], "--store", postgres_url))
     assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Operator", "enough")
     # SIGTERM hands the rest back at once: another worker owns them without waiting for a lease.
     for proc in workers.procs:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        with anyio.fail_after(20):
+            assert await proc.wait() == 0
     rows = await query(postgres_url, "SELECT count(*) AS n FROM executions WHERE status = 'RUNNING' AND owner IS NULL")
     assert rows[0]["n"] == 4
     assert urlsplit(postgres_url).password not in workers.logs()
