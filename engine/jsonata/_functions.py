@@ -30,6 +30,7 @@ from jsonata.utils import Utils
 
 from engine.jsonvalue import JSONDecodeError, loads
 
+from ._aggregates import BOUNDED, BoundedBuiltin
 from ._values import NULL_VALUE
 
 HASH_ALGORITHMS: Final[dict[str, str]] = {
@@ -248,6 +249,8 @@ def build_frame() -> Any:
     """
     frame = Jsonata.Frame(None)
     frame.bindings = dict(Jsonata.static_frame.bindings)
+    for name in BOUNDED:
+        frame.bind(name, BoundedBuiltin(name, Jsonata.static_frame.bindings[name]))
     for name, implementation in REGISTERED.items():
         frame.bind(name, Jsonata.JLambda(implementation))
     for name in (*REMOVED, *HOOK_NAMES):
