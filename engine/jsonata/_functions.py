@@ -30,7 +30,7 @@ from jsonata.utils import Utils
 
 from engine.jsonvalue import JSONDecodeError, loads
 
-from ._aggregates import BOUNDED, BoundedBuiltin
+from ._aggregates import BOUNDED, BoundedBuiltin, bound_higher_order_calls
 from ._values import NULL_VALUE
 
 HASH_ALGORITHMS: Final[dict[str, str]] = {
@@ -247,6 +247,7 @@ def build_frame() -> Any:
     are bound to ``None``, which the library's frame lookup returns as "not a
     function".
     """
+    bound_higher_order_calls()
     frame = Jsonata.Frame(None)
     frame.bindings = dict(Jsonata.static_frame.bindings)
     for name in BOUNDED:

@@ -60,3 +60,42 @@ def test_results_and_errors_match_the_library(name: str, items: list[Any]) -> No
         assert got[1] == pytest.approx(expected[1])
     else:
         assert got[0] == expected[0] and (got[0] == "ok" or got[1] == expected[1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$count($map([1..2000000], $string))",
+        "$count($filter([1..2000000], $boolean))",
+    ],
+    ids=["map-string", "filter-boolean"],
+)
+async def test_a_higher_order_builtin_applying_a_builtin_fails_at_the_limit(text: str) -> None:
+    # Real time: a built-in applied per item evaluates no expression node, where the time box looks.
+    expression = compile_expression(text)
+    loop = asyncio.get_running_loop()
+
+    async def sleeper() -> float:
+        asked = loop.time()
+        await asyncio.sleep(0.2)
+        return loop.time() - asked - 0.2
+
+    sleeping = asyncio.create_task(sleeper())
+    await asyncio.sleep(0)
+    with pytest.raises(JsonataEvaluationError) as failure:
+        expression.evaluate(_BINDINGS, rng=random.Random(0))
+    assert "D1012" in str(failure.value)
+    assert await sleeping < 0.5 + 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$map([1, 2, 3], $string)", ["1", "2", "3"]),
+        ("$filter([0, 1, '', 'a'], $boolean)", [1, "a"]),
+        ("$reduce([1, 2, 3], function($a, $b){ $a + $b })", 6),
+        ("$single([1, 2, 3], function($v){ $v = 2 })", 2),
+    ],
+)
+def test_higher_order_builtins_answer_as_before_within_the_limit(text: str, expected: Any) -> None:
+    assert compile_expression(text).evaluate(_BINDINGS, rng=random.Random(0)) == expected
